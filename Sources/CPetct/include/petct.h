@@ -1,0 +1,220 @@
+/*
+ * petct.h - the C ABI of the petct Swift core (hand-written; implemented by
+ * Sources/PetctExport/Exports.swift with @_cdecl).
+ *
+ * Rules of the boundary:
+ *  - Every function returns int32_t status (PETCT_OK == 0) unless stated; on failure it fills
+ *    *err (if err != NULL) with a code, the byte offset, the tag and a UTF-8 message.
+ *  - Objects created by Swift (petct_dataset, petct_scan, petct_volume) are opaque and are released
+ *    with their petct_*_free function; nothing else frees them.
+ *  - Pixel and volume buffers are allocated by the caller (Python/NumPy) and filled by Swift.
+ *  - Functions never call back into the caller and never touch Python objects, so callers may
+ *    release the GIL around any of them. Distinct objects may be used from different threads at once;
+ *    a single object is safe for concurrent read-only calls.
+ */
+#ifndef PETCT_H
+#define PETCT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PETCT_ABI_VERSION 1
+
+/* ---- status / error codes ---------------------------------------------------------------- */
+enum {
+    PETCT_OK = 0,
+    PETCT_E_INVALID_DICOM = 1,     /* input is not DICOM (no DICM and not parseable with force) */
+    PETCT_E_MALFORMED = 2,         /* DICOM, but truncated or structurally invalid */
+    PETCT_E_UNSUPPORTED_TS = 3,    /* transfer syntax / codec not supported */
+    PETCT_E_IO = 4,                /* open/read failure */
+    PETCT_E_SUV = 5,               /* SUV cannot be computed (missing/invalid inputs) */
+    PETCT_E_GEOMETRY = 6,          /* inconsistent or missing geometry */
+    PETCT_E_ARGUMENT = 7,          /* bad argument from the caller (buffer size, index, ...) */
+    PETCT_E_NO_PIXELS = 8,         /* dataset has no pixel data */
+    PETCT_E_INTERNAL = 9
+};
+
+#define PETCT_NO_TAG 0xFFFFFFFFu
+
+typedef struct petct_error {
+    int32_t code;          /* one of PETCT_E_* */
+    uint32_t tag;          /* (group << 16) | element, or PETCT_NO_TAG */
+    int64_t offset;        /* byte offset in the (decompressed) file, or -1 */
+    char message[1024];    /* UTF-8, NUL-terminated */
+} petct_error;
+
+/* ---- reading a single DICOM file ---------------------------------------------------------- */
+#define PETCT_READ_STOP_BEFORE_PIXELS 0x1u   /* stop at (7FE0,0010) without reading it */
+#define PETCT_READ_FORCE              0x2u   /* like pydicom force=True: no preamble/meta needed */
+#define PETCT_READ_NO_CHARSET         0x4u   /* keep text as raw bytes (kind RAW_TEXT) */
+
+typedef struct petct_dataset petct_dataset;
+
+int32_t petct_read_file(const char *path, uint32_t flags, petct_dataset **out, petct_error *err);
+int32_t petct_read_buffer(const uint8_t *data, size_t length, uint32_t flags,
+                          petct_dataset **out, petct_error *err);
+void petct_dataset_free(petct_dataset *ds);
+
+/* Value kinds of petct_element.kind */
+enum {
+    PETCT_KIND_EMPTY = 0,     /* zero-length value (or only padding) */
+    PETCT_KIND_TEXT = 1,      /* UTF-8 text in heap; values separated by '\\' for multi-valued VRs;
+                                 padding already stripped as pydicom does; count = number of values */
+    PETCT_KIND_INT = 2,       /* count int64 in heap (US, SS, UL, SL, SV, IS) */
+    PETCT_KIND_UINT = 3,      /* count uint64 in heap (UV) */
+    PETCT_KIND_FLOAT = 4,     /* count float64 in heap (FL, FD, DS) */
+    PETCT_KIND_BYTES = 5,     /* raw bytes in *source* (OB, OW, OF, OD, OL, OV, UN, bulk data) */
+    PETCT_KIND_TAGS = 6,      /* count uint32 tags in heap (AT) */
+    PETCT_KIND_SEQUENCE = 7,  /* SQ; count = number of items; the items follow in the table */
+    PETCT_KIND_ITEM = 8,      /* sequence item; count = number of elements; they follow (pre-order) */
+    PETCT_KIND_RAW_TEXT = 9   /* text whose character set could not be decoded: raw bytes in heap */
+};
+
+/* Flags of petct_element.flags */
+#define PETCT_ELEM_UNDEFINED_LENGTH 0x01u  /* value had undefined length in the file */
+#define PETCT_ELEM_ENCAPSULATED     0x02u  /* encapsulated pixel data (fragments) */
+#define PETCT_ELEM_VR_FROM_DICT     0x04u  /* implicit VR: VR came from the dictionary (or UN) */
+#define PETCT_ELEM_INVALID_VALUE    0x08u  /* DS/IS text that did not parse: stored as TEXT */
+
+/* One record of the flattened element tree (pre-order: a SEQUENCE record is followed by its
+ * ITEM records, an ITEM record by its elements). */
+typedef struct petct_element {
+    uint32_t tag;           /* (group << 16) | element */
+    uint16_t vr;            /* two ASCII letters: vr[0] | (vr[1] << 8); 0 for ITEM */
+    uint8_t kind;           /* PETCT_KIND_* */
+    uint8_t flags;          /* PETCT_ELEM_* */
+    uint32_t count;         /* values / items / child elements, see kinds */
+    uint32_t descendants;   /* number of records below this one (0 unless SEQUENCE or ITEM) */
+    uint64_t value_offset;  /* into heap, or into source for KIND_BYTES */
+    uint64_t value_length;  /* bytes */
+    int64_t file_offset;    /* offset of the element's tag in the source, -1 if none */
+} petct_element;
+
+#define PETCT_DS_PREAMBLE     0x1u  /* had a 128-byte preamble + DICM */
+#define PETCT_DS_FILE_META    0x2u  /* had a group 0002 file meta information */
+#define PETCT_DS_IMPLICIT_VR  0x4u
+#define PETCT_DS_BIG_ENDIAN   0x8u
+#define PETCT_DS_DEFLATED     0x10u
+#define PETCT_DS_STOPPED      0x20u /* stopped before pixel data */
+
+typedef struct petct_dataset_view {
+    const petct_element *elements;  /* whole tree, top level and file meta (group 0002) included */
+    size_t element_count;
+    const uint8_t *heap;            /* decoded values */
+    size_t heap_length;
+    const uint8_t *source;          /* the file bytes (inflated for deflated syntax) */
+    size_t source_length;
+    uint32_t flags;                 /* PETCT_DS_* */
+    uint32_t reserved;
+    char transfer_syntax[72];       /* UID used to read the data set, NUL-terminated */
+    char character_set[72];         /* first value of (0008,0005) or "" */
+} petct_dataset_view;
+
+int32_t petct_dataset_get_view(const petct_dataset *ds, petct_dataset_view *out);
+
+/* ---- pixel data -------------------------------------------------------------------------- */
+typedef struct petct_pixel_info {
+    uint32_t frames, rows, columns, samples;
+    uint32_t bits_allocated, bits_stored;
+    uint32_t pixel_representation;      /* 0 unsigned, 1 signed */
+    uint32_t planar_configuration;
+    char dtype_kind;                    /* 'u', 'i' or 'f' (NumPy kind of pixel_array) */
+    uint8_t itemsize;                   /* bytes per sample in pixel_array */
+    uint8_t ndim;                       /* 2, 3 or 4, as pydicom's pixel_array */
+    uint8_t reserved;
+    uint64_t shape[4];
+    uint64_t nbytes;                    /* size of the pixel_array buffer */
+    char photometric[32];
+    char transfer_syntax[72];
+} petct_pixel_info;
+
+int32_t petct_pixel_info_get(const petct_dataset *ds, petct_pixel_info *out, petct_error *err);
+/* Decode pixel_array into out (native byte order, C order, exactly info.nbytes bytes). */
+int32_t petct_pixel_decode(const petct_dataset *ds, void *out, size_t out_nbytes, petct_error *err);
+/* Decode straight to float32 stored*slope+intercept (per-frame values where the object has them;
+ * slope 1 / intercept 0 where absent). out holds frames*rows*columns*samples floats. */
+int32_t petct_pixel_decode_rescaled(const petct_dataset *ds, float *out, size_t out_count,
+                                    petct_error *err);
+
+/* ---- data dictionary --------------------------------------------------------------------- */
+typedef struct petct_dict_entry {
+    uint32_t tag;          /* the tag asked for (repeating groups resolved) */
+    int32_t retired;
+    char vr[12];           /* e.g. "US", "OB or OW", "US or SS" */
+    char vm[12];
+    char keyword[80];
+    char name[160];
+} petct_dict_entry;
+
+/* 1 if found, 0 if not. */
+int32_t petct_dict_lookup_tag(uint32_t tag, petct_dict_entry *out);
+/* 1 and *tag if found, 0 if not. */
+int32_t petct_dict_lookup_keyword(const char *keyword, uint32_t *tag);
+
+/* ---- series: folder scan ------------------------------------------------------------------ */
+/* Reads the headers of `paths` (stop before pixels) on `threads` threads (0 = all cores) and groups
+ * them into series. Never fails on a bad file: unreadable and non-DICOM files are listed as skipped.
+ * The result is a JSON document owned by the scan (see python/petct/_series.py for its schema). */
+typedef struct petct_scan petct_scan;
+int32_t petct_scan_files(const char *const *paths, size_t count, int32_t threads,
+                         petct_scan **out, petct_error *err);
+const char *petct_scan_json(const petct_scan *scan);   /* valid until petct_scan_free */
+void petct_scan_free(petct_scan *scan);
+
+/* ---- volumes ---------------------------------------------------------------------------------- */
+/* Opens the slices of one series: reads their headers, sorts them along the slice normal, removes
+ * duplicate positions, checks spacing and computes the geometry. Pixels are read by _fill. */
+typedef struct petct_volume petct_volume;
+int32_t petct_volume_open(const char *const *paths, size_t count, int32_t threads,
+                          petct_volume **out, petct_error *err);
+/* JSON: shape, geometry (origin, spacing, direction, affine, slice_positions), warnings, the sorted
+ * file list, modality, series UID, per-slice rescale. Valid until petct_volume_free. */
+const char *petct_volume_json(const petct_volume *vol);
+/* Decodes every slice, rescaled to float32 with its own slope/intercept, into out
+ * (slices*rows*columns floats, C order), in parallel. */
+int32_t petct_volume_fill(const petct_volume *vol, float *out, size_t count, petct_error *err);
+void petct_volume_free(petct_volume *vol);
+
+/* ---- SUV -------------------------------------------------------------------------------------- */
+/* Per-slice factors that turn the volume's values into SUV of `kind` ("bw", "lbm", "lbm-janma",
+ * "bsa", "ibw"): suv[k] = value[k] * factors[k]. `factors` holds the volume's slice count. A JSON
+ * report of the path taken is written to info_json (NUL-terminated, truncated to info_capacity). */
+int32_t petct_volume_suv(const petct_volume *vol, const char *kind, double *factors, size_t count,
+                         char *info_json, size_t info_capacity, petct_error *err);
+
+/* ---- resampling / pairing --------------------------------------------------------------------- */
+/* A voxel grid in patient coordinates (LPS, mm). Index (k, i, j) = (slice, row, column) maps to
+ *   origin + offset(k) * n + i * spacing[1] * c + j * spacing[2] * r
+ * where the columns of `direction` (row-major 3x3) are n, c, r: n the slice normal, c the direction of
+ * increasing row index, r of increasing column index. offset(k) = slice_offsets[k] when
+ * slice_offsets != NULL (non-uniform slices), else k * spacing[0]. */
+typedef struct petct_grid {
+    uint64_t slices, rows, columns;
+    double origin[3];
+    double direction[9];
+    double spacing[3];
+    const double *slice_offsets;
+} petct_grid;
+
+#define PETCT_RESAMPLE_LINEAR 0   /* trilinear interpolation */
+#define PETCT_RESAMPLE_AREA   1   /* area (box) averaging, for down-sampling without aliasing */
+
+/* Resamples src on src_grid onto dst_grid. Points outside src get `fill`; mask (nullable, one byte
+ * per dst voxel) gets 1 inside src, 0 outside. threads 0 = all cores. */
+int32_t petct_resample(const float *src, const petct_grid *src_grid, float *dst,
+                       const petct_grid *dst_grid, int32_t method, float fill, uint8_t *mask,
+                       int32_t threads, petct_error *err);
+
+/* ---- misc -------------------------------------------------------------------------------- */
+int32_t petct_abi_version(void);
+/* Version string of the core, NUL-terminated, static storage. */
+const char *petct_core_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PETCT_H */

@@ -1,0 +1,70 @@
+/// A minimal JSON writer (no Foundation): results that cross the C ABI as documents use it.
+public struct JSONWriter {
+    public private(set) var text = ""
+    private var needsComma: [Bool] = [false]
+
+    public init() {}
+
+    private mutating func separate() {
+        if needsComma[needsComma.count - 1] { text += "," }
+        needsComma[needsComma.count - 1] = true
+    }
+
+    public mutating func beginObject(_ key: String? = nil) { key.map { self.key($0) } ?? separate(); text += "{"; needsComma.append(false) }
+    public mutating func endObject() { needsComma.removeLast(); text += "}" }
+    public mutating func beginArray(_ key: String? = nil) { key.map { self.key($0) } ?? separate(); text += "["; needsComma.append(false) }
+    public mutating func endArray() { needsComma.removeLast(); text += "]" }
+
+    private mutating func key(_ k: String) {
+        separate()
+        JSONWriter.appendQuoted(k, to: &text)
+        text += ":"
+    }
+
+    /// Writes `key: value` inside an object, or a bare value inside an array when key is nil.
+    public mutating func value(_ v: String?, _ key: String? = nil) {
+        if let key { self.key(key) } else { separate() }
+        if let v { JSONWriter.appendQuoted(v, to: &text) } else { text += "null" }
+    }
+    public mutating func value(_ v: Double?, _ key: String? = nil) {
+        if let key { self.key(key) } else { separate() }
+        if let v, v.isFinite { text += "\(v)" } else { text += "null" }
+    }
+    public mutating func value(_ v: Int?, _ key: String? = nil) {
+        if let key { self.key(key) } else { separate() }
+        if let v { text += "\(v)" } else { text += "null" }
+    }
+    public mutating func value(_ v: Bool?, _ key: String? = nil) {
+        if let key { self.key(key) } else { separate() }
+        if let v { text += v ? "true" : "false" } else { text += "null" }
+    }
+    public mutating func values(_ vs: [Double], _ key: String? = nil) {
+        beginArray(key); for v in vs { value(v) }; endArray()
+    }
+    public mutating func values(_ vs: [Int], _ key: String? = nil) {
+        beginArray(key); for v in vs { value(v) }; endArray()
+    }
+    public mutating func values(_ vs: [String], _ key: String? = nil) {
+        beginArray(key); for v in vs { value(v) }; endArray()
+    }
+
+    static func appendQuoted(_ s: String, to out: inout String) {
+        out += "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 {
+                    out += "\\u00" + String(hex4(UInt16(u.value)).suffix(2))
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        out += "\""
+    }
+}

@@ -1,0 +1,358 @@
+// The C ABI of petct: every exported symbol lives in this file, named petct_*, declared in
+// Sources/CPetct/include/petct.h. Functions here only translate between C and the Swift layers;
+// they never abort on bad input (every failure becomes a status code plus a filled petct_error).
+import CPetct
+import DicomBytes
+import DicomDictionary
+import DicomParser
+import DicomPixels
+import PetctSeries
+import PetctSUV
+import PetctPairing
+
+// MARK: - helpers
+
+let statusOK = Int32(PETCT_OK)
+
+/// Fills a C error record; message truncated to fit (on a UTF-8 boundary).
+func fill(_ err: UnsafeMutablePointer<petct_error>?, _ e: DicomError) -> Int32 {
+    guard let err else { return e.kind.rawValue }
+    err.pointee.code = e.kind.rawValue
+    err.pointee.tag = e.tag ?? PETCT_NO_TAG
+    err.pointee.offset = Int64(e.offset)
+    copyCString(e.message, into: &err.pointee.message)
+    return e.kind.rawValue
+}
+
+func copyCString<T>(_ s: String, into tuple: inout T) {
+    withUnsafeMutableBytes(of: &tuple) { raw in
+        let cap = raw.count - 1
+        var utf8 = Array(s.utf8)
+        if utf8.count > cap {
+            var n = cap
+            while n > 0 && (utf8[n] & 0xC0) == 0x80 { n -= 1 }  // do not cut a code point
+            utf8 = Array(utf8[0..<n])
+        }
+        for (i, b) in utf8.enumerated() { raw[i] = b }
+        raw[utf8.count] = 0
+    }
+}
+
+func argumentError(_ err: UnsafeMutablePointer<petct_error>?, _ message: String) -> Int32 {
+    fill(err, DicomError(.argument, message))
+}
+
+/// Owner of a Dataset handed to C, with the element table converted once to the C layout.
+final class DatasetHandle {
+    let dataset: Dataset
+    let cElements: [petct_element]
+    init(_ ds: Dataset) {
+        dataset = ds
+        cElements = ds.elements.map { e in
+            petct_element(tag: e.tag, vr: e.vr, kind: e.kind.rawValue, flags: e.flags.rawValue, count: e.count,
+                          descendants: e.descendants, value_offset: UInt64(e.valueOffset),
+                          value_length: UInt64(e.valueLength), file_offset: Int64(e.fileOffset))
+        }
+    }
+    static func from(_ p: OpaquePointer?) -> DatasetHandle? {
+        guard let p else { return nil }
+        return Unmanaged<DatasetHandle>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
+    }
+}
+
+func readOptions(_ flags: UInt32) -> ReadOptions {
+    ReadOptions(stopBeforePixels: flags & PETCT_READ_STOP_BEFORE_PIXELS != 0,
+                force: flags & PETCT_READ_FORCE != 0,
+                decodeCharset: flags & PETCT_READ_NO_CHARSET == 0)
+}
+
+func publish(_ ds: Dataset, _ out: UnsafeMutablePointer<OpaquePointer?>) -> Int32 {
+    let handle = DatasetHandle(ds)
+    out.pointee = OpaquePointer(Unmanaged.passRetained(handle).toOpaque())
+    return statusOK
+}
+
+// MARK: - reading
+
+@_cdecl("petct_read_file")
+public func petct_read_file(_ path: UnsafePointer<CChar>?, _ flags: UInt32,
+                            _ out: UnsafeMutablePointer<OpaquePointer?>?,
+                            _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+    guard let path, let out else { return argumentError(err, "path and out must not be NULL") }
+    out.pointee = nil
+    do {
+        return publish(try DicomReader.read(path: String(cString: path), options: readOptions(flags)), out)
+    } catch {
+        return fill(err, error)
+    }
+}
+
+@_cdecl("petct_read_buffer")
+public func petct_read_buffer(_ data: UnsafePointer<UInt8>?, _ length: Int, _ flags: UInt32,
+                              _ out: UnsafeMutablePointer<OpaquePointer?>?,
+                              _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+    guard let out, data != nil || length == 0 else { return argumentError(err, "data and out must not be NULL") }
+    out.pointee = nil
+    let bytes = length == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: length))
+    do {
+        return publish(try DicomReader.read(bytes: bytes, options: readOptions(flags)), out)
+    } catch {
+        return fill(err, error)
+    }
+}
+
+@_cdecl("petct_dataset_free")
+public func petct_dataset_free(_ ds: OpaquePointer?) {
+    guard let ds else { return }
+    Unmanaged<DatasetHandle>.fromOpaque(UnsafeRawPointer(ds)).release()
+}
+
+@_cdecl("petct_dataset_get_view")
+public func petct_dataset_get_view(_ ds: OpaquePointer?, _ out: UnsafeMutablePointer<petct_dataset_view>?) -> Int32 {
+    guard let h = DatasetHandle.from(ds), let out else { return Int32(PETCT_E_ARGUMENT) }
+    let d = h.dataset
+    // The arrays are owned by the handle and never mutated, so their storage stays put.
+    out.pointee.elements = h.cElements.withUnsafeBufferPointer { $0.baseAddress }
+    out.pointee.element_count = h.cElements.count
+    out.pointee.heap = d.heap.withUnsafeBufferPointer { $0.baseAddress }
+    out.pointee.heap_length = d.heap.count
+    out.pointee.source = d.source.withUnsafeBufferPointer { $0.baseAddress }
+    out.pointee.source_length = d.source.count
+    out.pointee.flags = d.flags.rawValue
+    out.pointee.reserved = 0
+    copyCString(d.transferSyntax, into: &out.pointee.transfer_syntax)
+    copyCString(d.characterSet, into: &out.pointee.character_set)
+    return statusOK
+}
+
+// MARK: - pixels
+
+@_cdecl("petct_pixel_info_get")
+public func petct_pixel_info_get(_ ds: OpaquePointer?, _ out: UnsafeMutablePointer<petct_pixel_info>?,
+                                 _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+    guard let h = DatasetHandle.from(ds), let out else { return argumentError(err, "NULL argument") }
+    do {
+        let info = try PixelDecoder.info(h.dataset)
+        var c = petct_pixel_info()
+        c.frames = UInt32(info.frames); c.rows = UInt32(info.rows); c.columns = UInt32(info.columns)
+        c.samples = UInt32(info.samples); c.bits_allocated = UInt32(info.bitsAllocated)
+        c.bits_stored = UInt32(info.bitsStored); c.pixel_representation = UInt32(info.pixelRepresentation)
+        c.planar_configuration = UInt32(info.planarConfiguration)
+        c.dtype_kind = CChar(bitPattern: info.dtypeKind); c.itemsize = UInt8(info.itemsize)
+        c.ndim = UInt8(info.shape.count)
+        withUnsafeMutableBytes(of: &c.shape) { raw in
+            for (i, v) in info.shape.prefix(4).enumerated() { raw.storeBytes(of: UInt64(v), toByteOffset: i * 8, as: UInt64.self) }
+        }
+        c.nbytes = UInt64(info.nbytes)
+        copyCString(info.photometric, into: &c.photometric)
+        copyCString(info.transferSyntax, into: &c.transfer_syntax)
+        out.pointee = c
+        return statusOK
+    } catch {
+        return fill(err, error)
+    }
+}
+
+@_cdecl("petct_pixel_decode")
+public func petct_pixel_decode(_ ds: OpaquePointer?, _ out: UnsafeMutableRawPointer?, _ nbytes: Int,
+                               _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+    guard let h = DatasetHandle.from(ds), let out else { return argumentError(err, "NULL argument") }
+    do {
+        try PixelDecoder.decode(h.dataset, into: UnsafeMutableRawBufferPointer(start: out, count: nbytes))
+        return statusOK
+    } catch {
+        return fill(err, error)
+    }
+}
+
+@_cdecl("petct_pixel_decode_rescaled")
+public func petct_pixel_decode_rescaled(_ ds: OpaquePointer?, _ out: UnsafeMutablePointer<Float>?, _ count: Int,
+                                        _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+    guard let h = DatasetHandle.from(ds), let out else { return argumentError(err, "NULL argument") }
+    do {
+        try PixelDecoder.decodeRescaled(h.dataset, into: UnsafeMutableBufferPointer(start: out, count: count))
+        return statusOK
+    } catch {
+        return fill(err, error)
+    }
+}
+
+// MARK: - dictionary
+
+@_cdecl("petct_dict_lookup_tag")
+public func petct_dict_lookup_tag(_ tag: UInt32, _ out: UnsafeMutablePointer<petct_dict_entry>?) -> Int32 {
+    guard let out, let e = DataDictionary.entry(for: tag) else { return 0 }
+    out.pointee.tag = tag
+    out.pointee.retired = e.retired ? 1 : 0
+    copyCString(e.vr, into: &out.pointee.vr)
+    copyCString(e.vm, into: &out.pointee.vm)
+    copyCString(e.keyword, into: &out.pointee.keyword)
+    copyCString(e.name, into: &out.pointee.name)
+    return 1
+}
+
+@_cdecl("petct_dict_lookup_keyword")
+public func petct_dict_lookup_keyword(_ keyword: UnsafePointer<CChar>?, _ tag: UnsafeMutablePointer<UInt32>?) -> Int32 {
+    guard let keyword, let tag, let t = DataDictionary.tag(forKeyword: String(cString: keyword)) else { return 0 }
+    tag.pointee = t
+    return 1
+}
+
+// MARK: - series scan
+
+/// A Swift-owned, NUL-terminated UTF-8 copy of a JSON document, freed with its owner.
+final class CText {
+    let bytes: [CChar]
+    init(_ s: String) { bytes = Array(s.utf8CString) }
+    var pointer: UnsafePointer<CChar> { bytes.withUnsafeBufferPointer { $0.baseAddress! } }
+}
+
+func pathList(_ paths: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int) -> [String]? {
+    guard count >= 0, paths != nil || count == 0 else { return nil }
+    var out: [String] = []
+    out.reserveCapacity(count)
+    for i in 0..<count {
+        guard let p = paths![i] else { return nil }
+        out.append(String(cString: p))
+    }
+    return out
+}
+
+func retain<T: AnyObject>(_ obj: T) -> OpaquePointer { OpaquePointer(Unmanaged.passRetained(obj).toOpaque()) }
+func borrow<T: AnyObject>(_ p: OpaquePointer?, as _: T.Type) -> T? {
+    guard let p else { return nil }
+    return Unmanaged<T>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
+}
+func release<T: AnyObject>(_ p: OpaquePointer?, as _: T.Type) {
+    guard let p else { return }
+    Unmanaged<T>.fromOpaque(UnsafeRawPointer(p)).release()
+}
+
+@_cdecl("petct_scan_files")
+public func petct_scan_files(_ paths: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int, _ threads: Int32,
+                             _ out: UnsafeMutablePointer<OpaquePointer?>?,
+                             _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+    guard let out, let list = pathList(paths, count) else { return argumentError(err, "bad path list") }
+    out.pointee = retain(CText(SeriesScanner.scan(paths: list, threads: Int(threads))))
+    return statusOK
+}
+
+@_cdecl("petct_scan_json")
+public func petct_scan_json(_ scan: OpaquePointer?) -> UnsafePointer<CChar>? {
+    borrow(scan, as: CText.self)?.pointer
+}
+
+@_cdecl("petct_scan_free")
+public func petct_scan_free(_ scan: OpaquePointer?) { release(scan, as: CText.self) }
+
+// MARK: - volumes
+
+final class VolumeHandle {
+    let plan: VolumePlan
+    let json: CText
+    init(_ plan: VolumePlan) { self.plan = plan; json = CText(plan.json) }
+}
+
+@_cdecl("petct_volume_open")
+public func petct_volume_open(_ paths: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int, _ threads: Int32,
+                              _ out: UnsafeMutablePointer<OpaquePointer?>?,
+                              _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+    guard let out, let list = pathList(paths, count) else { return argumentError(err, "bad path list") }
+    out.pointee = nil
+    do {
+        out.pointee = retain(VolumeHandle(try VolumePlan.open(paths: list, threads: Int(threads))))
+        return statusOK
+    } catch {
+        return fill(err, error)
+    }
+}
+
+@_cdecl("petct_volume_json")
+public func petct_volume_json(_ vol: OpaquePointer?) -> UnsafePointer<CChar>? {
+    borrow(vol, as: VolumeHandle.self)?.json.pointer
+}
+
+@_cdecl("petct_volume_fill")
+public func petct_volume_fill(_ vol: OpaquePointer?, _ out: UnsafeMutablePointer<Float>?, _ count: Int,
+                              _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+    guard let h = borrow(vol, as: VolumeHandle.self), let out else { return argumentError(err, "NULL argument") }
+    let p = h.plan
+    guard count == p.sliceCount * p.rows * p.columns else {
+        return argumentError(err, "output holds \(count) floats, the volume needs \(p.sliceCount * p.rows * p.columns)")
+    }
+    do {
+        try p.fill(UnsafeMutableBufferPointer(start: out, count: count))
+        return statusOK
+    } catch {
+        return fill(err, error)
+    }
+}
+
+@_cdecl("petct_volume_free")
+public func petct_volume_free(_ vol: OpaquePointer?) { release(vol, as: VolumeHandle.self) }
+
+@_cdecl("petct_volume_suv")
+public func petct_volume_suv(_ vol: OpaquePointer?, _ kind: UnsafePointer<CChar>?, _ factors: UnsafeMutablePointer<Double>?,
+                             _ count: Int, _ info: UnsafeMutablePointer<CChar>?, _ infoCapacity: Int,
+                             _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+    guard let h = borrow(vol, as: VolumeHandle.self), let kind, let factors else { return argumentError(err, "NULL argument") }
+    guard count == h.plan.sliceCount else {
+        return argumentError(err, "factors holds \(count) values, the volume has \(h.plan.sliceCount) slices")
+    }
+    do {
+        let r = try SUVCalculator.compute(slices: h.plan.headers, kind: String(cString: kind))
+        for i in 0..<count { factors[i] = r.factors[i] }
+        if let info, infoCapacity > 0 {
+            let bytes = Array(r.infoJSON.utf8.prefix(infoCapacity - 1))
+            for (i, b) in bytes.enumerated() { info[i] = CChar(bitPattern: b) }
+            info[bytes.count] = 0
+        }
+        return statusOK
+    } catch {
+        return fill(err, error)
+    }
+}
+
+// MARK: - resampling
+
+func grid(_ g: UnsafePointer<petct_grid>) -> Grid? {
+    let c = g.pointee
+    guard c.slices > 0, c.rows > 0, c.columns > 0, c.slices < 1 << 20, c.rows < 1 << 20, c.columns < 1 << 20 else { return nil }
+    let origin = withUnsafeBytes(of: c.origin) { Array($0.bindMemory(to: Double.self)) }
+    let direction = withUnsafeBytes(of: c.direction) { Array($0.bindMemory(to: Double.self)) }
+    let spacing = withUnsafeBytes(of: c.spacing) { Array($0.bindMemory(to: Double.self)) }
+    let offsets = c.slice_offsets.map { Array(UnsafeBufferPointer(start: $0, count: Int(c.slices))) }
+    return Grid(slices: Int(c.slices), rows: Int(c.rows), columns: Int(c.columns), origin: origin,
+                direction: direction, spacing: spacing, sliceOffsets: offsets)
+}
+
+@_cdecl("petct_resample")
+public func petct_resample(_ src: UnsafePointer<Float>?, _ srcGrid: UnsafePointer<petct_grid>?,
+                           _ dst: UnsafeMutablePointer<Float>?, _ dstGrid: UnsafePointer<petct_grid>?,
+                           _ method: Int32, _ fillValue: Float, _ mask: UnsafeMutablePointer<UInt8>?,
+                           _ threads: Int32, _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+    guard let src, let dst, let srcGrid, let dstGrid, let sg = grid(srcGrid), let dg = grid(dstGrid),
+          let m = ResampleMethod(rawValue: method) else { return argumentError(err, "bad resample arguments") }
+    let n = dg.slices * dg.rows * dg.columns
+    do {
+        try Resampler.resample(src: UnsafeBufferPointer(start: src, count: sg.slices * sg.rows * sg.columns), srcGrid: sg,
+                               dst: UnsafeMutableBufferPointer(start: dst, count: n), dstGrid: dg, method: m,
+                               fill: fillValue, mask: mask.map { UnsafeMutableBufferPointer(start: $0, count: n) },
+                               threads: Int(threads))
+        return statusOK
+    } catch {
+        return fill(err, error)
+    }
+}
+
+// MARK: - misc
+
+let coreVersion: StaticString = "0.1.0"
+
+@_cdecl("petct_abi_version")
+public func petct_abi_version() -> Int32 { PETCT_ABI_VERSION }
+
+@_cdecl("petct_core_version")
+public func petct_core_version() -> UnsafePointer<CChar> {
+    UnsafeRawPointer(coreVersion.utf8Start).assumingMemoryBound(to: CChar.self)
+}

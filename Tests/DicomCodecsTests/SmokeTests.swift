@@ -1,0 +1,6 @@
+import Testing
+@testable import DicomCodecs
+
+@Test func moduleLoads() {
+    #expect(Bool(true))
+}

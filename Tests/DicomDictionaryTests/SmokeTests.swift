@@ -1,0 +1,6 @@
+import Testing
+@testable import DicomDictionary
+
+@Test func moduleLoads() {
+    #expect(Bool(true))
+}

@@ -1,0 +1,6 @@
+import Testing
+import DicomPixels
+
+@Test func pixelInfoDefaults() {
+    #expect(PixelInfo().samples == 1)
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import PetctPairing
+
+@Test func moduleLoads() {
+    #expect(Bool(true))
+}

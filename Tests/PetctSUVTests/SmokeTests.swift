@@ -1,0 +1,6 @@
+import Testing
+@testable import PetctSUV
+
+@Test func moduleLoads() {
+    #expect(Bool(true))
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import PetctSeries
+
+@Test func moduleLoads() {
+    #expect(Bool(true))
+}
