@@ -1,6 +1,0 @@
-import Testing
-@testable import PetctPairing
-
-@Test func moduleLoads() {
-    #expect(Bool(true))
-}

@@ -1,0 +1,20 @@
+"""petct: PET-CT DICOM studies to NumPy, with a Swift core.
+
+Read single files like pydicom (``petct.dcmread``), load whole PET-CT studies, compute SUV and pair
+PET with CT slice by slice.
+"""
+from __future__ import annotations
+
+from .errors import (DicomError, GeometryError, GeometryWarning, InvalidDicomError, MalformedDicomError,
+                     NoPixelDataError, PetctWarning, SUVError, UnsupportedTransferSyntaxError)
+from . import _native
+from .dataset import DataElement, Dataset, PersonName, Tag, dcmread, dictionary_entry, tag_for_keyword
+
+__version__ = "0.1.0"
+core_version = _native.core_version()
+
+__all__ = [
+    "dcmread", "Dataset", "DataElement", "Tag", "PersonName", "dictionary_entry", "tag_for_keyword",
+    "DicomError", "InvalidDicomError", "MalformedDicomError", "UnsupportedTransferSyntaxError",
+    "NoPixelDataError", "SUVError", "GeometryError", "GeometryWarning", "PetctWarning",
+]

@@ -1,0 +1,892 @@
+/*
+ * petct._native - CPython bridge to the petct Swift core (libpetct.so, C ABI in petct.h).
+ *
+ * Conventions:
+ *  - Every call into the core runs with the GIL released; the core never touches Python objects.
+ *  - Core objects live in PyCapsules whose destructors call the matching petct_*_free.
+ *  - Pixel and volume buffers are NumPy arrays allocated here and filled by the core (no copies).
+ *  - Errors: the core's petct_error becomes an instance of one of petct.errors' classes, looked up at
+ *    import time and kept in the module state.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
+#include <numpy/arrayobject.h>
+#include <string.h>
+
+#include "petct.h"
+
+#define DATASET_CAPSULE "petct.dataset"
+#define VOLUME_CAPSULE "petct.volume"
+
+typedef struct {
+    PyObject *DicomError;
+    PyObject *InvalidDicomError;
+    PyObject *MalformedDicomError;
+    PyObject *UnsupportedTransferSyntaxError;
+    PyObject *SUVError;
+    PyObject *GeometryError;
+    PyObject *NoPixelDataError;
+} module_state;
+
+static module_state *
+get_state(PyObject *module)
+{
+    return (module_state *)PyModule_GetState(module);
+}
+
+/* Raises the Python exception for a core error; returns NULL for convenient `return raise_error(...)`. */
+static PyObject *
+raise_error(PyObject *module, const petct_error *err, PyObject *source)
+{
+    module_state *st = get_state(module);
+    PyObject *cls;
+    switch (err->code) {
+    case PETCT_E_INVALID_DICOM: cls = st->InvalidDicomError; break;
+    case PETCT_E_MALFORMED: cls = st->MalformedDicomError; break;
+    case PETCT_E_UNSUPPORTED_TS: cls = st->UnsupportedTransferSyntaxError; break;
+    case PETCT_E_SUV: cls = st->SUVError; break;
+    case PETCT_E_GEOMETRY: cls = st->GeometryError; break;
+    case PETCT_E_NO_PIXELS: cls = st->NoPixelDataError; break;
+    case PETCT_E_IO: {
+        PyObject *args = Py_BuildValue("(is)", ENOENT, err->message);
+        if (args != NULL) {
+            PyErr_SetObject(PyExc_OSError, args);
+            Py_DECREF(args);
+        }
+        return NULL;
+    }
+    case PETCT_E_ARGUMENT: PyErr_SetString(PyExc_ValueError, err->message); return NULL;
+    default: cls = st->DicomError; break;
+    }
+    /* cls(message, path=..., offset=..., tag=...) */
+    PyObject *tag = err->tag == PETCT_NO_TAG ? Py_NewRef(Py_None) : PyLong_FromUnsignedLong(err->tag);
+    PyObject *offset = err->offset < 0 ? Py_NewRef(Py_None) : PyLong_FromLongLong(err->offset);
+    PyObject *kwargs = NULL, *args = NULL, *exc = NULL;
+    if (tag == NULL || offset == NULL)
+        goto done;
+    kwargs = Py_BuildValue("{sOsOsO}", "path", source ? source : Py_None, "offset", offset, "tag", tag);
+    args = Py_BuildValue("(s)", err->message);
+    if (kwargs == NULL || args == NULL)
+        goto done;
+    exc = PyObject_Call(cls, args, kwargs);
+    if (exc != NULL)
+        PyErr_SetObject(cls, exc);
+done:
+    Py_XDECREF(tag);
+    Py_XDECREF(offset);
+    Py_XDECREF(kwargs);
+    Py_XDECREF(args);
+    Py_XDECREF(exc);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* datasets                                                                                        */
+
+static void
+dataset_capsule_destructor(PyObject *capsule)
+{
+    petct_dataset *ds = PyCapsule_GetPointer(capsule, DATASET_CAPSULE);
+    if (ds != NULL)
+        petct_dataset_free(ds);
+}
+
+static petct_dataset *
+dataset_from_capsule(PyObject *capsule)
+{
+    return (petct_dataset *)PyCapsule_GetPointer(capsule, DATASET_CAPSULE);
+}
+
+static int
+vr_is_single_valued_text(uint16_t vr)
+{
+    char a = (char)(vr & 0xFF), b = (char)(vr >> 8);
+    return (a == 'L' && b == 'T') || (a == 'S' && b == 'T') || (a == 'U' && b == 'T') || (a == 'U' && b == 'R');
+}
+
+static PyObject *
+vr_string(uint16_t vr)
+{
+    if (vr == 0)
+        return PyUnicode_FromStringAndSize("", 0);
+    char s[2] = {(char)(vr & 0xFF), (char)(vr >> 8)};
+    return PyUnicode_DecodeLatin1(s, 2, "replace");
+}
+
+/* A value list: scalar when one value, list when several, None when none. */
+static PyObject *
+collapse(PyObject *list)
+{
+    Py_ssize_t n = PyList_GET_SIZE(list);
+    if (n == 1) {
+        PyObject *item = Py_NewRef(PyList_GET_ITEM(list, 0));
+        Py_DECREF(list);
+        return item;
+    }
+    if (n == 0) {
+        Py_DECREF(list);
+        Py_RETURN_NONE;
+    }
+    return list;
+}
+
+static PyObject *
+text_value(const petct_element *e, const petct_dataset_view *v)
+{
+    const char *p = (const char *)v->heap + e->value_offset;
+    Py_ssize_t len = (Py_ssize_t)e->value_length;
+    if (vr_is_single_valued_text(e->vr))
+        return PyUnicode_DecodeUTF8(p, len, "surrogateescape");
+    PyObject *list = PyList_New(0);
+    if (list == NULL)
+        return NULL;
+    Py_ssize_t start = 0;
+    for (Py_ssize_t i = 0; i <= len; i++) {
+        if (i == len || p[i] == '\\') {
+            PyObject *s = PyUnicode_DecodeUTF8(p + start, i - start, "surrogateescape");
+            if (s == NULL || PyList_Append(list, s) < 0) {
+                Py_XDECREF(s);
+                Py_DECREF(list);
+                return NULL;
+            }
+            Py_DECREF(s);
+            start = i + 1;
+        }
+    }
+    return collapse(list);
+}
+
+#define NUMERIC_VALUE(ctype, maker)                                                              \
+    do {                                                                                         \
+        size_t n = (size_t)(e->value_length / sizeof(ctype));                                    \
+        PyObject *list = PyList_New((Py_ssize_t)n);                                              \
+        if (list == NULL)                                                                        \
+            return NULL;                                                                         \
+        for (size_t i = 0; i < n; i++) {                                                         \
+            ctype x;                                                                             \
+            memcpy(&x, v->heap + e->value_offset + i * sizeof(ctype), sizeof(ctype));            \
+            PyObject *o = maker(x);                                                              \
+            if (o == NULL) {                                                                     \
+                Py_DECREF(list);                                                                 \
+                return NULL;                                                                     \
+            }                                                                                    \
+            PyList_SET_ITEM(list, (Py_ssize_t)i, o);                                             \
+        }                                                                                        \
+        return collapse(list);                                                                   \
+    } while (0)
+
+static int
+is_bulk_tag(uint32_t tag)
+{
+    return (tag >> 16) == 0x7FE0 || ((tag >> 16) & 0xFF01) == 0x6000;
+}
+
+/* Builds the value of element e (not SQ/ITEM). Bulk pixel data is left lazy (Py_None + flag). */
+static PyObject *
+element_value(const petct_element *e, const petct_dataset_view *v, int *lazy)
+{
+    *lazy = 0;
+    switch (e->kind) {
+    case PETCT_KIND_EMPTY:
+        Py_RETURN_NONE; /* the Python layer maps this to pydicom's empty value for the VR */
+    case PETCT_KIND_TEXT:
+        return text_value(e, v);
+    case PETCT_KIND_INT:
+        NUMERIC_VALUE(int64_t, PyLong_FromLongLong);
+    case PETCT_KIND_UINT:
+        NUMERIC_VALUE(uint64_t, PyLong_FromUnsignedLongLong);
+    case PETCT_KIND_FLOAT:
+        NUMERIC_VALUE(double, PyFloat_FromDouble);
+    case PETCT_KIND_TAGS:
+        NUMERIC_VALUE(uint32_t, PyLong_FromUnsignedLong);
+    case PETCT_KIND_BYTES:
+        if (is_bulk_tag(e->tag) && e->value_length > 4096) {
+            *lazy = 1;
+            Py_RETURN_NONE;
+        }
+        if (e->value_offset > v->source_length || e->value_length > v->source_length - e->value_offset) {
+            PyErr_SetString(PyExc_RuntimeError, "petct core returned an element outside its buffer");
+            return NULL;
+        }
+        return PyBytes_FromStringAndSize((const char *)v->source + e->value_offset, (Py_ssize_t)e->value_length);
+    case PETCT_KIND_RAW_TEXT:
+        return PyBytes_FromStringAndSize((const char *)v->heap + e->value_offset, (Py_ssize_t)e->value_length);
+    default:
+        PyErr_Format(PyExc_RuntimeError, "petct core returned unknown value kind %d", (int)e->kind);
+        return NULL;
+    }
+}
+
+/* Element tuples: (tag, VR, value, kind, flags, file_offset, index, lazy).
+ * For SQ the value is a list of items, each item a list of element tuples. */
+static PyObject *build_elements(const petct_dataset_view *v, size_t *pos, size_t end, int depth);
+
+static PyObject *
+build_element(const petct_dataset_view *v, size_t *pos, int depth)
+{
+    size_t index = *pos;
+    const petct_element *e = &v->elements[index];
+    PyObject *value;
+    int lazy = 0;
+    *pos += 1;
+    if (e->kind == PETCT_KIND_SEQUENCE) {
+        size_t end = index + 1 + e->descendants;
+        if (end > v->element_count) {
+            PyErr_SetString(PyExc_RuntimeError, "petct core returned a broken element tree");
+            return NULL;
+        }
+        value = PyList_New(0);
+        if (value == NULL)
+            return NULL;
+        while (*pos < end) {
+            const petct_element *item = &v->elements[*pos];
+            size_t item_end = *pos + 1 + item->descendants;
+            if (item->kind != PETCT_KIND_ITEM || item_end > end) {
+                Py_DECREF(value);
+                PyErr_SetString(PyExc_RuntimeError, "petct core returned a broken sequence");
+                return NULL;
+            }
+            *pos += 1;
+            PyObject *children = build_elements(v, pos, item_end, depth + 1);
+            if (children == NULL || PyList_Append(value, children) < 0) {
+                Py_XDECREF(children);
+                Py_DECREF(value);
+                return NULL;
+            }
+            Py_DECREF(children);
+        }
+    }
+    else {
+        value = element_value(e, v, &lazy);
+        if (value == NULL)
+            return NULL;
+    }
+    return Py_BuildValue("(kNNiiLnO)", (unsigned long)e->tag, vr_string(e->vr), value, (int)e->kind,
+                         (int)e->flags, (long long)e->file_offset, (Py_ssize_t)index, lazy ? Py_True : Py_False);
+}
+
+static PyObject *
+build_elements(const petct_dataset_view *v, size_t *pos, size_t end, int depth)
+{
+    if (depth > 200) {
+        PyErr_SetString(PyExc_RecursionError, "sequence nesting too deep");
+        return NULL;
+    }
+    PyObject *list = PyList_New(0);
+    if (list == NULL)
+        return NULL;
+    while (*pos < end) {
+        PyObject *t = build_element(v, pos, depth);
+        if (t == NULL || PyList_Append(list, t) < 0) {
+            Py_XDECREF(t);
+            Py_DECREF(list);
+            return NULL;
+        }
+        Py_DECREF(t);
+    }
+    return list;
+}
+
+/* read(source, flags, name) -> (capsule, elements, info)
+ * source: str/bytes path (os.fsencode'd by the caller) when is_path, else a bytes-like buffer. */
+static PyObject *
+native_read(PyObject *module, PyObject *args)
+{
+    PyObject *source, *name;
+    unsigned int flags;
+    int is_path;
+    if (!PyArg_ParseTuple(args, "OIpO", &source, &flags, &is_path, &name))
+        return NULL;
+
+    petct_dataset *ds = NULL;
+    petct_error err;
+    int32_t rc;
+    memset(&err, 0, sizeof(err));
+    if (is_path) {
+        PyObject *encoded = NULL;
+        if (!PyUnicode_FSConverter(source, &encoded))
+            return NULL;
+        const char *path = PyBytes_AS_STRING(encoded);
+        Py_BEGIN_ALLOW_THREADS
+        rc = petct_read_file(path, flags, &ds, &err);
+        Py_END_ALLOW_THREADS
+        Py_DECREF(encoded);
+    }
+    else {
+        Py_buffer view;
+        if (PyObject_GetBuffer(source, &view, PyBUF_SIMPLE) < 0)
+            return NULL;
+        Py_BEGIN_ALLOW_THREADS
+        rc = petct_read_buffer((const uint8_t *)view.buf, (size_t)view.len, flags, &ds, &err);
+        Py_END_ALLOW_THREADS
+        PyBuffer_Release(&view);
+    }
+    if (rc != PETCT_OK)
+        return raise_error(module, &err, name);
+
+    PyObject *capsule = PyCapsule_New(ds, DATASET_CAPSULE, dataset_capsule_destructor);
+    if (capsule == NULL) {
+        petct_dataset_free(ds);
+        return NULL;
+    }
+    petct_dataset_view v;
+    if (petct_dataset_get_view(ds, &v) != PETCT_OK) {
+        Py_DECREF(capsule);
+        PyErr_SetString(PyExc_RuntimeError, "petct core refused a dataset view");
+        return NULL;
+    }
+    size_t pos = 0;
+    PyObject *elements = build_elements(&v, &pos, v.element_count, 0);
+    if (elements == NULL) {
+        Py_DECREF(capsule);
+        return NULL;
+    }
+    PyObject *info = Py_BuildValue("{sIsssssn}", "flags", (unsigned int)v.flags, "transfer_syntax", v.transfer_syntax,
+                                   "character_set", v.character_set, "source_length", (Py_ssize_t)v.source_length);
+    if (info == NULL) {
+        Py_DECREF(capsule);
+        Py_DECREF(elements);
+        return NULL;
+    }
+    return Py_BuildValue("(NNN)", capsule, elements, info);
+}
+
+/* element_bytes(capsule, index) -> bytes of a lazy bulk element */
+static PyObject *
+native_element_bytes(PyObject *module, PyObject *args)
+{
+    PyObject *capsule;
+    Py_ssize_t index;
+    if (!PyArg_ParseTuple(args, "On", &capsule, &index))
+        return NULL;
+    petct_dataset *ds = dataset_from_capsule(capsule);
+    if (ds == NULL)
+        return NULL;
+    petct_dataset_view v;
+    petct_dataset_get_view(ds, &v);
+    if (index < 0 || (size_t)index >= v.element_count) {
+        PyErr_SetString(PyExc_IndexError, "element index out of range");
+        return NULL;
+    }
+    const petct_element *e = &v.elements[index];
+    if (e->kind != PETCT_KIND_BYTES || e->value_offset > v.source_length ||
+        e->value_length > v.source_length - e->value_offset) {
+        PyErr_SetString(PyExc_ValueError, "element has no byte value");
+        return NULL;
+    }
+    return PyBytes_FromStringAndSize((const char *)v.source + e->value_offset, (Py_ssize_t)e->value_length);
+}
+
+/* pixel_info(capsule) -> dict */
+static int
+get_pixel_info(PyObject *module, petct_dataset *ds, petct_pixel_info *info, PyObject *name)
+{
+    petct_error err;
+    int32_t rc;
+    memset(&err, 0, sizeof(err));
+    Py_BEGIN_ALLOW_THREADS
+    rc = petct_pixel_info_get(ds, info, &err);
+    Py_END_ALLOW_THREADS
+    if (rc != PETCT_OK) {
+        raise_error(module, &err, name);
+        return -1;
+    }
+    if (info->ndim < 1 || info->ndim > 4) {
+        PyErr_SetString(PyExc_RuntimeError, "petct core returned a bad pixel shape");
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+native_pixel_info(PyObject *module, PyObject *args)
+{
+    PyObject *capsule, *name;
+    if (!PyArg_ParseTuple(args, "OO", &capsule, &name))
+        return NULL;
+    petct_dataset *ds = dataset_from_capsule(capsule);
+    if (ds == NULL)
+        return NULL;
+    petct_pixel_info info;
+    if (get_pixel_info(module, ds, &info, name) < 0)
+        return NULL;
+    PyObject *shape = PyTuple_New(info.ndim);
+    if (shape == NULL)
+        return NULL;
+    for (int i = 0; i < info.ndim; i++)
+        PyTuple_SET_ITEM(shape, i, PyLong_FromUnsignedLongLong(info.shape[i]));
+    return Py_BuildValue("{sNsIsIsIsIsIsIsIsIsC sisKssss}", "shape", shape, "frames", info.frames, "rows", info.rows,
+                         "columns", info.columns, "samples", info.samples, "bits_allocated", info.bits_allocated,
+                         "bits_stored", info.bits_stored, "pixel_representation", info.pixel_representation,
+                         "planar_configuration", info.planar_configuration, "dtype_kind", (int)info.dtype_kind,
+                         "itemsize", (int)info.itemsize, "nbytes", (unsigned long long)info.nbytes, "photometric",
+                         info.photometric, "transfer_syntax", info.transfer_syntax);
+}
+
+static int
+numpy_type(char kind, int itemsize)
+{
+    switch (kind) {
+    case 'u':
+        return itemsize == 1 ? NPY_UINT8 : itemsize == 2 ? NPY_UINT16 : itemsize == 4 ? NPY_UINT32 : itemsize == 8 ? NPY_UINT64 : -1;
+    case 'i':
+        return itemsize == 1 ? NPY_INT8 : itemsize == 2 ? NPY_INT16 : itemsize == 4 ? NPY_INT32 : itemsize == 8 ? NPY_INT64 : -1;
+    case 'f':
+        return itemsize == 4 ? NPY_FLOAT32 : itemsize == 8 ? NPY_FLOAT64 : -1;
+    default:
+        return -1;
+    }
+}
+
+/* pixel_array(capsule, name, rescaled) -> ndarray, decoded straight into a NumPy-owned buffer. */
+static PyObject *
+native_pixel_array(PyObject *module, PyObject *args)
+{
+    PyObject *capsule, *name;
+    int rescaled;
+    if (!PyArg_ParseTuple(args, "OOp", &capsule, &name, &rescaled))
+        return NULL;
+    petct_dataset *ds = dataset_from_capsule(capsule);
+    if (ds == NULL)
+        return NULL;
+    petct_pixel_info info;
+    if (get_pixel_info(module, ds, &info, name) < 0)
+        return NULL;
+    npy_intp dims[4];
+    for (int i = 0; i < info.ndim; i++)
+        dims[i] = (npy_intp)info.shape[i];
+    int type = rescaled ? NPY_FLOAT32 : numpy_type(info.dtype_kind, info.itemsize);
+    if (type < 0) {
+        PyErr_Format(PyExc_RuntimeError, "petct core returned an unknown dtype %c%d", info.dtype_kind, info.itemsize);
+        return NULL;
+    }
+    PyArrayObject *arr = (PyArrayObject *)PyArray_SimpleNew(info.ndim, dims, type);
+    if (arr == NULL)
+        return NULL;
+    petct_error err;
+    int32_t rc;
+    memset(&err, 0, sizeof(err));
+    void *data = PyArray_DATA(arr);
+    size_t nbytes = (size_t)PyArray_NBYTES(arr);
+    size_t count = (size_t)PyArray_SIZE(arr);
+    Py_BEGIN_ALLOW_THREADS
+    if (rescaled)
+        rc = petct_pixel_decode_rescaled(ds, (float *)data, count, &err);
+    else
+        rc = petct_pixel_decode(ds, data, nbytes, &err);
+    Py_END_ALLOW_THREADS
+    if (rc != PETCT_OK) {
+        Py_DECREF(arr);
+        return raise_error(module, &err, name);
+    }
+    return (PyObject *)arr;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* dictionary                                                                                      */
+
+static PyObject *
+native_dict_tag(PyObject *module, PyObject *arg)
+{
+    unsigned long tag = PyLong_AsUnsignedLong(arg);
+    if (tag == (unsigned long)-1 && PyErr_Occurred())
+        return NULL;
+    petct_dict_entry e;
+    int32_t found;
+    Py_BEGIN_ALLOW_THREADS
+    found = petct_dict_lookup_tag((uint32_t)tag, &e);
+    Py_END_ALLOW_THREADS
+    if (!found)
+        Py_RETURN_NONE;
+    return Py_BuildValue("(ssssO)", e.vr, e.vm, e.keyword, e.name, e.retired ? Py_True : Py_False);
+}
+
+static PyObject *
+native_dict_keyword(PyObject *module, PyObject *arg)
+{
+    const char *kw = PyUnicode_AsUTF8(arg);
+    if (kw == NULL)
+        return NULL;
+    uint32_t tag = 0;
+    int32_t found;
+    Py_BEGIN_ALLOW_THREADS
+    found = petct_dict_lookup_keyword(kw, &tag);
+    Py_END_ALLOW_THREADS
+    if (!found)
+        Py_RETURN_NONE;
+    return PyLong_FromUnsignedLong(tag);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* series, volumes, SUV, resampling                                                                */
+
+/* Converts a sequence of str paths into a NULL-free char* array; *keep holds the bytes objects. */
+static const char **
+path_array(PyObject *paths, Py_ssize_t *count, PyObject **keep)
+{
+    PyObject *seq = PySequence_Fast(paths, "paths must be a sequence");
+    if (seq == NULL)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject *encoded = PyList_New(n);
+    const char **out = PyMem_Calloc((size_t)(n > 0 ? n : 1), sizeof(char *));
+    if (encoded == NULL || out == NULL)
+        goto fail;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *b = NULL;
+        if (!PyUnicode_FSConverter(PySequence_Fast_GET_ITEM(seq, i), &b))
+            goto fail;
+        PyList_SET_ITEM(encoded, i, b);
+        out[i] = PyBytes_AS_STRING(b);
+    }
+    Py_DECREF(seq);
+    *count = n;
+    *keep = encoded;
+    return out;
+fail:
+    Py_DECREF(seq);
+    Py_XDECREF(encoded);
+    PyMem_Free(out);
+    if (!PyErr_Occurred())
+        PyErr_NoMemory();
+    return NULL;
+}
+
+static PyObject *
+native_scan(PyObject *module, PyObject *args)
+{
+    PyObject *paths, *keep = NULL;
+    int threads;
+    if (!PyArg_ParseTuple(args, "Oi", &paths, &threads))
+        return NULL;
+    Py_ssize_t n;
+    const char **arr = path_array(paths, &n, &keep);
+    if (arr == NULL)
+        return NULL;
+    petct_scan *scan = NULL;
+    petct_error err;
+    int32_t rc;
+    memset(&err, 0, sizeof(err));
+    Py_BEGIN_ALLOW_THREADS
+    rc = petct_scan_files(arr, (size_t)n, threads, &scan, &err);
+    Py_END_ALLOW_THREADS
+    PyMem_Free(arr);
+    Py_DECREF(keep);
+    if (rc != PETCT_OK)
+        return raise_error(module, &err, Py_None);
+    PyObject *json = PyUnicode_FromString(petct_scan_json(scan));
+    petct_scan_free(scan);
+    return json;
+}
+
+static void
+volume_capsule_destructor(PyObject *capsule)
+{
+    petct_volume *v = PyCapsule_GetPointer(capsule, VOLUME_CAPSULE);
+    if (v != NULL)
+        petct_volume_free(v);
+}
+
+/* volume_open(paths, threads) -> (capsule, json) */
+static PyObject *
+native_volume_open(PyObject *module, PyObject *args)
+{
+    PyObject *paths, *keep = NULL;
+    int threads;
+    if (!PyArg_ParseTuple(args, "Oi", &paths, &threads))
+        return NULL;
+    Py_ssize_t n;
+    const char **arr = path_array(paths, &n, &keep);
+    if (arr == NULL)
+        return NULL;
+    petct_volume *vol = NULL;
+    petct_error err;
+    int32_t rc;
+    memset(&err, 0, sizeof(err));
+    Py_BEGIN_ALLOW_THREADS
+    rc = petct_volume_open(arr, (size_t)n, threads, &vol, &err);
+    Py_END_ALLOW_THREADS
+    PyMem_Free(arr);
+    Py_DECREF(keep);
+    if (rc != PETCT_OK)
+        return raise_error(module, &err, Py_None);
+    PyObject *capsule = PyCapsule_New(vol, VOLUME_CAPSULE, volume_capsule_destructor);
+    if (capsule == NULL) {
+        petct_volume_free(vol);
+        return NULL;
+    }
+    return Py_BuildValue("(Ns)", capsule, petct_volume_json(vol));
+}
+
+/* volume_fill(capsule, shape) -> float32 ndarray */
+static PyObject *
+native_volume_fill(PyObject *module, PyObject *args)
+{
+    PyObject *capsule;
+    Py_ssize_t k, r, c;
+    if (!PyArg_ParseTuple(args, "O(nnn)", &capsule, &k, &r, &c))
+        return NULL;
+    petct_volume *vol = PyCapsule_GetPointer(capsule, VOLUME_CAPSULE);
+    if (vol == NULL)
+        return NULL;
+    npy_intp dims[3] = {k, r, c};
+    PyArrayObject *arr = (PyArrayObject *)PyArray_SimpleNew(3, dims, NPY_FLOAT32);
+    if (arr == NULL)
+        return NULL;
+    petct_error err;
+    int32_t rc;
+    memset(&err, 0, sizeof(err));
+    float *data = (float *)PyArray_DATA(arr);
+    size_t count = (size_t)PyArray_SIZE(arr);
+    Py_BEGIN_ALLOW_THREADS
+    rc = petct_volume_fill(vol, data, count, &err);
+    Py_END_ALLOW_THREADS
+    if (rc != PETCT_OK) {
+        Py_DECREF(arr);
+        return raise_error(module, &err, Py_None);
+    }
+    return (PyObject *)arr;
+}
+
+/* volume_suv(capsule, kind, slices) -> (float64 factors, info json) */
+static PyObject *
+native_volume_suv(PyObject *module, PyObject *args)
+{
+    PyObject *capsule;
+    const char *kind;
+    Py_ssize_t slices;
+    if (!PyArg_ParseTuple(args, "Osn", &capsule, &kind, &slices))
+        return NULL;
+    petct_volume *vol = PyCapsule_GetPointer(capsule, VOLUME_CAPSULE);
+    if (vol == NULL)
+        return NULL;
+    npy_intp dims[1] = {slices};
+    PyArrayObject *arr = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_FLOAT64);
+    if (arr == NULL)
+        return NULL;
+    enum { INFO_CAPACITY = 16384 };
+    char *info = PyMem_Malloc(INFO_CAPACITY);
+    if (info == NULL) {
+        Py_DECREF(arr);
+        return PyErr_NoMemory();
+    }
+    info[0] = 0;
+    petct_error err;
+    int32_t rc;
+    memset(&err, 0, sizeof(err));
+    double *data = (double *)PyArray_DATA(arr);
+    Py_BEGIN_ALLOW_THREADS
+    rc = petct_volume_suv(vol, kind, data, (size_t)slices, info, INFO_CAPACITY, &err);
+    Py_END_ALLOW_THREADS
+    if (rc != PETCT_OK) {
+        PyMem_Free(info);
+        Py_DECREF(arr);
+        return raise_error(module, &err, Py_None);
+    }
+    PyObject *result = Py_BuildValue("(Ns)", (PyObject *)arr, info);
+    PyMem_Free(info);
+    return result;
+}
+
+/* Fills a petct_grid from (shape(3), origin(3), direction(9), spacing(3), offsets or None).
+ * *offsets_keep holds the contiguous float64 offsets array while the grid is in use. */
+static int
+parse_grid(PyObject *t, petct_grid *g, PyObject **offsets_keep)
+{
+    PyObject *offsets;
+    unsigned long long k, r, c;
+    double o[3], d[9], s[3];
+    *offsets_keep = NULL;
+    if (!PyArg_ParseTuple(t, "(KKK)(ddd)(ddddddddd)(ddd)O;grid must be (shape, origin, direction, spacing, offsets)",
+                          &k, &r, &c, &o[0], &o[1], &o[2], &d[0], &d[1], &d[2], &d[3], &d[4], &d[5], &d[6], &d[7], &d[8],
+                          &s[0], &s[1], &s[2], &offsets))
+        return -1;
+    memset(g, 0, sizeof(*g));
+    g->slices = k;
+    g->rows = r;
+    g->columns = c;
+    memcpy(g->origin, o, sizeof(o));
+    memcpy(g->direction, d, sizeof(d));
+    memcpy(g->spacing, s, sizeof(s));
+    g->slice_offsets = NULL;
+    if (offsets != Py_None) {
+        PyArrayObject *a = (PyArrayObject *)PyArray_FROMANY(offsets, NPY_FLOAT64, 1, 1, NPY_ARRAY_IN_ARRAY);
+        if (a == NULL)
+            return -1;
+        if ((unsigned long long)PyArray_SIZE(a) != k) {
+            Py_DECREF(a);
+            PyErr_SetString(PyExc_ValueError, "slice offsets must have one value per slice");
+            return -1;
+        }
+        g->slice_offsets = (const double *)PyArray_DATA(a);
+        *offsets_keep = (PyObject *)a;
+    }
+    return 0;
+}
+
+/* resample(src float32 (k,r,c), src_grid, dst_grid, method, fill, want_mask, threads) -> dst or (dst, mask) */
+static PyObject *
+native_resample(PyObject *module, PyObject *args)
+{
+    PyObject *src_obj, *src_t, *dst_t;
+    int method, want_mask, threads;
+    float fill;
+    if (!PyArg_ParseTuple(args, "OOOifpi", &src_obj, &src_t, &dst_t, &method, &fill, &want_mask, &threads))
+        return NULL;
+    petct_grid sg, dg;
+    PyObject *skeep = NULL, *dkeep = NULL, *result = NULL;
+    PyArrayObject *src = NULL, *dst = NULL, *mask = NULL;
+    if (parse_grid(src_t, &sg, &skeep) < 0 || parse_grid(dst_t, &dg, &dkeep) < 0)
+        goto done;
+    src = (PyArrayObject *)PyArray_FROMANY(src_obj, NPY_FLOAT32, 3, 3, NPY_ARRAY_IN_ARRAY);
+    if (src == NULL)
+        goto done;
+    if ((unsigned long long)PyArray_DIM(src, 0) != sg.slices || (unsigned long long)PyArray_DIM(src, 1) != sg.rows ||
+        (unsigned long long)PyArray_DIM(src, 2) != sg.columns) {
+        PyErr_SetString(PyExc_ValueError, "source array shape does not match its grid");
+        goto done;
+    }
+    npy_intp dims[3] = {(npy_intp)dg.slices, (npy_intp)dg.rows, (npy_intp)dg.columns};
+    dst = (PyArrayObject *)PyArray_SimpleNew(3, dims, NPY_FLOAT32);
+    if (dst == NULL)
+        goto done;
+    if (want_mask) {
+        mask = (PyArrayObject *)PyArray_SimpleNew(3, dims, NPY_BOOL);
+        if (mask == NULL)
+            goto done;
+    }
+    petct_error err;
+    int32_t rc;
+    memset(&err, 0, sizeof(err));
+    const float *sp = (const float *)PyArray_DATA(src);
+    float *dp = (float *)PyArray_DATA(dst);
+    uint8_t *mp = mask ? (uint8_t *)PyArray_DATA(mask) : NULL;
+    Py_BEGIN_ALLOW_THREADS
+    rc = petct_resample(sp, &sg, dp, &dg, method, fill, mp, threads, &err);
+    Py_END_ALLOW_THREADS
+    if (rc != PETCT_OK) {
+        raise_error(module, &err, Py_None);
+        goto done;
+    }
+    if (want_mask)
+        result = Py_BuildValue("(OO)", dst, mask);
+    else
+        result = Py_NewRef((PyObject *)dst);
+done:
+    Py_XDECREF(skeep);
+    Py_XDECREF(dkeep);
+    Py_XDECREF(src);
+    Py_XDECREF(dst);
+    Py_XDECREF(mask);
+    return result;
+}
+
+static PyObject *
+native_core_version(PyObject *module, PyObject *unused)
+{
+    return PyUnicode_FromString(petct_core_version());
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* module                                                                                          */
+
+static PyMethodDef native_methods[] = {
+    {"read", native_read, METH_VARARGS, "read(source, flags, is_path, name) -> (handle, elements, info)"},
+    {"element_bytes", native_element_bytes, METH_VARARGS, "element_bytes(handle, index) -> bytes"},
+    {"pixel_info", native_pixel_info, METH_VARARGS, "pixel_info(handle, name) -> dict"},
+    {"pixel_array", native_pixel_array, METH_VARARGS, "pixel_array(handle, name, rescaled) -> ndarray"},
+    {"dict_tag", native_dict_tag, METH_O, "dict_tag(tag) -> (VR, VM, keyword, name, retired) or None"},
+    {"dict_keyword", native_dict_keyword, METH_O, "dict_keyword(keyword) -> tag or None"},
+    {"scan", native_scan, METH_VARARGS, "scan(paths, threads) -> JSON text"},
+    {"volume_open", native_volume_open, METH_VARARGS, "volume_open(paths, threads) -> (handle, JSON text)"},
+    {"volume_fill", native_volume_fill, METH_VARARGS, "volume_fill(handle, shape) -> float32 ndarray"},
+    {"volume_suv", native_volume_suv, METH_VARARGS, "volume_suv(handle, kind, slices) -> (factors, JSON text)"},
+    {"resample", native_resample, METH_VARARGS,
+     "resample(src, src_grid, dst_grid, method, fill, want_mask, threads) -> dst or (dst, mask)"},
+    {"core_version", native_core_version, METH_NOARGS, "core_version() -> str"},
+    {NULL, NULL, 0, NULL}};
+
+static int
+native_exec(PyObject *module)
+{
+    if (_import_array() < 0)
+        return -1;
+    if (petct_abi_version() != PETCT_ABI_VERSION) {
+        PyErr_Format(PyExc_ImportError, "libpetct ABI version %d does not match the extension's %d",
+                     (int)petct_abi_version(), PETCT_ABI_VERSION);
+        return -1;
+    }
+    module_state *st = get_state(module);
+    PyObject *errors = PyImport_ImportModule("petct.errors");
+    if (errors == NULL)
+        return -1;
+#define LOAD(field, name)                                             \
+    st->field = PyObject_GetAttrString(errors, name);                \
+    if (st->field == NULL) {                                          \
+        Py_DECREF(errors);                                            \
+        return -1;                                                    \
+    }
+    LOAD(DicomError, "DicomError");
+    LOAD(InvalidDicomError, "InvalidDicomError");
+    LOAD(MalformedDicomError, "MalformedDicomError");
+    LOAD(UnsupportedTransferSyntaxError, "UnsupportedTransferSyntaxError");
+    LOAD(SUVError, "SUVError");
+    LOAD(GeometryError, "GeometryError");
+    LOAD(NoPixelDataError, "NoPixelDataError");
+#undef LOAD
+    Py_DECREF(errors);
+    if (PyModule_AddIntConstant(module, "ABI_VERSION", PETCT_ABI_VERSION) < 0 ||
+        PyModule_AddIntConstant(module, "READ_STOP_BEFORE_PIXELS", PETCT_READ_STOP_BEFORE_PIXELS) < 0 ||
+        PyModule_AddIntConstant(module, "READ_FORCE", PETCT_READ_FORCE) < 0 ||
+        PyModule_AddIntConstant(module, "READ_NO_CHARSET", PETCT_READ_NO_CHARSET) < 0)
+        return -1;
+    return 0;
+}
+
+static int
+native_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    module_state *st = get_state(module);
+    Py_VISIT(st->DicomError);
+    Py_VISIT(st->InvalidDicomError);
+    Py_VISIT(st->MalformedDicomError);
+    Py_VISIT(st->UnsupportedTransferSyntaxError);
+    Py_VISIT(st->SUVError);
+    Py_VISIT(st->GeometryError);
+    Py_VISIT(st->NoPixelDataError);
+    return 0;
+}
+
+static int
+native_clear(PyObject *module)
+{
+    module_state *st = get_state(module);
+    Py_CLEAR(st->DicomError);
+    Py_CLEAR(st->InvalidDicomError);
+    Py_CLEAR(st->MalformedDicomError);
+    Py_CLEAR(st->UnsupportedTransferSyntaxError);
+    Py_CLEAR(st->SUVError);
+    Py_CLEAR(st->GeometryError);
+    Py_CLEAR(st->NoPixelDataError);
+    return 0;
+}
+
+static void
+native_free(void *module)
+{
+    native_clear((PyObject *)module);
+}
+
+static PyModuleDef_Slot native_slots[] = {{Py_mod_exec, native_exec}, {0, NULL}};
+
+static struct PyModuleDef native_module = {
+    PyModuleDef_HEAD_INIT, "petct._native", "Bridge to the petct Swift core.", sizeof(module_state),
+    native_methods,        native_slots,    native_traverse,                      native_clear,
+    native_free};
+
+PyMODINIT_FUNC
+PyInit__native(void)
+{
+    return PyModuleDef_Init(&native_module);
+}

@@ -1,0 +1,474 @@
+"""pydicom-like data sets backed by the petct Swift core.
+
+``petct.dcmread`` parses a file in Swift; this module wraps the result in :class:`Dataset`,
+:class:`DataElement` and :class:`Tag` objects that behave like pydicom's for reading: attribute
+access by keyword, item access by tag, iteration, ``print(ds)``, ``ds.pixel_array``.
+"""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Any, Iterator
+
+from . import _native
+from .errors import NoPixelDataError
+
+__all__ = ["Tag", "DataElement", "Dataset", "PersonName", "dcmread", "tag_for_keyword", "dictionary_entry"]
+
+# value kinds of the core (petct.h PETCT_KIND_*)
+_EMPTY, _TEXT, _INT, _UINT, _FLOAT, _BYTES, _TAGS, _SEQUENCE, _ITEM, _RAW_TEXT = range(10)
+
+_TEXT_VRS = frozenset("AE AS CS DA DT LO LT PN SH ST TM UC UI UR UT".split())
+_SINGLE_TEXT_VRS = frozenset("LT ST UT UR".split())
+
+
+class Tag(int):
+    """A DICOM tag: an ``int`` ``0xGGGGEEEE`` that prints as ``(GGGG,EEEE)``."""
+
+    __slots__ = ()
+
+    def __new__(cls, arg: Any, element: int | None = None) -> "Tag":
+        if element is not None:
+            return super().__new__(cls, (int(arg) << 16) | int(element))
+        if isinstance(arg, tuple):
+            return super().__new__(cls, (int(arg[0]) << 16) | int(arg[1]))
+        if isinstance(arg, str):
+            t = tag_for_keyword(arg)
+            if t is None:
+                raise ValueError(f"unknown DICOM keyword {arg!r}")
+            return super().__new__(cls, t)
+        return super().__new__(cls, int(arg))
+
+    @property
+    def group(self) -> int:
+        return int(self) >> 16
+
+    @property
+    def element(self) -> int:
+        return int(self) & 0xFFFF
+
+    @property
+    def is_private(self) -> bool:
+        return self.group % 2 == 1
+
+    def __repr__(self) -> str:
+        return f"({self.group:04X},{self.element:04X})"
+
+    __str__ = __repr__
+
+
+class PersonName(str):
+    """A PN value: the string as stored, plus its components (``family_name``, ``given_name``, ...)."""
+
+    __slots__ = ()
+
+    def _component(self, i: int) -> str:
+        parts = self.split("=")[0].split("^")
+        return parts[i] if i < len(parts) else ""
+
+    @property
+    def family_name(self) -> str:
+        return self._component(0)
+
+    @property
+    def given_name(self) -> str:
+        return self._component(1)
+
+    @property
+    def middle_name(self) -> str:
+        return self._component(2)
+
+    @property
+    def name_prefix(self) -> str:
+        return self._component(3)
+
+    @property
+    def name_suffix(self) -> str:
+        return self._component(4)
+
+
+@lru_cache(maxsize=None)
+def tag_for_keyword(keyword: str) -> int | None:
+    """The tag of a data dictionary keyword (``'PatientSex'`` -> ``0x00100040``), or ``None``."""
+    return _native.dict_keyword(keyword)
+
+
+@lru_cache(maxsize=8192)
+def dictionary_entry(tag: int) -> tuple[str, str, str, str, bool] | None:
+    """``(VR, VM, keyword, name, retired)`` of a standard tag (repeating groups resolved), or ``None``."""
+    return _native.dict_tag(int(tag))
+
+
+def _to_tag(key: Any) -> int:
+    if isinstance(key, int):
+        return int(key)
+    if isinstance(key, tuple) and len(key) == 2:
+        return (int(key[0]) << 16) | int(key[1])
+    if isinstance(key, str):
+        t = tag_for_keyword(key)
+        if t is None:
+            raise KeyError(f"unknown DICOM keyword {key!r}")
+        return t
+    raise TypeError(f"a tag is an int, a (group, element) tuple or a keyword, not {type(key).__name__}")
+
+
+def _empty_value(vr: str) -> Any:
+    if vr == "SQ":
+        return []
+    if vr == "PN":
+        return PersonName("")
+    if vr in _TEXT_VRS:
+        return ""
+    return None
+
+
+# Python codecs for Specific Character Set terms whose text the core keeps as raw bytes.
+_PY_CODECS = {
+    "": "ascii", "ISO_IR 6": "ascii", "ISO 2022 IR 6": "ascii",
+    "ISO_IR 100": "latin_1", "ISO 2022 IR 100": "latin_1",
+    "ISO_IR 101": "iso8859_2", "ISO 2022 IR 101": "iso8859_2",
+    "ISO_IR 109": "iso8859_3", "ISO 2022 IR 109": "iso8859_3",
+    "ISO_IR 110": "iso8859_4", "ISO 2022 IR 110": "iso8859_4",
+    "ISO_IR 144": "iso8859_5", "ISO 2022 IR 144": "iso8859_5",
+    "ISO_IR 127": "iso8859_6", "ISO 2022 IR 127": "iso8859_6",
+    "ISO_IR 126": "iso8859_7", "ISO 2022 IR 126": "iso8859_7",
+    "ISO_IR 138": "iso8859_8", "ISO 2022 IR 138": "iso8859_8",
+    "ISO_IR 148": "iso8859_9", "ISO 2022 IR 148": "iso8859_9",
+    "ISO_IR 203": "iso8859_15", "ISO 2022 IR 203": "iso8859_15",
+    "ISO_IR 166": "tis_620", "ISO 2022 IR 166": "tis_620",
+    "ISO_IR 13": "shift_jis", "ISO 2022 IR 13": "shift_jis",
+    "ISO 2022 IR 87": "iso2022_jp", "ISO 2022 IR 159": "iso2022_jp_2",
+    "ISO 2022 IR 149": "euc_kr", "ISO 2022 IR 58": "gb2312",
+    "ISO_IR 192": "utf_8", "GB18030": "gb18030", "GBK": "gbk",
+}
+
+
+def _decode_raw_text(raw: bytes, charsets: list[str], vr: str) -> Any:
+    """Best-effort decoding of text the core could not decode (rare character sets)."""
+    text = None
+    for term in [c for c in charsets if c] or [""]:
+        codec = _PY_CODECS.get(term.strip())
+        if codec is None:
+            continue
+        try:
+            text = raw.decode("iso2022_jp_2" if "2022" in term and len(charsets) > 1 else codec)
+            break
+        except (UnicodeDecodeError, LookupError):
+            continue
+    if text is None:
+        text = raw.decode("latin_1")
+    text = text.rstrip("\x00 ")
+    if vr in _SINGLE_TEXT_VRS:
+        return text
+    values = text.split("\\")
+    if vr == "PN":
+        values = [PersonName(v) for v in values]
+    return values[0] if len(values) == 1 else values
+
+
+class DataElement:
+    """One element: ``tag``, ``VR``, ``value`` (plus ``keyword``, ``name``, ``VM``)."""
+
+    __slots__ = ("tag", "VR", "value", "file_offset", "raw")
+
+    def __init__(self, tag: int, VR: str, value: Any, file_offset: int | None = None, raw: bytes | None = None):
+        self.tag = Tag(tag)
+        self.VR = VR
+        self.value = value
+        self.file_offset = file_offset
+        self.raw = raw
+
+    @property
+    def keyword(self) -> str:
+        e = dictionary_entry(self.tag)
+        return e[2] if e else ""
+
+    @property
+    def name(self) -> str:
+        e = dictionary_entry(self.tag)
+        if e:
+            return e[3]
+        if self.tag.is_private:
+            return "Private Creator" if 0x0010 <= self.tag.element <= 0x00FF else "Private tag data"
+        if self.tag.element == 0:
+            return "Group Length"
+        return "Unknown"
+
+    @property
+    def VM(self) -> int:
+        v = self.value
+        if v is None or v == "" or v == b"":
+            return 0
+        if self.VR == "SQ":
+            return 1
+        return len(v) if isinstance(v, list) else 1
+
+    @property
+    def is_private(self) -> bool:
+        return self.tag.is_private
+
+    def _repval(self) -> str:
+        v = self.value
+        if self.VR == "SQ":
+            return f"<Sequence, length {len(v)}>"
+        if isinstance(v, (bytes, bytearray)):
+            return f"Array of {len(v)} elements" if len(v) > 16 else repr(bytes(v))
+        if isinstance(v, list):
+            if len(v) > 16:
+                return f"Array of {len(v)} elements"
+            return "[" + ", ".join(_short(x) for x in v) + "]"
+        if self.VR == "AT" and isinstance(v, int):
+            return repr(Tag(v))
+        return _short(v)
+
+    def __repr__(self) -> str:
+        name = self.name
+        vr = self.VR or "--"
+        return f"{self.tag!r} {name[:35]:<35} {vr}: {self._repval()}"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DataElement):
+            return NotImplemented
+        return self.tag == other.tag and self.VR == other.VR and self.value == other.value
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _short(v: Any) -> str:
+    s = repr(str(v)) if isinstance(v, str) else repr(v)
+    return s if len(s) <= 120 else s[:117] + "..."
+
+
+class Dataset:
+    """A DICOM data set read by petct (or built in Python).
+
+    Access like pydicom: ``ds.PatientSex`` (value), ``ds["PatientSex"]`` / ``ds[0x0010, 0x0040]``
+    (:class:`DataElement`), ``ds.get("PatientWeight")``, ``"KVP" in ds``, ``for elem in ds``.
+    """
+
+    # raw element tuples from the core: (tag, VR, value, kind, flags, file_offset, index, lazy)
+    def __init__(self, _raw: list | None = None, *, _handle: Any = None, _charsets: list[str] | None = None,
+                 _name: Any = None) -> None:
+        object.__setattr__(self, "_elements", {})
+        object.__setattr__(self, "_handle", _handle)
+        object.__setattr__(self, "_charsets", _charsets or [])
+        object.__setattr__(self, "_name", _name)
+        object.__setattr__(self, "_pixel_cache", None)
+        if _raw:
+            elems = self._elements
+            for t in _raw:
+                elems[t[0]] = t
+            if 0x00080005 in elems and _charsets is not None:
+                cs = self._value_of(elems[0x00080005])
+                object.__setattr__(self, "_charsets", [cs] if isinstance(cs, str) else list(cs or []))
+
+    # -- element conversion -------------------------------------------------------------------
+    def _value_of(self, t: tuple) -> Any:
+        return self._convert(t).value
+
+    def _convert(self, t: Any) -> DataElement:
+        if isinstance(t, DataElement):
+            return t
+        tag, vr, value, kind, _flags, offset, index, lazy = t
+        raw = None
+        if kind == _SEQUENCE:
+            value = [Dataset(item, _handle=self._handle, _charsets=list(self._charsets), _name=self._name)
+                     for item in value]
+        elif kind == _EMPTY:
+            value = _empty_value(vr)
+        elif kind == _RAW_TEXT:
+            raw = value
+            value = _decode_raw_text(value, self._charsets, vr)
+        elif lazy:
+            value = _native.element_bytes(self._handle, index)
+        elif vr == "PN":
+            value = [PersonName(v) for v in value] if isinstance(value, list) else PersonName(value)
+        elif vr == "AT":
+            value = [Tag(v) for v in value] if isinstance(value, list) else Tag(value)
+        elem = DataElement(tag, vr, value, None if offset < 0 else offset, raw)
+        self._elements[tag] = elem
+        return elem
+
+    # -- mapping interface --------------------------------------------------------------------
+    def __getitem__(self, key: Any) -> DataElement:
+        tag = _to_tag(key)
+        try:
+            t = self._elements[tag]
+        except KeyError:
+            raise KeyError(Tag(tag)) from None
+        return self._convert(t)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        """Like pydicom: a keyword gives the value, a tag gives the DataElement."""
+        if isinstance(key, str):
+            try:
+                return self[key].value
+            except KeyError:
+                return default
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: Any) -> bool:
+        try:
+            return _to_tag(key) in self._elements
+        except (KeyError, TypeError):
+            return False
+
+    def __len__(self) -> int:
+        return len(self._elements)
+
+    def __iter__(self) -> Iterator[DataElement]:
+        for tag in sorted(self._elements):
+            yield self._convert(self._elements[tag])
+
+    def keys(self) -> list[Tag]:
+        return [Tag(t) for t in sorted(self._elements)]
+
+    def values(self) -> list[DataElement]:
+        return list(self)
+
+    def items(self) -> list[tuple[Tag, DataElement]]:
+        return [(e.tag, e) for e in self]
+
+    def elements(self) -> Iterator[DataElement]:
+        return iter(self)
+
+    def __delitem__(self, key: Any) -> None:
+        del self._elements[_to_tag(key)]
+
+    def __setitem__(self, key: Any, elem: DataElement) -> None:
+        if not isinstance(elem, DataElement):
+            raise TypeError("ds[tag] = value needs a DataElement; use ds.Keyword = value for values")
+        self._elements[_to_tag(key)] = elem
+
+    def add_new(self, tag: Any, VR: str, value: Any) -> None:
+        t = _to_tag(tag)
+        self._elements[t] = DataElement(t, VR, value)
+
+    # -- attribute access by keyword ----------------------------------------------------------
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or not name[:1].isupper():
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        tag = tag_for_keyword(name)
+        if tag is None or tag not in self._elements:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return self._convert(self._elements[tag]).value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        tag = tag_for_keyword(name) if name[:1].isupper() else None
+        if tag is None:
+            object.__setattr__(self, name, value)
+            return
+        if tag in self._elements:
+            self._convert(self._elements[tag]).value = value
+        else:
+            entry = dictionary_entry(tag)
+            vr = entry[0].split(" or ")[0] if entry else "UN"
+            self._elements[tag] = DataElement(tag, vr, value)
+
+    def __delattr__(self, name: str) -> None:
+        tag = tag_for_keyword(name) if name[:1].isupper() else None
+        if tag is not None and tag in self._elements:
+            del self._elements[tag]
+        else:
+            object.__delattr__(self, name)
+
+    def __dir__(self) -> list[str]:
+        kws = [e.keyword for e in self if e.keyword]
+        return sorted(set(list(super().__dir__()) + kws))
+
+    # -- pixels ---------------------------------------------------------------------------
+    def _require_pixels(self) -> None:
+        if self._handle is None or not any(t in self._elements for t in (0x7FE00010, 0x7FE00008, 0x7FE00009)):
+            raise NoPixelDataError("the data set has no pixel data" +
+                                   (" (read with stop_before_pixels=True)" if self._handle is not None else ""),
+                                   path=self._name)
+
+    @property
+    def pixel_array(self):
+        """The pixel data as a NumPy array, exactly as pydicom's ``pixel_array`` (decoded in Swift)."""
+        if self._pixel_cache is None:
+            self._require_pixels()
+            object.__setattr__(self, "_pixel_cache", _native.pixel_array(self._handle, self._name, False))
+        return self._pixel_cache
+
+    @property
+    def rescaled_array(self):
+        """float32 ``stored * RescaleSlope + RescaleIntercept`` (per frame for enhanced objects), one pass."""
+        self._require_pixels()
+        return _native.pixel_array(self._handle, self._name, True)
+
+    @property
+    def pixel_info(self) -> dict:
+        """Shape, dtype and pixel module facts of the pixel data, without decoding it."""
+        self._require_pixels()
+        return _native.pixel_info(self._handle, self._name)
+
+    # -- printing -------------------------------------------------------------------------
+    def _lines(self, indent: int = 0) -> Iterator[str]:
+        pad = "  " * indent
+        for elem in self:
+            if elem.VR == "SQ":
+                yield f"{pad}{elem.tag!r} {elem.name[:35]:<35} {len(elem.value)} item(s) ---- "
+                for n, item in enumerate(elem.value):
+                    yield f"{pad}  (item {n + 1})"
+                    yield from item._lines(indent + 2)
+            else:
+                yield pad + repr(elem)
+
+    def __str__(self) -> str:
+        lines = []
+        fm = self.__dict__.get("file_meta")
+        if isinstance(fm, Dataset) and len(fm):
+            lines.append("Dataset.file_meta -------------------------------")
+            lines.extend(fm._lines())
+            lines.append("-------------------------------------------------")
+        lines.extend(self._lines())
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Dataset):
+            return NotImplemented
+        return list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def dcmread(fp: Any, stop_before_pixels: bool = False, force: bool = False) -> Dataset:
+    """Read a DICOM file like ``pydicom.dcmread``.
+
+    ``fp``: a path (``str`` or ``os.PathLike``), a bytes-like buffer, or a binary file object.
+    Raises :class:`petct.InvalidDicomError` for non-DICOM input (unless ``force=True``) and other
+    :class:`petct.DicomError` subclasses for malformed files, naming file, offset and tag.
+    """
+    flags = 0
+    if stop_before_pixels:
+        flags |= _native.READ_STOP_BEFORE_PIXELS
+    if force:
+        flags |= _native.READ_FORCE
+    if isinstance(fp, (str, os.PathLike)):
+        name = os.fspath(fp)
+        handle, raw, info = _native.read(name, flags, True, name)
+    elif isinstance(fp, (bytes, bytearray, memoryview)):
+        name = None
+        handle, raw, info = _native.read(fp, flags, False, None)
+    elif hasattr(fp, "read"):
+        name = getattr(fp, "name", None)
+        handle, raw, info = _native.read(fp.read(), flags, False, name)
+    else:
+        raise TypeError(f"dcmread() needs a path, a bytes-like object or a binary file, not {type(fp).__name__}")
+    meta = [t for t in raw if (t[0] >> 16) == 0x0002]
+    body = [t for t in raw if (t[0] >> 16) != 0x0002]
+    ds = Dataset(body, _handle=handle, _charsets=[], _name=name)
+    object.__setattr__(ds, "file_meta", Dataset(meta, _handle=handle, _name=name))
+    object.__setattr__(ds, "filename", name)
+    object.__setattr__(ds, "transfer_syntax_uid", info["transfer_syntax"])
+    object.__setattr__(ds, "is_little_endian", not info["flags"] & 0x8)
+    object.__setattr__(ds, "is_implicit_VR", bool(info["flags"] & 0x4))
+    object.__setattr__(ds, "preamble", bool(info["flags"] & 0x1))
+    return ds

@@ -1,0 +1,70 @@
+"""Exceptions raised by petct.
+
+Every error about DICOM content is a :class:`DicomError` (a ``ValueError``) whose message names the
+file, the byte offset and the tag where the problem was found; the same facts are attributes.
+"""
+from __future__ import annotations
+
+__all__ = [
+    "DicomError", "InvalidDicomError", "MalformedDicomError", "UnsupportedTransferSyntaxError",
+    "NoPixelDataError", "SUVError", "GeometryError", "GeometryWarning", "PetctWarning",
+]
+
+
+def _fmt_tag(tag: int) -> str:
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+class DicomError(ValueError):
+    """Base class of petct's errors about DICOM content.
+
+    Attributes: ``path`` (file name or ``None`` for in-memory data), ``offset`` (byte offset or
+    ``None``), ``tag`` (int ``0xGGGGEEEE`` or ``None``), ``reason`` (the core's message).
+    """
+
+    def __init__(self, message: str, *, path=None, offset: int | None = None, tag: int | None = None):
+        self.reason = message
+        self.path = path
+        self.offset = offset
+        self.tag = tag
+        parts = []
+        if path is not None:
+            parts.append(f"{path}")
+        if offset is not None:
+            parts.append(f"offset {offset}")
+        if tag is not None:
+            parts.append(f"tag {_fmt_tag(tag)}")
+        where = ", ".join(parts)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class InvalidDicomError(DicomError):
+    """The input is not a DICOM file (use ``force=True`` to read files without a preamble)."""
+
+
+class MalformedDicomError(DicomError):
+    """The input is DICOM but truncated or structurally invalid."""
+
+
+class UnsupportedTransferSyntaxError(DicomError, NotImplementedError):
+    """The pixel data uses a transfer syntax petct cannot decode; the message names it."""
+
+
+class NoPixelDataError(DicomError, AttributeError):
+    """The data set has no pixel data (or was read with ``stop_before_pixels=True``)."""
+
+
+class SUVError(DicomError):
+    """SUV cannot be computed; the message names the missing or invalid attribute."""
+
+
+class GeometryError(DicomError):
+    """Slices cannot be assembled into a volume (inconsistent sizes or geometry)."""
+
+
+class PetctWarning(UserWarning):
+    """Base class of petct's warnings."""
+
+
+class GeometryWarning(PetctWarning):
+    """A volume has gaps, duplicate or non-uniform slice positions (see ``Volume.warnings``)."""
