@@ -10,14 +10,155 @@ public struct ReadOptions: Sendable {
     }
 }
 
+public enum TransferSyntaxUID {
+    public static let implicitVRLittleEndian = "1.2.840.10008.1.2"
+    public static let explicitVRLittleEndian = "1.2.840.10008.1.2.1"
+    public static let explicitVRBigEndian = "1.2.840.10008.1.2.2"
+    public static let deflatedExplicitVRLittleEndian = "1.2.840.10008.1.2.1.99"
+}
+
 public enum DicomReader {
-    /// Reads a file from disk.
+    /// First prefix read when only the header is wanted; doubled until the header fits.
+    public static let headerPrefixBytes = 16 * 1024
+
+    /// Reads a file from disk. With `stopBeforePixels` only a prefix of the file is read (16 KiB,
+    /// doubled until the header before the pixel data fits).
     public static func read(path: String, options: ReadOptions = ReadOptions()) throws(DicomError) -> Dataset {
-        throw DicomError(.internalError, "not implemented")
+        let file = try InputFile(path: path)
+        if options.stopBeforePixels {
+            var want = headerPrefixBytes
+            while true {
+                try file.fill(upTo: want)
+                if file.atEnd { break }
+                do {
+                    let ds = try parse(file.bytes, options: options, partial: true)
+                    if ds.flags.contains(.stoppedBeforePixels) { return ds }
+                } catch {
+                    // Errors and data sets that ended early may be due to the prefix: read more.
+                }
+                want = want &* 2
+            }
+        } else {
+            try file.fillAll()
+        }
+        do {
+            return try parse(file.bytes, options: options, partial: false)
+        } catch {
+            var e = error
+            e.message += " in \(path)"
+            throw e
+        }
     }
 
     /// Parses an in-memory DICOM stream.
     public static func read(bytes: [UInt8], options: ReadOptions = ReadOptions()) throws(DicomError) -> Dataset {
-        throw DicomError(.internalError, "not implemented")
+        try parse(bytes, options: options, partial: false)
+    }
+
+    static func parse(_ bytes: [UInt8], options: ReadOptions, partial: Bool) throws(DicomError) -> Dataset {
+        var result: Result<Dataset, DicomError>
+        result = bytes.withUnsafeBytes { raw in
+            do throws(DicomError) {
+                return .success(try parseBuffer(bytes, raw, options: options))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    static func parseBuffer(_ bytes: [UInt8], _ raw: UnsafeRawBufferPointer, options: ReadOptions) throws(DicomError) -> Dataset {
+        var parser = Parser(p: raw, options: options)
+        var flags: DatasetFlags = []
+        var pos = 0
+        let n = raw.count
+        if n >= 132 && raw[128] == 0x44 && raw[129] == 0x49 && raw[130] == 0x43 && raw[131] == 0x4D {
+            flags.insert(.preamble)
+            pos = 132
+        } else if !options.force {
+            throw DicomError(.invalidDicom, "not a DICOM file: no 'DICM' prefix at offset 128 (use force to read anyway)",
+                             offset: 128)
+        }
+        let defaultCtx = Context(implicit: false, bigEndian: false,
+                                 decoder: CharacterSetDecoder(specificCharacterSet: []), pixelRep: -1)
+        // File meta information: explicit VR little endian, every group 0002 element (the group length
+        // is not trusted, as pydicom).
+        var metaCtx = defaultCtx
+        metaCtx.implicit = parser.detectImplicit(at: pos, assumed: false, inSequence: false)
+        let metaStartIndex = parser.elements.count
+        let meta = try parser.parseDataset(from: pos, limit: n, level: .meta, ctx: metaCtx, depth: 0)
+        pos = meta.pos
+        if meta.count > 0 { flags.insert(.fileMeta) }
+        var ts: String? = nil
+        for i in metaStartIndex..<parser.elements.count where parser.elements[i].tag == Tags.transferSyntaxUID {
+            let e = parser.elements[i]
+            if e.kind == .text {
+                ts = parser.heap.withUnsafeBufferPointer {
+                    String(decoding: UnsafeBufferPointer(rebasing: $0[e.valueOffset..<(e.valueOffset + e.valueLength)]), as: UTF8.self)
+                }
+            } else if e.kind == .empty {
+                ts = nil
+            }
+        }
+        // Command set (group 0000), implicit VR little endian.
+        var cmdCtx = defaultCtx
+        cmdCtx.implicit = parser.detectImplicit(at: pos, assumed: true, inSequence: false)
+        pos = try parser.parseDataset(from: pos, limit: n, level: .command, ctx: cmdCtx, depth: 0).pos
+
+        var implicit = true
+        var bigEndian = false
+        var deflated = false
+        if pos >= n {
+            // nothing left
+        } else if let ts {
+            switch ts {
+            case TransferSyntaxUID.implicitVRLittleEndian: implicit = true
+            case TransferSyntaxUID.explicitVRBigEndian: implicit = false; bigEndian = true
+            case TransferSyntaxUID.deflatedExplicitVRLittleEndian: implicit = false; deflated = true
+            default: implicit = false
+            }
+        } else if n - pos >= 6 {
+            let group = raw.loadUnaligned(fromByteOffset: pos, as: UInt16.self)
+            let vr = VRCode.pack(raw[pos + 4], raw[pos + 5])
+            if VRCode.isKnown(vr) {
+                implicit = false
+                if group >= 1024 { bigEndian = true }
+            }
+        }
+
+        if deflated {
+            flags.insert(.deflated)
+            let inflated = try inflateRaw(UnsafeRawBufferPointer(rebasing: raw[pos..<n]),
+                                          prefix: UnsafeRawBufferPointer(rebasing: raw[0..<pos]), offset: pos)
+            let r: Result<Dataset, DicomError> = inflated.withUnsafeBytes { raw2 in
+                do throws(DicomError) {
+                    var p2 = parser
+                    p2.p = raw2
+                    p2.n = raw2.count
+                    return .success(try finish(&p2, source: inflated, start: pos, implicit: implicit,
+                                               bigEndian: bigEndian, flags: flags, ts: ts))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            return try r.get()
+        }
+        return try finish(&parser, source: bytes, start: pos, implicit: implicit, bigEndian: bigEndian, flags: flags, ts: ts)
+    }
+
+    static func finish(_ parser: inout Parser, source: [UInt8], start: Int, implicit assumedImplicit: Bool,
+                       bigEndian: Bool, flags inFlags: DatasetFlags, ts: String?) throws(DicomError) -> Dataset {
+        var flags = inFlags
+        let implicit = parser.detectImplicit(at: start, assumed: assumedImplicit, inSequence: false)
+        let ctx = Context(implicit: implicit, bigEndian: bigEndian,
+                          decoder: CharacterSetDecoder(specificCharacterSet: []), pixelRep: -1)
+        _ = try parser.parseDataset(from: start, limit: parser.n, level: .top, ctx: ctx, depth: 0)
+        if implicit { flags.insert(.implicitVR) }
+        if bigEndian { flags.insert(.bigEndian) }
+        if parser.stopped { flags.insert(.stoppedBeforePixels) }
+        let tsText = ts ?? (implicit ? TransferSyntaxUID.implicitVRLittleEndian
+                            : bigEndian ? TransferSyntaxUID.explicitVRBigEndian : TransferSyntaxUID.explicitVRLittleEndian)
+        return Dataset(source: source, heap: parser.heap, elements: parser.elements, flags: flags,
+                       transferSyntax: tsText, characterSet: parser.topCharacterSet ?? "")
     }
 }
