@@ -9,7 +9,252 @@ public struct DictionaryEntry: Sendable {
     public var retired: Bool
 }
 
+/// The DICOM PS3.6 data dictionary (public elements only; private creators and private elements are
+/// not in it). Backed by `DictionaryTable.text`, a generated string literal parsed lazily on first use.
+///
+/// Lookup order for a tag (as pydicom's `get_entry` / `raw_element_vr`):
+/// 1. exact entry;
+/// 2. for non-private (even group) tags, the repeating-group masks (50xx, 60xx, 7Fxx, 1000xxx0, ...),
+///    first match in table order;
+/// 3. for non-private tags with element 0000, a generic group length entry: UL, VM 1, keyword
+///    "GenericGroupLength", name "Group Length", retired.
+/// Everything else (including all odd groups) is unknown: nil.
 public enum DataDictionary {
-    public static func entry(for tag: UInt32) -> DictionaryEntry? { nil }
-    public static func tag(forKeyword keyword: String) -> UInt32? { nil }
+    /// The entry for `tag`, nil when unknown. For repeating-group entries, `tag` of the result is the
+    /// requested tag (e.g. 0x60023000 -> OverlayData with tag 0x60023000).
+    public static func entry(for tag: UInt32) -> DictionaryEntry? {
+        guard let line = FastTable.shared.lineIndex(for: tag) else {
+            if isGenericGroupLength(tag) {
+                return DictionaryEntry(tag: tag, vr: "UL", vm: "1", keyword: genericGroupLengthKeyword,
+                                       name: "Group Length", retired: true)
+            }
+            return nil
+        }
+        var e = FullTable.shared.entries[line]
+        e.tag = tag
+        return e
+    }
+
+    /// The tag of a keyword, nil when unknown. Repeating-group keywords give the same tag as
+    /// `allEntries` (e.g. "OverlayData" -> 0x60003000). "GenericGroupLength" has no single tag: nil.
+    public static func tag(forKeyword keyword: String) -> UInt32? {
+        FullTable.shared.keywordToTag[keyword]
+    }
+
+    /// The dictionary VR of `tag` packed like `Element.vr` (first letter in the low byte, "US" ==
+    /// 0x5355), for the implicit-VR fast path. Ambiguous VRs ("US or SS", "OB or OW", "US or OW",
+    /// "US or SS or OW") give their first alternative; the reader resolves them. Generic group
+    /// lengths (even group, element 0000) give UL. nil for unknown/private tags and for the item
+    /// and delimitation tags (VR "NONE" in PS3.6).
+    @inlinable
+    public static func vrCode(for tag: UInt32) -> UInt16? {
+        let v = FastTable.shared.packed(for: tag)
+        let code = UInt16(truncatingIfNeeded: v)
+        return code == 0 ? nil : code
+    }
+
+    /// Number of lines (entries) in the generated table, masked entries included.
+    public static var entryCount: Int { FullTable.shared.entries.count }
+
+    /// All table entries in table order. Repeating-group entries carry the smallest tag that matches
+    /// their mask and is not shadowed by an exact entry (e.g. 0x60003000 for 60xx3000, 0x00280410
+    /// for 002804x0 since 00280400 is Transform Label); `repeatingMask(for:)` tells them apart.
+    public static var allEntries: [DictionaryEntry] { FullTable.shared.entries }
+
+    /// The mask text ("60xx3000") of a repeating-group tag, nil for other tags.
+    public static func repeatingMask(for tag: UInt32) -> String? {
+        guard let line = FastTable.shared.lineIndex(for: tag), line >= FastTable.shared.plainCount else { return nil }
+        return FullTable.shared.masks[line - FastTable.shared.plainCount]
+    }
+
+    public static let genericGroupLengthKeyword = "GenericGroupLength"
+
+    @usableFromInline
+    static func isGenericGroupLength(_ tag: UInt32) -> Bool {
+        tag & 0x0001_FFFF == 0 // even group, element 0000
+    }
+}
+
+/// Packs the first two letters of a VR field; "NONE" (items, delimiters) packs as 0.
+@usableFromInline
+func packVR(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> UInt16 {
+    guard end - start >= 2 else { return 0 }
+    if end - start == 4 && p[start] == UInt8(ascii: "N") && p[start + 1] == UInt8(ascii: "O") { return 0 }
+    return UInt16(p[start]) | (UInt16(p[start + 1]) << 8)
+}
+
+/// Splits the table into lines and fields without allocating per line. Calls `body` with the
+/// line index and the field boundaries (start offsets of the six fields, plus the end of the line).
+func forEachTableLine(_ body: (Int, UnsafeBufferPointer<UInt8>, _ fields: UnsafeBufferPointer<Int>) -> Void) {
+    DictionaryTable.text.withUTF8Buffer { p in
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 8) { f in
+            var i = 0
+            var line = 0
+            let n = p.count
+            while i < n {
+                // skip stray newlines
+                if p[i] == 0x0A { i += 1; continue }
+                var k = 0
+                f[0] = i
+                k = 1
+                while i < n && p[i] != 0x0A {
+                    if p[i] == UInt8(ascii: "|") && k < 6 { f[k] = i + 1; k += 1 }
+                    i += 1
+                }
+                // f[6] = end of line; the last field ends at f[6], field j ends at f[j+1]-1
+                f[6] = i + 1
+                if k == 6 {
+                    body(line, p, UnsafeBufferPointer(f))
+                    line += 1
+                }
+            }
+        }
+    }
+}
+
+@inline(__always)
+func hexValue(_ c: UInt8) -> UInt32? {
+    switch c {
+    case 0x30...0x39: return UInt32(c - 0x30)
+    case 0x41...0x46: return UInt32(c - 0x41 + 10)
+    case 0x61...0x66: return UInt32(c - 0x61 + 10)
+    default: return nil
+    }
+}
+
+/// Open-addressing hash table tag -> (line index + 1) << 16 | VR code, plus the masked entries.
+/// Built once (thread-safe: `static let` is initialized lazily and atomically).
+@usableFromInline
+final class FastTable: Sendable {
+    @usableFromInline static let shared = FastTable()
+
+    @usableFromInline static let bits = 14
+    @usableFromInline let keys: [UInt32]
+    @usableFromInline let values: [UInt32]   // 0 = empty slot
+    /// Masked entries in match order: (value, careMask, packed).
+    @usableFromInline let masked: [(UInt32, UInt32, UInt32)]
+    let plainCount: Int
+
+    private init() {
+        let size = 1 << FastTable.bits
+        var keys = [UInt32](repeating: 0, count: size)
+        var values = [UInt32](repeating: 0, count: size)
+        var masked: [(UInt32, UInt32, UInt32)] = []
+        var plain = 0
+        forEachTableLine { line, p, f in
+            var value: UInt32 = 0
+            var care: UInt32 = 0
+            for j in 0..<8 {
+                let c = p[f[0] + j]
+                value <<= 4; care <<= 4
+                if c == UInt8(ascii: "x") { continue }
+                value |= hexValue(c) ?? 0
+                care |= 0xF
+            }
+            let packed = (UInt32(line + 1) << 16) | UInt32(packVR(p, f[1], f[2] - 1))
+            if care == 0xFFFF_FFFF {
+                var slot = Int(FastTable.hash(value))
+                while values[slot] != 0 { slot = (slot + 1) & (size - 1) }
+                keys[slot] = value
+                values[slot] = packed
+                plain += 1
+            } else {
+                masked.append((value, care, packed))
+            }
+        }
+        self.keys = keys
+        self.values = values
+        self.masked = masked
+        self.plainCount = plain
+    }
+
+    @usableFromInline @inline(__always)
+    static func hash(_ tag: UInt32) -> UInt32 {
+        (tag &* 0x9E37_79B1) >> UInt32(32 - bits)
+    }
+
+    /// (line + 1) << 16 | VR code for `tag`, 0 when unknown. Generic group lengths: UL with line 0.
+    @inlinable
+    func packed(for tag: UInt32) -> UInt32 {
+        let mask = (1 << FastTable.bits) - 1
+        var slot = Int(FastTable.hash(tag))
+        return keys.withUnsafeBufferPointer { k in
+            values.withUnsafeBufferPointer { v in
+                while true {
+                    let value = v[slot]
+                    if value == 0 { break }
+                    if k[slot] == tag { return value }
+                    slot = (slot + 1) & mask
+                }
+                return slowPacked(for: tag)
+            }
+        }
+    }
+
+    @usableFromInline
+    func slowPacked(for tag: UInt32) -> UInt32 {
+        if tag & 0x0001_0000 != 0 { return 0 } // private (odd group)
+        for (value, care, packed) in masked where (tag ^ value) & care == 0 {
+            return packed
+        }
+        if tag & 0xFFFF == 0 { return UInt32(UInt8(ascii: "U")) | (UInt32(UInt8(ascii: "L")) << 8) }
+        return 0
+    }
+
+    /// Line index of `tag` in the table (exact or masked), nil when not in the table.
+    func lineIndex(for tag: UInt32) -> Int? {
+        let v = packed(for: tag) >> 16
+        return v == 0 ? nil : Int(v) - 1
+    }
+}
+
+/// Full entries with strings, and the keyword map. Built on first use of `entry(for:)` /
+/// `tag(forKeyword:)`; the implicit-VR fast path never needs it.
+final class FullTable: Sendable {
+    static let shared = FullTable()
+
+    let entries: [DictionaryEntry]
+    let keywordToTag: [String: UInt32]
+    /// Mask texts of the masked entries, in table order (they follow the plain entries).
+    let masks: [String]
+
+    private init() {
+        var entries: [DictionaryEntry] = []
+        entries.reserveCapacity(DictionaryTable.entryCount)
+        var keywordToTag: [String: UInt32] = [:]
+        keywordToTag.reserveCapacity(DictionaryTable.entryCount)
+        var masks: [String] = []
+        forEachTableLine { line, p, f in
+            func field(_ j: Int) -> String {
+                String(decoding: UnsafeBufferPointer(rebasing: p[f[j]..<(f[j + 1] - 1)]), as: UTF8.self)
+            }
+            let tagText = field(0)
+            var tag: UInt32 = 0
+            var xNibbles: [UInt32] = [] // shifts of the 'x' digits
+            for (j, c) in tagText.utf8.enumerated() {
+                tag = (tag << 4) | (hexValue(c) ?? 0) // 'x' -> 0
+                if c == UInt8(ascii: "x") { xNibbles.append(UInt32(28 - 4 * j)) }
+            }
+            if !xNibbles.isEmpty {
+                // Representative tag: the smallest match of the mask that resolves to this line
+                // (an exact entry may shadow some matches, e.g. 00280400 vs 002804x0).
+                let base = tag
+                for n in 0..<(UInt32(1) << UInt32(4 * xNibbles.count)) {
+                    var t = base
+                    for (k, shift) in xNibbles.reversed().enumerated() {
+                        t |= ((n >> UInt32(4 * k)) & 0xF) << shift
+                    }
+                    if FastTable.shared.lineIndex(for: t) == line { tag = t; break }
+                }
+            }
+            let e = DictionaryEntry(tag: tag, vr: field(1), vm: field(2), keyword: field(3), name: field(4),
+                                    retired: f[6] - 1 > f[5])
+            if tagText.utf8.contains(UInt8(ascii: "x")) { masks.append(tagText) }
+            if !e.keyword.isEmpty && keywordToTag[e.keyword] == nil { keywordToTag[e.keyword] = tag }
+            entries.append(e)
+        }
+        self.entries = entries
+        self.keywordToTag = keywordToTag
+        self.masks = masks
+    }
 }

@@ -1,6 +1,0 @@
-import Testing
-@testable import DicomDictionary
-
-@Test func moduleLoads() {
-    #expect(Bool(true))
-}
