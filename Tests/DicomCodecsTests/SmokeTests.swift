@@ -1,6 +1,0 @@
-import Testing
-@testable import DicomCodecs
-
-@Test func moduleLoads() {
-    #expect(Bool(true))
-}

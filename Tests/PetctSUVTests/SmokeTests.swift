@@ -1,6 +1,0 @@
-import Testing
-@testable import PetctSUV
-
-@Test func moduleLoads() {
-    #expect(Bool(true))
-}
