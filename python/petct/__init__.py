@@ -9,6 +9,8 @@ from .errors import (DicomError, GeometryError, GeometryWarning, InvalidDicomErr
                      NoPixelDataError, PetctWarning, SUVError, UnsupportedTransferSyntaxError)
 from . import _native
 from .dataset import DataElement, Dataset, PersonName, Tag, dcmread, dictionary_entry, tag_for_keyword
+from .study import (SUV_KINDS, ScanResult, SeriesInfo, Study, Volume, load_paired, load_series, load_study, pair,
+                    save_paired, scan)
 
 __version__ = "0.1.0"
 core_version = _native.core_version()
@@ -17,4 +19,6 @@ __all__ = [
     "dcmread", "Dataset", "DataElement", "Tag", "PersonName", "dictionary_entry", "tag_for_keyword",
     "DicomError", "InvalidDicomError", "MalformedDicomError", "UnsupportedTransferSyntaxError",
     "NoPixelDataError", "SUVError", "GeometryError", "GeometryWarning", "PetctWarning",
+    "scan", "load_series", "load_study", "pair", "save_paired", "load_paired", "SeriesInfo", "ScanResult",
+    "Volume", "Study", "SUV_KINDS",
 ]

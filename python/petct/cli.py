@@ -1,0 +1,98 @@
+"""The ``petct`` command line: info, dump, pair (and demo)."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from .errors import DicomError, GeometryError
+
+__all__ = ["main"]
+
+
+def _progress(msg: str) -> None:
+    if sys.stderr.isatty():
+        print(f"\r{msg:<60}", end="", file=sys.stderr, flush=True)
+
+
+def _done_progress() -> None:
+    if sys.stderr.isatty():
+        print("\r" + " " * 60 + "\r", end="", file=sys.stderr, flush=True)
+
+
+def cmd_info(args) -> int:
+    from .study import scan
+    result = scan(args.folder)
+    print(result.table())
+    if args.verbose:
+        for path, reason in result.skipped:
+            print(f"skipped {path}: {reason}")
+    return 0
+
+
+def cmd_dump(args) -> int:
+    from .dataset import dcmread
+    ds = dcmread(args.file, stop_before_pixels=not args.pixels, force=args.force)
+    print(ds)
+    return 0
+
+
+def cmd_pair(args) -> int:
+    from .study import load_study, save_paired
+    t0 = time.perf_counter()
+    _progress("scanning and loading series ...")
+    study = load_study(args.folder)
+    _progress("pairing ...")
+    meta = save_paired(study, args.output, target=args.target, pet=args.pet, suv_kind=args.suv_kind,
+                       crop=None if args.no_crop else "overlap")
+    _done_progress()
+    for note in study.notes:
+        print(note)
+    print(f"wrote {args.output}/ct.npy and pet.npy {tuple(meta['shape'])} float32 "
+          f"({meta['units']['ct']}, {meta['units']['pet']}) in {time.perf_counter() - t0:.2f} s")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+    return run_demo(args.output)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="petct", description="PET-CT DICOM to NumPy: inspect, dump, pair.")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("info", help="table of the series in a folder")
+    s.add_argument("folder")
+    s.add_argument("-v", "--verbose", action="store_true", help="also list skipped files")
+    s.set_defaults(func=cmd_info)
+    s = sub.add_parser("dump", help="print the elements of one DICOM file (like dcmdump)")
+    s.add_argument("file")
+    s.add_argument("--pixels", action="store_true", help="read the pixel data element too")
+    s.add_argument("--force", action="store_true", help="read files without preamble/DICM")
+    s.set_defaults(func=cmd_dump)
+    s = sub.add_parser("pair", help="write an Auto-Paired folder (ct.npy, pet.npy, meta.json)")
+    s.add_argument("folder")
+    s.add_argument("-o", "--output", required=True)
+    s.add_argument("--target", choices=["ct", "pet"], default="ct")
+    s.add_argument("--pet", choices=["suv", "bqml"], default="suv")
+    s.add_argument("--suv-kind", choices=["bw", "lbm", "lbm-janma", "bsa", "ibw"], default="bw")
+    s.add_argument("--no-crop", action="store_true", help="keep all target slices (fill outside the other scan)")
+    s.set_defaults(func=cmd_pair)
+    s = sub.add_parser("demo", help="write a synthetic PET-CT study, pair it and save a picture")
+    s.add_argument("output", nargs="?", default="petct-demo")
+    s.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (DicomError, GeometryError, OSError, ValueError) as exc:
+        _done_progress()
+        print(f"petct {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
