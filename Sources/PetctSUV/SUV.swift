@@ -2,12 +2,23 @@ import DicomBytes
 import DicomParser
 
 /// SUV normalisation of a PET series. See petct_volume_suv in petct.h.
+///
+/// Two layers: `SUVInputs(slices:)` extracts what is needed from the headers, and
+/// `SUVComputation.compute` is a pure function of those inputs (QIBA vendor-neutral method plus
+/// vendor quirks); see SUVComputation.swift for the decision rules.
 public enum SUVCalculator {
     /// - Parameters:
     ///   - slices: headers of the series' slices in volume order.
     ///   - kind: "bw", "lbm", "lbm-janma", "bsa" or "ibw".
-    /// - Returns: one factor per slice (suv = value * factor) and a JSON report of the path taken.
+    /// - Returns: one factor per slice (suv = value * factor, value rescaled with the slice's own
+    ///   RescaleSlope/Intercept) and a JSON report of the path taken.
     public static func compute(slices: [Dataset], kind: String) throws(DicomError) -> (factors: [Double], infoJSON: String) {
-        throw DicomError(.internalError, "not implemented")
+        guard let k = SUVKind(rawValue: kind) else {
+            throw DicomError(.argument, "SUV kind '\(kind)' is not one of bw, lbm, lbm-janma, bsa, ibw")
+        }
+        guard !slices.isEmpty else { throw DicomError(.suv, "SUV: the series has no slices") }
+        let inputs = SUVInputs(slices: slices)
+        let r = try SUVComputation.compute(inputs, kind: k)
+        return (r.factors, r.info.json())
     }
 }

@@ -1,0 +1,293 @@
+import DicomBytes
+import DicomParser
+
+/// Tags read for SUV.
+public enum SUVTag {
+    public static let studyDate: UInt32 = 0x0008_0020
+    public static let seriesDate: UInt32 = 0x0008_0021
+    public static let acquisitionDate: UInt32 = 0x0008_0022
+    public static let acquisitionDateTime: UInt32 = 0x0008_002A
+    public static let studyTime: UInt32 = 0x0008_0030
+    public static let seriesTime: UInt32 = 0x0008_0031
+    public static let acquisitionTime: UInt32 = 0x0008_0032
+    public static let manufacturer: UInt32 = 0x0008_0070
+    public static let timezoneOffset: UInt32 = 0x0008_0201
+    public static let patientSex: UInt32 = 0x0010_0040
+    public static let patientSize: UInt32 = 0x0010_1020
+    public static let patientWeight: UInt32 = 0x0010_1030
+    public static let radiopharmaceuticalStartTime: UInt32 = 0x0018_1072
+    public static let radionuclideTotalDose: UInt32 = 0x0018_1074
+    public static let radionuclideHalfLife: UInt32 = 0x0018_1075
+    public static let radiopharmaceuticalStartDateTime: UInt32 = 0x0018_1078
+    public static let actualFrameDuration: UInt32 = 0x0018_1242
+    public static let correctedImage: UInt32 = 0x0028_0051
+    public static let radiopharmaceuticalInformationSequence: UInt32 = 0x0054_0016
+    public static let units: UInt32 = 0x0054_1001
+    public static let suvType: UInt32 = 0x0054_1006
+    public static let decayCorrection: UInt32 = 0x0054_1102
+    public static let frameReferenceTime: UInt32 = 0x0054_1300
+    /// Philips "Philips PET Private Group" (7053,xx00): SUV scale factor.
+    public static let philipsSUVFactor: UInt32 = 0x7053_1000
+    /// Philips "Philips PET Private Group" (7053,xx09): activity concentration scale factor.
+    public static let philipsActivityFactor: UInt32 = 0x7053_1009
+    public static let philipsCreator = "Philips PET Private Group"
+    /// GE "GEMS_PETD_01" (0009,xx0D): scan date-time.
+    public static let geScanDateTime: UInt32 = 0x0009_100D
+    public static let geCreator = "GEMS_PETD_01"
+
+    /// "Name (GGGG,EEEE)" for messages.
+    public static func describe(_ tag: UInt32) -> String {
+        let name: String
+        switch tag {
+        case studyDate: name = "StudyDate"
+        case seriesDate: name = "SeriesDate"
+        case acquisitionDate: name = "AcquisitionDate"
+        case acquisitionDateTime: name = "AcquisitionDateTime"
+        case seriesTime: name = "SeriesTime"
+        case acquisitionTime: name = "AcquisitionTime"
+        case patientSex: name = "PatientSex"
+        case patientSize: name = "PatientSize"
+        case patientWeight: name = "PatientWeight"
+        case radiopharmaceuticalStartTime: name = "RadiopharmaceuticalStartTime"
+        case radionuclideTotalDose: name = "RadionuclideTotalDose"
+        case radionuclideHalfLife: name = "RadionuclideHalfLife"
+        case radiopharmaceuticalStartDateTime: name = "RadiopharmaceuticalStartDateTime"
+        case actualFrameDuration: name = "ActualFrameDuration"
+        case correctedImage: name = "CorrectedImage"
+        case radiopharmaceuticalInformationSequence: name = "RadiopharmaceuticalInformationSequence"
+        case units: name = "Units"
+        case suvType: name = "SUVType"
+        case decayCorrection: name = "DecayCorrection"
+        case frameReferenceTime: name = "FrameReferenceTime"
+        case philipsSUVFactor: name = "Philips SUV scale factor"
+        case philipsActivityFactor: name = "Philips activity concentration scale factor"
+        case geScanDateTime: name = "GE private scan date-time"
+        default: name = "tag"
+        }
+        return name + " " + formatTag(tag)
+    }
+}
+
+/// Everything the SUV computation needs, extracted from the slice headers. Times are seconds since
+/// 1970-01-01 on the scanner's clock (see `DicomDateTime`); nil means absent or unparseable (then a
+/// note says which). Build one with `init(slices:)` or fill the fields directly in tests.
+public struct SUVInputs: Sendable {
+    public var sliceCount: Int = 0
+    /// Units (0054,1001), upper-cased and trimmed.
+    public var units: String?
+    /// Decay Correction (0054,1102), upper-cased and trimmed.
+    public var decayCorrection: String?
+    /// SUV Type (0054,1006), upper-cased and trimmed.
+    public var suvType: String?
+    /// Corrected Image (0028,0051) values.
+    public var correctedImage: [String] = []
+    public var manufacturer: String?
+    /// Series Date as days since 1970-01-01 (StudyDate when SeriesDate is absent, with a note).
+    public var seriesDate: Int?
+    /// Series Time as seconds since midnight.
+    public var seriesTime: Double?
+    /// Per slice: AcquisitionDateTime, else (AcquisitionDate or SeriesDate) + AcquisitionTime.
+    public var acquisitionTimes: [Double?] = []
+    /// Per slice: Frame Reference Time (0054,1300) in ms.
+    public var frameReferenceTimesMs: [Double?] = []
+    /// Per slice: Actual Frame Duration (0018,1242) in ms.
+    public var frameDurationsMs: [Double?] = []
+    /// Radiopharmaceutical Start DateTime (0018,1078), only when it has a time of day.
+    public var injectionDateTime: Double?
+    /// Radiopharmaceutical Start Time (0018,1072) as seconds since midnight.
+    public var injectionTimeOfDay: Double?
+    /// Radionuclide Total Dose (0018,1074) as stored (nominally Bq).
+    public var dose: Double?
+    /// Radionuclide Half Life (0018,1075) in s.
+    public var halfLife: Double?
+    /// Patient's Weight (0010,1030) in kg.
+    public var weightKg: Double?
+    /// Patient's Size (0010,1020) as stored (nominally m).
+    public var heightM: Double?
+    /// Patient's Sex (0010,0040) as stored.
+    public var sex: String?
+    /// Per slice: Philips SUV scale factor (7053,1000).
+    public var philipsSUVFactors: [Double?] = []
+    /// Per slice: Philips activity concentration scale factor (7053,1009).
+    public var philipsActivityFactors: [Double?] = []
+    /// GE private scan date-time (0009,100D) of the first slice that has it.
+    public var geScanDateTime: Double?
+    /// Remarks made while extracting (fallbacks, unparseable values, ...).
+    public var notes: [String] = []
+
+    public init() {}
+
+    /// Inputs of a series of `sliceCount` slices where every slice has the same times/factors.
+    public init(sliceCount: Int) {
+        self.sliceCount = sliceCount
+        acquisitionTimes = Array(repeating: nil, count: sliceCount)
+        frameReferenceTimesMs = Array(repeating: nil, count: sliceCount)
+        frameDurationsMs = Array(repeating: nil, count: sliceCount)
+        philipsSUVFactors = Array(repeating: nil, count: sliceCount)
+        philipsActivityFactors = Array(repeating: nil, count: sliceCount)
+    }
+
+    /// Extracts the inputs from slice headers (in volume order). Series-level values are taken from
+    /// the first slice; per-slice values from each slice. Never throws for missing values: the
+    /// computation reports what it actually needs.
+    public init(slices: [Dataset]) {
+        self.init(sliceCount: slices.count)
+        guard let first = slices.first else { return }
+        let h = HeaderReader(first)
+
+        units = h.text(SUVTag.units).map(Self.code)
+        decayCorrection = h.text(SUVTag.decayCorrection).map(Self.code)
+        suvType = h.text(SUVTag.suvType).map(Self.code)
+        correctedImage = (h.text(SUVTag.correctedImage) ?? "").split(separator: "\\").map { Self.code(String($0)) }
+        manufacturer = h.text(SUVTag.manufacturer)
+        sex = h.text(SUVTag.patientSex)
+        weightKg = h.number(SUVTag.patientWeight, notes: &notes)
+        heightM = h.number(SUVTag.patientSize, notes: &notes)
+        let localOffset = h.text(SUVTag.timezoneOffset).flatMap(DicomDateTime.parseUTCOffset)
+
+        seriesDate = h.date(SUVTag.seriesDate, notes: &notes)
+        if seriesDate == nil, let study = h.date(SUVTag.studyDate, notes: &notes) {
+            seriesDate = study
+            notes.append("SeriesDate (0008,0021) missing: StudyDate (0008,0020) used")
+        }
+        seriesTime = h.time(SUVTag.seriesTime, notes: &notes)
+
+        // Radiopharmaceutical information: the first item.
+        if let item = first.items(SUVTag.radiopharmaceuticalInformationSequence).first {
+            if let s = h.text(SUVTag.radiopharmaceuticalStartDateTime, in: item) {
+                if let v = DicomDateTime.parseDateTime(s), v.secondsOfDay != nil {
+                    injectionDateTime = Self.localClock(v, localOffset: localOffset)
+                } else if !s.isEmpty {
+                    notes.append("RadiopharmaceuticalStartDateTime (0018,1078) '\(s)' has no usable time; ignored")
+                }
+            }
+            injectionTimeOfDay = h.time(SUVTag.radiopharmaceuticalStartTime, in: item, notes: &notes)
+            dose = h.number(SUVTag.radionuclideTotalDose, in: item, notes: &notes)
+            halfLife = h.number(SUVTag.radionuclideHalfLife, in: item, notes: &notes)
+        }
+
+        // Per slice.
+        var noteAcquisitionDate = false
+        var notePhilipsCreator = false, noteGECreator = false
+        for (k, ds) in slices.enumerated() {
+            let r = HeaderReader(ds)
+            var scratch: [String] = []
+            if let s = r.text(SUVTag.acquisitionDateTime), let v = DicomDateTime.parseDateTime(s), v.secondsOfDay != nil {
+                acquisitionTimes[k] = Self.localClock(v, localOffset: localOffset)
+            } else if let t = r.time(SUVTag.acquisitionTime, notes: &scratch) {
+                var day = r.date(SUVTag.acquisitionDate, notes: &scratch)
+                if day == nil {
+                    day = r.date(SUVTag.seriesDate, notes: &scratch) ?? seriesDate
+                    noteAcquisitionDate = true
+                }
+                if let day { acquisitionTimes[k] = Double(day) * DicomDateTime.secondsPerDay + t }
+            }
+            frameReferenceTimesMs[k] = r.number(SUVTag.frameReferenceTime, notes: &scratch)
+            frameDurationsMs[k] = r.number(SUVTag.actualFrameDuration, notes: &scratch)
+            let philips = r.privateTag(SUVTag.philipsSUVFactor, creator: SUVTag.philipsCreator)
+            let activity = r.privateTag(SUVTag.philipsActivityFactor, creator: SUVTag.philipsCreator)
+            if philips.assumed || activity.assumed { notePhilipsCreator = true }
+            if let tag = philips.tag { philipsSUVFactors[k] = r.number(tag, notes: &scratch) }
+            if let tag = activity.tag { philipsActivityFactors[k] = r.number(tag, notes: &scratch) }
+            if geScanDateTime == nil {
+                let ge = r.privateTag(SUVTag.geScanDateTime, creator: SUVTag.geCreator)
+                if let tag = ge.tag, let s = r.text(tag), let v = DicomDateTime.parseDateTime(s), v.secondsOfDay != nil {
+                    geScanDateTime = Self.localClock(v, localOffset: localOffset)
+                    if ge.assumed { noteGECreator = true }
+                }
+            }
+            if k == 0 { notes += scratch }
+        }
+        if noteAcquisitionDate { notes.append("AcquisitionDate (0008,0022) missing: SeriesDate used with AcquisitionTime") }
+        if notePhilipsCreator {
+            notes.append("private creator '\(SUVTag.philipsCreator)' absent in group 7053: block 10 assumed")
+        }
+        if noteGECreator { notes.append("private creator '\(SUVTag.geCreator)' absent in group 0009: block 10 assumed") }
+    }
+
+    static func code(_ s: String) -> String {
+        String(s.uppercased().filter { $0 != " " && $0 != "\0" })
+    }
+
+    /// A DT's clock value moved to the data set's local clock when both offsets are known.
+    static func localClock(_ v: DicomDateTime.DateTimeValue, localOffset: Int?) -> Double {
+        if let own = v.utcOffsetSeconds, let local = localOffset {
+            return v.clockSeconds - Double(own) + Double(local)
+        }
+        return v.clockSeconds
+    }
+}
+
+/// Typed access to header values, tolerant of values read as raw bytes (UN / unknown private tags).
+struct HeaderReader {
+    let ds: Dataset
+    init(_ ds: Dataset) { self.ds = ds }
+
+    /// The whole text value, trimmed of spaces and NULs; nil when absent.
+    func text(_ tag: UInt32, in item: Int? = nil) -> String? {
+        guard let i = ds.index(of: tag, in: item) else { return nil }
+        if let s = ds.text(at: i) { return Self.trim(s) }
+        if let r = ds.bytesRange(at: i), r.lowerBound >= 0, r.upperBound <= ds.source.count {
+            // Raw bytes (implicit VR private tag): accept only printable ASCII.
+            let bytes = ds.source[r]
+            guard bytes.allSatisfy({ ($0 >= 0x20 && $0 < 0x7F) || $0 == 0 }) else { return nil }
+            return Self.trim(String(decoding: bytes, as: UTF8.self))
+        }
+        return nil
+    }
+
+    /// First numeric value (DS/IS text or binary); nil when absent, empty or not a finite number.
+    func number(_ tag: UInt32, in item: Int? = nil, notes: inout [String]) -> Double? {
+        guard let i = ds.index(of: tag, in: item) else { return nil }
+        switch ds.elements[i].kind {
+        case .float, .int, .uint:
+            if let v = ds.doubles(at: i).first, v.isFinite { return v }
+            return nil
+        default:
+            guard let s = text(tag, in: item), !s.isEmpty else { return nil }
+            let firstValue = Self.trim(String(s.split(separator: "\\", omittingEmptySubsequences: false).first ?? ""))
+            if let v = Double(firstValue), v.isFinite { return v }
+            notes.append("\(SUVTag.describe(tag)) '\(s)' is not a number; ignored")
+            return nil
+        }
+    }
+
+    func date(_ tag: UInt32, in item: Int? = nil, notes: inout [String]) -> Int? {
+        guard let s = text(tag, in: item), !s.isEmpty else { return nil }
+        if let d = DicomDateTime.parseDate(s) { return d }
+        notes.append("\(SUVTag.describe(tag)) '\(s)' is not a valid DA; ignored")
+        return nil
+    }
+
+    func time(_ tag: UInt32, in item: Int? = nil, notes: inout [String]) -> Double? {
+        guard let s = text(tag, in: item), !s.isEmpty else { return nil }
+        if let t = DicomDateTime.parseTime(s) { return t }
+        notes.append("\(SUVTag.describe(tag)) '\(s)' is not a valid TM; ignored")
+        return nil
+    }
+
+    /// Locates private element `tag` (given in block 0x10 form, gggg,10xx) of `creator`. When the
+    /// group has no private creator at all (stripped headers), block 0x10 is assumed (`assumed`).
+    func privateTag(_ tag: UInt32, creator: String) -> (tag: UInt32?, assumed: Bool) {
+        let group = tag & 0xFFFF_0000
+        var sawCreator = false
+        for i in ds.children() {
+            let t = ds.elements[i].tag
+            if t < group | 0x10 { continue }
+            if t > group | 0xFF { break }
+            sawCreator = true
+            if let name = ds.text(at: i).map(Self.trim) ?? text(t), name == creator {
+                return (group | ((t & 0xFF) << 8) | (tag & 0xFF), false)
+            }
+        }
+        if !sawCreator && ds.index(of: tag) != nil { return (tag, true) }
+        return (nil, false)
+    }
+
+    static func trim(_ s: String) -> String {
+        var sub = Substring(s)
+        while let f = sub.first, f == " " || f == "\0" { sub.removeFirst() }
+        while let l = sub.last, l == " " || l == "\0" { sub.removeLast() }
+        return String(sub)
+    }
+}

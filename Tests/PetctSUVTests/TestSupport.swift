@@ -1,0 +1,105 @@
+import DicomBytes
+import DicomParser
+import Glibc
+@testable import PetctSUV
+
+/// A header node for building test data sets without a reader.
+indirect enum Node {
+    case text(UInt32, String)
+    case number(UInt32, Double)        // a binary FD value
+    case raw(UInt32, [UInt8])          // a value left as bytes (UN)
+    case sequence(UInt32, [[Node]])
+
+    var tag: UInt32 {
+        switch self {
+        case .text(let t, _), .number(let t, _), .raw(let t, _), .sequence(let t, _): return t
+        }
+    }
+}
+
+/// Builds a `Dataset` (flat pre-order table, text values in the heap) from nodes.
+func makeDataset(_ nodes: [Node]) -> Dataset {
+    var heap: [UInt8] = []
+    var source: [UInt8] = []
+    var elements: [Element] = []
+
+    func emit(_ list: [Node]) {
+        for n in list.sorted(by: { $0.tag < $1.tag }) {
+            switch n {
+            case .text(let tag, let s):
+                let b = Array(s.utf8)
+                elements.append(Element(tag: tag, vr: vrCode("LO"), kind: b.isEmpty ? .empty : .text, count: 1,
+                                        valueOffset: heap.count, valueLength: b.count))
+                heap += b
+            case .number(let tag, let v):
+                elements.append(Element(tag: tag, vr: vrCode("FD"), kind: .float, count: 1,
+                                        valueOffset: heap.count, valueLength: 8))
+                withUnsafeBytes(of: v) { heap += $0 }
+            case .raw(let tag, let b):
+                elements.append(Element(tag: tag, vr: vrCode("UN"), kind: .bytes, count: 1,
+                                        valueOffset: source.count, valueLength: b.count))
+                source += b
+            case .sequence(let tag, let items):
+                let seqIndex = elements.count
+                elements.append(Element(tag: tag, vr: vrCode("SQ"), kind: .sequence, count: UInt32(items.count)))
+                for item in items {
+                    let itemIndex = elements.count
+                    elements.append(Element(tag: 0xFFFE_E000, vr: 0, kind: .item, count: UInt32(item.count)))
+                    emit(item)
+                    elements[itemIndex].descendants = UInt32(elements.count - itemIndex - 1)
+                }
+                elements[seqIndex].descendants = UInt32(elements.count - seqIndex - 1)
+            }
+        }
+    }
+    emit(nodes)
+    return Dataset(source: source, heap: heap, elements: elements, flags: [.stoppedBeforePixels],
+                   transferSyntax: "1.2.840.10008.1.2.1", characterSet: "")
+}
+
+enum F18 { static let halfLife = 6586.2 }     // 109.77 min
+enum Ga68 { static let halfLife = 4062.6 }    // 67.71 min
+
+/// 2025-01-01 00:00 in `DicomDateTime` seconds: 20089 days after 1970-01-01.
+let jan1 = 20089.0 * 86400
+func at(_ h: Double, _ m: Double = 0, _ s: Double = 0, day: Double = 0) -> Double {
+    jan1 + day * 86400 + h * 3600 + m * 60 + s
+}
+
+/// A plain BQML / START series: 70 kg, 1.75 m, male, 370 MBq F-18 at 10:00, scan at 11:00.
+func baseInputs(slices n: Int = 3) -> SUVInputs {
+    var i = SUVInputs(sliceCount: n)
+    i.units = "BQML"
+    i.decayCorrection = "START"
+    i.correctedImage = ["NORM", "DTIM", "ATTN", "SCAT", "DECY", "RAN"]
+    i.seriesDate = 20089
+    i.seriesTime = 11 * 3600
+    i.acquisitionTimes = Array(repeating: at(11), count: n)
+    i.frameReferenceTimesMs = Array(repeating: 150_000, count: n)
+    i.frameDurationsMs = Array(repeating: 300_000, count: n)
+    i.injectionTimeOfDay = 10 * 3600
+    i.dose = 370e6
+    i.halfLife = F18.halfLife
+    i.weightKg = 70
+    i.heightM = 1.75
+    i.sex = "M"
+    return i
+}
+
+/// Relative closeness.
+func close(_ a: Double, _ b: Double, _ rel: Double = 1e-9) -> Bool {
+    abs(a - b) <= rel * max(abs(a), abs(b))
+}
+
+/// The `.suv` error's tag, or nil when the call did not throw a `.suv` error.
+func suvErrorTag(_ body: () throws(DicomError) -> Void) -> UInt32? {
+    do { try body() } catch {
+        return error.kind == .suv ? (error.tag ?? 0xFFFF_FFFF) : nil
+    }
+    return nil
+}
+
+func suvErrorMessage(_ body: () throws(DicomError) -> Void) -> String? {
+    do { try body() } catch { return error.message }
+    return nil
+}
