@@ -1,21 +1,365 @@
-/// Decoding of text values under Specific Character Set (0008,0005).
+/// Decoding of text values under Specific Character Set (0008,0005), following pydicom 3.0.2's
+/// behaviour (term -> codec mapping, spelling fixes, stand-alone sets, ISO 2022 escape sequences,
+/// delimiters that reset the code element, replacement characters for undecodable bytes).
+///
+/// Supported: the default repertoire (decoded as ISO 8859-1, as pydicom does), ISO_IR 100, 101,
+/// 109, 110, 126, 127, 138, 144, 148, 166, 203, ISO_IR 13 (JIS X 0201), ISO_IR 192 (UTF-8), and the
+/// ISO 2022 IR forms of the single-byte sets, also combined through escape sequences.
+/// Not supported (decode returns nil, the caller keeps the raw bytes): the multi-byte sets
+/// ISO 2022 IR 87, 159, 149, 58, GB18030, GBK -- only when a value actually needs them.
 public struct CharacterSetDecoder: Sendable {
     /// - Parameter specificCharacterSet: the values of (0008,0005) (empty = default repertoire).
     public init(specificCharacterSet: [String]) {
         terms = specificCharacterSet
+        codecs = CharacterSetDecoder.codecs(for: specificCharacterSet)
     }
     let terms: [String]
+    /// The codecs of the terms after pydicom's corrections; never empty, first = initial set.
+    let codecs: [TextCodec]
 
     /// True when every term is supported, so `decode` never returns nil.
-    public var isSupported: Bool { terms.allSatisfy { $0.isEmpty || $0 == "ISO_IR 6" || $0 == "ISO_IR 100" || $0 == "ISO_IR 192" } }
+    public var isSupported: Bool { codecs.allSatisfy { !$0.isMultiByte } }
 
     /// Decodes one text value (or a whole multi-valued text) of VR `vr` (two ASCII letters as in
     /// Element.vr). Returns nil when the bytes cannot be decoded with the declared sets; the caller
-    /// then keeps the raw bytes.
+    /// then keeps the raw bytes. Bytes invalid in the declared set become U+FFFD (as pydicom).
     public func decode(_ bytes: UnsafeRawBufferPointer, vr: UInt16) -> String? {
-        if terms.contains("ISO_IR 100") {
-            return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
-        }
-        return String(validating: bytes, as: UTF8.self)
+        var replaced = false
+        return decode(bytes, vr: vr, replaced: &replaced)
     }
+
+    /// As `decode(_:vr:)`; `replaced` is set to true when pydicom would warn: some bytes could not
+    /// be decoded (replaced by U+FFFD) or an unknown/undeclared escape sequence was met.
+    public func decode(_ bytes: UnsafeRawBufferPointer, vr: UInt16, replaced: inout Bool) -> String? {
+        // Fast path: ASCII without escape sequences is the same in every supported set.
+        var plain = true
+        for b in bytes where b >= 0x80 || b == 0x1B { plain = false; break }
+        if plain { return String(decoding: bytes, as: UTF8.self) }
+
+        var out = TextOutput(capacity: bytes.count)
+        guard CharacterSetDecoder.customizableVRs.contains(vr) else {
+            // pydicom reads all other text VRs with its default encoding (ISO 8859-1).
+            for b in bytes { out.append(UInt32(b)) }
+            return out.string()
+        }
+        // pydicom 3.0.2 decodes PN like the other text VRs: the whole value at once, with CR, LF,
+        // TAB and FF (not '\\', '^' or '=') resetting an escape sequence to the first set.
+        guard decodeValue(bytes, 0, bytes.count, delimiters: .text, &out) else { return nil }
+        if out.replaced { replaced = true }
+        return out.string()
+    }
+
+    // MARK: - internals
+
+    /// VRs decoded with the specific character set (pydicom's CUSTOMIZABLE_CHARSET_VR).
+    static let customizableVRs: [UInt16] = [0x4F4C, 0x544C, 0x4E50, 0x4853, 0x5453, 0x4355, 0x5455] // LO LT PN SH ST UC UT
+
+    enum Delimiters {
+        case text        // CR LF TAB FF
+        @inline(__always) func contains(_ b: UInt8) -> Bool {
+            switch self {
+            case .text: return b == 0x0D || b == 0x0A || b == 0x09 || b == 0x0C
+            }
+        }
+    }
+
+    /// Decodes bytes[start..<end] (one value or PN component group). False when a multi-byte set
+    /// that is not implemented would be needed.
+    func decodeValue(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int, delimiters: Delimiters,
+                     _ out: inout TextOutput) -> Bool {
+        let first = codecs[0]
+        var i = start
+        // Leading part without an escape sequence: the first set.
+        var e = i
+        while e < end && p[e] != 0x1B { e += 1 }
+        if e > i {
+            guard decodeRun(p, i, e, first, strict: false, &out) else { return false }
+            i = e
+        }
+        // Fragments starting with ESC, each up to the next ESC.
+        while i < end {
+            var fragEnd = i + 1
+            while fragEnd < end && p[fragEnd] != 0x1B { fragEnd += 1 }
+            guard decodeEscapedFragment(p, i, fragEnd, delimiters: delimiters, &out) else { return false }
+            i = fragEnd
+        }
+        return true
+    }
+
+    func decodeEscapedFragment(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int, delimiters: Delimiters,
+                               _ out: inout TextOutput) -> Bool {
+        let first = codecs[0]
+        let seqLength = (end - start >= 3 && p[start + 1] == 0x24 && (p[start + 2] == 0x28 || p[start + 2] == 0x29)) ? 4 : 3
+        if let codec = TextCodec.forEscape(p, start, min(start + seqLength, end)),
+           codec == .defaultASCII || codecs.contains(codec) {
+            if codec.isMultiByte { return false }
+            let bodyStart = start + seqLength
+            var d = bodyStart
+            while d < end && !delimiters.contains(p[d]) { d += 1 }
+            let mark = out.mark
+            if decodeRun(p, bodyStart, d, codec, strict: true, &out),
+               decodeRun(p, d, end, first, strict: true, &out) {
+                return true
+            }
+            // pydicom: the whole fragment (escape sequence included) with the first set, replacing.
+            out.reset(to: mark)
+            out.replaced = true
+        } else {
+            // Unknown or undeclared escape sequence: the whole fragment with the first set.
+            out.replaced = true
+        }
+        return decodeRun(p, start, end, first, strict: false, &out)
+    }
+
+    /// Decodes bytes[start..<end] with one codec. With `strict`, returns false on an undecodable
+    /// byte (output then partially written; the caller resets). Without, replaces with U+FFFD.
+    /// Returns false for multi-byte codecs (not implemented).
+    func decodeRun(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ codec: TextCodec, strict: Bool,
+                   _ out: inout TextOutput) -> Bool {
+        guard start < end else { return true }
+        switch codec {
+        case .defaultASCII, .latin1:
+            for i in start..<end { out.append(UInt32(p[i])) }
+            return true
+        case .utf8:
+            let slice = UnsafeRawBufferPointer(rebasing: p[start..<end])
+            if let s = String(validating: slice, as: UTF8.self) {
+                out.append(utf8Of: s)
+                return true
+            }
+            if strict { return false }
+            out.append(utf8Of: String(decoding: slice, as: UTF8.self))
+            out.replaced = true
+            return true
+        default:
+            guard let base = codec.tableIndex else { return false }
+            let table = SingleByteTables.shared.table
+            for i in start..<end {
+                let b = p[i]
+                if b < 0x80 { out.append(UInt32(b)); continue }
+                let cp = table[base &+ Int(b &- 0x80)]
+                if cp >= 0xFFFD {
+                    if strict { return false }
+                    out.append(0xFFFD)
+                    out.replaced = true
+                } else {
+                    out.append(UInt32(cp))
+                }
+            }
+            return true
+        }
+    }
+
+    /// pydicom's convert_encodings: term -> codec, with spelling fixes, unknown -> default, and
+    /// stand-alone sets (ISO_IR 192, GBK, GB18030) dropping or dropped from code extensions.
+    static func codecs(for specificCharacterSet: [String]) -> [TextCodec] {
+        var terms = specificCharacterSet.map { trimSpaces($0) }
+        if terms.isEmpty { terms = ["ISO_IR 6"] }
+        if terms[0].isEmpty { terms[0] = "ISO_IR 6" }
+        var result = terms.map { TextCodec.forTerm($0) ?? TextCodec.forCorrectedTerm($0) }
+        if terms.count > 1 {
+            let standAlone = ["ISO_IR 192", "GBK", "GB18030"]
+            if standAlone.contains(terms[0]) {
+                result = [result[0]]
+            } else {
+                var kept = [result[0]]
+                for i in 1..<terms.count where !standAlone.contains(terms[i]) { kept.append(result[i]) }
+                result = kept
+            }
+        }
+        return result
+    }
+
+    static func trimSpaces(_ s: String) -> String {
+        var u = Substring(s)
+        while let c = u.first, c == " " || c == "\0" { u = u.dropFirst() }
+        while let c = u.last, c == " " || c == "\0" { u = u.dropLast() }
+        return String(u)
+    }
+}
+
+/// The codecs pydicom 3.0.2 maps the DICOM terms to. `defaultASCII` is pydicom's default encoding
+/// ("iso8859", decoded as ISO 8859-1) and is distinct from `latin1` (ISO_IR 100) only for the
+/// escape-sequence rules.
+enum TextCodec: UInt8, Sendable, Equatable {
+    case defaultASCII, latin1, utf8
+    // single-byte tables (order = SingleByteTables.names)
+    case latin2, latin3, latin4, cyrillic, arabic, greek, hebrew, latin5, thai, latin9, jisX0201
+    // multi-byte sets (not implemented)
+    case iso2022JP, iso2022JP2, eucKR, isoIR58, gb2312, gbk, gb18030
+
+    var isMultiByte: Bool { rawValue >= TextCodec.iso2022JP.rawValue }
+
+    var tableIndex: Int? {
+        guard rawValue >= TextCodec.latin2.rawValue && rawValue <= TextCodec.jisX0201.rawValue else { return nil }
+        return Int(rawValue - TextCodec.latin2.rawValue) * 128
+    }
+
+    static func forTerm(_ term: String) -> TextCodec? {
+        switch term {
+        case "", "ISO_IR 6", "ISO 2022 IR 6": return .defaultASCII
+        case "ISO_IR 13", "ISO 2022 IR 13": return .jisX0201
+        case "ISO_IR 100", "ISO 2022 IR 100": return .latin1
+        case "ISO_IR 101", "ISO 2022 IR 101": return .latin2
+        case "ISO_IR 109", "ISO 2022 IR 109": return .latin3
+        case "ISO_IR 110", "ISO 2022 IR 110": return .latin4
+        case "ISO_IR 126", "ISO 2022 IR 126": return .greek
+        case "ISO_IR 127", "ISO 2022 IR 127": return .arabic
+        case "ISO_IR 138", "ISO 2022 IR 138": return .hebrew
+        case "ISO_IR 144", "ISO 2022 IR 144": return .cyrillic
+        case "ISO_IR 148", "ISO 2022 IR 148": return .latin5
+        case "ISO_IR 166", "ISO 2022 IR 166": return .thai
+        // ISO 8859-15 (DICOM ISO_IR 203); pydicom 3.0.2 does not know it and falls back to default.
+        case "ISO_IR 203", "ISO 2022 IR 203": return .latin9
+        case "ISO_IR 192": return .utf8
+        case "ISO 2022 IR 87": return .iso2022JP
+        case "ISO 2022 IR 159": return .iso2022JP2
+        case "ISO 2022 IR 149": return .eucKR
+        case "ISO 2022 IR 58": return .isoIR58
+        case "GB18030": return .gb18030
+        case "ISO 2022 GBK", "GBK": return .gbk
+        case "ISO 2022 58": return .gb2312
+        default: return nil
+        }
+    }
+
+    /// Common misspellings ("ISO IR 100", "ISO-IR 100", "ISO_2022-IR 100"), then a few Python codec
+    /// names; anything else is the default set.
+    static func forCorrectedTerm(_ term: String) -> TextCodec {
+        let u = Array(term.utf8)
+        func hasPrefix(_ s: String, at offset: Int = 0) -> Bool {
+            let p = Array(s.utf8)
+            return u.count >= offset + p.count && Array(u[offset..<(offset + p.count)]) == p
+        }
+        if u.count >= 6 && hasPrefix("ISO") && u[3] != 0x5F && hasPrefix("IR", at: 4) {
+            return forTerm("ISO_IR" + String(decoding: u[6...], as: UTF8.self)) ?? .defaultASCII
+        }
+        if u.count >= 12 && hasPrefix("ISO") && hasPrefix("2022", at: 4) && hasPrefix("IR", at: 9)
+            && !hasPrefix("ISO 2022 IR ") {
+            return forTerm("ISO 2022 IR " + String(decoding: u[12...], as: UTF8.self)) ?? .defaultASCII
+        }
+        var name = ""
+        for c in term.lowercased() { name.append(c == "-" || c == " " ? "_" : c) }
+        switch name {
+        case "utf_8", "utf8", "u8", "utf": return .utf8
+        case "latin_1", "latin1", "iso8859_1", "iso_8859_1", "l1", "latin", "cp819", "8859": return .latin1
+        case "iso8859": return .defaultASCII
+        case "iso8859_2", "iso_8859_2", "latin2", "l2": return .latin2
+        case "iso8859_3", "iso_8859_3", "latin3", "l3": return .latin3
+        case "iso8859_4", "iso_8859_4", "latin4", "l4": return .latin4
+        case "iso8859_5", "iso_8859_5", "cyrillic", "iso_ir_144": return .cyrillic
+        case "iso8859_6", "iso_8859_6", "arabic", "iso_ir_127": return .arabic
+        case "iso8859_7", "iso_8859_7", "greek", "greek8", "iso_ir_126": return .greek
+        case "iso8859_8", "iso_8859_8", "hebrew", "iso_ir_138": return .hebrew
+        case "iso8859_9", "iso_8859_9", "latin5", "l5", "iso_ir_148": return .latin5
+        case "tis_620", "tis620", "iso_ir_166": return .thai
+        case "iso8859_15", "iso_8859_15", "latin9", "l9": return .latin9
+        case "shift_jis", "shiftjis", "sjis": return .jisX0201
+        default: return .defaultASCII
+        }
+    }
+
+    /// The codec selected by the escape sequence p[start..<end] (ESC included), nil when unknown.
+    static func forEscape(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> TextCodec? {
+        let n = end - start
+        guard n >= 3 else { return nil }
+        let a = p[start + 1], b = p[start + 2]
+        if n == 3 {
+            switch (a, b) {
+            case (0x28, 0x42): return .defaultASCII // ( B
+            case (0x2D, 0x41): return .latin1       // - A
+            case (0x29, 0x49): return .jisX0201     // ) I
+            case (0x28, 0x4A): return .jisX0201     // ( J
+            case (0x24, 0x42): return .iso2022JP    // $ B
+            case (0x2D, 0x42): return .latin2       // - B
+            case (0x2D, 0x43): return .latin3       // - C
+            case (0x2D, 0x44): return .latin4       // - D
+            case (0x2D, 0x46): return .greek        // - F
+            case (0x2D, 0x47): return .arabic       // - G
+            case (0x2D, 0x48): return .hebrew       // - H
+            case (0x2D, 0x4C): return .cyrillic     // - L
+            case (0x2D, 0x4D): return .latin5       // - M
+            case (0x2D, 0x54): return .thai         // - T
+            case (0x2D, 0x62): return .latin9       // - b (ISO 2022 IR 203)
+            default: return nil
+            }
+        }
+        guard n == 4 else { return nil }
+        switch (a, b, p[start + 3]) {
+        case (0x24, 0x29, 0x43): return .eucKR      // $ ) C
+        case (0x24, 0x28, 0x44): return .iso2022JP2 // $ ( D
+        case (0x24, 0x29, 0x41): return .isoIR58    // $ ) A
+        default: return nil
+        }
+    }
+}
+
+/// The generated upper-half tables, parsed once (a `static let` is initialized lazily and atomically).
+final class SingleByteTables: Sendable {
+    static let shared = SingleByteTables()
+    static let names = ["latin2", "latin3", "latin4", "cyrillic", "arabic", "greek", "hebrew", "latin5",
+                        "thai", "latin9", "jisx0201"]
+    /// 128 code points per set, in `names` order; 0xFFFD = undecodable, 0xFFFE = Shift JIS lead byte.
+    let table: [UInt16]
+
+    private init() {
+        var table = [UInt16](repeating: 0xFFFD, count: SingleByteTables.names.count * 128)
+        CharacterSetTables.text.withUTF8Buffer { p in
+            var i = 0
+            while i < p.count {
+                var lineEnd = i
+                while lineEnd < p.count && p[lineEnd] != 0x0A { lineEnd += 1 }
+                var colon = i
+                while colon < lineEnd && p[colon] != 0x3A { colon += 1 }
+                let name = String(decoding: UnsafeBufferPointer(rebasing: p[i..<colon]), as: UTF8.self)
+                if let set = SingleByteTables.names.firstIndex(of: name), lineEnd - colon - 1 == 128 * 4 {
+                    for k in 0..<128 {
+                        var v: UInt16 = 0
+                        for j in 0..<4 {
+                            let c = p[colon + 1 + 4 * k + j]
+                            let d: UInt8 = c <= 0x39 ? c &- 0x30 : (c | 0x20) &- 0x61 &+ 10
+                            v = (v << 4) | UInt16(d & 0xF)
+                        }
+                        table[set * 128 + k] = v
+                    }
+                }
+                i = lineEnd + 1
+            }
+        }
+        self.table = table
+    }
+}
+
+/// UTF-8 output buffer.
+struct TextOutput {
+    var bytes: [UInt8] = []
+    var replaced = false
+
+    init(capacity: Int) { bytes.reserveCapacity(capacity &* 2 &+ 8) }
+
+    var mark: Int { bytes.count }
+    mutating func reset(to mark: Int) { bytes.removeSubrange(mark...) }
+
+    @inline(__always)
+    mutating func append(_ cp: UInt32) {
+        if cp < 0x80 {
+            bytes.append(UInt8(cp))
+        } else if cp < 0x800 {
+            bytes.append(UInt8(0xC0 | (cp >> 6)))
+            bytes.append(UInt8(0x80 | (cp & 0x3F)))
+        } else if cp < 0x10000 {
+            bytes.append(UInt8(0xE0 | (cp >> 12)))
+            bytes.append(UInt8(0x80 | ((cp >> 6) & 0x3F)))
+            bytes.append(UInt8(0x80 | (cp & 0x3F)))
+        } else {
+            bytes.append(UInt8(0xF0 | ((cp >> 18) & 0x07)))
+            bytes.append(UInt8(0x80 | ((cp >> 12) & 0x3F)))
+            bytes.append(UInt8(0x80 | ((cp >> 6) & 0x3F)))
+            bytes.append(UInt8(0x80 | (cp & 0x3F)))
+        }
+    }
+
+    mutating func append(utf8Of s: String) { bytes.append(contentsOf: s.utf8) }
+
+    func string() -> String { String(decoding: bytes, as: UTF8.self) }
 }
