@@ -28,6 +28,7 @@ FILES = oracle_files()
 DECODED_SYNTAXES = {
     "1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99",
     "1.2.840.10008.1.2.5",  # RLE Lossless
+    "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70",  # JPEG Lossless (Process 14, SV1)
 }
 
 # Intentional differences, by file name: reason.

@@ -1,0 +1,234 @@
+"""Series, volumes, geometry and pairing, with SimpleITK as the geometry and resampling oracle."""
+from __future__ import annotations
+
+import json
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+import petct
+from synth import Geometry, StudyIds, axial, make_study, pet_header, write_series
+
+sitk = pytest.importorskip("SimpleITK")
+
+
+def sitk_series(folder: str):
+    reader = sitk.ImageSeriesReader()
+    files = reader.GetGDCMSeriesFileNames(folder)
+    reader.SetFileNames(files)
+    reader.SetOutputPixelType(sitk.sitkFloat32)
+    return reader.Execute()
+
+
+def sitk_affine(img) -> np.ndarray:
+    """4x4 mapping (k, i, j) -> patient, built from SimpleITK's (x=j, y=i, z=k) geometry."""
+    d = np.asarray(img.GetDirection()).reshape(3, 3)
+    s = np.asarray(img.GetSpacing())
+    m = d * s  # columns: j, i, k
+    a = np.eye(4)
+    a[:3, 0], a[:3, 1], a[:3, 2] = m[:, 2], m[:, 1], m[:, 0]
+    a[:3, 3] = img.GetOrigin()
+    return a
+
+
+def to_sitk(vol: petct.Volume):
+    img = sitk.GetImageFromArray(np.ascontiguousarray(vol.array))
+    img.SetOrigin(tuple(vol.origin))
+    img.SetSpacing((vol.spacing[2], vol.spacing[1], vol.spacing[0]))
+    d = vol.direction  # columns n, c, r
+    img.SetDirection(tuple(np.stack([d[:, 2], d[:, 1], d[:, 0]], axis=1).reshape(-1)))
+    return img
+
+
+@pytest.fixture(scope="module")
+def study_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("study")
+    make_study(str(d))
+    return d
+
+
+def test_scan_finds_ct_and_pet(study_dir):
+    found = petct.scan(study_dir)
+    mods = sorted(s.modality for s in found)
+    assert mods == ["CT", "PT"]
+    ct = next(s for s in found if s.modality == "CT")
+    assert ct.slice_count == 40 and (ct.rows, ct.columns) == (64, 64)
+    assert len(ct.files) == 40 and not ct.ignore
+
+
+def test_volume_geometry_matches_simpleitk(study_dir):
+    for sub in ("CT", "PT"):
+        vol = petct.load_series(study_dir / sub)
+        ref = sitk_series(str(study_dir / sub))
+        np.testing.assert_allclose(vol.affine, sitk_affine(ref), atol=1e-6)
+        np.testing.assert_allclose(vol.origin, ref.GetOrigin(), atol=1e-6)
+        np.testing.assert_allclose(vol.spacing[::-1], ref.GetSpacing(), atol=1e-6)
+        np.testing.assert_allclose(vol.array, sitk.GetArrayFromImage(ref), rtol=1e-6, atol=1e-3)
+
+
+def test_pair_target_ct_matches_simpleitk_resample(study_dir):
+    study = petct.load_study(study_dir)
+    ct, pet = petct.pair(study, target="ct", pet="bqml", crop=None)
+    assert ct.shape == pet.shape == study.ct.array.shape
+    ref = sitk.Resample(to_sitk(study.pet), to_sitk(study.ct), sitk.Transform(), sitk.sitkLinear, 0.0,
+                        sitk.sitkFloat32)
+    expected = sitk.GetArrayFromImage(ref)
+    inside = expected != 0
+    assert inside.sum() > 0.3 * inside.size
+    np.testing.assert_allclose(pet[inside], expected[inside], rtol=2e-5, atol=1e-2)
+
+
+def test_pair_crop_overlap_keeps_only_slices_inside_pet(study_dir):
+    study = petct.load_study(study_dir)
+    ct, pet = petct.pair(study, target="ct", pet="bqml")
+    z_ct = study.ct.slice_positions[:, 2]
+    lo, hi = study.pet.slice_positions[:, 2].min(), study.pet.slice_positions[:, 2].max()
+    keep = (z_ct >= lo - 1e-3) & (z_ct <= hi + 1e-3)
+    assert ct.shape[0] == keep.sum()
+    np.testing.assert_array_equal(ct, study.ct.array[keep])
+
+
+def test_pair_target_pet_area_average(tmp_path):
+    # CT 2x finer than PET in-plane, same slices: area averaging = mean of 2x2 blocks.
+    ids = StudyIds()
+    n = 6
+    ct_g = axial(32, 32, (1.0, 1.0), n, 3.0, origin=(0.0, 0.0, 0.0))
+    pet_g = axial(16, 16, (2.0, 2.0), n, 3.0, origin=(0.5, 0.5, 0.0))
+    rng = np.random.default_rng(1)
+    ct = rng.integers(0, 2000, size=(n, 32, 32)).astype(np.int16)
+    write_series(str(tmp_path / "CT"), "CT", ct_g, ct, ids, intercept=-1024.0)
+    write_series(str(tmp_path / "PT"), "PT", pet_g, np.ones((n, 16, 16), np.int16), ids,
+                 extra=lambda ds, k: pet_header(ds, k))
+    study = petct.load_study(tmp_path)
+    ct_on_pet, pet = petct.pair(study, target="pet", pet="bqml")
+    expected = (ct.astype(np.float64) - 1024).reshape(n, 16, 2, 16, 2).mean(axis=(2, 4))
+    np.testing.assert_allclose(ct_on_pet, expected, atol=1e-3)
+    assert pet.shape == ct_on_pet.shape
+
+
+def test_oblique_pair_matches_simpleitk(tmp_path):
+    ids = StudyIds()
+    a = np.deg2rad(20)
+    r = (np.cos(a), np.sin(a), 0.0)
+    c = (-np.sin(a) * np.cos(0.3), np.cos(a) * np.cos(0.3), np.sin(0.3))
+    ct_g = axial(48, 48, (1.5, 1.5), 30, 2.0, origin=(-36.0, -36.0, -30.0))
+    pet_g = Geometry(24, 24, (3.0, 3.0), np.arange(20) * 3.0, origin=(-30.0, -40.0, -25.0), row_dir=r, col_dir=c)
+    rng = np.random.default_rng(2)
+    write_series(str(tmp_path / "CT"), "CT", ct_g, rng.integers(0, 100, (30, 48, 48)).astype(np.int16), ids)
+    write_series(str(tmp_path / "PT"), "PT", pet_g, rng.integers(0, 3000, (20, 24, 24)).astype(np.int16), ids,
+                 extra=lambda ds, k: pet_header(ds, k))
+    study = petct.load_study(tmp_path)
+    ref_pet = sitk_series(str(tmp_path / "PT"))
+    np.testing.assert_allclose(study.pet.affine, sitk_affine(ref_pet), atol=1e-6)
+    ct, pet = petct.pair(study, target="ct", pet="bqml", crop=None)
+    expected = sitk.GetArrayFromImage(sitk.Resample(to_sitk(study.pet), to_sitk(study.ct), sitk.Transform(),
+                                                    sitk.sitkLinear, 0.0, sitk.sitkFloat32))
+    inside = expected != 0
+    assert inside.sum() > 1000
+    np.testing.assert_allclose(pet[inside], expected[inside], rtol=2e-5, atol=1e-2)
+
+
+def test_gap_is_reported_not_stretched(tmp_path):
+    ids = StudyIds()
+    offsets = np.array([0, 2, 4, 6, 10, 12, 14], float)  # slice at 8 mm missing
+    g = axial(16, 16, (1.0, 1.0), len(offsets), 2.0, offsets=offsets)
+    write_series(str(tmp_path), "CT", g, np.zeros((len(offsets), 16, 16), np.int16), ids)
+    with pytest.warns(petct.GeometryWarning, match="gap"):
+        vol = petct.load_series(tmp_path)
+    assert not vol.uniform
+    np.testing.assert_allclose(vol.slice_offsets, offsets)
+    np.testing.assert_allclose(vol.slice_positions[:, 2], offsets)
+    assert any("gap" in w for w in vol.warnings)
+
+
+def test_sorting_uses_normal_projection_not_instance_number(tmp_path):
+    ids = StudyIds()
+    a = np.deg2rad(30)
+    g = Geometry(8, 8, (1.0, 1.0), np.arange(6) * 2.0, row_dir=(1, 0, 0), col_dir=(0, np.cos(a), np.sin(a)))
+    stored = np.stack([np.full((8, 8), k, np.int16) for k in range(6)])
+    order = [3, 0, 5, 1, 4, 2]  # instance numbers unrelated to position
+    write_series(str(tmp_path), "CT", g, stored, ids,
+                 extra=lambda ds, k: setattr(ds, "InstanceNumber", order[k] + 1))
+    vol = petct.load_series(tmp_path)
+    np.testing.assert_array_equal(vol.array[:, 0, 0], np.arange(6))
+
+
+def test_duplicate_positions_are_removed_with_warning(tmp_path):
+    ids = StudyIds()
+    offsets = np.array([0, 2, 2, 4], float)
+    g = axial(8, 8, (1.0, 1.0), 4, 2.0, offsets=offsets)
+    write_series(str(tmp_path), "CT", g, np.zeros((4, 8, 8), np.int16), ids)
+    with pytest.warns(petct.GeometryWarning, match="uplicate"):
+        vol = petct.load_series(tmp_path)
+    assert vol.array.shape[0] == 3
+
+
+def test_per_slice_rescale(tmp_path):
+    ids = StudyIds()
+    g = axial(4, 4, (1.0, 1.0), 3, 2.0)
+    slopes = np.array([0.5, 2.0, 10.0])
+    write_series(str(tmp_path), "PT", g, np.full((3, 4, 4), 100, np.int16), ids, slopes=slopes,
+                 extra=lambda ds, k: pet_header(ds, k))
+    vol = petct.load_series(tmp_path)
+    np.testing.assert_allclose(vol.array[:, 0, 0], 100 * slopes)
+
+
+def test_spheres_land_at_same_index(tmp_path):
+    """Analytic phantom: a sphere at a known patient position must have the same centroid index in the
+    paired CT and PET (within half a voxel)."""
+    ids = StudyIds()
+    ct_g = axial(64, 64, (1.0, 1.0), 50, 1.5, origin=(-32.0, -32.0, -30.0))
+    pet_g = axial(30, 30, (2.5, 2.5), 30, 3.27, origin=(-36.0, -36.0, -40.0))
+    centre = np.array([5.0, -6.0, 4.0])
+
+    def phantom(g: Geometry, inside_value, outside_value):
+        k, i, j = np.meshgrid(np.arange(len(g.offsets)), np.arange(g.rows), np.arange(g.cols), indexing="ij")
+        x = g.origin[0] + j * g.pixel_spacing[1]
+        y = g.origin[1] + i * g.pixel_spacing[0]
+        z = g.origin[2] + g.offsets[k]
+        d = np.sqrt((x - centre[0]) ** 2 + (y - centre[1]) ** 2 + (z - centre[2]) ** 2)
+        return np.where(d < 9.0, inside_value, outside_value).astype(np.int16)
+
+    write_series(str(tmp_path / "CT"), "CT", ct_g, phantom(ct_g, 1500, 1000), ids, intercept=-1024.0)
+    write_series(str(tmp_path / "PT"), "PT", pet_g, phantom(pet_g, 8000, 100), ids,
+                 extra=lambda ds, k: pet_header(ds, k))
+    study = petct.load_study(tmp_path)
+    ct, pet = petct.pair(study, target="ct", pet="bqml")
+
+    def centroid(a, thr):
+        idx = np.argwhere(a > thr).astype(float)
+        return idx.mean(axis=0)
+
+    c_ct = centroid(ct, 200)
+    c_pet = centroid(pet, 4000)
+    assert np.all(np.abs(c_ct - c_pet) <= 0.5), (c_ct, c_pet)
+
+
+def test_save_and_load_paired(study_dir, tmp_path):
+    meta = petct.save_paired(study_dir, tmp_path / "Auto-Paired")
+    ct, pet, meta2 = petct.load_paired(tmp_path / "Auto-Paired")
+    assert ct.shape == pet.shape == tuple(meta["shape"])
+    assert ct.dtype == pet.dtype == np.float32
+    assert meta2["units"]["pet"] == "SUVbw" and meta2["units"]["ct"] == "HU"
+    assert meta2["source_series"]["ct"] and meta2["source_series"]["pet"]
+    assert not [f for f in os.listdir(tmp_path / "Auto-Paired") if f.startswith(".")]
+
+
+def test_localizer_and_junk_are_ignored(study_dir, tmp_path):
+    import shutil
+    d = tmp_path / "mixed"
+    shutil.copytree(study_dir, d)
+    (d / "notes.txt").write_text("not dicom")
+    ids = StudyIds()
+    loc = Geometry(32, 32, (2.0, 2.0), np.array([0.0]), row_dir=(1, 0, 0), col_dir=(0, 0, -1))
+    write_series(str(d / "LOC"), "CT", loc, np.zeros((1, 32, 32), np.int16), ids, series_number=1,
+                 extra=lambda ds, k: setattr(ds, "ImageType", ["ORIGINAL", "PRIMARY", "LOCALIZER"]))
+    found = petct.scan(d)
+    assert any(p.endswith("notes.txt") for p, _ in found.skipped)
+    loc_s = [s for s in found if s.localizer]
+    assert loc_s and all(s.ignore for s in loc_s)
+    study = petct.load_study(d)
+    assert study.ct.array.shape[0] == 40
+    assert any("ignored" in n for n in study.notes)

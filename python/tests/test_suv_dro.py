@@ -1,0 +1,53 @@
+"""SUV known answers: the digital reference objects in ../shared/data/suv-dro/.
+
+Each case's expected SUV min / median / max inside the mask comes from DRO_list.csv; petct's must
+agree within 0.5 %. For GML/CM2ML the expected values are in the SUV type the units name.
+"""
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+import petct
+from conftest import SHARED_DATA, shared_data
+
+sitk = pytest.importorskip("SimpleITK")
+
+# SUV kind the expected numbers are in, per case (DRO_list.csv descriptions)
+KIND = {"DRO_2_1": "lbm", "DRO_2_3": "bsa"}
+
+
+def _cases():
+    csv_path = SHARED_DATA / "suv-dro" / "DRO_list.csv"
+    if not csv_path.exists():
+        return [pytest.param(None, marks=pytest.mark.skip(reason=f"needs {csv_path}"))]
+    with open(csv_path, newline="", encoding="utf-8") as f:
+        return [row for row in csv.DictReader(f)]
+
+
+def _to_sitk(vol: petct.Volume, array: np.ndarray):
+    img = sitk.GetImageFromArray(np.ascontiguousarray(array))
+    img.SetOrigin(tuple(vol.origin))
+    img.SetSpacing((vol.spacing[2], vol.spacing[1], vol.spacing[0]))
+    d = vol.direction
+    img.SetDirection(tuple(np.stack([d[:, 2], d[:, 1], d[:, 0]], axis=1).reshape(-1)))
+    return img
+
+
+@pytest.mark.parametrize("case", _cases(), ids=lambda c: c["ID"] if c else "absent")
+def test_dro_suv(case):
+    root = shared_data("suv-dro", case["ID"])
+    kind = KIND.get(case["ID"], "bw")
+    vol = petct.load_series(root / "PT")
+    suv = vol.suv(kind)
+    mask_img = sitk.ReadImage(str(root / "mask" / "DRO_mask.nii.gz"))
+    ref = _to_sitk(vol, suv)
+    mask = sitk.GetArrayFromImage(sitk.Resample(mask_img, ref, sitk.Transform(), sitk.sitkNearestNeighbor, 0))
+    inside = suv[mask > 0]
+    assert inside.size > 100
+    got = (inside.min(), np.median(inside), inside.max())
+    want = tuple(float(case[k]) for k in ("SUVmin_expected", "SUVmed_expected", "SUVmax_expected"))
+    np.testing.assert_allclose(got, want, rtol=5e-3, err_msg=f"{case['ID']} ({case['Description']}) "
+                               f"suv_info={vol.suv_info_for(kind)}")
