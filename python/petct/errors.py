@@ -50,7 +50,7 @@ class UnsupportedTransferSyntaxError(DicomError, NotImplementedError):
     """The pixel data uses a transfer syntax petct cannot decode; the message names it."""
 
 
-class NoPixelDataError(DicomError, AttributeError):
+class NoPixelDataError(DicomError):
     """The data set has no pixel data (or was read with ``stop_before_pixels=True``)."""
 
 
