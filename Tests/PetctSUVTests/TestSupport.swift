@@ -91,15 +91,17 @@ func close(_ a: Double, _ b: Double, _ rel: Double = 1e-9) -> Bool {
     abs(a - b) <= rel * max(abs(a), abs(b))
 }
 
-/// The `.suv` error's tag, or nil when the call did not throw a `.suv` error.
-func suvErrorTag(_ body: () throws(DicomError) -> Void) -> UInt32? {
+/// The `.suv` error's tag (0xFFFFFFFF when it has none), or nil when the call did not throw a `.suv` error.
+func suvErrorTag(_ body: () throws -> Void) -> UInt32? {
     do { try body() } catch {
-        return error.kind == .suv ? (error.tag ?? 0xFFFF_FFFF) : nil
+        guard let e = error as? DicomError, e.kind == .suv else { return nil }
+        return e.tag ?? 0xFFFF_FFFF
     }
     return nil
 }
 
-func suvErrorMessage(_ body: () throws(DicomError) -> Void) -> String? {
-    do { try body() } catch { return error.message }
+/// The thrown DicomError's message, or nil.
+func suvErrorMessage(_ body: () throws -> Void) -> String? {
+    do { try body() } catch { return (error as? DicomError)?.message }
     return nil
 }
