@@ -1,6 +1,0 @@
-import Testing
-@testable import PetctSeries
-
-@Test func moduleLoads() {
-    #expect(Bool(true))
-}
