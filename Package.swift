@@ -22,7 +22,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(name: "DicomBytes", dependencies: ["CZlib"]),
         .target(name: "DicomDictionary", dependencies: ["DicomBytes"], exclude: ["generate_dictionary.py"]),
-        .target(name: "DicomParser", dependencies: ["DicomBytes", "DicomDictionary"]),
+        .target(name: "DicomParser", dependencies: ["DicomBytes", "DicomDictionary"], exclude: ["generate_charsets.py"]),
         .target(name: "DicomCodecs", dependencies: ["DicomBytes"]),
         .target(name: "DicomPixels", dependencies: ["DicomBytes", "DicomParser", "DicomCodecs"]),
         .target(name: "PetctSeries", dependencies: ["DicomBytes", "DicomParser", "DicomPixels"]),
