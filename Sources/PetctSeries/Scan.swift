@@ -1,12 +1,283 @@
 import DicomBytes
 import DicomParser
 
+/// The header fields the scan keeps of one file.
+struct ScanEntry {
+    var path: String
+    var study = "", series = "", frameOfReference: String? = nil, modality = "", description = ""
+    var seriesNumber: Int? = nil
+    var imageType: [String] = []
+    var rows = 0, columns = 0
+    var orientation: [Double]? = nil
+    var position: [Double]? = nil
+    var instance: Int? = nil
+    var correctedImage: [String] = []
+    var units: String? = nil
+    var frames = 1
+    var patientID = "", patientName = "", seriesDate = "", seriesTime = ""
+
+    init(path: String) { self.path = path }
+
+    /// One pass over the top level picks the ~20 wanted elements; values are decoded only for those.
+    init(path: String, ds: Dataset) {
+        self.path = path
+        var idx = [Int](repeating: -1, count: Field.allCases.count)
+        for i in ds.children() {
+            if let f = Field(rawValue: ds.elements[i].tag) { idx[f.slot] = i }
+        }
+        func text(_ f: Field) -> String? {
+            let i = idx[f.slot]
+            guard i >= 0, let s = ds.text(at: i) else { return nil }
+            let t = trimmed(s)
+            return t.isEmpty ? nil : t
+        }
+        func texts(_ f: Field) -> [String] {
+            guard let s = text(f) else { return [] }
+            return s.split(separator: "\\", omittingEmptySubsequences: false).map { trimmed(String($0)) }
+        }
+        func doubles(_ f: Field) -> [Double] { idx[f.slot] >= 0 ? ds.doubles(at: idx[f.slot]) : [] }
+        func int(_ f: Field) -> Int? { idx[f.slot] >= 0 ? ds.ints(at: idx[f.slot]).first.map { Int($0) } : nil }
+
+        study = text(.study) ?? ""
+        series = text(.series) ?? ""
+        frameOfReference = text(.frameOfReference)
+        modality = text(.modality) ?? ""
+        description = text(.description) ?? ""
+        seriesNumber = int(.seriesNumber)
+        imageType = texts(.imageType)
+        rows = max(0, int(.rows) ?? 0)
+        columns = max(0, int(.columns) ?? 0)
+        let o = doubles(.orientation)
+        orientation = o.count >= 6 && o.prefix(6).allSatisfy({ $0.isFinite }) ? Array(o.prefix(6)) : nil
+        let p = doubles(.position)
+        position = p.count >= 3 && p.prefix(3).allSatisfy({ $0.isFinite }) ? Array(p.prefix(3)) : nil
+        instance = int(.instance)
+        correctedImage = texts(.correctedImage)
+        units = text(.units)
+        frames = max(1, int(.frames) ?? 1)
+        patientID = text(.patientID) ?? ""
+        patientName = text(.patientName) ?? ""
+        seriesDate = text(.seriesDate) ?? ""
+        seriesTime = text(.seriesTime) ?? ""
+        if orientation == nil || position == nil, frames > 1 {
+            // Enhanced multi-frame: orientation from the shared functional groups, first frame's position.
+            if let shared = ds.firstItem(Tag.sharedFunctionalGroups),
+               let po = ds.firstItem(Tag.planeOrientationSequence, in: shared) {
+                let v = ds.doubles(Tag.imageOrientationPatient, in: po)
+                if v.count >= 6 { orientation = Array(v.prefix(6)) }
+            }
+            if let first = ds.items(Tag.perFrameFunctionalGroups).first {
+                if orientation == nil, let po = ds.firstItem(Tag.planeOrientationSequence, in: first) {
+                    let v = ds.doubles(Tag.imageOrientationPatient, in: po)
+                    if v.count >= 6 { orientation = Array(v.prefix(6)) }
+                }
+                if position == nil, let pp = ds.firstItem(Tag.planePositionSequence, in: first) {
+                    let v = ds.doubles(Tag.imagePositionPatient, in: pp)
+                    if v.count >= 3 { position = Array(v.prefix(3)) }
+                }
+            }
+        }
+    }
+
+    enum Field: UInt32, CaseIterable {
+        case imageType = 0x0008_0008, seriesDate = 0x0008_0021, seriesTime = 0x0008_0031, modality = 0x0008_0060
+        case description = 0x0008_103E, patientName = 0x0010_0010, patientID = 0x0010_0020
+        case study = 0x0020_000D, series = 0x0020_000E, seriesNumber = 0x0020_0011, instance = 0x0020_0013
+        case position = 0x0020_0032, orientation = 0x0020_0037, frameOfReference = 0x0020_0052
+        case frames = 0x0028_0008, rows = 0x0028_0010, columns = 0x0028_0011, correctedImage = 0x0028_0051
+        case units = 0x0054_1001
+        var slot: Int { Field.allCases.firstIndex(of: self)! }
+    }
+}
+
+/// One series (or one piece of a split series) in the scan result.
+struct ScanSeries {
+    var entries: [ScanEntry]
+    var part = 0
+    var localizer = false
+    var ignore = false
+    var reason: String? = nil
+    var sliceCount: Int { entries.reduce(0) { $0 + $1.frames } }
+    var first: ScanEntry { entries[0] }
+}
+
 /// Header-only pass over many files, grouped into series. See petct_scan_files in petct.h.
 public enum SeriesScanner {
     /// Never throws for a bad file: those are listed under "skipped" in the JSON result.
     public static func scan(paths: [String], threads: Int) -> String {
+        let results = HeaderReader.readAll(paths, threads: threads)
+        var entries: [ScanEntry] = []
+        var skipped: [(String, String)] = []
+        entries.reserveCapacity(paths.count)
+        for (i, r) in results.enumerated() {
+            switch r {
+            case .success(let ds):
+                let e = ScanEntry(path: paths[i], ds: ds)
+                if e.series.isEmpty && e.rows == 0 {
+                    skipped.append((paths[i], "no SeriesInstanceUID and no image (e.g. DICOMDIR)"))
+                } else {
+                    entries.append(e)
+                }
+            case .failure(let e):
+                skipped.append((paths[i], e.description))
+            }
+        }
+        return json(group(entries), skipped: skipped)
+    }
+
+    /// Groups entries by SeriesInstanceUID, splits mixed series, flags localizers and sorts the result.
+    static func group(_ entries: [ScanEntry]) -> [ScanSeries] {
+        var bySeries: [String: Int] = [:]
+        var groups: [[ScanEntry]] = []
+        for e in entries {
+            if let g = bySeries[e.series] {
+                groups[g].append(e)
+            } else {
+                bySeries[e.series] = groups.count
+                groups.append([e])
+            }
+        }
+        var out: [ScanSeries] = []
+        for g in groups { out += split(g) }
+
+        // Localizers: ImageType LOCALIZER, or 1-2 slices oriented unlike the study's main series.
+        for s in out.indices where out[s].entries.contains(where: { $0.imageType.contains { $0.uppercased() == "LOCALIZER" } }) {
+            out[s].localizer = true
+            out[s].ignore = true
+            out[s].reason = joined(out[s].reason, "localizer (ImageType LOCALIZER)")
+        }
+        var mainOfStudy: [String: Int] = [:]
+        for s in out.indices where !out[s].localizer && out[s].first.orientation != nil && out[s].first.rows > 0 {
+            let study = out[s].first.study
+            if let m = mainOfStudy[study] {
+                if out[s].sliceCount > out[m].sliceCount { mainOfStudy[study] = s }
+            } else {
+                mainOfStudy[study] = s
+            }
+        }
+        for s in out.indices where !out[s].localizer && out[s].sliceCount <= 2 {
+            guard let m = mainOfStudy[out[s].first.study], m != s, let mo = out[m].first.orientation,
+                  let o = out[s].first.orientation, orientationDifference(o, mo) > orientationTolerance else { continue }
+            out[s].localizer = true
+            out[s].ignore = true
+            out[s].reason = joined(out[s].reason, "localizer (\(out[s].sliceCount) slice\(out[s].sliceCount == 1 ? "" : "s") "
+                                   + "oriented unlike the study's main series)")
+        }
+        for s in out.indices where out[s].first.rows == 0 || out[s].first.columns == 0 {
+            out[s].ignore = true
+            if out[s].reason == nil { out[s].reason = "not an image (no Rows/Columns)" }
+        }
+        out.sort { a, b in
+            let x = a.first, y = b.first
+            if x.study != y.study { return x.study < y.study }
+            if x.modality != y.modality { return x.modality < y.modality }
+            let nx = x.seriesNumber ?? Int.max, ny = y.seriesNumber ?? Int.max
+            if nx != ny { return nx < ny }
+            if x.series != y.series { return x.series < y.series }
+            return a.part < b.part
+        }
+        return out
+    }
+
+    static func joined(_ a: String?, _ b: String) -> String { a.map { "\($0); \(b)" } ?? b }
+
+    /// Splits one series into pieces of equal image size and orientation; the largest is part 0.
+    static func split(_ entries: [ScanEntry]) -> [ScanSeries] {
+        var pieces: [[ScanEntry]] = []
+        for e in entries {
+            let match = pieces.firstIndex { p in
+                let f = p[0]
+                guard f.rows == e.rows, f.columns == e.columns else { return false }
+                switch (f.orientation, e.orientation) {
+                case (nil, nil): return true
+                case (let a?, let b?): return orientationDifference(a, b) <= orientationTolerance
+                default: return false
+                }
+            }
+            if let m = match { pieces[m].append(e) } else { pieces.append([e]) }
+        }
+        let order = pieces.indices.sorted { a, b in
+            let ca = pieces[a].reduce(0) { $0 + $1.frames }, cb = pieces[b].reduce(0) { $0 + $1.frames }
+            return ca != cb ? ca > cb : a < b
+        }
+        var out: [ScanSeries] = []
+        for (part, p) in order.enumerated() {
+            var s = ScanSeries(entries: sortFiles(pieces[p]), part: part)
+            if part > 0 {
+                let main = pieces[order[0]][0], f = pieces[p][0]
+                s.ignore = true
+                if main.rows != f.rows || main.columns != f.columns {
+                    s.reason = "image size \(f.rows)x\(f.columns) differs from the main part of the series "
+                        + "(\(main.rows)x\(main.columns))"
+                } else {
+                    s.reason = "orientation differs from the main part of the series"
+                }
+            }
+            out.append(s)
+        }
+        return out
+    }
+
+    /// Along the slice normal when every file has IPP/IOP, else by InstanceNumber; then by path.
+    static func sortFiles(_ entries: [ScanEntry]) -> [ScanEntry] {
+        if let o = entries[0].orientation, entries.allSatisfy({ $0.position != nil && $0.orientation != nil }),
+           let r = Vec3(o), let c = Vec3(o, from: 3) {
+            let n = r.cross(c).normalized
+            let keyed = entries.map { (n.dot(Vec3($0.position!)!), $0) }
+            return keyed.sorted { a, b in
+                if a.0 != b.0 { return a.0 < b.0 }
+                let ia = a.1.instance ?? Int.max, ib = b.1.instance ?? Int.max
+                return ia != ib ? ia < ib : a.1.path < b.1.path
+            }.map { $0.1 }
+        }
+        return entries.sorted { a, b in
+            let ia = a.instance ?? Int.max, ib = b.instance ?? Int.max
+            return ia != ib ? ia < ib : a.path < b.path
+        }
+    }
+
+    static func json(_ series: [ScanSeries], skipped: [(String, String)]) -> String {
         var w = JSONWriter()
-        w.beginObject(); w.beginArray("series"); w.endArray(); w.beginArray("skipped"); w.endArray(); w.endObject()
+        w.beginObject()
+        w.beginArray("series")
+        for s in series {
+            let f = s.first
+            w.beginObject()
+            w.value(f.study, "study_uid")
+            w.value(f.series, "series_uid")
+            w.value(f.frameOfReference, "frame_of_reference_uid")
+            w.value(f.modality, "modality")
+            w.value(f.description, "description")
+            w.value(f.seriesNumber, "series_number")
+            w.values(f.imageType, "image_type")
+            w.value(f.rows, "rows")
+            w.value(f.columns, "columns")
+            if let o = f.orientation { w.values(o, "orientation") } else { w.value(nil as String?, "orientation") }
+            w.value(s.sliceCount, "slice_count")
+            w.values(s.entries.map { $0.path }, "files")
+            w.value(s.localizer, "localizer")
+            w.value(s.ignore, "ignore")
+            w.value(s.reason, "reason")
+            w.value(s.part, "part")
+            w.values(f.correctedImage, "corrected_image")
+            w.value(f.units, "units")
+            w.value(f.frames, "number_of_frames")
+            w.value(f.patientID, "patient_id")
+            w.value(f.patientName, "patient_name")
+            w.value(f.seriesDate, "series_date")
+            w.value(f.seriesTime, "series_time")
+            w.endObject()
+        }
+        w.endArray()
+        w.beginArray("skipped")
+        for (p, r) in skipped {
+            w.beginObject()
+            w.value(p, "path")
+            w.value(r, "reason")
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
         return w.text
     }
 }

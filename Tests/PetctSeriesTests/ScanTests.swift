@@ -1,0 +1,93 @@
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+import DicomBytes
+import DicomParser
+@testable import PetctSeries
+
+func entry(_ path: String, series: String, study: String = "S", modality: String = "CT", number: Int? = 1,
+           instance: Int? = nil, z: Double? = nil, iop: [Double]? = [1, 0, 0, 0, 1, 0], rows: Int = 4,
+           imageType: [String] = ["ORIGINAL", "PRIMARY", "AXIAL"]) -> ScanEntry {
+    var e = ScanEntry(path: path)
+    e.series = series; e.study = study; e.modality = modality; e.seriesNumber = number; e.instance = instance
+    e.position = z.map { [0, 0, $0] }; e.orientation = iop; e.rows = rows; e.columns = 4; e.imageType = imageType
+    return e
+}
+
+@Test func groupsSplitsAndSortsSeries() {
+    let coronal = [1.0, 0, 0, 0, 0, -1]
+    var es: [ScanEntry] = []
+    // CT: 5 axial slices (shuffled) + 1 coronal slice in the same series
+    for (i, z) in [3.0, 1, 4, 0, 2].enumerated() { es.append(entry("ct\(i)", series: "ct", instance: 10 - i, z: z)) }
+    es.append(entry("ctcor", series: "ct", instance: 99, z: 0, iop: coronal))
+    // PET: 3 slices, series number 2
+    for z in [2.0, 0, 1] { es.append(entry("pt\(Int(z))", series: "pt", modality: "PT", number: 2, z: z)) }
+    // scout: 2 coronal slices in their own series
+    es.append(entry("scout0", series: "sc", number: 0, z: 0, iop: coronal))
+    es.append(entry("scout1", series: "sc", number: 0, z: 1, iop: coronal))
+    // flagged localizer, axial
+    es.append(entry("loc", series: "loc", number: 5, z: 0, imageType: ["ORIGINAL", "PRIMARY", "LOCALIZER"]))
+    // different image size in the PET series
+    es.append(entry("ptbig", series: "pt", modality: "PT", number: 2, z: 5, rows: 8))
+    // no geometry: by instance
+    es.append(entry("n2", series: "nogeo", number: 7, instance: 2, iop: nil))
+    es.append(entry("n1", series: "nogeo", number: 7, instance: 1, iop: nil))
+
+    let out = SeriesScanner.group(es)
+    let names = out.map { "\($0.first.series)/\($0.part)" }
+    #expect(names == ["sc/0", "ct/0", "ct/1", "loc/0", "nogeo/0", "pt/0", "pt/1"])
+    let ct = out[1]
+    #expect(ct.entries.map { $0.path } == ["ct3", "ct1", "ct4", "ct0", "ct2"])
+    #expect(!ct.ignore && !ct.localizer && ct.reason == nil)
+    let cor = out[2]
+    #expect(cor.ignore && cor.part == 1 && cor.entries.map { $0.path } == ["ctcor"])
+    #expect(cor.reason?.contains("orientation") == true)
+    // a 1-slice piece oriented unlike the main series is a localizer as well
+    #expect(cor.localizer)
+    #expect(out[0].localizer && out[0].ignore)
+    #expect(out[3].localizer && out[3].reason?.contains("LOCALIZER") == true)
+    #expect(out[4].entries.map { $0.path } == ["n1", "n2"])
+    #expect(out[5].entries.map { $0.path } == ["pt0", "pt1", "pt2"] && !out[5].ignore)
+    #expect(out[6].ignore && out[6].reason?.contains("image size") == true && !out[6].localizer)
+}
+
+@Test func scansFilesOnDiskAndListsSkippedOnes() throws {
+    let dir = tempDir()
+    defer { removeDir(dir) }
+    var paths: [String] = []
+    for k in 0..<3 {
+        let p = "\(dir)/ct\(k).dcm"
+        slice(series: "1.5", number: 3, instance: k + 1, ipp: [0, 0, Double(2 - k)], description: "CT \"body\"").write(p)
+        paths.append(p)
+    }
+    var pt = slice(series: "1.6", modality: "PT", number: 4, instance: 1, ipp: [0, 0, 0])
+    pt.text(0x0054_1001, "CS", "BQML")
+    pt.text(0x0028_0051, "CS", "DECY\\ATTN")
+    pt.write("\(dir)/pt.dcm")
+    paths.append("\(dir)/pt.dcm")
+    let junk = "\(dir)/notes.txt"
+    let f = fopen(junk, "w")!; fputs("hello, not dicom", f); fclose(f)
+    paths.append(junk)
+    paths.append("\(dir)/gone.dcm")
+    let json = SeriesScanner.scan(paths: paths, threads: 2)
+    #expect(json.hasPrefix("{\"series\":[{\"study_uid\":\"1.2.3\",\"series_uid\":\"1.5\","))
+    #expect(json.contains("\"files\":[\"\(dir)/ct2.dcm\",\"\(dir)/ct1.dcm\",\"\(dir)/ct0.dcm\"]"))
+    #expect(json.contains("\"description\":\"CT \\\"body\\\"\""))
+    #expect(json.contains("\"series_number\":3,\"image_type\":[\"ORIGINAL\",\"PRIMARY\",\"AXIAL\"],\"rows\":2,\"columns\":3,"
+                          + "\"orientation\":[1.0,0.0,0.0,0.0,1.0,0.0],\"slice_count\":3"))
+    #expect(json.contains("\"localizer\":false,\"ignore\":false,\"reason\":null,\"part\":0"))
+    #expect(json.contains("\"corrected_image\":[\"DECY\",\"ATTN\"],\"units\":\"BQML\",\"number_of_frames\":1"))
+    #expect(json.contains("\"patient_id\":\"P1\",\"patient_name\":\"Doe^Jane\""))
+    #expect(json.contains("{\"path\":\"\(junk)\",\"reason\":"))
+    #expect(json.contains("{\"path\":\"\(dir)/gone.dcm\",\"reason\":"))
+    // CT before PT
+    let ctAt = json.firstRange(of: "\"series_uid\":\"1.5\"")!.lowerBound, ptAt = json.firstRange(of: "\"series_uid\":\"1.6\"")!.lowerBound
+    #expect(ctAt < ptAt)
+    // same result on one thread
+    #expect(SeriesScanner.scan(paths: paths, threads: 1) == json)
+}
+
+@Test func emptyScanIsAValidDocument() {
+    #expect(SeriesScanner.scan(paths: [], threads: 0) == "{\"series\":[],\"skipped\":[]}")
+}
