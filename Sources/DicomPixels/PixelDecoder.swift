@@ -1,5 +1,6 @@
 import DicomBytes
 import DicomParser
+import DicomCodecs
 
 /// Layout of a data set's pixel_array, as pydicom shapes it.
 public struct PixelInfo: Sendable {
@@ -15,14 +16,392 @@ public struct PixelInfo: Sendable {
     public init() {}
 }
 
+/// Decodes pixel data to exactly what pydicom 3's `Dataset.pixel_array` returns (default options:
+/// unused high bits corrected, YBR_FULL / YBR_FULL_422 converted to RGB, excess native frames kept),
+/// except that the array is always in native byte order.
 public enum PixelDecoder {
+    /// Largest pixel_array we agree to produce.
+    public static let maximumOutputBytes = 1 << 32
+
     public static func info(_ ds: Dataset) throws(DicomError) -> PixelInfo {
-        throw DicomError(.internalError, "not implemented")
+        try PixelLayout(ds).info
     }
+
+    /// Decodes pixel_array into `out` (C order, native byte order, exactly `info(ds).nbytes` bytes).
     public static func decode(_ ds: Dataset, into out: UnsafeMutableRawBufferPointer) throws(DicomError) {
-        throw DicomError(.internalError, "not implemented")
+        let layout = try PixelLayout(ds)
+        guard out.count == layout.info.nbytes, let base = out.baseAddress else {
+            throw DicomError(.argument, "pixel buffer is \(out.count) bytes, pixel_array needs \(layout.info.nbytes)")
+        }
+        try layout.decode(ds, into: base)
     }
+
+    /// Decodes pixel_array converted to float32 as stored * slope + intercept, with the rescale of
+    /// each frame (see `rescale(_:frames:)`). `out` holds frames * rows * columns * samples floats.
     public static func decodeRescaled(_ ds: Dataset, into out: UnsafeMutableBufferPointer<Float>) throws(DicomError) {
-        throw DicomError(.internalError, "not implemented")
+        let layout = try PixelLayout(ds)
+        let count = layout.info.nbytes / layout.info.itemsize
+        guard out.count == count, let base = out.baseAddress else {
+            throw DicomError(.argument, "float buffer holds \(out.count) values, pixel_array has \(count)")
+        }
+        let params = rescale(ds, frames: layout.info.frames)
+        try layout.decodeRescaled(ds, into: base, rescale: params)
+    }
+
+    /// Whether the data set has a pixel data element (7FE0,0010), (7FE0,0008) or (7FE0,0009).
+    public static func hasPixelData(_ ds: Dataset) -> Bool {
+        ds.index(of: Tag.pixelData) != nil || ds.index(of: Tag.floatPixelData) != nil
+            || ds.index(of: Tag.doubleFloatPixelData) != nil
+    }
+}
+
+enum Tag {
+    static let samplesPerPixel: UInt32 = 0x0028_0002
+    static let photometric: UInt32 = 0x0028_0004
+    static let planarConfiguration: UInt32 = 0x0028_0006
+    static let numberOfFrames: UInt32 = 0x0028_0008
+    static let rows: UInt32 = 0x0028_0010
+    static let columns: UInt32 = 0x0028_0011
+    static let bitsAllocated: UInt32 = 0x0028_0100
+    static let bitsStored: UInt32 = 0x0028_0101
+    static let pixelRepresentation: UInt32 = 0x0028_0103
+    static let rescaleIntercept: UInt32 = 0x0028_1052
+    static let rescaleSlope: UInt32 = 0x0028_1053
+    static let pixelValueTransformation: UInt32 = 0x0028_9145
+    static let sharedFunctionalGroups: UInt32 = 0x5200_9229
+    static let perFrameFunctionalGroups: UInt32 = 0x5200_9230
+    static let extendedOffsetTable: UInt32 = 0x7FE0_0001
+    static let extendedOffsetTableLengths: UInt32 = 0x7FE0_0002
+    static let floatPixelData: UInt32 = 0x7FE0_0008
+    static let doubleFloatPixelData: UInt32 = 0x7FE0_0009
+    static let pixelData: UInt32 = 0x7FE0_0010
+}
+
+enum PixelKeyword {
+    case pixelData, floatPixelData, doubleFloatPixelData
+    var tag: UInt32 {
+        switch self {
+        case .pixelData: return Tag.pixelData
+        case .floatPixelData: return Tag.floatPixelData
+        case .doubleFloatPixelData: return Tag.doubleFloatPixelData
+        }
+    }
+}
+
+enum TransferSyntaxes {
+    static let implicitLittle = "1.2.840.10008.1.2"
+    static let explicitLittle = "1.2.840.10008.1.2.1"
+    static let deflatedLittle = "1.2.840.10008.1.2.1.99"
+    static let explicitBig = "1.2.840.10008.1.2.2"
+    static let rle = "1.2.840.10008.1.2.5"
+    /// JPEG syntaxes whose colour space pydicom conforms to the codestream (JFIF / component ids).
+    static let jpegFamily: Set<String> = [
+        "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57",
+        "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81",
+    ]
+    /// pydicom applies a codestream-dependent sign correction instead of the unused-bits correction.
+    static let signCorrected: Set<String> = [
+        "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81",
+        "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91",
+        "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203",
+    ]
+    static func isNative(_ uid: String) -> Bool {
+        uid == implicitLittle || uid == explicitLittle || uid == deflatedLittle || uid == explicitBig
+            || uid.isEmpty
+    }
+}
+
+private let knownPhotometric: Set<String> = [
+    "MONOCHROME1", "MONOCHROME2", "PALETTE COLOR", "RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT",
+    "YBR_RCT", "HSV", "ARGB", "CMYK", "YBR_PARTIAL_422", "YBR_PARTIAL_420",
+]
+
+/// Everything needed to decode, resolved and validated once from the data set.
+struct PixelLayout {
+    var info = PixelInfo()
+    var keyword = PixelKeyword.pixelData
+    var pixelIndex = 0
+    /// Absolute range of the pixel data value in `ds.source`.
+    var dataRange: Range<Int> = 0..<0
+    var encapsulated = false
+    /// Multi-byte samples of native data are big endian in the source.
+    var swapBytes = false
+    /// Big endian 8-bit data in an OW element: bytes are swapped pairwise.
+    var swapPairs = false
+    /// Native YBR_FULL_422 (4 values per 2 pixels) to expand.
+    var ybr422 = false
+    /// YBR_FULL / YBR_FULL_422 converted to RGB (pydicom's default as_rgb).
+    var toRGB = false
+    /// Bits Allocated - Bits Stored when pydicom corrects the unused bits, else 0.
+    var shift = 0
+    /// Number of bytes pydicom reads from the native value.
+    var nativeBytes = 0
+    /// Whether the decoded (encapsulated) frame is interleaved, or must be read as planar.
+    var decodedPlanar = false
+
+    var pixelsPerFrame: Int { info.rows * info.columns }
+    var valuesPerFrame: Int { info.rows * info.columns * info.samples }
+    var frameBytes: Int { valuesPerFrame * info.itemsize }
+
+    init(_ ds: Dataset) throws(DicomError) {
+        // Which pixel element.
+        var found: [(PixelKeyword, Int)] = []
+        for kw in [PixelKeyword.floatPixelData, .doubleFloatPixelData, .pixelData] {
+            if let i = ds.index(of: kw.tag) { found.append((kw, i)) }
+        }
+        guard let (kw, index) = found.first else {
+            if ds.flags.contains(.stoppedBeforePixels) {
+                throw DicomError(.noPixels, "the data set was read without its pixel data")
+            }
+            throw DicomError(.noPixels, "the data set has no Pixel Data (7FE0,0010), Float Pixel Data (7FE0,0008) "
+                                        + "or Double Float Pixel Data (7FE0,0009) element")
+        }
+        guard found.count == 1 else {
+            throw DicomError(.malformed, "only one of Pixel Data, Float Pixel Data or Double Float Pixel Data may be present",
+                             tag: found[1].0.tag)
+        }
+        keyword = kw
+        pixelIndex = index
+        let element = ds.elements[index]
+        let ts = ds.transferSyntax
+        info.transferSyntax = ts
+        encapsulated = element.flags.contains(.encapsulated) || !TransferSyntaxes.isNative(ts)
+        if encapsulated && keyword != .pixelData {
+            throw DicomError(.malformed, "float pixel data cannot be encapsulated", tag: keyword.tag)
+        }
+
+        // Image pixel module, validated as pydicom does.
+        func required(_ tag: UInt32, _ name: String) throws(DicomError) -> Int {
+            guard let v = ds.int(tag) else {
+                throw DicomError(.malformed, "missing required element \(formatTag(tag)) '\(name)'", tag: tag)
+            }
+            return v
+        }
+        let ba = try required(Tag.bitsAllocated, "Bits Allocated")
+        guard ba >= 1, ba <= 64, ba == 1 || ba % 8 == 0 else {
+            throw DicomError(.malformed, "a (0028,0100) 'Bits Allocated' value of '\(ba)' is invalid, it must be 1 or a "
+                                         + "multiple of 8 and in the range (1, 64)", tag: Tag.bitsAllocated)
+        }
+        info.bitsAllocated = ba
+        if keyword == .pixelData {
+            let bs = try required(Tag.bitsStored, "Bits Stored")
+            guard bs >= 1, bs <= ba else {
+                throw DicomError(.malformed, "a (0028,0101) 'Bits Stored' value of '\(bs)' is invalid, it must be in the "
+                                             + "range (1, 64) and no greater than the (0028,0100) 'Bits Allocated' value of '\(ba)'",
+                                 tag: Tag.bitsStored)
+            }
+            info.bitsStored = bs
+        } else {
+            info.bitsStored = ds.int(Tag.bitsStored) ?? ba
+        }
+        let columns = try required(Tag.columns, "Columns")
+        guard columns > 0, columns <= 65535 else {
+            throw DicomError(.malformed, "a (0028,0011) 'Columns' value of '\(columns)' is invalid", tag: Tag.columns)
+        }
+        var frames = 1
+        if let i = ds.index(of: Tag.numberOfFrames), let n = ds.ints(at: i).first {
+            guard n >= 0 else {
+                throw DicomError(.malformed, "a (0028,0008) 'Number of Frames' value of '\(n)' is invalid",
+                                 tag: Tag.numberOfFrames)
+            }
+            guard n <= Int64(Int32.max) else {
+                throw DicomError(.malformed, "a (0028,0008) 'Number of Frames' value of '\(n)' is too large",
+                                 tag: Tag.numberOfFrames)
+            }
+            frames = n == 0 ? 1 : Int(n)
+        }
+        guard let pi = ds.string(Tag.photometric), !pi.isEmpty else {
+            throw DicomError(.malformed, "missing required element (0028,0004) 'Photometric Interpretation'",
+                             tag: Tag.photometric)
+        }
+        guard knownPhotometric.contains(pi) else {
+            throw DicomError(.malformed, "unknown (0028,0004) 'Photometric Interpretation' value '\(pi)'", tag: Tag.photometric)
+        }
+        info.photometric = pi
+        if keyword == .pixelData {
+            let pr = try required(Tag.pixelRepresentation, "Pixel Representation")
+            guard pr == 0 || pr == 1 else {
+                throw DicomError(.malformed, "a (0028,0103) 'Pixel Representation' value of '\(pr)' is invalid, it must be 0 or 1",
+                                 tag: Tag.pixelRepresentation)
+            }
+            info.pixelRepresentation = pr
+        } else {
+            info.pixelRepresentation = ds.int(Tag.pixelRepresentation) ?? 0
+        }
+        let rows = try required(Tag.rows, "Rows")
+        guard rows > 0, rows <= 65535 else {
+            throw DicomError(.malformed, "a (0028,0010) 'Rows' value of '\(rows)' is invalid", tag: Tag.rows)
+        }
+        let samples = try required(Tag.samplesPerPixel, "Samples per Pixel")
+        guard samples == 1 || samples == 3 else {
+            throw DicomError(.malformed, "a (0028,0002) 'Samples per Pixel' value of '\(samples)' is invalid, it must be 1 or 3",
+                             tag: Tag.samplesPerPixel)
+        }
+        var planar = 0
+        if samples == 3 {
+            planar = try required(Tag.planarConfiguration, "Planar Configuration")
+            guard planar == 0 || planar == 1 else {
+                throw DicomError(.malformed, "a (0028,0006) 'Planar Configuration' value of '\(planar)' is invalid",
+                                 tag: Tag.planarConfiguration)
+            }
+        } else {
+            planar = ds.int(Tag.planarConfiguration) ?? 0
+        }
+        info.rows = rows; info.columns = columns; info.samples = samples; info.planarConfiguration = planar
+
+        // dtype
+        switch keyword {
+        case .floatPixelData:
+            guard ba == 32 else {
+                throw DicomError(.malformed, "Float Pixel Data needs 32 bits allocated, not \(ba)", tag: Tag.bitsAllocated)
+            }
+            info.dtypeKind = UInt8(ascii: "f"); info.itemsize = 4
+        case .doubleFloatPixelData:
+            guard ba == 64 else {
+                throw DicomError(.malformed, "Double Float Pixel Data needs 64 bits allocated, not \(ba)", tag: Tag.bitsAllocated)
+            }
+            info.dtypeKind = UInt8(ascii: "f"); info.itemsize = 8
+        case .pixelData:
+            guard ba == 1 || ba == 8 || ba == 16 || ba == 32 || ba == 64 else {
+                throw DicomError(.malformed, "no NumPy data type holds pixel data with \(ba) bits allocated",
+                                 tag: Tag.bitsAllocated)
+            }
+            info.dtypeKind = ba == 1 || info.pixelRepresentation == 0 ? UInt8(ascii: "u") : UInt8(ascii: "i")
+            info.itemsize = ba == 1 ? 1 : ba / 8
+            if ba > info.bitsStored && !TransferSyntaxes.signCorrected.contains(ts) {
+                shift = ba - info.bitsStored
+            }
+        }
+
+        // The value's bytes.
+        switch element.kind {
+        case .bytes:
+            let start = element.valueOffset, length = element.valueLength
+            guard start >= 0, length >= 0, start <= ds.source.count, length <= ds.source.count - start else {
+                throw DicomError.malformed("pixel data value lies outside the file", offset: start, tag: keyword.tag)
+            }
+            dataRange = start..<(start + length)
+        case .empty:
+            dataRange = 0..<0
+        default:
+            throw DicomError(.malformed, "pixel data element does not hold bytes", offset: element.fileOffset, tag: keyword.tag)
+        }
+
+        ybr422 = !encapsulated && pi == "YBR_FULL_422"
+        if pi == "YBR_FULL" || pi == "YBR_FULL_422" {
+            if encapsulated && TransferSyntaxes.jpegFamily.contains(ts) {
+                // TODO: pydicom conforms the colour space to the JPEG codestream (JFIF marker, component ids)
+                // and converts YCbCr to RGB; not done here yet.
+                throw DicomError(.unsupportedTransferSyntax,
+                                 "YBR to RGB conversion of \(CodecRegistry.name(of: ts)) (\(ts)) pixel data is not supported yet",
+                                 tag: Tag.photometric)
+            }
+            guard samples == 3 else {
+                throw DicomError(.malformed, "photometric interpretation \(pi) needs 3 samples per pixel", tag: Tag.samplesPerPixel)
+            }
+            guard info.dtypeKind == UInt8(ascii: "u"), info.itemsize == 1 else {
+                throw DicomError(.malformed, "cannot convert \(pi) pixel data with \(ba) bits allocated to RGB "
+                                             + "(only unsigned 8-bit data can be converted)", tag: Tag.bitsAllocated)
+            }
+            toRGB = true
+        }
+
+        if encapsulated {
+            guard ba != 1 else {
+                throw DicomError(.unsupportedTransferSyntax, "encapsulated bit-packed (1 bit allocated) pixel data is not supported",
+                                 tag: Tag.bitsAllocated)
+            }
+            // pydicom's RLE decoder returns planar frames; the others follow the data set's value.
+            decodedPlanar = samples == 3 && planar == 1 && ts != TransferSyntaxes.rle
+            guard frames <= dataRange.count / 8 else {
+                throw DicomError.malformed("\(frames) frames cannot fit in \(dataRange.count) bytes of encapsulated pixel data",
+                                           offset: dataRange.lowerBound, tag: keyword.tag)
+            }
+        } else {
+            frames = try checkNativeLength(frames: frames, element: element, bigEndian: !ds.isLittleEndian)
+        }
+        info.frames = frames
+
+        // Shape and size.
+        var shape = frames > 1 ? [frames, rows, columns] : [rows, columns]
+        if samples > 1 { shape.append(samples) }
+        info.shape = shape
+        var total = info.itemsize
+        for d in shape {
+            let (p, o) = total.multipliedReportingOverflow(by: d)
+            guard !o, p <= PixelDecoder.maximumOutputBytes else {
+                throw DicomError(.malformed, "pixel_array of shape \(shape) would exceed \(PixelDecoder.maximumOutputBytes) bytes",
+                                 tag: keyword.tag)
+            }
+            total = p
+        }
+        info.nbytes = total
+    }
+
+    /// Checks the native value length as pydicom does and returns the number of frames (pydicom
+    /// keeps whole excess frames). Sets nativeBytes, swapBytes and swapPairs.
+    private mutating func checkNativeLength(frames nominal: Int, element: Element, bigEndian big: Bool) throws(DicomError) -> Int {
+        var frames = nominal
+        let actual = dataRange.count
+        // Frame length in bits (bit-packed data need not end on a byte).
+        let valuesPerFrame = info.rows * info.columns * info.samples
+        var frameBits = valuesPerFrame * info.bitsAllocated
+        if ybr422 {
+            guard info.bitsAllocated >= 8 else {
+                throw DicomError(.malformed, "YBR_FULL_422 pixel data cannot be bit-packed", tag: Tag.bitsAllocated)
+            }
+            frameBits = (valuesPerFrame * (info.bitsAllocated / 8)) / 3 * 2 * 8
+        }
+        guard frameBits > 0 else {
+            throw DicomError(.malformed, "empty frame", tag: keyword.tag)
+        }
+        func expectedBytes(_ n: Int) throws(DicomError) -> Int {
+            let (bits, o) = frameBits.multipliedReportingOverflow(by: n)
+            guard !o, bits / 8 <= PixelDecoder.maximumOutputBytes * 2 else {
+                throw DicomError(.malformed, "pixel data of \(n) frames of \(info.rows) x \(info.columns) is too large",
+                                 tag: keyword.tag)
+            }
+            return (bits + 7) / 8
+        }
+        let expected = try expectedBytes(frames)
+        let padded = expected + expected % 2
+        if actual < padded && actual != expected {
+            throw DicomError.malformed(
+                "the pixel data is \(actual) bytes long, less than the \(padded) bytes expected for \(frames) frame(s) of "
+                    + "\(info.rows) x \(info.columns) x \(info.samples) with \(info.bitsAllocated) bits allocated",
+                offset: dataRange.lowerBound, tag: keyword.tag)
+        }
+        if actual > padded {
+            if ybr422 {
+                let ybrLength = expected / 2 * 3
+                if actual >= ybrLength + ybrLength % 2 {
+                    throw DicomError.malformed(
+                        "the pixel data is \(actual) bytes long, a third larger than expected (\(expected)): "
+                            + "the photometric interpretation YBR_FULL_422 is probably wrong",
+                        offset: dataRange.lowerBound, tag: Tag.photometric)
+                }
+            } else {
+                // pydicom keeps whole excess frames.
+                let whole = actual * 8 / frameBits
+                if whole > frames {
+                    guard frameBits % 8 == 0 else {
+                        throw DicomError.malformed("bit-packed pixel data holds excess frames that are not byte-aligned",
+                                                   offset: dataRange.lowerBound, tag: keyword.tag)
+                    }
+                    frames = whole
+                }
+            }
+        }
+        nativeBytes = try expectedBytes(frames)
+        if ybr422 && (frames * info.rows * info.columns) % 2 != 0 {
+            throw DicomError(.malformed, "YBR_FULL_422 pixel data needs an even number of pixels", tag: Tag.photometric)
+        }
+        swapBytes = big && info.itemsize > 1 && info.bitsAllocated > 8
+        swapPairs = big && info.bitsAllocated == 8 && keyword == .pixelData && element.vr == vrCode("OW")
+        if swapPairs && actual < nativeBytes + nativeBytes % 2 {
+            throw DicomError.malformed("big endian OW pixel data of odd length \(actual) lacks its padding byte",
+                                       offset: dataRange.lowerBound, tag: keyword.tag)
+        }
+        return frames
     }
 }

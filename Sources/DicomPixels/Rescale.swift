@@ -1,0 +1,129 @@
+import DicomBytes
+import DicomParser
+
+/// Modality LUT rescale of one frame: value = stored * slope + intercept.
+public struct Rescale: Sendable, Equatable {
+    public var slope: Double
+    public var intercept: Double
+    public init(slope: Double = 1, intercept: Double = 0) { self.slope = slope; self.intercept = intercept }
+    public static let identity = Rescale()
+}
+
+extension PixelDecoder {
+    /// Rescale of each of `frames` frames: Per-frame Functional Groups (5200,9230) item k ->
+    /// Pixel Value Transformation (0028,9145), else Shared Functional Groups (5200,9229), else the
+    /// top-level Rescale Slope (0028,1053) / Intercept (0028,1052); slope 1 / intercept 0 when absent.
+    public static func rescale(_ ds: Dataset, frames: Int) -> [Rescale] {
+        let top = Rescale(slope: finite(ds.double(Tag.rescaleSlope)) ?? 1,
+                          intercept: finite(ds.double(Tag.rescaleIntercept)) ?? 0)
+        var shared = top
+        if let item = ds.items(Tag.sharedFunctionalGroups).first, let r = transformation(ds, in: item) {
+            shared = r
+        }
+        let perFrame = ds.items(Tag.perFrameFunctionalGroups)
+        var out = [Rescale](repeating: shared, count: max(frames, 0))
+        for k in 0..<min(frames, perFrame.count) {
+            if let r = transformation(ds, in: perFrame[k]) { out[k] = r }
+        }
+        return out
+    }
+
+    /// Slope/intercept of the Pixel Value Transformation Sequence in a functional group item.
+    private static func transformation(_ ds: Dataset, in item: Int) -> Rescale? {
+        guard let t = ds.items(Tag.pixelValueTransformation, in: item).first else { return nil }
+        let slope = finite(ds.double(Tag.rescaleSlope, in: t))
+        let intercept = finite(ds.double(Tag.rescaleIntercept, in: t))
+        if slope == nil && intercept == nil { return nil }
+        return Rescale(slope: slope ?? 1, intercept: intercept ?? 0)
+    }
+
+    private static func finite(_ v: Double?) -> Double? {
+        guard let v, v.isFinite else { return nil }
+        return v
+    }
+}
+
+extension PixelLayout {
+    /// pixel_array as float32 stored * slope + intercept (computed in double, rounded once).
+    func decodeRescaled(_ ds: Dataset, into out: UnsafeMutablePointer<Float>, rescale: [Rescale]) throws(DicomError) {
+        let direct = !encapsulated && !swapPairs && !ybr422 && !toRGB && info.bitsAllocated >= 8
+        if direct {
+            try withBytes(ds.source) { (raw: UnsafeRawBufferPointer) throws(DicomError) in
+                guard let base = raw.baseAddress else {
+                    throw DicomError.malformed("pixel data is empty", offset: 0, tag: keyword.tag)
+                }
+                rescaleValues(base + dataRange.lowerBound, swap: swapBytes, shift: shift,
+                              planar: info.samples > 1 && info.planarConfiguration == 1, into: out, rescale: rescale)
+            }
+            return
+        }
+        // Decode to pixel_array first, then convert.
+        var tmp = [UInt8](repeating: 0, count: info.nbytes)
+        try withMutableBytes(&tmp) { (t: UnsafeMutableRawBufferPointer) throws(DicomError) in
+            try decode(ds, into: t.baseAddress!)
+        }
+        tmp.withUnsafeBytes { t in
+            rescaleValues(t.baseAddress!, swap: false, shift: 0, planar: false, into: out, rescale: rescale)
+        }
+    }
+
+    private func rescaleValues(_ src: UnsafeRawPointer, swap: Bool, shift: Int, planar: Bool,
+                               into out: UnsafeMutablePointer<Float>, rescale: [Rescale]) {
+        let signed = info.dtypeKind == UInt8(ascii: "i")
+        if info.dtypeKind == UInt8(ascii: "f") {
+            if info.itemsize == 4 {
+                rescaleTyped(UInt32.self, src, swap, 0, planar, out, rescale) { Double(Float(bitPattern: $0)) }
+            } else {
+                rescaleTyped(UInt64.self, src, swap, 0, planar, out, rescale) { Double(bitPattern: $0) }
+            }
+            return
+        }
+        switch (info.itemsize, signed) {
+        case (1, false): rescaleTyped(UInt8.self, src, swap, shift, planar, out, rescale) { Double($0) }
+        case (1, true): rescaleTyped(Int8.self, src, swap, shift, planar, out, rescale) { Double($0) }
+        case (2, false): rescaleTyped(UInt16.self, src, swap, shift, planar, out, rescale) { Double($0) }
+        case (2, true): rescaleTyped(Int16.self, src, swap, shift, planar, out, rescale) { Double($0) }
+        case (4, false): rescaleTyped(UInt32.self, src, swap, shift, planar, out, rescale) { Double($0) }
+        case (4, true): rescaleTyped(Int32.self, src, swap, shift, planar, out, rescale) { Double($0) }
+        case (8, false): rescaleTyped(UInt64.self, src, swap, shift, planar, out, rescale) { Double($0) }
+        default: rescaleTyped(Int64.self, src, swap, shift, planar, out, rescale) { Double($0) }
+        }
+    }
+
+    @inline(__always)
+    private func rescaleTyped<T: FixedWidthInteger>(_: T.Type, _ src: UnsafeRawPointer, _ swap: Bool, _ shift: Int,
+                                                    _ planar: Bool, _ out: UnsafeMutablePointer<Float>,
+                                                    _ rescale: [Rescale], _ toDouble: (T) -> Double) {
+        let size = MemoryLayout<T>.size
+        let vpf = valuesPerFrame, ppf = pixelsPerFrame, samples = info.samples
+        for f in 0..<info.frames {
+            let r = f < rescale.count ? rescale[f] : Rescale.identity
+            let slope = r.slope, intercept = r.intercept
+            let frameSrc = src + f * vpf * size
+            let frameOut = out + f * vpf
+            if !planar {
+                if slope == 1 && intercept == 0 {
+                    for i in 0..<vpf {
+                        frameOut[i] = Float(toDouble(fixValue(frameSrc.loadUnaligned(fromByteOffset: i * size, as: T.self),
+                                                              swap: swap, shift: shift)))
+                    }
+                } else {
+                    for i in 0..<vpf {
+                        let v = toDouble(fixValue(frameSrc.loadUnaligned(fromByteOffset: i * size, as: T.self),
+                                                  swap: swap, shift: shift))
+                        frameOut[i] = Float(v * slope + intercept)
+                    }
+                }
+            } else {
+                for s in 0..<samples {
+                    let plane = frameSrc + s * ppf * size
+                    for p in 0..<ppf {
+                        let v = toDouble(fixValue(plane.loadUnaligned(fromByteOffset: p * size, as: T.self),
+                                                  swap: swap, shift: shift))
+                        frameOut[p * samples + s] = Float(v * slope + intercept)
+                    }
+                }
+            }
+        }
+    }
+}
