@@ -3,10 +3,12 @@
 /// delimiters that reset the code element, replacement characters for undecodable bytes).
 ///
 /// Supported: the default repertoire (decoded as ISO 8859-1, as pydicom does), ISO_IR 100, 101,
-/// 109, 110, 126, 127, 138, 144, 148, 166, 203, ISO_IR 13 (JIS X 0201), ISO_IR 192 (UTF-8), and the
-/// ISO 2022 IR forms of the single-byte sets, also combined through escape sequences.
-/// Not supported (decode returns nil, the caller keeps the raw bytes): the multi-byte sets
-/// ISO 2022 IR 87, 159, 149, 58, GB18030, GBK -- only when a value actually needs them.
+/// 109, 110, 126, 127, 138, 144, 148, 166, 203, ISO_IR 13 (JIS X 0201; double-byte Shift JIS as
+/// Python's shift_jis), ISO_IR 192 (UTF-8), GB18030, GBK, and the ISO 2022 forms, single-byte and
+/// multi-byte (ISO 2022 IR 87 / 159 JIS X 0208 / 0212, IR 149 KS X 1001, IR 58 GB 2312), combined
+/// through escape sequences. Known differences from pydicom: ISO_IR 203 is decoded as ISO 8859-15
+/// (pydicom 3.0.2 falls back to its default); ISO 2022 IR 58 fragments lose their escape sequence
+/// (pydicom keeps it in the text); EUC-KR 8-byte Hangul make-up sequences are not composed.
 public struct CharacterSetDecoder: Sendable {
     /// - Parameter specificCharacterSet: the values of (0008,0005) (empty = default repertoire).
     public init(specificCharacterSet: [String]) {
@@ -17,12 +19,14 @@ public struct CharacterSetDecoder: Sendable {
     /// The codecs of the terms after pydicom's corrections; never empty, first = initial set.
     let codecs: [TextCodec]
 
-    /// True when every term is supported, so `decode` never returns nil.
-    public var isSupported: Bool { codecs.allSatisfy { !$0.isMultiByte } }
+    /// True when every term is supported, so `decode` never returns nil. All terms are (unknown
+    /// terms fall back to the default repertoire, as in pydicom).
+    public var isSupported: Bool { true }
 
     /// Decodes one text value (or a whole multi-valued text) of VR `vr` (two ASCII letters as in
-    /// Element.vr). Returns nil when the bytes cannot be decoded with the declared sets; the caller
-    /// then keeps the raw bytes. Bytes invalid in the declared set become U+FFFD (as pydicom).
+    /// Element.vr). Returns nil when the bytes cannot be decoded with the declared sets (the caller
+    /// then keeps the raw bytes); with all sets implemented this no longer happens: bytes invalid
+    /// in the declared sets become U+FFFD, as pydicom does (it warns).
     public func decode(_ bytes: UnsafeRawBufferPointer, vr: UInt16) -> String? {
         var replaced = false
         return decode(bytes, vr: vr, replaced: &replaced)
@@ -73,7 +77,7 @@ public struct CharacterSetDecoder: Sendable {
         var e = i
         while e < end && p[e] != 0x1B { e += 1 }
         if e > i {
-            guard decodeRun(p, i, e, first, strict: false, &out) else { return false }
+            guard decodeRun(p, i, e, first, strict: false, escaped: false, &out) else { return false }
             i = e
         }
         // Fragments starting with ESC, each up to the next ESC.
@@ -92,14 +96,18 @@ public struct CharacterSetDecoder: Sendable {
         let seqLength = (end - start >= 3 && p[start + 1] == 0x24 && (p[start + 2] == 0x28 || p[start + 2] == 0x29)) ? 4 : 3
         if let codec = TextCodec.forEscape(p, start, min(start + seqLength, end)),
            codec == .defaultASCII || codecs.contains(codec) {
-            if codec.isMultiByte { return false }
             let bodyStart = start + seqLength
-            var d = bodyStart
-            while d < end && !delimiters.contains(p[d]) { d += 1 }
             let mark = out.mark
-            if decodeRun(p, bodyStart, d, codec, strict: true, &out),
-               decodeRun(p, d, end, first, strict: true, &out) {
-                return true
+            if codec.keepsEscapeInPython {
+                // pydicom hands the whole fragment to Python's ISO 2022 codec: no delimiter handling.
+                if decodeRun(p, bodyStart, end, codec, strict: true, escaped: true, &out) { return true }
+            } else {
+                var d = bodyStart
+                while d < end && !delimiters.contains(p[d]) { d += 1 }
+                if decodeRun(p, bodyStart, d, codec, strict: true, escaped: true, &out),
+                   decodeRun(p, d, end, first, strict: true, escaped: false, &out) {
+                    return true
+                }
             }
             // pydicom: the whole fragment (escape sequence included) with the first set, replacing.
             out.reset(to: mark)
@@ -108,14 +116,15 @@ public struct CharacterSetDecoder: Sendable {
             // Unknown or undeclared escape sequence: the whole fragment with the first set.
             out.replaced = true
         }
-        return decodeRun(p, start, end, first, strict: false, &out)
+        return decodeRun(p, start, end, first, strict: false, escaped: false, &out)
     }
 
-    /// Decodes bytes[start..<end] with one codec. With `strict`, returns false on an undecodable
-    /// byte (output then partially written; the caller resets). Without, replaces with U+FFFD.
-    /// Returns false for multi-byte codecs (not implemented).
+    /// Decodes bytes[start..<end] with one codec (`escaped`: right after this codec's escape
+    /// sequence, which puts the ISO 2022 JIS codecs into double-byte mode). With `strict`, returns
+    /// false on an undecodable byte (output then partially written; the caller resets). Without,
+    /// each undecodable byte becomes U+FFFD (as Python's errors="replace").
     func decodeRun(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ codec: TextCodec, strict: Bool,
-                   _ out: inout TextOutput) -> Bool {
+                   escaped: Bool, _ out: inout TextOutput) -> Bool {
         guard start < end else { return true }
         switch codec {
         case .defaultASCII, .latin1:
@@ -132,22 +141,94 @@ public struct CharacterSetDecoder: Sendable {
             out.replaced = true
             return true
         default:
-            guard let base = codec.tableIndex else { return false }
-            let table = SingleByteTables.shared.table
-            for i in start..<end {
-                let b = p[i]
-                if b < 0x80 { out.append(UInt32(b)); continue }
-                let cp = table[base &+ Int(b &- 0x80)]
-                if cp >= 0xFFFD {
-                    if strict { return false }
-                    out.append(0xFFFD)
-                    out.replaced = true
+            break
+        }
+        let singleByte = codec.tableIndex.map { _ in SingleByteTables.shared.table } ?? []
+        var i = start
+        while i < end {
+            let b = p[i]
+            // (code point, bytes consumed); cp == nil: invalid, consume 1 (or `consumed` at the end)
+            var cp: UInt32? = nil
+            var consumed = 1
+            switch codec {
+            case .iso2022JP, .iso2022JP2:
+                if !escaped {
+                    if b < 0x80 { cp = UInt32(b) }
+                } else if b < 0x20 {
+                    cp = UInt32(b)
+                } else if b >= 0x21 && b <= 0x7E && i + 1 < end && p[i + 1] >= 0x21 && p[i + 1] <= 0x7E {
+                    let table = codec == .iso2022JP ? MultiByteTables.jisx0208 : MultiByteTables.jisx0212
+                    cp = MultiByteTables.cell94(table, b, p[i + 1])
+                    consumed = 2
+                }
+            case .eucKR, .isoIR58, .gb2312:
+                if b < 0x80 {
+                    cp = UInt32(b)
+                } else if codec == .eucKR && b == 0xA4 && i + 1 < end && p[i + 1] == 0xD4 {
+                    // KS X 1001 Annex 3 make-up sequence: A4D4 + initial + medial + final jamo
+                    guard i + 8 <= end else {
+                        // incomplete at the end: one replacement for the rest (as Python)
+                        if strict { return false }
+                        out.append(0xFFFD)
+                        out.replaced = true
+                        return true
+                    }
+                    cp = MultiByteTables.hangulMakeUp(p[i + 2], p[i + 3], p[i + 4], p[i + 5], p[i + 6], p[i + 7])
+                    consumed = 8
+                } else if b >= 0xA1 && b <= 0xFE && i + 1 < end && p[i + 1] >= 0xA1 && p[i + 1] <= 0xFE {
+                    let table = codec == .eucKR ? MultiByteTables.ksx1001 : MultiByteTables.gb2312
+                    cp = MultiByteTables.cell94(table, b & 0x7F, p[i + 1] & 0x7F)
+                    consumed = 2
+                }
+            case .gbk, .gb18030:
+                if b < 0x80 {
+                    cp = UInt32(b)
+                } else if b >= 0x81 && b <= 0xFE && i + 1 < end {
+                    let t = p[i + 1]
+                    if (t >= 0x40 && t <= 0x7E) || (t >= 0x80 && t <= 0xFE) {
+                        let index = Int(b - 0x81) * 190 + Int(t >= 0x80 ? t - 0x41 : t - 0x40)
+                        let v = (codec == .gbk ? MultiByteTables.gbk : MultiByteTables.gb18030)[index]
+                        if v != 0xFFFD { cp = UInt32(v) }
+                        consumed = 2
+                    } else if codec == .gb18030 && t >= 0x30 && t <= 0x39 {
+                        if i + 3 < end {
+                            cp = MultiByteTables.gb18030FourByte(b, t, p[i + 2], p[i + 3])
+                            consumed = 4
+                        } else {
+                            // incomplete four-byte sequence at the end: one replacement for the rest
+                            if strict { return false }
+                            out.append(0xFFFD)
+                            out.replaced = true
+                            return true
+                        }
+                    }
+                }
+            default:
+                guard let base = codec.tableIndex else { return false }
+                if b < 0x80 {
+                    cp = UInt32(b)
                 } else {
-                    out.append(UInt32(cp))
+                    let v = singleByte[base &+ Int(b &- 0x80)]
+                    if v < 0xFFFD {
+                        cp = UInt32(v)
+                    } else if v == 0xFFFE && i + 1 < end {
+                        // Shift JIS double-byte character (ISO_IR 13 read as Python's shift_jis)
+                        cp = MultiByteTables.shiftJIS(b, p[i + 1])
+                        consumed = 2
+                    }
                 }
             }
-            return true
+            if let cp {
+                out.append(cp)
+                i += consumed
+            } else {
+                if strict { return false }
+                out.append(0xFFFD)
+                out.replaced = true
+                i += 1
+            }
         }
+        return true
     }
 
     /// pydicom's convert_encodings: term -> codec, with spelling fixes, unknown -> default, and
@@ -185,10 +266,12 @@ enum TextCodec: UInt8, Sendable, Equatable {
     case defaultASCII, latin1, utf8
     // single-byte tables (order = SingleByteTables.names)
     case latin2, latin3, latin4, cyrillic, arabic, greek, hebrew, latin5, thai, latin9, jisX0201
-    // multi-byte sets (not implemented)
+    // multi-byte sets
     case iso2022JP, iso2022JP2, eucKR, isoIR58, gb2312, gbk, gb18030
 
-    var isMultiByte: Bool { rawValue >= TextCodec.iso2022JP.rawValue }
+    /// Sets pydicom decodes with Python's ISO 2022 codecs on the whole escaped fragment (no
+    /// delimiter handling after the escape sequence).
+    var keepsEscapeInPython: Bool { self == .iso2022JP || self == .iso2022JP2 || self == .isoIR58 }
 
     var tableIndex: Int? {
         guard rawValue >= TextCodec.latin2.rawValue && rawValue <= TextCodec.jisX0201.rawValue else { return nil }
@@ -362,4 +445,125 @@ struct TextOutput {
     mutating func append(utf8Of s: String) { bytes.append(contentsOf: s.utf8) }
 
     func string() -> String { String(decoding: bytes, as: UTF8.self) }
+}
+
+/// The generated multi-byte tables, each parsed on first use.
+enum MultiByteTables {
+    static let jisx0208 = parseHex(CharacterSetTables.jisx0208)
+    static let jisx0212 = parseHex(CharacterSetTables.jisx0212)
+    static let ksx1001 = parseHex(CharacterSetTables.ksx1001)
+    static let gb2312 = parseHex(CharacterSetTables.gb2312)
+    static let gb18030 = parseHex(CharacterSetTables.gb18030)
+    static let gbk: [UInt16] = {
+        var t = gb18030
+        let diff = parseHex(CharacterSetTables.gbkDiff)
+        var k = 0
+        while k + 1 < diff.count {
+            let index = Int(diff[k])
+            if index < t.count { t[index] = diff[k + 1] }
+            k += 2
+        }
+        return t
+    }()
+    /// Pairs (linear index, first code point) of the GB18030 four-byte BMP runs.
+    static let gb18030Ranges = parseHex(CharacterSetTables.gb18030Ranges)
+
+    static func parseHex(_ s: StaticString) -> [UInt16] {
+        s.withUTF8Buffer { p in
+            var out = [UInt16]()
+            out.reserveCapacity(p.count / 4)
+            var k = 0
+            while k + 4 <= p.count {
+                var v: UInt16 = 0
+                for j in 0..<4 {
+                    let c = p[k + j]
+                    let d: UInt8 = c <= 0x39 ? c &- 0x30 : (c | 0x20) &- 0x61 &+ 10
+                    v = (v << 4) | UInt16(d & 0xF)
+                }
+                out.append(v)
+                k += 4
+            }
+            return out
+        }
+    }
+
+    /// Cell (row, col) of a 94x94 set, row and col in 0x21...0x7E; nil when undefined.
+    @inline(__always)
+    static func cell94(_ table: [UInt16], _ row: UInt8, _ col: UInt8) -> UInt32? {
+        guard row >= 0x21 && row <= 0x7E && col >= 0x21 && col <= 0x7E else { return nil }
+        let v = table[Int(row - 0x21) * 94 + Int(col - 0x21)]
+        return v == 0xFFFD ? nil : UInt32(v)
+    }
+
+    /// Choseong (0..<30) and jongseong (30..<60) indices of the jamo 0xA4A1-0xA4BE, 0xFF = none.
+    static let jamo: [UInt8] = CharacterSetTables.ksx1001Jamo.withUTF8Buffer { p in
+        var out = [UInt8]()
+        var k = 0
+        while k + 2 <= p.count {
+            var v: UInt8 = 0
+            for j in 0..<2 {
+                let c = p[k + j]
+                v = (v << 4) | ((c <= 0x39 ? c &- 0x30 : (c | 0x20) &- 0x61 &+ 10) & 0xF)
+            }
+            out.append(v)
+            k += 2
+        }
+        return out
+    }
+
+    /// The Hangul syllable of an EUC-KR make-up sequence A4D4 A4xx A4yy A4zz (the bytes after A4D4).
+    static func hangulMakeUp(_ a1: UInt8, _ c1: UInt8, _ a2: UInt8, _ c2: UInt8, _ a3: UInt8, _ c3: UInt8) -> UInt32? {
+        guard a1 == 0xA4, a2 == 0xA4, a3 == 0xA4, jamo.count == 60 else { return nil }
+        guard c1 >= 0xA1 && c1 <= 0xBE, c2 >= 0xBF && c2 <= 0xD3 else { return nil }
+        let cho = jamo[Int(c1 - 0xA1)]
+        let jung = UInt32(c2 - 0xBF)
+        var jong: UInt8 = 0
+        if c3 != 0xD4 {
+            guard c3 >= 0xA1 && c3 <= 0xBE else { return nil }
+            jong = jamo[30 + Int(c3 - 0xA1)]
+        }
+        guard cho != 0xFF, jong != 0xFF else { return nil }
+        return 0xAC00 + UInt32(cho) * 588 + jung * 28 + UInt32(jong)
+    }
+
+    /// A Shift JIS double-byte character through JIS X 0208; nil when invalid or undefined.
+    static func shiftJIS(_ s1: UInt8, _ s2: UInt8) -> UInt32? {
+        var row: Int
+        switch s1 {
+        case 0x81...0x9F: row = Int(s1 - 0x81) * 2
+        case 0xE0...0xFC: row = Int(s1 - 0xC1) * 2
+        default: return nil
+        }
+        let col: Int
+        switch s2 {
+        case 0x40...0x7E: col = Int(s2 - 0x40)
+        case 0x80...0x9E: col = Int(s2 - 0x41)
+        case 0x9F...0xFC: col = Int(s2 - 0x9F); row += 1
+        default: return nil
+        }
+        guard row < 94 else { return nil }
+        let v = jisx0208[row * 94 + col]
+        return v == 0xFFFD ? nil : UInt32(v)
+    }
+
+    /// A GB18030 four-byte sequence (b1 0x81-0xFE, b2 0x30-0x39 checked by the caller).
+    static func gb18030FourByte(_ b1: UInt8, _ b2: UInt8, _ b3: UInt8, _ b4: UInt8) -> UInt32? {
+        guard b3 >= 0x81 && b3 <= 0xFE && b4 >= 0x30 && b4 <= 0x39 else { return nil }
+        let tail = (Int(b2 - 0x30) * 126 + Int(b3 - 0x81)) * 10 + Int(b4 - 0x30)
+        if b1 >= 0x90 {
+            let cp = 0x10000 + Int(b1 - 0x90) * 12600 + tail
+            return cp <= 0x10FFFF ? UInt32(cp) : nil
+        }
+        let index = Int(b1 - 0x81) * 12600 + tail
+        guard index < 39420 else { return nil }
+        // binary search for the last run starting at or before `index`
+        let runs = gb18030Ranges
+        var lo = 0, hi = runs.count / 2 - 1
+        guard hi >= 0 else { return nil }
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if Int(runs[2 * mid]) <= index { lo = mid } else { hi = mid - 1 }
+        }
+        return UInt32(Int(runs[2 * lo + 1]) + index - Int(runs[2 * lo]))
+    }
 }

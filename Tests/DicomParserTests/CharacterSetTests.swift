@@ -117,8 +117,9 @@ private func scalars(_ s: String?) -> [UInt32] { (s ?? "").unicodeScalars.map(\.
     #expect(r.0 == "a\u{FFFD}(b" && r.1)
     #expect(scalars(dec([0xED, 0xA0, 0x80, 0x78], ["ISO_IR 192"])) == [0xFFFD, 0xFFFD, 0xFFFD, 0x78])
     #expect(scalars(dec([0xE2, 0x82], ["ISO_IR 192"])) == [0xFFFD])
-    // ISO_IR 13: Shift JIS lead byte alone is not decodable
-    #expect(scalars(dec([0x81, 0x41], ["ISO_IR 13"])) == [0xFFFD, 0x41])
+    // ISO_IR 13: a Shift JIS lead byte without a valid trail byte is not decodable
+    #expect(scalars(dec([0x81, 0x20, 0x41], ["ISO_IR 13"])) == [0xFFFD, 0x20, 0x41])
+    #expect(scalars(dec([0x41, 0x81], ["ISO_IR 13"])) == [0x41, 0xFFFD])
     // valid input does not report a replacement
     r = decReplaced([0xE9], ["ISO_IR 100"])
     #expect(r.0 == "\u{E9}" && !r.1)
@@ -144,17 +145,63 @@ private func scalars(_ s: String?) -> [UInt32] { (s ?? "").unicodeScalars.map(\.
     #expect(dec([0xC3, 0xA9], ["ISO_IR 192"], vr: UT) == "\u{E9}")
 }
 
-@Test func multiByteSetsReturnNil() {
-    // chrH31.dcm: Yamada^Tarou=山田^太郎=... (ISO 2022 IR 87, not implemented)
-    let h31: [UInt8] = Array("Yamada^Tarou=".utf8) + [0x1B, 0x24, 0x42, 0x3B, 0x33, 0x45, 0x44, 0x1B, 0x28, 0x42]
+@Test func japaneseISO2022() {
+    // chrH31.dcm: Yamada^Tarou=山田^太郎=やまだ^たろう
+    let h31: [UInt8] = Array("Yamada^Tarou=".utf8)
+        + [0x1B, 0x24, 0x42, 0x3B, 0x33, 0x45, 0x44, 0x1B, 0x28, 0x42, 0x5E, 0x1B, 0x24, 0x42, 0x42, 0x40, 0x4F, 0x3A,
+           0x1B, 0x28, 0x42, 0x3D, 0x1B, 0x24, 0x42, 0x24, 0x64, 0x24, 0x5E, 0x24, 0x40, 0x1B, 0x28, 0x42, 0x5E,
+           0x1B, 0x24, 0x42, 0x24, 0x3F, 0x24, 0x6D, 0x24, 0x26, 0x1B, 0x28, 0x42]
     let jp = ["", "ISO 2022 IR 87"]
-    #expect(!CharacterSetDecoder(specificCharacterSet: jp).isSupported)
-    #expect(dec(h31, jp) == nil)
-    #expect(dec(Array("Yamada^Tarou".utf8), jp) == "Yamada^Tarou")
-    // chrI2.dcm: Korean
+    #expect(CharacterSetDecoder(specificCharacterSet: jp).isSupported)
+    #expect(dec(h31, jp) == "Yamada^Tarou=\u{5C71}\u{7530}^\u{592A}\u{90CE}=\u{3084}\u{307E}\u{3060}^\u{305F}\u{308D}\u{3046}")
+    // chrH32.dcm: ISO 2022 IR 13 katakana, then JIS X 0208 with ESC ( J back to JIS X 0201 Roman
+    let h32: [UInt8] = [0xD4, 0xCF, 0xC0, 0xDE, 0x5E, 0xC0, 0xDB, 0xB3, 0x3D, 0x1B, 0x24, 0x42, 0x3B, 0x33, 0x45, 0x44,
+                        0x1B, 0x28, 0x4A, 0x5E, 0x1B, 0x24, 0x42, 0x42, 0x40, 0x4F, 0x3A, 0x1B, 0x28, 0x4A]
+    #expect(dec(h32, ["ISO 2022 IR 13", "ISO 2022 IR 87"])
+            == "\u{FF94}\u{FF8F}\u{FF80}\u{FF9E}^\u{FF80}\u{FF9B}\u{FF73}=\u{5C71}\u{7530}^\u{592A}\u{90CE}")
+    // JIS X 0212 (ISO 2022 IR 159): row 0x30 cell 0x21 is U+4E02
+    #expect(dec([0x1B, 0x24, 0x28, 0x44, 0x30, 0x21, 0x22, 0x2F], ["", "ISO 2022 IR 159"]) == "\u{4E02}\u{2D8}")
+    // a JIS escape that was not declared falls back to the first set, escape included
+    #expect(dec([0x1B, 0x24, 0x42, 0x3B, 0x33], ["", "ISO 2022 IR 159"]) == "\u{1B}$B;3")
+    // an odd number of bytes in double-byte mode: the fragment falls back to the first set
+    var replaced = false
+    let odd: [UInt8] = [0x1B, 0x24, 0x42, 0x3B, 0x33, 0x45]
+    let s = odd.withUnsafeBytes { CharacterSetDecoder(specificCharacterSet: jp).decode($0, vr: PN, replaced: &replaced) }
+    #expect(s == "\u{1B}$B;3E" && replaced)
+    // ISO_IR 13 read as Shift JIS (as pydicom): double-byte kanji and hiragana
+    #expect(dec([0xD4, 0xCF, 0x88, 0x9F, 0x82, 0xA0], ["ISO_IR 13"]) == "\u{FF94}\u{FF8F}\u{4E9C}\u{3042}")
+}
+
+@Test func koreanISO2022() {
+    // chrI2.dcm: Hong^Gildong=洪^吉洞=홍^길동
+    let i2: [UInt8] = Array("Hong^Gildong=".utf8)
+        + [0x1B, 0x24, 0x29, 0x43, 0xFB, 0xF3, 0x5E, 0x1B, 0x24, 0x29, 0x43, 0xD1, 0xCE, 0xD4, 0xD7, 0x3D,
+           0x1B, 0x24, 0x29, 0x43, 0xC8, 0xAB, 0x5E, 0x1B, 0x24, 0x29, 0x43, 0xB1, 0xE6, 0xB5, 0xBF]
     let kr = ["", "ISO 2022 IR 149"]
-    #expect(dec([0x1B, 0x24, 0x29, 0x43, 0xFB, 0xF3], kr) == nil)
-    #expect(!CharacterSetDecoder(specificCharacterSet: ["GB18030"]).isSupported)
-    #expect(dec([0xCD, 0xF5], ["GB18030"]) == nil)
-    #expect(dec([0xCD, 0xF5], ["GBK"]) == nil)
+    #expect(dec(i2, kr) == "Hong^Gildong=\u{6D2A}^\u{5409}\u{6D1E}=\u{D64D}^\u{AE38}\u{B3D9}")
+    // chrKoreanMulti.dcm: 김희중
+    #expect(dec([0x1B, 0x24, 0x29, 0x43, 0xB1, 0xE8, 0xC8, 0xF1, 0xC1, 0xDF], kr) == "\u{AE40}\u{D76C}\u{C911}")
+    // a CR resets to the first set (pydicom splits the escaped fragment at the first delimiter)
+    #expect(dec([0x1B, 0x24, 0x29, 0x43, 0xFB, 0xF3, 0x0D, 0xD1, 0xCE], kr, vr: LT) == "\u{6D2A}\r\u{D1}\u{CE}")
+    // KS X 1001 Annex 3 make-up sequence (A4D4 + jamo): 가
+    #expect(dec([0x1B, 0x24, 0x29, 0x43, 0xA4, 0xD4, 0xA4, 0xA1, 0xA4, 0xBF, 0xA4, 0xD4], kr) == "\u{AC00}")
+}
+
+@Test func chinese() {
+    // chrX2.dcm: Wang^XiaoDong=王^小东 in GB18030
+    let x2: [UInt8] = Array("Wang^XiaoDong=".utf8) + [0xCD, 0xF5, 0x5E, 0xD0, 0xA1, 0xB6, 0xAB]
+    #expect(dec(x2, ["GB18030"]) == "Wang^XiaoDong=\u{738B}^\u{5C0F}\u{4E1C}")
+    #expect(dec(x2, ["GBK"]) == "Wang^XiaoDong=\u{738B}^\u{5C0F}\u{4E1C}")
+    // GB18030 four-byte sequences: BMP runs and the linear supplementary area
+    #expect(scalars(dec([0x81, 0x30, 0x81, 0x30, 0x84, 0x31, 0xA4, 0x39, 0x95, 0x32, 0x82, 0x36], ["GB18030"]))
+            == [0x80, 0xFFFF, 0x20000])
+    #expect(scalars(dec([0x90, 0x30, 0x81, 0x30, 0xE3, 0x32, 0x9A, 0x35], ["GB18030"])) == [0x10000, 0x10FFFF])
+    // GBK has no four-byte sequences; GB18030 maps a user-defined cell GBK lacks
+    #expect(scalars(dec([0x81, 0x30, 0x81, 0x30], ["GBK"])) == [0xFFFD, 0x30, 0xFFFD, 0x30])
+    #expect(scalars(dec([0xAA, 0xA1], ["GB18030"])) == [0xE000])
+    #expect(scalars(dec([0xAA, 0xA1], ["GBK"])) == [0xFFFD, 0xFFFD])
+    // an incomplete four-byte sequence at the end is one replacement
+    #expect(scalars(dec([0x41, 0x97, 0x37, 0x7B], ["GB18030"])) == [0x41, 0xFFFD])
+    // ISO 2022 IR 58 (GB 2312 in G1): the escape sequence is dropped (pydicom keeps it)
+    #expect(dec([0x1B, 0x24, 0x29, 0x41, 0xCD, 0xF5, 0x5E, 0xD0, 0xA1], ["", "ISO 2022 IR 58"]) == "\u{738B}^\u{5C0F}")
 }
