@@ -157,6 +157,12 @@ public enum JPEGLosslessDecoder {
         let initial = 1 << (f.precision - pt - 1)
         let mask = 0xFFFF
         let rowStride = X * nf
+        if ns == 1 && (restartInterval == 0 || restartInterval % X == 0) {
+            try decodeSingleComponentScan(&r, tables: tables, frame: f, component: s.componentIndices[0],
+                                          slot: s.dcTables[0], predictor: predictor, pt: pt,
+                                          restartRows: restartInterval / X, out: out)
+            return
+        }
         let offs = s.componentIndices
         let tabs = s.dcTables
         var restartsLeft = restartInterval
@@ -236,6 +242,92 @@ public enum JPEGLosslessDecoder {
             }
         }
         _ = count
+        r.reset()
+    }
+
+    /// Reads one difference value (Huffman category + extra bits).
+    @inline(__always)
+    private static func readDifference(_ r: inout JPEGBitReader, _ tables: JPEGHuffmanTables, _ lut: UnsafePointer<UInt16>,
+                                       _ slot: Int) throws(DicomError) -> Int {
+        r.ensure32()
+        var sym: Int
+        let e = Int(lut[Int(truncatingIfNeeded: r.acc >> UInt64(64 - JPEGHuffmanTables.lookBits))])
+        if e != 0 {
+            let len = e >> 8
+            r.acc <<= UInt64(len)
+            r.bits &-= len
+            sym = e & 0xFF
+        } else {
+            sym = try r.decodeSlow(tables, slot: slot)
+        }
+        if sym == 0 { return 0 }
+        if sym < 16 { return jpegExtend(r.receive(sym), sym) }
+        if sym == 16 { return 32768 }
+        throw .malformed("JPEG: lossless difference category \(sym) > 16", offset: r.pos)
+    }
+
+    /// Fast path: one component per scan, restarts (if any) at whole lines. The prediction rule is
+    /// chosen once per line instead of per sample.
+    private static func decodeSingleComponentScan(_ r: inout JPEGBitReader, tables: JPEGHuffmanTables,
+                                                  frame f: JPEGFrameHeader, component: Int, slot: Int,
+                                                  predictor: Int, pt: Int, restartRows: Int,
+                                                  out: UnsafeMutablePointer<UInt16>) throws(DicomError) {
+        let X = f.columns, Y = f.rows, nf = f.components.count
+        let rowStride = X * nf
+        let initial = 1 << (f.precision - pt - 1)
+        let sh = UInt16(pt)
+        let lut = UnsafePointer(tables.lookup + slot * JPEGHuffmanTables.lookSize)
+        var rowsLeft = restartRows
+        var first = true
+        for y in 0..<Y {
+            if restartRows > 0 {
+                if rowsLeft == 0 {
+                    try r.processRestart()
+                    rowsLeft = restartRows
+                    first = true
+                }
+                rowsLeft -= 1
+            }
+            let row = out + y * rowStride + component
+            // Column 0.
+            var d = try readDifference(&r, tables, lut, slot)
+            var prev = (first ? initial : Int(row[-rowStride] >> sh)) &+ d
+            row[0] = UInt16(truncatingIfNeeded: prev) << sh
+            prev &= 0xFFFF
+            if first || predictor == 1 {
+                var i = nf
+                for _ in 1..<max(X, 1) {
+                    d = try readDifference(&r, tables, lut, slot)
+                    prev = (prev &+ d) & 0xFFFF
+                    row[i] = UInt16(truncatingIfNeeded: prev) << sh
+                    i &+= nf
+                }
+            } else {
+                let up = row - rowStride
+                var i = nf
+                for _ in 1..<max(X, 1) {
+                    d = try readDifference(&r, tables, lut, slot)
+                    let a = prev
+                    let b = Int(up[i] >> sh)
+                    let px: Int
+                    switch predictor {
+                    case 2: px = b
+                    case 3: px = Int(up[i &- nf] >> sh)
+                    case 4: px = a &+ b &- Int(up[i &- nf] >> sh)
+                    case 5: px = a &+ ((b &- Int(up[i &- nf] >> sh)) >> 1)
+                    case 6: px = b &+ ((a &- Int(up[i &- nf] >> sh)) >> 1)
+                    default: px = (a &+ b) >> 1
+                    }
+                    prev = (px &+ d) & 0xFFFF
+                    row[i] = UInt16(truncatingIfNeeded: prev) << sh
+                    i &+= nf
+                }
+            }
+            first = false
+            if r.overran {
+                throw .malformed("JPEG: entropy-coded data truncated at line \(y)", offset: r.pos)
+            }
+        }
         r.reset()
     }
 }
