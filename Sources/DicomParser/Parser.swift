@@ -166,11 +166,12 @@ struct Parser {
                                                   start: valueStart, limit: limit, be: be)
                 }
             } else {
-                let len = Int(length)
-                guard valueStart <= limit, len <= limit - valueStart else {
-                    throw DicomError.malformed("value of \(len) bytes runs past the end of the data (\(limit - min(valueStart, limit)) left)",
-                                               offset: elemStart, tag: tag)
+                guard valueStart <= limit else {
+                    throw DicomError.malformed("truncated element header", offset: elemStart, tag: tag)
                 }
+                // A value running past the end of its enclosing region is cut there, as pydicom reads
+                // a short value (the data set then ends).
+                let len = min(Int(length), limit - valueStart)
                 if vr == VRCode.SQ {
                     _ = try parseSequence(tag: tag, vr: vr, flags: flags, fileOffset: elemStart, start: valueStart,
                                           end: valueStart + len, limit: limit, ctx: ctx, depth: depth + 1)
@@ -283,10 +284,11 @@ struct Parser {
                 r = try parseDataset(from: itemStart, limit: regionEnd, level: .undefinedItem, ctx: child, depth: depth)
                 pos = r.pos
             } else {
-                let len = Int(itemLen)
-                guard len <= regionEnd - itemStart else {
-                    throw DicomError.malformed("item of \(len) bytes runs past the end of its sequence", offset: pos, tag: tag)
+                guard itemStart <= regionEnd else {
+                    throw DicomError.malformed("truncated item header", offset: pos, tag: tag)
                 }
+                // Cut at the end of the enclosing region, as pydicom reads the short remainder.
+                let len = min(Int(itemLen), regionEnd - itemStart)
                 r = try parseDataset(from: itemStart, limit: itemStart + len, level: .definedItem, ctx: child, depth: depth)
                 pos = itemStart + len
             }

@@ -11,6 +11,7 @@ enum StripMode {
     case rstripSingle       // LT ST UT: single valued, trailing spaces/NULs
     case rstripSingleWS     // UR: single valued, trailing whitespace
     case dsStrip            // DS: whitespace both ends of the whole, then trailing spaces/NULs
+    case pn                 // PN: trailing spaces/NULs of the whole, then empty trailing '=' groups of each value
 }
 
 @inline(__always) func isPyWhitespace(_ c: UInt8) -> Bool {
@@ -62,7 +63,7 @@ extension Parser {
         case VRCode.AS, VRCode.CS, VRCode.DA, VRCode.DT, VRCode.TM, VRCode.UI:
             appendText(tag, vr, &flags, start, length, fileOffset, mode: .rstripWhole, charset: false, decoder: decoder)
         case VRCode.PN:
-            appendText(tag, vr, &flags, start, length, fileOffset, mode: .rstripWhole, charset: true, decoder: decoder)
+            appendText(tag, vr, &flags, start, length, fileOffset, mode: .pn, charset: true, decoder: decoder)
         case VRCode.LO, VRCode.SH, VRCode.UC:
             appendText(tag, vr, &flags, start, length, fileOffset, mode: .rstripEach, charset: true, decoder: decoder)
         case VRCode.LT, VRCode.ST, VRCode.UT:
@@ -197,7 +198,8 @@ extension Parser {
 
     /// Strips heap[from...] in place by `mode`; returns the number of values.
     mutating func stripInPlace(from off: Int, mode: StripMode) -> UInt32 {
-        let end = heap.count
+        var end = heap.count
+        let fullEnd = end
         var newEnd = end
         var count: UInt32 = 1
         heap.withUnsafeMutableBufferPointer { h in
@@ -216,7 +218,10 @@ extension Parser {
                 }
             case .rstripSingleWS:
                 while newEnd > off && isPyWhitespace(h[newEnd - 1]) { newEnd -= 1 }
-            case .rstripEach, .stripEachWS:
+            case .rstripEach, .stripEachWS, .pn:
+                if mode == .pn {
+                    while end > off && isSpaceOrNul(h[end - 1]) { end -= 1 }
+                }
                 var w = off
                 var s = off
                 while true {
@@ -226,6 +231,8 @@ extension Parser {
                     if mode == .stripEachWS {
                         while a < b && isPyWhitespace(h[a]) { a += 1 }
                         while b > a && isPyWhitespace(h[b - 1]) { b -= 1 }
+                    } else if mode == .pn {
+                        while b > a && h[b - 1] == 0x3D { b -= 1 }
                     } else {
                         while b > a && isSpaceOrNul(h[b - 1]) { b -= 1 }
                     }
@@ -238,7 +245,7 @@ extension Parser {
                 newEnd = w
             }
         }
-        if newEnd < end { heap.removeLast(end - newEnd) }
+        if newEnd < fullEnd { heap.removeLast(fullEnd - newEnd) }
         if newEnd == off { return 0 }
         return count
     }

@@ -253,7 +253,7 @@ func implicitVRFromDictionary() throws {
     d.elem(0x0008_0008, "CS", Array(" A \\B ".utf8))          // CS: only trailing of the whole
     d.elem(0x0008_0054, "AE", Array(" A \\B ".utf8))          // AE: strip each
     d.elem(0x0008_0070, "LO", Array(" A \\B ".utf8))          // LO: rstrip each
-    d.elem(0x0008_0090, "PN", Array(" A \\B ".utf8))          // PN: rstrip whole
+    d.elem(0x0008_0090, "PN", Array(" A \\B== ".utf8))        // PN: rstrip whole, empty '=' groups
     d.elem(0x0008_0190, "UR", Array("x \0".utf8) + [0x20])    // UR: trailing whitespace only
     d.elem(0x0018_0050, "DS", Array("1\\\\2 ".utf8))          // empty value: stays text
     d.elem(0x0020_0011, "IS", Array("2.0 ".utf8))             // IS accepts integral floats
@@ -496,19 +496,40 @@ func implicitVRFromDictionary() throws {
     #expect(full.double(0x0018_0050) == 1.5)
 }
 
-@Test func malformedErrorsCarryOffsetAndTag() throws {
+@Test func truncatedValuesAreCutAsPydicomDoes() throws {
+    // A defined-length value running past the end of the data is read short and ends the data set.
     var d = DS()
     d.text(0x0008_0060, "CS", "CT")
     d.header(0x0010_0010, "PN", 200)
-    d.bytes += Array("short".utf8) + [0]
+    d.bytes += Array("short".utf8) + [0x20]
+    let ds = try DicomReader.read(bytes: part10(ts: explicitLE, body: d.bytes))
+    #expect(ds.string(0x0010_0010) == "short")
+    // a defined-length item running past its sequence is cut at the sequence end
+    var item = DS(); item.text(0x0008_0100, "SH", "AB")
+    var s = DS()
+    s.header(0x0008_1032, "SQ", 8 + 10)
+    s.tag(Tags.item); s.u32(100); s.bytes += item.bytes
+    s.text(0x0010_0010, "PN", "Next")
+    let ds2 = try DicomReader.read(bytes: part10(ts: explicitLE, body: s.bytes))
+    #expect(ds2.string(0x0008_0100, in: ds2.items(0x0008_1032).first) == "AB")
+    #expect(ds2.string(0x0010_0010) == "Next")
+}
+
+@Test func malformedErrorsCarryOffsetAndTag() throws {
+    // an undefined-length sequence without its delimiter
+    var item = DS(); item.text(0x0008_0100, "SH", "X")
+    var d = DS()
+    d.text(0x0008_0060, "CS", "CT")
+    d.header(0x0008_1032, "SQ", nil)
+    d.item(item.bytes)
     let file = part10(ts: explicitLE, body: d.bytes)
     do {
         _ = try DicomReader.read(bytes: file)
         Issue.record("expected an error")
     } catch {
         #expect(error.kind == .malformed)
-        #expect(error.tag == 0x0010_0010)
-        #expect(error.offset == file.count - 6 - 8)
+        #expect(error.tag == 0x0008_1032)
+        #expect(error.offset == file.count)
     }
 }
 
