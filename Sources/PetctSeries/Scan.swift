@@ -21,12 +21,19 @@ struct ScanEntry {
     /// One pass over the top level picks the ~20 wanted elements; values are decoded only for those.
     init(path: String, ds: Dataset) {
         self.path = path
-        var idx = [Int](repeating: -1, count: Field.allCases.count)
-        for i in ds.children() {
-            if let f = Field(rawValue: ds.elements[i].tag) { idx[f.slot] = i }
+        var idx = (-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1)
+        let elements = ds.elements
+        withUnsafeMutableBytes(of: &idx) { raw in
+            let slots = raw.bindMemory(to: Int.self)
+            for i in ds.children() {
+                let tag = elements[i].tag
+                if tag > Field.last && tag >> 16 != 0x0002 { break }
+                if let f = Field(rawValue: tag) { slots[f.slot] = i }
+            }
         }
+        let slots = withUnsafeBytes(of: idx) { Array($0.bindMemory(to: Int.self)) }
         func text(_ f: Field) -> String? {
-            let i = idx[f.slot]
+            let i = slots[f.slot]
             guard i >= 0, let s = ds.text(at: i) else { return nil }
             let t = trimmed(s)
             return t.isEmpty ? nil : t
@@ -35,8 +42,8 @@ struct ScanEntry {
             guard let s = text(f) else { return [] }
             return s.split(separator: "\\", omittingEmptySubsequences: false).map { trimmed(String($0)) }
         }
-        func doubles(_ f: Field) -> [Double] { idx[f.slot] >= 0 ? ds.doubles(at: idx[f.slot]) : [] }
-        func int(_ f: Field) -> Int? { idx[f.slot] >= 0 ? ds.ints(at: idx[f.slot]).first.map { Int($0) } : nil }
+        func doubles(_ f: Field) -> [Double] { slots[f.slot] >= 0 ? ds.doubles(at: slots[f.slot]) : [] }
+        func int(_ f: Field) -> Int? { slots[f.slot] >= 0 ? ds.ints(at: slots[f.slot]).first.map { Int($0) } : nil }
 
         study = text(.study) ?? ""
         series = text(.series) ?? ""
@@ -79,14 +86,38 @@ struct ScanEntry {
         }
     }
 
-    enum Field: UInt32, CaseIterable {
+    /// The wanted top-level tags (ascending); `slot` indexes the lookup table.
+    enum Field: UInt32 {
         case imageType = 0x0008_0008, seriesDate = 0x0008_0021, seriesTime = 0x0008_0031, modality = 0x0008_0060
         case description = 0x0008_103E, patientName = 0x0010_0010, patientID = 0x0010_0020
         case study = 0x0020_000D, series = 0x0020_000E, seriesNumber = 0x0020_0011, instance = 0x0020_0013
         case position = 0x0020_0032, orientation = 0x0020_0037, frameOfReference = 0x0020_0052
         case frames = 0x0028_0008, rows = 0x0028_0010, columns = 0x0028_0011, correctedImage = 0x0028_0051
         case units = 0x0054_1001
-        var slot: Int { Field.allCases.firstIndex(of: self)! }
+        static let last: UInt32 = 0x0054_1001
+        var slot: Int {
+            switch self {
+            case .imageType: 0
+            case .seriesDate: 1
+            case .seriesTime: 2
+            case .modality: 3
+            case .description: 4
+            case .patientName: 5
+            case .patientID: 6
+            case .study: 7
+            case .series: 8
+            case .seriesNumber: 9
+            case .instance: 10
+            case .position: 11
+            case .orientation: 12
+            case .frameOfReference: 13
+            case .frames: 14
+            case .rows: 15
+            case .columns: 16
+            case .correctedImage: 17
+            case .units: 18
+            }
+        }
     }
 }
 
