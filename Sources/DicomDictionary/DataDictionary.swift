@@ -123,22 +123,34 @@ func hexValue(_ c: UInt8) -> UInt32? {
 }
 
 /// Open-addressing hash table tag -> (line index + 1) << 16 | VR code, plus the masked entries.
-/// Built once (thread-safe: `static let` is initialized lazily and atomically).
+/// Built once (thread-safe: `static let` is initialized lazily and atomically) into one buffer that
+/// lives for the whole process and is never mutated afterwards (plain pointers: no reference
+/// counting on the lookup path).
 @usableFromInline
-final class FastTable: Sendable {
+final class FastTable: @unchecked Sendable {
     @usableFromInline static let shared = FastTable()
 
     @usableFromInline static let bits = 14
-    @usableFromInline let keys: [UInt32]
-    @usableFromInline let values: [UInt32]   // 0 = empty slot
-    /// Masked entries in match order: (value, careMask, packed).
-    @usableFromInline let masked: [(UInt32, UInt32, UInt32)]
+    @usableFromInline static let size = 1 << bits
+    static let maskSlots = 512
+    static let groupLengthPacked = UInt32(UInt8(ascii: "U")) | (UInt32(UInt8(ascii: "L")) << 8)
+
+    /// size keys, then size values (0 = empty slot).
+    @usableFromInline let table: UnsafeMutablePointer<UInt32>
+    /// maskSlots each of: keys (value with x digits = 0), care masks, packed values (0 = empty).
+    let maskTable: UnsafeMutablePointer<UInt32>
+    /// The distinct care masks (5 in PS3.6: 0xFF00FFFF, 0xFFFFFF00, ...). PS3.6 masks do not
+    /// overlap, so (care, tag & care) identifies the entry.
+    let maskCares: UnsafeMutablePointer<UInt32>
+    let maskCareCount: Int
+    /// Bit i set when some mask can match a tag whose top byte is i (pre-filter for misses).
+    let maskTopBytes: (UInt64, UInt64, UInt64, UInt64)
     let plainCount: Int
 
     private init() {
-        let size = 1 << FastTable.bits
-        var keys = [UInt32](repeating: 0, count: size)
-        var values = [UInt32](repeating: 0, count: size)
+        let size = FastTable.size
+        let table = UnsafeMutablePointer<UInt32>.allocate(capacity: 2 * size)
+        table.initialize(repeating: 0, count: 2 * size)
         var masked: [(UInt32, UInt32, UInt32)] = []
         var plain = 0
         forEachTableLine { line, p, f in
@@ -153,18 +165,42 @@ final class FastTable: Sendable {
             }
             let packed = (UInt32(line + 1) << 16) | UInt32(packVR(p, f[1], f[2] - 1))
             if care == 0xFFFF_FFFF {
+                guard plain < size / 2 else { return }
                 var slot = Int(FastTable.hash(value))
-                while values[slot] != 0 { slot = (slot + 1) & (size - 1) }
-                keys[slot] = value
-                values[slot] = packed
+                while table[size + slot] != 0 { slot = (slot + 1) & (size - 1) }
+                table[slot] = value
+                table[size + slot] = packed
                 plain += 1
             } else {
                 masked.append((value, care, packed))
             }
         }
-        self.keys = keys
-        self.values = values
-        self.masked = masked
+        let n = FastTable.maskSlots
+        let maskTable = UnsafeMutablePointer<UInt32>.allocate(capacity: 3 * n)
+        maskTable.initialize(repeating: 0, count: 3 * n)
+        var cares: [UInt32] = []
+        var top: [UInt64] = [0, 0, 0, 0]
+        for (value, care, packed) in masked.prefix(n / 2) {
+            if !cares.contains(care) { cares.append(care) }
+            var slot = Int(FastTable.hash(value)) & (n - 1)
+            while maskTable[2 * n + slot] != 0 { slot = (slot + 1) & (n - 1) }
+            maskTable[slot] = value
+            maskTable[n + slot] = care
+            maskTable[2 * n + slot] = packed
+            if care & 0xFF00_0000 == 0xFF00_0000 {
+                let b = Int(value >> 24)
+                top[b >> 6] |= 1 << UInt64(b & 63)
+            } else {
+                top = [~0, ~0, ~0, ~0]
+            }
+        }
+        self.table = table
+        self.maskTable = maskTable
+        let caresBuffer = UnsafeMutablePointer<UInt32>.allocate(capacity: max(cares.count, 1))
+        caresBuffer.initialize(from: cares, count: cares.count)
+        self.maskCares = caresBuffer
+        self.maskCareCount = cares.count
+        self.maskTopBytes = (top[0], top[1], top[2], top[3])
         self.plainCount = plain
     }
 
@@ -176,29 +212,42 @@ final class FastTable: Sendable {
     /// (line + 1) << 16 | VR code for `tag`, 0 when unknown. Generic group lengths: UL with line 0.
     @inlinable
     func packed(for tag: UInt32) -> UInt32 {
-        let mask = (1 << FastTable.bits) - 1
+        let size = FastTable.size
         var slot = Int(FastTable.hash(tag))
-        return keys.withUnsafeBufferPointer { k in
-            values.withUnsafeBufferPointer { v in
-                while true {
-                    let value = v[slot]
-                    if value == 0 { break }
-                    if k[slot] == tag { return value }
-                    slot = (slot + 1) & mask
-                }
-                return slowPacked(for: tag)
-            }
+        while true {
+            let value = table[size &+ slot]
+            if value == 0 { break }
+            if table[slot] == tag { return value }
+            slot = (slot &+ 1) & (size &- 1)
         }
+        return slowPacked(for: tag)
     }
 
     @usableFromInline
     func slowPacked(for tag: UInt32) -> UInt32 {
         if tag & 0x0001_0000 != 0 { return 0 } // private (odd group)
-        for (value, care, packed) in masked where (tag ^ value) & care == 0 {
-            return packed
+        let b = Int(tag >> 24)
+        let word: UInt64
+        switch b >> 6 {
+        case 0: word = maskTopBytes.0
+        case 1: word = maskTopBytes.1
+        case 2: word = maskTopBytes.2
+        default: word = maskTopBytes.3
         }
-        if tag & 0xFFFF == 0 { return UInt32(UInt8(ascii: "U")) | (UInt32(UInt8(ascii: "L")) << 8) }
-        return 0
+        if word & (1 << UInt64(b & 63)) != 0 {
+            let n = FastTable.maskSlots
+            let m = maskTable
+            for k in 0..<maskCareCount {
+                let care = maskCares[k]
+                let v = tag & care
+                var slot = Int(FastTable.hash(v)) & (n - 1)
+                while m[2 * n + slot] != 0 {
+                    if m[slot] == v && m[n + slot] == care { return m[2 * n + slot] }
+                    slot = (slot + 1) & (n - 1)
+                }
+            }
+        }
+        return tag & 0xFFFF == 0 ? FastTable.groupLengthPacked : 0
     }
 
     /// Line index of `tag` in the table (exact or masked), nil when not in the table.
