@@ -39,18 +39,45 @@ public struct CharacterSetDecoder: Sendable {
         var plain = true
         for b in bytes where b >= 0x80 || b == 0x1B { plain = false; break }
         if plain { return String(decoding: bytes, as: UTF8.self) }
-
         var out = TextOutput(capacity: bytes.count)
+        guard decodeInto(bytes, vr: vr, &out) else { return nil }
+        if out.replaced { replaced = true }
+        return out.string()
+    }
+
+    /// As `decode(_:vr:replaced:)` but appends the UTF-8 text to `buffer` (no String is built).
+    /// Returns false (and leaves `buffer` unchanged) when the bytes cannot be decoded.
+    public func decode(_ bytes: UnsafeRawBufferPointer, vr: UInt16, appendingTo buffer: inout [UInt8],
+                       replaced: inout Bool) -> Bool {
+        var plain = true
+        for b in bytes where b >= 0x80 || b == 0x1B { plain = false; break }
+        if plain {
+            buffer.append(contentsOf: bytes)
+            return true
+        }
+        let start = buffer.count
+        var out = TextOutput(capacity: 0)
+        swap(&out.bytes, &buffer)
+        let ok = decodeInto(bytes, vr: vr, &out)
+        swap(&out.bytes, &buffer)
+        if !ok {
+            buffer.removeSubrange(start...)
+            return false
+        }
+        if out.replaced { replaced = true }
+        return true
+    }
+
+    func decodeInto(_ bytes: UnsafeRawBufferPointer, vr: UInt16, _ out: inout TextOutput) -> Bool {
+        out.bytes.reserveCapacity(out.bytes.count &+ bytes.count &* 2 &+ 8)
         guard CharacterSetDecoder.customizableVRs.contains(vr) else {
             // pydicom reads all other text VRs with its default encoding (ISO 8859-1).
             for b in bytes { out.append(UInt32(b)) }
-            return out.string()
+            return true
         }
         // pydicom 3.0.2 decodes PN like the other text VRs: the whole value at once, with CR, LF,
         // TAB and FF (not '\\', '^' or '=') resetting an escape sequence to the first set.
-        guard decodeValue(bytes, 0, bytes.count, delimiters: .text, &out) else { return nil }
-        if out.replaced { replaced = true }
-        return out.string()
+        return decodeValue(bytes, 0, bytes.count, delimiters: .text, &out)
     }
 
     // MARK: - internals
@@ -418,7 +445,7 @@ struct TextOutput {
     var bytes: [UInt8] = []
     var replaced = false
 
-    init(capacity: Int) { bytes.reserveCapacity(capacity &* 2 &+ 8) }
+    init(capacity: Int) { if capacity > 0 { bytes.reserveCapacity(capacity &* 2 &+ 8) } }
 
     var mark: Int { bytes.count }
     mutating func reset(to mark: Int) { bytes.removeSubrange(mark...) }

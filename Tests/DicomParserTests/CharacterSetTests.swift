@@ -205,3 +205,18 @@ private func scalars(_ s: String?) -> [UInt32] { (s ?? "").unicodeScalars.map(\.
     // ISO 2022 IR 58 (GB 2312 in G1): the escape sequence is dropped (pydicom keeps it)
     #expect(dec([0x1B, 0x24, 0x29, 0x41, 0xCD, 0xF5, 0x5E, 0xD0, 0xA1], ["", "ISO 2022 IR 58"]) == "\u{738B}^\u{5C0F}")
 }
+
+@Test func appendingToBuffer() {
+    let d = CharacterSetDecoder(specificCharacterSet: ["ISO_IR 144"])
+    var buffer: [UInt8] = Array("x=".utf8)
+    var replaced = false
+    let ok1 = [UInt8]([0xBB, 0xEE, 0x41]).withUnsafeBytes { d.decode($0, vr: LO, appendingTo: &buffer, replaced: &replaced) }
+    let ok2 = [UInt8]([0x5C, 0x42]).withUnsafeBytes { d.decode($0, vr: LO, appendingTo: &buffer, replaced: &replaced) }
+    #expect(ok1 && ok2 && !replaced)
+    #expect(String(decoding: buffer, as: UTF8.self) == "x=\u{41B}\u{44E}A\\B")
+    // undecodable bytes (ISO 8859-5 has every high byte defined; ISO 8859-6 does not)
+    let arabic = CharacterSetDecoder(specificCharacterSet: ["ISO_IR 127"])
+    let ok3 = [UInt8]([0xA1]).withUnsafeBytes { arabic.decode($0, vr: SH, appendingTo: &buffer, replaced: &replaced) }
+    #expect(ok3 && replaced)
+    #expect(String(decoding: buffer, as: UTF8.self) == "x=\u{41B}\u{44E}A\\B\u{FFFD}")
+}
