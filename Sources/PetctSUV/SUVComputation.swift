@@ -267,6 +267,9 @@ public enum SUVComputation {
                 appendOnce("SeriesTime (0008,0031) is after the earliest acquisition: not used as scan start")
             }
             if let g = inp.geScanDateTime {
+                if inp.geCreatorAssumed {
+                    appendOnce("private creator '\(SUVTag.geCreator)' absent in group 0009: (0009,100D) assumed to be GE's")
+                }
                 info.scanStartSource = "GE private scan date-time (0009,100D)"
                 info.scanStart = g
                 return g
@@ -363,7 +366,7 @@ public enum SUVComputation {
             case "ADMIN":
                 info.decayFactor = 1
                 if let t = inp.halfLife { info.halfLife = t }
-                _ = try? scanStart()
+                if let start = try? scanStart() { _ = try? injection(reference: start) }  // for the report only
                 for k in 0..<n { factors[k] = s[k] * x / d }
                 info.formula = "suv = value" + scaleText + " * \(xName) / dose_bq (decay corrected to administration)"
             case "START":
@@ -407,12 +410,19 @@ public enum SUVComputation {
             return factors
         }
 
+        mutating func notePhilipsCreator() {
+            if inp.philipsCreatorAssumed {
+                appendOnce("private creator '\(SUVTag.philipsCreator)' absent in group 7053: (7053,10xx) assumed to be Philips'")
+            }
+        }
+
         /// Units CNTS: only Philips private scale factors make it quantitative.
         mutating func countsFactors() throws(DicomError) -> [Double] {
             let n = inp.sliceCount
             let suv = inp.philipsSUVFactors.compactMap { $0 }
             if suv.count == n, suv.allSatisfy({ $0 > 0 }) {
                 info.vendorFactor = suv[0]
+                notePhilipsCreator()
                 info.decayCorrection = inp.decayCorrection
                 var ratio = 1.0
                 if kind != .bw {
@@ -430,6 +440,7 @@ public enum SUVComputation {
             let act = inp.philipsActivityFactors.compactMap { $0 }
             if act.count == n, act.allSatisfy({ $0 > 0 }) {
                 info.vendorFactor = act[0]
+                notePhilipsCreator()
                 if !suv.isEmpty {
                     info.notes.append("Philips SUV scale factor (7053,1000) missing or invalid in some slices: activity concentration factor used")
                 }

@@ -112,6 +112,9 @@ public struct SUVInputs: Sendable {
     public var philipsActivityFactors: [Double?] = []
     /// GE private scan date-time (0009,100D) of the first slice that has it.
     public var geScanDateTime: Double?
+    /// The Philips / GE private values were found in block 10 of a group without any private creator.
+    public var philipsCreatorAssumed = false
+    public var geCreatorAssumed = false
     /// Remarks made while extracting (fallbacks, unparseable values, ...).
     public var notes: [String] = []
 
@@ -199,10 +202,8 @@ public struct SUVInputs: Sendable {
             if k == 0 { notes += scratch }
         }
         if noteAcquisitionDate { notes.append("AcquisitionDate (0008,0022) missing: SeriesDate used with AcquisitionTime") }
-        if notePhilipsCreator {
-            notes.append("private creator '\(SUVTag.philipsCreator)' absent in group 7053: block 10 assumed")
-        }
-        if noteGECreator { notes.append("private creator '\(SUVTag.geCreator)' absent in group 0009: block 10 assumed") }
+        philipsCreatorAssumed = notePhilipsCreator
+        geCreatorAssumed = noteGECreator
     }
 
     static func code(_ s: String) -> String {

@@ -41,6 +41,9 @@ import Testing
         let r = try run(i)
         #expect(r.factors.allSatisfy { close($0, 70_000 / 370e6) })
         #expect(r.info.decayFactor == 1)
+        // Still reported when present.
+        i.injectionTimeOfDay = 10 * 3600
+        #expect(try run(i).info.injectionTime == at(10))
     }
 
     @Test func bqmlNoneDecaysEachSliceToItsAcquisition() throws {

@@ -133,7 +133,8 @@ import Testing
         let ds = makeDataset(slice(units: "CNTS", extra: [.text(0x7053_1000, "0.0005")]))
         let r = try SUVCalculator.compute(slices: [ds], kind: "bw")
         #expect(r.factors == [0.0005])
-        #expect(r.infoJSON.contains("block 10 assumed"))
+        #expect(SUVInputs(slices: [ds]).philipsCreatorAssumed)
+        #expect(r.infoJSON.contains("(7053,10xx) assumed to be Philips'"))
         #expect(abs(2000 * r.factors[0] - 1) < 1e-12)   // DRO_2_4 median 2000 counts -> SUVbw 1
     }
 
@@ -152,6 +153,16 @@ import Testing
         let r = try SUVCalculator.compute(slices: [ds], kind: "bw")
         #expect(close(r.factors[0], 70_000 / (368.08e6 * pow(2, -55 * 60 / 6586.2))))
         #expect(r.infoJSON.contains("\"scan_start\":\"2025-01-01T10:55:00\""))
+        #expect(!r.infoJSON.contains("assumed to be GE"))   // its creator was there
+    }
+
+    @Test func gePrivateWithoutCreatorIsNotedOnlyWhenUsed() throws {
+        // The DRO_3_3 layout: (0009,100D) without (0009,0010); series time not after the acquisition.
+        let ds = makeDataset(slice(acquisitionTime: "113000", extra: [.text(0x0009_100D, "20250101110000.000000")]))
+        #expect(SUVInputs(slices: [ds]).geCreatorAssumed)
+        let r = try SUVCalculator.compute(slices: [ds], kind: "bw")
+        #expect(r.infoJSON.contains("\"scan_start\":\"2025-01-01T11:00:00\""))
+        #expect(!r.infoJSON.contains("GEMS_PETD_01"))
     }
 
     @Test func acquisitionDateTimeAndTimezones() {
