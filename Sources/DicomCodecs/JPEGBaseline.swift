@@ -54,7 +54,7 @@ public enum JPEGBaselineDecoder {
                 state = try DCTFrameState(f, dataCount: n, offset: mp)
             case 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF:
                 throw DicomError(.unsupportedTransferSyntax,
-                                 "JPEG: SOF marker FF\(hexByte(marker)) is not a sequential DCT Huffman frame (SOF0/SOF1)",
+                                 "JPEG: SOF marker FF\(jpegHexByte(marker)) is not a sequential DCT Huffman frame (SOF0/SOF1)",
                                  offset: markerOffset)
             case 0xCC:
                 throw DicomError(.unsupportedTransferSyntax, "JPEG: arithmetic coding is not supported",

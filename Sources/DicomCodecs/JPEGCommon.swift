@@ -256,7 +256,7 @@ struct JPEGBitReader {
                     pos = q + 1
                     return
                 }
-                throw .malformed("JPEG: expected restart marker, found FF\(hexByte(m))", offset: p)
+                throw .malformed("JPEG: expected restart marker, found FF\(jpegHexByte(m))", offset: p)
             }
             p += 1
         }
@@ -269,7 +269,7 @@ func jpegExtend(_ v: Int, _ s: Int) -> Int {
     v < (1 << (s - 1)) ? v - (1 << s) + 1 : v
 }
 
-func hexByte(_ b: UInt8) -> String {
+func jpegHexByte(_ b: UInt8) -> String {
     let d: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "A", "B", "C", "D", "E", "F"]
     return String(d[Int(b >> 4)]) + String(d[Int(b & 15)])
 }
@@ -291,7 +291,7 @@ enum JPEGMarkers {
             if p >= n { return nil }
             if d[p] != 0xFF {
                 if !lenient {
-                    throw .malformed("JPEG: expected a marker, found byte \(hexByte(d[p]))", offset: p)
+                    throw .malformed("JPEG: expected a marker, found byte \(jpegHexByte(d[p]))", offset: p)
                 }
                 p += 1
                 continue
@@ -316,14 +316,14 @@ enum JPEGMarkers {
     /// the offset of its end.
     static func segmentEnd(_ d: UnsafeRawBufferPointer, _ p: Int, marker: UInt8) throws(DicomError) -> Int {
         if d.count - p < 2 {
-            throw .malformed("JPEG: truncated length of marker FF\(hexByte(marker))", offset: p)
+            throw .malformed("JPEG: truncated length of marker FF\(jpegHexByte(marker))", offset: p)
         }
         let len = be16(d, p)
         if len < 2 {
-            throw .malformed("JPEG: invalid length \(len) of marker FF\(hexByte(marker))", offset: p)
+            throw .malformed("JPEG: invalid length \(len) of marker FF\(jpegHexByte(marker))", offset: p)
         }
         if d.count - p < len {
-            throw .malformed("JPEG: marker FF\(hexByte(marker)) segment length \(len) exceeds the data", offset: p)
+            throw .malformed("JPEG: marker FF\(jpegHexByte(marker)) segment length \(len) exceeds the data", offset: p)
         }
         return p + len
     }

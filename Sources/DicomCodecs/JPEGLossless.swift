@@ -74,7 +74,7 @@ public enum JPEGLosslessDecoder {
                 frame = f
             case 0xC0, 0xC1, 0xC2, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF:
                 throw DicomError(.unsupportedTransferSyntax,
-                                 "JPEG: SOF marker FF\(hexByte(marker)) is not a lossless Huffman frame (SOF3)",
+                                 "JPEG: SOF marker FF\(jpegHexByte(marker)) is not a lossless Huffman frame (SOF3)",
                                  offset: markerOffset)
             case 0xC4:
                 try tables.parseDHT(data, start: mp + 2, end: segEnd)
