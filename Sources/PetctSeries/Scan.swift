@@ -52,8 +52,8 @@ struct ScanEntry {
         description = text(.description) ?? ""
         seriesNumber = int(.seriesNumber)
         imageType = texts(.imageType)
-        rows = max(0, int(.rows) ?? 0)
-        columns = max(0, int(.columns) ?? 0)
+        rows = min(max(0, int(.rows) ?? 0), 1 << 24)
+        columns = min(max(0, int(.columns) ?? 0), 1 << 24)
         let o = doubles(.orientation)
         orientation = o.count >= 6 && o.prefix(6).allSatisfy({ $0.isFinite }) ? Array(o.prefix(6)) : nil
         let p = doubles(.position)
@@ -61,7 +61,7 @@ struct ScanEntry {
         instance = int(.instance)
         correctedImage = texts(.correctedImage)
         units = text(.units)
-        frames = max(1, int(.frames) ?? 1)
+        frames = min(max(1, int(.frames) ?? 1), 1 << 24)
         patientID = text(.patientID) ?? ""
         patientName = text(.patientName) ?? ""
         seriesDate = text(.seriesDate) ?? ""

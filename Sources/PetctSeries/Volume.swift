@@ -18,10 +18,13 @@ struct SliceRecord {
     var acquisitionTime: String
 }
 
+/// Upper bound on NumberOfFrames accepted from a header (records are allocated per frame).
+let maximumFrames = 1 << 16
+
 extension SliceRecord {
     /// The slices of one data set: one record, or one per frame for multi-frame objects (positions and
     /// orientations from the per-frame / shared functional groups). Adds warnings for guessed values.
-    static func records(of ds: Dataset, path: String, fileIndex: Int, warnings: inout [String]) -> [SliceRecord] {
+    static func records(of ds: Dataset, path: String, fileIndex: Int, warnings: inout [String]) throws(DicomError) -> [SliceRecord] {
         let rows = ds.int(Tag.rows), columns = ds.int(Tag.columns)
         let instance = ds.int(Tag.instanceNumber)
         let topSpacing = ds.doubles(Tag.pixelSpacing)
@@ -36,6 +39,9 @@ extension SliceRecord {
             topTime = (ds.nonEmptyString(Tag.acquisitionDate) ?? "") + (ds.nonEmptyString(Tag.acquisitionTime) ?? "")
         }
         let frames = max(1, ds.int(Tag.numberOfFrames) ?? 1)
+        guard frames <= maximumFrames else {
+            throw DicomError(.geometry, "\(path): NumberOfFrames \(frames) exceeds \(maximumFrames)", tag: Tag.numberOfFrames)
+        }
         if frames == 1 {
             return [SliceRecord(placement: SlicePlacement(position: topIPP.count >= 3 ? topIPP : nil,
                                                           orientation: topIOP.count >= 6 ? topIOP : nil,
@@ -153,10 +159,11 @@ public final class VolumePlan: @unchecked Sendable {
         var warnings: [String] = []
         var records: [SliceRecord] = []
         for (i, ds) in datasets.enumerated() {
-            records += SliceRecord.records(of: ds, path: paths[i], fileIndex: i, warnings: &warnings)
+            records += try SliceRecord.records(of: ds, path: paths[i], fileIndex: i, warnings: &warnings)
         }
-        guard let rows = records[0].rows, let columns = records[0].columns, rows > 0, columns > 0 else {
-            throw DicomError(.geometry, "\(paths[0]): no Rows/Columns (not an image)", tag: Tag.rows)
+        guard let rows = records[0].rows, let columns = records[0].columns, rows > 0, columns > 0,
+              rows <= 65535, columns <= 65535 else {
+            throw DicomError(.geometry, "\(paths[0]): no valid Rows/Columns (not an image)", tag: Tag.rows)
         }
         for r in records where r.rows != rows || r.columns != columns {
             throw DicomError(.geometry, "\(r.placement.name): image size \(r.rows ?? 0)x\(r.columns ?? 0) differs from "
