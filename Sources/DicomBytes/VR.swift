@@ -2,18 +2,40 @@
 public enum VRCode {
     @inlinable public static func pack(_ a: UInt8, _ b: UInt8) -> UInt16 { UInt16(a) | (UInt16(b) << 8) }
 
-    public static let AE = pack(0x41, 0x45), AS = pack(0x41, 0x53), AT = pack(0x41, 0x54)
-    public static let CS = pack(0x43, 0x53), DA = pack(0x44, 0x41), DS = pack(0x44, 0x53)
-    public static let DT = pack(0x44, 0x54), FD = pack(0x46, 0x44), FL = pack(0x46, 0x4C)
-    public static let IS = pack(0x49, 0x53), LO = pack(0x4C, 0x4F), LT = pack(0x4C, 0x54)
-    public static let OB = pack(0x4F, 0x42), OD = pack(0x4F, 0x44), OF = pack(0x4F, 0x46)
-    public static let OL = pack(0x4F, 0x4C), OV = pack(0x4F, 0x56), OW = pack(0x4F, 0x57)
-    public static let PN = pack(0x50, 0x4E), SH = pack(0x53, 0x48), SL = pack(0x53, 0x4C)
-    public static let SQ = pack(0x53, 0x51), SS = pack(0x53, 0x53), ST = pack(0x53, 0x54)
-    public static let SV = pack(0x53, 0x56), TM = pack(0x54, 0x4D), UC = pack(0x55, 0x43)
-    public static let UI = pack(0x55, 0x49), UL = pack(0x55, 0x4C), UN = pack(0x55, 0x4E)
-    public static let UR = pack(0x55, 0x52), US = pack(0x55, 0x53), UT = pack(0x55, 0x54)
-    public static let UV = pack(0x55, 0x56)
+    @inlinable public static var AE: UInt16 { 0x4541 }
+    @inlinable public static var AS: UInt16 { 0x5341 }
+    @inlinable public static var AT: UInt16 { 0x5441 }
+    @inlinable public static var CS: UInt16 { 0x5343 }
+    @inlinable public static var DA: UInt16 { 0x4144 }
+    @inlinable public static var DS: UInt16 { 0x5344 }
+    @inlinable public static var DT: UInt16 { 0x5444 }
+    @inlinable public static var FD: UInt16 { 0x4446 }
+    @inlinable public static var FL: UInt16 { 0x4C46 }
+    @inlinable public static var IS: UInt16 { 0x5349 }
+    @inlinable public static var LO: UInt16 { 0x4F4C }
+    @inlinable public static var LT: UInt16 { 0x544C }
+    @inlinable public static var OB: UInt16 { 0x424F }
+    @inlinable public static var OD: UInt16 { 0x444F }
+    @inlinable public static var OF: UInt16 { 0x464F }
+    @inlinable public static var OL: UInt16 { 0x4C4F }
+    @inlinable public static var OV: UInt16 { 0x564F }
+    @inlinable public static var OW: UInt16 { 0x574F }
+    @inlinable public static var PN: UInt16 { 0x4E50 }
+    @inlinable public static var SH: UInt16 { 0x4853 }
+    @inlinable public static var SL: UInt16 { 0x4C53 }
+    @inlinable public static var SQ: UInt16 { 0x5153 }
+    @inlinable public static var SS: UInt16 { 0x5353 }
+    @inlinable public static var ST: UInt16 { 0x5453 }
+    @inlinable public static var SV: UInt16 { 0x5653 }
+    @inlinable public static var TM: UInt16 { 0x4D54 }
+    @inlinable public static var UC: UInt16 { 0x4355 }
+    @inlinable public static var UI: UInt16 { 0x4955 }
+    @inlinable public static var UL: UInt16 { 0x4C55 }
+    @inlinable public static var UN: UInt16 { 0x4E55 }
+    @inlinable public static var UR: UInt16 { 0x5255 }
+    @inlinable public static var US: UInt16 { 0x5355 }
+    @inlinable public static var UT: UInt16 { 0x5455 }
+    @inlinable public static var UV: UInt16 { 0x5655 }
 
     /// One of the 34 VRs of PS3.5.
     @inlinable public static func isKnown(_ v: UInt16) -> Bool {
@@ -48,13 +70,13 @@ public enum VRCode {
 
 /// Well-known tags.
 public enum Tags {
-    public static let item: UInt32 = 0xFFFE_E000
-    public static let itemDelimiter: UInt32 = 0xFFFE_E00D
-    public static let sequenceDelimiter: UInt32 = 0xFFFE_E0DD
-    public static let pixelData: UInt32 = 0x7FE0_0010
-    public static let floatPixelData: UInt32 = 0x7FE0_0008
-    public static let doubleFloatPixelData: UInt32 = 0x7FE0_0009
-    public static let specificCharacterSet: UInt32 = 0x0008_0005
-    public static let transferSyntaxUID: UInt32 = 0x0002_0010
-    public static let pixelRepresentation: UInt32 = 0x0028_0103
+    @inlinable public static var item: UInt32 { 0xFFFE_E000 }
+    @inlinable public static var itemDelimiter: UInt32 { 0xFFFE_E00D }
+    @inlinable public static var sequenceDelimiter: UInt32 { 0xFFFE_E0DD }
+    @inlinable public static var pixelData: UInt32 { 0x7FE0_0010 }
+    @inlinable public static var floatPixelData: UInt32 { 0x7FE0_0008 }
+    @inlinable public static var doubleFloatPixelData: UInt32 { 0x7FE0_0009 }
+    @inlinable public static var specificCharacterSet: UInt32 { 0x0008_0005 }
+    @inlinable public static var transferSyntaxUID: UInt32 { 0x0002_0010 }
+    @inlinable public static var pixelRepresentation: UInt32 { 0x0028_0103 }
 }

@@ -39,8 +39,8 @@ struct Parser {
         self.n = p.count
         self.decodeCharset = options.decodeCharset
         self.stopBeforePixels = options.stopBeforePixels
-        elements.reserveCapacity(max(16, min(4096, p.count / 24)))
-        heap.reserveCapacity(max(256, min(65536, p.count / 4)))
+        elements.reserveCapacity(max(16, min(256, p.count / 32)))
+        heap.reserveCapacity(max(256, min(4096, p.count / 4)))
     }
 
     // MARK: primitive reads (callers check bounds)

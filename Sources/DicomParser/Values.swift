@@ -71,11 +71,15 @@ extension Parser {
         case VRCode.UR:
             appendText(tag, vr, &flags, start, length, fileOffset, mode: .rstripSingleWS, charset: false, decoder: decoder)
         case VRCode.DS:
-            appendText(tag, vr, &flags, start, length, fileOffset, mode: .dsStrip, charset: false, decoder: decoder)
-            convertNumericText(isInt: false)
+            if !appendNumbers(tag, vr, flags, start, length, fileOffset, isInt: false) {
+                appendText(tag, vr, &flags, start, length, fileOffset, mode: .dsStrip, charset: false, decoder: decoder)
+                convertNumericText(isInt: false)
+            }
         case VRCode.IS:
-            appendText(tag, vr, &flags, start, length, fileOffset, mode: .rstripWhole, charset: false, decoder: decoder)
-            convertNumericText(isInt: true)
+            if !appendNumbers(tag, vr, flags, start, length, fileOffset, isInt: true) {
+                appendText(tag, vr, &flags, start, length, fileOffset, mode: .rstripWhole, charset: false, decoder: decoder)
+                convertNumericText(isInt: true)
+            }
         default:
             elements.append(Element(tag: tag, vr: vr, kind: .bytes, flags: flags, count: 1,
                                     valueOffset: start, valueLength: length, fileOffset: fileOffset))
@@ -159,16 +163,90 @@ extension Parser {
                                 valueOffset: off, valueLength: cnt * 8, fileOffset: fileOffset))
     }
 
+    /// Fast path of DS / IS: plain ASCII values that all parse are converted straight from the source.
+    /// Returns false (nothing appended) when the general text path must handle the value.
+    mutating func appendNumbers(_ tag: UInt32, _ vr: UInt16, _ flags: ElementFlags, _ start: Int, _ length: Int,
+                                _ fileOffset: Int, isInt: Bool) -> Bool {
+        let v = UnsafeRawBufferPointer(rebasing: p[start..<(start + length)])
+        var a = 0, b = v.count
+        if !isInt { while a < b && isPyWhitespace(v[a]) { a += 1 }; while b > a && isPyWhitespace(v[b - 1]) { b -= 1 } }
+        while b > a && isSpaceOrNul(v[b - 1]) { b -= 1 }
+        if a == b { return false }
+        let off = heap.count
+        var cnt = 0
+        var s = a
+        while true {
+            var t = s
+            while t < b && v[t] != 0x5C { t += 1 }
+            let one = UnsafeRawBufferPointer(rebasing: v[s..<t])
+            if isInt {
+                guard let i = parsePyInt(one) else { heap.removeLast(heap.count - off); return false }
+                withUnsafeBytes(of: i) { heap.append(contentsOf: $0) }
+            } else {
+                guard let d = parsePyFloat(one) else { heap.removeLast(heap.count - off); return false }
+                withUnsafeBytes(of: d) { heap.append(contentsOf: $0) }
+            }
+            cnt += 1
+            if t >= b { break }
+            s = t + 1
+        }
+        elements.append(Element(tag: tag, vr: vr, kind: isInt ? .int : .float, flags: flags,
+                                count: UInt32(truncatingIfNeeded: cnt), valueOffset: off, valueLength: cnt * 8,
+                                fileOffset: fileOffset))
+        return true
+    }
+
     /// Decodes a text value into the heap (UTF-8), strips it and appends its record.
     mutating func appendText(_ tag: UInt32, _ vr: UInt16, _ flags: inout ElementFlags, _ start: Int, _ length: Int,
                              _ fileOffset: Int, mode: StripMode, charset: Bool, decoder: CharacterSetDecoder) {
-        let off = heap.count
         let bytes = UnsafeRawBufferPointer(rebasing: p[start..<(start + length)])
-        var kind: ValueKind = .text
         // Scan: plain ASCII (and no ISO 2022 escape) copies straight through.
         var ascii = true
-        for b in bytes where b >= 0x80 || b == 0x1B { ascii = false; break }
-        if charset && !decodeCharset {
+        var backslashes = 0
+        for b in bytes {
+            if b >= 0x80 || b == 0x1B { ascii = false; break }
+            if b == 0x5C { backslashes += 1 }
+        }
+        let raw = charset && !decodeCharset
+        if ascii && (backslashes == 0 || mode == .rstripWhole || mode == .rstripSingle || mode == .rstripSingleWS
+                     || mode == .dsStrip) {
+            // Single pass: trim in the source, copy once.
+            var a = 0, b = bytes.count
+            switch mode {
+            case .rstripWhole, .rstripSingle, .rstripEach:
+                while b > a && isSpaceOrNul(bytes[b - 1]) { b -= 1 }
+            case .rstripSingleWS:
+                while b > a && isPyWhitespace(bytes[b - 1]) { b -= 1 }
+            case .stripEachWS:
+                while a < b && isPyWhitespace(bytes[a]) { a += 1 }
+                while b > a && isPyWhitespace(bytes[b - 1]) { b -= 1 }
+            case .dsStrip:
+                while a < b && isPyWhitespace(bytes[a]) { a += 1 }
+                while b > a && isPyWhitespace(bytes[b - 1]) { b -= 1 }
+                while b > a && isSpaceOrNul(bytes[b - 1]) { b -= 1 }
+            case .pn:
+                while b > a && isSpaceOrNul(bytes[b - 1]) { b -= 1 }
+                while b > a && bytes[b - 1] == 0x3D { b -= 1 }
+            }
+            if a == b {
+                elements.append(Element(tag: tag, vr: vr, kind: .empty, flags: flags, valueOffset: start, fileOffset: fileOffset))
+                return
+            }
+            var count: UInt32 = 1
+            if mode != .rstripSingle && mode != .rstripSingleWS && backslashes > 0 {
+                count = 0
+                for i in a..<b where bytes[i] == 0x5C { count += 1 }
+                count += 1
+            }
+            let off = heap.count
+            heap.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[a..<b]))
+            elements.append(Element(tag: tag, vr: vr, kind: raw ? .rawText : .text, flags: flags, count: count,
+                                    valueOffset: off, valueLength: b - a, fileOffset: fileOffset))
+            return
+        }
+        let off = heap.count
+        var kind: ValueKind = .text
+        if raw {
             heap.append(contentsOf: bytes)
             kind = .rawText
         } else if ascii {
@@ -327,6 +405,7 @@ func parsePyFloat(_ v: UnsafeRawBufferPointer) -> Double? {
         guard ed > 0 else { return nil }
     }
     guard i == b else { return nil }
+    if let d = fastDecimal(v, a, b) { return d }
     let n = b - a
     return withUnsafeTemporaryAllocation(of: CChar.self, capacity: n + 1) { buf -> Double? in
         for k in 0..<n { buf[k] = CChar(bitPattern: v[a + k]) }
@@ -361,4 +440,57 @@ func parsePyInt(_ v: UnsafeRawBufferPointer) -> Int64? {
     }
     guard let d = parsePyFloat(v), d.isFinite, d == d.rounded(), abs(d) < 9.2e18 else { return nil }
     return Int64(d)
+}
+
+private let exactPowersOf10: [Double] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13,
+                                         1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22]
+
+/// Exactly rounded conversion of a validated decimal with at most 15 significant digits and a small
+/// exponent: the mantissa and the power of ten are exact doubles, so one multiplication or division
+/// rounds correctly. Returns nil when the input needs the general algorithm.
+@inline(__always) func fastDecimal(_ v: UnsafeRawBufferPointer, _ a: Int, _ b: Int) -> Double? {
+    var i = a
+    var neg = false
+    if v[i] == 0x2B || v[i] == 0x2D { neg = v[i] == 0x2D; i += 1 }
+    var m: UInt64 = 0
+    var digits = 0
+    var scale = 0
+    var seenDot = false
+    while i < b {
+        let c = v[i]
+        if c >= 0x30 && c <= 0x39 {
+            if digits > 0 || c != 0x30 { digits += 1 }
+            if digits > 15 { return nil }
+            m = m &* 10 &+ UInt64(c - 0x30)
+            if seenDot { scale -= 1 }
+        } else if c == 0x2E {
+            seenDot = true
+        } else {
+            break
+        }
+        i += 1
+    }
+    if i < b {
+        // exponent: validated already as [eE][+-]?digits
+        i += 1
+        var eneg = false
+        if v[i] == 0x2B || v[i] == 0x2D { eneg = v[i] == 0x2D; i += 1 }
+        var e = 0
+        while i < b {
+            e = e * 10 + Int(v[i] - 0x30)
+            if e > 400 { return nil }
+            i += 1
+        }
+        scale += eneg ? -e : e
+    }
+    var d = Double(m)
+    if m == 0 { return neg ? -0.0 : 0.0 }
+    if scale < 0 {
+        guard scale >= -22 else { return nil }
+        d /= exactPowersOf10[-scale]
+    } else if scale > 0 {
+        guard scale <= 22 else { return nil }
+        d *= exactPowersOf10[scale]
+    }
+    return neg ? -d : d
 }

@@ -538,3 +538,28 @@ func implicitVRFromDictionary() throws {
     let ds = try DicomReader.read(bytes: part10(ts: explicitLE, body: d.bytes + [0, 0, 0]))
     #expect(ds.string(0x0008_0060) == "CT")
 }
+
+@Test func decimalFastPathMatchesStrtod() {
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+    func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 11 }
+    var samples: [String] = ["0.1", "-0.0", "1e22", "1e23", "123456789012345", "1234567890123456", ".5", "5.", "-1.25e-5",
+                             "0.3", "2.675", "9007199254740993", "1e-22", "4.35", "+7"]
+    for _ in 0..<5000 {
+        let mant = next() % 1_000_000_000_000
+        let dot = Int(next() % 13)
+        var s = String(mant)
+        if dot < s.count { s.insert(".", at: s.index(s.startIndex, offsetBy: dot)) }
+        if next() % 3 == 0 { s += "e\(Int(next() % 40) - 20)" }
+        if next() % 2 == 0 { s = "-" + s }
+        samples.append(s)
+    }
+    for s in samples {
+        let bytes = Array(s.utf8)
+        let got = bytes.withUnsafeBytes { parsePyFloat($0) }
+        let want = strtod(s, nil)
+        #expect(got?.bitPattern == want.bitPattern, "\(s)")
+    }
+    #expect(Array("0x10".utf8).withUnsafeBytes { parsePyFloat($0) } == nil)
+    #expect(Array("abc".utf8).withUnsafeBytes { parsePyFloat($0) } == nil)
+    #expect(Array(" Inf ".utf8).withUnsafeBytes { parsePyFloat($0) } == .infinity)
+}
