@@ -28,9 +28,10 @@ let package = Package(
         .target(name: "PetctSeries", dependencies: ["DicomBytes", "DicomParser", "DicomPixels"]),
         .target(name: "PetctSUV", dependencies: ["DicomBytes", "DicomParser"]),
         .target(name: "PetctPairing", dependencies: ["PetctSeries"]),
+        .target(name: "DicomWriter", dependencies: ["DicomBytes", "DicomParser"]),
         .target(name: "PetctExport",
                 dependencies: ["CPetct", "DicomBytes", "DicomDictionary", "DicomParser", "DicomPixels",
-                               "PetctSeries", "PetctSUV", "PetctPairing"],
+                               "PetctSeries", "PetctSUV", "PetctPairing", "DicomWriter"],
                 exclude: ["exports.map"]),
         .testTarget(name: "DicomDictionaryTests", dependencies: ["DicomDictionary"]),
         .testTarget(name: "DicomParserTests", dependencies: ["DicomBytes", "DicomDictionary", "DicomParser"]),
@@ -39,5 +40,6 @@ let package = Package(
         .testTarget(name: "PetctSeriesTests", dependencies: ["DicomBytes", "DicomParser", "PetctSeries"]),
         .testTarget(name: "PetctSUVTests", dependencies: ["DicomBytes", "DicomParser", "PetctSUV"]),
         .testTarget(name: "PetctPairingTests", dependencies: ["PetctPairing"]),
+        .testTarget(name: "DicomWriterTests", dependencies: ["DicomBytes", "DicomParser", "DicomWriter"]),
     ]
 )

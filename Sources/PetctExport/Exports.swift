@@ -9,6 +9,7 @@ import DicomPixels
 import PetctSeries
 import PetctSUV
 import PetctPairing
+import DicomWriter
 
 // MARK: - helpers
 
@@ -355,4 +356,35 @@ public func petct_abi_version() -> Int32 { PETCT_ABI_VERSION }
 @_cdecl("petct_core_version")
 public func petct_core_version() -> UnsafePointer<CChar> {
     UnsafeRawPointer(coreVersion.utf8Start).assumingMemoryBound(to: CChar.self)
+}
+
+// MARK: - writing
+
+@_cdecl("petct_write_file")
+public func petct_write_file(_ path: UnsafePointer<CChar>?, _ elements: UnsafePointer<petct_write_element>?,
+                             _ count: Int, _ heap: UnsafePointer<UInt8>?, _ heapLength: Int,
+                             _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+    guard let path, count >= 0, heapLength >= 0, elements != nil || count == 0, heap != nil || heapLength == 0 else {
+        return argumentError(err, "path, elements and heap must not be NULL")
+    }
+    var list: [WriteElement] = []
+    list.reserveCapacity(count)
+    for i in 0..<count {
+        let c = elements![i]
+        guard let kind = ValueKind(rawValue: c.kind), c.value_offset <= UInt64(Int.max),
+              c.value_length <= UInt64(Int.max) else {
+            return fill(err, DicomError(.argument, "record \(i): bad value kind or range", tag: c.tag))
+        }
+        list.append(WriteElement(tag: c.tag, vr: c.vr, kind: kind, count: c.count, descendants: c.descendants,
+                                 valueOffset: Int(c.value_offset), valueLength: Int(c.value_length)))
+    }
+    do {
+        try list.withUnsafeBufferPointer { ep throws(DicomError) in
+            try DicomFileWriter.write(path: String(cString: path), elements: ep,
+                                      heap: UnsafeRawBufferPointer(start: heap, count: heapLength))
+        }
+        return statusOK
+    } catch {
+        return fill(err, error)
+    }
 }

@@ -9,6 +9,7 @@ from .errors import (DicomError, GeometryError, GeometryWarning, InvalidDicomErr
                      NoPixelDataError, PetctWarning, SUVError, UnsupportedTransferSyntaxError)
 from . import _native
 from .dataset import DataElement, Dataset, PersonName, Tag, dcmread, dictionary_entry, tag_for_keyword
+from .writer import dcmwrite
 from .study import (SUV_KINDS, ScanResult, SeriesInfo, Study, Volume, load_paired, load_series, load_study, pair,
                     save_paired, scan)
 
@@ -16,9 +17,17 @@ __version__ = "0.1.0"
 core_version = _native.core_version()
 
 __all__ = [
-    "dcmread", "Dataset", "DataElement", "Tag", "PersonName", "dictionary_entry", "tag_for_keyword",
+    "dcmread", "dcmwrite", "Dataset", "DataElement", "Tag", "PersonName", "dictionary_entry", "tag_for_keyword",
     "DicomError", "InvalidDicomError", "MalformedDicomError", "UnsupportedTransferSyntaxError",
     "NoPixelDataError", "SUVError", "GeometryError", "GeometryWarning", "PetctWarning",
     "scan", "load_series", "load_study", "pair", "save_paired", "load_paired", "SeriesInfo", "ScanResult",
-    "Volume", "Study", "SUV_KINDS",
+    "Volume", "Study", "SUV_KINDS", "data",
 ]
+
+
+def __getattr__(name: str):
+    # petct.data (the synthetic sample study) is imported on first use
+    if name == "data":
+        import importlib
+        return importlib.import_module(".data", __name__)
+    raise AttributeError(f"module 'petct' has no attribute {name!r}")

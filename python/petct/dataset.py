@@ -379,6 +379,12 @@ class Dataset:
         kws = [e.keyword for e in self if e.keyword]
         return sorted(set(list(super().__dir__()) + kws))
 
+    # -- writing --------------------------------------------------------------------------
+    def save_as(self, filename: Any) -> None:
+        """Write this data set as a DICOM file (Explicit VR Little Endian); see :func:`petct.dcmwrite`."""
+        from .writer import dcmwrite
+        dcmwrite(self, filename)
+
     # -- pixels ---------------------------------------------------------------------------
     def _require_pixels(self) -> None:
         if self._handle is None or not any(t in self._elements for t in (0x7FE00010, 0x7FE00008, 0x7FE00009)):

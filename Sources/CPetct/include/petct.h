@@ -214,6 +214,31 @@ int32_t petct_abi_version(void);
 /* Version string of the core, NUL-terminated, static storage. */
 const char *petct_core_version(void);
 
+/* ---- writing ------------------------------------------------------------------------------ */
+/* One record of the element tree to write, in the same pre-order layout as petct_element: a
+ * SEQUENCE record (count = items) is followed by its ITEM records, an ITEM (count = elements) by its
+ * elements; descendants = records below. kind is a PETCT_KIND_*; the value is heap[value_offset,
+ * value_offset + value_length): TEXT/RAW_TEXT the encoded bytes written as given (values joined by
+ * '\\', no padding), INT int64s, UINT uint64s, FLOAT float64s, TAGS uint32s, BYTES raw bytes.
+ * The writer encodes per VR (US/SS/UL/SL/SV/UV/FL/FD/AT binary with range checks, DS/IS formatted
+ * as text from numbers, even-length padding), sorts each level by tag, and ignores groups 0000/0002. */
+typedef struct petct_write_element {
+    uint32_t tag;           /* (group << 16) | element */
+    uint16_t vr;            /* vr[0] | (vr[1] << 8); 0 for ITEM */
+    uint8_t kind;           /* PETCT_KIND_* */
+    uint8_t reserved;       /* 0 */
+    uint32_t count;
+    uint32_t descendants;
+    uint64_t value_offset;  /* into heap */
+    uint64_t value_length;  /* bytes */
+} petct_write_element;
+
+/* Writes a Part 10 file in Explicit VR Little Endian: preamble, DICM, a file meta group made here
+ * (SOP class/instance from (0008,0016)/(0008,0018), else from (0002,0002)/(0002,0003) records), then
+ * the data set. Written to a temporary name in the same folder and renamed (atomic). */
+int32_t petct_write_file(const char *path, const petct_write_element *elements, size_t count,
+                         const uint8_t *heap, size_t heap_length, petct_error *err);
+
 #ifdef __cplusplus
 }
 #endif

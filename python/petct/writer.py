@@ -1,0 +1,213 @@
+"""Writing DICOM files: ``petct.dcmwrite(ds, path)`` and ``Dataset.save_as(path)``.
+
+The data set is flattened here into the core's element records (pre-order, like the reader's table)
+plus one heap of values; the Swift core encodes every value for its VR, builds the file meta and
+writes an Explicit VR Little Endian Part 10 file atomically (temporary name, then rename).
+"""
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+from typing import Any
+
+import numpy as np
+
+from . import _native
+from .dataset import DataElement, Dataset, PersonName, Tag, _PY_CODECS, dictionary_entry
+
+__all__ = ["dcmwrite"]
+
+# value kinds (petct.h PETCT_KIND_*)
+_EMPTY, _TEXT, _INT, _UINT, _FLOAT, _BYTES, _TAGS, _SEQUENCE, _ITEM, _RAW_TEXT = range(10)
+_RECORD = struct.Struct("=IHBBIIQQ")  # petct_write_element (32 bytes)
+
+_TEXT_VRS = frozenset("AE AS CS DA DT LO LT PN SH ST TM UC UI UR UT".split())
+_INT_VRS = frozenset("US SS UL SL SV".split())
+_BYTE_VRS = frozenset("OB OW OF OD OL OV UN".split())
+_NUMBER_TYPES = (int, float, np.integer, np.floating)
+
+
+def _vr_code(vr: str) -> int:
+    b = vr.encode("ascii", "replace")[:2].ljust(2, b" ")
+    return b[0] | (b[1] << 8)
+
+
+class _Flattener:
+    def __init__(self, codec: str):
+        self.codec = codec
+        self.records: list[tuple] = []
+        self.heap = bytearray()
+        self.needs_utf8 = False
+
+    def _put(self, data: bytes) -> tuple[int, int]:
+        off = len(self.heap)
+        self.heap += data
+        return off, len(data)
+
+    def _add(self, tag: int, vr: str, kind: int, count: int = 0, data: bytes = b"") -> None:
+        off, n = self._put(data) if data else (0, 0)
+        self.records.append((tag, _vr_code(vr) if vr else 0, kind, 0, count, 0, off, n))
+
+    def _text(self, s: str) -> bytes:
+        try:
+            return s.encode(self.codec)
+        except UnicodeEncodeError:
+            if self.codec == "ascii":
+                self.needs_utf8 = True
+                raise
+            raise ValueError(f"text {s!r} cannot be encoded in the data set's character set ({self.codec})") from None
+
+    def dataset(self, ds: Any, context: dict, depth: int = 0) -> int:
+        """Flattens the elements of ``ds``; returns how many direct children were written."""
+        if depth > 64:
+            raise ValueError("sequences nested too deep")
+        n = 0
+        for elem in ds:
+            tag = int(elem.tag)
+            if tag >> 16 in (0x0000, 0x0002):
+                continue
+            self.element(elem, context, depth)
+            n += 1
+        return n
+
+    def element(self, elem: DataElement, context: dict, depth: int) -> None:
+        tag, vr, value = int(elem.tag), elem.VR or "UN", elem.value
+        vr = _resolve_vr(tag, vr, value, context)
+        if vr == "SQ":
+            items = list(value or [])
+            start = len(self.records)
+            self.records.append(None)  # type: ignore[arg-type]
+            for item in items:
+                istart = len(self.records)
+                self.records.append(None)  # type: ignore[arg-type]
+                children = self.dataset(item, context, depth + 1)
+                self.records[istart] = (0xFFFEE000, 0, _ITEM, 0, children, len(self.records) - istart - 1, 0, 0)
+            self.records[start] = (tag, _vr_code("SQ"), _SEQUENCE, 0, len(items), len(self.records) - start - 1, 0, 0)
+            return
+        if value is None or (isinstance(value, (str, bytes, bytearray, list, tuple)) and len(value) == 0):
+            self._add(tag, vr, _EMPTY)
+            return
+        values = list(value) if isinstance(value, (list, tuple)) else [value]
+        if vr in _TEXT_VRS:
+            if isinstance(value, (bytes, bytearray)):
+                self._add(tag, vr, _RAW_TEXT, 1, bytes(value))
+            else:
+                self._add(tag, vr, _TEXT, len(values), self._text("\\".join(_text_of(v) for v in values)))
+        elif vr in ("DS", "IS"):
+            if all(isinstance(v, _NUMBER_TYPES) and not isinstance(v, bool) for v in values):
+                if vr == "IS":
+                    self._add(tag, vr, _INT, len(values), np.asarray([int(v) for v in values], dtype="<i8").tobytes())
+                else:
+                    self._add(tag, vr, _FLOAT, len(values), np.asarray(values, dtype="<f8").tobytes())
+            else:
+                self._add(tag, vr, _TEXT, len(values), "\\".join(str(v).strip() for v in values).encode("ascii"))
+        elif vr in _INT_VRS:
+            self._add(tag, vr, _INT, len(values), np.asarray([int(v) for v in values], dtype="<i8").tobytes())
+        elif vr == "UV":
+            self._add(tag, vr, _UINT, len(values), np.asarray([int(v) for v in values], dtype="<u8").tobytes())
+        elif vr in ("FL", "FD"):
+            self._add(tag, vr, _FLOAT, len(values), np.asarray(values, dtype="<f8").tobytes())
+        elif vr == "AT":
+            self._add(tag, vr, _TAGS, len(values), np.asarray([int(Tag(v)) for v in values], dtype="<u4").tobytes())
+        elif vr in _BYTE_VRS:
+            if isinstance(value, np.ndarray):
+                data = np.ascontiguousarray(value).tobytes()
+            elif isinstance(value, (bytes, bytearray, memoryview)):
+                data = bytes(value)
+            elif isinstance(value, str):
+                data = self._text(value)
+            else:
+                raise TypeError(f"{Tag(tag)} {vr}: a bytes value is needed, not {type(value).__name__}")
+            self._add(tag, vr, _BYTES, 1, data)
+        else:
+            raise ValueError(f"{Tag(tag)}: cannot write VR {vr!r}")
+
+
+def _text_of(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _resolve_vr(tag: int, vr: str, value: Any, context: dict) -> str:
+    """Ambiguous dictionary VRs ('US or SS', 'OB or OW') chosen from the image pixel module."""
+    entry = dictionary_entry(tag)
+    if not entry or " or " not in entry[0]:
+        return vr
+    options = entry[0].split(" or ")
+    if vr != options[0]:
+        return vr
+    if "SS" in options and vr == "US":
+        vals = value if isinstance(value, (list, tuple)) else [value]
+        if context.get("signed") or any(isinstance(v, _NUMBER_TYPES) and v < 0 for v in vals):
+            return "SS"
+    if "OW" in options and vr == "OB" and (context.get("bits", 8) or 8) > 8:
+        return "OW"
+    return vr
+
+
+def _codec_for(ds: Dataset) -> str:
+    cs = ds.get("SpecificCharacterSet", None)
+    terms = [cs] if isinstance(cs, str) else list(cs or [])
+    terms = [t.strip() for t in terms if t and t.strip()]
+    if not terms:
+        return "ascii"
+    term = terms[-1] if len(terms) > 1 else terms[0]
+    codec = _PY_CODECS.get(term)
+    if codec is None:
+        raise ValueError(f"cannot write text in Specific Character Set {term!r}")
+    return codec
+
+
+def _flatten(ds: Dataset) -> tuple[bytes, bytes]:
+    def num(key: str, default: int) -> int:
+        v = ds.get(key, None)
+        return int(v) if isinstance(v, _NUMBER_TYPES) else default
+
+    context = {"signed": num("PixelRepresentation", 0) == 1, "bits": num("BitsAllocated", 8)}
+    codec = _codec_for(ds)
+    flat = _Flattener(codec)
+    try:
+        flat.dataset(ds, context)
+    except UnicodeEncodeError:
+        # non-ASCII text and no character set: write UTF-8 and say so
+        flat = _Flattener("utf_8")
+        flat._add(0x00080005, "CS", _TEXT, 1, b"ISO_IR 192")
+        flat.dataset(ds, context)
+    meta = getattr(ds, "file_meta", None)
+    if isinstance(meta, Dataset):
+        for tag in (0x00020002, 0x00020003):
+            if tag in meta:
+                v = meta[tag].value
+                if isinstance(v, str) and v:
+                    flat._add(tag, "UI", _TEXT, 1, v.encode("ascii"))
+    records = b"".join(_RECORD.pack(*r) for r in flat.records)
+    return records, bytes(flat.heap)
+
+
+def dcmwrite(ds: Any, path: Any) -> None:
+    """Write ``ds`` (a :class:`petct.Dataset`) to ``path`` as a DICOM Part 10 file.
+
+    Explicit VR Little Endian with a file meta group made by petct (SOP class and instance from the
+    data set's SOPClassUID / SOPInstanceUID). Values are encoded for their VR: numbers for US, SS,
+    UL, SL, SV, UV, FL, FD; DS/IS from numbers or strings; text joined by ``\\``; bytes (or NumPy
+    arrays) for OB, OW, OF, OD, OL, OV, UN; sequences as lists of Datasets. ``path`` may also be a
+    binary file object. pydicom's argument order ``dcmwrite(path, ds)`` is accepted too.
+    """
+    if not isinstance(ds, Dataset) and isinstance(path, Dataset):
+        ds, path = path, ds
+    if not isinstance(ds, Dataset):
+        raise TypeError(f"dcmwrite() needs a petct.Dataset, not {type(ds).__name__}")
+    records, heap = _flatten(ds)
+    if hasattr(path, "write"):
+        fd, tmp = tempfile.mkstemp(suffix=".dcm")
+        os.close(fd)
+        try:
+            _native.write_file(tmp, records, heap)
+            with open(tmp, "rb") as f:
+                path.write(f.read())
+        finally:
+            os.unlink(tmp)
+        return
+    _native.write_file(os.fspath(path), records, heap)
