@@ -313,9 +313,10 @@ struct Parser {
         var q = start
         var structured = true
         while true {
-            guard limit - q >= 8 else { structured = false; break }
+            guard limit - q >= 4 else { structured = false; break }
             let t = tagAt(q, be)
             if t == Tags.item {
+                guard limit - q >= 8 else { structured = false; break }
                 let l = u32(q + 4, be)
                 guard l != undefinedLength, Int(l) <= limit - q - 8 else { structured = false; break }
                 q += 8 + Int(l)

@@ -34,20 +34,16 @@ public enum DicomReader {
                     let ds = try parse(file.bytes, options: options, partial: true)
                     if ds.flags.contains(.stoppedBeforePixels) { return ds }
                 } catch {
-                    // Errors and data sets that ended early may be due to the prefix: read more.
+                    // Not DICOM is final; other errors and data sets that ended early may be due to the
+                    // prefix: read more.
+                    if error.kind == .invalidDicom { throw error }
                 }
                 want = want &* 2
             }
         } else {
             try file.fillAll()
         }
-        do {
-            return try parse(file.bytes, options: options, partial: false)
-        } catch {
-            var e = error
-            e.message += " in \(path)"
-            throw e
-        }
+        return try parse(file.bytes, options: options, partial: false)
     }
 
     /// Parses an in-memory DICOM stream.
