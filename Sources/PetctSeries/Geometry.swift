@@ -86,6 +86,9 @@ func orientationDifference(_ a: [Double], _ b: [Double]) -> Double {
     return d
 }
 
+/// Beyond this many duplicate / spacing warnings of one kind, they are summarised.
+let maxListedWarnings = 5
+
 /// Tolerance on ImageOrientationPatient components for "the same orientation".
 public let orientationTolerance = 1e-3
 
@@ -152,6 +155,7 @@ public enum Stacking {
         }
         let nominal = steps.isEmpty ? 0 : median(steps)
         let tol = max(1e-3, 1e-2 * nominal)
+        var duplicateWarnings: [String] = []
         var t = 0
         while t < sorted.count {
             var e = t + 1
@@ -165,12 +169,20 @@ public enum Stacking {
             if group.count > 1 {
                 let others = group.filter { $0 != keep }
                 g.dropped += others
-                g.warnings.append("duplicate slice position \(formatMM(proj[keep])) mm along the normal: kept \(slices[keep].name), "
-                                  + "dropped " + others.map { slices[$0].name }.joined(separator: ", "))
+                duplicateWarnings.append("duplicate slice position \(formatMM(proj[keep])) mm along the normal: kept "
+                                         + "\(slices[keep].name), dropped " + others.map { slices[$0].name }.joined(separator: ", "))
             }
             t = e
         }
 
+        if duplicateWarnings.count > maxListedWarnings {
+            let names = g.dropped.prefix(maxListedWarnings).map { slices[$0].name }.joined(separator: ", ")
+            g.warnings.append("\(duplicateWarnings.count) duplicate slice positions (repeated or dynamic acquisition?): "
+                              + "kept the lowest InstanceNumber at each, dropped \(g.dropped.count) slices: \(names)"
+                              + (g.dropped.count > maxListedWarnings ? ", ..." : ""))
+        } else {
+            g.warnings += duplicateWarnings
+        }
         let p0 = proj[g.order[0]]
         g.origin = pos[g.order[0]]
         g.offsets = g.order.map { proj[$0] - p0 }
@@ -179,10 +191,17 @@ public enum Stacking {
             let diffs = (1..<g.order.count).map { g.offsets[$0] - g.offsets[$0 - 1] }
             let med = median(diffs)
             g.sliceSpacing = med
+            var spacingWarnings: [String] = []
             for (a, d) in diffs.enumerated() where abs(d - med) > 0.01 * med && abs(d - med) > 0.01 {
                 g.uniform = false
                 let what = d > med ? "gap" : "spacing"
-                g.warnings.append("\(what) of \(formatMM(d)) mm between slice \(a) and \(a + 1) (expected \(formatMM(med)) mm)")
+                spacingWarnings.append("\(what) of \(formatMM(d)) mm between slice \(a) and \(a + 1) (expected \(formatMM(med)) mm)")
+            }
+            if spacingWarnings.count > maxListedWarnings {
+                g.warnings += spacingWarnings.prefix(maxListedWarnings)
+                g.warnings.append("non-uniform spacing at \(spacingWarnings.count) places in all; slice_offsets hold the real positions")
+            } else {
+                g.warnings += spacingWarnings
             }
             // Slices that do not stack along n (e.g. gantry tilt): the affine cannot describe them.
             var shear = 0.0

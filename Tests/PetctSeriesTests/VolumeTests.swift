@@ -194,3 +194,16 @@ func place(_ p: [Double]?, _ o: [Double]?, _ n: Int?, _ name: String) -> SlicePl
     #expect(Array(out[0..<6]) == (6..<12).map { Float($0) * 2 })
     #expect(Array(out[12..<18]) == (0..<6).map { Float($0) })
 }
+
+@Test func manyDuplicatesAreSummarised() throws {
+    // a dynamic series: 3 time points at the same 10 positions
+    let iop = [1.0, 0, 0, 0, 1, 0]
+    var slices: [SlicePlacement] = []
+    for t in 0..<3 { for k in 0..<10 { slices.append(place([0, 0, Double(k) * 2], iop, t * 10 + k + 1, "t\(t)k\(k)")) } }
+    let g = try Stacking.stack(slices, fallbackSpacing: nil)
+    #expect(g.order.map { slices[$0].name } == (0..<10).map { "t0k\($0)" })
+    #expect(g.dropped.count == 20)
+    #expect(g.warnings.count == 1)
+    #expect(g.warnings[0].hasPrefix("10 duplicate slice positions"))
+    #expect(g.sliceSpacing == 2 && g.uniform)
+}
