@@ -90,10 +90,11 @@ def suv_factor() -> float:
 
 def phantom(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(HU, SUV) of the phantom at patient points (broadcasting arrays, mm)."""
-    x, y, z = np.broadcast_arrays(x, y, z)
-    hu = np.full(x.shape, -1000.0, dtype=np.float32)
-    suv = np.zeros(x.shape, dtype=np.float32)
+    shape = np.broadcast_shapes(np.shape(x), np.shape(y), np.shape(z))
+    hu = np.full(shape, -1000.0, dtype=np.float32)
+    suv = np.zeros(shape, dtype=np.float32)
 
+    # masks are built on the broadcastable (1, H, W) / (Z, 1, 1) grids and expanded only when used
     def ellipse(cx, cy, ax, ay):
         return ((x - cx) / ax) ** 2 + ((y - cy) / ay) ** 2 <= 1.0
 
@@ -101,6 +102,7 @@ def phantom(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np
         return ((x - cx) / ax) ** 2 + ((y - cy) / ay) ** 2 + ((z - cz) / az) ** 2 <= 1.0
 
     def put(mask, h, s):
+        mask = np.broadcast_to(mask, shape)
         hu[mask] = h
         suv[mask] = s
 

@@ -20,11 +20,16 @@ def _fmt(v) -> str:
     return "-" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v))
 
 
+def _mm(v) -> str:
+    return "(" + ", ".join(f"{float(x):.4g}" for x in v) + ")"
+
+
 def save_figure(ct: np.ndarray, pet: np.ndarray, path: str, slice_index: int | None = None,
-                title: str = "") -> bool:
+                title: str = "", spacing=None) -> bool:
     """CT slice, PET slice, fused overlay and coronal PET MIP of paired ``(C, H, W)`` arrays into ``path``.
 
-    Returns False (and writes nothing) when matplotlib is not installed.
+    ``spacing`` (slice, row, column) in mm sets the MIP's aspect ratio. Returns False (and writes
+    nothing) when matplotlib is not installed.
     """
     try:
         import matplotlib
@@ -33,7 +38,7 @@ def save_figure(ct: np.ndarray, pet: np.ndarray, path: str, slice_index: int | N
     except ImportError:
         return False
     k = int(np.argmax(pet.reshape(pet.shape[0], -1).max(axis=1))) if slice_index is None else slice_index
-    vmax = float(np.percentile(pet, 99.9)) or 1.0
+    vmax = 0.6 * float(pet.max()) or 1.0   # SUV window 0..60 % of the maximum: lesions and organs visible
     fig, axes = plt.subplots(1, 4, figsize=(16, 4.4))
     axes[0].imshow(ct[k], cmap="gray", vmin=-1000, vmax=600)
     axes[0].set_title(f"CT slice {k} (HU)")
@@ -44,7 +49,11 @@ def save_figure(ct: np.ndarray, pet: np.ndarray, path: str, slice_index: int | N
     axes[2].imshow(np.ma.masked_less(pet[k], 0.05 * vmax), cmap="hot", vmin=0, vmax=vmax, alpha=0.55)
     axes[2].set_title("fused")
     mip = pet.max(axis=1)[::-1]  # coronal: max over rows (anterior-posterior), head up
-    axes[3].imshow(mip, cmap="gray_r", vmin=0, vmax=vmax, aspect="auto")
+    cols = np.nonzero(mip.max(axis=0) > 0)[0]
+    if cols.size:                # crop to the body
+        mip = mip[:, max(cols[0] - 2, 0):cols[-1] + 3]
+    aspect = float(spacing[0]) / float(spacing[2]) if spacing is not None else "auto"
+    axes[3].imshow(mip, cmap="gray_r", vmin=0, vmax=vmax, aspect=aspect)
     axes[3].set_title("coronal PET MIP")
     for a in axes:
         a.axis("off")
@@ -82,9 +91,9 @@ def run_demo(out: str | os.PathLike = "petct-demo") -> int:
 
     ct, pet = study.ct, study.pet
     assert ct is not None and pet is not None
-    print(f"\nCT : {ct.shape} voxels, spacing (slice, row, col) {tuple(np.round(ct.spacing, 3))} mm, "
+    print(f"\nCT : {ct.shape} voxels, spacing (slice, row, col) {_mm(ct.spacing)} mm, "
           f"HU {ct.array.min():.0f}..{ct.array.max():.0f}")
-    print(f"PET: {pet.shape} voxels, spacing (slice, row, col) {tuple(np.round(pet.spacing, 3))} mm, "
+    print(f"PET: {pet.shape} voxels, spacing (slice, row, col) {_mm(pet.spacing)} mm, "
           f"units {pet.units}")
 
     info = pet.suv_info
@@ -120,8 +129,9 @@ def run_demo(out: str | os.PathLike = "petct-demo") -> int:
         print(f"  {les.name:<22} {les.suv:5.2f} -> {measured:6.3f}")
 
     png = os.path.join(out, "petct-demo.png")
-    if save_figure(ct_arr, pet_arr, png, title="petct demo: synthetic FDG PET-CT (SUVbw)"):
-        print(f"\nfigure: {png}")
+    t3 = time.perf_counter()
+    if save_figure(ct_arr, pet_arr, png, title="petct demo: synthetic FDG PET-CT (SUVbw)", spacing=ct.spacing):
+        print(f"\nfigure: {png} ({time.perf_counter() - t3:.2f} s)")
     else:
         print("\nmatplotlib is not installed: skipped the figure (pip install matplotlib)")
     total = time.perf_counter() - t0

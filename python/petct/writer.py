@@ -97,17 +97,17 @@ class _Flattener:
         elif vr in ("DS", "IS"):
             if all(isinstance(v, _NUMBER_TYPES) and not isinstance(v, bool) for v in values):
                 if vr == "IS":
-                    self._add(tag, vr, _INT, len(values), np.asarray([int(v) for v in values], dtype="<i8").tobytes())
+                    self._add(tag, vr, _INT, len(values), _pack("q", [int(v) for v in values]))
                 else:
-                    self._add(tag, vr, _FLOAT, len(values), np.asarray(values, dtype="<f8").tobytes())
+                    self._add(tag, vr, _FLOAT, len(values), _pack("d", [float(v) for v in values]))
             else:
                 self._add(tag, vr, _TEXT, len(values), "\\".join(str(v).strip() for v in values).encode("ascii"))
         elif vr in _INT_VRS:
-            self._add(tag, vr, _INT, len(values), np.asarray([int(v) for v in values], dtype="<i8").tobytes())
+            self._add(tag, vr, _INT, len(values), _pack("q", [int(v) for v in values]))
         elif vr == "UV":
             self._add(tag, vr, _UINT, len(values), np.asarray([int(v) for v in values], dtype="<u8").tobytes())
         elif vr in ("FL", "FD"):
-            self._add(tag, vr, _FLOAT, len(values), np.asarray(values, dtype="<f8").tobytes())
+            self._add(tag, vr, _FLOAT, len(values), _pack("d", [float(v) for v in values]))
         elif vr == "AT":
             self._add(tag, vr, _TAGS, len(values), np.asarray([int(Tag(v)) for v in values], dtype="<u4").tobytes())
         elif vr in _BYTE_VRS:
@@ -122,6 +122,13 @@ class _Flattener:
             self._add(tag, vr, _BYTES, 1, data)
         else:
             raise ValueError(f"{Tag(tag)}: cannot write VR {vr!r}")
+
+
+def _pack(code: str, values: list) -> bytes:
+    try:
+        return struct.pack(f"<{len(values)}{code}", *values)
+    except struct.error as exc:
+        raise ValueError(f"value out of range: {exc}") from None
 
 
 def _text_of(v: Any) -> str:
