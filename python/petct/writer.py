@@ -26,6 +26,9 @@ _TEXT_VRS = frozenset("AE AS CS DA DT LO LT PN SH ST TM UC UI UR UT".split())
 _INT_VRS = frozenset("US SS UL SL SV".split())
 _BYTE_VRS = frozenset("OB OW OF OD OL OV UN".split())
 _NUMBER_TYPES = (int, float, np.integer, np.floating)
+_WORD = {"OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}
+# transfer syntaxes whose pixel data is native (not encapsulated)
+_NATIVE_TS = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"}
 
 
 def _vr_code(vr: str) -> int:
@@ -115,6 +118,9 @@ class _Flattener:
                 data = np.ascontiguousarray(value).tobytes()
             elif isinstance(value, (bytes, bytearray, memoryview)):
                 data = bytes(value)
+                width = _WORD.get(vr, 1)
+                if context.get("big_endian") and width > 1 and len(data) % width == 0:
+                    data = np.frombuffer(data, dtype=f">u{width}").astype(f"<u{width}").tobytes()
             elif isinstance(value, str):
                 data = self._text(value)
             else:
@@ -172,7 +178,13 @@ def _flatten(ds: Dataset) -> tuple[bytes, bytes]:
         v = ds.get(key, None)
         return int(v) if isinstance(v, _NUMBER_TYPES) else default
 
-    context = {"signed": num("PixelRepresentation", 0) == 1, "bits": num("BitsAllocated", 8)}
+    ts = getattr(ds, "transfer_syntax_uid", None)
+    if ts and ts not in _NATIVE_TS and 0x7FE00010 in ds:
+        raise NotImplementedError(
+            f"the pixel data is compressed ({ts}); petct writes native pixel data only: decode it first, e.g. "
+            "ds.PixelData = ds.pixel_array.tobytes() (and set PhotometricInterpretation/BitsAllocated to match)")
+    context = {"signed": num("PixelRepresentation", 0) == 1, "bits": num("BitsAllocated", 8),
+               "big_endian": getattr(ds, "is_little_endian", True) is False}
     codec = _codec_for(ds)
     flat = _Flattener(codec)
     try:

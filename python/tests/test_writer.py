@@ -252,3 +252,24 @@ def test_errors_and_atomicity(tmp_path):
     petct.dcmwrite(ds, tmp_path / "ok.dcm")
     assert sorted(os.listdir(tmp_path)) == ["ok.dcm"]   # no temporary files left behind
     assert petct.dcmread(tmp_path / "ok.dcm").Rows == 10
+
+
+def test_rewrite_big_endian_and_implicit_files(tmp_path):
+    """Files read in other syntaxes are written as Explicit VR Little Endian with the same pixels."""
+    from pydicom.data import get_testdata_file
+    for name in ("MR_small_bigendian.dcm", "MR_small_implicit.dcm", "OBXXXX1A.dcm"):
+        src = get_testdata_file(name)
+        out = tmp_path / name
+        petct.dcmwrite(petct.dcmread(src), out)
+        a, b = pydicom.dcmread(src), pydicom.dcmread(out)
+        assert b.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+        assert np.array_equal(a.pixel_array, b.pixel_array), name
+        assert a.PatientName == b.PatientName
+
+
+def test_compressed_pixel_data_is_refused(tmp_path):
+    from pydicom.data import get_testdata_file
+    ds = petct.dcmread(get_testdata_file("MR_small_RLE.dcm"))
+    with pytest.raises(NotImplementedError, match="compressed"):
+        petct.dcmwrite(ds, tmp_path / "x.dcm")
+    assert not (tmp_path / "x.dcm").exists()
