@@ -137,3 +137,42 @@ struct NiftiMask {
         }
     }
 }
+
+/// Real PET slices (TCIA ACRIN-FLT-Breast, see ../shared/data/README.md), checked against the QIBA
+/// arithmetic done by hand from their headers (values printed by pydicom).
+@Suite struct RealSampleTests {
+    static var samples: String? { DROTests.dataRoot.map { $0 + "/real-samples" } }
+
+    func header(_ name: String) throws -> Dataset {
+        try DicomReader.read(path: try #require(Self.samples) + "/" + name, options: ReadOptions(stopBeforePixels: true))
+    }
+
+    @Test(.enabled(if: RealSampleTests.samples != nil, "skipped: ../shared/data/real-samples not found"))
+    func flt1() throws {
+        // Weight 69.7344 kg, dose 178340011.59668 Bq of F-18 (6586.2 s) at 14:17:00, SeriesTime
+        // 15:23:16.921 (= AcquisitionTime): 3976.921 s of decay.
+        let ds = try header("pet-acrin-flt-breast-1.dcm")
+        let r = try SUVCalculator.compute(slices: [ds], kind: "bw")
+        let elapsed: Double = hms(15, 23, 16.921) - hms(14, 17)
+        #expect(close(r.factors[0], 69_734.4 / (178_340_011.59668 * pow(2, -elapsed / 6586.2)), 1e-12))
+        #expect(r.infoJSON.contains("\"scan_start\":\"1960-06-14T15:23:16.921000\""))
+        #expect(r.infoJSON.contains("\"sex\":\"F\""))
+        // No PatientSize in this file: the height-based kinds name it.
+        do {
+            _ = try SUVCalculator.compute(slices: [ds], kind: "lbm")
+            Issue.record("no error")
+        } catch {
+            #expect(error.tag == SUVTag.patientSize)
+        }
+    }
+
+    @Test(.enabled(if: RealSampleTests.samples != nil, "skipped: ../shared/data/real-samples not found"))
+    func flt2() throws {
+        // A dynamic study: injection 11:19:59.000, SeriesTime 11:19:59.109 (before the frame's
+        // AcquisitionTime 11:35:59.109), so the scan start is the series time: 0.109 s of decay.
+        let ds = try header("pet-acrin-flt-breast-2.dcm")
+        let r = try SUVCalculator.compute(slices: [ds], kind: "bw")
+        #expect(close(r.factors[0], 82_174 / (173_529_998.7793 * pow(2, -0.109 / 6586.2)), 1e-9))
+        #expect(r.infoJSON.contains("SeriesDate/SeriesTime"))
+    }
+}
