@@ -394,13 +394,33 @@ struct Separable: @unchecked Sendable {
             return
         }
         let width = bHi - bLo + 1
+        let cols = d.columns
+        // Column taps as `taps` planes of (index into buf, weight) per destination column; columns
+        // outside the source get weight 0 and are overwritten with the fill value afterwards.
+        var taps = 1
+        for j in 0..<cols { taps = max(taps, b.start[j + 1] - b.start[j]) }
+        let bIndex = UnsafeMutablePointer<Int32>.allocate(capacity: taps * cols)
+        let bWeight = UnsafeMutablePointer<Float>.allocate(capacity: taps * cols)
+        let rowMask = UnsafeMutablePointer<UInt8>.allocate(capacity: cols)
         let buf = UnsafeMutablePointer<Float>.allocate(capacity: width)
-        defer { buf.deallocate() }
+        defer { bIndex.deallocate(); bWeight.deallocate(); rowMask.deallocate(); buf.deallocate() }
+        bIndex.initialize(repeating: 0, count: taps * cols)
+        bWeight.initialize(repeating: 0, count: taps * cols)
+        var outside: [Int] = []
+        for j in 0..<cols {
+            rowMask[j] = b.inside[j] ? 1 : 0
+            if !b.inside[j] { outside.append(j); continue }
+            for (n, t) in (b.start[j]..<b.start[j + 1]).enumerated() {
+                bIndex[n * cols + j] = Int32(b.index[t] - bLo)
+                bWeight[n * cols + j] = b.weight[t]
+            }
+        }
         let fill = job.fill
         a.index.withUnsafeBufferPointer { aIdx in
         a.weight.withUnsafeBufferPointer { aW in
-        b.index.withUnsafeBufferPointer { bIdx in
-        b.weight.withUnsafeBufferPointer { bW in
+        a.start.withUnsafeBufferPointer { aStart in
+        a.inside.withUnsafeBufferPointer { aInside in
+        outside.withUnsafeBufferPointer { outsideJ in
             for k in range {
                 guard let (z0, z1, wz) = job.sliceTaps(k) else { job.fillSlice(k); continue }
                 let two = z1 != z0 && wz != 0
@@ -409,16 +429,16 @@ struct Separable: @unchecked Sendable {
                 let out = job.dst + k * plane
                 let mk = job.mask.map { $0 + k * plane }
                 for i in 0..<d.rows {
-                    let row = out + i * d.columns
-                    guard a.inside[i] else {
-                        row.update(repeating: fill, count: d.columns)
-                        mk?.advanced(by: i * d.columns).update(repeating: 0, count: d.columns)
+                    let row = out + i * cols
+                    guard aInside[i] else {
+                        row.update(repeating: fill, count: cols)
+                        mk?.advanced(by: i * cols).update(repeating: 0, count: cols)
                         continue
                     }
                     // buf[x] = sum_a w_a * ((1-wz) src[z0][a][x] + wz src[z1][a][x])
                     buf.update(repeating: 0, count: width)
-                    for t in a.start[i]..<a.start[i + 1] {
-                        let off = aIdx[t] * strideA
+                    for t in aStart[i]..<aStart[i + 1] {
+                        let off = aIdx[t] &* strideA
                         let w = aW[t]
                         let q0 = p0 + off
                         if two {
@@ -427,30 +447,28 @@ struct Separable: @unchecked Sendable {
                             if strideB == 1 {
                                 for x in 0..<width { buf[x] += w0 * q0[x] + w1 * q1[x] }
                             } else {
-                                for x in 0..<width { buf[x] += w0 * q0[x * strideB] + w1 * q1[x * strideB] }
+                                for x in 0..<width { buf[x] += w0 * q0[x &* strideB] + w1 * q1[x &* strideB] }
                             }
                         } else {
                             if strideB == 1 {
                                 for x in 0..<width { buf[x] += w * q0[x] }
                             } else {
-                                for x in 0..<width { buf[x] += w * q0[x * strideB] }
+                                for x in 0..<width { buf[x] += w * q0[x &* strideB] }
                             }
                         }
                     }
-                    let mrow = mk.map { $0 + i * d.columns }
-                    for j in 0..<d.columns {
-                        if b.inside[j] {
-                            var v: Float = 0
-                            for t in b.start[j]..<b.start[j + 1] { v += bW[t] * buf[bIdx[t] - bLo] }
-                            row[j] = v
-                            mrow?[j] = 1
-                        } else {
-                            row[j] = fill
-                            mrow?[j] = 0
-                        }
+                    // row[j] = sum_n w[n][j] * buf[idx[n][j]]
+                    for j in 0..<cols { row[j] = bWeight[j] * buf[Int(bIndex[j])] }
+                    var n = 1
+                    while n < taps {
+                        let wn = bWeight + n * cols, xn = bIndex + n * cols
+                        for j in 0..<cols { row[j] += wn[j] * buf[Int(xn[j])] }
+                        n += 1
                     }
+                    for j in outsideJ { row[j] = fill }
+                    if let mk { (mk + i * cols).update(from: rowMask, count: cols) }
                 }
             }
-        }}}}
+        }}}}}
     }
 }
