@@ -100,15 +100,15 @@ class _Flattener:
         elif vr in ("DS", "IS"):
             if all(isinstance(v, _NUMBER_TYPES) and not isinstance(v, bool) for v in values):
                 if vr == "IS":
-                    self._add(tag, vr, _INT, len(values), _pack("q", [int(v) for v in values]))
+                    self._add(tag, vr, _INT, len(values), _pack("q", _integers(values, tag, vr)))
                 else:
                     self._add(tag, vr, _FLOAT, len(values), _pack("d", [float(v) for v in values]))
             else:
                 self._add(tag, vr, _TEXT, len(values), "\\".join(str(v).strip() for v in values).encode("ascii"))
         elif vr in _INT_VRS:
-            self._add(tag, vr, _INT, len(values), _pack("q", [int(v) for v in values]))
+            self._add(tag, vr, _INT, len(values), _pack("q", _integers(values, tag, vr)))
         elif vr == "UV":
-            self._add(tag, vr, _UINT, len(values), np.asarray([int(v) for v in values], dtype="<u8").tobytes())
+            self._add(tag, vr, _UINT, len(values), _pack("Q", _integers(values, tag, vr)))
         elif vr in ("FL", "FD"):
             self._add(tag, vr, _FLOAT, len(values), _pack("d", [float(v) for v in values]))
         elif vr == "AT":
@@ -128,6 +128,15 @@ class _Flattener:
             self._add(tag, vr, _BYTES, 1, data)
         else:
             raise ValueError(f"{Tag(tag)}: cannot write VR {vr!r}")
+
+
+def _integers(values: list, tag: int, vr: str) -> list[int]:
+    out = []
+    for v in values:
+        if isinstance(v, (float, np.floating)) and not float(v).is_integer():
+            raise ValueError(f"{Tag(tag)} {vr}: {v!r} is not an integer")
+        out.append(int(v))
+    return out
 
 
 def _pack(code: str, values: list) -> bytes:

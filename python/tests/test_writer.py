@@ -240,6 +240,9 @@ def test_errors_and_atomicity(tmp_path):
     ds.Rows = 70000                                  # US holds 0..65535
     with pytest.raises(ValueError, match="out of range"):
         petct.dcmwrite(ds, tmp_path / "x.dcm")
+    ds.Rows = 10.5
+    with pytest.raises(ValueError, match="not an integer"):
+        petct.dcmwrite(ds, tmp_path / "x.dcm")
     ds.Rows = 10
     ds.PatientWeight = float("nan")
     with pytest.raises(ValueError, match="DS"):
