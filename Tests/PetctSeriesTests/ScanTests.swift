@@ -91,3 +91,30 @@ func entry(_ path: String, series: String, study: String = "S", modality: String
 @Test func emptyScanIsAValidDocument() {
     #expect(SeriesScanner.scan(paths: [], threads: 0) == "{\"series\":[],\"skipped\":[]}")
 }
+
+@Test func scanReadsEnhancedGeometryAndFlagsNonImages() throws {
+    let dir = tempDir()
+    defer { removeDir(dir) }
+    var f = slice(series: "mf", instance: 1, ipp: nil, iop: nil, values: [UInt16](repeating: 0, count: 12))
+    f.text(0x0028_0008, "IS", "2")
+    var shared = TestFile()
+    var ori = TestFile(); ori.ds(0x0020_0037, [0, 1, 0, 0, 0, -1])
+    shared.seq(0x0020_9116, [ori])
+    f.seq(0x5200_9229, [shared])
+    f.seq(0x5200_9230, [0.0, 5].map { x in
+        var item = TestFile(); var pos = TestFile(); pos.ds(0x0020_0032, [x, 0, 0]); item.seq(0x0020_9113, [pos]); return item
+    })
+    f.write("\(dir)/mf.dcm")
+    // a structured report: no Rows/Columns
+    var sr = TestFile()
+    sr.text(0x0008_0060, "CS", "SR")
+    sr.text(0x0020_000D, "UI", "1.2.3")
+    sr.text(0x0020_000E, "UI", "sr.1")
+    sr.write("\(dir)/sr.dcm")
+    let json = SeriesScanner.scan(paths: ["\(dir)/mf.dcm", "\(dir)/sr.dcm"], threads: 1)
+    #expect(json.contains("\"orientation\":[0.0,1.0,0.0,0.0,0.0,-1.0],\"slice_count\":2"))
+    #expect(json.contains("\"number_of_frames\":2"))
+    #expect(json.contains("\"series_uid\":\"sr.1\""))
+    #expect(json.contains("\"rows\":0,\"columns\":0,\"orientation\":null,\"slice_count\":1,\"files\":[\"\(dir)/sr.dcm\"],"
+                          + "\"localizer\":false,\"ignore\":true,\"reason\":\"not an image (no Rows/Columns)\""))
+}
