@@ -189,7 +189,7 @@ enum Encapsulation {
 
 extension PixelLayout {
     func decodeEncapsulated(_ ds: Dataset, into out: UnsafeMutableRawPointer) throws(DicomError) {
-        let ts = ds.transferSyntax
+        let ts = info.transferSyntax
         guard let decoder = CodecRegistry.decoder(for: ts) else {
             throw DicomError(.unsupportedTransferSyntax,
                              "unable to decode the pixel data: \(CodecRegistry.name(of: ts)) (\(ts)) is not supported",
@@ -205,15 +205,23 @@ extension PixelLayout {
                                        offset: dataRange.lowerBound, tag: Tag.pixelData)
         }
         let frames = Array(all.prefix(info.frames))
+        var conformed = self
+        if jpegConform {
+            let pi = conformedPhotometric(ds, frames: frames)
+            if pi == "YBR_FULL" || pi == "YBR_FULL_422" {
+                try checkConvertible(pi)
+                conformed.toRGB = true
+            }
+        }
+        let layout = conformed
         let n = frames.count
         if n == 1 {
-            try decodeFrame(ds, fragments: frames[0], index: 0, decoder: decoder, into: out)
+            try layout.decodeFrame(ds, fragments: frames[0], index: 0, decoder: decoder, into: out)
             return
         }
         var errors = [DicomError?](repeating: nil, count: n)
         errors.withUnsafeMutableBufferPointer { errs in
             let box = UncheckedSendable((out, errs))
-            let layout = self
             DispatchQueue.concurrentPerform(iterations: n) { f in
                 let (dst, errs) = box.value
                 do throws(DicomError) {

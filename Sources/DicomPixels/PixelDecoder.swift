@@ -56,6 +56,7 @@ public enum PixelDecoder {
 }
 
 enum Tag {
+    static let transferSyntaxUID: UInt32 = 0x0002_0010
     static let samplesPerPixel: UInt32 = 0x0028_0002
     static let photometric: UInt32 = 0x0028_0004
     static let planarConfiguration: UInt32 = 0x0028_0006
@@ -75,6 +76,16 @@ enum Tag {
     static let floatPixelData: UInt32 = 0x7FE0_0008
     static let doubleFloatPixelData: UInt32 = 0x7FE0_0009
     static let pixelData: UInt32 = 0x7FE0_0010
+}
+
+extension String {
+    /// Without surrounding spaces and NULs.
+    func trimmingCharacters() -> String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\0" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\0" { s.removeLast() }
+        return String(s)
+    }
 }
 
 enum PixelKeyword {
@@ -132,6 +143,8 @@ struct PixelLayout {
     var ybr422 = false
     /// YBR_FULL / YBR_FULL_422 converted to RGB (pydicom's default as_rgb).
     var toRGB = false
+    /// JPEG data with 3 samples: the colour space follows the codestream headers.
+    var jpegConform = false
     /// Bits Allocated - Bits Stored when pydicom corrects the unused bits, else 0.
     var shift = 0
     /// Number of bytes pydicom reads from the native value.
@@ -163,7 +176,10 @@ struct PixelLayout {
         keyword = kw
         pixelIndex = index
         let element = ds.elements[index]
-        let ts = ds.transferSyntax
+        // pydicom decodes with the file meta's Transfer Syntax UID; without one, the syntax the data
+        // set was read with.
+        var ts = ds.string(Tag.transferSyntaxUID)?.trimmingCharacters() ?? ""
+        if ts.isEmpty { ts = ds.transferSyntax }
         info.transferSyntax = ts
         encapsulated = element.flags.contains(.encapsulated) || !TransferSyntaxes.isNative(ts)
         if encapsulated && keyword != .pixelData {
@@ -199,6 +215,10 @@ struct PixelLayout {
             throw DicomError(.malformed, "a (0028,0011) 'Columns' value of '\(columns)' is invalid", tag: Tag.columns)
         }
         var frames = 1
+        if let i = ds.index(of: Tag.numberOfFrames), ds.ints(at: i).isEmpty,
+           let text = ds.text(at: i)?.trimmingCharacters(), !text.isEmpty {
+            throw DicomError(.malformed, "invalid (0028,0008) 'Number of Frames' value '\(text)'", tag: Tag.numberOfFrames)
+        }
         if let i = ds.index(of: Tag.numberOfFrames), let n = ds.ints(at: i).first {
             guard n >= 0 else {
                 throw DicomError(.malformed, "a (0028,0008) 'Number of Frames' value of '\(n)' is invalid",
@@ -288,21 +308,15 @@ struct PixelLayout {
         }
 
         ybr422 = !encapsulated && pi == "YBR_FULL_422"
-        if pi == "YBR_FULL" || pi == "YBR_FULL_422" {
-            if encapsulated && TransferSyntaxes.jpegFamily.contains(ts) {
-                // TODO: pydicom conforms the colour space to the JPEG codestream (JFIF marker, component ids)
-                // and converts YCbCr to RGB; not done here yet.
-                throw DicomError(.unsupportedTransferSyntax,
-                                 "YBR to RGB conversion of \(CodecRegistry.name(of: ts)) (\(ts)) pixel data is not supported yet",
-                                 tag: Tag.photometric)
-            }
+        if encapsulated && samples == 3 && TransferSyntaxes.jpegFamily.contains(ts) {
+            // pydicom first conforms the colour space to the codestream (component ids, JFIF marker);
+            // the conversion is decided per decode from the frame headers.
+            jpegConform = true
+        } else if pi == "YBR_FULL" || pi == "YBR_FULL_422" {
             guard samples == 3 else {
                 throw DicomError(.malformed, "photometric interpretation \(pi) needs 3 samples per pixel", tag: Tag.samplesPerPixel)
             }
-            guard info.dtypeKind == UInt8(ascii: "u"), info.itemsize == 1 else {
-                throw DicomError(.malformed, "cannot convert \(pi) pixel data with \(ba) bits allocated to RGB "
-                                             + "(only unsigned 8-bit data can be converted)", tag: Tag.bitsAllocated)
-            }
+            try checkConvertible(pi)
             toRGB = true
         }
 
@@ -311,14 +325,16 @@ struct PixelLayout {
                 throw DicomError(.unsupportedTransferSyntax, "encapsulated bit-packed (1 bit allocated) pixel data is not supported",
                                  tag: Tag.bitsAllocated)
             }
-            // pydicom's RLE decoder returns planar frames; the others follow the data set's value.
+            // pydicom's RLE decoders return planar frames and its JPEG-LS plugin declares interleaved
+            // ones; for the other codecs pydicom reshapes the decoded frame with the data set's value.
             decodedPlanar = samples == 3 && planar == 1 && ts != TransferSyntaxes.rle
+                && ts != "1.2.840.10008.1.2.4.80" && ts != "1.2.840.10008.1.2.4.81"
             guard frames <= dataRange.count / 8 else {
                 throw DicomError.malformed("\(frames) frames cannot fit in \(dataRange.count) bytes of encapsulated pixel data",
                                            offset: dataRange.lowerBound, tag: keyword.tag)
             }
         } else {
-            frames = try checkNativeLength(frames: frames, element: element, bigEndian: !ds.isLittleEndian)
+            frames = try checkNativeLength(frames: frames, element: element, bigEndian: ts == TransferSyntaxes.explicitBig)
         }
         info.frames = frames
 
@@ -336,6 +352,14 @@ struct PixelLayout {
             total = p
         }
         info.nbytes = total
+    }
+
+    /// pydicom converts only unsigned 8-bit YBR data to RGB and raises for anything else.
+    func checkConvertible(_ pi: String) throws(DicomError) {
+        guard info.dtypeKind == UInt8(ascii: "u"), info.itemsize == 1 else {
+            throw DicomError(.malformed, "cannot convert \(pi) pixel data with \(info.bitsAllocated) bits allocated to RGB "
+                                         + "(only unsigned 8-bit data can be converted)", tag: Tag.bitsAllocated)
+        }
     }
 
     /// Checks the native value length as pydicom does and returns the number of frames (pydicom

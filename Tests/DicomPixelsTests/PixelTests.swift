@@ -204,6 +204,16 @@ private let rle = "1.2.840.10008.1.2.5"
 
     let none = makeDataset(imagePixel(rows: 2, columns: 2, bitsAllocated: 8))
     #expect(dicomError { _ = try PixelDecoder.info(none) }?.kind == .noPixels)
+
+    // Without file meta the syntax the data set was read with is used.
+    let noMeta = makeDataset(imagePixel(rows: 2, columns: 2, bitsAllocated: 8) + [(pixelDataTag, .bytes([1, 2, 3, 4], vr: "OB"))],
+                             fileMeta: false)
+    #expect((try? PixelDecoder.info(noMeta))?.transferSyntax == "1.2.840.10008.1.2.1")
+
+    // A Number of Frames that is not a number (pydicom: int('1A') fails).
+    let badFrames = makeDataset(imagePixel(rows: 2, columns: 2, bitsAllocated: 8) + [(0x0028_0008, .text("1A")),
+                                (pixelDataTag, .bytes([1, 2, 3, 4], vr: "OB"))])
+    #expect(dicomError { _ = try PixelDecoder.info(badFrames) }?.tag == 0x0028_0008)
 }
 
 @Test func absurdSizesAreRefused() {
@@ -402,12 +412,13 @@ private func rleDataset(_ frames: [[[UInt8]]], rows: Int, columns: Int, bitsAllo
 }
 
 @Test func unsupportedSyntaxNamesIt() {
-    let ds = rleDataset([[[0xFF, 0xD8, 0xFF, 0xD9]]], rows: 1, columns: 1, bitsAllocated: 8,
-                        transferSyntax: "1.2.840.10008.1.2.4.90")
+    // MPEG2 Main Profile / Main Level: encapsulated, no decoder.
+    let ds = rleDataset([[[0, 0, 1, 0xB3]]], rows: 1, columns: 1, bitsAllocated: 8,
+                        transferSyntax: "1.2.840.10008.1.2.4.100")
     let e = dicomError { _ = try decodeArray(ds, as: UInt8.self) }
     #expect(e?.kind == .unsupportedTransferSyntax)
-    #expect(e?.message.contains("JPEG 2000 Image Compression (Lossless Only)") == true)
-    #expect(e?.message.contains("1.2.840.10008.1.2.4.90") == true)
+    #expect(e?.message.contains("not supported") == true)
+    #expect(e?.message.contains("1.2.840.10008.1.2.4.100") == true)
 }
 
 @Test func rleYBRIsConvertedToRGB() throws {
@@ -416,4 +427,31 @@ private func rleDataset(_ frames: [[[UInt8]]], rows: Int, columns: Int, bitsAllo
                         photometric: "YBR_FULL")
     let (_, v) = try decodeArray(ds, as: UInt8.self)
     #expect(v == [254, 0, 0, 128, 128, 128])
+}
+
+// MARK: JPEG colour space (pydicom's _conform_jpg_colorspace)
+
+private func jpegHeader(app0: [UInt8]?, ids: [UInt8]) -> [UInt8] {
+    var b: [UInt8] = [0xFF, 0xD8]
+    if let app0 { b += [0xFF, 0xE0, 0, UInt8(app0.count + 2)] + app0 }
+    b += [0xFF, 0xDB, 0, 4, 0, 0]   // a segment to skip
+    b += [0xFF, 0xC0, 0, UInt8(8 + 3 * ids.count), 8, 0, 2, 0, 2, UInt8(ids.count)]
+    for id in ids { b += [id, 0x11, 0] }
+    return b + [0xFF, 0xDA]
+}
+
+@Test func jpegHeaderColourInformation() {
+    func parse(_ b: [UInt8]) -> JPEGHeaderParse { b.withUnsafeBytes { JPEGColorSpace.parse($0) } }
+    let jfif = parse(jpegHeader(app0: Array("JFIF\0".utf8) + [1, 1], ids: [1, 2, 3]))
+    #expect(jfif == .parsed(JPEGHeaderColorInfo(rgbComponentIDs: false, jfif: true)))
+    let rgb = parse(jpegHeader(app0: nil, ids: [82, 71, 66]))
+    #expect(rgb == .parsed(JPEGHeaderColorInfo(rgbComponentIDs: true, jfif: false)))
+    #expect(parse([0x00, 0x01, 0x02]) == .invalid)
+    #expect(parse(Array(jpegHeader(app0: nil, ids: [1, 2, 3]).prefix(12))) == .truncated)
+
+    let yes = JPEGHeaderColorInfo(rgbComponentIDs: false, jfif: true)
+    #expect(JPEGColorSpace.conform("RGB", yes, baseline8Bit: true) == "YBR_FULL_422")
+    #expect(JPEGColorSpace.conform("RGB", yes, baseline8Bit: false) == "YBR_FULL")
+    #expect(JPEGColorSpace.conform("YBR_FULL", yes, baseline8Bit: true) == "YBR_FULL")
+    #expect(JPEGColorSpace.conform("YBR_FULL_422", JPEGHeaderColorInfo(rgbComponentIDs: true, jfif: true), baseline8Bit: true) == "RGB")
 }

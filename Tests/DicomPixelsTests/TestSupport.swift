@@ -14,7 +14,7 @@ enum TestValue {
 /// Assembles a Dataset from (tag, value) pairs (sorted by tag), as the parser would lay it out:
 /// numbers and text in the heap, bytes in the source, sequences flattened in pre-order.
 func makeDataset(_ entries: [(UInt32, TestValue)], transferSyntax: String = "1.2.840.10008.1.2.1",
-                 bigEndian: Bool = false) -> Dataset {
+                 bigEndian: Bool = false, fileMeta: Bool = true) -> Dataset {
     var heap: [UInt8] = []
     var source: [UInt8] = Array(repeating: 0xAA, count: 16)   // something before the values
     var elements: [Element] = []
@@ -69,7 +69,7 @@ func makeDataset(_ entries: [(UInt32, TestValue)], transferSyntax: String = "1.2
         }
         return added
     }
-    emit(entries)
+    emit((fileMeta ? [(0x0002_0010, .text(transferSyntax))] : []) + entries)
     return Dataset(source: source, heap: heap, elements: elements,
                    flags: bigEndian ? [.bigEndian] : [], transferSyntax: transferSyntax, characterSet: "")
 }
