@@ -52,7 +52,12 @@ public enum JPEGBaselineDecoder {
                                      + "\(expected.rows)x\(expected.columns)x\(expected.samples)", offset: mp)
                 }
                 state = try DCTFrameState(f, dataCount: n, offset: mp)
-            case 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF:
+            case 0xC3:
+                // A lossless stream under a DCT transfer syntax: decode it anyway, as pydicom +
+                // pylibjpeg do.
+                if state == nil { return try JPEGLosslessDecoder.decode(data, expected) }
+                throw .malformed("JPEG: more than one frame header", offset: markerOffset)
+            case 0xC2, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF:
                 throw DicomError(.unsupportedTransferSyntax,
                                  "JPEG: SOF marker FF\(jpegHexByte(marker)) is not a sequential DCT Huffman frame (SOF0/SOF1)",
                                  offset: markerOffset)

@@ -72,7 +72,12 @@ public enum JPEGLosslessDecoder {
                 work = w
                 workCount = count
                 frame = f
-            case 0xC0, 0xC1, 0xC2, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF:
+            case 0xC0, 0xC1:
+                // A sequential DCT stream under a lossless transfer syntax: decode it anyway, as
+                // pydicom + pylibjpeg do (libjpeg decodes whatever process the stream uses).
+                if frame == nil { return try JPEGBaselineDecoder.decode(data, expected) }
+                throw .malformed("JPEG: more than one frame header", offset: markerOffset)
+            case 0xC2, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF:
                 throw DicomError(.unsupportedTransferSyntax,
                                  "JPEG: SOF marker FF\(jpegHexByte(marker)) is not a lossless Huffman frame (SOF3)",
                                  offset: markerOffset)

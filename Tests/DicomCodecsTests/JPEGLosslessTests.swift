@@ -298,8 +298,10 @@ func roundTrip(rows: Int, cols: Int, nf: Int, _ o: LosslessEncodeOptions, seed: 
         #expect(malformed([0x00, 0x01, 0x02, 0x03, 0x04], expectation(1, 1, 1, 8))?.kind == .malformed)
         var s = Self.sample()
         let sof = Self.markerOffset(s, 0xC3)
-        s[sof + 1] = 0xC0 // baseline DCT frame
+        s[sof + 1] = 0xC2 // progressive DCT frame
         #expect(malformed(s, expectation(6, 7, 1, 8))?.kind == .unsupportedTransferSyntax)
+        s[sof + 1] = 0xC0 // baseline DCT frame: handed to the DCT decoder, which finds no AC table
+        #expect(malformed(s, expectation(6, 7, 1, 8))?.kind == .malformed)
         s[sof + 1] = 0xCB // arithmetic lossless
         #expect(malformed(s, expectation(6, 7, 1, 8))?.kind == .unsupportedTransferSyntax)
         // Frame header only, no scan.
