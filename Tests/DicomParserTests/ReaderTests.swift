@@ -563,3 +563,79 @@ func implicitVRFromDictionary() throws {
     #expect(Array("abc".utf8).withUnsafeBytes { parsePyFloat($0) } == nil)
     #expect(Array(" Inf ".utf8).withUnsafeBytes { parsePyFloat($0) } == .infinity)
 }
+
+@Test(.enabled(if: DataDictionary.entry(for: 0x0028_0010) != nil, "needs the data dictionary"))
+func everyVRImplicitLittleEndian() throws {
+    var d = DS(implicit: true)
+    d.text(0x0008_0012, "DA", "20240102")
+    d.text(0x0008_0013, "TM", "1015 ")
+    d.text(0x0008_0015, "DT", "20240102101500")
+    d.text(0x0008_0016, "UI", "1.2.3\0")
+    d.text(0x0008_0050, "SH", "ACC ")
+    d.text(0x0008_0054, "AE", " AE1 ")
+    d.text(0x0008_0060, "CS", "PT")
+    d.text(0x0008_0070, "LO", "Vendor")
+    d.text(0x0008_0081, "ST", "Street 1")
+    d.text(0x0008_0090, "PN", "Doe^John")
+    d.text(0x0008_0119, "UC", "long")
+    d.text(0x0008_030E, "UT", "text")
+    d.text(0x0008_0401, "LT", "lt")
+    var uv = DS(); uv.u32(7); uv.u32(0)
+    d.elem(0x0008_040C, "UV", uv.bytes)
+    var refItem = DS(implicit: true); refItem.text(0x0008_1155, "UI", "9.8.7\0")
+    d.seq(0x0008_1140, [refItem.bytes])
+    d.text(0x0008_1160, "IS", "1\\2\\3")
+    d.text(0x0008_1190, "UR", "http://u")
+    d.text(0x0008_2130, "DS", "0.5\\-2")
+    var fl = DS(); fl.u32(Float(25).bitPattern)
+    d.elem(0x0008_9459, "FL", fl.bytes)
+    d.text(0x0010_1010, "AS", "045Y")
+    d.elem(0x0018_1638, "OF", [0, 0, 0x80, 0x3F])
+    d.ul(0x0018_6016, [123_456])
+    d.ul(0x0018_6039, [0xFFFF_FFFE])                  // SL -2
+    var bv = DS(); let bits = (1000.0 as Double).bitPattern
+    bv.u32(UInt32(bits & 0xFFFF_FFFF)); bv.u32(UInt32(bits >> 32))
+    d.elem(0x0018_9087, "FD", bv.bytes)
+    d.us(0x0018_9518, [0xFFFF])                       // SS -1
+    var at = DS(); at.tag(0x0054_0080)
+    d.elem(0x0028_0009, "AT", at.bytes)
+    d.us(0x0028_0010, [128])
+    d.elem(0x0028_1201, "OW", [1, 2, 3, 4])
+    d.elem(0x003A_032E, "OD", [UInt8](repeating: 0, count: 8))
+    d.elem(0x0072_006D, "UN", [9, 9])
+    d.elem(0x0072_0075, "OL", [1, 0, 0, 0])
+    d.elem(0x0072_0081, "OV", [UInt8](repeating: 2, count: 8))
+    var sv = DS(); sv.u32(0xFFFF_FFFD); sv.u32(0xFFFF_FFFF)
+    d.elem(0x0072_0082, "SV", sv.bytes)
+    let ds = try DicomReader.read(bytes: part10(ts: implicitLE, body: d.bytes))
+    #expect(ds.flags.contains(.implicitVR))
+    let expectedVRs: [(UInt32, String)] = [
+        (0x0008_0012, "DA"), (0x0008_0013, "TM"), (0x0008_0015, "DT"), (0x0008_0016, "UI"), (0x0008_0050, "SH"),
+        (0x0008_0054, "AE"), (0x0008_0060, "CS"), (0x0008_0070, "LO"), (0x0008_0081, "ST"), (0x0008_0090, "PN"),
+        (0x0008_0119, "UC"), (0x0008_030E, "UT"), (0x0008_040C, "UV"), (0x0008_0401, "LT"), (0x0008_1140, "SQ"),
+        (0x0008_1160, "IS"), (0x0008_1190, "UR"), (0x0008_2130, "DS"), (0x0008_9459, "FL"), (0x0010_1010, "AS"),
+        (0x0018_1638, "OF"), (0x0018_6016, "UL"), (0x0018_6039, "SL"), (0x0018_9087, "FD"), (0x0018_9518, "SS"),
+        (0x0028_0009, "AT"), (0x0028_0010, "US"), (0x0028_1201, "OW"), (0x003A_032E, "OD"), (0x0072_006D, "UN"),
+        (0x0072_0075, "OL"), (0x0072_0081, "OV"), (0x0072_0082, "SV"),
+    ]
+    for (tag, vr) in expectedVRs {
+        #expect(ds.vrOf(tag) == vr, "\(formatTag(tag))")
+        #expect(ds.el(tag)?.flags.contains(.vrFromDictionary) == true, "\(formatTag(tag))")
+    }
+    #expect(ds.string(0x0008_0013) == "1015")
+    #expect(ds.string(0x0008_0016) == "1.2.3")
+    #expect(ds.string(0x0008_0054) == "AE1")
+    #expect(ds.uints(0x0008_040C) == [7])
+    #expect(ds.string(0x0008_1155, in: ds.items(0x0008_1140).first) == "9.8.7")
+    #expect(ds.ints(0x0008_1160) == [1, 2, 3])
+    #expect(ds.doubles(0x0008_2130) == [0.5, -2])
+    #expect(ds.doubles(0x0008_9459) == [25])
+    #expect(ds.ints(0x0018_6016) == [123_456])
+    #expect(ds.ints(0x0018_6039) == [-2])
+    #expect(ds.doubles(0x0018_9087) == [1000])
+    #expect(ds.ints(0x0018_9518) == [-1])
+    #expect(ds.tagValues(0x0028_0009) == [0x0054_0080])
+    #expect(ds.bytes(0x0028_1201) == [1, 2, 3, 4])
+    #expect(ds.bytes(0x0072_006D) == [9, 9])
+    #expect(ds.ints(0x0072_0082) == [-3])
+}
