@@ -639,3 +639,29 @@ func everyVRImplicitLittleEndian() throws {
     #expect(ds.bytes(0x0072_006D) == [9, 9])
     #expect(ds.ints(0x0072_0082) == [-3])
 }
+
+@Test func inflateIsCapped() throws {
+    let zeros = [UInt8](repeating: 0, count: 1 << 20)
+    let packed = try rawDeflate(zeros)
+    let full = try packed.withUnsafeBytes { try inflateRaw($0) }
+    #expect(full == zeros)
+    do {
+        _ = try packed.withUnsafeBytes { try inflateRaw($0, maxOutput: 100_000) }
+        Issue.record("expected the cap to raise")
+    } catch {
+        #expect((error as? DicomError)?.kind == .malformed)
+    }
+    // garbage is not a deflate stream
+    #expect(throws: DicomError.self) { try [UInt8](repeating: 0xFF, count: 64).withUnsafeBytes { try inflateRaw($0) } }
+}
+
+@Test func commandGroupElementsAreRead() throws {
+    // A stream starting with command group (0000) elements in implicit VR, then an explicit data set.
+    var cmd = DS(implicit: true)
+    cmd.ul(0x0000_0000, [8])
+    cmd.us(0x0000_0100, [1])
+    var d = DS(); d.text(0x0008_0060, "CS", "CT")
+    let ds = try DicomReader.read(bytes: cmd.bytes + d.bytes, options: ReadOptions(force: true))
+    #expect(ds.ints(0x0000_0000) == [8])
+    #expect(ds.string(0x0008_0060) == "CT")
+}
