@@ -24,7 +24,7 @@ public enum JPEGBaselineDecoder {
         var pos = 2
         var afterScan = false
 
-        while true {
+        markerLoop: while true {
             guard let (marker, mp) = try JPEGMarkers.nextMarker(data, at: pos, lenient: afterScan) else { break }
             afterScan = false
             let markerOffset = mp - 2
@@ -111,6 +111,8 @@ public enum JPEGBaselineDecoder {
                 var reader = JPEGBitReader(data, pos: segEnd)
                 try st.decodeScan(&reader, tables: tables, quant: quant, scan: s, restartInterval: restartInterval)
                 pos = reader.pos
+                // Every component has had its (single) scan: whatever follows is not image data.
+                if !st.componentDone.contains(false) { break markerLoop }
                 afterScan = true
                 continue
             default:

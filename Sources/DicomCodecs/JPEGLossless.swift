@@ -27,7 +27,7 @@ public enum JPEGLosslessDecoder {
         var componentDone = [Bool](repeating: false, count: 4)
         var sawEOI = false
 
-        while true {
+        markerLoop: while true {
             guard let (marker, mp) = try JPEGMarkers.nextMarker(data, at: pos, lenient: afterScan) else { break }
             afterScan = false
             let markerOffset = mp - 2
@@ -109,6 +109,8 @@ public enum JPEGLosslessDecoder {
                                out: w, count: workCount)
                 for ci in s.componentIndices { componentDone[ci] = true }
                 pos = reader.pos
+                // Every component has had its (single) scan: whatever follows is not image data.
+                if !componentDone[0..<f.components.count].contains(false) { break markerLoop }
                 afterScan = true
                 continue
             default:

@@ -144,6 +144,10 @@ func roundTrip(rows: Int, cols: Int, nf: Int, _ o: LosslessEncodeOptions, seed: 
         // A stream whose EOI is missing still decodes (all samples are present).
         stream.removeLast(5)
         #expect(samples(try decodeLossless(stream, expectation(5, 5, 1, 10))) == values)
+        // Once every component has been decoded, trailing junk (even a second scan) is ignored.
+        let sos = JPEGLosslessErrors.markerOffset(stream, 0xDA)
+        let junk = Array(stream[sos..<(sos + 10)]) + [0x12, 0x34, 0xFF, 0x00, 0x56]
+        #expect(samples(try decodeLossless(stream + junk, expectation(5, 5, 1, 10))) == values)
     }
 
     @Test func largerImageAndRegistryRouting() throws {
