@@ -17,6 +17,27 @@ public enum TransferSyntaxUID {
     public static let deflatedExplicitVRLittleEndian = "1.2.840.10008.1.2.1.99"
 }
 
+/// Reads DICOM Part 10 files (and, with `force`, bare data sets) into a `Dataset`, following
+/// pydicom 3.0.2's `dcmread` behaviour:
+/// - no 'DICM' at offset 128 -> `.invalidDicom` unless `force` (then parsing starts at offset 0);
+/// - file meta = every leading group 0002 element (the group length is not trusted), explicit VR LE
+///   unless its first element looks implicit; then any group 0000 (command) elements, implicit VR LE;
+/// - the data set's encoding comes from (0002,0010), or without it from the first element (explicit when
+///   its VR bytes are a known VR, big endian when its group >= 0x0400); pydicom's check of the first
+///   element's VR bytes then may switch implicit/explicit, for the data set and for each sequence item;
+/// - Deflated Explicit VR LE: everything after the meta is inflated; `source` is meta + inflated bytes;
+/// - a defined-length value or item running past the end of its region is cut there (pydicom reads a
+///   short value); undefined-length sequences/items/values without their delimiter are `.malformed`;
+/// - fewer than 8 bytes left at the top level end the data set silently; an item delimiter at the top
+///   level ends it too.
+///
+/// Encapsulated pixel data convention (any element of undefined length that is not a sequence, normally
+/// (7FE0,0010)): kind `.bytes`, flags `[.undefinedLength, .encapsulated]`, and `valueOffset..<valueOffset +
+/// valueLength` in `source` covers the item stream exactly as pydicom's `ds.PixelData` bytes: it starts
+/// at the Basic Offset Table item tag (FFFE,E000) and ends right before the Sequence Delimitation Item
+/// (FFFE,E0DD), which is excluded. Every item header in it was checked to lie inside the range. When the
+/// content is not a clean item stream, the range ends at the first delimiter byte pattern found by a scan
+/// and `.encapsulated` is not set.
 public enum DicomReader {
     /// First prefix read when only the header is wanted; doubled until the header fits.
     public static let headerPrefixBytes = 16 * 1024
