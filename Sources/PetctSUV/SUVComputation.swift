@@ -256,6 +256,10 @@ public enum SUVComputation {
                     if s > e.time + 43_200 { s -= DicomDateTime.secondsPerDay }
                     series = s
                     appendOnce("SeriesDate (0008,0021) missing: date of the acquisition used")
+                } else {
+                    // No date anywhere: work with times of day (the injection is placed on the same day).
+                    series = t
+                    appendOnce("no SeriesDate (0008,0021) or StudyDate: times of day only")
                 }
             }
             if let s = series, earliest == nil || s <= earliest!.time + 1e-6 {

@@ -206,6 +206,27 @@ import Testing
         #expect(r.factors.allSatisfy { close($0, 70_000 / (370e6 * pow(2, -61 * 60 / F18.halfLife))) })
     }
 
+    @Test func timesOfDayOnly() throws {
+        var i = baseInputs()
+        i.seriesDate = nil
+        i.acquisitionTimes = [nil, nil, nil]
+        let r = try run(i)
+        #expect(r.factors.allSatisfy { close($0, 70_000 / (370e6 * startDecay)) })
+        #expect(r.info.notes.contains { $0.contains("times of day only") })
+        // Past midnight still works: 00:30 scan, 23:30 injection.
+        i.seriesTime = 0.5 * 3600
+        i.injectionTimeOfDay = 23.5 * 3600
+        #expect(try run(i).factors.allSatisfy { close($0, 70_000 / (370e6 * startDecay)) })
+    }
+
+    @Test func seriesDateMissingUsesAcquisitionDate() throws {
+        var i = baseInputs()
+        i.seriesDate = nil
+        let r = try run(i)
+        #expect(r.info.scanStart == at(11))
+        #expect(r.factors.allSatisfy { close($0, 70_000 / (370e6 * startDecay)) })
+    }
+
     @Test func noScanTimesFails() {
         var i = baseInputs()
         i.seriesTime = nil

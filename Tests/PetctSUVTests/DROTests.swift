@@ -89,12 +89,16 @@ func nativeInt16Pixels(_ ds: Dataset) throws -> [Int32] {
     guard ds.int(0x0028_0100) == 16, ds.isLittleEndian else { throw DicomError(.argument, "test expects 16-bit LE pixels") }
     let signed = ds.int(0x0028_0103) == 1
     let count = r.count / 2
-    return ds.source.withUnsafeBytes { raw in
-        (0..<count).map { j in
-            let v = raw.loadUnaligned(fromByteOffset: r.lowerBound + 2 * j, as: UInt16.self)
-            return signed ? Int32(Int16(bitPattern: UInt16(littleEndian: v))) : Int32(UInt16(littleEndian: v))
+    var out = [Int32](repeating: 0, count: count)
+    ds.source.withUnsafeBytes { raw in
+        out.withUnsafeMutableBufferPointer { dst in
+            for j in 0..<count {
+                let v = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: r.lowerBound + 2 * j, as: UInt16.self))
+                dst[j] = signed ? Int32(Int16(bitPattern: v)) : Int32(v)
+            }
         }
     }
+    return out
 }
 
 /// A gzip-compressed NIfTI-1 mask (int16 or uint8 voxels, x fastest), just enough for the DRO masks.
@@ -130,11 +134,16 @@ struct NiftiMask {
         guard bytesPer > 0, n > 0, voxOffset >= 348, voxOffset + n * bytesPer <= nii.count else {
             throw DicomError(.malformed, "unsupported NIfTI datatype \(datatype) or size")
         }
-        voxels = (0..<n).map { j in
-            let o = voxOffset + j * bytesPer
-            let nonzero = bytesPer == 1 ? nii[o] != 0 : (nii[o] | nii[o + 1]) != 0
-            return nonzero ? 1 : 0
+        var v = [UInt8](repeating: 0, count: n)
+        nii.withUnsafeBufferPointer { src in
+            v.withUnsafeMutableBufferPointer { dst in
+                for j in 0..<n {
+                    let o = voxOffset + j * bytesPer
+                    dst[j] = (bytesPer == 1 ? src[o] : src[o] | src[o + 1]) != 0 ? 1 : 0
+                }
+            }
         }
+        voxels = v
     }
 }
 
