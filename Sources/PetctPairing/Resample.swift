@@ -191,7 +191,8 @@ struct Taps {
 /// Clamped linear taps (ITK convention) of a continuous index x known to be inside [-0.5, n-0.5].
 /// Positions within 1e-9 voxel of a centre snap to it, so identical grids copy values exactly.
 @inline(__always) func linearTaps(_ x: Double, _ n: Int) -> (Int, Int, Double) {
-    var f = x.rounded(.down)
+    // x >= -0.5 here, so truncating x + 1 is floor(x) + 1 (cheaper than a floor call).
+    var f = Double(Int(x + 1)) - 1
     var w = x - f
     if w < 1e-9 { w = 0 } else if w > 1 - 1e-9 { w = 0; f += 1 }
     let i0 = Int(f)
@@ -313,6 +314,11 @@ struct Job: @unchecked Sendable {
     /// Trilinear value at the source continuous index (kc, y, x), nil outside.
     @inline(__always) func trilinear(_ kc: Double, _ y: Double, _ x: Double) -> Float? {
         guard insideRange(kc, s.slices), insideRange(y, s.rows), insideRange(x, s.columns) else { return nil }
+        return trilinearInside(kc, y, x)
+    }
+
+    /// Trilinear value at a continuous index known to be inside.
+    @inline(__always) func trilinearInside(_ kc: Double, _ y: Double, _ x: Double) -> Float {
         let (z0, z1, wz) = linearTaps(kc, s.slices)
         let (y0, y1, wy) = linearTaps(y, s.rows)
         let (x0, x1, wx) = linearTaps(x, s.columns)
@@ -342,6 +348,9 @@ struct Job: @unchecked Sendable {
             }
             nsI = steps(1); nsJ = steps(2)
         }
+        // Uniform source slices and plain trilinear: along a destination row every source coordinate
+        // is linear in j, so the inside part is one interval found up front.
+        let rowwise = s.offsets == nil && nsI == 1 && nsJ == 1
         for k in range {
             let off = d.offset(k)
             let t0 = b[0] + l[0] * off, y0 = b[1] + l[3] * off, x0 = b[2] + l[6] * off
@@ -350,6 +359,10 @@ struct Job: @unchecked Sendable {
             for i in 0..<d.rows {
                 let di = Double(i)
                 let ti = t0 + l[1] * di, yi = y0 + l[4] * di, xi = x0 + l[7] * di
+                if rowwise {
+                    runRow(out + i * d.columns, mk.map { $0 + i * d.columns }, ti, yi, xi)
+                    continue
+                }
                 for j in 0..<d.columns {
                     let dj = Double(j)
                     let t = ti + l[2] * dj, y = yi + l[5] * dj, x = xi + l[8] * dj
@@ -374,6 +387,67 @@ struct Job: @unchecked Sendable {
                 }
             }
         }
+    }
+}
+
+extension Job {
+    /// One destination row of the generic path (uniform source slices, trilinear): the columns whose
+    /// centres fall inside the source form an interval [lo, hi]; only those are interpolated.
+    @inline(__always) func runRow(_ row: UnsafeMutablePointer<Float>, _ mrow: UnsafeMutablePointer<UInt8>?,
+                                  _ ti: Double, _ yi: Double, _ xi: Double) {
+        let cols = d.columns
+        let sp = s.sliceSpacing
+        let l2 = l[2], l5 = l[5], l8 = l[8]
+        // Exactly the per-voxel expressions of the checked path.
+        @inline(__always) func coords(_ j: Int) -> (Double, Double, Double) {
+            let dj = Double(j)
+            return (s.continuousK(ti + l2 * dj), yi + l5 * dj, xi + l8 * dj)
+        }
+        @inline(__always) func inside(_ j: Int) -> Bool {
+            let c = coords(j)
+            return insideRange(c.0, s.slices) && insideRange(c.1, s.rows) && insideRange(c.2, s.columns)
+        }
+        var lo = 0.0, hi = Double(cols - 1)
+        var guess = 0.0
+        for (c0, dc, n) in [(ti / sp, l2 / sp, s.slices), (yi, l5, s.rows), (xi, l8, s.columns)] {
+            if dc == 0 {
+                if !insideRange(c0, n) { lo = 1; hi = 0 }
+            } else {
+                let a = (-0.5 - c0) / dc, b = (Double(n) - 0.5 - c0) / dc
+                lo = max(lo, min(a, b).rounded(.up))
+                hi = min(hi, max(a, b).rounded(.down))
+                guess = min(a, b)
+            }
+        }
+        var jlo: Int, jhi: Int
+        if lo <= hi {
+            jlo = Int(lo); jhi = Int(hi)
+        } else {
+            // Empty or numerically degenerate: settle it with the exact test around the estimate.
+            jlo = Int(min(max(guess.rounded(), 0), Double(cols - 1))); jhi = jlo
+        }
+        while jlo > 0 && inside(jlo - 1) { jlo -= 1 }
+        while jlo <= jhi && !inside(jlo) { jlo += 1 }
+        while jhi < cols - 1 && jhi >= jlo && inside(jhi + 1) { jhi += 1 }
+        while jhi >= jlo && !inside(jhi) { jhi -= 1 }
+        if jlo > jhi {
+            row.update(repeating: fill, count: cols)
+            mrow?.update(repeating: 0, count: cols)
+            return
+        }
+        if jlo > 0 {
+            row.update(repeating: fill, count: jlo)
+            mrow?.update(repeating: 0, count: jlo)
+        }
+        if jhi < cols - 1 {
+            (row + jhi + 1).update(repeating: fill, count: cols - 1 - jhi)
+            mrow.map { ($0 + jhi + 1).update(repeating: 0, count: cols - 1 - jhi) }
+        }
+        for j in jlo...jhi {
+            let c = coords(j)
+            row[j] = trilinearInside(c.0, c.1, c.2)
+        }
+        if let mrow { (mrow + jlo).update(repeating: 1, count: jhi - jlo + 1) }
     }
 }
 
