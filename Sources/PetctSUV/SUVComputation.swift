@@ -147,7 +147,7 @@ public enum SUVComputation {
 
         mutating func weight() throws(DicomError) -> Double {
             guard let w = inp.weightKg, w > 0 else {
-                throw Self.fail("SUV: missing PatientWeight (0010,1030)" + (inp.weightKg != nil ? " (value \(inp.weightKg!) is not positive)" : ""),
+                throw Self.fail("SUV: missing PatientWeight (0010,1030)" + (inp.weightKg.map { " (value \($0) is not positive)" } ?? ""),
                                 SUVTag.patientWeight)
             }
             if w > 400 || w < 1 {
@@ -211,7 +211,7 @@ public enum SUVComputation {
 
         mutating func dose() throws(DicomError) -> Double {
             guard let raw = inp.dose, raw > 0 else {
-                throw Self.fail("SUV: missing RadionuclideTotalDose (0018,1074)" + (inp.dose != nil ? " (value \(inp.dose!) is not positive)" : ""),
+                throw Self.fail("SUV: missing RadionuclideTotalDose (0018,1074)" + (inp.dose.map { " (value \($0) is not positive)" } ?? ""),
                                 SUVTag.radionuclideTotalDose)
             }
             var d = raw
@@ -236,7 +236,7 @@ public enum SUVComputation {
         func earliestAcquisition() -> (time: Double, slice: Int)? {
             var best: (Double, Int)? = nil
             for (k, t) in inp.acquisitionTimes.enumerated() {
-                if let t, best == nil || t < best!.0 { best = (t, k) }
+                if let t, t < (best?.0 ?? .infinity) { best = (t, k) }
             }
             return best
         }
@@ -262,7 +262,7 @@ public enum SUVComputation {
                     appendOnce("no SeriesDate (0008,0021) or StudyDate: times of day only")
                 }
             }
-            if let s = series, earliest == nil || s <= earliest!.time + 1e-6 {
+            if let s = series, s <= (earliest?.time ?? .infinity) + 1e-6 {
                 info.scanStartSource = "SeriesDate/SeriesTime (0008,0021/0031)"
                 info.scanStart = s
                 return s
@@ -317,7 +317,7 @@ public enum SUVComputation {
             var t = day * DicomDateTime.secondsPerDay + tod
             if t > reference {
                 t -= DicomDateTime.secondsPerDay
-                info.injectionTimeSource! += ", previous day (scan past midnight)"
+                info.injectionTimeSource = (info.injectionTimeSource ?? "") + ", previous day (scan past midnight)"
                 appendOnce("injection time of day is after the scan start: injection taken on the previous day")
             }
             if reference - t > 2 * DicomDateTime.secondsPerDay {
@@ -345,7 +345,7 @@ public enum SUVComputation {
         mutating func activityFactors(scale: [Double]?) throws(DicomError) -> [Double] {
             let dc = try resolvedDecayCorrection()
             info.decayCorrection = dc
-            if inp.decayCorrection == nil || inp.decayCorrection!.isEmpty {
+            if (inp.decayCorrection ?? "").isEmpty {
                 info.notes.append("DecayCorrection (0054,1102) missing: START assumed (CorrectedImage has DECY)")
             }
             let hasDECY = inp.correctedImage.contains("DECY")
@@ -469,8 +469,9 @@ public enum SUVComputation {
                     info.notes.append("SUVType (0054,1006) '\(t)' not recognised: \(unitsDefault.rawValue) assumed for \(units)")
                 }
             } else {
-                info.suvType = unitsDefault == .bsa ? "BSA" : "BW"
-                info.notes.append("SUVType (0054,1006) missing: \(info.suvType!) assumed for Units \(units)")
+                let implied = unitsDefault == .bsa ? "BSA" : "BW"
+                info.suvType = implied
+                info.notes.append("SUVType (0054,1006) missing: \(implied) assumed for Units \(units)")
             }
             info.decayCorrection = inp.decayCorrection
             let storedName = "SUV" + stored.rawValue
