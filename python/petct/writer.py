@@ -41,7 +41,7 @@ class _Flattener:
         self.codec = codec
         self.records: list[tuple] = []
         self.heap = bytearray()
-        self.needs_utf8 = False
+        self.skip_charset = False   # True when the writer sets (0008,0005) itself
 
     def _put(self, data: bytes) -> tuple[int, int]:
         off = len(self.heap)
@@ -57,7 +57,6 @@ class _Flattener:
             return s.encode(self.codec)
         except UnicodeEncodeError:
             if self.codec == "ascii":
-                self.needs_utf8 = True
                 raise
             raise ValueError(f"text {s!r} cannot be encoded in the data set's character set ({self.codec})") from None
 
@@ -68,7 +67,7 @@ class _Flattener:
         n = 0
         for elem in ds:
             tag = int(elem.tag)
-            if tag >> 16 in (0x0000, 0x0002):
+            if tag >> 16 in (0x0000, 0x0002) or (self.skip_charset and tag == 0x00080005):
                 continue
             self.element(elem, context, depth)
             n += 1
@@ -201,6 +200,7 @@ def _flatten(ds: Dataset) -> tuple[bytes, bytes]:
     except UnicodeEncodeError:
         # non-ASCII text and no character set: write UTF-8 and say so
         flat = _Flattener("utf_8")
+        flat.skip_charset = True
         flat._add(0x00080005, "CS", _TEXT, 1, b"ISO_IR 192")
         flat.dataset(ds, context)
     meta = getattr(ds, "file_meta", None)

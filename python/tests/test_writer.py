@@ -221,6 +221,9 @@ def test_text_encoding_and_file_objects(tmp_path):
     pd = pydicom.dcmread(io.BytesIO(buf.getvalue()))
     assert pd.SpecificCharacterSet == "ISO_IR 192"
     assert str(pd.PatientName) == "Müller^Jörg"
+    ds.SpecificCharacterSet = "ISO_IR 6"           # declared ASCII: replaced, not duplicated
+    petct.dcmwrite(ds, tmp_path / "utf8.dcm")
+    assert pydicom.dcmread(tmp_path / "utf8.dcm").SpecificCharacterSet == "ISO_IR 192"
     ds.SpecificCharacterSet = "ISO_IR 100"
     path = tmp_path / "latin1.dcm"
     petct.dcmwrite(path, ds)                        # pydicom's argument order works too
