@@ -1,0 +1,2 @@
+// CharLS (JPEG-LS), Debian package libcharls-dev.
+#include <charls/charls.h>
