@@ -16,6 +16,13 @@ struct Context {
     var decoder: CharacterSetDecoder
     /// Nearest PixelRepresentation seen in this data set or an enclosing one, -1 when none.
     var pixelRep: Int
+    /// First value of LUT Descriptor (0028,3002) in this data set (not inherited), -1 when none.
+    var lutFirst: Int64 = -1
+}
+
+/// Tags whose negative first value pydicom turns positive when read as SS (pydicom.tag._LUT_DESCRIPTOR_TAGS).
+@inline(__always) func isLUTDescriptor(_ tag: UInt32) -> Bool {
+    tag == 0x0028_1101 || tag == 0x0028_1102 || tag == 0x0028_1103 || tag == 0x0028_3002
 }
 
 let maxDepth = 64
@@ -186,6 +193,8 @@ struct Parser {
                         if e.kind == .int && e.valueLength >= 8 {
                             ctx.pixelRep = Int(heap.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: e.valueOffset, as: Int64.self) })
                         }
+                    } else if isLUTDescriptor(tag) {
+                        fixLUTDescriptor(idx, ctx: &ctx)
                     }
                 }
                 pos = valueStart + len
@@ -221,11 +230,27 @@ struct Parser {
         case DictionaryVR.obOrOW:
             if undefined { return VRCode.OB }
             return VRCode.OW
-        case DictionaryVR.usOrOW, DictionaryVR.usOrSSOrOW:
+        case DictionaryVR.usOrOW:
+            // LUT Data: US when the LUT Descriptor says one entry, else OW (as pydicom).
+            return ctx.lutFirst == 1 ? VRCode.US : VRCode.OW
+        case DictionaryVR.usOrSSOrOW:
             return VRCode.OW
         default:
             return d
         }
+    }
+
+    /// pydicom adds 65536 to a negative first LUT Descriptor value read as explicit SS with several
+    /// values; remembers the first value for LUT Data's VR.
+    mutating func fixLUTDescriptor(_ idx: Int, ctx: inout Context) {
+        let e = elements[idx]
+        guard e.kind == .int, e.count >= 1 else { return }
+        var first = heap.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: e.valueOffset, as: Int64.self) }
+        if e.vr == VRCode.SS && e.count > 1 && first < 0 && !e.flags.contains(.vrFromDictionary) {
+            first += 65536
+            heap.withUnsafeMutableBytes { $0.storeBytes(of: first, toByteOffset: e.valueOffset, as: Int64.self) }
+        }
+        if e.tag == 0x0028_3002 { ctx.lutFirst = first }
     }
 
     mutating func applyCharacterSet(_ e: Element, ctx: inout Context, level: Level) {
@@ -278,6 +303,7 @@ struct Parser {
             elements.append(Element(tag: itemTag, vr: 0, kind: .item,
                                     flags: itemLen == undefinedLength ? .undefinedLength : [], fileOffset: pos))
             var child = ctx
+            child.lutFirst = -1
             child.implicit = detectImplicit(at: itemStart, assumed: ctx.implicit, inSequence: true)
             let r: (pos: Int, count: UInt32)
             if itemLen == undefinedLength {

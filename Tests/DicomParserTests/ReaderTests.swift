@@ -665,3 +665,30 @@ func everyVRImplicitLittleEndian() throws {
     #expect(ds.ints(0x0000_0000) == [8])
     #expect(ds.string(0x0008_0060) == "CT")
 }
+
+@Test func lutDescriptorNegativeFirstValueAsPydicom() throws {
+    var d = DS()
+    d.us(0x0028_1101, [0x8000, 0, 16], vr: "SS")     // -32768 -> 32768
+    d.us(0x0028_1102, [0xFFFF], vr: "SS")            // single value: unchanged
+    let ds = try DicomReader.read(bytes: part10(ts: explicitLE, body: d.bytes))
+    #expect(ds.ints(0x0028_1101) == [32768, 0, 16])
+    #expect(ds.ints(0x0028_1102) == [-1])
+}
+
+@Test(.enabled(if: DataDictionary.entry(for: 0x0028_3006) != nil, "needs the data dictionary"))
+func lutDataVRFromDescriptorInImplicitVR() throws {
+    var one = DS(implicit: true)
+    one.us(0x0028_3002, [1, 0, 16])
+    one.us(0x0028_3006, [7])
+    var many = DS(implicit: true)
+    many.us(0x0028_3002, [2, 0, 16])
+    many.us(0x0028_3006, [7, 8])
+    var d = DS(implicit: true)
+    d.seq(0x0028_3010, [one.bytes, many.bytes])
+    let ds = try DicomReader.read(bytes: part10(ts: implicitLE, body: d.bytes))
+    let items = ds.items(0x0028_3010)
+    #expect(items.count == 2)
+    #expect(ds.vrOf(0x0028_3006, in: items[0]) == "US")
+    #expect(ds.ints(0x0028_3006, in: items[0]) == [7])
+    #expect(ds.vrOf(0x0028_3006, in: items[1]) == "OW")
+}
