@@ -160,6 +160,10 @@ public struct SUVInputs: Sendable {
             if let s = h.text(SUVTag.radiopharmaceuticalStartDateTime, in: item) {
                 if let v = DicomDateTime.parseDateTime(s), v.secondsOfDay != nil {
                     injectionDateTime = Self.localClock(v, localOffset: localOffset)
+                    if v.utcOffsetSeconds != nil && localOffset == nil {
+                        notes.append("RadiopharmaceuticalStartDateTime (0018,1078) has a UTC offset but TimezoneOffsetFromUTC "
+                                     + "(0008,0201) is absent: offset ignored (scanner clock assumed)")
+                    }
                 } else if !s.isEmpty {
                     notes.append("RadiopharmaceuticalStartDateTime (0018,1078) '\(s)' has no usable time; ignored")
                 }

@@ -79,3 +79,31 @@ func hms(_ h: Double, _ m: Double = 0, _ s: Double = 0) -> Double { h * 3600 + m
         #expect(DicomDateTime.format(.nan) == "")
     }
 }
+
+/// Arbitrary input never traps and parsed values stay in range.
+@Suite struct DateTimeRobustnessTests {
+    @Test func randomStrings() {
+        let alphabet = Array("0123456789.:+- \0Zx".utf8)
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var parsed = 0
+        for _ in 0..<20_000 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let length = Int(state >> 59)   // 0...31
+            var bytes: [UInt8] = []
+            for i in 0..<length {
+                let r = (state >> UInt64(i % 50)) ^ UInt64(i &* 2_654_435_761)
+                bytes.append(alphabet[Int(r % UInt64(alphabet.count))])
+            }
+            let s = String(decoding: bytes, as: UTF8.self)
+            if let t = DicomDateTime.parseTime(s) { parsed += 1; #expect(t >= 0 && t < 86_401) }
+            if let d = DicomDateTime.parseDate(s) { #expect(d > -800_000 && d < 3_000_000) }
+            if let v = DicomDateTime.parseDateTime(s) {
+                #expect((v.secondsOfDay ?? 0) >= 0 && (v.secondsOfDay ?? 0) < 86_401)
+                #expect(abs(v.utcOffsetSeconds ?? 0) <= 14 * 3600 + 59 * 60)
+            }
+            _ = DicomDateTime.parseUTCOffset(s)
+        }
+        // Every digit string of even length 2-6 parses: the generator must have produced some.
+        #expect(parsed > 0)
+    }
+}
