@@ -34,6 +34,7 @@ public enum CodecRegistry {
     public static func decoder(for transferSyntax: String) -> FrameDecoder? {
         switch transferSyntax {
         case "1.2.840.10008.1.2.5": return RLEDecoder.decode
+        case "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51": return JPEGBaselineDecoder.decode
         case "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70": return JPEGLosslessDecoder.decode
         case "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81": return JPEGLSDecoder.decode
         case "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.201",
