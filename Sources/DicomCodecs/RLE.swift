@@ -56,11 +56,27 @@ public enum RLEDecoder {
             throw DicomError.malformed("RLE frame has \(segmentCount) segments, expected \(stride) "
                                        + "(\(samples) samples x \(bytesPerSample) bytes)", offset: 0)
         }
+        if samples == 1 && bytesPerSample == 2 {
+            // The common 16-bit case: decode both byte planes contiguously (literal runs become
+            // block copies), then combine them in one vectorisable pass.
+            let planes = UnsafeMutablePointer<UInt8>.allocate(capacity: 2 * pixels)
+            defer { planes.deallocate() }
+            for segment in 0..<2 {
+                let (s, e) = segmentRange(data, segment, segmentCount)
+                let produced = unpackBits(UnsafeRawBufferPointer(rebasing: data[s..<e]), into: planes + segment * pixels,
+                                          count: pixels, stride: 1)
+                if produced < pixels {
+                    throw DicomError.malformed("RLE segment \(segment + 1) decodes to \(produced) bytes, expected \(pixels)",
+                                               offset: s)
+                }
+            }
+            let hi = planes, lo = planes + pixels
+            let out = dst.baseAddress!.assumingMemoryBound(to: UInt16.self)
+            for i in 0..<pixels { out[i] = (UInt16(hi[i]) << 8 | UInt16(lo[i])).littleEndian }
+            return
+        }
         for segment in 0..<segmentCount {
-            let start = Int(readLE32(data, 4 + 4 * segment))
-            let end = segment + 1 < segmentCount ? Int(readLE32(data, 8 + 4 * segment)) : data.count
-            let s = min(start, data.count)
-            let e = max(s, min(end, data.count))
+            let (s, e) = segmentRange(data, segment, segmentCount)
             let sample = segment / bytesPerSample
             let byteInSample = bytesPerSample - 1 - segment % bytesPerSample   // segments are MSB first
             let produced = unpackBits(UnsafeRawBufferPointer(rebasing: data[s..<e]),
@@ -71,6 +87,16 @@ public enum RLEDecoder {
                                            offset: s)
             }
         }
+    }
+
+    /// Byte range of a segment: from its offset to the next one (the last runs to the end), clamped
+    /// to the data; an offset past the data or before its start gives an empty range.
+    @inline(__always)
+    static func segmentRange(_ data: UnsafeRawBufferPointer, _ segment: Int, _ count: Int) -> (Int, Int) {
+        let start = Int(readLE32(data, 4 + 4 * segment))
+        let end = segment + 1 < count ? Int(readLE32(data, 8 + 4 * segment)) : data.count
+        let s = min(start, data.count)
+        return (s, max(s, min(end, data.count)))
     }
 
     /// PackBits: header n in 0...127 copies n+1 literal bytes, 129...255 repeats the next byte

@@ -188,9 +188,11 @@ enum Encapsulation {
 }
 
 extension PixelLayout {
-    func decodeEncapsulated(_ ds: Dataset, into out: UnsafeMutableRawPointer) throws(DicomError) {
+    /// `decoderOverride` replaces the registry's decoder (tests).
+    func decodeEncapsulated(_ ds: Dataset, into out: UnsafeMutableRawPointer,
+                            decoderOverride: FrameDecoder? = nil) throws(DicomError) {
         let ts = info.transferSyntax
-        guard let decoder = CodecRegistry.decoder(for: ts) else {
+        guard let decoder = decoderOverride ?? CodecRegistry.decoder(for: ts) else {
             throw DicomError(.unsupportedTransferSyntax,
                              "unable to decode the pixel data: \(CodecRegistry.name(of: ts)) (\(ts)) is not supported",
                              tag: Tag.pixelData)
