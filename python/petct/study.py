@@ -322,9 +322,35 @@ def load_study(folder: Any, ct: SeriesInfo | int | str | None = None, pet: Serie
                      "; ".join(f"{s.modality} #{s.series_number} ({s.reason})" for s in ignored))
     if found.skipped:
         notes.append(f"skipped {len(found.skipped)} file(s) that are not readable DICOM images")
-    ct_v = load_series(ct_s, threads) if ct_s is not None else None
-    pet_v = load_series(pet_s, threads) if pet_s is not None else None
+    ct_v = _load_series_leaving_out_bad_files(ct_s, threads, found, notes) if ct_s is not None else None
+    pet_v = _load_series_leaving_out_bad_files(pet_s, threads, found, notes) if pet_s is not None else None
     return Study(ct_v, pet_v, found, notes, ct_s, pet_s)
+
+
+def _load_series_leaving_out_bad_files(series: SeriesInfo, threads: int, found: ScanResult,
+                                       notes: list[str]) -> Volume:
+    """load_series, but a slice file whose pixels cannot be decoded (truncated, corrupt) is left out,
+    named in ``found.skipped``, ``notes`` and a warning, and the rest loads (its place becomes a reported
+    gap in the volume's geometry, never a shifted volume). Errors not tied to one file propagate."""
+    files = list(series.files)
+    while True:
+        try:
+            return _open_volume(files, threads)
+        except GeometryError:
+            raise
+        except DicomError as exc:
+            text = str(exc)
+            bad = exc.path if exc.path in files else next((f for f in files if f in text), None)
+            if bad is None or len(files) <= 1:
+                raise
+            files = [f for f in files if f != bad]
+            reason = exc.reason or text
+            if reason.startswith(bad + ": "):
+                reason = reason[len(bad) + 2:]
+            found.skipped.append((bad, reason))
+            notes.append(f"{series.modality}: left out {bad}: {reason}")
+            warnings.warn(f"{bad} left out of {series.modality} series {series.series_number}: {reason}",
+                          PetctWarning, stacklevel=3)
 
 
 # -- pairing ---------------------------------------------------------------------------------
@@ -409,24 +435,84 @@ def save_paired(study_or_folder: Any, out_dir: Any, target: str = "ct", pet: str
                 crop: str | None = "overlap") -> dict:
     """Write ``ct.npy``, ``pet.npy`` and ``meta.json`` (an Auto-Paired folder) and return the meta.
 
-    Files are written under temporary names and renamed, so an interrupted run never leaves a
-    half-written result behind.
+    The three files are written into a temporary sibling folder that then replaces ``out_dir`` (an
+    atomic swap on Linux), so an interrupted run leaves either the previous complete result or none,
+    never a mix of two runs or a half-written file.
     """
     study = study_or_folder if isinstance(study_or_folder, Study) else load_study(study_or_folder)
     ct, pt = pair(study, target=target, pet=pet, suv_kind=suv_kind, crop=crop)
     meta = _paired_meta(study, target, pet, suv_kind, crop, ct.shape)
-    out = os.fspath(out_dir)
-    os.makedirs(out, exist_ok=True)
-    for name, arr in (("ct.npy", ct), ("pet.npy", pt)):
-        tmp = os.path.join(out, f".{name}.tmp")
-        with open(tmp, "wb") as f:
-            np.save(f, arr)
-        os.replace(tmp, os.path.join(out, name))
-    tmp = os.path.join(out, ".meta.json.tmp")
-    with open(tmp, "w") as f:
-        json.dump(meta, f, indent=2)
-    os.replace(tmp, os.path.join(out, "meta.json"))
+    _write_paired_dir(os.fspath(out_dir), ct, pt, meta)
     return meta
+
+
+_PAIRED_FILES = ("ct.npy", "pet.npy", "meta.json")
+
+
+def _rename_exchange(a: str, b: str) -> bool:
+    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False when not available."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    return fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def _write_paired_dir(out: str, ct: np.ndarray, pt: np.ndarray, meta: dict) -> None:
+    """Writes ct.npy, pet.npy and meta.json into a temporary sibling folder, then puts that folder in
+    place of ``out`` (an atomic swap where the OS has one), so ``out`` always holds one complete run:
+    the previous one or the new one (or none, if a process is killed during a first write or, where
+    the swap is not atomic, between two renames). Other files already in ``out`` are carried over."""
+    import shutil
+    import tempfile
+    out = os.path.abspath(out)
+    parent, base = os.path.split(out.rstrip(os.sep)) if out != os.sep else (out, "")
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{base}.tmp-", dir=parent)
+    try:
+        for name, arr in (("ct.npy", ct), ("pet.npy", pt)):
+            with open(os.path.join(tmp, name), "wb") as f:
+                np.save(f, arr)
+                f.flush()
+                os.fsync(f.fileno())
+        with open(os.path.join(tmp, "meta.json"), "w") as f:
+            json.dump(meta, f, indent=2)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o777 & ~_umask())
+        if not os.path.isdir(out):
+            os.rename(tmp, out)
+            return
+        # keep whatever else the user keeps in the folder (and older temporary names are dropped)
+        for entry in os.listdir(out):
+            if entry not in _PAIRED_FILES and not entry.startswith((".ct.npy.tmp", ".pet.npy.tmp", ".meta.json.tmp")):
+                os.rename(os.path.join(out, entry), os.path.join(tmp, entry))
+        if _rename_exchange(tmp, out):
+            shutil.rmtree(tmp, ignore_errors=True)   # tmp now holds the previous run
+            return
+        old = tempfile.mkdtemp(prefix=f".{base}.old-", dir=parent)
+        os.rename(out, os.path.join(old, "d"))
+        os.rename(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _umask() -> int:
+    # read, not set-and-restore: os.umask would race with other threads creating files
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
 
 
 def load_paired(out_dir: Any, mmap: bool = False) -> tuple[np.ndarray, np.ndarray, dict]:
