@@ -21,7 +21,7 @@ __all__ = [
     "DicomError", "InvalidDicomError", "MalformedDicomError", "UnsupportedTransferSyntaxError",
     "NoPixelDataError", "SUVError", "GeometryError", "GeometryWarning", "PetctWarning",
     "scan", "load_series", "load_study", "pair", "save_paired", "load_paired", "SeriesInfo", "ScanResult",
-    "Volume", "Study", "SUV_KINDS", "data",
+    "Volume", "Study", "SUV_KINDS", "data", "batch",
 ]
 
 
@@ -30,4 +30,11 @@ def __getattr__(name: str):
     if name == "data":
         import importlib
         return importlib.import_module(".data", __name__)
+    if name == "batch":
+        # petct.batch (the function; Dask is imported only when a batch runs). Importing the submodule
+        # binds the module to this name, so rebind it to the function.
+        import importlib
+        func = importlib.import_module(".batch", __name__).batch
+        globals()["batch"] = func
+        return func
     raise AttributeError(f"module 'petct' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""The ``petct`` command line: info, dump, pair (and demo)."""
+"""The ``petct`` command line: info, dump, pair, batch (and demo)."""
 from __future__ import annotations
 
 import argparse
@@ -81,7 +81,46 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("demo", help="write a synthetic PET-CT study, pair it and save a picture")
     s.add_argument("output", nargs="?", default="petct-demo")
     s.set_defaults(func=cmd_demo)
+    _add_batch_parser(sub)
     return p
+
+
+def cmd_batch(args) -> int:
+    from .batch import batch
+    n_done = [0]
+
+    def progress(row):
+        n_done[0] += 1
+        _progress(f"{n_done[0]} studies done ...")
+
+    rows = batch(args.root, args.output, scheduler=args.scheduler, workers=args.workers, target=args.target,
+                 pet=args.pet, suv_kind=args.suv_kind, crop=None if args.no_crop else "overlap", redo=args.redo,
+                 progress=progress)
+    _done_progress()
+    failed = 0
+    for r in rows:
+        shape = f" {r['paired_shape']}" if r.get("paired_shape") else ""
+        line = f"{r['status']:<13} {r['study']}{shape}"
+        if r.get("error"):
+            line += f"  {r['error']}"
+            failed += r["status"] == "error"
+        print(line)
+    print(f"{len(rows)} studies, {failed} failed; summary: {args.output}/summary.csv")
+    return 1 if failed else 0
+
+
+def _add_batch_parser(sub) -> None:
+    s = sub.add_parser("batch", help="pair every PET-CT study under a folder on Dask (needs petct[dask])")
+    s.add_argument("root")
+    s.add_argument("-o", "--output", required=True, help="one folder per study plus summary.csv")
+    s.add_argument("--scheduler", default=None, help="address of a running Dask scheduler (default: a LocalCluster)")
+    s.add_argument("--workers", type=int, default=None, help="LocalCluster worker processes")
+    s.add_argument("--target", choices=["ct", "pet"], default="ct")
+    s.add_argument("--pet", choices=["suv", "bqml"], default="suv")
+    s.add_argument("--suv-kind", choices=["bw", "lbm", "lbm-janma", "bsa", "ibw"], default="bw")
+    s.add_argument("--no-crop", action="store_true")
+    s.add_argument("--redo", action="store_true", help="redo studies whose output folder is complete")
+    s.set_defaults(func=cmd_batch)
 
 
 def main(argv: list[str] | None = None) -> int:

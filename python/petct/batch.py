@@ -1,0 +1,255 @@
+"""Cohorts: every PET-CT study under a folder, paired on Dask distributed.
+
+``petct.batch(root, out)`` scans ``root`` once (header-only), groups the series by StudyInstanceUID,
+and runs one task per PET-CT study on a Dask cluster (a ``LocalCluster`` of worker processes by
+default, or an existing scheduler): load the study, pair PET onto the CT grid and write
+``out/<StudyInstanceUID>/`` (``ct.npy``, ``pet.npy``, ``meta.json``, written atomically). A study
+whose folder is already complete is skipped. Failures are reported in the summary and never stop
+the batch. ``out/summary.csv`` gets one row per study.
+
+Dask is an optional dependency (``pip install "petct[dask]"``); it is imported only when a batch runs.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+__all__ = ["batch", "find_studies", "StudyJob", "SUMMARY_COLUMNS"]
+
+SUMMARY_COLUMNS = ["study", "status", "patient_id", "ct_series", "pet_series", "ct_shape", "pet_shape",
+                   "paired_shape", "suv_factor", "warnings", "error", "seconds", "output"]
+
+
+@dataclass
+class StudyJob:
+    """One study found under the root: its series and files (plus the files that could not be read)."""
+
+    study_uid: str
+    patient_id: str
+    modalities: list[str]
+    files: list[str]
+    series: list[str] = field(default_factory=list)        # "MOD #num description" of each series
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def is_petct(self) -> bool:
+        return "PT" in self.modalities and "CT" in self.modalities
+
+
+def find_studies(root: Any, threads: int = 0) -> tuple[list[StudyJob], list[tuple[str, str]]]:
+    """Scan ``root`` and group its series by StudyInstanceUID.
+
+    Returns ``(studies, unassigned)``: the studies in scan order, and the unreadable files that could not
+    be attributed to a study (an unreadable file is attributed to the study with files in its folder).
+    """
+    from .study import scan
+    found = scan(root, threads=threads)
+    by_uid: dict[str, StudyJob] = {}
+    for s in found:
+        job = by_uid.get(s.study_uid)
+        if job is None:
+            job = by_uid[s.study_uid] = StudyJob(s.study_uid, s.patient_id, [], [])
+        if not s.ignore and s.modality not in job.modalities:
+            job.modalities.append(s.modality)
+        job.files.extend(s.files)
+        job.series.append(f"{s.modality} #{s.series_number if s.series_number is not None else ''} "
+                          f"{s.description}".strip())
+    folders: dict[str, StudyJob] = {}
+    for job in by_uid.values():
+        for f in job.files:
+            folders.setdefault(os.path.dirname(f), job)
+    unassigned = []
+    for path, reason in found.skipped:
+        job = folders.get(os.path.dirname(path))
+        if job is not None:
+            job.skipped.append((path, reason))
+        else:
+            unassigned.append((path, reason))
+    return list(by_uid.values()), unassigned
+
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def study_folder_name(study_uid: str) -> str:
+    """The output folder of a study: its UID (characters outside ``[A-Za-z0-9._-]`` replaced)."""
+    name = _SAFE.sub("_", study_uid).strip(".") or "no-study-uid"
+    return name[:128]
+
+
+def _is_done(folder: str) -> bool:
+    return all(os.path.isfile(os.path.join(folder, n)) for n in ("ct.npy", "pet.npy", "meta.json"))
+
+
+def _shape(a) -> str:
+    return "x".join(str(int(n)) for n in a) if a is not None else ""
+
+
+def run_study(job: StudyJob, out_dir: str, target: str = "ct", pet: str = "suv", suv_kind: str = "bw",
+              crop: str | None = "overlap", threads: int = 1) -> dict:
+    """The task of one study (runs on a Dask worker): load, pair, save. Never raises: errors go in the row."""
+    import warnings
+    from .study import load_study, save_paired
+    row: dict[str, Any] = {c: "" for c in SUMMARY_COLUMNS}
+    row.update(study=job.study_uid, patient_id=job.patient_id, output=out_dir, status="error")
+    t0 = time.perf_counter()
+    notes = [f"skipped {os.path.basename(p)}: {r}" for p, r in job.skipped]
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            study = load_study(job.files, threads=threads)
+            if study.ct_series is not None:
+                row["ct_series"] = f"#{study.ct_series.series_number} {study.ct_series.description}".strip()
+            if study.pet_series is not None:
+                row["pet_series"] = f"#{study.pet_series.series_number} {study.pet_series.description}".strip()
+            row["ct_shape"] = _shape(study.ct.shape) if study.ct is not None else ""
+            row["pet_shape"] = _shape(study.pet.shape) if study.pet is not None else ""
+            meta = save_paired(study, out_dir, target=target, pet=pet, suv_kind=suv_kind, crop=crop)
+            row["paired_shape"] = _shape(meta["shape"])
+            if pet == "suv" and study.pet is not None:
+                row["suv_factor"] = f"{study.pet.suv_factor(suv_kind):.9g}"
+        seen = set()
+        for w in caught:
+            text = str(w.message)
+            if text not in seen:
+                seen.add(text)
+                notes.append(text)
+        row["status"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - one study's failure is reported, the batch goes on
+        row["error"] = f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, (ValueError, OSError, NotImplementedError)):
+            row["error"] += " | " + traceback.format_exc(limit=3).replace("\n", " ")[-400:]
+    row["warnings"] = " | ".join(notes)
+    row["seconds"] = f"{time.perf_counter() - t0:.3f}"
+    return row
+
+
+def _read_summary(path: str) -> dict[str, dict]:
+    if not os.path.isfile(path):
+        return {}
+    try:
+        with open(path, newline="") as f:
+            return {r["study"]: r for r in csv.DictReader(f) if r.get("study")}
+    except (OSError, csv.Error, KeyError):
+        return {}
+
+
+def write_summary(path: str, rows: list[dict]) -> None:
+    """``summary.csv`` written under a temporary name and renamed."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=SUMMARY_COLUMNS, extrasaction="ignore")
+    w.writeheader()
+    for r in rows:
+        w.writerow({c: r.get(c, "") for c in SUMMARY_COLUMNS})
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", newline="") as f:
+        f.write(buf.getvalue())
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def batch(root: Any, out: Any, scheduler: str | None = None, workers: int | None = None, *,
+          target: str = "ct", pet: str = "suv", suv_kind: str = "bw", crop: str | None = "overlap",
+          redo: bool = False, client: Any = None, threads_per_task: int = 1,
+          progress: Callable[[dict], None] | None = None) -> list[dict]:
+    """Pair every PET-CT study under ``root`` into ``out/<StudyInstanceUID>/`` on Dask distributed.
+
+    ``scheduler``: address of an existing Dask scheduler (``tcp://host:8786``); default a
+    ``LocalCluster`` of ``workers`` processes (default: the CPU count, at most 4), one thread each.
+    ``client``: an existing ``dask.distributed.Client`` to use instead. Studies whose folder already
+    holds ``ct.npy``, ``pet.npy`` and ``meta.json`` are skipped unless ``redo``. Returns the summary rows
+    (also written to ``out/summary.csv``); a failed study has ``status == "error"`` and the reason in
+    ``error``; ``progress(row)`` is called as each study finishes.
+    """
+    out = os.path.abspath(os.fspath(out))
+    os.makedirs(out, exist_ok=True)
+    summary_path = os.path.join(out, "summary.csv")
+    previous = _read_summary(summary_path)
+    jobs, unassigned = find_studies(root)
+
+    rows: dict[str, dict] = {}
+    order: list[str] = []
+    todo: list[tuple[StudyJob, str]] = []
+    for job in jobs:
+        order.append(job.study_uid)
+        folder = os.path.join(out, study_folder_name(job.study_uid))
+        if not job.is_petct:
+            row = {c: "" for c in SUMMARY_COLUMNS}
+            row.update(study=job.study_uid, patient_id=job.patient_id, status="not PET-CT",
+                       error=f"series found: {', '.join(job.series) or 'none'}", seconds="0")
+            rows[job.study_uid] = row
+        elif not redo and _is_done(folder):
+            row = dict(previous.get(job.study_uid) or {c: "" for c in SUMMARY_COLUMNS})
+            row.update(study=job.study_uid, patient_id=job.patient_id, output=folder, status="done earlier")
+            rows[job.study_uid] = row
+        else:
+            todo.append((job, folder))
+    if unassigned:
+        key = "(unreadable files)"
+        order.append(key)
+        rows[key] = {c: "" for c in SUMMARY_COLUMNS}
+        rows[key].update(study=key, status="error", seconds="0",
+                         error=" | ".join(f"{p}: {r}" for p, r in unassigned))
+
+    if todo:
+        own_cluster = None
+        own_client = None
+        if client is None:
+            from dask.distributed import Client, LocalCluster
+            if scheduler:
+                own_client = client = Client(scheduler)
+            else:
+                import logging
+                n = workers or max(1, min(4, os.cpu_count() or 1))
+                own_cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                           silence_logs=logging.ERROR, dashboard_address=None)
+                own_client = client = Client(own_cluster)
+        try:
+            from dask.distributed import as_completed
+            futures = {}
+            for job, folder in todo:
+                fut = client.submit(run_study, job, folder, target, pet, suv_kind, crop, threads_per_task,
+                                    key=f"petct-study-{study_folder_name(job.study_uid)}", pure=False)
+                futures[fut] = job
+            for fut in as_completed(list(futures)):
+                job = futures[fut]
+                try:
+                    row = fut.result()
+                except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: the task crashed its worker
+                    row = {c: "" for c in SUMMARY_COLUMNS}
+                    row.update(study=job.study_uid, patient_id=job.patient_id, status="error",
+                               error=f"{type(exc).__name__}: {exc}",
+                               output=os.path.join(out, study_folder_name(job.study_uid)))
+                rows[job.study_uid] = row
+                if progress is not None:
+                    progress(row)
+                # keep the summary current, so an interrupted batch still says what it finished
+                write_summary(summary_path, [rows[k] for k in order if k in rows])
+        finally:
+            if own_client is not None:
+                own_client.close()
+            if own_cluster is not None:
+                own_cluster.close()
+    result = [rows[k] for k in order]
+    write_summary(summary_path, result)
+    return result
+
+
+class _CallableModule(type(os)):
+    """``import petct.batch`` binds this module to ``petct.batch``; calling it runs :func:`batch`, so
+    ``petct.batch(root, out)`` works whichever of the two the name holds."""
+
+    def __call__(self, *args, **kwargs):
+        return batch(*args, **kwargs)
+
+
+import sys as _sys  # noqa: E402
+
+_sys.modules[__name__].__class__ = _CallableModule
