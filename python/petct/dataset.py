@@ -283,7 +283,7 @@ class Dataset:
             value = _native.element_bytes(self._handle, index)
         elif vr == "PN":
             value = [PersonName(v) for v in value] if isinstance(value, list) else PersonName(value)
-        elif vr == "AT":
+        elif vr == "AT" and not isinstance(value, (bytes, bytearray)):  # bytes: AT of a length not 4k
             value = [Tag(v) for v in value] if isinstance(value, list) else Tag(value)
         elem = DataElement(tag, vr, value, None if offset < 0 else offset, raw)
         self._elements[tag] = elem

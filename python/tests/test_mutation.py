@@ -367,5 +367,15 @@ def test_deep_nesting_is_a_clean_error_or_value():
         assert depth == 50
 
 
+def test_regression_at_element_of_two_bytes():
+    """An AT element whose value is not a multiple of 4 bytes (a VR swapped by the mutation test) came
+    back as bytes and Tag(bytes) raised ValueError in str(ds) / iteration."""
+    import petct
+    ds = petct.dcmread(REGRESSIONS / "at-two-bytes.dcm")
+    text = str(ds)
+    at = [e for e in ds if e.VR == "AT"]
+    assert at and isinstance(at[0].value, bytes) and len(at[0].value) == 2 and str(at[0].tag) in text
+
+
 if __name__ == "__main__" and len(sys.argv) >= 4 and sys.argv[1] == "--worker":
     worker(sys.argv[2], int(sys.argv[3]))
