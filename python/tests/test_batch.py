@@ -81,9 +81,10 @@ def test_batch_on_local_cluster_pairs_every_study_and_reports_failures(tmp_path,
     from petct.batch import SUMMARY_COLUMNS
     assert list(table[0]) == SUMMARY_COLUMNS
 
-    # a second run skips the finished studies (their files untouched) and retries the failed one
+    # a second run, through the scheduler's address, skips the finished studies (files untouched) and
+    # retries the failed one
     stamp = (out / uids["p1"] / "ct.npy").stat().st_mtime_ns
-    again = {r["study"]: r for r in petct.batch(root, out, client=client)}
+    again = {r["study"]: r for r in petct.batch(root, out, scheduler=client.scheduler.address)}
     assert again[uids["p1"]]["status"] == "done earlier" and again[uids["p1"]]["ct_shape"] == "8x16x16"
     assert (out / uids["p1"] / "ct.npy").stat().st_mtime_ns == stamp
     assert again[uids["broken"]]["status"] == "error"
