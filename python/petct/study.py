@@ -469,7 +469,7 @@ def _write_paired_dir(out: str, ct: np.ndarray, pt: np.ndarray, meta: dict) -> N
     the swap is not atomic, between two renames). Other files already in ``out`` are carried over."""
     import shutil
     import tempfile
-    out = os.path.abspath(out)
+    out = os.path.realpath(out)   # a symlinked folder: replace its target, keep the link
     parent, base = os.path.split(out.rstrip(os.sep)) if out != os.sep else (out, "")
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=f".{base}.tmp-", dir=parent)
