@@ -96,8 +96,12 @@ public enum JPEGBaselineDecoder {
                     throw .malformed("JPEG: scan before frame header", offset: markerOffset)
                 }
                 let s = try JPEGMarkers.parseScanHeader(data, mp, end: segEnd, frame: st.frame)
-                // Ss/Se/Ah/Al are fixed (0, 63, 0, 0) in sequential mode; like common decoders, other
-                // values are ignored rather than rejected.
+                // Ss/Se are fixed at 0/63 in the sequential modes (T.81 B.2.3); libjpeg (the reference
+                // decoder behind pylibjpeg) rejects other values, and so do we. Ah/Al are ignored.
+                if s.ss != 0 || s.se != 63 {
+                    throw .malformed("JPEG: scan start must be 0 and scan end 63 for sequential DCT " +
+                                     "(found \(s.ss) and \(s.se))", offset: mp)
+                }
                 for (k, ci) in s.componentIndices.enumerated() {
                     if !tables.defined[s.dcTables[k]] || !tables.defined[4 + s.acTables[k]] {
                         throw .malformed("JPEG: scan component \(k) uses an undefined Huffman table", offset: mp + 4 + 2 * k)

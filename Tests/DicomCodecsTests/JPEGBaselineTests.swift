@@ -227,6 +227,15 @@ func encodeDCOnly(rows: Int, cols: Int, precision: Int, comps: [DCOnlyComponent]
         #expect(failure(Self.fixture.bytes, wrong)?.message.contains("data set says") == true)
     }
 
+    @Test func spectralSelectionOtherThanFullIsRejected() {
+        // Sequential DCT scans must have Ss = 0 and Se = 63 (T.81 B.2.3); libjpeg refuses others.
+        var s = Self.fixture.bytes
+        let sos = JPEGLosslessErrors.markerOffset(s, 0xDA)
+        let ns = Int(s[sos + 4])
+        s[sos + 6 + 2 * ns] = 0
+        #expect(failure(s)?.message.contains("scan end 63") == true)
+    }
+
     @Test func missingTables() {
         var s = Self.fixture.bytes
         // Point the first component at quantisation table 3 (never defined).
