@@ -13,11 +13,39 @@ import CCharLS
 /// wider container so the sign survives the pixel layer's zero-extending copy.
 public enum JPEGLSDecoder {
     public static func decode(_ data: UnsafeRawBufferPointer, _ expected: FrameExpectation) throws(DicomError) -> DecodedFrame {
-        guard data.count >= 4, let base = data.baseAddress else {
+        guard data.count >= 4 else {
             throw .malformed("JPEG-LS: stream too short (\(data.count) bytes)", offset: 0)
         }
         if data[0] != 0xFF || data[1] != 0xD8 {
             throw .malformed("JPEG-LS: missing SOI marker", offset: 0)
+        }
+        // CharLS 2.4 reads zero bits past the end of a stream that stops without a marker, and its
+        // Golomb decoder then spins for ~2^31 iterations (seconds) before failing. A stream that does
+        // not end with EOI (after fragment padding) is therefore decoded from a copy with EOI appended:
+        // a truncated stream fails at once and a complete one without EOI still decodes.
+        var end = data.count
+        while end > 2 && data[end - 1] == 0 { end -= 1 }
+        if data[end - 2] != 0xFF || data[end - 1] != 0xD9 {
+            var copy = [UInt8](data)
+            copy.append(0xFF)
+            copy.append(0xD9)
+            return try withBytes(copy) { (b: UnsafeRawBufferPointer) throws(DicomError) -> DecodedFrame in
+                try decodeTerminated(b, expected)
+            }
+        }
+        return try decodeTerminated(data, expected)
+    }
+
+    /// Typed-throws wrapper of `withUnsafeBytes`.
+    private static func withBytes<R>(_ a: [UInt8], _ body: (UnsafeRawBufferPointer) throws(DicomError) -> R) throws(DicomError) -> R {
+        let r = a.withUnsafeBytes { b in Result { () throws(DicomError) -> R in try body(b) } }
+        return try r.get()
+    }
+
+    /// Decodes a stream that ends with an EOI marker.
+    private static func decodeTerminated(_ data: UnsafeRawBufferPointer, _ expected: FrameExpectation) throws(DicomError) -> DecodedFrame {
+        guard let base = data.baseAddress else {
+            throw .malformed("JPEG-LS: empty stream", offset: 0)
         }
         guard let decoder = charls_jpegls_decoder_create() else {
             throw DicomError(.internalError, "JPEG-LS: cannot create a CharLS decoder")
