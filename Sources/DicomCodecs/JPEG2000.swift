@@ -13,10 +13,10 @@ import COpenJPEG
 /// Sign, matching pydicom 3 + pylibjpeg-openjpeg: samples of signed components are sign-extended;
 /// for single-component frames whose signedness differs from Pixel Representation, the values are
 /// re-read as the data set says: sign-extended from the codestream precision (Pixel Representation
-/// 1, unsigned codestream) or masked to it (Pixel Representation 0, signed codestream). When the
-/// output may hold negative values and Bits Allocated asks for a wider container than the precision
-/// does, the samples are written in that container so the sign survives the pixel layer's
-/// zero-extending copy.
+/// 1, unsigned codestream) or masked to it (Pixel Representation 0, signed codestream); "single
+/// component" stands in for pydicom's MONOCHROME1/2 test. With Pixel Representation 1, when Bits
+/// Allocated asks for a wider container than the precision does, the samples are written in that
+/// container so the sign survives the pixel layer's zero-extending copy.
 public enum JPEG2000Decoder {
     /// The bytes being decoded and the first error OpenJPEG reported.
     private final class Source {
@@ -168,9 +168,11 @@ public enum JPEG2000Decoder {
         let wantSigned = expected.pixelRepresentation == 1
         let precision = header.precision
         let correct = samples == 1 && header.signed != wantSigned && precision < 8 * bytes
+        // Negative values are widened to the Bits Allocated container only for a signed data set; for
+        // an unsigned one pydicom keeps the bit pattern in the precision's container (zero-extended).
         let mayBeNegative = correct ? wantSigned : anySigned
         var outBytes = bytes
-        if mayBeNegative {
+        if mayBeNegative && wantSigned {
             let container = expected.bitsAllocated / 8
             if (container == 2 || container == 4) && container > bytes { outBytes = container }
         }

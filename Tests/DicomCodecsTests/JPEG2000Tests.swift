@@ -128,6 +128,12 @@ private func signed16(_ f: DecodedFrame) -> [Int] { samples(f).map { Int(Int16(t
         let s = encodeJ2K([-1, 0, -2048, 5], rows: 2, cols: 2, nf: 1, bits: 12, signed: true)
         let fs = try decodeWith(JPEG2000Decoder.decode, s, j2kExpectation(2, 2, 1, 12))
         #expect(samples(fs) == [4095, 0, 2048, 5])
+        // Signed 8-bit codestream, unsigned data set with 16 bits allocated: pydicom keeps the 8-bit
+        // pattern (no unused bits in the 1-byte container, nothing to correct), zero-extended.
+        let s8 = encodeJ2K([-128, -1, 0, 127], rows: 2, cols: 2, nf: 1, bits: 8, signed: true)
+        let f8 = try decodeWith(JPEG2000Decoder.decode, s8, j2kExpectation(2, 2, 1, 8, ba: 16))
+        #expect(f8.bytesPerSample == 1)
+        #expect(samples(f8) == [128, 255, 0, 127])
     }
 
     @Test func geometryMismatchIsMalformed() throws {
