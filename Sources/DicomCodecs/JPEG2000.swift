@@ -1,5 +1,8 @@
 import DicomBytes
 import COpenJPEG
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// JPEG 2000 (1.2.840.10008.1.2.4.90 / .91) and High-Throughput JPEG 2000 (.201 / .202 / .203),
 /// decoded from memory with OpenJPEG 2.5 (system library, Debian package libopenjp2-7-dev).
@@ -107,6 +110,12 @@ public enum JPEG2000Decoder {
                 throw failure(source, "reading the header")
             }
             let header = try checkHeader(image.pointee, expected)
+            // Large frames (radiographs) decode their code-blocks on several threads; the typical
+            // CT/PET frame stays single-threaded since the pixel layer decodes frames in parallel.
+            if expected.rows * expected.columns * expected.samples >= 1 << 20 && opj_has_thread_support() != 0 {
+                let cpus = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+                if cpus > 1 { _ = opj_codec_set_threads(codec, Int32(min(cpus, 8))) }
+            }
             guard opj_decode(codec, stream, image) != 0 else {
                 throw failure(source, "decoding")
             }
