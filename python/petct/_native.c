@@ -553,8 +553,26 @@ fail:
     return NULL;
 }
 
-static PyObject *
-native_scan(PyObject *module, PyObject *args)
+/* The core's functions that take a list of paths and create an object. */
+typedef int32_t (*path_opener)(const char *const *paths, size_t count, int32_t threads, void **out,
+                               petct_error *err);
+
+static int32_t
+open_scan(const char *const *paths, size_t count, int32_t threads, void **out, petct_error *err)
+{
+    return petct_scan_files(paths, count, threads, (petct_scan **)out, err);
+}
+
+static int32_t
+open_volume(const char *const *paths, size_t count, int32_t threads, void **out, petct_error *err)
+{
+    return petct_volume_open(paths, count, threads, (petct_volume **)out, err);
+}
+
+/* Parses (paths, threads), calls `opener` with the GIL released; returns the object or NULL with an
+ * exception set. */
+static void *
+open_with_paths(PyObject *module, PyObject *args, path_opener opener)
 {
     PyObject *paths, *keep = NULL;
     int threads;
@@ -564,17 +582,29 @@ native_scan(PyObject *module, PyObject *args)
     const char **arr = path_array(paths, &n, &keep);
     if (arr == NULL)
         return NULL;
-    petct_scan *scan = NULL;
+    void *obj = NULL;
     petct_error err;
     int32_t rc;
     memset(&err, 0, sizeof(err));
     Py_BEGIN_ALLOW_THREADS
-    rc = petct_scan_files(arr, (size_t)n, threads, &scan, &err);
+    rc = opener(arr, (size_t)n, threads, &obj, &err);
     Py_END_ALLOW_THREADS
     PyMem_Free(arr);
     Py_DECREF(keep);
-    if (rc != PETCT_OK)
-        return raise_error(module, &err, Py_None);
+    if (rc != PETCT_OK) {
+        raise_error(module, &err, Py_None);
+        return NULL;
+    }
+    return obj;
+}
+
+/* scan(paths, threads) -> JSON text */
+static PyObject *
+native_scan(PyObject *module, PyObject *args)
+{
+    petct_scan *scan = open_with_paths(module, args, open_scan);
+    if (scan == NULL)
+        return NULL;
     PyObject *json = PyUnicode_FromString(petct_scan_json(scan));
     petct_scan_free(scan);
     return json;
@@ -592,25 +622,9 @@ volume_capsule_destructor(PyObject *capsule)
 static PyObject *
 native_volume_open(PyObject *module, PyObject *args)
 {
-    PyObject *paths, *keep = NULL;
-    int threads;
-    if (!PyArg_ParseTuple(args, "Oi", &paths, &threads))
+    petct_volume *vol = open_with_paths(module, args, open_volume);
+    if (vol == NULL)
         return NULL;
-    Py_ssize_t n;
-    const char **arr = path_array(paths, &n, &keep);
-    if (arr == NULL)
-        return NULL;
-    petct_volume *vol = NULL;
-    petct_error err;
-    int32_t rc;
-    memset(&err, 0, sizeof(err));
-    Py_BEGIN_ALLOW_THREADS
-    rc = petct_volume_open(arr, (size_t)n, threads, &vol, &err);
-    Py_END_ALLOW_THREADS
-    PyMem_Free(arr);
-    Py_DECREF(keep);
-    if (rc != PETCT_OK)
-        return raise_error(module, &err, Py_None);
     PyObject *capsule = PyCapsule_New(vol, VOLUME_CAPSULE, volume_capsule_destructor);
     if (capsule == NULL) {
         petct_volume_free(vol);
