@@ -377,5 +377,15 @@ def test_regression_at_element_of_two_bytes():
     assert at and isinstance(at[0].value, bytes) and len(at[0].value) == 2 and str(at[0].tag) in text
 
 
+def test_regression_jpegls_corrupt_scan_is_an_error():
+    """Found by the libFuzzer run: a 2-byte insertion in a JPEG-LS scan made CharLS 2.4 spin for
+    ~25 s past the end of the data (fixed by decoding from a copy with EOI appended)."""
+    import pytest
+    import petct
+    ds = petct.dcmread(REGRESSIONS / "jpegls-slow-corrupt-scan.dcm")
+    with pytest.raises(petct.MalformedDicomError, match="JPEG-LS"):
+        ds.pixel_array
+
+
 if __name__ == "__main__" and len(sys.argv) >= 4 and sys.argv[1] == "--worker":
     worker(sys.argv[2], int(sys.argv[3]))
