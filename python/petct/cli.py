@@ -93,6 +93,11 @@ def cmd_batch(args) -> int:
         n_done[0] += 1
         _progress(f"{n_done[0]} studies done ...")
 
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        print("petct batch: error: needs Dask distributed: pip install \"petct[dask]\"", file=sys.stderr)
+        return 2
     rows = batch(args.root, args.output, scheduler=args.scheduler, workers=args.workers, target=args.target,
                  pet=args.pet, suv_kind=args.suv_kind, crop=None if args.no_crop else "overlap", redo=args.redo,
                  progress=progress)
