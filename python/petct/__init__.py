@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from .errors import (DicomError, GeometryError, GeometryWarning, InvalidDicomError, MalformedDicomError,
                      NoPixelDataError, PetctWarning, SUVError, UnsupportedTransferSyntaxError)
-from . import _native
+try:
+    from . import _native
+except ImportError as _exc:  # name the system package of a missing codec library
+    _needs = {"libcharls": "libcharls2 (JPEG-LS)", "libopenjp2": "libopenjp2-7 (JPEG 2000)", "libz": "zlib1g"}
+    _missing = [pkg for lib, pkg in _needs.items() if lib in str(_exc)]
+    if _missing:
+        raise ImportError(f"petct needs the system library {', '.join(_missing)}: install it, e.g. "
+                          f"`apt-get install {' '.join(m.split()[0] for m in _missing)}` ({_exc})") from _exc
+    raise
 from .dataset import DataElement, Dataset, PersonName, Tag, dcmread, dictionary_entry, tag_for_keyword
 from .writer import dcmwrite
 from .study import (SUV_KINDS, ScanResult, SeriesInfo, Study, Volume, load_paired, load_series, load_study, pair,

@@ -202,3 +202,19 @@ def test_installed_library_needs_no_toolchain():
         tmp.unlink()
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "ok"
+
+
+def test_missing_codec_library_names_the_package(tmp_path):
+    """Without libopenjp2 at run time, `import petct` fails with a message naming the package to install."""
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode:
+        pytest.skip("needs a private mount namespace (root) to hide the library")
+    import glob
+    libs = glob.glob("/usr/lib/*/libopenjp2.so.7") + glob.glob("/lib/*/libopenjp2.so.7")
+    if not libs:
+        pytest.skip("libopenjp2 is not where Debian puts it")
+    lib = os.path.realpath(libs[0])
+    code = "import petct"
+    script = f"mount --bind /dev/null {lib} && exec {sys.executable} -c '{code}'"
+    r = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True)
+    assert r.returncode != 0
+    assert "libopenjp2-7" in r.stderr and "apt-get install" in r.stderr
