@@ -8,6 +8,8 @@ page cache, then times:
   W1  header scan: petct.dcmread(stop_before_pixels) and petct.scan vs pydicom.dcmread(stop_before_pixels)
   W2  whole job: folder -> CT HU + PET SUVbw + PET resampled onto the CT grid
       petct.load_study + petct.pair | SimpleITK series readers + Resample | pydicom + scipy
+  W5  decode a 200-slice 512^2 JPEG Lossless (SV1) CT series (made with DCMTK's dcmcjpeg)
+      petct.load_series | pydicom + pylibjpeg, file by file
 Reports medians (min-max) and ratios to petct as a Markdown table.
 """
 from __future__ import annotations
@@ -50,6 +52,32 @@ def generate(folder: Path) -> None:
     write_series(str(folder), "PT", pet_g, stored, ids, slopes=slopes, series_number=3,
                  names=lambda k: f"PT{k:05d}.dcm", extra=lambda ds, k: pet_header(ds, k))
     (folder / ".complete").write_text("ok")
+
+
+def generate_jpeg_ll(src: Path, dst: Path, count: int = 200) -> list[str]:
+    """JPEG Lossless SV1 copies of the first `count` CT files (needs dcmcjpeg from DCMTK)."""
+    dst.mkdir(parents=True, exist_ok=True)
+    out = []
+    for f in sorted(src.glob("IM*.dcm"))[:count]:
+        target = dst / f.name
+        if not target.exists():
+            subprocess.run(["dcmcjpeg", "+e1", str(f), str(target)], check=True, capture_output=True)
+        out.append(str(target))
+    return out
+
+
+def run_petct_w5(files):
+    import petct
+    return petct.load_series(files).array
+
+
+def run_pydicom_w5(files):
+    import pydicom
+    arrs = []
+    for f in files:
+        ds = pydicom.dcmread(f)
+        arrs.append(ds.pixel_array.astype(np.float32) * float(ds.RescaleSlope) + float(ds.RescaleIntercept))
+    return np.stack(arrs)
 
 
 def timeit(fn, reps: int):
@@ -190,6 +218,14 @@ def main() -> int:
     add("W2 folder -> HU + SUVbw + paired (target ct)", "pydicom + scipy",
         timeit(lambda: run_pydicom_w2(folder), args.slow_reps))
     add("W2 target pet", "petct", timeit(lambda: run_petct_w2(folder, "pet"), args.reps))
+
+    import shutil
+    if shutil.which("dcmcjpeg"):
+        jfiles = generate_jpeg_ll(folder, folder.parent / "ct-jpeg-lossless")
+        floor_read(jfiles)
+        w5 = "W5 decode 200 x 512^2 JPEG Lossless CT (HU volume)"
+        add(w5, "petct.load_series", timeit(lambda: run_petct_w5(jfiles), args.reps))
+        add(w5, "pydicom + pylibjpeg", timeit(lambda: run_pydicom_w5(jfiles), args.reps))
 
     rss_code = {
         "petct": f"import sys; sys.path.insert(0, 'benchmarks'); import bench; bench.run_petct_w2({str(folder)!r})",
