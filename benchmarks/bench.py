@@ -1,24 +1,34 @@
-"""petct benchmarks, side by side with pydicom and SimpleITK in one run.
+"""petct benchmarks: petct vs SimpleITK, pydicom(+scipy), fastdicom and GDCM side by side, in one run.
 
-    python3 benchmarks/bench.py [--reps 3] [--out benchmarks/results.md]
+    python3 benchmarks/bench.py [--reps 3] [--out benchmarks/results.md] [--quick]
 
-Generates (once, cached under $PETCT_BENCH_DIR or /tmp/petct-bench) a realistic PET-CT study in one
-folder: CT 250 x 512^2 int16 and PET 220 x 200^2 int16 with per-slice slopes (470 files), warms the
-page cache, then times:
-  W1  header scan: petct.dcmread(stop_before_pixels) and petct.scan vs pydicom.dcmread(stop_before_pixels)
-  W2  whole job: folder -> CT HU + PET SUVbw + PET resampled onto the CT grid
+Generates (once, with pydicom, cached under $PETCT_BENCH_DIR or /tmp/petct-bench) realistic PET-CT
+data, warms the page cache, then runs every pipeline in its own fresh Python process (so each gets an
+honest peak RSS), several repetitions each after one untimed warm-up (the slow pydicom+scipy pipeline:
+one timed run, no warm-up):
+
+  W1  header scan of a 470-file PET-CT folder (CT 250 x 512^2, PET 220 x 200^2, int16, per-slice PET
+      slopes): petct.scan | petct.dcmread(stop_before_pixels) | pydicom.dcmread(stop_before_pixels)
+      | fastdicom.dcmread | gdcm.Scanner
+  W2  whole job: folder -> CT HU + PET SUVbw + pair(target="ct"), and target="pet"
       petct.load_study + petct.pair | SimpleITK series readers + Resample | pydicom + scipy
-  W5  decode a 200-slice 512^2 JPEG Lossless (SV1) CT series (made with DCMTK's dcmcjpeg)
-      petct.load_series | pydicom + pylibjpeg, file by file
-Reports medians (min-max) and ratios to petct as a Markdown table.
+  W3  W2 (target "ct") on thin-slice CT: 2x and 4x the CT slice count over the same extent
+      (500 x 1.5 mm, 1000 x 0.75 mm); time per output voxel vs W2
+  W4  cohort: 10 studies x 200 PET slices of 128^2 (uint16, per-slice slopes): scan + load + SUVbw
+  W5  decode a 200-slice 512^2 JPEG Lossless (SV1) CT series (only when DCMTK's dcmcjpeg is installed)
+  floor  reading every byte of the input files + writing the output arrays (float32, first touch)
+
+Reports medians, min-max, ratios to petct and peak RSS per pipeline as Markdown.
 """
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,27 +40,56 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "python" / "tests"))
 
+ROOT = Path(os.environ.get("PETCT_BENCH_DIR", "/tmp/petct-bench"))
+STUDY = ROOT / "study"            # W1, W2 (kept at this path: earlier runs cached it here)
 
-def generate(folder: Path) -> None:
+
+def scaled_dir(factor: int) -> Path:
+    return STUDY if factor == 1 else ROOT / f"study-x{factor}"
+
+
+# -- data ------------------------------------------------------------------------------------------
+
+def generate_study(folder: Path, ct_factor: int = 1) -> None:
+    """CT (250*f) x 512^2 int16 every 3/f mm, PET 220 x 200^2 int16 with per-slice slopes, one folder."""
     from synth import StudyIds, axial, pet_header, write_series
     if (folder / ".complete").exists():
         return
     folder.mkdir(parents=True, exist_ok=True)
     ids = StudyIds()
     rng = np.random.default_rng(0)
-    ct_g = axial(512, 512, (0.9765625, 0.9765625), 250, 3.0, origin=(-249.5, -249.5, -600.0))
+    n_ct = 250 * ct_factor
+    ct_g = axial(512, 512, (0.9765625, 0.9765625), n_ct, 3.0 / ct_factor, origin=(-249.5, -249.5, -600.0))
     pet_g = axial(200, 200, (4.0, 4.0), 220, 3.27, origin=(-398.0, -398.0, -650.0))
     yy, xx = np.mgrid[0:512, 0:512]
     body = ((xx - 256) ** 2 / 200 ** 2 + (yy - 256) ** 2 / 150 ** 2) < 1
-    ct = np.where(body, 1064, 24).astype(np.int16)[None].repeat(250, axis=0)
-    ct = ct + rng.integers(-20, 20, size=ct.shape, dtype=np.int16)
+    base = np.where(body, 1064, 24).astype(np.int16)
+    ct = base[None] + rng.integers(-20, 20, size=(n_ct, 512, 512), dtype=np.int16)
     write_series(str(folder), "CT", ct_g, ct, ids, intercept=-1024.0, series_number=2,
                  names=lambda k: f"IM{k:05d}.dcm")
+    del ct
     pet = rng.uniform(0, 30000, size=(220, 200, 200)).astype(np.float32)
     slopes = pet.reshape(220, -1).max(axis=1) / 32000
     stored = np.round(pet / slopes[:, None, None]).astype(np.int16)
     write_series(str(folder), "PT", pet_g, stored, ids, slopes=slopes, series_number=3,
                  names=lambda k: f"PT{k:05d}.dcm", extra=lambda ds, k: pet_header(ds, k))
+    (folder / ".complete").write_text("ok")
+
+
+def generate_cohort(folder: Path, studies: int = 10, slices: int = 200, size: int = 128) -> None:
+    """W4: `studies` PET series of `slices` x size^2 uint16 (per-slice slopes), one folder per study."""
+    from synth import StudyIds, axial, pet_header, write_series
+    if (folder / ".complete").exists():
+        return
+    rng = np.random.default_rng(1)
+    for s in range(studies):
+        ids = StudyIds(patient_id=f"COHORT-{s:02d}")
+        g = axial(size, size, (4.0, 4.0), slices, 3.27, origin=(-254.0, -254.0, -650.0 + s))
+        pet = rng.uniform(0, 30000, size=(slices, size, size)).astype(np.float32)
+        slopes = pet.reshape(slices, -1).max(axis=1) / 65000
+        stored = np.round(pet / slopes[:, None, None]).astype(np.uint16)
+        write_series(str(folder / f"S{s:02d}"), "PT", g, stored, ids, slopes=slopes, series_number=3,
+                     names=lambda k: f"PT{k:05d}.dcm", extra=lambda ds, k: pet_header(ds, k), signed=False)
     (folder / ".complete").write_text("ok")
 
 
@@ -66,76 +105,67 @@ def generate_jpeg_ll(src: Path, dst: Path, count: int = 200) -> list[str]:
     return out
 
 
-def run_petct_w5(files):
+def dcm_files(folder: Path) -> list[str]:
+    return sorted(str(p) for p in folder.rglob("*.dcm"))
+
+
+# -- pipelines (each returns what a user would keep) -----------------------------------------------
+
+W1_TAGS = ("SeriesInstanceUID", "Modality", "ImagePositionPatient", "ImageOrientationPatient", "Rows")
+
+
+def w1_petct_scan(folder):
     import petct
-    return petct.load_series(files).array
+    return petct.scan(folder)
 
 
-def run_pydicom_w5(files):
+def w1_petct_dcmread(folder):
+    import petct
+    out = []
+    for f in dcm_files(Path(folder)):
+        ds = petct.dcmread(f, stop_before_pixels=True)
+        out.append([ds.get(k) for k in W1_TAGS])
+    return out
+
+
+def w1_pydicom(folder):
     import pydicom
-    arrs = []
-    for f in files:
-        ds = pydicom.dcmread(f)
-        arrs.append(ds.pixel_array.astype(np.float32) * float(ds.RescaleSlope) + float(ds.RescaleIntercept))
-    return np.stack(arrs)
+    out = []
+    for f in dcm_files(Path(folder)):
+        ds = pydicom.dcmread(f, stop_before_pixels=True)
+        out.append([ds.get(k) for k in W1_TAGS])
+    return out
 
 
-def timeit(fn, reps: int):
-    times = []
-    for _ in range(reps):
-        gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), min(times), max(times)
+def w1_fastdicom(folder):
+    import fastdicom
+    out = []
+    for f in dcm_files(Path(folder)):
+        ds = fastdicom.dcmread(f)
+        out.append([ds.get(k) for k in W1_TAGS])
+    return out
 
 
-def run_petct_w1(files):
-    import petct
-    for f in files:
-        petct.dcmread(f, stop_before_pixels=True)
+def w1_gdcm(folder):
+    import gdcm
+    files = dcm_files(Path(folder))
+    s = gdcm.Scanner()
+    for g, e in ((0x0020, 0x000E), (0x0008, 0x0060), (0x0020, 0x0032), (0x0020, 0x0037), (0x0028, 0x0010)):
+        s.AddTag(gdcm.Tag(g, e))
+    if not s.Scan(files):
+        raise RuntimeError("gdcm.Scanner failed")
+    return [s.GetValue(f, gdcm.Tag(0x0020, 0x0032)) for f in files]
 
 
-def run_petct_scan(folder):
-    import petct
-    petct.scan(folder)
-
-
-def run_pydicom_w1(files):
-    import pydicom
-    for f in files:
-        pydicom.dcmread(f, stop_before_pixels=True)
-
-
-def run_petct_w2(folder, target="ct"):
+def w2_petct(folder, target="ct"):
     import petct
     study = petct.load_study(folder)
     return petct.pair(study, target=target, pet="suv")
 
 
-def run_sitk_w2(folder):
-    import SimpleITK as sitk
-    import pydicom
-    reader = sitk.ImageSeriesReader()
-    ids = reader.GetGDCMSeriesIDs(str(folder))
-    imgs = {}
-    for sid in ids:
-        files = reader.GetGDCMSeriesFileNames(str(folder), sid)
-        r = sitk.ImageSeriesReader()
-        r.SetFileNames(files)
-        r.SetOutputPixelType(sitk.sitkFloat32)
-        mod = pydicom.dcmread(files[0], stop_before_pixels=True).Modality
-        imgs[mod] = (r.Execute(), files[0])
-    ct, _ = imgs["CT"]
-    pet, first = imgs["PT"]
-    ds = pydicom.dcmread(first, stop_before_pixels=True)
-    pet = pet * float(_suv_bw_factor(ds))
-    out = sitk.Resample(pet, ct, sitk.Transform(), sitk.sitkLinear, 0.0, sitk.sitkFloat32)
-    return sitk.GetArrayViewFromImage(ct), sitk.GetArrayViewFromImage(out)
-
-
 def _suv_bw_factor(ds) -> float:
     ri = ds.RadiopharmaceuticalInformationSequence[0]
+
     def secs(t):
         t = str(t)
         return int(t[0:2]) * 3600 + int(t[2:4]) * 60 + float(t[4:] or 0)
@@ -144,14 +174,36 @@ def _suv_bw_factor(ds) -> float:
     return float(ds.PatientWeight) * 1000 / dose
 
 
-def run_pydicom_w2(folder):
+def w2_sitk(folder, target="ct"):
+    """SimpleITK: GDCM series readers (float32, per-slice rescale), SUV factor from pydicom, Resample
+    (linear; for target "pet" that is plain linear, not area averaging)."""
+    import SimpleITK as sitk
+    import pydicom
+    reader = sitk.ImageSeriesReader()
+    imgs = {}
+    for sid in reader.GetGDCMSeriesIDs(str(folder)):
+        files = reader.GetGDCMSeriesFileNames(str(folder), sid)
+        r = sitk.ImageSeriesReader()
+        r.SetFileNames(files)
+        r.SetOutputPixelType(sitk.sitkFloat32)
+        mod = pydicom.dcmread(files[0], stop_before_pixels=True).Modality
+        imgs[mod] = (r.Execute(), files[0])
+    ct, _ = imgs["CT"]
+    pet, first = imgs["PT"]
+    pet = pet * float(_suv_bw_factor(pydicom.dcmread(first, stop_before_pixels=True)))
+    if target == "ct":
+        out = sitk.Resample(pet, ct, sitk.Transform(), sitk.sitkLinear, 0.0, sitk.sitkFloat32)
+        return sitk.GetArrayViewFromImage(ct), sitk.GetArrayViewFromImage(out)
+    out = sitk.Resample(ct, pet, sitk.Transform(), sitk.sitkLinear, -1024.0, sitk.sitkFloat32)
+    return sitk.GetArrayViewFromImage(out), sitk.GetArrayViewFromImage(pet)
+
+
+def w2_pydicom(folder):
     import pydicom
     from scipy import ndimage
     series = {}
-    for f in sorted(os.listdir(folder)):
-        if not f.endswith(".dcm"):
-            continue
-        ds = pydicom.dcmread(os.path.join(folder, f))
+    for f in dcm_files(Path(folder)):
+        ds = pydicom.dcmread(f)
         series.setdefault(ds.Modality, []).append(ds)
     vols = {}
     for mod, dss in series.items():
@@ -176,75 +228,367 @@ def run_pydicom_w2(folder):
     return ct, out
 
 
-def peak_rss_of(code: str) -> float:
-    """Peak RSS (MB) of a fresh interpreter running `code`."""
-    r = subprocess.run([sys.executable, "-c", code + "\nimport resource;print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"],
-                       capture_output=True, text=True, cwd=str(HERE.parent))
-    if r.returncode != 0:
-        return float("nan")
-    return int(r.stdout.strip().splitlines()[-1]) / 1024
+def w4_petct(folder):
+    import petct
+    out = []
+    for s in petct.scan(folder):
+        vol = petct.load_series(s)
+        out.append(vol.suv("bw"))
+    return out
 
 
-def floor_read(files) -> None:
-    for f in files:
-        with open(f, "rb") as fh:
-            fh.read()
+def w4_pydicom(folder):
+    import pydicom
+    series = {}
+    for f in dcm_files(Path(folder)):
+        ds = pydicom.dcmread(f)
+        series.setdefault(ds.SeriesInstanceUID, []).append(ds)
+    out = []
+    for dss in series.values():
+        dss.sort(key=lambda d: float(d.ImagePositionPatient[2]))
+        arr = np.stack([(d.pixel_array * float(d.RescaleSlope) + float(d.RescaleIntercept)).astype(np.float32)
+                        for d in dss])
+        out.append(arr * np.float32(_suv_bw_factor(dss[0])))
+    return out
+
+
+def w4_fastdicom(folder):
+    import fastdicom
+    import pydicom
+    series = {}
+    for f in dcm_files(Path(folder)):
+        ds = fastdicom.dcmread(f)
+        series.setdefault(ds.get("SeriesInstanceUID"), []).append(ds)
+    out = []
+    for dss in series.values():
+        dss.sort(key=lambda d: float(d.get("ImagePositionPatient")[2]))
+        arr = np.stack([(d.pixel_array * float(d.get("RescaleSlope")) + float(d.get("RescaleIntercept")))
+                        .astype(np.float32) for d in dss])
+        # fastdicom reads no nested sequences by keyword here: the SUV header comes from pydicom
+        factor = _suv_bw_factor(pydicom.dcmread(dss[0].file_path, stop_before_pixels=True))
+        out.append(arr * np.float32(factor))
+    return out
+
+
+def w4_sitk(folder):
+    import SimpleITK as sitk
+    import pydicom
+    out = []
+    for sub in sorted(Path(folder).iterdir()):
+        if not sub.is_dir():
+            continue
+        reader = sitk.ImageSeriesReader()
+        for sid in reader.GetGDCMSeriesIDs(str(sub)):
+            files = reader.GetGDCMSeriesFileNames(str(sub), sid)
+            r = sitk.ImageSeriesReader()
+            r.SetFileNames(files)
+            r.SetOutputPixelType(sitk.sitkFloat32)
+            img = r.Execute() * _suv_bw_factor(pydicom.dcmread(files[0], stop_before_pixels=True))
+            out.append(sitk.GetArrayViewFromImage(img))
+    return out
+
+
+def w5_petct(folder):
+    import petct
+    return petct.load_series(dcm_files(Path(folder))).array
+
+
+def w5_pydicom(folder):
+    import pydicom
+    arrs = []
+    for f in dcm_files(Path(folder)):
+        ds = pydicom.dcmread(f)
+        arrs.append(ds.pixel_array.astype(np.float32) * float(ds.RescaleSlope) + float(ds.RescaleIntercept))
+    return np.stack(arrs)
+
+
+def floor_read(folder):
+    """Reads every byte of every file into one reused buffer (no parsing)."""
+    buf = bytearray(1 << 20)
+    view = memoryview(buf)
+    total = 0
+    for f in dcm_files(Path(folder)):
+        with open(f, "rb", buffering=0) as fh:
+            while True:
+                n = fh.readinto(view)
+                if not n:
+                    break
+                total += n
+    return total
+
+
+def floor_write(shapes):
+    """Allocates and writes the output float32 arrays once (first touch of every page)."""
+    out = []
+    for shape in shapes:
+        a = np.empty(shape, np.float32)
+        a.fill(1.0)
+        out.append(a)
+    return out
+
+
+PIPELINES = {
+    "w1.petct.scan": w1_petct_scan,
+    "w1.petct.dcmread": w1_petct_dcmread,
+    "w1.pydicom": w1_pydicom,
+    "w1.fastdicom": w1_fastdicom,
+    "w1.gdcm": w1_gdcm,
+    "w2.petct": lambda f: w2_petct(f, "ct"),
+    "w2.sitk": lambda f: w2_sitk(f, "ct"),
+    "w2.pydicom": w2_pydicom,
+    "w2pet.petct": lambda f: w2_petct(f, "pet"),
+    "w2pet.sitk": lambda f: w2_sitk(f, "pet"),
+    "w4.petct": w4_petct,
+    "w4.pydicom": w4_pydicom,
+    "w4.fastdicom": w4_fastdicom,
+    "w4.sitk": w4_sitk,
+    "w5.petct": w5_petct,
+    "w5.pydicom": w5_pydicom,
+    "floor.read": floor_read,
+}
+
+
+def child(key: str, arg: str, reps: int, warmup: bool) -> None:
+    """Runs one pipeline `reps` times in this (fresh) process; prints times, peak RSS and the output."""
+    if key == "floor.write":
+        shapes = json.loads(arg)
+        fn = lambda: floor_write(shapes)  # noqa: E731
+    elif key == "floor.readwrite":
+        folder, shapes = json.loads(arg)
+        fn = lambda: (floor_read(folder), floor_write(shapes))  # noqa: E731
+    else:
+        fn = lambda: PIPELINES[key](arg)  # noqa: E731
+    rss0 = peak_rss_mb()
+    first = None
+    if warmup:
+        t0 = time.perf_counter()
+        res = fn()
+        first = time.perf_counter() - t0
+        del res
+    times, cpu, shape_info = [], [], None
+    for _ in range(reps):
+        gc.collect()
+        c0 = time.process_time()
+        t0 = time.perf_counter()
+        res = fn()
+        times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+        if shape_info is None:
+            shape_info = describe(res)
+        del res
+    rss = peak_rss_mb()
+    print("RESULT " + json.dumps({"times": times, "cpu": cpu, "first": first, "rss": rss, "rss_start": rss0, "out": shape_info}))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM; ru_maxrss would carry the parent's peak across exec)."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def describe(res) -> str:
+    if isinstance(res, np.ndarray):
+        return "x".join(map(str, res.shape))
+    if isinstance(res, (tuple, list)) and res and all(isinstance(a, np.ndarray) for a in res):
+        if len(res) <= 2:
+            return " + ".join("x".join(map(str, a.shape)) for a in res)
+        return f"{len(res)} arrays"
+    if isinstance(res, (list, tuple)):
+        return f"{len(res)} items"
+    return str(res)
+
+
+def run_child(key: str, arg, reps: int, warmup: bool = True, timeout: float = 900) -> dict | None:
+    arg = arg if isinstance(arg, str) else json.dumps(arg)
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", key, "--arg", arg, "--reps", str(reps)]
+    if not warmup:
+        cmd.append("--no-warmup")
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=str(HERE.parent))
+    except subprocess.TimeoutExpired:
+        print(f"  {key}: timed out", file=sys.stderr)
+        return None
+    for line in r.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    print(f"  {key}: failed: {(r.stderr or r.stdout).strip().splitlines()[-1:]}", file=sys.stderr)
+    return None
+
+
+# -- driver ----------------------------------------------------------------------------------------
+
+def have(module: str) -> bool:
+    import importlib.util
+    return importlib.util.find_spec(module) is not None
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
+    load = os.getloadavg()[0]
+    import petct
+    return (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {cpu}, {os.cpu_count()} cores, {mem:.0f} GB RAM, "
+            f"{platform.system()} {platform.release()}; {platform.python_implementation()} {platform.python_version()}, "
+            f"NumPy {np.__version__}, petct {petct.__version__}; load average at start {load:.1f}")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--slow-reps", type=int, default=1, help="repetitions for the pydicom+scipy pipeline")
+    ap.add_argument("--reps", type=int, default=5, help="timed repetitions per pipeline (after one warm-up)")
+    ap.add_argument("--slow-reps", type=int, default=1, help="repetitions for pydicom+scipy W2 (no warm-up)")
+    ap.add_argument("--quick", action="store_true", help="W1 + W2 petct/SimpleITK only (no W3/W4/W5, no pydicom W2)")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--arg", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--no-warmup", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    folder = Path(os.environ.get("PETCT_BENCH_DIR", "/tmp/petct-bench")) / "study"
-    generate(folder)
-    files = sorted(str(p) for p in folder.glob("*.dcm"))
-    floor_read(files)  # warm the page cache
+    if args.child:
+        child(args.child, args.arg, args.reps, not args.no_warmup)
+        return 0
 
-    rows = []
-    def add(workload, tool, stats, base=None):
-        rows.append((workload, tool, stats, base))
+    t_start = time.perf_counter()
+    header = machine()
+    print("generating / checking data under", ROOT, file=sys.stderr)
+    generate_study(STUDY)
+    scales = [] if args.quick else [2, 4]
+    for f in scales:
+        generate_study(scaled_dir(f), f)
+    cohort = ROOT / "cohort"
+    if not args.quick:
+        generate_cohort(cohort)
+    jpeg = None
+    if not args.quick and shutil.which("dcmcjpeg"):
+        generate_jpeg_ll(STUDY, ROOT / "ct-jpeg-lossless")
+        jpeg = ROOT / "ct-jpeg-lossless"
+    for folder in [STUDY, cohort, jpeg] + [scaled_dir(f) for f in scales]:
+        if folder is not None and folder.exists():
+            floor_read(folder)            # warm the page cache
 
-    w1_petct = timeit(lambda: run_petct_w1(files), args.reps)
-    add("W1 dcmread 470 headers", "petct.dcmread", w1_petct)
-    add("W1 dcmread 470 headers", "petct.scan (grouped series)", timeit(lambda: run_petct_scan(folder), args.reps))
-    add("W1 dcmread 470 headers", "pydicom.dcmread", timeit(lambda: run_pydicom_w1(files), args.reps))
-    add("floor", "read all bytes (470 files)", timeit(lambda: floor_read(files), args.reps))
+    reps = args.reps
+    rows = []   # (workload, tool, result or None, note)
 
-    w2 = timeit(lambda: run_petct_w2(folder), args.reps)
-    add("W2 folder -> HU + SUVbw + paired (target ct)", "petct", w2)
-    add("W2 folder -> HU + SUVbw + paired (target ct)", "SimpleITK", timeit(lambda: run_sitk_w2(folder), args.reps))
-    add("W2 folder -> HU + SUVbw + paired (target ct)", "pydicom + scipy",
-        timeit(lambda: run_pydicom_w2(folder), args.slow_reps))
-    add("W2 target pet", "petct", timeit(lambda: run_petct_w2(folder, "pet"), args.reps))
+    def bench(workload, tool, key, arg, n=reps, warmup=True, note=""):
+        print(f"  {workload}: {tool} ...", file=sys.stderr)
+        rows.append((workload, tool, run_child(key, str(arg) if isinstance(arg, Path) else arg, n, warmup), note))
+        return rows[-1][2]
 
-    import shutil
-    if shutil.which("dcmcjpeg"):
-        jfiles = generate_jpeg_ll(folder, folder.parent / "ct-jpeg-lossless")
-        floor_read(jfiles)
-        w5 = "W5 decode 200 x 512^2 JPEG Lossless CT (HU volume)"
-        add(w5, "petct.load_series", timeit(lambda: run_petct_w5(jfiles), args.reps))
-        add(w5, "pydicom + pylibjpeg", timeit(lambda: run_pydicom_w5(jfiles), args.reps))
+    # W1
+    w1 = "W1 header scan, 470 files"
+    bench(w1, "petct.scan (grouped, sorted series)", "w1.petct.scan", STUDY)
+    bench(w1, "petct.dcmread(stop_before_pixels) loop", "w1.petct.dcmread", STUDY)
+    bench(w1, "pydicom.dcmread(stop_before_pixels) loop", "w1.pydicom", STUDY)
+    if have("fastdicom"):
+        bench(w1, "fastdicom.dcmread loop", "w1.fastdicom", STUDY)
+    if have("gdcm"):
+        bench(w1, "gdcm.Scanner (5 tags)", "w1.gdcm", STUDY)
 
-    rss_code = {
-        "petct": f"import sys; sys.path.insert(0, 'benchmarks'); import bench; bench.run_petct_w2({str(folder)!r})",
-        "SimpleITK": f"import sys; sys.path.insert(0, 'benchmarks'); import bench; bench.run_sitk_w2({str(folder)!r})",
-    }
-    rss = {k: peak_rss_of(v) for k, v in rss_code.items()}
+    # W2 and its floor
+    import petct
+    study = petct.load_study(str(STUDY))
+    ct_shape, _ = petct.pair(study, target="ct")[0].shape, None
+    pet_shape = petct.pair(study, target="pet")[0].shape
+    del study
+    w2 = "W2 folder -> HU + SUVbw + pair(target=ct)"
+    floor_rw = bench(w2, "floor: read all bytes + write 2 outputs", "floor.readwrite",
+                     [str(STUDY), [list(ct_shape), list(ct_shape)]])
+    bench(w2, "floor: read all bytes", "floor.read", STUDY)
+    bench(w2, "floor: write 2 outputs (float32)", "floor.write", [list(ct_shape), list(ct_shape)])
+    bench(w2, "petct.load_study + pair", "w2.petct", STUDY)
+    bench(w2, "SimpleITK + Resample", "w2.sitk", STUDY)
+    if not args.quick:
+        bench(w2, "pydicom + scipy map_coordinates", "w2.pydicom", STUDY, n=args.slow_reps, warmup=False)
+    if have("fastdicom"):
+        rows.append((w2, "fastdicom", None, "cannot decode: signed pixel data unsupported (fastdicom 0.1.0)"))
+    w2p = "W2 folder -> HU + SUVbw + pair(target=pet)"
+    bench(w2p, "petct.load_study + pair", "w2pet.petct", STUDY)
+    bench(w2p, "SimpleITK + Resample (linear)", "w2pet.sitk", STUDY)
 
-    first = {}
-    lines = [f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
-             f"{platform.python_version()}, NumPy {np.__version__}; date {time.strftime('%Y-%m-%d')}", "",
-             "| workload | tool | median s | min–max s | × petct |", "|---|---|---:|---:|---:|"]
-    for workload, tool, (med, lo, hi), _ in rows:
-        key = workload
-        if key not in first:
-            first[key] = med
-        ratio = med / first[key]
-        lines.append(f"| {workload} | {tool} | {med:.3f} | {lo:.3f}–{hi:.3f} | {ratio:.1f} |")
-    lines += ["", "| peak RSS, W2 target ct | MB |", "|---|---:|"]
-    lines += [f"| {k} | {v:.0f} |" for k, v in rss.items()]
+    # W3
+    scale_rows = []
+    for f in scales:
+        folder = scaled_dir(f)
+        st = petct.load_study(str(folder))
+        shp = petct.pair(st, target="ct")[0].shape
+        del st
+        w3 = f"W3 {f}x CT slices: pair(target=ct)"
+        fl = bench(w3, "floor: read all bytes + write 2 outputs", "floor.readwrite",
+                   [str(folder), [list(shp), list(shp)]], n=3)
+        r = bench(w3, "petct.load_study + pair", "w2.petct", folder, n=3)
+        scale_rows.append((f, shp, r, fl))
+
+    # W4, W5
+    if not args.quick:
+        w4 = "W4 cohort: 10 x 200 PET slices 128^2 -> SUVbw"
+        bench(w4, "petct.scan + load_series + suv", "w4.petct", cohort)
+        bench(w4, "pydicom", "w4.pydicom", cohort)
+        if have("fastdicom"):
+            bench(w4, "fastdicom (+ pydicom for the SUV header)", "w4.fastdicom", cohort)
+        bench(w4, "SimpleITK", "w4.sitk", cohort)
+    if jpeg is not None:
+        w5 = "W5 decode 200 x 512^2 JPEG Lossless CT -> HU"
+        bench(w5, "petct.load_series", "w5.petct", jpeg)
+        bench(w5, "pydicom + pylibjpeg", "w5.pydicom", jpeg)
+
+    # -- report
+    def stats(r):
+        t = r["times"]
+        return statistics.median(t), min(t), max(t)
+
+    base = {}
+    for workload, tool, r, _ in rows:
+        if r and tool.startswith("petct") and workload not in base:
+            base[workload] = stats(r)[0]
+    lines = [f"Run: {header}. Every pipeline in a fresh process: median of {reps} timed runs after one "
+             f"warm-up (pydicom + scipy W2: {args.slow_reps} run), page cache warm; \"first run\" is that warm-up, "
+             "in a fresh process (its output memory is new to the process, which costs page faults and zeroing "
+             "that later runs partly avoid); peak RSS is the process maximum (VmHWM, includes the interpreter "
+             "and imports); CPU s is the median process CPU time (all threads, user + system) of the timed runs.", "",
+             "| workload | pipeline | median s | min–max s | × petct | CPU s | first run s | peak RSS MB | output |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    for workload, tool, r, note in rows:
+        if r is None:
+            lines.append(f"| {workload} | {tool} | – | – | – | – | – | – | {note or 'failed'} |")
+            continue
+        med, lo, hi = stats(r)
+        ratio = f"{med / base[workload]:.2f}" if workload in base else ""
+        first = f"{r['first']:.3f}" if r.get("first") is not None else ""
+        cpu = f"{statistics.median(r['cpu']):.3f}" if r.get("cpu") else ""
+        lines.append(f"| {workload} | {tool} | {med:.3f} | {lo:.3f}–{hi:.3f} | {ratio} | {cpu} | {first} | {r['rss']:.0f} | "
+                     f"{r['out']} |")
+    w2r = next((r for w, t, r, _ in rows if w == w2 and t.startswith("petct")), None)
+    if w2r and floor_rw:
+        lines += ["", f"W2 (target ct): petct / floor (read + write) = {stats(w2r)[0] / stats(floor_rw)[0]:.2f}; "
+                  f"outputs {2 * np.prod(ct_shape) * 4 / 1e6:.0f} MB, petct peak RSS {w2r['rss']:.0f} MB "
+                  f"(interpreter + imports {w2r['rss_start']:.0f} MB)."]
+    if w2r and scale_rows:
+        n1 = 2 * float(np.prod(ct_shape))
+        t1 = stats(w2r)[0]
+        lines += ["", "W3 scaling (target ct; voxels = both output volumes):", "",
+                  "| CT slices | output shape | median s | ns / voxel | vs W2 | × floor | peak RSS MB | outputs MB |",
+                  "|---:|---|---:|---:|---:|---:|---:|---:|",
+                  f"| 250 | {'x'.join(map(str, ct_shape))} | {t1:.3f} | {t1 / n1 * 1e9:.2f} | 1.00 | "
+                  f"{t1 / stats(floor_rw)[0]:.2f} | {w2r['rss']:.0f} | {n1 * 4 / 1e6:.0f} |"]
+        for f, shp, r, fl in scale_rows:
+            if not r:
+                continue
+            n = 2 * float(np.prod(shp))
+            t = stats(r)[0]
+            fr = f"{t / stats(fl)[0]:.2f}" if fl else ""
+            lines.append(f"| {250 * f} | {'x'.join(map(str, shp))} | {t:.3f} | {t / n * 1e9:.2f} | "
+                         f"{(t / n) / (t1 / n1):.2f} | {fr} | {r['rss']:.0f} | {n * 4 / 1e6:.0f} |")
+    lines += ["", f"Total benchmark time {time.perf_counter() - t_start:.0f} s."]
     text = "\n".join(lines)
     print(text)
     if args.out:
