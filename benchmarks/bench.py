@@ -9,7 +9,9 @@ one timed run, no warm-up):
 
   W1  header scan of a 470-file PET-CT folder (CT 250 x 512^2, PET 220 x 200^2, int16, per-slice PET
       slopes): petct.scan | petct.dcmread(stop_before_pixels) | pydicom.dcmread(stop_before_pixels)
-      | fastdicom.dcmread | gdcm.Scanner
+      | fastdicom.dcmread | gdcm.Scanner (python-gdcm, installed once with pip --target into
+      $PETCT_BENCH_DIR/pylib: in site-packages pydicom would pick it as a pixel decoder and the test
+      oracle would change)
   W2  whole job: folder -> CT HU + PET SUVbw + pair(target="ct"), and target="pet"
       petct.load_study + petct.pair | SimpleITK series readers + Resample | pydicom + scipy
   W3  W2 (target "ct") on thin-slice CT: 2x and 4x the CT slice count over the same extent
@@ -146,7 +148,22 @@ def w1_fastdicom(folder):
     return out
 
 
+PYLIB = ROOT / "pylib"   # python-gdcm lives here, not in site-packages: pydicom would use it as a decoder
+
+
+def ensure_gdcm() -> bool:
+    """python-gdcm installed with `pip install --target $PETCT_BENCH_DIR/pylib` (once), so that it never
+    changes which pixel decoder pydicom picks elsewhere (the test oracle)."""
+    if not (PYLIB / "gdcm.py").exists():
+        r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target", str(PYLIB), "python-gdcm"],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            return False
+    return (PYLIB / "gdcm.py").exists()
+
+
 def w1_gdcm(folder):
+    sys.path.insert(0, str(PYLIB))
     import gdcm
     files = dcm_files(Path(folder))
     s = gdcm.Scanner()
@@ -491,8 +508,12 @@ def main() -> int:
     bench(w1, "pydicom.dcmread(stop_before_pixels) loop", "w1.pydicom", STUDY)
     if have("fastdicom"):
         bench(w1, "fastdicom.dcmread loop", "w1.fastdicom", STUDY)
-    if have("gdcm"):
+    else:
+        rows.append((w1, "fastdicom", None, "not installed (pip install fastdicom)"))
+    if ensure_gdcm():
         bench(w1, "gdcm.Scanner (5 tags)", "w1.gdcm", STUDY)
+    else:
+        rows.append((w1, "gdcm.Scanner", None, "python-gdcm could not be installed"))
 
     # W2 and its floor
     import petct
@@ -567,6 +588,24 @@ def main() -> int:
         cpu = f"{statistics.median(r['cpu']):.3f}" if r.get("cpu") else ""
         lines.append(f"| {workload} | {tool} | {med:.3f} | {lo:.3f}–{hi:.3f} | {ratio} | {cpu} | {first} | {r['rss']:.0f} | "
                      f"{r['out']} |")
+    # compact summary (quoted in the README): median s (x petct) [peak RSS MB] per tool family
+    fams = [("petct", "petct"), ("SimpleITK", "SimpleITK"), ("pydicom", "pydicom"), ("fastdicom", "fastdicom"),
+            ("GDCM", "gdcm"), ("floor", "floor: read all bytes + write")]
+    summary = ["| workload | " + " | ".join(f for f, _ in fams) + " |", "|---|" + "---:|" * len(fams)]
+    for workload in dict.fromkeys(w for w, *_ in rows):
+        cells = []
+        for _, prefix in fams:
+            hit = next(((r, note) for w, t, r, note in rows if w == workload and t.startswith(prefix)), None)
+            if hit is None:
+                cells.append("")
+            elif hit[0] is None:
+                cells.append("n/a")
+            else:
+                med = stats(hit[0])[0]
+                ratio = f" ({med / base[workload]:.1f}×)" if workload in base and not prefix.startswith("petct") else ""
+                cells.append(f"{med:.3f}{ratio} [{hit[0]['rss']:.0f}]")
+        summary.append(f"| {workload} | " + " | ".join(cells) + " |")
+    lines = lines[:1] + ["", "Summary: median s (× petct) [peak RSS MB]", ""] + summary + ["", "All rows:"] + lines[1:]
     w2r = next((r for w, t, r, _ in rows if w == w2 and t.startswith("petct")), None)
     if w2r and floor_rw:
         lines += ["", f"W2 (target ct): petct / floor (read + write) = {stats(w2r)[0] / stats(floor_rw)[0]:.2f}; "
