@@ -16,6 +16,14 @@
 
 #include "petct.h"
 
+/* Runs one statement of the core with the GIL released (every native call does, short ones too). */
+#define NOGIL(stmt)            \
+    do {                       \
+        Py_BEGIN_ALLOW_THREADS \
+        stmt;                  \
+        Py_END_ALLOW_THREADS   \
+    } while (0)
+
 #define DATASET_CAPSULE "petct.dataset"
 #define VOLUME_CAPSULE "petct.volume"
 
@@ -89,7 +97,7 @@ dataset_capsule_destructor(PyObject *capsule)
 {
     petct_dataset *ds = PyCapsule_GetPointer(capsule, DATASET_CAPSULE);
     if (ds != NULL)
-        petct_dataset_free(ds);
+        NOGIL(petct_dataset_free(ds));
 }
 
 static petct_dataset *
@@ -327,11 +335,13 @@ native_read(PyObject *module, PyObject *args)
 
     PyObject *capsule = PyCapsule_New(ds, DATASET_CAPSULE, dataset_capsule_destructor);
     if (capsule == NULL) {
-        petct_dataset_free(ds);
+        NOGIL(petct_dataset_free(ds));
         return NULL;
     }
     petct_dataset_view v;
-    if (petct_dataset_get_view(ds, &v) != PETCT_OK) {
+    int32_t vrc;
+    NOGIL(vrc = petct_dataset_get_view(ds, &v));
+    if (vrc != PETCT_OK) {
         Py_DECREF(capsule);
         PyErr_SetString(PyExc_RuntimeError, "petct core refused a dataset view");
         return NULL;
@@ -364,7 +374,12 @@ native_element_bytes(PyObject *module, PyObject *args)
     if (ds == NULL)
         return NULL;
     petct_dataset_view v;
-    petct_dataset_get_view(ds, &v);
+    int32_t vrc;
+    NOGIL(vrc = petct_dataset_get_view(ds, &v));
+    if (vrc != PETCT_OK) {
+        PyErr_SetString(PyExc_RuntimeError, "petct core refused a dataset view");
+        return NULL;
+    }
     if (index < 0 || (size_t)index >= v.element_count) {
         PyErr_SetString(PyExc_IndexError, "element index out of range");
         return NULL;
@@ -605,8 +620,10 @@ native_scan(PyObject *module, PyObject *args)
     petct_scan *scan = open_with_paths(module, args, open_scan);
     if (scan == NULL)
         return NULL;
-    PyObject *json = PyUnicode_FromString(petct_scan_json(scan));
-    petct_scan_free(scan);
+    const char *text;
+    NOGIL(text = petct_scan_json(scan));
+    PyObject *json = PyUnicode_FromString(text);
+    NOGIL(petct_scan_free(scan));
     return json;
 }
 
@@ -615,7 +632,7 @@ volume_capsule_destructor(PyObject *capsule)
 {
     petct_volume *v = PyCapsule_GetPointer(capsule, VOLUME_CAPSULE);
     if (v != NULL)
-        petct_volume_free(v);
+        NOGIL(petct_volume_free(v));
 }
 
 /* volume_open(paths, threads) -> (capsule, json) */
@@ -627,10 +644,12 @@ native_volume_open(PyObject *module, PyObject *args)
         return NULL;
     PyObject *capsule = PyCapsule_New(vol, VOLUME_CAPSULE, volume_capsule_destructor);
     if (capsule == NULL) {
-        petct_volume_free(vol);
+        NOGIL(petct_volume_free(vol));
         return NULL;
     }
-    return Py_BuildValue("(Ns)", capsule, petct_volume_json(vol));
+    const char *text;
+    NOGIL(text = petct_volume_json(vol));
+    return Py_BuildValue("(Ns)", capsule, text);
 }
 
 /* volume_fill(capsule, shape) -> float32 ndarray */
@@ -799,7 +818,9 @@ done:
 static PyObject *
 native_core_version(PyObject *module, PyObject *unused)
 {
-    return PyUnicode_FromString(petct_core_version());
+    const char *text;
+    NOGIL(text = petct_core_version());
+    return PyUnicode_FromString(text);
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -877,9 +898,11 @@ native_exec(PyObject *module)
 {
     if (_import_array() < 0)
         return -1;
-    if (petct_abi_version() != PETCT_ABI_VERSION) {
+    int32_t abi;
+    NOGIL(abi = petct_abi_version());
+    if (abi != PETCT_ABI_VERSION) {
         PyErr_Format(PyExc_ImportError, "libpetct ABI version %d does not match the extension's %d",
-                     (int)petct_abi_version(), PETCT_ABI_VERSION);
+                     (int)abi, PETCT_ABI_VERSION);
         return -1;
     }
     module_state *st = get_state(module);
