@@ -9,13 +9,8 @@ import DicomBytes
 /// 12-bit.
 public enum JPEGBaselineDecoder {
     public static func decode(_ data: UnsafeRawBufferPointer, _ expected: FrameExpectation) throws(DicomError) -> DecodedFrame {
+        try JPEGMarkers.checkStart(data)
         let n = data.count
-        if n < 4 {
-            throw .malformed("JPEG: stream too short (\(n) bytes)", offset: 0)
-        }
-        if data[0] != 0xFF || data[1] != 0xD8 {
-            throw .malformed("JPEG: missing SOI marker", offset: 0)
-        }
         let tables = JPEGHuffmanTables()
         var quant = [Int32](repeating: 0, count: 4 * 64)   // natural order
         var quantDefined = [Bool](repeating: false, count: 4)

@@ -276,6 +276,17 @@ func jpegHexByte(_ b: UInt8) -> String {
 
 /// Marker-level reading shared by the decoders.
 enum JPEGMarkers {
+    /// Checks the stream is long enough to hold markers and starts with SOI.
+    static func checkStart(_ data: UnsafeRawBufferPointer) throws(DicomError) {
+        let n = data.count
+        if n < 4 {
+            throw .malformed("JPEG: stream too short (\(n) bytes)", offset: 0)
+        }
+        if data[0] != 0xFF || data[1] != 0xD8 {
+            throw .malformed("JPEG: missing SOI marker", offset: 0)
+        }
+    }
+
     @inline(__always)
     static func be16(_ d: UnsafeRawBufferPointer, _ p: Int) -> Int {
         Int(d[p]) << 8 | Int(d[p + 1])

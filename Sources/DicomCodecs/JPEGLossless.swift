@@ -8,13 +8,8 @@ import DicomBytes
 /// values are the reconstructed samples shifted left by the point transform, without sign extension.
 public enum JPEGLosslessDecoder {
     public static func decode(_ data: UnsafeRawBufferPointer, _ expected: FrameExpectation) throws(DicomError) -> DecodedFrame {
+        try JPEGMarkers.checkStart(data)
         let n = data.count
-        if n < 4 {
-            throw .malformed("JPEG: stream too short (\(n) bytes)", offset: 0)
-        }
-        if data[0] != 0xFF || data[1] != 0xD8 {
-            throw .malformed("JPEG: missing SOI marker", offset: 0)
-        }
         let tables = JPEGHuffmanTables()
         var frame: JPEGFrameHeader? = nil
         var restartInterval = 0

@@ -86,11 +86,17 @@ extension Parser {
         }
     }
 
+    /// A binary number value whose length is not a multiple of its size: kept as raw bytes, flagged.
+    mutating func appendInvalidBinary(_ tag: UInt32, _ vr: UInt16, _ flags: ElementFlags, _ start: Int, _ length: Int,
+                                      _ fileOffset: Int) {
+        elements.append(Element(tag: tag, vr: vr, kind: .bytes, flags: flags.union(.invalidValue), count: 1,
+                                valueOffset: start, valueLength: length, fileOffset: fileOffset))
+    }
+
     mutating func appendInts(_ tag: UInt32, _ vr: UInt16, _ flags: ElementFlags, _ start: Int, _ length: Int,
                              _ fileOffset: Int, size: Int, signed: Bool, be: Bool) {
         guard length % size == 0 else {
-            elements.append(Element(tag: tag, vr: vr, kind: .bytes, flags: flags.union(.invalidValue), count: 1,
-                                    valueOffset: start, valueLength: length, fileOffset: fileOffset))
+            appendInvalidBinary(tag, vr, flags, start, length, fileOffset)
             return
         }
         let cnt = length / size
@@ -136,8 +142,7 @@ extension Parser {
     mutating func appendFloats(_ tag: UInt32, _ vr: UInt16, _ flags: ElementFlags, _ start: Int, _ length: Int,
                                _ fileOffset: Int, size: Int, be: Bool) {
         guard length % size == 0 else {
-            elements.append(Element(tag: tag, vr: vr, kind: .bytes, flags: flags.union(.invalidValue), count: 1,
-                                    valueOffset: start, valueLength: length, fileOffset: fileOffset))
+            appendInvalidBinary(tag, vr, flags, start, length, fileOffset)
             return
         }
         let cnt = length / size
