@@ -80,10 +80,7 @@ public enum JPEGBaselineDecoder {
                     p += 1 + size
                 }
             case 0xDD:
-                if segEnd - mp != 4 {
-                    throw .malformed("JPEG: DRI segment length is not 4", offset: mp)
-                }
-                restartInterval = JPEGMarkers.be16(data, mp + 2)
+                restartInterval = try JPEGMarkers.restartInterval(data, mp, segEnd: segEnd)
             case 0xDC:
                 throw .malformed("JPEG: DNL marker is not supported", offset: markerOffset)
             case 0xDA:

@@ -276,6 +276,14 @@ func jpegHexByte(_ b: UInt8) -> String {
 
 /// Marker-level reading shared by the decoders.
 enum JPEGMarkers {
+    /// The restart interval of a DRI segment whose payload starts at `mp + 2` and ends at `segEnd`.
+    static func restartInterval(_ data: UnsafeRawBufferPointer, _ mp: Int, segEnd: Int) throws(DicomError) -> Int {
+        if segEnd - mp != 4 {
+            throw .malformed("JPEG: DRI segment length is not 4", offset: mp)
+        }
+        return be16(data, mp + 2)
+    }
+
     /// Checks the stream is long enough to hold markers and starts with SOI.
     static func checkStart(_ data: UnsafeRawBufferPointer) throws(DicomError) {
         let n = data.count
