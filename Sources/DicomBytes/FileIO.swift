@@ -43,33 +43,42 @@ public final class InputFile {
         return String(cString: p)
     }
 
-    /// Reads until at least `total` bytes are held or the file ends.
-    public func fill(upTo total: Int) throws(DicomError) {
-        guard !atEnd, bytes.count < total else { return }
-        let want = total - bytes.count
+    /// Reads until at least `requested` bytes are held or the file ends. The new bytes go straight from
+    /// `read(2)` into uninitialised array storage (no zero-fill first); only the prefix already held
+    /// is copied when the array grows.
+    /// A request past the size fstat reported is cut to that size + 1 byte (enough to see the end),
+    /// but always grows by at least 64 KiB so a file that grows while it is read still makes progress.
+    public func fill(upTo requested: Int) throws(DicomError) {
+        guard !atEnd, bytes.count < requested else { return }
         let old = bytes.count
+        let total = min(requested, max(size &+ 1, old &+ 65536))
+        let want = total - old
         var err: Int32 = 0
-        var got = 0
         var eof = false
-        bytes.append(contentsOf: repeatElement(0, count: want))
-        bytes.withUnsafeMutableBytes { raw in
-            guard let base = raw.baseAddress else { return }
+        let prefix = bytes
+        let fd = self.fd
+        bytes = [UInt8](unsafeUninitializedCapacity: total) { buf, initialized in
+            guard let base = buf.baseAddress else { initialized = 0; return }
+            prefix.withUnsafeBufferPointer { p in
+                if let src = p.baseAddress, old > 0 { base.initialize(from: src, count: old) }
+            }
+            var got = 0
             while got < want {
                 let n = Glibc.read(fd, base + old + got, want - got)
                 if n < 0 {
                     if errno == EINTR { continue }
                     err = errno
-                    return
+                    break
                 }
-                if n == 0 { eof = true; return }
+                if n == 0 { eof = true; break }
                 got += n
             }
+            initialized = old + got
         }
-        bytes.removeLast(want - got)
         if err != 0 {
             throw DicomError(.io, "cannot read \(path): \(String(cString: strerror(err)))")
         }
-        if eof { atEnd = true; close(fd); fd = -1 }
+        if eof { atEnd = true; close(fd); self.fd = -1 }
     }
 
     /// Reads the rest of the file.
