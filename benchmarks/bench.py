@@ -14,8 +14,11 @@ one timed run, no warm-up):
       oracle would change)
   W2  whole job: folder -> CT HU + PET SUVbw + pair(target="ct"), and target="pet"
       petct.load_study + petct.pair | SimpleITK series readers + Resample | pydicom + scipy
-  W3  W2 (target "ct") on thin-slice CT: 2x and 4x the CT slice count over the same extent
-      (500 x 1.5 mm, 1000 x 0.75 mm); time per output voxel vs W2
+  W3  W2 (target "ct") at 1x, 2x and 4x the CT slice count over the same extent (250 x 3 mm,
+      500 x 1.5 mm, 1000 x 0.75 mm); time per output voxel vs 1x, petct and the floor each run twice:
+      with the default allocator ("fresh memory") and with glibc told to keep freed memory
+      ("memory kept", KEEP_MEMORY_ENV), because on a VM that reports freed pages to its host the first
+      touch of fresh memory costs more than the whole job (see the README)
   W4  cohort: 10 studies x 200 PET slices of 128^2 (uint16, per-slice slopes): scan + load + SUVbw
   W5  decode a 200-slice 512^2 JPEG Lossless (SV1) CT series (only when DCMTK's dcmcjpeg is installed)
   floor  reading every byte of the input files + writing the output arrays (float32, first touch)
@@ -382,19 +385,25 @@ def child(key: str, arg: str, reps: int, warmup: bool) -> None:
         res = fn()
         first = time.perf_counter() - t0
         del res
-    times, cpu, shape_info = [], [], None
+    times, cpu, user, sys_, minflt, shape_info = [], [], [], [], [], None
     for _ in range(reps):
         gc.collect()
+        r0 = resource.getrusage(resource.RUSAGE_SELF)
         c0 = time.process_time()
         t0 = time.perf_counter()
         res = fn()
         times.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
+        r1 = resource.getrusage(resource.RUSAGE_SELF)
+        user.append(r1.ru_utime - r0.ru_utime)
+        sys_.append(r1.ru_stime - r0.ru_stime)
+        minflt.append(r1.ru_minflt - r0.ru_minflt)
         if shape_info is None:
             shape_info = describe(res)
         del res
     rss = peak_rss_mb()
-    print("RESULT " + json.dumps({"times": times, "cpu": cpu, "first": first, "rss": rss, "rss_start": rss0, "out": shape_info}))
+    print("RESULT " + json.dumps({"times": times, "cpu": cpu, "user": user, "sys": sys_, "minflt": minflt,
+                                  "first": first, "rss": rss, "rss_start": rss0, "out": shape_info}))
 
 
 def peak_rss_mb() -> float:
@@ -420,13 +429,22 @@ def describe(res) -> str:
     return str(res)
 
 
-def run_child(key: str, arg, reps: int, warmup: bool = True, timeout: float = 900) -> dict | None:
+# glibc malloc settings under which a process keeps the memory it frees (no mmap for large blocks, no
+# trimming of the heap), so a repetition reuses pages the process already has instead of asking the kernel
+# (and, on a VM with free page reporting, the hypervisor) for fresh zeroed ones. Used for the W3 "memory
+# kept" rows, for petct and the floor alike; every other row runs with the default allocator.
+KEEP_MEMORY_ENV = {"GLIBC_TUNABLES": "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736"}
+
+
+def run_child(key: str, arg, reps: int, warmup: bool = True, timeout: float = 900,
+              env: dict | None = None) -> dict | None:
     arg = arg if isinstance(arg, str) else json.dumps(arg)
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", key, "--arg", arg, "--reps", str(reps)]
     if not warmup:
         cmd.append("--no-warmup")
     try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=str(HERE.parent))
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=str(HERE.parent),
+                           env={**os.environ, **env} if env else None)
     except subprocess.TimeoutExpired:
         print(f"  {key}: timed out", file=sys.stderr)
         return None
@@ -444,6 +462,19 @@ def have(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+def page_reporting() -> str:
+    """The guest kernel's free page reporting settings, when it has them: a VM that reports freed memory
+    to its host gets it back only through a host fault on the next touch (see the W3 notes)."""
+    d = Path("/sys/module/page_reporting/parameters")
+    vals = {}
+    for name in ("page_reporting_order", "min_free_ms", "max_waiting_mib"):
+        try:
+            vals[name] = (d / name).read_text().strip()
+        except OSError:
+            pass
+    return ("free page reporting to the host: " + ", ".join(f"{k}={v}" for k, v in vals.items())) if vals else ""
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -456,6 +487,9 @@ def machine() -> str:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
     load = os.getloadavg()[0]
     import petct
+    pr = page_reporting()
+    if pr:
+        cpu += f" ({pr})"
     return (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {cpu}, {os.cpu_count()} cores, {mem:.0f} GB RAM, "
             f"{platform.system()} {platform.release()}; {platform.python_implementation()} {platform.python_version()}, "
             f"NumPy {np.__version__}, petct {petct.__version__}; load average at start {load:.1f}")
@@ -466,6 +500,7 @@ def main() -> int:
     ap.add_argument("--reps", type=int, default=5, help="timed repetitions per pipeline (after one warm-up)")
     ap.add_argument("--slow-reps", type=int, default=1, help="repetitions for pydicom+scipy W2 (no warm-up)")
     ap.add_argument("--quick", action="store_true", help="W1 + W2 petct/SimpleITK only (no W3/W4/W5, no pydicom W2)")
+    ap.add_argument("--only", default=None, help="comma-separated workloads to run, e.g. W2,W3 (default: all)")
     ap.add_argument("--out", default=None)
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--arg", default=None, help=argparse.SUPPRESS)
@@ -501,63 +536,79 @@ def main() -> int:
         rows.append((workload, tool, run_child(key, str(arg) if isinstance(arg, Path) else arg, n, warmup), note))
         return rows[-1][2]
 
+    only = {w.strip().upper() for w in args.only.split(",")} if args.only else None
+
+    def want(w: str) -> bool:
+        return only is None or w in only
+
     # W1
     w1 = "W1 header scan, 470 files"
-    bench(w1, "petct.scan (grouped, sorted series)", "w1.petct.scan", STUDY)
-    bench(w1, "petct.dcmread(stop_before_pixels) loop", "w1.petct.dcmread", STUDY)
-    bench(w1, "pydicom.dcmread(stop_before_pixels) loop", "w1.pydicom", STUDY)
-    if have("fastdicom"):
-        bench(w1, "fastdicom.dcmread loop", "w1.fastdicom", STUDY)
-    else:
-        rows.append((w1, "fastdicom", None, "not installed (pip install fastdicom)"))
-    if ensure_gdcm():
-        bench(w1, "gdcm.Scanner (5 tags)", "w1.gdcm", STUDY)
-    else:
-        rows.append((w1, "gdcm.Scanner", None, "python-gdcm could not be installed"))
+    if want("W1"):
+        bench(w1, "petct.scan (grouped, sorted series)", "w1.petct.scan", STUDY)
+        bench(w1, "petct.dcmread(stop_before_pixels) loop", "w1.petct.dcmread", STUDY)
+        bench(w1, "pydicom.dcmread(stop_before_pixels) loop", "w1.pydicom", STUDY)
+        if have("fastdicom"):
+            bench(w1, "fastdicom.dcmread loop", "w1.fastdicom", STUDY)
+        else:
+            rows.append((w1, "fastdicom", None, "not installed (pip install fastdicom)"))
+        if ensure_gdcm():
+            bench(w1, "gdcm.Scanner (5 tags)", "w1.gdcm", STUDY)
+        else:
+            rows.append((w1, "gdcm.Scanner", None, "python-gdcm could not be installed"))
 
     # W2 and its floor
     import petct
-    study = petct.load_study(str(STUDY))
-    ct_shape, _ = petct.pair(study, target="ct")[0].shape, None
-    pet_shape = petct.pair(study, target="pet")[0].shape
-    del study
     w2 = "W2 folder -> HU + SUVbw + pair(target=ct)"
-    floor_rw = bench(w2, "floor: read all bytes + write 2 outputs", "floor.readwrite",
-                     [str(STUDY), [list(ct_shape), list(ct_shape)]])
-    bench(w2, "floor: read all bytes", "floor.read", STUDY)
-    bench(w2, "floor: write 2 outputs (float32)", "floor.write", [list(ct_shape), list(ct_shape)])
-    bench(w2, "petct.load_study + pair", "w2.petct", STUDY)
-    bench(w2, "SimpleITK + Resample", "w2.sitk", STUDY)
-    if not args.quick:
-        bench(w2, "pydicom + scipy map_coordinates", "w2.pydicom", STUDY, n=args.slow_reps, warmup=False)
-    if have("fastdicom"):
-        rows.append((w2, "fastdicom", None, "cannot decode: signed pixel data unsupported (fastdicom 0.1.0)"))
-    w2p = "W2 folder -> HU + SUVbw + pair(target=pet)"
-    bench(w2p, "petct.load_study + pair", "w2pet.petct", STUDY)
-    bench(w2p, "SimpleITK + Resample (linear)", "w2pet.sitk", STUDY)
+    floor_rw, ct_shape = None, None
+    if want("W2"):
+        study = petct.load_study(str(STUDY))
+        ct_shape, _ = petct.pair(study, target="ct")[0].shape, None
+        pet_shape = petct.pair(study, target="pet")[0].shape
+        del study
+        floor_rw = bench(w2, "floor: read all bytes + write 2 outputs", "floor.readwrite",
+                         [str(STUDY), [list(ct_shape), list(ct_shape)]])
+        bench(w2, "floor: read all bytes", "floor.read", STUDY)
+        bench(w2, "floor: write 2 outputs (float32)", "floor.write", [list(ct_shape), list(ct_shape)])
+        bench(w2, "petct.load_study + pair", "w2.petct", STUDY)
+        bench(w2, "SimpleITK + Resample", "w2.sitk", STUDY)
+        if not args.quick:
+            bench(w2, "pydicom + scipy map_coordinates", "w2.pydicom", STUDY, n=args.slow_reps, warmup=False)
+        if have("fastdicom"):
+            rows.append((w2, "fastdicom", None, "cannot decode: signed pixel data unsupported (fastdicom 0.1.0)"))
+        w2p = "W2 folder -> HU + SUVbw + pair(target=pet)"
+        bench(w2p, "petct.load_study + pair", "w2pet.petct", STUDY)
+        bench(w2p, "SimpleITK + Resample (linear)", "w2pet.sitk", STUDY)
 
-    # W3
+    # W3: the same job at 1x, 2x, 4x the CT slices, petct and the floor, each with the default allocator
+    # ("fresh memory": freed arrays go back to the kernel, every run faults in new zeroed pages) and with
+    # KEEP_MEMORY_ENV ("memory kept": the process reuses what it freed).
     scale_rows = []
-    for f in scales:
-        folder = scaled_dir(f)
-        st = petct.load_study(str(folder))
-        shp = petct.pair(st, target="ct")[0].shape
-        del st
-        w3 = f"W3 {f}x CT slices: pair(target=ct)"
-        fl = bench(w3, "floor: read all bytes + write 2 outputs", "floor.readwrite",
-                   [str(folder), [list(shp), list(shp)]], n=3)
-        r = bench(w3, "petct.load_study + pair", "w2.petct", folder, n=3)
-        scale_rows.append((f, shp, r, fl))
+    if scales and want("W3"):
+        for f in [1] + scales:
+            folder = STUDY if f == 1 else scaled_dir(f)
+            st = petct.load_study(str(folder))
+            shp = petct.pair(st, target="ct")[0].shape
+            del st
+            w3 = f"W3 {f}x CT slices"
+            got = {}
+            for mode, env in (("fresh memory", None), ("memory kept", KEEP_MEMORY_ENV)):
+                print(f"  {w3}: {mode} ...", file=sys.stderr)
+                fl = run_child("floor.readwrite", [str(folder), [list(shp), list(shp)]], reps, env=env)
+                r = run_child("w2.petct", str(folder), reps, env=env)
+                rows.append((f"{w3}, {mode}", "floor: read all bytes + write 2 outputs", fl, ""))
+                rows.append((f"{w3}, {mode}", "petct.load_study + pair", r, ""))
+                got[mode] = (r, fl)
+            scale_rows.append((f, shp, got))
 
     # W4, W5
-    if not args.quick:
+    if not args.quick and want("W4"):
         w4 = "W4 cohort: 10 x 200 PET slices 128^2 -> SUVbw"
         bench(w4, "petct.scan + load_series + suv", "w4.petct", cohort)
         bench(w4, "pydicom", "w4.pydicom", cohort)
         if have("fastdicom"):
             bench(w4, "fastdicom (+ pydicom for the SUV header)", "w4.fastdicom", cohort)
         bench(w4, "SimpleITK", "w4.sitk", cohort)
-    if jpeg is not None:
+    if jpeg is not None and want("W5"):
         w5 = "W5 decode 200 x 512^2 JPEG Lossless CT -> HU"
         bench(w5, "petct.load_series", "w5.petct", jpeg)
         bench(w5, "pydicom + pylibjpeg", "w5.pydicom", jpeg)
@@ -575,7 +626,10 @@ def main() -> int:
              f"warm-up (pydicom + scipy W2: {args.slow_reps} run), page cache warm; \"first run\" is that warm-up, "
              "in a fresh process (its output memory is new to the process, which costs page faults and zeroing "
              "that later runs partly avoid); peak RSS is the process maximum (VmHWM, includes the interpreter "
-             "and imports); CPU s is the median process CPU time (all threads, user + system) of the timed runs.", "",
+             "and imports); CPU s is the median process CPU time (all threads, user + system) of the timed runs. "
+             "W3 runs petct and the floor twice: \"fresh memory\" with the default allocator (large arrays are "
+             "unmapped when freed, so each run faults in new zeroed pages) and \"memory kept\" with "
+             f"GLIBC_TUNABLES={KEEP_MEMORY_ENV['GLIBC_TUNABLES']} (the process reuses the pages it freed).", "",
              "| workload | pipeline | median s | min–max s | × petct | CPU s | first run s | peak RSS MB | output |",
              "|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for workload, tool, r, note in rows:
@@ -611,22 +665,30 @@ def main() -> int:
         lines += ["", f"W2 (target ct): petct / floor (read + write) = {stats(w2r)[0] / stats(floor_rw)[0]:.2f}; "
                   f"outputs {2 * np.prod(ct_shape) * 4 / 1e6:.0f} MB, petct peak RSS {w2r['rss']:.0f} MB "
                   f"(interpreter + imports {w2r['rss_start']:.0f} MB)."]
-    if w2r and scale_rows:
-        n1 = 2 * float(np.prod(ct_shape))
-        t1 = stats(w2r)[0]
-        lines += ["", "W3 scaling (target ct; voxels = both output volumes):", "",
-                  "| CT slices | output shape | median s | ns / voxel | vs W2 | × floor | peak RSS MB | outputs MB |",
-                  "|---:|---|---:|---:|---:|---:|---:|---:|",
-                  f"| 250 | {'x'.join(map(str, ct_shape))} | {t1:.3f} | {t1 / n1 * 1e9:.2f} | 1.00 | "
-                  f"{t1 / stats(floor_rw)[0]:.2f} | {w2r['rss']:.0f} | {n1 * 4 / 1e6:.0f} |"]
-        for f, shp, r, fl in scale_rows:
-            if not r:
-                continue
+    if scale_rows:
+        lines += ["", "W3 scaling (target ct; voxels = both output volumes; ns/voxel from the median; "
+                  "user/sys = median CPU time of all threads per voxel; vs 1x = ns/voxel over the 1x row's "
+                  "in the same mode):", "",
+                  "| CT slices | output shape | memory | petct median s (min–max) | ns/voxel | vs 1x | "
+                  "user / sys ns/voxel | floor median s (min–max) | × floor | peak RSS MB | outputs MB |",
+                  "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        ref = {}
+        for f, shp, got in scale_rows:
             n = 2 * float(np.prod(shp))
-            t = stats(r)[0]
-            fr = f"{t / stats(fl)[0]:.2f}" if fl else ""
-            lines.append(f"| {250 * f} | {'x'.join(map(str, shp))} | {t:.3f} | {t / n * 1e9:.2f} | "
-                         f"{(t / n) / (t1 / n1):.2f} | {fr} | {r['rss']:.0f} | {n * 4 / 1e6:.0f} |")
+            for mode, (r, fl) in got.items():
+                if not r:
+                    lines.append(f"| {250 * f} | {'x'.join(map(str, shp))} | {mode} | failed | | | | | | | |")
+                    continue
+                med, lo, hi = stats(r)
+                per = med / n * 1e9
+                ref.setdefault(mode, per)
+                us = statistics.median(r["user"]) / n * 1e9
+                sy = statistics.median(r["sys"]) / n * 1e9
+                fcell = (f"{stats(fl)[0]:.3f} ({stats(fl)[1]:.3f}–{stats(fl)[2]:.3f})" if fl else "")
+                fr = f"{med / stats(fl)[0]:.2f}" if fl else ""
+                lines.append(f"| {250 * f} | {'x'.join(map(str, shp))} | {mode} | {med:.3f} ({lo:.3f}–{hi:.3f}) | "
+                             f"{per:.2f} | {per / ref[mode]:.2f} | {us:.2f} / {sy:.2f} | {fcell} | {fr} | "
+                             f"{r['rss']:.0f} | {n * 4 / 1e6:.0f} |")
     lines += ["", f"Total benchmark time {time.perf_counter() - t_start:.0f} s."]
     text = "\n".join(lines)
     print(text)
