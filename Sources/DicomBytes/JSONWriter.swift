@@ -48,22 +48,32 @@ public struct JSONWriter {
         beginArray(key); for v in vs { value(v) }; endArray()
     }
 
+    /// Appends `s` as a JSON string literal. Runs of bytes that need no escape are appended whole
+    /// (splitting UTF-8 only at ASCII bytes keeps every run valid); quote, backslash and control characters
+    /// are escaped.
     static func appendQuoted(_ s: String, to out: inout String) {
         out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    out += "\\u00" + String(hex4(UInt16(u.value)).suffix(2))
-                } else {
-                    out.unicodeScalars.append(u)
-                }
+        var s = s
+        s.withUTF8 { buf in
+            var start = 0
+            func flush(_ end: Int) {
+                if start < end { out += String(decoding: UnsafeBufferPointer(rebasing: buf[start..<end]), as: UTF8.self) }
             }
+            for i in 0..<buf.count {
+                let b = buf[i]
+                guard b < 0x20 || b == 0x22 || b == 0x5C else { continue }
+                flush(i)
+                switch b {
+                case 0x22: out += "\\\""
+                case 0x5C: out += "\\\\"
+                case 0x0A: out += "\\n"
+                case 0x0D: out += "\\r"
+                case 0x09: out += "\\t"
+                default: out += "\\u00" + String(hex4(UInt16(b)).suffix(2))
+                }
+                start = i + 1
+            }
+            flush(buf.count)
         }
         out += "\""
     }

@@ -229,22 +229,31 @@ func release<T: AnyObject>(_ p: OpaquePointer?, as _: T.Type) {
     Unmanaged<T>.fromOpaque(UnsafeRawPointer(p)).release()
 }
 
+/// A scan: its JSON document and, with PETCT_SCAN_KEEP_HEADERS, the parsed header of every file it read.
+final class ScanHandle {
+    let json: CText
+    let headers: [String: Dataset]
+    init(json: String, headers: [String: Dataset]) { self.json = CText(json); self.headers = headers }
+}
+
 @_cdecl("petct_scan_files")
 public func petct_scan_files(_ paths: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int, _ threads: Int32,
-                             _ out: UnsafeMutablePointer<OpaquePointer?>?,
+                             _ flags: UInt32, _ out: UnsafeMutablePointer<OpaquePointer?>?,
                              _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
     guard let out, let list = pathList(paths, count) else { return argumentError(err, "bad path list") }
-    out.pointee = retain(CText(SeriesScanner.scan(paths: list, threads: Int(threads))))
+    let keep = flags & UInt32(PETCT_SCAN_KEEP_HEADERS) != 0
+    let r = SeriesScanner.scanKeepingHeaders(paths: list, threads: Int(threads), keep: keep)
+    out.pointee = retain(ScanHandle(json: r.json, headers: r.headers))
     return statusOK
 }
 
 @_cdecl("petct_scan_json")
 public func petct_scan_json(_ scan: OpaquePointer?) -> UnsafePointer<CChar>? {
-    borrow(scan, as: CText.self)?.pointer
+    borrow(scan, as: ScanHandle.self)?.json.pointer
 }
 
 @_cdecl("petct_scan_free")
-public func petct_scan_free(_ scan: OpaquePointer?) { release(scan, as: CText.self) }
+public func petct_scan_free(_ scan: OpaquePointer?) { release(scan, as: ScanHandle.self) }
 
 // MARK: - volumes
 
@@ -256,12 +265,13 @@ final class VolumeHandle {
 
 @_cdecl("petct_volume_open")
 public func petct_volume_open(_ paths: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int, _ threads: Int32,
-                              _ out: UnsafeMutablePointer<OpaquePointer?>?,
+                              _ headers: OpaquePointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?,
                               _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
     guard let out, let list = pathList(paths, count) else { return argumentError(err, "bad path list") }
     out.pointee = nil
+    let known = borrow(headers, as: ScanHandle.self)?.headers ?? [:]
     do {
-        out.pointee = retain(VolumeHandle(try VolumePlan.open(paths: list, threads: Int(threads))))
+        out.pointee = retain(VolumeHandle(try VolumePlan.open(paths: list, threads: Int(threads), known: known)))
         return statusOK
     } catch {
         return fill(err, error)

@@ -4,6 +4,7 @@ import DicomParser
 /// Tags read by the scan and the volumes.
 public enum Tag {
     public static let imageType: UInt32 = 0x0008_0008
+    public static let sopInstanceUID: UInt32 = 0x0008_0018
     public static let seriesDate: UInt32 = 0x0008_0021
     public static let acquisitionDate: UInt32 = 0x0008_0022
     public static let acquisitionDateTime: UInt32 = 0x0008_002A

@@ -136,7 +136,21 @@ struct ScanSeries {
 public enum SeriesScanner {
     /// Never throws for a bad file: those are listed under "skipped" in the JSON result.
     public static func scan(paths: [String], threads: Int) -> String {
+        scanKeepingHeaders(paths: paths, threads: threads, keep: false).json
+    }
+
+    /// `scan`, and with `keep` the parsed header of every file that was read, by path, so that opening a
+    /// volume of the scanned files need not read and parse them again (`VolumePlan.open(paths:threads:known:)`).
+    public static func scanKeepingHeaders(paths: [String], threads: Int,
+                                          keep: Bool) -> (json: String, headers: [String: Dataset]) {
         let results = HeaderReader.readAll(paths, threads: threads)
+        var headers: [String: Dataset] = [:]
+        if keep {
+            headers.reserveCapacity(paths.count)
+            for (i, r) in results.enumerated() {
+                if case .success(let ds) = r { headers[paths[i]] = ds }
+            }
+        }
         var entries: [ScanEntry] = []
         var skipped: [(String, String)] = []
         entries.reserveCapacity(paths.count)
@@ -153,7 +167,7 @@ public enum SeriesScanner {
                 skipped.append((paths[i], e.description))
             }
         }
-        return json(group(entries), skipped: skipped)
+        return (json(group(entries), skipped: skipped), headers)
     }
 
     /// Groups entries by SeriesInstanceUID, splits mixed series, flags localizers and sorts the result.

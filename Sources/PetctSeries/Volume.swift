@@ -136,19 +136,30 @@ public final class VolumePlan: @unchecked Sendable {
     public var sliceCount: Int { headers.count }
 
     public static func open(paths: [String], threads: Int) throws(DicomError) -> VolumePlan {
+        try open(paths: paths, threads: threads, known: [:])
+    }
+
+    /// Like `open(paths:threads:)`, but a path found in `known` (headers a scan kept, read with the same
+    /// stop-before-pixels options) is not read again; the others are read in parallel.
+    public static func open(paths: [String], threads: Int, known: [String: Dataset]) throws(DicomError) -> VolumePlan {
         guard !paths.isEmpty else { throw DicomError(.argument, "no files for the volume") }
-        let results = HeaderReader.readAll(paths, threads: threads)
-        var datasets: [Dataset] = []
-        datasets.reserveCapacity(paths.count)
-        for (i, r) in results.enumerated() {
-            switch r {
-            case .success(let ds): datasets.append(ds)
-            case .failure(var e):
-                if !e.message.contains(paths[i]) { e.message = "\(paths[i]): \(e.message)" }
-                throw e
+        var datasets = paths.map { known[$0] }
+        let missing = datasets.indices.filter { datasets[$0] == nil }
+        if !missing.isEmpty {
+            let results = HeaderReader.readAll(missing.map { paths[$0] }, threads: threads)
+            for (j, r) in results.enumerated() {
+                let i = missing[j]
+                switch r {
+                case .success(let ds): datasets[i] = ds
+                case .failure(var e):
+                    if !e.message.contains(paths[i]) { e.message = "\(paths[i]): \(e.message)" }
+                    throw e
+                }
             }
         }
-        return try open(datasets: datasets, paths: paths)
+        let all = datasets.compactMap { $0 }
+        guard all.count == paths.count else { throw DicomError(.argument, "a header was neither known nor read") }
+        return try open(datasets: all, paths: paths)
     }
 
     /// Builds the plan from headers already read (`paths[i]` is the file of `datasets[i]`).
@@ -250,14 +261,14 @@ public final class VolumePlan: @unchecked Sendable {
         }
         let errors = FirstError<DicomError>()
         let dst = SharedBox(base)
-        let rows = rows, columns = columns
+        let rows = rows, columns = columns, headers = headers
         Parallel.chunks(count: fileOrder.count, threads: threads, granularity: 8) { _, range in
             for f in range {
                 if errors.hasError { return }
                 let path = fileOrder[f]
                 do throws(DicomError) {
                     try VolumePlan.decode(path: path, rows: rows, columns: columns, targets: targets[f],
-                                          out: dst.value, plane: plane)
+                                          header: headers[targets[f][0].slice], out: dst.value, plane: plane)
                 } catch {
                     var e = error
                     if !e.message.contains(path) { e.message = "\(path): \(e.message)" }
@@ -268,9 +279,21 @@ public final class VolumePlan: @unchecked Sendable {
         if let e = errors.error { throw e }
     }
 
+    /// Elements of a slice's header that its place in the volume and its values rest on: a file whose
+    /// copies of these differ from the header the plan was built from changed after that header was read.
+    static let placementTags: [(tag: UInt32, name: String)] = [
+        (Tag.sopInstanceUID, "SOPInstanceUID"), (Tag.imagePositionPatient, "ImagePositionPatient"),
+        (Tag.imageOrientationPatient, "ImageOrientationPatient"), (Tag.rescaleSlope, "RescaleSlope"),
+        (Tag.rescaleIntercept, "RescaleIntercept"), (Tag.numberOfFrames, "NumberOfFrames"),
+    ]
+
     static func decode(path: String, rows: Int, columns: Int, targets: [(slice: Int, frame: Int)],
-                       out: UnsafeMutablePointer<Float>, plane: Int) throws(DicomError) {
+                       header: Dataset, out: UnsafeMutablePointer<Float>, plane: Int) throws(DicomError) {
         let ds = try DicomReader.read(path: path)
+        for (tag, name) in placementTags where ds.nonEmptyString(tag) != header.nonEmptyString(tag) {
+            throw DicomError(.geometry, "the file changed after its header was read (\(name) differs): load it again",
+                             tag: tag)
+        }
         let info = try PixelDecoder.info(ds)
         guard info.rows == rows, info.columns == columns else {
             throw DicomError(.geometry, "pixel data is \(info.rows)x\(info.columns), the header says \(rows)x\(columns)")

@@ -207,3 +207,53 @@ func place(_ p: [Double]?, _ o: [Double]?, _ n: Int?, _ name: String) -> SlicePl
     #expect(g.warnings[0].hasPrefix("10 duplicate slice positions"))
     #expect(g.sliceSpacing == 2 && g.uniform)
 }
+
+@Test func openReusesHeadersAScanKept() throws {
+    let dir = tempDir()
+    defer { removeDir(dir) }
+    var paths: [String] = []
+    for k in 0..<3 {
+        let p = "\(dir)/s\(k).dcm"
+        slice(series: "7.7", instance: k + 1, ipp: [0, 0, Double(k) * 2], slope: 1, intercept: -1000,
+              values: (0..<6).map { UInt16(k * 10 + $0) }).write(p)
+        paths.append(p)
+    }
+    let notDicom = "\(dir)/notes.txt"
+    let f = fopen(notDicom, "w"); fputs("not DICOM", f); fclose(f)
+
+    // keep: false keeps nothing; keep: true keeps one header per readable file and the same JSON.
+    let plain = SeriesScanner.scanKeepingHeaders(paths: paths + [notDicom], threads: 2, keep: false)
+    #expect(plain.headers.isEmpty)
+    let kept = SeriesScanner.scanKeepingHeaders(paths: paths + [notDicom], threads: 2, keep: true)
+    #expect(kept.json == plain.json)
+    #expect(Set(kept.headers.keys) == Set(paths))
+
+    // A plan from kept headers equals one read from the files.
+    let fromFiles = try VolumePlan.open(paths: paths, threads: 1)
+    let fromScan = try VolumePlan.open(paths: paths, threads: 1, known: kept.headers)
+    #expect(fromScan.json == fromFiles.json)
+    #expect(fromScan.headers.indices.allSatisfy { fromScan.headers[$0] === kept.headers[fromScan.paths[$0]] })
+
+    // The kept header really is what is used: s2's file now says slope 5, its kept header still 1.
+    slice(series: "7.7", instance: 3, ipp: [0, 0, 4], slope: 5, intercept: -1000,
+          values: (0..<6).map { UInt16(20 + $0) }).write(paths[2])
+    let reread = try VolumePlan.open(paths: paths, threads: 1)
+    let reused = try VolumePlan.open(paths: paths, threads: 1, known: kept.headers)
+    #expect(reread.json.contains("[5.0,-1000.0]"))
+    #expect(!reused.json.contains("[5.0,-1000.0]"))
+    // ... and filling that plan fails, naming the file and what changed, instead of mixing the two.
+    var out = [Float](repeating: 0, count: 18)
+    do {
+        try out.withUnsafeMutableBufferPointer { try reused.fill($0, threads: 1) }
+        Issue.record("expected an error for a file changed after the scan")
+    } catch let error as DicomError {
+        #expect(error.kind == .geometry)
+        #expect(error.message.contains("s2.dcm") && error.message.contains("RescaleSlope"))
+        #expect(error.tag == 0x0028_1053)
+    }
+    try out.withUnsafeMutableBufferPointer { try reread.fill($0, threads: 1) }
+    #expect(out[12] == 5 * 20 - 1000)
+    // Paths the scan did not read are read from disk.
+    let partial = try VolumePlan.open(paths: paths, threads: 1, known: [paths[0]: kept.headers[paths[0]]!])
+    #expect(partial.json == reread.json)
+}

@@ -26,6 +26,7 @@
 
 #define DATASET_CAPSULE "petct.dataset"
 #define VOLUME_CAPSULE "petct.volume"
+#define SCAN_CAPSULE "petct.scan"
 
 typedef struct {
     PyObject *DicomError;
@@ -568,31 +569,29 @@ fail:
     return NULL;
 }
 
-/* The core's functions that take a list of paths and create an object. */
-typedef int32_t (*path_opener)(const char *const *paths, size_t count, int32_t threads, void **out,
-                               petct_error *err);
+/* The core's functions that take a list of paths and create an object; `extra` is the scan flags
+ * or the scan whose headers a volume reuses. */
+typedef int32_t (*path_opener)(const char *const *paths, size_t count, int32_t threads, void *extra,
+                               void **out, petct_error *err);
 
 static int32_t
-open_scan(const char *const *paths, size_t count, int32_t threads, void **out, petct_error *err)
+open_scan(const char *const *paths, size_t count, int32_t threads, void *extra, void **out, petct_error *err)
 {
-    return petct_scan_files(paths, count, threads, (petct_scan **)out, err);
+    uint32_t flags = *(const uint32_t *)extra;
+    return petct_scan_files(paths, count, threads, flags, (petct_scan **)out, err);
 }
 
 static int32_t
-open_volume(const char *const *paths, size_t count, int32_t threads, void **out, petct_error *err)
+open_volume(const char *const *paths, size_t count, int32_t threads, void *extra, void **out, petct_error *err)
 {
-    return petct_volume_open(paths, count, threads, (petct_volume **)out, err);
+    return petct_volume_open(paths, count, threads, (const petct_scan *)extra, (petct_volume **)out, err);
 }
 
-/* Parses (paths, threads), calls `opener` with the GIL released; returns the object or NULL with an
- * exception set. */
+/* Calls `opener` on the paths with the GIL released; returns the object or NULL with an exception set. */
 static void *
-open_with_paths(PyObject *module, PyObject *args, path_opener opener)
+open_with_paths(PyObject *module, PyObject *paths, int threads, path_opener opener, void *extra)
 {
-    PyObject *paths, *keep = NULL;
-    int threads;
-    if (!PyArg_ParseTuple(args, "Oi", &paths, &threads))
-        return NULL;
+    PyObject *keep = NULL;
     Py_ssize_t n;
     const char **arr = path_array(paths, &n, &keep);
     if (arr == NULL)
@@ -602,7 +601,7 @@ open_with_paths(PyObject *module, PyObject *args, path_opener opener)
     int32_t rc;
     memset(&err, 0, sizeof(err));
     Py_BEGIN_ALLOW_THREADS
-    rc = opener(arr, (size_t)n, threads, &obj, &err);
+    rc = opener(arr, (size_t)n, threads, extra, &obj, &err);
     Py_END_ALLOW_THREADS
     PyMem_Free(arr);
     Py_DECREF(keep);
@@ -613,18 +612,41 @@ open_with_paths(PyObject *module, PyObject *args, path_opener opener)
     return obj;
 }
 
-/* scan(paths, threads) -> JSON text */
+static void
+scan_capsule_destructor(PyObject *capsule)
+{
+    petct_scan *s = PyCapsule_GetPointer(capsule, SCAN_CAPSULE);
+    if (s != NULL)
+        NOGIL(petct_scan_free(s));
+}
+
+/* scan(paths, threads, keep_headers=False) -> JSON text, or (JSON text, capsule) with keep_headers:
+ * the capsule holds the parsed headers for volume_open until it is released. */
 static PyObject *
 native_scan(PyObject *module, PyObject *args)
 {
-    petct_scan *scan = open_with_paths(module, args, open_scan);
+    PyObject *paths;
+    int threads, keep_headers = 0;
+    if (!PyArg_ParseTuple(args, "Oi|p", &paths, &threads, &keep_headers))
+        return NULL;
+    uint32_t flags = keep_headers ? PETCT_SCAN_KEEP_HEADERS : 0u;
+    petct_scan *scan = open_with_paths(module, paths, threads, open_scan, &flags);
     if (scan == NULL)
         return NULL;
     const char *text;
     NOGIL(text = petct_scan_json(scan));
     PyObject *json = PyUnicode_FromString(text);
-    NOGIL(petct_scan_free(scan));
-    return json;
+    if (json == NULL || !keep_headers) {
+        NOGIL(petct_scan_free(scan));
+        return json;
+    }
+    PyObject *capsule = PyCapsule_New(scan, SCAN_CAPSULE, scan_capsule_destructor);
+    if (capsule == NULL) {
+        Py_DECREF(json);
+        NOGIL(petct_scan_free(scan));
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", json, capsule);
 }
 
 static void
@@ -635,11 +657,23 @@ volume_capsule_destructor(PyObject *capsule)
         NOGIL(petct_volume_free(v));
 }
 
-/* volume_open(paths, threads) -> (capsule, json) */
+/* volume_open(paths, threads, scan=None) -> (capsule, json); `scan` is a capsule from
+ * scan(..., keep_headers=True) whose headers are reused. */
 static PyObject *
 native_volume_open(PyObject *module, PyObject *args)
 {
-    petct_volume *vol = open_with_paths(module, args, open_volume);
+    PyObject *paths, *scan_obj = Py_None;
+    int threads;
+    if (!PyArg_ParseTuple(args, "Oi|O", &paths, &threads, &scan_obj))
+        return NULL;
+    petct_scan *scan = NULL;
+    if (scan_obj != Py_None) {
+        scan = PyCapsule_GetPointer(scan_obj, SCAN_CAPSULE);
+        if (scan == NULL)
+            return NULL;
+    }
+    /* scan_obj is borrowed from args, which outlive the call: the scan stays alive while Swift reads it. */
+    petct_volume *vol = open_with_paths(module, paths, threads, open_volume, scan);
     if (vol == NULL)
         return NULL;
     PyObject *capsule = PyCapsule_New(vol, VOLUME_CAPSULE, volume_capsule_destructor);
@@ -883,8 +917,8 @@ static PyMethodDef native_methods[] = {
     {"pixel_array", native_pixel_array, METH_VARARGS, "pixel_array(handle, name, rescaled) -> ndarray"},
     {"dict_tag", native_dict_tag, METH_O, "dict_tag(tag) -> (VR, VM, keyword, name, retired) or None"},
     {"dict_keyword", native_dict_keyword, METH_O, "dict_keyword(keyword) -> tag or None"},
-    {"scan", native_scan, METH_VARARGS, "scan(paths, threads) -> JSON text"},
-    {"volume_open", native_volume_open, METH_VARARGS, "volume_open(paths, threads) -> (handle, JSON text)"},
+    {"scan", native_scan, METH_VARARGS, "scan(paths, threads, keep_headers=False) -> JSON text | (JSON text, handle)"},
+    {"volume_open", native_volume_open, METH_VARARGS, "volume_open(paths, threads, scan=None) -> (handle, JSON text)"},
     {"volume_fill", native_volume_fill, METH_VARARGS, "volume_fill(handle, shape) -> float32 ndarray"},
     {"volume_suv", native_volume_suv, METH_VARARGS, "volume_suv(handle, kind, slices) -> (factors, JSON text)"},
     {"resample", native_resample, METH_VARARGS,

@@ -110,11 +110,21 @@ def scan(folder: Any, recursive: bool = True, threads: int = 0) -> ScanResult:
     Non-DICOM and unreadable files are skipped and listed in ``result.skipped`` (never fatal). A series
     that mixes orientations or image sizes is split; localizers and minor pieces are marked ``ignore``.
     """
+    return _scan(folder, recursive, threads, keep_headers=False)[0]
+
+
+def _scan(folder: Any, recursive: bool, threads: int, keep_headers: bool) -> tuple[ScanResult, object | None]:
+    """scan(); with ``keep_headers`` also the native handle holding every parsed header, which
+    _open_volume reuses instead of reading the files' headers again (release it when done)."""
     files = _list_files(folder, recursive)
-    doc = json.loads(_native.scan(files, threads))
+    if keep_headers:
+        text, headers = _native.scan(files, threads, True)
+    else:
+        text, headers = _native.scan(files, threads), None
+    doc = json.loads(text)
     fields = SeriesInfo.__dataclass_fields__
     series = [SeriesInfo(**{k: v for k, v in s.items() if k in fields}) for s in doc["series"]]
-    return ScanResult(series, [(s["path"], s["reason"]) for s in doc["skipped"]])
+    return ScanResult(series, [(s["path"], s["reason"]) for s in doc["skipped"]]), headers
 
 
 class Volume:
@@ -209,8 +219,8 @@ class Volume:
                 f"units {self.units or ('HU' if self.modality == 'CT' else '?')}>")
 
 
-def _open_volume(files: Sequence[str], threads: int = 0) -> Volume:
-    handle, text = _native.volume_open(list(files), threads)
+def _open_volume(files: Sequence[str], threads: int = 0, headers: object | None = None) -> Volume:
+    handle, text = _native.volume_open(list(files), threads, headers)
     info = json.loads(text)
     array = _native.volume_fill(handle, tuple(info["shape"]))
     vol = Volume(handle, info, array)
@@ -266,7 +276,8 @@ def load_study(folder: Any, ct: SeriesInfo | int | str | None = None, pet: Serie
     reference as the PET, not a localizer, most slices. ``ct`` / ``pet`` choose explicitly: a
     SeriesInfo, an index into ``study.series`` or a SeriesInstanceUID. ``study.notes`` says why.
     """
-    found = scan(folder)
+    # The scan keeps the headers it parsed until both volumes are open, so they are not read twice.
+    found, headers = _scan(folder, True, threads, keep_headers=True)
     notes: list[str] = []
 
     def explicit(choice, modality):
@@ -322,20 +333,21 @@ def load_study(folder: Any, ct: SeriesInfo | int | str | None = None, pet: Serie
                      "; ".join(f"{s.modality} #{s.series_number} ({s.reason})" for s in ignored))
     if found.skipped:
         notes.append(f"skipped {len(found.skipped)} file(s) that are not readable DICOM images")
-    ct_v = _load_series_leaving_out_bad_files(ct_s, threads, found, notes) if ct_s is not None else None
-    pet_v = _load_series_leaving_out_bad_files(pet_s, threads, found, notes) if pet_s is not None else None
+    ct_v = _load_series_leaving_out_bad_files(ct_s, threads, found, notes, headers) if ct_s is not None else None
+    pet_v = _load_series_leaving_out_bad_files(pet_s, threads, found, notes, headers) if pet_s is not None else None
+    del headers
     return Study(ct_v, pet_v, found, notes, ct_s, pet_s)
 
 
 def _load_series_leaving_out_bad_files(series: SeriesInfo, threads: int, found: ScanResult,
-                                       notes: list[str]) -> Volume:
+                                       notes: list[str], headers: object | None = None) -> Volume:
     """load_series, but a slice file whose pixels cannot be decoded (truncated, corrupt) is left out,
     named in ``found.skipped``, ``notes`` and a warning, and the rest loads (its place becomes a reported
     gap in the volume's geometry, never a shifted volume). Errors not tied to one file propagate."""
     files = list(series.files)
     while True:
         try:
-            return _open_volume(files, threads)
+            return _open_volume(files, threads, headers)
         except GeometryError:
             raise
         except DicomError as exc:

@@ -232,3 +232,48 @@ def test_localizer_and_junk_are_ignored(study_dir, tmp_path):
     study = petct.load_study(d)
     assert study.ct.array.shape[0] == 40
     assert any("ignored" in n for n in study.notes)
+
+
+def test_load_study_reuses_the_headers_the_scan_read(study_dir, monkeypatch):
+    """load_study opens both volumes from the headers its scan kept (no second header read), and the
+    volumes are the same as those read from the files."""
+    from petct import study as study_mod
+
+    calls = []
+    real_open = study_mod._native.volume_open
+
+    def recording_open(files, threads, headers=None):
+        calls.append(headers)
+        return real_open(files, threads, headers)
+
+    monkeypatch.setattr(study_mod._native, "volume_open", recording_open)
+    st = petct.load_study(study_dir)
+    assert len(calls) == 2 and all(h is not None for h in calls)
+    monkeypatch.undo()
+    for vol, series in ((st.ct, st.ct_series), (st.pet, st.pet_series)):
+        ref = petct.load_series(series)
+        np.testing.assert_array_equal(vol.array, ref.array)
+        np.testing.assert_array_equal(vol.affine, ref.affine)
+        assert vol.files == ref.files
+
+
+def test_file_changed_between_scan_and_load_is_an_error(tmp_path):
+    """A slice rewritten after the scan read its header is not mixed with the header: the load fails
+    naming the file and the element that changed."""
+    import pydicom
+    from petct import study as study_mod
+
+    make_study(str(tmp_path))
+    found, headers = study_mod._scan(tmp_path, True, 0, keep_headers=True)
+    ct = next(s for s in found if s.modality == "CT")
+    victim = ct.files[5]
+    ds = pydicom.dcmread(victim)
+    ds.RescaleIntercept = float(ds.RescaleIntercept) - 7
+    ds.save_as(victim)
+    with pytest.raises(petct.GeometryError) as err:
+        study_mod._open_volume(ct.files, 0, headers)
+    assert os.path.basename(victim) in str(err.value) and "RescaleIntercept" in str(err.value)
+    # Read afresh, the file's new intercept is used.
+    vol = petct.load_series(ct)
+    k = vol.files.index(victim)
+    assert vol.rescale[k][1] == pytest.approx(float(ds.RescaleIntercept))

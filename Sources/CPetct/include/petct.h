@@ -22,7 +22,7 @@
 extern "C" {
 #endif
 
-#define PETCT_ABI_VERSION 1
+#define PETCT_ABI_VERSION 2
 
 /* ---- status / error codes ---------------------------------------------------------------- */
 enum {
@@ -158,19 +158,24 @@ int32_t petct_dict_lookup_keyword(const char *keyword, uint32_t *tag);
 /* ---- series: folder scan ------------------------------------------------------------------ */
 /* Reads the headers of `paths` (stop before pixels) on `threads` threads (0 = all cores) and groups
  * them into series. Never fails on a bad file: unreadable and non-DICOM files are listed as skipped.
- * The result is a JSON document owned by the scan (see python/petct/_series.py for its schema). */
+ * The result is a JSON document owned by the scan (see python/petct/study.py for its schema). With
+ * PETCT_SCAN_KEEP_HEADERS in `flags` the scan also keeps the parsed header of every file it read, for
+ * petct_volume_open to reuse, until petct_scan_free. */
 typedef struct petct_scan petct_scan;
-int32_t petct_scan_files(const char *const *paths, size_t count, int32_t threads,
+#define PETCT_SCAN_KEEP_HEADERS 1u
+int32_t petct_scan_files(const char *const *paths, size_t count, int32_t threads, uint32_t flags,
                          petct_scan **out, petct_error *err);
 const char *petct_scan_json(const petct_scan *scan);   /* valid until petct_scan_free */
 void petct_scan_free(petct_scan *scan);
 
 /* ---- volumes ---------------------------------------------------------------------------------- */
 /* Opens the slices of one series: reads their headers, sorts them along the slice normal, removes
- * duplicate positions, checks spacing and computes the geometry. Pixels are read by _fill. */
+ * duplicate positions, checks spacing and computes the geometry. Pixels are read by _fill. `headers`
+ * is NULL or a scan made with PETCT_SCAN_KEEP_HEADERS: the headers it kept are used instead of reading
+ * those files again (the volume holds its own references; the scan may be freed right after). */
 typedef struct petct_volume petct_volume;
 int32_t petct_volume_open(const char *const *paths, size_t count, int32_t threads,
-                          petct_volume **out, petct_error *err);
+                          const petct_scan *headers, petct_volume **out, petct_error *err);
 /* JSON: shape, geometry (origin, spacing, direction, affine, slice_positions), warnings, the sorted
  * file list, modality, series UID, per-slice rescale. Valid until petct_volume_free. */
 const char *petct_volume_json(const petct_volume *vol);
