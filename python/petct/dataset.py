@@ -12,6 +12,7 @@ from typing import Any, Iterator
 
 from . import _native
 from .errors import NoPixelDataError
+from .uid import UID
 
 __all__ = ["Tag", "DataElement", "Dataset", "PersonName", "dcmread", "tag_for_keyword", "dictionary_entry"]
 
@@ -219,6 +220,8 @@ class DataElement:
             return "[" + ", ".join(_short(x) for x in v) + "]"
         if self.VR == "AT" and isinstance(v, int):
             return repr(Tag(v))
+        if isinstance(v, UID) and v:
+            return v.name
         return _short(v)
 
     def __repr__(self) -> str:
@@ -285,6 +288,8 @@ class Dataset:
             value = [PersonName(v) for v in value] if isinstance(value, list) else PersonName(value)
         elif vr == "AT" and not isinstance(value, (bytes, bytearray)):  # bytes: AT of a length not 4k
             value = [Tag(v) for v in value] if isinstance(value, list) else Tag(value)
+        elif vr == "UI":
+            value = [UID(v) for v in value] if isinstance(value, list) else UID(value) if isinstance(value, str) else value
         elem = DataElement(tag, vr, value, None if offset < 0 else offset, raw)
         self._elements[tag] = elem
         return elem
@@ -378,6 +383,71 @@ class Dataset:
     def __dir__(self) -> list[str]:
         kws = [e.keyword for e in self if e.keyword]
         return sorted(set(list(super().__dir__()) + kws))
+
+    # -- pydicom conveniences -------------------------------------------------------------
+    def dir(self, *filters: str) -> list[str]:
+        """Sorted keywords of the elements present; with ``filters``, only those containing any of them
+        (case-insensitive), as pydicom's ``Dataset.dir``."""
+        kws = {e[2] for e in map(dictionary_entry, self._elements) if e and e[2]}
+        if filters:
+            wanted = [f.lower() for f in filters]
+            kws = {kw for kw in kws if any(f in kw.lower() for f in wanted)}
+        return sorted(kws)
+
+    def data_element(self, name: str) -> DataElement | None:
+        """The element with keyword ``name``; None for a name that is not a DICOM keyword, KeyError for a
+        keyword this data set does not hold (as pydicom)."""
+        tag = tag_for_keyword(name)
+        return None if tag is None else self[tag]
+
+    def walk(self, callback: Any, recursive: bool = True) -> None:
+        """Call ``callback(dataset, element)`` for every element in tag order, then (with ``recursive``)
+        walk the items of each sequence. The callback may delete the element it is given."""
+        for tag in sorted(self._elements):
+            if tag not in self._elements:
+                continue
+            elem = self[tag]
+            callback(self, elem)
+            if recursive and elem.VR == "SQ" and tag in self._elements:
+                for item in elem.value:
+                    item.walk(callback, recursive)
+
+    def group_dataset(self, group: int) -> "Dataset":
+        """A new Dataset holding this one's elements of ``group``."""
+        out = Dataset(_handle=self._handle, _charsets=list(self._charsets), _name=self._name)
+        for tag in sorted(self._elements):
+            if tag >> 16 == group:
+                out._elements[tag] = self._elements[tag]
+        return out
+
+    def copy(self) -> "Dataset":
+        """A shallow copy, like ``dict.copy``: its own elements, so ``copy.PatientName = ...`` leaves this
+        data set alone (in pydicom it may not), but the values themselves - lists, sequence items,
+        ``file_meta`` - are shared."""
+        import copy as _copy
+        out = Dataset(_handle=self._handle, _charsets=list(self._charsets), _name=self._name)
+        for tag, raw in list(self._elements.items()):
+            out._elements[tag] = _copy.copy(self._convert(raw))   # converted first, so values are shared
+        for key, value in self.__dict__.items():
+            if key not in ("_elements", "_pixel_cache"):
+                object.__setattr__(out, key, value)
+        object.__setattr__(out, "_pixel_cache", self._pixel_cache)
+        return out
+
+    __copy__ = copy
+
+    def __deepcopy__(self, memo: dict) -> "Dataset":
+        """A deep copy: elements, values and sequence items are copied; the parsed file they were read
+        from (immutable, held by the core) is shared."""
+        import copy as _copy
+        out = Dataset(_handle=self._handle, _charsets=list(self._charsets), _name=self._name)
+        memo[id(self)] = out
+        for tag, elem in self._elements.items():
+            out._elements[tag] = _copy.deepcopy(elem, memo)
+        for key, value in self.__dict__.items():
+            if key not in ("_elements", "_handle", "_charsets", "_name"):
+                object.__setattr__(out, key, _copy.deepcopy(value, memo))
+        return out
 
     # -- writing --------------------------------------------------------------------------
     def save_as(self, filename: Any) -> None:

@@ -21,6 +21,8 @@ from pydicom.multival import MultiValue  # noqa: E402
 from pydicom.sequence import Sequence  # noqa: E402
 from pydicom.valuerep import PersonName as PydicomPN  # noqa: E402
 
+from petct.uid import UID  # noqa: E402
+
 FILES = oracle_files()
 
 # Transfer syntaxes whose pixel data petct decodes; for every other encapsulated syntax petct must
@@ -153,6 +155,15 @@ def _compare(p_ds, q_ds, where: str, problems: list[str]) -> None:
             same = pv == qv or (pv in (None, "", []) and qv in (None, "", []))
         if not same:
             problems.append(f"{here} {p_elem.VR}: petct {str(qv)[:80]!r} != pydicom {str(pv)[:80]!r}")
+        elif p_elem.VR == "UI" and p_elem.value:
+            # UIDs come back as petct.uid.UID with pydicom's registry name (and the same element line)
+            p_uids = list(p_elem.value) if isinstance(p_elem.value, MultiValue) else [p_elem.value]
+            q_uids = q_elem.value if isinstance(q_elem.value, list) else [q_elem.value]
+            if any(not isinstance(u, UID) or u.name != p.name for p, u in zip(p_uids, q_uids)):
+                problems.append(f"{here} UI: names {[getattr(u, 'name', None) for u in q_uids]} != pydicom "
+                                f"{[p.name for p in p_uids]}")
+            elif len(p_uids) == 1 and not p_elem.tag.is_private and repr(q_elem) != repr(p_elem):
+                problems.append(f"{here} UI: {q_elem!r} != pydicom {p_elem!r}")
 
 
 def _ids(files):

@@ -1,0 +1,114 @@
+"""pydicom conveniences people migrate with: UID names and transfer-syntax properties, Dataset.dir,
+data_element, walk, group_dataset, copy and deepcopy, each checked against pydicom itself."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+import petct
+import petct.uid
+
+pydicom = pytest.importorskip("pydicom")
+from pydicom._uid_dict import UID_dictionary  # noqa: E402
+from pydicom.data import get_testdata_file  # noqa: E402
+from pydicom.uid import UID as PydicomUID  # noqa: E402
+
+UID_PROPS = ("name", "keyword", "type", "info", "is_retired", "is_private", "is_transfer_syntax")
+TS_PROPS = ("is_implicit_VR", "is_little_endian", "is_deflated", "is_compressed", "is_encapsulated")
+
+
+def _props(uid, names):
+    out = {}
+    for n in names:
+        try:
+            out[n] = getattr(uid, n)
+        except ValueError:
+            out[n] = ValueError
+    return out
+
+
+@pytest.mark.parametrize("value", sorted(UID_dictionary) + ["1.2.3.4", "1.2.840.10008.99", " 1.2.840.10008.1.2\x00"])
+def test_uid_properties_match_pydicom(value):
+    ours, theirs = petct.uid.UID(value), PydicomUID(value.strip(" \x00"))
+    assert str(ours) == str(theirs) and isinstance(ours, str)
+    assert _props(ours, UID_PROPS) == _props(theirs, UID_PROPS)
+    assert _props(ours, TS_PROPS) == _props(theirs, TS_PROPS)
+
+
+def test_uid_keywords_are_module_attributes():
+    assert petct.uid.ExplicitVRLittleEndian == "1.2.840.10008.1.2.1"
+    assert petct.uid.PositronEmissionTomographyImageStorage.name == "Positron Emission Tomography Image Storage"
+    for uid, entry in list(UID_dictionary.items())[::25]:
+        if entry[4]:
+            assert getattr(petct.uid, entry[4]) == uid
+    with pytest.raises(AttributeError):
+        petct.uid.NoSuchKeyword
+
+
+@pytest.mark.parametrize("name", ["CT_small.dcm", "rtplan.dcm", "MR_small_RLE.dcm"])
+def test_dataset_helpers_match_pydicom(name):
+    path = get_testdata_file(name)
+    ds, ref = petct.dcmread(path), pydicom.dcmread(path)
+    assert ds.dir() == ref.dir()
+    for f in (("patient",), ("uid", "date"), ("NoSuchThing",)):
+        assert ds.dir(*f) == ref.dir(*f)
+    assert ds.data_element("PatientName").value == str(ref.data_element("PatientName").value)
+    assert ds.data_element("PatientName").VR == "PN"
+    assert ds.data_element("NotAKeyword") is None and ref.data_element("NotAKeyword") is None
+    for lib_ds in (ds, ref):
+        with pytest.raises(KeyError):
+            lib_ds.data_element("DoseGridScaling")
+    assert ds.file_meta.TransferSyntaxUID.name == ref.file_meta.TransferSyntaxUID.name
+    assert ds.SOPClassUID.name == ref.SOPClassUID.name
+
+    seen, seen_ref = [], []
+    ds.walk(lambda d, e: seen.append((int(e.tag), e.VR)))
+    ref.walk(lambda d, e: seen_ref.append((int(e.tag), e.VR)))
+    assert seen == seen_ref
+    top, top_ref = [], []
+    ds.walk(lambda d, e: top.append(int(e.tag)), recursive=False)
+    ref.walk(lambda d, e: top_ref.append(int(e.tag)), recursive=False)
+    assert top == top_ref
+
+    for group in (0x0008, 0x0010, 0x0028, 0x300A):
+        assert [int(e.tag) for e in ds.group_dataset(group)] == [int(e.tag) for e in ref.group_dataset(group)]
+
+
+def test_walk_callback_may_delete_what_it_is_given():
+    ds = petct.dcmread(get_testdata_file("rtplan.dcm"))
+    def drop_private_and_names(d, e):
+        if e.tag.is_private or e.VR == "PN":
+            del d[e.tag]
+    ds.walk(drop_private_and_names)
+    left = []
+    ds.walk(lambda d, e: left.append(e))
+    assert left and not any(e.tag.is_private or e.VR == "PN" for e in left)
+
+
+def test_copy_is_shallow_and_deepcopy_is_independent():
+    path = get_testdata_file("rtplan.dcm")
+    ds, ref = petct.dcmread(path), pydicom.dcmread(path)
+    original_id = ds.PatientID
+    ds.PatientName  # converted before the copy, PatientID not: both behave the same
+    for make in (copy.copy, petct.Dataset.copy):
+        shallow = make(ds)
+        shallow.PatientID = "changed"
+        shallow.PatientName = "Changed^Name"
+        assert ds.PatientID == original_id and str(ds.PatientName) == str(ref.PatientName)
+        assert shallow.BeamSequence[0] is ds.BeamSequence[0]   # values (sequence items) are shared
+        assert shallow.file_meta is ds.file_meta
+    deep = copy.deepcopy(ds)
+    assert deep == ds
+    deep.BeamSequence[0].BeamName = "other"
+    deep.BeamSequence[0].ControlPointSequence[0].GantryAngle = 123.0
+    deep.PatientName = "Someone^Else"
+    assert ds.BeamSequence[0].BeamName == ref.BeamSequence[0].BeamName
+    assert ds.BeamSequence[0].ControlPointSequence[0].GantryAngle == float(
+        ref.BeamSequence[0].ControlPointSequence[0].GantryAngle)
+    assert str(ds.PatientName) == str(ref.PatientName)
+    image = petct.dcmread(get_testdata_file("CT_small.dcm"))
+    twin = copy.deepcopy(image)
+    assert (twin.pixel_array == image.pixel_array).all()
+    twin.pixel_array[0, 0] += 1
+    assert twin.pixel_array[0, 0] != image.pixel_array[0, 0]
