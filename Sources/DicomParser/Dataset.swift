@@ -100,6 +100,41 @@ public final class Dataset: @unchecked Sendable {
         return ChildIndices(elements: elements, start: 0, end: elements.count)
     }
 
+    /// The bytes element `i`'s value was decoded from, as a range of `source` (a DS element's text,
+    /// before it became numbers). Found again from the element's header at `fileOffset`: nil for
+    /// synthesized elements, sequences, items, values of undefined length, or a header that does not
+    /// hold the element's tag. Callers that rely on it check it against the decoded value.
+    public func encodedValueRange(at i: Int) -> Range<Int>? {
+        guard i >= 0, i < elements.count else { return nil }
+        let e = elements[i]
+        let n = source.count
+        guard e.fileOffset >= 0, e.kind != .sequence, e.kind != .item, !e.flags.contains(.undefinedLength),
+              n >= 8, e.fileOffset <= n - 8 else { return nil }
+        let o = e.fileOffset
+        let meta = e.group == 0x0002   // the file meta is always explicit VR little endian
+        let be = !meta && flags.contains(.bigEndian)
+        func u16(_ k: Int) -> Int {
+            be ? Int(source[k]) << 8 | Int(source[k + 1]) : Int(source[k]) | Int(source[k + 1]) << 8
+        }
+        func u32(_ k: Int) -> Int { be ? u16(k) << 16 | u16(k + 2) : u16(k) | u16(k + 2) << 16 }
+        guard UInt32(u16(o)) << 16 | UInt32(u16(o + 2)) == e.tag else { return nil }
+        let a = source[o + 4], b = source[o + 5]
+        let letters = (0x41...0x5A).contains(a) && (0x41...0x5A).contains(b)
+        let start: Int, length: Int
+        if (meta || !flags.contains(.implicitVR)) && letters {
+            let code = VRCode.pack(a, b)
+            if VRCode.isKnown(code) && VRCode.hasLongLength(code) {
+                guard o <= n - 12 else { return nil }
+                start = o + 12; length = u32(o + 8)
+            } else {
+                start = o + 8; length = u16(o + 6)
+            }
+        } else {
+            start = o + 8; length = u32(o + 4)
+        }
+        return start..<(start + min(length, n - start))
+    }
+
     /// Index of the element `tag` directly in `item` (top level when nil). Linear in the number of
     /// siblings, skipping subtrees; data sets are sorted by tag so it stops early.
     public func index(of tag: UInt32, in item: Int? = nil) -> Int? {

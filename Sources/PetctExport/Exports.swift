@@ -126,6 +126,16 @@ public func petct_dataset_get_view(_ ds: OpaquePointer?, _ out: UnsafeMutablePoi
     return statusOK
 }
 
+@_cdecl("petct_dataset_encoded_value")
+public func petct_dataset_encoded_value(_ ds: OpaquePointer?, _ index: Int, _ offset: UnsafeMutablePointer<Int>?,
+                                        _ length: UnsafeMutablePointer<Int>?) -> Int32 {
+    guard let h = DatasetHandle.from(ds), let offset, let length,
+          let r = h.dataset.encodedValueRange(at: index) else { return 0 }
+    offset.pointee = r.lowerBound
+    length.pointee = r.count
+    return 1
+}
+
 // MARK: - pixels
 
 @_cdecl("petct_pixel_info_get")

@@ -692,3 +692,31 @@ func lutDataVRFromDescriptorInImplicitVR() throws {
     #expect(ds.ints(0x0028_3006, in: items[0]) == [7])
     #expect(ds.vrOf(0x0028_3006, in: items[1]) == "OW")
 }
+
+@Test func encodedValueRangeFindsTheTextOfDecodedValues() throws {
+    for (ts, be, implicit) in [(explicitLE, false, false), (explicitBE, true, false), (implicitLE, false, true)] {
+        var d = DS(be: be, implicit: implicit)
+        d.text(0x0018_0050, "DS", " 5.000000")             // odd length: padded with a space
+        d.text(0x0020_0013, "IS", "0007")
+        d.text(0x0028_0030, "DS", "0.5\\0.75")
+        d.seq(0x0040_0275, [{ var i = DS(be: be, implicit: implicit); i.text(0x0018_1242, "IS", "12"); return i.bytes }()])
+        d.text(0x0040_A160, "UT", "long form")
+        let bytes = part10(ts: ts, body: d.bytes)
+        let ds = try DicomReader.read(bytes: bytes)
+        func text(_ tag: UInt32, in item: Int? = nil) -> String? {
+            guard let i = ds.index(of: tag, in: item), let r = ds.encodedValueRange(at: i) else { return nil }
+            return String(decoding: ds.source[r], as: UTF8.self)
+        }
+        #expect(text(0x0018_0050) == " 5.000000 ", "\(ts)")
+        #expect(text(0x0020_0013) == "0007", "\(ts)")
+        #expect(text(0x0028_0030) == "0.5\\0.75", "\(ts)")      // even length: no padding
+        #expect(text(0x0040_A160) == "long form ", "\(ts)")
+        #expect(text(0x0002_0010)?.hasPrefix(ts) == true, "\(ts)")   // file meta: explicit LE in every syntax
+        let sq = try #require(ds.index(of: 0x0040_0275))
+        #expect(ds.encodedValueRange(at: sq) == nil)
+        let item = try #require(ds.items(0x0040_0275).first)
+        #expect(ds.encodedValueRange(at: item) == nil)
+        #expect(text(0x0018_1242, in: item) == "12", "\(ts)")
+        #expect(ds.encodedValueRange(at: -1) == nil && ds.encodedValueRange(at: ds.elements.count) == nil)
+    }
+}

@@ -394,6 +394,33 @@ native_element_bytes(PyObject *module, PyObject *args)
     return PyBytes_FromStringAndSize((const char *)v.source + e->value_offset, (Py_ssize_t)e->value_length);
 }
 
+/* encoded_value(capsule, index) -> bytes of the value as encoded in the file, or None */
+static PyObject *
+native_encoded_value(PyObject *module, PyObject *args)
+{
+    PyObject *capsule;
+    Py_ssize_t index;
+    if (!PyArg_ParseTuple(args, "On", &capsule, &index))
+        return NULL;
+    petct_dataset *ds = dataset_from_capsule(capsule);
+    if (ds == NULL)
+        return NULL;
+    if (index < 0)
+        Py_RETURN_NONE;
+    petct_dataset_view v;
+    size_t offset = 0, length = 0;
+    int32_t vrc, found;
+    NOGIL(vrc = petct_dataset_get_view(ds, &v));
+    if (vrc != PETCT_OK) {
+        PyErr_SetString(PyExc_RuntimeError, "petct core refused a dataset view");
+        return NULL;
+    }
+    NOGIL(found = petct_dataset_encoded_value(ds, (size_t)index, &offset, &length));
+    if (!found || offset > v.source_length || length > v.source_length - offset)
+        Py_RETURN_NONE;
+    return PyBytes_FromStringAndSize((const char *)v.source + offset, (Py_ssize_t)length);
+}
+
 /* pixel_info(capsule) -> dict */
 static int
 get_pixel_info(PyObject *module, petct_dataset *ds, petct_pixel_info *info, PyObject *name)
@@ -913,6 +940,7 @@ done:
 static PyMethodDef native_methods[] = {
     {"read", native_read, METH_VARARGS, "read(source, flags, is_path, name) -> (handle, elements, info)"},
     {"element_bytes", native_element_bytes, METH_VARARGS, "element_bytes(handle, index) -> bytes"},
+    {"encoded_value", native_encoded_value, METH_VARARGS, "encoded_value(handle, index) -> bytes | None"},
     {"pixel_info", native_pixel_info, METH_VARARGS, "pixel_info(handle, name) -> dict"},
     {"pixel_array", native_pixel_array, METH_VARARGS, "pixel_array(handle, name, rescaled) -> ndarray"},
     {"dict_tag", native_dict_tag, METH_O, "dict_tag(tag) -> (VR, VM, keyword, name, retired) or None"},

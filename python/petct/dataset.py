@@ -13,6 +13,7 @@ from typing import Any, Iterator
 from . import _native
 from .errors import NoPixelDataError
 from .uid import UID
+from .valuerep import DSfloat, IS, with_text
 
 __all__ = ["Tag", "DataElement", "Dataset", "PersonName", "dcmread", "tag_for_keyword", "dictionary_entry"]
 
@@ -217,7 +218,7 @@ class DataElement:
         if isinstance(v, list):
             if len(v) > 16:
                 return f"Array of {len(v)} elements"
-            return "[" + ", ".join(_short(x) for x in v) + "]"
+            return "[" + ", ".join(str(x) if isinstance(x, (DSfloat, IS)) else _short(x) for x in v) + "]"
         if self.VR == "AT" and isinstance(v, int):
             return repr(Tag(v))
         if isinstance(v, UID) and v:
@@ -288,6 +289,8 @@ class Dataset:
             value = [PersonName(v) for v in value] if isinstance(value, list) else PersonName(value)
         elif vr == "AT" and not isinstance(value, (bytes, bytearray)):  # bytes: AT of a length not 4k
             value = [Tag(v) for v in value] if isinstance(value, list) else Tag(value)
+        elif vr in ("DS", "IS") and self._handle is not None and index >= 0:
+            value = with_text(value, vr, _native.encoded_value(self._handle, index))
         elif vr == "UI":
             value = [UID(v) for v in value] if isinstance(value, list) else UID(value) if isinstance(value, str) else value
         elem = DataElement(tag, vr, value, None if offset < 0 else offset, raw)

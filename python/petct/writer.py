@@ -15,6 +15,7 @@ import numpy as np
 
 from . import _native
 from .dataset import DataElement, Dataset, PersonName, Tag, _PY_CODECS, dictionary_entry
+from .valuerep import DSfloat, IS
 
 __all__ = ["dcmwrite"]
 
@@ -97,7 +98,10 @@ class _Flattener:
             else:
                 self._add(tag, vr, _TEXT, len(values), self._text("\\".join(_text_of(v) for v in values)))
         elif vr in ("DS", "IS"):
-            if all(isinstance(v, _NUMBER_TYPES) and not isinstance(v, bool) for v in values):
+            if all(isinstance(v, (DSfloat, IS)) and v.original_string for v in values):
+                # read from a file: written back as the same text
+                self._add(tag, vr, _TEXT, len(values), "\\".join(v.original_string for v in values).encode("ascii"))
+            elif all(isinstance(v, _NUMBER_TYPES) and not isinstance(v, bool) for v in values):
                 if vr == "IS":
                     self._add(tag, vr, _INT, len(values), _pack("q", _integers(values, tag, vr)))
                 else:

@@ -155,6 +155,13 @@ def _compare(p_ds, q_ds, where: str, problems: list[str]) -> None:
             same = pv == qv or (pv in (None, "", []) and qv in (None, "", []))
         if not same:
             problems.append(f"{here} {p_elem.VR}: petct {str(qv)[:80]!r} != pydicom {str(pv)[:80]!r}")
+        elif p_elem.VR in ("DS", "IS") and p_elem.value not in (None, ""):
+            # the text is kept: str() of each value is pydicom's (the file's text)
+            p_vals = list(p_elem.value) if isinstance(p_elem.value, MultiValue) else [p_elem.value]
+            q_vals = q_elem.value if isinstance(q_elem.value, list) else [q_elem.value]
+            if [str(v) for v in q_vals] != [str(v) for v in p_vals]:
+                problems.append(f"{here} {p_elem.VR}: text {[str(v) for v in q_vals][:6]} != pydicom "
+                                f"{[str(v) for v in p_vals][:6]}")
         elif p_elem.VR == "UI" and p_elem.value:
             # UIDs come back as petct.uid.UID with pydicom's registry name (and the same element line)
             p_uids = list(p_elem.value) if isinstance(p_elem.value, MultiValue) else [p_elem.value]

@@ -112,3 +112,24 @@ def test_copy_is_shallow_and_deepcopy_is_independent():
     assert (twin.pixel_array == image.pixel_array).all()
     twin.pixel_array[0, 0] += 1
     assert twin.pixel_array[0, 0] != image.pixel_array[0, 0]
+
+
+def test_decimal_and_integer_strings_keep_their_text():
+    import pickle
+
+    from petct.valuerep import DSfloat, IS, with_text
+    ds = petct.dcmread(get_testdata_file("CT_small.dcm"))
+    ref = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    assert str(ds.SliceThickness) == str(ref.SliceThickness) == "5.000000"
+    assert ds.SliceThickness == 5.0 and type(ds.SliceThickness + 1) is float
+    assert str(ds.PixelSpacing) == str(ref.PixelSpacing)          # [0.661468, 0.661468]
+    assert f"{ds.KVP} kV" == f"{ref.KVP} kV" == "120 kV"
+    v = pickle.loads(pickle.dumps(ds.SliceThickness))
+    assert isinstance(v, DSfloat) and str(v) == "5.000000"
+    # The text is used only when it is exactly the decoded number.
+    assert str(with_text(1.5, "DS", b"1.50 ")) == "1.50"
+    assert type(with_text(1.5, "DS", b"2.0")) is float
+    assert with_text([1.0, 2.0], "DS", b"1\\2\\3") == [1.0, 2.0] and type(with_text([1.0, 2.0], "DS", b"1\\2\\3")[0]) is float
+    n = with_text(7, "IS", b"0007")
+    assert isinstance(n, IS) and n == 7 and str(n) == "0007" and repr(n) == "7" and type(n + 1) is int
+    assert type(with_text(7, "IS", b"\xff7")) is int

@@ -260,6 +260,37 @@ def test_errors_and_atomicity(tmp_path):
     assert petct.dcmread(tmp_path / "ok.dcm").Rows == 10
 
 
+def test_rewrite_keeps_decimal_and_integer_string_text(tmp_path):
+    """DS and IS values read from a file are written back as the same text ("5.000000" stays that,
+    not "5.0"), in every syntax the source used; values set as numbers are still formatted."""
+    from pydicom.data import get_testdata_file
+    for name in ("CT_small.dcm", "MR_small_bigendian.dcm", "MR_small_implicit.dcm", "rtplan.dcm"):
+        src = get_testdata_file(name)
+        out = tmp_path / name
+        ds = petct.dcmread(src)
+        petct.dcmwrite(ds, out)
+        a, b = pydicom.dcmread(src), pydicom.dcmread(out)
+        checked = []
+        def texts(dataset):
+            found = {}
+            def grab(d, e):
+                if e.VR in ("DS", "IS") and e.value not in (None, ""):
+                    vals = e.value if isinstance(e.value, pydicom.multival.MultiValue) else [e.value]
+                    found[(id(d) if d is not dataset else 0, int(e.tag), len(found))] = [str(v) for v in vals]
+            dataset.walk(grab)
+            return list(found.values())
+        ta, tb = texts(a), texts(b)
+        assert ta == tb and len(ta) > 3, name
+    ds = petct.dcmread(get_testdata_file("CT_small.dcm"))
+    ds.SliceThickness = 2.5
+    ds.PixelSpacing = [0.5, 0.75]
+    out = tmp_path / "changed.dcm"
+    petct.dcmwrite(ds, out)
+    b = pydicom.dcmread(out)
+    assert float(b.SliceThickness) == 2.5 and [float(v) for v in b.PixelSpacing] == [0.5, 0.75]
+    assert str(petct.dcmread(out).KVP) == "120"
+
+
 def test_rewrite_big_endian_and_implicit_files(tmp_path):
     """Files read in other syntaxes are written as Explicit VR Little Endian with the same pixels."""
     from pydicom.data import get_testdata_file

@@ -115,6 +115,11 @@ typedef struct petct_dataset_view {
 } petct_dataset_view;
 
 int32_t petct_dataset_get_view(const petct_dataset *ds, petct_dataset_view *out);
+/* Where element `index`'s value lies in the view's source as it was encoded, before conversion (the
+ * text of a DS or IS value): 1 and *offset / *length, or 0 when that cannot be found (synthesized
+ * elements, sequences, items, undefined lengths). Found again from the element's header, so a caller
+ * checks it against the decoded value. */
+int32_t petct_dataset_encoded_value(const petct_dataset *ds, size_t index, size_t *offset, size_t *length);
 
 /* ---- pixel data -------------------------------------------------------------------------- */
 typedef struct petct_pixel_info {
