@@ -363,24 +363,33 @@ native_read(PyObject *module, PyObject *args)
     return Py_BuildValue("(NNN)", capsule, elements, info);
 }
 
-/* element_bytes(capsule, index) -> bytes of a lazy bulk element */
-static PyObject *
-native_element_bytes(PyObject *module, PyObject *args)
+/* Parses (capsule, index) and fills the data set's view; NULL with an exception set on failure. */
+static petct_dataset *
+dataset_view_and_index(PyObject *args, petct_dataset_view *v, Py_ssize_t *index)
 {
     PyObject *capsule;
-    Py_ssize_t index;
-    if (!PyArg_ParseTuple(args, "On", &capsule, &index))
+    if (!PyArg_ParseTuple(args, "On", &capsule, index))
         return NULL;
     petct_dataset *ds = dataset_from_capsule(capsule);
     if (ds == NULL)
         return NULL;
-    petct_dataset_view v;
     int32_t vrc;
-    NOGIL(vrc = petct_dataset_get_view(ds, &v));
+    NOGIL(vrc = petct_dataset_get_view(ds, v));
     if (vrc != PETCT_OK) {
         PyErr_SetString(PyExc_RuntimeError, "petct core refused a dataset view");
         return NULL;
     }
+    return ds;
+}
+
+/* element_bytes(capsule, index) -> bytes of a lazy bulk element */
+static PyObject *
+native_element_bytes(PyObject *module, PyObject *args)
+{
+    petct_dataset_view v;
+    Py_ssize_t index;
+    if (dataset_view_and_index(args, &v, &index) == NULL)
+        return NULL;
     if (index < 0 || (size_t)index >= v.element_count) {
         PyErr_SetString(PyExc_IndexError, "element index out of range");
         return NULL;
@@ -398,24 +407,15 @@ native_element_bytes(PyObject *module, PyObject *args)
 static PyObject *
 native_encoded_value(PyObject *module, PyObject *args)
 {
-    PyObject *capsule;
+    petct_dataset_view v;
     Py_ssize_t index;
-    if (!PyArg_ParseTuple(args, "On", &capsule, &index))
-        return NULL;
-    petct_dataset *ds = dataset_from_capsule(capsule);
+    petct_dataset *ds = dataset_view_and_index(args, &v, &index);
     if (ds == NULL)
         return NULL;
-    if (index < 0)
-        Py_RETURN_NONE;
-    petct_dataset_view v;
     size_t offset = 0, length = 0;
-    int32_t vrc, found;
-    NOGIL(vrc = petct_dataset_get_view(ds, &v));
-    if (vrc != PETCT_OK) {
-        PyErr_SetString(PyExc_RuntimeError, "petct core refused a dataset view");
-        return NULL;
-    }
-    NOGIL(found = petct_dataset_encoded_value(ds, (size_t)index, &offset, &length));
+    int32_t found = 0;
+    if (index >= 0)
+        NOGIL(found = petct_dataset_encoded_value(ds, (size_t)index, &offset, &length));
     if (!found || offset > v.source_length || length > v.source_length - offset)
         Py_RETURN_NONE;
     return PyBytes_FromStringAndSize((const char *)v.source + offset, (Py_ssize_t)length);
