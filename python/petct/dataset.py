@@ -415,6 +415,21 @@ class Dataset:
                 for item in elem.value:
                     item.walk(callback, recursive)
 
+    def iterall(self) -> Iterator[DataElement]:
+        """Every element, sequence items' elements included, depth first in tag order."""
+        for elem in self:
+            yield elem
+            if elem.VR == "SQ":
+                for item in elem.value:
+                    yield from item.iterall()
+
+    def remove_private_tags(self) -> None:
+        """Delete every private element (odd group), in sequence items too."""
+        def drop(d: "Dataset", e: DataElement) -> None:
+            if e.tag.is_private:
+                del d[e.tag]
+        self.walk(drop)
+
     def group_dataset(self, group: int) -> "Dataset":
         """A new Dataset holding this one's elements of ``group``."""
         out = Dataset(_handle=self._handle, _charsets=list(self._charsets), _name=self._name)

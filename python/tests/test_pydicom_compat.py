@@ -133,3 +133,16 @@ def test_decimal_and_integer_strings_keep_their_text():
     n = with_text(7, "IS", b"0007")
     assert isinstance(n, IS) and n == 7 and str(n) == "0007" and repr(n) == "7" and type(n + 1) is int
     assert type(with_text(7, "IS", b"\xff7")) is int
+
+
+@pytest.mark.parametrize("name", ["rtplan.dcm", "JPEG-LL.dcm", "MR_small_RLE.dcm"])
+def test_iterall_and_remove_private_tags_match_pydicom(name):
+    path = get_testdata_file(name)
+    ds, ref = petct.dcmread(path), pydicom.dcmread(path)
+    assert [int(e.tag) for e in ds.iterall()] == [int(e.tag) for e in ref.iterall()]
+    had_private = any(e.tag.is_private for e in ds.iterall())
+    ds.remove_private_tags()
+    ref.remove_private_tags()
+    assert [int(e.tag) for e in ds.iterall()] == [int(e.tag) for e in ref.iterall()]
+    assert not any(e.tag.is_private for e in ds.iterall())
+    assert had_private or name != "JPEG-LL.dcm"
