@@ -290,7 +290,7 @@ class Dataset:
         elif vr == "AT" and not isinstance(value, (bytes, bytearray)):  # bytes: AT of a length not 4k
             value = [Tag(v) for v in value] if isinstance(value, list) else Tag(value)
         elif vr in ("DS", "IS") and self._handle is not None and index >= 0:
-            value = with_text(value, vr, _native.encoded_value(self._handle, index))
+            value = with_text(value, vr, self._handle, index)
         elif vr == "UI":
             value = [UID(v) for v in value] if isinstance(value, list) else UID(value) if isinstance(value, str) else value
         elem = DataElement(tag, vr, value, None if offset < 0 else offset, raw)

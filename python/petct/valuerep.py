@@ -1,21 +1,86 @@
 """Number values that keep their DICOM text, as pydicom's: ``str(ds.SliceThickness)`` is the text in the
 file ("3.000000"), the value is a float or int for arithmetic. Unlike pydicom, ``repr`` is unquoted
-(``5.000000`` rather than ``'5.000000'``): these are numbers."""
+(``5.000000`` rather than ``'5.000000'``): these are numbers.
+
+Each element's bytes are copied from the parsed file when its value is made (not the file: values
+outlive their data set cheaply); they are split into texts when ``str()`` (or the writer) first asks,
+and used only if every value of the element parses to exactly the number the core decoded.
+"""
 from __future__ import annotations
 
 from typing import Any
+
+from . import _native
+
+
+def _parse_is(text: str) -> float:
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)   # "1.0" is an IS pydicom accepts; ValueError for text that is no number
+
+
+def checked_texts(encoded: bytes | None, vr: str, values: tuple) -> list[str] | None:
+    """The text of each value in ``encoded`` (an element's bytes as in the file), or None unless there
+    is one per value and each parses to exactly that value."""
+    if not encoded:
+        return None
+    try:
+        parts = encoded.decode("ascii").split("\\")
+    except UnicodeDecodeError:
+        return None
+    if len(parts) != len(values):
+        return None
+    parse = float if vr == "DS" else _parse_is
+    out = []
+    try:
+        for v, t in zip(values, parts):
+            t = t.strip(" \x00")
+            if not t or parse(t) != v:
+                return None
+            out.append(t)
+    except ValueError:
+        return None
+    return out
+
+
+class _ElementText:
+    """One DS/IS element's bytes as in the file, split and checked the first time a value's text is
+    wanted. Holds only those bytes, never the parsed file, so values outlive their data set cheaply."""
+
+    __slots__ = ("encoded", "vr", "values", "texts")
+
+    def __init__(self, encoded: bytes | None, vr: str, values: tuple) -> None:
+        self.encoded, self.vr, self.values, self.texts = encoded, vr, values, False
+
+    def text(self, position: int) -> str | None:
+        if self.texts is False:
+            self.texts = checked_texts(self.encoded, self.vr, self.values)
+            self.encoded = None
+        return self.texts[position] if self.texts else None
 
 
 class DSfloat(float):
     """A Decimal String value: a ``float`` whose ``str()`` is the text it was read from."""
 
-    def __new__(cls, value: Any, original_string: str | None = None) -> "DSfloat":
-        self = super().__new__(cls, value)
-        self.original_string = original_string
+    __slots__ = ("_text", "_source", "_position")
+
+    def __new__(cls, value: Any, original_string: str | None = None, _source: _ElementText | None = None,
+                _position: int = 0) -> "DSfloat":
+        self = float.__new__(cls, value)
+        self._text, self._source, self._position = original_string, _source, _position
         return self
 
+    @property
+    def original_string(self) -> str | None:
+        if self._source is not None:
+            self._text = self._source.text(self._position)
+            self._source = None
+        return self._text
+
     def __str__(self) -> str:
-        return self.original_string if self.original_string is not None else float.__repr__(self)
+        text = self.original_string
+        return text if text is not None else float.__repr__(self)
 
     def __repr__(self) -> str:
         # the text, unquoted: a list of them prints like pydicom's MultiValue ([0.661468, 0.661468])
@@ -28,13 +93,22 @@ class DSfloat(float):
 class IS(int):
     """An Integer String value: an ``int`` whose ``str()`` is the text it was read from."""
 
-    def __new__(cls, value: Any, original_string: str | None = None) -> "IS":
-        self = super().__new__(cls, value)
-        self.original_string = original_string
+    def __new__(cls, value: Any, original_string: str | None = None, _source: _ElementText | None = None,
+                _position: int = 0) -> "IS":
+        self = int.__new__(cls, value)
+        self._text, self._source, self._position = original_string, _source, _position
         return self
 
+    @property
+    def original_string(self) -> str | None:
+        if self._source is not None:
+            self._text = self._source.text(self._position)
+            self._source = None
+        return self._text
+
     def __str__(self) -> str:
-        return self.original_string if self.original_string is not None else int.__repr__(self)
+        text = self.original_string
+        return text if text is not None else int.__repr__(self)
 
     def __repr__(self) -> str:
         return int.__repr__(self)
@@ -43,33 +117,14 @@ class IS(int):
         return (type(self), (int(self), self.original_string))
 
 
-def _same_number(text: str, value: Any, vr: str) -> bool:
-    try:
-        if vr == "IS":
-            try:
-                return int(text) == value
-            except ValueError:
-                return float(text) == value
-        return float(text) == value
-    except ValueError:
-        return False
-
-
-def with_text(value: Any, vr: str, encoded: bytes | None) -> Any:
-    """``value`` (a number or list of numbers the core decoded from ``encoded``) as DSfloat / IS keeping
-    each value's text; unchanged unless every value's text parses to exactly that value."""
-    if not encoded:
+def with_text(value: Any, vr: str, handle: Any, index: int) -> Any:
+    """``value`` (a number or list of numbers the core decoded from element ``index`` of the parsed file
+    ``handle``) as DSfloat / IS that keep the element's encoded bytes for their text."""
+    values = tuple(value) if type(value) is list else (value,)
+    kind = float if vr == "DS" else int
+    if not values or any(type(v) is not kind for v in values):
         return value
-    values = value if isinstance(value, list) else [value]
-    kind, cls = (float, DSfloat) if vr == "DS" else (int, IS)
-    if not all(type(v) is kind for v in values):
-        return value
-    try:
-        texts = encoded.decode("ascii").rstrip("\x00 ").split("\\")
-    except UnicodeDecodeError:
-        return value
-    texts = [t.strip(" \x00") for t in texts]
-    if len(texts) != len(values) or not all(_same_number(t, v, vr) for t, v in zip(texts, values)):
-        return value
-    out = [cls(v, t) for v, t in zip(values, texts)]
-    return out if isinstance(value, list) else out[0]
+    source = _ElementText(_native.encoded_value(handle, index), vr, values)
+    cls = DSfloat if vr == "DS" else IS
+    out = [cls(v, None, source, k) for k, v in enumerate(values)]
+    return out if type(value) is list else out[0]
