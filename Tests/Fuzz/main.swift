@@ -28,6 +28,12 @@ func exercise(_ bytes: [UInt8], options: ReadOptions) {
             }
         }
     }
+    // Encoded value ranges (DS/IS text for Python): every element, any header, stays inside the source.
+    for i in -1...ds.elements.count {
+        if let r = ds.encodedValueRange(at: i) {
+            precondition(r.lowerBound >= 0 && r.upperBound <= ds.source.count, "encoded range outside the source")
+        }
+    }
     // Series geometry from this one header (and twice: duplicate positions) and SUV factors.
     _ = try? VolumePlan.open(datasets: [ds], paths: ["fuzz"])
     _ = try? VolumePlan.open(datasets: [ds, ds], paths: ["fuzz-a", "fuzz-b"])
