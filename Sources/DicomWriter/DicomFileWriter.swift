@@ -19,11 +19,13 @@ public struct WriteElement: Sendable {
     public var descendants: UInt32
     public var valueOffset: Int
     public var valueLength: Int
+    /// A (7FE0,0010) `.bytes` value that is an encapsulated item stream (offset table item, fragments).
+    public var encapsulated: Bool
 
     public init(tag: UInt32, vr: UInt16, kind: ValueKind, count: UInt32 = 0, descendants: UInt32 = 0,
-                valueOffset: Int = 0, valueLength: Int = 0) {
+                valueOffset: Int = 0, valueLength: Int = 0, encapsulated: Bool = false) {
         self.tag = tag; self.vr = vr; self.kind = kind; self.count = count; self.descendants = descendants
-        self.valueOffset = valueOffset; self.valueLength = valueLength
+        self.valueOffset = valueOffset; self.valueLength = valueLength; self.encapsulated = encapsulated
     }
 }
 
@@ -69,6 +71,7 @@ public enum DicomFileWriter {
         }
         let sopClass = try uid(0x0008_0016, 0x0002_0002)
         let sopInstance = try uid(0x0008_0018, 0x0002_0003)
+        let transferSyntax = try chosenTransferSyntax(elements, top: top, enc: enc)
 
         var meta = Encoder(elements: elements, heap: heap)
         meta.out.reserveCapacity(256)
@@ -76,7 +79,7 @@ public enum DicomFileWriter {
         meta.out += [0x00, 0x01]
         meta.textElement(0x0002_0002, VRCode.UI, sopClass)
         meta.textElement(0x0002_0003, VRCode.UI, sopInstance)
-        meta.textElement(0x0002_0010, VRCode.UI, Array(explicitVRLittleEndian.utf8))
+        meta.textElement(0x0002_0010, VRCode.UI, Array(transferSyntax.utf8))
         meta.textElement(0x0002_0012, VRCode.UI, Array(implementationClassUID.utf8))
         meta.textElement(0x0002_0013, VRCode.SH, Array(implementationVersionName.utf8))
 
@@ -100,6 +103,42 @@ public enum DicomFileWriter {
         out += meta.out
         out += body.out
         return out
+    }
+
+    /// Transfer syntaxes whose data set is not Explicit VR Little Endian, or whose pixel data is native.
+    static let nativeSyntaxes: Set<String> = ["1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2",
+                                              "1.2.840.10008.1.2.1.99"]
+
+    /// Explicit VR Little Endian, or the encapsulated syntax a (0002,0010) record names; the pixel data
+    /// record must agree (encapsulated exactly when the syntax is).
+    static func chosenTransferSyntax(_ elements: UnsafeBufferPointer<WriteElement>, top: [Int],
+                                     enc: Encoder) throws(DicomError) -> String {
+        var ts = explicitVRLittleEndian
+        if let i = top.first(where: { elements[$0].tag == 0x0002_0010 }) {
+            var b = Array(try enc.heapBytes(elements[i]))
+            while let last = b.last, last == 0 || last == 0x20 { b.removeLast() }
+            let named = String(decoding: b, as: UTF8.self)
+            guard !named.isEmpty, b.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E }) else {
+                throw DicomError(.argument, "transfer syntax UID \(named.debugDescription) is not a UID", tag: 0x0002_0010)
+            }
+            if named != explicitVRLittleEndian {
+                guard !nativeSyntaxes.contains(named) else {
+                    throw DicomError(.argument, "petct writes Explicit VR Little Endian, not \(named); only encapsulated "
+                                     + "transfer syntaxes may be named", tag: 0x0002_0010)
+                }
+                ts = named
+            }
+        }
+        let pixels = top.first { elements[$0].tag == 0x7FE0_0010 }
+        let encapsulated = pixels.map { elements[$0].encapsulated } ?? false
+        if ts != explicitVRLittleEndian && pixels != nil && !encapsulated {
+            throw DicomError(.argument, "transfer syntax \(ts) needs encapsulated pixel data", tag: 0x7FE0_0010)
+        }
+        if ts == explicitVRLittleEndian && encapsulated {
+            throw DicomError(.argument, "encapsulated pixel data needs its encapsulated transfer syntax in a (0002,0010) "
+                             + "record", tag: 0x7FE0_0010)
+        }
+        return ts
     }
 
     static func estimate(_ elements: UnsafeBufferPointer<WriteElement>) -> Int {
@@ -286,6 +325,10 @@ struct Encoder {
         guard VRCode.isKnown(e.vr) else {
             throw DicomError(.argument, "unknown VR \(VRCode.string(e.vr).debugDescription)", tag: e.tag)
         }
+        if e.encapsulated {
+            try encapsulatedPixels(e, topLevel: depth == 0)
+            return
+        }
         let lengthAt = header(e.tag, e.vr, length: 0)
         let start = out.count
         try value(e)
@@ -294,6 +337,42 @@ struct Encoder {
             out.append(vr == VRCode.UI || vr == VRCode.OB || vr == VRCode.UN ? 0 : 0x20)
         }
         try patch(at: lengthAt, vr: e.vr, length: out.count - start, tag: e.tag)
+    }
+
+    /// (7FE0,0010) OB of undefined length: the item stream as given, after checking that it is one
+    /// (items only, each inside the value, the first being the Basic Offset Table), then the delimiter.
+    mutating func encapsulatedPixels(_ e: WriteElement, topLevel: Bool) throws(DicomError) {
+        guard topLevel, e.tag == 0x7FE0_0010, e.kind == .bytes else {
+            throw DicomError(.argument, "only top-level (7FE0,0010) bytes can be encapsulated", tag: e.tag)
+        }
+        let raw = try heapBytes(e)
+        var pos = 0
+        var items = 0
+        while pos < raw.count {
+            guard raw.count - pos >= 8 else {
+                throw DicomError(.argument, "encapsulated pixel data: truncated item header", offset: pos, tag: e.tag)
+            }
+            let tag = UInt32(raw[pos + 2]) | UInt32(raw[pos + 3]) << 8 | UInt32(raw[pos]) << 16 | UInt32(raw[pos + 1]) << 24
+            let length = Int(UInt32(raw[pos + 4]) | UInt32(raw[pos + 5]) << 8 | UInt32(raw[pos + 6]) << 16
+                             | UInt32(raw[pos + 7]) << 24)
+            guard tag == 0xFFFE_E000 else {
+                throw DicomError(.argument, "encapsulated pixel data: \(formatTag(tag)) where an item was expected",
+                                 offset: pos, tag: e.tag)
+            }
+            guard length <= raw.count - pos - 8 else {
+                throw DicomError(.argument, "encapsulated pixel data: an item of \(length) bytes runs past the value",
+                                 offset: pos, tag: e.tag)
+            }
+            pos += 8 + length
+            items += 1
+        }
+        guard items >= 1 else {
+            throw DicomError(.argument, "encapsulated pixel data needs at least the Basic Offset Table item", tag: e.tag)
+        }
+        _ = header(e.tag, VRCode.OB, length: 0xFFFF_FFFF)
+        out += raw
+        le32(0xE0DD_FFFE)  // (FFFE,E0DD) sequence delimitation item, little endian
+        le32(0)
     }
 
     func numbers<T>(_ e: WriteElement, _: T.Type) throws(DicomError) -> [T] {

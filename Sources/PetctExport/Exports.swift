@@ -396,7 +396,8 @@ public func petct_write_file(_ path: UnsafePointer<CChar>?, _ elements: UnsafePo
             return fill(err, DicomError(.argument, "record \(i): bad value kind or range", tag: c.tag))
         }
         list.append(WriteElement(tag: c.tag, vr: c.vr, kind: kind, count: c.count, descendants: c.descendants,
-                                 valueOffset: Int(c.value_offset), valueLength: Int(c.value_length)))
+                                 valueOffset: Int(c.value_offset), valueLength: Int(c.value_length),
+                                 encapsulated: UInt32(c.flags) & PETCT_WRITE_ENCAPSULATED != 0))
     }
     do {
         try list.withUnsafeBufferPointer { ep throws(DicomError) in

@@ -295,3 +295,63 @@ struct Builder {
     }
     unlink(path)
 }
+
+/// An encapsulated item stream: an empty Basic Offset Table, then one fragment per entry.
+private func itemStream(_ fragments: [[UInt8]]) -> [UInt8] {
+    var out: [UInt8] = [0xFE, 0xFF, 0x00, 0xE0, 0, 0, 0, 0]
+    for f in fragments {
+        let n = UInt32(f.count)
+        out += [0xFE, 0xFF, 0x00, 0xE0, UInt8(n & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n >> 16 & 0xFF), UInt8(n >> 24)]
+        out += f
+    }
+    return out
+}
+
+@Test func encapsulatedPixelDataIsPassedThrough() throws {
+    let rle = "1.2.840.10008.1.2.5"
+    let stream = itemStream([[1, 2, 3, 4], [5, 6]])
+    var b = Builder()
+    b.sop()
+    b.text(0x0002_0010, "UI", rle)
+    b.ints(0x0028_0010, "US", [2])
+    b.bytes(0x7FE0_0010, "OB", stream)
+    b.elements[b.elements.count - 1].encapsulated = true
+    let ds = try b.roundTrip()
+    #expect(ds.transferSyntax == rle)
+    #expect(ds.string(0x0002_0010) == rle)
+    let px = try #require(ds.index(of: 0x7FE0_0010))
+    #expect(ds.elements[px].flags.contains(.encapsulated) && ds.elements[px].flags.contains(.undefinedLength))
+    let e = ds.elements[px]
+    #expect(Array(ds.source[e.valueOffset..<(e.valueOffset + e.valueLength)]) == stream)
+}
+
+@Test func encapsulatedPixelDataErrors() throws {
+    func build(ts: String?, stream: [UInt8], encapsulated: Bool) -> Builder {
+        var b = Builder()
+        b.sop()
+        if let ts { b.text(0x0002_0010, "UI", ts) }
+        b.bytes(0x7FE0_0010, "OB", stream)
+        b.elements[b.elements.count - 1].encapsulated = encapsulated
+        return b
+    }
+    let good = itemStream([[1, 2]])
+    let cases: [(Builder, String)] = [
+        (build(ts: "1.2.840.10008.1.2.5", stream: [0, 1, 2, 3], encapsulated: false), "needs encapsulated pixel data"),
+        (build(ts: nil, stream: good, encapsulated: true), "(0002,0010)"),
+        (build(ts: "1.2.840.10008.1.2", stream: good, encapsulated: true), "only encapsulated"),
+        (build(ts: "1.2.840.10008.1.2.5", stream: Array(good.dropLast()), encapsulated: true), "runs past"),
+        (build(ts: "1.2.840.10008.1.2.5", stream: [0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0], encapsulated: true),
+         "where an item was expected"),
+        (build(ts: "1.2.840.10008.1.2.5", stream: [], encapsulated: true), "at least the Basic Offset Table"),
+        (build(ts: "1.2.840.10008.1.2.5", stream: Array(good.prefix(5)), encapsulated: true), "truncated item header"),
+        (build(ts: "not a uid", stream: good, encapsulated: true), "is not a UID"),
+    ]
+    for (b, message) in cases {
+        do {
+            _ = try b.encode()
+            Issue.record("expected an error containing \(message)")
+        } catch let error as DicomError {
+            #expect(error.message.contains(message), "\(error.message)")
+        }
+    }
+}

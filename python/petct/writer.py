@@ -28,6 +28,8 @@ _INT_VRS = frozenset("US SS UL SL SV".split())
 _BYTE_VRS = frozenset("OB OW OF OD OL OV UN".split())
 _NUMBER_TYPES = (int, float, np.integer, np.floating)
 _WORD = {"OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}
+_WRITE_ENCAPSULATED = 0x1          # PETCT_WRITE_ENCAPSULATED
+_ITEM_TAG = b"\xfe\xff\x00\xe0"     # (FFFE,E000), little endian
 # transfer syntaxes whose pixel data is native (not encapsulated)
 _NATIVE_TS = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"}
 
@@ -49,9 +51,9 @@ class _Flattener:
         self.heap += data
         return off, len(data)
 
-    def _add(self, tag: int, vr: str, kind: int, count: int = 0, data: bytes = b"") -> None:
+    def _add(self, tag: int, vr: str, kind: int, count: int = 0, data: bytes = b"", flags: int = 0) -> None:
         off, n = self._put(data) if data else (0, 0)
-        self.records.append((tag, _vr_code(vr) if vr else 0, kind, 0, count, 0, off, n))
+        self.records.append((tag, _vr_code(vr) if vr else 0, kind, flags, count, 0, off, n))
 
     def _text(self, s: str) -> bytes:
         try:
@@ -76,6 +78,15 @@ class _Flattener:
 
     def element(self, elem: DataElement, context: dict, depth: int) -> None:
         tag, vr, value = int(elem.tag), elem.VR or "UN", elem.value
+        if tag == 0x7FE00010 and depth == 0 and context.get("encapsulated"):
+            # compressed pixel data read from a file: passed through as its item stream
+            if not isinstance(value, (bytes, bytearray)) or bytes(value[:4]) != _ITEM_TAG:
+                raise ValueError(
+                    f"the transfer syntax {context['encapsulated']} is compressed but the pixel data is not an "
+                    "encapsulated item stream: for native pixel data set "
+                    "ds.file_meta.TransferSyntaxUID = petct.uid.ExplicitVRLittleEndian")
+            self._add(tag, "OB", _BYTES, 1, bytes(value), flags=_WRITE_ENCAPSULATED)
+            return
         vr = _resolve_vr(tag, vr, value, context)
         if vr == "SQ":
             items = list(value or [])
@@ -190,13 +201,13 @@ def _flatten(ds: Dataset) -> tuple[bytes, bytes]:
         v = ds.get(key, None)
         return int(v) if isinstance(v, _NUMBER_TYPES) else default
 
-    ts = getattr(ds, "transfer_syntax_uid", None)
-    if ts and ts not in _NATIVE_TS and 0x7FE00010 in ds:
-        raise NotImplementedError(
-            f"the pixel data is compressed ({ts}); petct writes native pixel data only: decode it first, e.g. "
-            "ds.PixelData = ds.pixel_array.tobytes() (and set PhotometricInterpretation/BitsAllocated to match)")
+    # The transfer syntax: file_meta's (which the caller may change, as in pydicom), else the one read.
+    meta = getattr(ds, "file_meta", None)
+    ts = meta.get("TransferSyntaxUID") if isinstance(meta, Dataset) else None
+    ts = str(ts).strip(" \x00") if ts else getattr(ds, "transfer_syntax_uid", None)
+    encapsulated = ts if ts and ts not in _NATIVE_TS and 0x7FE00010 in ds else None
     context = {"signed": num("PixelRepresentation", 0) == 1, "bits": num("BitsAllocated", 8),
-               "big_endian": getattr(ds, "is_little_endian", True) is False}
+               "big_endian": getattr(ds, "is_little_endian", True) is False, "encapsulated": encapsulated}
     codec = _codec_for(ds)
     flat = _Flattener(codec)
     try:
@@ -207,7 +218,8 @@ def _flatten(ds: Dataset) -> tuple[bytes, bytes]:
         flat.skip_charset = True
         flat._add(0x00080005, "CS", _TEXT, 1, b"ISO_IR 192")
         flat.dataset(ds, context)
-    meta = getattr(ds, "file_meta", None)
+    if encapsulated:
+        flat._add(0x00020010, "UI", _TEXT, 1, encapsulated.encode("ascii"))
     if isinstance(meta, Dataset):
         for tag in (0x00020002, 0x00020003):
             if tag in meta:
@@ -222,7 +234,9 @@ def dcmwrite(ds: Any, path: Any) -> None:
     """Write ``ds`` (a :class:`petct.Dataset`) to ``path`` as a DICOM Part 10 file.
 
     Explicit VR Little Endian with a file meta group made by petct (SOP class and instance from the
-    data set's SOPClassUID / SOPInstanceUID). Values are encoded for their VR: numbers for US, SS,
+    data set's SOPClassUID / SOPInstanceUID). Compressed pixel data read from a file is written back
+    as it is (same fragments) in its own transfer syntax, so reading, editing the header and saving
+    loses nothing; petct does not compress. Values are encoded for their VR: numbers for US, SS,
     UL, SL, SV, UV, FL, FD; DS/IS from numbers or strings; text joined by ``\\``; bytes (or NumPy
     arrays) for OB, OW, OF, OD, OL, OV, UN; sequences as lists of Datasets. ``path`` may also be a
     binary file object. pydicom's argument order ``dcmwrite(path, ds)`` is accepted too.

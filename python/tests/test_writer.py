@@ -304,9 +304,41 @@ def test_rewrite_big_endian_and_implicit_files(tmp_path):
         assert a.PatientName == b.PatientName
 
 
-def test_compressed_pixel_data_is_refused(tmp_path):
+COMPRESSED_FILES = ["MR_small_RLE.dcm", "JPEG-LL.dcm", "SC_rgb_jpeg_dcmtk.dcm", "JPEG2000.dcm",
+                    "MR_small_jpeg_ls_lossless.dcm", "emri_small_jpeg_2k_lossless.dcm", "SC_rgb_rle_2frame.dcm",
+                    "JPGExtended.dcm"]
+
+
+@pytest.mark.parametrize("name", COMPRESSED_FILES)
+def test_compressed_pixel_data_is_written_back_as_it_is(tmp_path, name):
+    """Read, edit the header, save: the compressed fragments, the transfer syntax and the pixels are
+    unchanged (pydicom with pylibjpeg as the oracle), the edit is there."""
+    from pydicom.data import get_testdata_file
+    src = get_testdata_file(name)
+    ds = petct.dcmread(src)
+    ds.PatientName = "Anonymous"
+    ds.remove_private_tags()
+    out = tmp_path / name
+    ds.save_as(out)
+    a, b = pydicom.dcmread(src), pydicom.dcmread(out)
+    assert b.file_meta.TransferSyntaxUID == a.file_meta.TransferSyntaxUID
+    assert b.PixelData == a.PixelData                      # the same item stream, byte for byte
+    assert str(b.PatientName) == "Anonymous"
+    assert np.array_equal(b.pixel_array, a.pixel_array)
+    again = petct.dcmread(out)
+    assert np.array_equal(again.pixel_array, petct.dcmread(src).pixel_array)
+
+
+def test_compressed_pixel_data_needs_an_item_stream(tmp_path):
     from pydicom.data import get_testdata_file
     ds = petct.dcmread(get_testdata_file("MR_small_RLE.dcm"))
-    with pytest.raises(NotImplementedError, match="compressed"):
+    native = ds.pixel_array
+    ds.PixelData = native.tobytes()        # decoded, but the transfer syntax still says RLE
+    with pytest.raises(ValueError, match="ExplicitVRLittleEndian"):
         petct.dcmwrite(ds, tmp_path / "x.dcm")
     assert not (tmp_path / "x.dcm").exists()
+    ds.file_meta.TransferSyntaxUID = petct.uid.ExplicitVRLittleEndian
+    petct.dcmwrite(ds, tmp_path / "x.dcm")
+    back = pydicom.dcmread(tmp_path / "x.dcm")
+    assert back.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
+    assert np.array_equal(back.pixel_array, native)

@@ -236,16 +236,23 @@ typedef struct petct_write_element {
     uint32_t tag;           /* (group << 16) | element */
     uint16_t vr;            /* vr[0] | (vr[1] << 8); 0 for ITEM */
     uint8_t kind;           /* PETCT_KIND_* */
-    uint8_t reserved;       /* 0 */
+    uint8_t flags;          /* PETCT_WRITE_* */
     uint32_t count;
     uint32_t descendants;
     uint64_t value_offset;  /* into heap */
     uint64_t value_length;  /* bytes */
 } petct_write_element;
 
+/* The value of a (7FE0,0010) BYTES record is an encapsulated item stream (Basic Offset Table item, then
+ * fragments, no delimiter), written with undefined length and a sequence delimiter. It needs a
+ * (0002,0010) record naming an encapsulated transfer syntax, and every item must lie inside the value. */
+#define PETCT_WRITE_ENCAPSULATED 0x1u
+
 /* Writes a Part 10 file in Explicit VR Little Endian: preamble, DICM, a file meta group made here
  * (SOP class/instance from (0008,0016)/(0008,0018), else from (0002,0002)/(0002,0003) records), then
- * the data set. Written to a temporary name in the same folder and renamed (atomic). */
+ * the data set. A (0002,0010) record may name another transfer syntax whose data set encoding is
+ * Explicit VR Little Endian (the encapsulated ones): then the pixel data must be an encapsulated record
+ * and is passed through as it is. Written to a temporary name in the same folder and renamed (atomic). */
 int32_t petct_write_file(const char *path, const petct_write_element *elements, size_t count,
                          const uint8_t *heap, size_t heap_length, petct_error *err);
 
