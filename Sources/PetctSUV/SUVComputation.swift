@@ -101,6 +101,7 @@ public enum SUVComputation {
 
         mutating func run() throws(DicomError) -> [Double] {
             guard inp.sliceCount > 0 else { throw Self.fail("SUV: the series has no slices", nil) }
+            if let bad = inp.inconsistency { throw Self.fail(bad.message, bad.tag) }
             if let h = inp.heightM, h > 0 { info.heightCm = h > 3 ? h : h * 100 }
             guard let units = inp.units, !units.isEmpty else {
                 throw Self.fail("SUV: missing Units (0054,1001)", SUVTag.units)

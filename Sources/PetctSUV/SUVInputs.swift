@@ -117,6 +117,9 @@ public struct SUVInputs: Sendable {
     public var geCreatorAssumed = false
     /// Remarks made while extracting (fallbacks, unparseable values, ...).
     public var notes: [String] = []
+    /// A series-level value (taken from the first slice) that another slice holds differently: which
+    /// element and a message naming both values. SUV is refused rather than computed from one of them.
+    public var inconsistency: (tag: UInt32, message: String)?
 
     public init() {}
 
@@ -206,8 +209,58 @@ public struct SUVInputs: Sendable {
             if k == 0 { notes += scratch }
         }
         if noteAcquisitionDate { notes.append("AcquisitionDate (0008,0022) missing: SeriesDate used with AcquisitionTime") }
+        inconsistency = Self.firstInconsistency(slices)
         philipsCreatorAssumed = notePhilipsCreator
         geCreatorAssumed = noteGECreator
+    }
+
+    /// Series-level elements SUV reads from the first slice: (name, tag, in the radiopharmaceutical item,
+    /// compared as a number).
+    static let seriesLevel: [(name: String, tag: UInt32, inItem: Bool, numeric: Bool)] = [
+        ("Units", SUVTag.units, false, false),
+        ("DecayCorrection", SUVTag.decayCorrection, false, false),
+        ("SUVType", SUVTag.suvType, false, false),
+        ("PatientWeight", SUVTag.patientWeight, false, true),
+        ("PatientSize", SUVTag.patientSize, false, true),
+        ("PatientSex", SUVTag.patientSex, false, false),
+        ("SeriesDate", SUVTag.seriesDate, false, false),
+        ("SeriesTime", SUVTag.seriesTime, false, true),
+        ("RadionuclideTotalDose", SUVTag.radionuclideTotalDose, true, true),
+        ("RadionuclideHalfLife", SUVTag.radionuclideHalfLife, true, true),
+        ("RadiopharmaceuticalStartTime", SUVTag.radiopharmaceuticalStartTime, true, true),
+        ("RadiopharmaceuticalStartDateTime", SUVTag.radiopharmaceuticalStartDateTime, true, false),
+    ]
+
+    /// The first series-level value that differs between slice 0 and a later slice (numbers compared
+    /// as numbers, codes without case and padding), or nil when all agree.
+    static func firstInconsistency(_ slices: [Dataset]) -> (tag: UInt32, message: String)? {
+        func values(_ ds: Dataset) -> [String?] {
+            let h = HeaderReader(ds)
+            let item = ds.items(SUVTag.radiopharmaceuticalInformationSequence).first
+            var scratch: [String] = []
+            return seriesLevel.map { f -> String? in
+                if f.inItem && item == nil { return nil }
+                let at = f.inItem ? item : nil
+                if f.numeric, let v = h.number(f.tag, in: at, notes: &scratch) { return "\(v)" }
+                return h.text(f.tag, in: at).map(code)
+            }
+        }
+        guard slices.count > 1 else { return nil }
+        let first = values(slices[0])
+        for k in 1..<slices.count {
+            let these = values(slices[k])
+            for (j, f) in seriesLevel.enumerated() where these[j] != first[j] {
+                let raw = { (ds: Dataset) -> String in
+                    let h = HeaderReader(ds)
+                    let at = f.inItem ? ds.items(SUVTag.radiopharmaceuticalInformationSequence).first : nil
+                    if f.inItem && at == nil { return "absent" }
+                    return h.text(f.tag, in: at).map { "'\($0)'" } ?? "absent"
+                }
+                return (f.tag, "SUV: \(f.name) \(formatTag(f.tag)) differs between the slices of the series: "
+                        + "\(raw(slices[0])) in slice 0, \(raw(slices[k])) in slice \(k); refusing to pick one")
+            }
+        }
+        return nil
     }
 
     static func code(_ s: String) -> String {

@@ -85,6 +85,36 @@ import Testing
         #expect(suvErrorTag { _ = try SUVCalculator.compute(slices: [], kind: "bw") } != nil)
     }
 
+    @Test func seriesLevelValuesThatDifferBetweenSlicesAreRefused() {
+        let good = makeDataset(slice())
+        func replacing(_ tag: UInt32, with node: Node?, in nodes: [Node]) -> [Node] {
+            nodes.filter { $0.tag != tag } + (node.map { [$0] } ?? [])
+        }
+        // Same values written differently agree: numbers as numbers, codes without case or padding.
+        let reformatted = makeDataset(replacing(SUVTag.units, with: .text(SUVTag.units, "bqml "),
+            in: replacing(SUVTag.patientWeight, with: .text(SUVTag.patientWeight, "70"), in: slice())))
+        #expect((try? SUVCalculator.compute(slices: [good, reformatted, good], kind: "bw")) != nil)
+
+        let heavier = makeDataset(replacing(SUVTag.patientWeight, with: .text(SUVTag.patientWeight, "80.0"), in: slice()))
+        #expect(suvErrorTag { _ = try SUVCalculator.compute(slices: [good, good, heavier], kind: "bw") } == SUVTag.patientWeight)
+        let message = suvErrorMessage { _ = try SUVCalculator.compute(slices: [good, good, heavier], kind: "bw") } ?? ""
+        #expect(message.contains("PatientWeight (0010,1030)") && message.contains("'70.0' in slice 0")
+                && message.contains("'80.0' in slice 2"))
+
+        let otherDose = makeDataset(slice(radiopharmaceutical: [
+            .text(SUVTag.radiopharmaceuticalStartTime, "100000.000000"),
+            .text(SUVTag.radionuclideTotalDose, "185040000.0"),
+            .text(SUVTag.radionuclideHalfLife, "6586.2"),
+        ]))
+        #expect(suvErrorTag { _ = try SUVCalculator.compute(slices: [good, otherDose], kind: "bw") }
+                == SUVTag.radionuclideTotalDose)
+        let noWeight = makeDataset(replacing(SUVTag.patientWeight, with: nil, in: slice()))
+        #expect(suvErrorMessage { _ = try SUVCalculator.compute(slices: [good, noWeight], kind: "bw") }?
+                .contains("absent in slice 1") == true)
+        let otherUnits = makeDataset(slice(units: "CNTS"))
+        #expect(suvErrorTag { _ = try SUVCalculator.compute(slices: [good, otherUnits], kind: "bw") } == SUVTag.units)
+    }
+
     @Test func missingWeightNamesTheTag() {
         let nodes = slice().filter { $0.tag != SUVTag.patientWeight }
         let ds = makeDataset(nodes)

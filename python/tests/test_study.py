@@ -277,3 +277,21 @@ def test_file_changed_between_scan_and_load_is_an_error(tmp_path):
     vol = petct.load_series(ct)
     k = vol.files.index(victim)
     assert vol.rescale[k][1] == pytest.approx(float(ds.RescaleIntercept))
+
+
+def test_suv_is_refused_when_slices_disagree_on_a_series_value(tmp_path):
+    """One PET slice with another patient weight: no SUV from either value, an error naming both."""
+    import pydicom
+
+    make_study(str(tmp_path))
+    st = petct.load_study(tmp_path)
+    good = st.pet.suv("bw")
+    victim = st.pet.files[7]
+    ds = pydicom.dcmread(victim)
+    ds.PatientWeight = float(ds.PatientWeight) + 10
+    ds.save_as(victim)
+    st = petct.load_study(tmp_path)
+    assert st.pet.array.shape == good.shape          # the volume loads; only SUV is refused
+    with pytest.raises(petct.SUVError, match=r"PatientWeight \(0010,1030\) differs between the slices") as err:
+        st.pet.suv("bw")
+    assert "slice 7" in str(err.value)
