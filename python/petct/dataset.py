@@ -238,6 +238,25 @@ class DataElement:
     __hash__ = None  # type: ignore[assignment]
 
 
+_BINARY_VRS = frozenset("OB OD OF OL OV OW UN".split())
+
+
+def _json_value(vr: str, x: Any) -> Any:
+    """One value in the DICOM JSON model: PN as its component groups, AT as hex, numbers as numbers."""
+    if vr == "PN":
+        groups = str(x).split("=")
+        return {k: g for k, g in zip(("Alphabetic", "Ideographic", "Phonetic"), groups) if g}
+    if vr == "AT":
+        return f"{int(x):08X}"
+    if isinstance(x, DSfloat):
+        return float(x)
+    if isinstance(x, IS):
+        return int(x)
+    if isinstance(x, UID):
+        return str(x)
+    return x
+
+
 def _short(v: Any) -> str:
     s = repr(str(v)) if isinstance(v, str) else repr(v)
     return s if len(s) <= 120 else s[:117] + "..."
@@ -429,6 +448,43 @@ class Dataset:
             if e.tag.is_private:
                 del d[e.tag]
         self.walk(drop)
+
+    def to_json_dict(self, bulk_data_threshold: int = 1024, bulk_data_element_handler: Any = None,
+                     suppress_invalid_tags: bool = False) -> dict[str, Any]:
+        """The DICOM JSON model (PS3.18 F.2) of this data set, as pydicom's ``to_json_dict``: binary
+        values inline as base64, or ``BulkDataURI`` from ``bulk_data_element_handler(element)`` when
+        longer than ``bulk_data_threshold`` bytes."""
+        import base64
+        out: dict[str, Any] = {}
+        for elem in self:
+            try:
+                entry: dict[str, Any] = {"vr": elem.VR}
+                v = elem.value
+                if elem.VR == "SQ":
+                    entry["Value"] = [item.to_json_dict(bulk_data_threshold, bulk_data_element_handler,
+                                                        suppress_invalid_tags) for item in v or []]
+                elif elem.VR in _BINARY_VRS:
+                    if v is not None and len(v):
+                        data = bytes(v) if not hasattr(v, "tobytes") else v.tobytes()
+                        if bulk_data_element_handler is not None and len(data) > bulk_data_threshold:
+                            entry["BulkDataURI"] = bulk_data_element_handler(elem)
+                        else:
+                            entry["InlineBinary"] = base64.b64encode(data).decode("ascii")
+                elif v is not None and v != "" and v != []:
+                    values = v if isinstance(v, list) else [v]
+                    entry["Value"] = [_json_value(elem.VR, x) for x in values]
+                out[f"{int(elem.tag):08X}"] = entry
+            except Exception:
+                if not suppress_invalid_tags:
+                    raise
+        return out
+
+    def to_json(self, bulk_data_threshold: int = 1024, bulk_data_element_handler: Any = None,
+                dump_handler: Any = None, suppress_invalid_tags: bool = False) -> str:
+        """``to_json_dict`` as a JSON string (``dump_handler(dict)`` makes it, if given)."""
+        import json
+        d = self.to_json_dict(bulk_data_threshold, bulk_data_element_handler, suppress_invalid_tags)
+        return dump_handler(d) if dump_handler is not None else json.dumps(d, sort_keys=True)
 
     def group_dataset(self, group: int) -> "Dataset":
         """A new Dataset holding this one's elements of ``group``."""
