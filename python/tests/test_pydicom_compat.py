@@ -205,3 +205,61 @@ def test_bulk_data_handler_and_to_json():
     assert ours == ref.to_json_dict(bulk_data_threshold=64, bulk_data_element_handler=handler)
     assert ours["7FE00010"] == {"vr": "OW", "BulkDataURI": "bulk/7FE00010"}
     assert json.loads(ds.to_json()) == ds.to_json_dict()
+
+
+def _monochrome_files():
+    import warnings
+
+    from conftest import oracle_files
+    for path in oracle_files():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                ref = pydicom.dcmread(path)
+                if ref.get("PhotometricInterpretation") not in ("MONOCHROME1", "MONOCHROME2"):
+                    continue
+                arr = ref.pixel_array
+                ours = petct.dcmread(path, force=True)
+            except Exception:
+                continue
+        yield path, ref, ours, arr
+
+
+def _outcome(fn):
+    try:
+        return fn()
+    except ValueError:
+        return ValueError
+
+
+def test_display_transforms_match_pydicom():
+    """apply_modality_lut, apply_windowing and apply_voi_lut give pydicom's arrays (dtype and values,
+    exactly) on every monochrome oracle file: rescale, a Modality LUT (mlut_18), a VOI LUT (vlut_04),
+    windows; and on windows rewritten as LINEAR_EXACT and SIGMOID, and invalid widths."""
+    import numpy as np
+    from pydicom.pixels import apply_modality_lut, apply_voi_lut, apply_windowing
+    files = 0
+    for path, ref, ours, arr in _monochrome_files():
+        cases = [
+            (lambda: apply_modality_lut(arr, ref), lambda: petct.apply_modality_lut(arr, ours)),
+            (lambda: apply_windowing(arr, ref), lambda: petct.apply_windowing(arr, ours)),
+            (lambda: apply_voi_lut(apply_modality_lut(arr, ref), ref),
+             lambda: petct.apply_voi_lut(petct.apply_modality_lut(arr, ours), ours)),
+            (lambda: apply_voi_lut(arr, ref, prefer_lut=False), lambda: petct.apply_voi_lut(arr, ours, prefer_lut=False)),
+        ]
+        for want, got in cases:
+            a, b = _outcome(want), _outcome(got)
+            if a is ValueError or b is ValueError:
+                assert a is b, path.name
+            else:
+                assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True), path.name
+        files += 1
+        if "WindowCenter" in ref and files % 3 == 0:
+            for function, width in (("LINEAR_EXACT", None), ("SIGMOID", None), ("LINEAR", 0.5), ("SIGMOID", 0)):
+                ref.VOILUTFunction = ours.VOILUTFunction = function
+                if width is not None:
+                    ref.WindowWidth = ours.WindowWidth = width
+                a = _outcome(lambda: apply_windowing(arr, ref))
+                b = _outcome(lambda: petct.apply_windowing(arr, ours))
+                assert (a is ValueError and b is ValueError) or np.array_equal(a, b), (path.name, function)
+    assert files > 90
