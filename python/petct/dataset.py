@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any, Iterator
 
 from . import _native
-from .errors import NoPixelDataError
+from .errors import MalformedDicomError, NoPixelDataError
 from .uid import UID
 from .valuerep import DSfloat, IS, with_text
 
@@ -240,6 +240,26 @@ class DataElement:
 
 _BINARY_VRS = frozenset("OB OD OF OL OV OW UN".split())
 
+# Elements pixel_array / rescaled_array read: the image pixel module, rescale, frames, the pixel data and
+# the enhanced functional groups (per-frame rescale).
+_PIXEL_TAGS = (0x00280002, 0x00280004, 0x00280006, 0x00280008, 0x00280010, 0x00280011, 0x00280100,
+               0x00280101, 0x00280102, 0x00280103, 0x00281052, 0x00281053, 0x52009229, 0x52009230,
+               0x7FE00008, 0x7FE00009, 0x7FE00010)
+
+
+_AS_READ = object()   # marks a pixel element still holding the value read from the file
+
+
+def _same(a: tuple, b: tuple) -> bool:
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
+
+
+def _unpickle_dataset(state: dict) -> "Dataset":
+    ds = Dataset()
+    for key, value in state.items():
+        object.__setattr__(ds, key, value)
+    return ds
+
 
 def _json_value(vr: str, x: Any) -> Any:
     """One value in the DICOM JSON model: PN as its component groups, AT as hex, numbers as numbers."""
@@ -276,11 +296,16 @@ class Dataset:
         object.__setattr__(self, "_handle", _handle)
         object.__setattr__(self, "_charsets", _charsets or [])
         object.__setattr__(self, "_name", _name)
-        object.__setattr__(self, "_pixel_cache", None)
+        object.__setattr__(self, "_pixel_cache", None)      # (pixel values it was decoded from, array)
+        object.__setattr__(self, "_rebuilt", None)          # (pixel values, handle of a re-encoded copy)
+        object.__setattr__(self, "_original", {})           # tag -> value as read, for _PIXEL_TAGS
+        object.__setattr__(self, "_read_pixel_tags", frozenset())
+        object.__setattr__(self, "_decodes_handle", False)  # the handle's pixel data is this data set's
         if _raw:
             elems = self._elements
             for t in _raw:
                 elems[t[0]] = t
+            object.__setattr__(self, "_read_pixel_tags", frozenset(t for t in elems if t in _PIXEL_TAGS))
             if 0x00080005 in elems and _charsets is not None:
                 cs = self._value_of(elems[0x00080005])
                 object.__setattr__(self, "_charsets", [cs] if isinstance(cs, str) else list(cs or []))
@@ -314,6 +339,8 @@ class Dataset:
             value = [UID(v) for v in value] if isinstance(value, list) else UID(value) if isinstance(value, str) else value
         elem = DataElement(tag, vr, value, None if offset < 0 else offset, raw)
         self._elements[tag] = elem
+        if tag in _PIXEL_TAGS or tag == 0x00020010:
+            self._original[tag] = value
         return elem
 
     # -- mapping interface --------------------------------------------------------------------
@@ -503,9 +530,9 @@ class Dataset:
         for tag, raw in list(self._elements.items()):
             out._elements[tag] = _copy.copy(self._convert(raw))   # converted first, so values are shared
         for key, value in self.__dict__.items():
-            if key not in ("_elements", "_pixel_cache"):
+            if key not in ("_elements", "_original"):
                 object.__setattr__(out, key, value)
-        object.__setattr__(out, "_pixel_cache", self._pixel_cache)
+        object.__setattr__(out, "_original", dict(self._original))
         return out
 
     __copy__ = copy
@@ -519,9 +546,19 @@ class Dataset:
         for tag, elem in self._elements.items():
             out._elements[tag] = _copy.deepcopy(elem, memo)
         for key, value in self.__dict__.items():
-            if key not in ("_elements", "_handle", "_charsets", "_name"):
+            if key not in ("_elements", "_handle", "_charsets", "_name", "_pixel_cache", "_rebuilt"):
                 object.__setattr__(out, key, _copy.deepcopy(value, memo))
         return out
+
+    def __reduce__(self):
+        """Pickling: every element converted to Python values (pixel data included as bytes); the
+        parsed file stays behind. An unpickled data set decodes its pixels from a re-encoded copy."""
+        for tag in list(self._elements):
+            self._convert(self._elements[tag])
+        state = {k: v for k, v in self.__dict__.items()
+                 if k not in ("_handle", "_pixel_cache", "_rebuilt", "_original", "_read_pixel_tags",
+                              "_decodes_handle")}
+        return (_unpickle_dataset, (state,))
 
     # -- writing --------------------------------------------------------------------------
     def save_as(self, filename: Any) -> None:
@@ -530,31 +567,77 @@ class Dataset:
         dcmwrite(self, filename)
 
     # -- pixels ---------------------------------------------------------------------------
-    def _require_pixels(self) -> None:
-        if self._handle is None or not any(t in self._elements for t in (0x7FE00010, 0x7FE00008, 0x7FE00009)):
+    def _pixel_values(self) -> tuple:
+        """The values of the elements the pixels are decoded with, as they are now (None if absent)."""
+        out = [self._as_read(tag) for tag in _PIXEL_TAGS]   # converting an element does not change it
+        meta = self.__dict__.get("file_meta")
+        out.append(meta._as_read(0x00020010) if isinstance(meta, Dataset) else None)
+        return tuple(out)
+
+    def _as_read(self, tag: int) -> Any:
+        """_AS_READ while element ``tag`` holds the value read from the file, else its value (None if
+        absent)."""
+        t = self._elements.get(tag)
+        if t is None:
+            return None
+        if isinstance(t, tuple) or (tag in self._original and t.value is self._original[tag]):
+            return _AS_READ
+        return t.value
+
+    def _pixels_as_read(self) -> bool:
+        """True while every element the pixel data is decoded with is the one read from the file."""
+        if not self._decodes_handle or self._handle is None:
+            return False
+        present = frozenset(t for t in self._elements if t in _PIXEL_TAGS)
+        if present != self._read_pixel_tags or any(self._as_read(t) is not _AS_READ for t in present):
+            return False
+        meta = self.__dict__.get("file_meta")
+        return not isinstance(meta, Dataset) or meta._as_read(0x00020010) in (_AS_READ, None)
+
+    def _pixel_handle(self) -> Any:
+        """The parsed file to decode pixels from: the one read, while the pixel elements are unchanged;
+        else (edited, built in Python, unpickled, a sequence item) a copy re-encoded from the elements as
+        they are now, kept until they change again."""
+        if not any(t in self._elements for t in (0x7FE00010, 0x7FE00008, 0x7FE00009)):
             raise NoPixelDataError("the data set has no pixel data" +
-                                   (" (read with stop_before_pixels=True)" if self._handle is not None else ""),
+                                   (" (read with stop_before_pixels=True)" if self._decodes_handle else ""),
                                    path=self._name)
+        if self._pixels_as_read():
+            return self._handle
+        key = self._pixel_values()
+        if self._rebuilt is not None and _same(self._rebuilt[0], key):
+            return self._rebuilt[1]
+        from .writer import encode_for_decoding
+        try:
+            encoded = encode_for_decoding(self)
+        except (ValueError, TypeError, UnicodeError) as exc:
+            if self._handle is None:
+                raise                                 # built in Python: the caller's values are wrong
+            raise MalformedDicomError(f"cannot decode the pixel data of this data set: {exc}", path=self._name) from exc
+        handle = _native.read(encoded, 0, False, self._name)[0]
+        object.__setattr__(self, "_rebuilt", (key, handle))
+        return handle
 
     @property
     def pixel_array(self):
-        """The pixel data as a NumPy array, exactly as pydicom's ``pixel_array`` (decoded in Swift)."""
-        if self._pixel_cache is None:
-            self._require_pixels()
-            object.__setattr__(self, "_pixel_cache", _native.pixel_array(self._handle, self._name, False))
-        return self._pixel_cache
+        """The pixel data as a NumPy array, exactly as pydicom's ``pixel_array`` (decoded in Swift). It
+        follows edits: after ``ds.PixelData = ...`` (or Rows, BitsAllocated, ...) it decodes the new
+        values."""
+        key = self._pixel_values()
+        if self._pixel_cache is None or not _same(self._pixel_cache[0], key):
+            handle = self._pixel_handle()
+            object.__setattr__(self, "_pixel_cache", (key, _native.pixel_array(handle, self._name, False)))
+        return self._pixel_cache[1]
 
     @property
     def rescaled_array(self):
         """float32 ``stored * RescaleSlope + RescaleIntercept`` (per frame for enhanced objects), one pass."""
-        self._require_pixels()
-        return _native.pixel_array(self._handle, self._name, True)
+        return _native.pixel_array(self._pixel_handle(), self._name, True)
 
     @property
     def pixel_info(self) -> dict:
         """Shape, dtype and pixel module facts of the pixel data, without decoding it."""
-        self._require_pixels()
-        return _native.pixel_info(self._handle, self._name)
+        return _native.pixel_info(self._pixel_handle(), self._name)
 
     # -- printing -------------------------------------------------------------------------
     def _lines(self, indent: int = 0) -> Iterator[str]:
@@ -621,4 +704,5 @@ def dcmread(fp: Any, stop_before_pixels: bool = False, force: bool = False) -> D
     object.__setattr__(ds, "is_little_endian", not info["flags"] & 0x8)
     object.__setattr__(ds, "is_implicit_VR", bool(info["flags"] & 0x4))
     object.__setattr__(ds, "preamble", bool(info["flags"] & 0x1))
+    object.__setattr__(ds, "_decodes_handle", True)
     return ds

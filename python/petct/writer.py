@@ -230,6 +230,27 @@ def _flatten(ds: Dataset) -> tuple[bytes, bytes]:
     return records, bytes(flat.heap)
 
 
+def encode_for_decoding(ds: Dataset) -> bytes:
+    """``ds`` as Part 10 bytes, for the core to decode pixel data that was edited, built in Python or
+    unpickled. SOP class and instance UIDs do not matter for that: placeholders stand in when absent."""
+    src = ds
+    if "SOPClassUID" not in ds or "SOPInstanceUID" not in ds:
+        src = ds.copy()
+        if "SOPClassUID" not in src:
+            src.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"   # Secondary Capture Image Storage
+        if "SOPInstanceUID" not in src:
+            src.SOPInstanceUID = "2.25.0"
+    records, heap = _flatten(src)
+    fd, tmp = tempfile.mkstemp(suffix=".dcm")
+    os.close(fd)
+    try:
+        _native.write_file(tmp, records, heap)
+        with open(tmp, "rb") as f:
+            return f.read()
+    finally:
+        os.unlink(tmp)
+
+
 def dcmwrite(ds: Any, path: Any) -> None:
     """Write ``ds`` (a :class:`petct.Dataset`) to ``path`` as a DICOM Part 10 file.
 

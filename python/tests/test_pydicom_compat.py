@@ -263,3 +263,80 @@ def test_display_transforms_match_pydicom():
                 b = _outcome(lambda: petct.apply_windowing(arr, ours))
                 assert (a is ValueError and b is ValueError) or np.array_equal(a, b), (path.name, function)
     assert files > 90
+
+
+def test_pixel_array_follows_edits():
+    """After PixelData, Rows/Columns or the rescale change, the arrays are those of the new values
+    (pydicom decodes the edited data set the same way); unchanged elements keep using the file."""
+    import numpy as np
+    ds = petct.dcmread(get_testdata_file("CT_small.dcm"))
+    original = ds.pixel_array.copy()
+    assert ds.pixel_array is ds.pixel_array                  # cached while nothing changes
+    ds.PatientName, ds.Rows                                  # reading or editing others keeps it
+    ds.PatientName = "Someone"
+    cached = ds.pixel_array
+    assert cached is ds.pixel_array
+    ds.PixelData = (original[::-1] + 3).astype(original.dtype).tobytes()
+    assert np.array_equal(ds.pixel_array, original[::-1] + 3)
+    ds.Rows, ds.Columns = 64, 256                            # same bytes, another shape
+    assert ds.pixel_array.shape == (64, 256)
+    assert np.array_equal(ds.pixel_array.ravel(), (original[::-1] + 3).ravel())
+    ds.Rows, ds.Columns = 128, 128
+    ds.RescaleSlope, ds.RescaleIntercept = 2, -100
+    assert np.array_equal(ds.rescaled_array, (original[::-1] + 3).astype(np.float32) * 2 - 100)
+    ref = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ref.PixelData = ds.PixelData
+    assert np.array_equal(ref.pixel_array, ds.pixel_array)
+
+
+def test_sequence_item_pixels_are_the_items_own():
+    """An icon image in a real PET file decodes to the icon (64x64), not the file's image."""
+    import numpy as np
+
+    from conftest import shared_data
+    path = shared_data("real-samples", "pet-acrin-flt-breast-1.dcm")
+    ds, ref = petct.dcmread(path), pydicom.dcmread(path)
+    icon = ref.IconImageSequence[0]
+    icon.file_meta = pydicom.dataset.FileMetaDataset()
+    icon.file_meta.TransferSyntaxUID = ref.file_meta.TransferSyntaxUID   # pydicom needs it on the item
+    ours = ds.IconImageSequence[0].pixel_array
+    assert ours.shape == (64, 64) != ds.pixel_array.shape
+    assert ours.dtype == icon.pixel_array.dtype and np.array_equal(ours, icon.pixel_array)
+
+
+def test_python_built_data_set_has_a_pixel_array():
+    import numpy as np
+    arr = np.arange(-6, 6, dtype=np.int16).reshape(3, 4)
+    ds = petct.Dataset()
+    ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.PhotometricInterpretation = 3, 4, 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
+    ds.PixelData = arr.tobytes()
+    assert ds.pixel_array.dtype == np.int16 and np.array_equal(ds.pixel_array, arr)
+    ds.RescaleSlope, ds.RescaleIntercept = 0.5, 10
+    assert np.array_equal(ds.rescaled_array, arr * np.float32(0.5) + 10)
+
+
+def _read_for_pool(path):
+    return petct.dcmread(path)
+
+
+@pytest.mark.parametrize("name", ["CT_small.dcm", "rtplan.dcm", "JPEG-LL.dcm", "MR_small_bigendian.dcm"])
+def test_pickle_round_trip_and_process_pools(name):
+    """Data sets pickle like pydicom's (values, sequences, DS text, pixels), so they cross process
+    boundaries: a multiprocessing pool returns them from dcmread."""
+    import multiprocessing
+    import pickle
+
+    import numpy as np
+    path = get_testdata_file(name)
+    ds = petct.dcmread(path)
+    back = pickle.loads(pickle.dumps(ds))
+    assert back == ds
+    assert [str(e.value) for e in back.iterall() if e.VR in ("DS", "IS")] == \
+        [str(e.value) for e in ds.iterall() if e.VR in ("DS", "IS")]
+    if "PixelData" in ds:
+        assert np.array_equal(back.pixel_array, ds.pixel_array)
+        assert back.file_meta.TransferSyntaxUID == ds.file_meta.TransferSyntaxUID
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        [remote] = pool.map(_read_for_pool, [path])
+    assert remote == ds

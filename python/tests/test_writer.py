@@ -338,6 +338,7 @@ def test_compressed_pixel_data_needs_an_item_stream(tmp_path):
         petct.dcmwrite(ds, tmp_path / "x.dcm")
     assert not (tmp_path / "x.dcm").exists()
     ds.file_meta.TransferSyntaxUID = petct.uid.ExplicitVRLittleEndian
+    assert np.array_equal(ds.pixel_array, native)       # decoded from the edited data set
     petct.dcmwrite(ds, tmp_path / "x.dcm")
     back = pydicom.dcmread(tmp_path / "x.dcm")
     assert back.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
