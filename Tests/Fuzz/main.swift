@@ -39,6 +39,7 @@ func exercise(_ bytes: [UInt8], options: ReadOptions) {
     _ = try? VolumePlan.open(datasets: [ds, ds], paths: ["fuzz-a", "fuzz-b"])
     _ = try? SUVCalculator.compute(slices: [ds], kind: "bw")
     _ = try? SUVCalculator.compute(slices: [ds], kind: "lbm")
+    _ = try? SUVCalculator.compute(slices: [ds, ds], kind: "bsa")   // the cross-slice consistency check
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -247,6 +247,7 @@ _PIXEL_TAGS = (0x00280002, 0x00280004, 0x00280006, 0x00280008, 0x00280010, 0x002
                0x7FE00008, 0x7FE00009, 0x7FE00010)
 
 
+_PIXEL_TAG_SET = frozenset(_PIXEL_TAGS)
 _AS_READ = object()   # marks a pixel element still holding the value read from the file
 
 
@@ -305,7 +306,7 @@ class Dataset:
             elems = self._elements
             for t in _raw:
                 elems[t[0]] = t
-            object.__setattr__(self, "_read_pixel_tags", frozenset(t for t in elems if t in _PIXEL_TAGS))
+            object.__setattr__(self, "_read_pixel_tags", _PIXEL_TAG_SET.intersection(elems))
             if 0x00080005 in elems and _charsets is not None:
                 cs = self._value_of(elems[0x00080005])
                 object.__setattr__(self, "_charsets", [cs] if isinstance(cs, str) else list(cs or []))
@@ -339,7 +340,7 @@ class Dataset:
             value = [UID(v) for v in value] if isinstance(value, list) else UID(value) if isinstance(value, str) else value
         elem = DataElement(tag, vr, value, None if offset < 0 else offset, raw)
         self._elements[tag] = elem
-        if tag in _PIXEL_TAGS or tag == 0x00020010:
+        if tag in _PIXEL_TAG_SET or tag == 0x00020010:
             self._original[tag] = value
         return elem
 
@@ -588,7 +589,7 @@ class Dataset:
         """True while every element the pixel data is decoded with is the one read from the file."""
         if not self._decodes_handle or self._handle is None:
             return False
-        present = frozenset(t for t in self._elements if t in _PIXEL_TAGS)
+        present = _PIXEL_TAG_SET.intersection(self._elements)
         if present != self._read_pixel_tags or any(self._as_read(t) is not _AS_READ for t in present):
             return False
         meta = self.__dict__.get("file_meta")
