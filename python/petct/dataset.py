@@ -323,6 +323,10 @@ class Dataset:
         if kind == _SEQUENCE:
             value = [Dataset(item, _handle=self._handle, _charsets=list(self._charsets), _name=self._name)
                      for item in value]
+            if self.__dict__.get("is_little_endian") is False:
+                # items keep the file's byte order: their word values (an icon's OW pixels) are big endian
+                for item in value:
+                    object.__setattr__(item, "is_little_endian", False)
         elif kind == _EMPTY:
             value = _empty_value(vr)
         elif kind == _RAW_TEXT:

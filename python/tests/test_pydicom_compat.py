@@ -340,3 +340,24 @@ def test_pickle_round_trip_and_process_pools(name):
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         [remote] = pool.map(_read_for_pool, [path])
     assert remote == ds
+
+
+def test_icon_image_of_a_big_endian_file(tmp_path):
+    """Sequence items keep the file's byte order: a 16-bit icon in an Explicit VR Big Endian file
+    decodes to its values, not byte-swapped ones."""
+    import numpy as np
+    from pydicom.dataset import Dataset as PydicomDataset
+    ref = pydicom.dcmread(get_testdata_file("MR_small_bigendian.dcm"))
+    icon = PydicomDataset()
+    icon.Rows, icon.Columns, icon.SamplesPerPixel, icon.PhotometricInterpretation = 4, 5, 1, "MONOCHROME2"
+    icon.BitsAllocated, icon.BitsStored, icon.HighBit, icon.PixelRepresentation = 16, 16, 15, 0
+    arr = (np.arange(20, dtype=np.uint16) * 257 + 3).reshape(4, 5)
+    icon.PixelData = arr.astype(">u2").tobytes()
+    ref.IconImageSequence = [icon]
+    ref.IconImageSequence[0]["PixelData"].VR = "OW"
+    path = tmp_path / "be_icon.dcm"
+    pydicom.dcmwrite(path, ref, little_endian=False, implicit_vr=False)
+    ds = petct.dcmread(path)
+    assert ds.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.2"
+    assert np.array_equal(ds.IconImageSequence[0].pixel_array, arr)
+    assert ds.pixel_array.shape == (64, 64)
