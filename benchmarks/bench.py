@@ -124,22 +124,23 @@ def w1_petct_scan(folder):
     return petct.scan(folder)
 
 
-def w1_petct_dcmread(folder):
-    import petct
+def _w1_headers(folder, dcmread):
+    """``dcmread(f, stop_before_pixels=True)`` of every file, reading the W1 elements of each."""
     out = []
     for f in dcm_files(Path(folder)):
-        ds = petct.dcmread(f, stop_before_pixels=True)
+        ds = dcmread(f, stop_before_pixels=True)
         out.append([ds.get(k) for k in W1_TAGS])
     return out
+
+
+def w1_petct_dcmread(folder):
+    import petct
+    return _w1_headers(folder, petct.dcmread)
 
 
 def w1_pydicom(folder):
     import pydicom
-    out = []
-    for f in dcm_files(Path(folder)):
-        ds = pydicom.dcmread(f, stop_before_pixels=True)
-        out.append([ds.get(k) for k in W1_TAGS])
-    return out
+    return _w1_headers(folder, pydicom.dcmread)
 
 
 def w1_fastdicom(folder):

@@ -93,13 +93,18 @@ done:
 /* ---------------------------------------------------------------------------------------------- */
 /* datasets                                                                                        */
 
-static void
-dataset_capsule_destructor(PyObject *capsule)
-{
-    petct_dataset *ds = PyCapsule_GetPointer(capsule, DATASET_CAPSULE);
-    if (ds != NULL)
-        NOGIL(petct_dataset_free(ds));
-}
+/* Capsule destructors: each frees its Swift object through the matching petct_*_free. */
+#define CAPSULE_DESTRUCTOR(name, type, capsule_name, free_fn)           \
+    static void name(PyObject *capsule)                                \
+    {                                                                  \
+        type *obj = PyCapsule_GetPointer(capsule, capsule_name);       \
+        if (obj != NULL)                                               \
+            NOGIL(free_fn(obj));                                       \
+    }
+
+CAPSULE_DESTRUCTOR(dataset_capsule_destructor, petct_dataset, DATASET_CAPSULE, petct_dataset_free)
+CAPSULE_DESTRUCTOR(scan_capsule_destructor, petct_scan, SCAN_CAPSULE, petct_scan_free)
+CAPSULE_DESTRUCTOR(volume_capsule_destructor, petct_volume, VOLUME_CAPSULE, petct_volume_free)
 
 static petct_dataset *
 dataset_from_capsule(PyObject *capsule)
@@ -639,14 +644,6 @@ open_with_paths(PyObject *module, PyObject *paths, int threads, path_opener open
     return obj;
 }
 
-static void
-scan_capsule_destructor(PyObject *capsule)
-{
-    petct_scan *s = PyCapsule_GetPointer(capsule, SCAN_CAPSULE);
-    if (s != NULL)
-        NOGIL(petct_scan_free(s));
-}
-
 /* scan(paths, threads, keep_headers=False) -> JSON text, or (JSON text, capsule) with keep_headers:
  * the capsule holds the parsed headers for volume_open until it is released. */
 static PyObject *
@@ -674,14 +671,6 @@ native_scan(PyObject *module, PyObject *args)
         return NULL;
     }
     return Py_BuildValue("(NN)", json, capsule);
-}
-
-static void
-volume_capsule_destructor(PyObject *capsule)
-{
-    petct_volume *v = PyCapsule_GetPointer(capsule, VOLUME_CAPSULE);
-    if (v != NULL)
-        NOGIL(petct_volume_free(v));
 }
 
 /* volume_open(paths, threads, scan=None) -> (capsule, json); `scan` is a capsule from

@@ -589,17 +589,16 @@ class Dataset:
             return _AS_READ
         return t.value
 
-    def _pixels_as_read(self) -> bool:
-        """True while every element the pixel data is decoded with is the one read from the file."""
+    def _pixels_as_read(self, key: tuple) -> bool:
+        """True while every element the pixel data is decoded with (``key``, from _pixel_values) is the
+        one read from the file."""
         if not self._decodes_handle or self._handle is None:
             return False
-        present = _PIXEL_TAG_SET.intersection(self._elements)
-        if present != self._read_pixel_tags or any(self._as_read(t) is not _AS_READ for t in present):
-            return False
-        meta = self.__dict__.get("file_meta")
-        return not isinstance(meta, Dataset) or meta._as_read(0x00020010) in (_AS_READ, None)
+        present = frozenset(tag for tag, v in zip(_PIXEL_TAGS, key) if v is not None)
+        return (present == self._read_pixel_tags and all(v is _AS_READ for v in key[:-1] if v is not None)
+                and key[-1] in (_AS_READ, None))
 
-    def _pixel_handle(self) -> Any:
+    def _pixel_handle(self, key: tuple | None = None) -> Any:
         """The parsed file to decode pixels from: the one read, while the pixel elements are unchanged;
         else (edited, built in Python, unpickled, a sequence item) a copy re-encoded from the elements as
         they are now, kept until they change again."""
@@ -607,9 +606,9 @@ class Dataset:
             raise NoPixelDataError("the data set has no pixel data" +
                                    (" (read with stop_before_pixels=True)" if self._decodes_handle else ""),
                                    path=self._name)
-        if self._pixels_as_read():
+        key = self._pixel_values() if key is None else key
+        if self._pixels_as_read(key):
             return self._handle
-        key = self._pixel_values()
         if self._rebuilt is not None and _same(self._rebuilt[0], key):
             return self._rebuilt[1]
         from .writer import encode_for_decoding
@@ -630,7 +629,7 @@ class Dataset:
         values."""
         key = self._pixel_values()
         if self._pixel_cache is None or not _same(self._pixel_cache[0], key):
-            handle = self._pixel_handle()
+            handle = self._pixel_handle(key)
             object.__setattr__(self, "_pixel_cache", (key, _native.pixel_array(handle, self._name, False)))
         return self._pixel_cache[1]
 

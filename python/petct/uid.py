@@ -17,6 +17,7 @@ _EXPLICIT_LE = "1.2.840.10008.1.2.1"
 _EXPLICIT_BE = "1.2.840.10008.1.2.2"
 _DEFLATED_LE = "1.2.840.10008.1.2.1.99"
 _NATIVE = frozenset({_IMPLICIT_LE, _EXPLICIT_LE, _EXPLICIT_BE, _DEFLATED_LE})
+_UNKNOWN = ("", "", "", False, "")
 
 
 def _registry() -> dict[str, tuple[str, str, str, bool, str]]:
@@ -45,34 +46,20 @@ class UID(str):
             raise TypeError(f"a UID is made from a str, not {type(value).__name__}")
         return super().__new__(cls, value.strip(" \x00"))
 
-    def _entry(self) -> tuple[str, str, str, bool, str] | None:
-        return _registry().get(str(self))
+    def _entry(self) -> tuple[str, str, str, bool, str]:
+        """The registry entry (name, type, info, retired, keyword); a blank one for unknown UIDs."""
+        return _registry().get(str(self), _UNKNOWN)
 
     @property
     def name(self) -> str:
         """Registry name ("CT Image Storage"); the UID itself when it is not in the registry."""
-        e = self._entry()
-        return e[0] if e else str(self)
+        entry = _registry().get(str(self))
+        return entry[0] if entry else str(self)
 
-    @property
-    def type(self) -> str:
-        e = self._entry()
-        return e[1] if e else ""
-
-    @property
-    def info(self) -> str:
-        e = self._entry()
-        return e[2] if e else ""
-
-    @property
-    def is_retired(self) -> bool:
-        e = self._entry()
-        return bool(e and e[3])
-
-    @property
-    def keyword(self) -> str:
-        e = self._entry()
-        return e[4] if e else ""
+    type = property(lambda self: self._entry()[1], doc="Registry type (\"SOP Class\", \"Transfer Syntax\", ...).")
+    info = property(lambda self: self._entry()[2], doc="Registry remarks.")
+    is_retired = property(lambda self: self._entry()[3], doc="Retired from the standard.")
+    keyword = property(lambda self: self._entry()[4], doc="Registry keyword (\"CTImageStorage\").")
 
     @property
     def is_private(self) -> bool:

@@ -60,7 +60,30 @@ class _ElementText:
         return self.texts[position] if self.texts else None
 
 
-class DSfloat(float):
+class _KeepsText:
+    """What DSfloat and IS share: the text they were read from, found when first asked for."""
+
+    __slots__ = ()
+
+    def _keep(self, original_string: str | None, source: _ElementText | None, position: int) -> None:
+        self._text, self._source, self._position = original_string, source, position
+
+    @property
+    def original_string(self) -> str | None:
+        if self._source is not None:
+            self._text = self._source.text(self._position)
+            self._source = None
+        return self._text
+
+    def __str__(self) -> str:
+        text = self.original_string
+        return text if text is not None else self._number_repr()
+
+    def __reduce__(self):
+        return (type(self), (self._base(self), self.original_string))   # _base: the builtin number type
+
+
+class DSfloat(_KeepsText, float):
     """A Decimal String value: a ``float`` whose ``str()`` is the text it was read from."""
 
     __slots__ = ("_text", "_source", "_position")
@@ -68,53 +91,27 @@ class DSfloat(float):
     def __new__(cls, value: Any, original_string: str | None = None, _source: _ElementText | None = None,
                 _position: int = 0) -> "DSfloat":
         self = float.__new__(cls, value)
-        self._text, self._source, self._position = original_string, _source, _position
+        self._keep(original_string, _source, _position)
         return self
 
-    @property
-    def original_string(self) -> str | None:
-        if self._source is not None:
-            self._text = self._source.text(self._position)
-            self._source = None
-        return self._text
-
-    def __str__(self) -> str:
-        text = self.original_string
-        return text if text is not None else float.__repr__(self)
+    _base, _number_repr = float, float.__repr__
 
     def __repr__(self) -> str:
         # the text, unquoted: a list of them prints like pydicom's MultiValue ([0.661468, 0.661468])
         return str(self)
 
-    def __reduce__(self):
-        return (type(self), (float(self), self.original_string))
 
-
-class IS(int):
+class IS(_KeepsText, int):
     """An Integer String value: an ``int`` whose ``str()`` is the text it was read from."""
 
     def __new__(cls, value: Any, original_string: str | None = None, _source: _ElementText | None = None,
                 _position: int = 0) -> "IS":
         self = int.__new__(cls, value)
-        self._text, self._source, self._position = original_string, _source, _position
+        self._keep(original_string, _source, _position)
         return self
 
-    @property
-    def original_string(self) -> str | None:
-        if self._source is not None:
-            self._text = self._source.text(self._position)
-            self._source = None
-        return self._text
-
-    def __str__(self) -> str:
-        text = self.original_string
-        return text if text is not None else int.__repr__(self)
-
-    def __repr__(self) -> str:
-        return int.__repr__(self)
-
-    def __reduce__(self):
-        return (type(self), (int(self), self.original_string))
+    _base, _number_repr = int, int.__repr__
+    __repr__ = int.__repr__
 
 
 def with_text(value: Any, vr: str, handle: Any, index: int) -> Any:

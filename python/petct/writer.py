@@ -240,7 +240,12 @@ def encode_for_decoding(ds: Dataset) -> bytes:
             src.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"   # Secondary Capture Image Storage
         if "SOPInstanceUID" not in src:
             src.SOPInstanceUID = "2.25.0"
-    records, heap = _flatten(src)
+    return _encode(*_flatten(src))
+
+
+def _encode(records: bytes, heap: bytes) -> bytes:
+    """The Part 10 bytes the core writes for ``records`` / ``heap`` (through a temporary file: the core
+    writes files atomically)."""
     fd, tmp = tempfile.mkstemp(suffix=".dcm")
     os.close(fd)
     try:
@@ -268,13 +273,6 @@ def dcmwrite(ds: Any, path: Any) -> None:
         raise TypeError(f"dcmwrite() needs a petct.Dataset, not {type(ds).__name__}")
     records, heap = _flatten(ds)
     if hasattr(path, "write"):
-        fd, tmp = tempfile.mkstemp(suffix=".dcm")
-        os.close(fd)
-        try:
-            _native.write_file(tmp, records, heap)
-            with open(tmp, "rb") as f:
-                path.write(f.read())
-        finally:
-            os.unlink(tmp)
+        path.write(_encode(records, heap))
         return
     _native.write_file(os.fspath(path), records, heap)
