@@ -1,5 +1,6 @@
 // swift-tools-version:6.0
 // petct Swift core. Targets are layered bottom-up; each depends only on the ones above it:
+//   PetctConcurrency bounded parallel loops, shared boxes, first-error record (depends on nothing)
 //   DicomBytes      bytes, tags, VRs, errors, file I/O, zlib inflate
 //   DicomDictionary PS3.6 data dictionary (generated compact string table, parsed lazily)
 //   DicomParser     elements -> dataset (sequences, charsets, value decoding)
@@ -8,6 +9,7 @@
 //   PetctSeries     folder scan, series assembly, slice geometry, volumes
 //   PetctSUV        SUV normalisation (QIBA vendor-neutral method and vendor quirks)
 //   PetctPairing    resampling and PET/CT pairing by index
+//   DicomWriter     Part 10 encoding of an element tree (Explicit VR Little Endian)
 //   PetctExport     the only place with @_cdecl functions: the C ABI (header: CPetct/include/petct.h)
 import PackageDescription
 
@@ -22,19 +24,21 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CCharLS", path: "Sources/CCharLS"),
         .systemLibrary(name: "COpenJPEG", path: "Sources/COpenJPEG"),
+        .target(name: "PetctConcurrency"),
         .target(name: "DicomBytes", dependencies: ["CZlib"]),
         .target(name: "DicomDictionary", dependencies: ["DicomBytes"], exclude: ["generate_dictionary.py"]),
         .target(name: "DicomParser", dependencies: ["DicomBytes", "DicomDictionary"], exclude: ["generate_charsets.py"]),
         .target(name: "DicomCodecs", dependencies: ["DicomBytes", "CCharLS", "COpenJPEG"]),
-        .target(name: "DicomPixels", dependencies: ["DicomBytes", "DicomParser", "DicomCodecs"]),
-        .target(name: "PetctSeries", dependencies: ["DicomBytes", "DicomParser", "DicomPixels"]),
+        .target(name: "DicomPixels", dependencies: ["PetctConcurrency", "DicomBytes", "DicomParser", "DicomCodecs"]),
+        .target(name: "PetctSeries", dependencies: ["PetctConcurrency", "DicomBytes", "DicomParser", "DicomPixels"]),
         .target(name: "PetctSUV", dependencies: ["DicomBytes", "DicomParser"]),
-        .target(name: "PetctPairing", dependencies: ["PetctSeries"]),
+        .target(name: "PetctPairing", dependencies: ["PetctConcurrency", "DicomBytes"]),
         .target(name: "DicomWriter", dependencies: ["DicomBytes", "DicomParser"]),
         .target(name: "PetctExport",
-                dependencies: ["CPetct", "DicomBytes", "DicomDictionary", "DicomParser", "DicomPixels",
+                dependencies: ["CPetct", "PetctConcurrency", "DicomBytes", "DicomDictionary", "DicomParser", "DicomPixels",
                                "PetctSeries", "PetctSUV", "PetctPairing", "DicomWriter"],
                 exclude: ["exports.map"]),
+        .testTarget(name: "PetctConcurrencyTests", dependencies: ["PetctConcurrency"]),
         .testTarget(name: "DicomDictionaryTests", dependencies: ["DicomDictionary"]),
         .testTarget(name: "DicomParserTests", dependencies: ["DicomBytes", "DicomDictionary", "DicomParser"]),
         .testTarget(name: "DicomCodecsTests", dependencies: ["DicomBytes", "DicomCodecs", "CCharLS", "COpenJPEG"]),

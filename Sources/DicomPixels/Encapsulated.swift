@@ -1,15 +1,8 @@
 import DicomBytes
 import DicomParser
 import DicomCodecs
-import Dispatch
 import Glibc
-
-/// A value that may cross into concurrentPerform's worker closure; the caller guarantees that the
-/// workers touch disjoint memory.
-struct UncheckedSendable<T>: @unchecked Sendable {
-    var value: T
-    init(_ value: T) { self.value = value }
-}
+import PetctConcurrency
 
 @inline(__always)
 func readLE16(_ a: [UInt8], _ i: Int) -> UInt32 { UInt32(a[i]) | UInt32(a[i + 1]) << 8 }
@@ -188,9 +181,10 @@ enum Encapsulation {
 }
 
 extension PixelLayout {
-    /// `decoderOverride` replaces the registry's decoder (tests).
+    /// `decoderOverride` replaces the registry's decoder (tests). Frames decode on at most `threads`
+    /// threads (0 = all cores).
     func decodeEncapsulated(_ ds: Dataset, into out: UnsafeMutableRawPointer,
-                            decoderOverride: FrameDecoder? = nil) throws(DicomError) {
+                            decoderOverride: FrameDecoder? = nil, threads: Int = 0) throws(DicomError) {
         let ts = info.transferSyntax
         guard let decoder = decoderOverride ?? CodecRegistry.decoder(for: ts) else {
             throw DicomError(.unsupportedTransferSyntax,
@@ -223,8 +217,8 @@ extension PixelLayout {
         }
         var errors = [DicomError?](repeating: nil, count: n)
         errors.withUnsafeMutableBufferPointer { errs in
-            let box = UncheckedSendable((out, errs))
-            DispatchQueue.concurrentPerform(iterations: n) { f in
+            let box = SharedBox((out, errs))
+            Parallel.forEach(count: n, threads: threads) { f in
                 let (dst, errs) = box.value
                 do throws(DicomError) {
                     try layout.decodeFrame(ds, fragments: frames[f], index: f, decoder: decoder,

@@ -31,9 +31,9 @@ func fixValue<T: FixedWidthInteger>(_ v: T, swap: Bool, shift: Int) -> T {
 
 extension PixelLayout {
     /// Decodes pixel_array into `out` (info.nbytes bytes).
-    func decode(_ ds: Dataset, into out: UnsafeMutableRawPointer) throws(DicomError) {
+    func decode(_ ds: Dataset, into out: UnsafeMutableRawPointer, threads: Int = 0) throws(DicomError) {
         if encapsulated {
-            try decodeEncapsulated(ds, into: out)
+            try decodeEncapsulated(ds, into: out, threads: threads)
             return
         }
         try withBytes(ds.source) { (raw: UnsafeRawBufferPointer) throws(DicomError) in

@@ -1,6 +1,7 @@
 import DicomBytes
 import DicomParser
 import DicomCodecs
+import PetctConcurrency
 
 /// Layout of a data set's pixel_array, as pydicom shapes it.
 public struct PixelInfo: Sendable {
@@ -28,24 +29,27 @@ public enum PixelDecoder {
     }
 
     /// Decodes pixel_array into `out` (C order, native byte order, exactly `info(ds).nbytes` bytes).
-    public static func decode(_ ds: Dataset, into out: UnsafeMutableRawBufferPointer) throws(DicomError) {
+    /// The frames of a multi-frame compressed object decode on at most `threads` threads (0 = all cores).
+    public static func decode(_ ds: Dataset, into out: UnsafeMutableRawBufferPointer,
+                              threads: Int = 0) throws(DicomError) {
         let layout = try PixelLayout(ds)
         guard out.count == layout.info.nbytes, let base = out.baseAddress else {
             throw DicomError(.argument, "pixel buffer is \(out.count) bytes, pixel_array needs \(layout.info.nbytes)")
         }
-        try layout.decode(ds, into: base)
+        try layout.decode(ds, into: base, threads: threads)
     }
 
     /// Decodes pixel_array converted to float32 as stored * slope + intercept, with the rescale of
     /// each frame (see `rescale(_:frames:)`). `out` holds frames * rows * columns * samples floats.
-    public static func decodeRescaled(_ ds: Dataset, into out: UnsafeMutableBufferPointer<Float>) throws(DicomError) {
+    public static func decodeRescaled(_ ds: Dataset, into out: UnsafeMutableBufferPointer<Float>,
+                                      threads: Int = 0) throws(DicomError) {
         let layout = try PixelLayout(ds)
         let count = layout.info.nbytes / layout.info.itemsize
         guard out.count == count, let base = out.baseAddress else {
             throw DicomError(.argument, "float buffer holds \(out.count) values, pixel_array has \(count)")
         }
         let params = rescale(ds, frames: layout.info.frames)
-        try layout.decodeRescaled(ds, into: base, rescale: params)
+        try layout.decodeRescaled(ds, into: base, rescale: params, threads: threads)
     }
 
     /// Whether the data set has a pixel data element (7FE0,0010), (7FE0,0008) or (7FE0,0009).

@@ -45,7 +45,8 @@ extension PixelDecoder {
 
 extension PixelLayout {
     /// pixel_array as float32 stored * slope + intercept (computed in double, rounded once).
-    func decodeRescaled(_ ds: Dataset, into out: UnsafeMutablePointer<Float>, rescale: [Rescale]) throws(DicomError) {
+    func decodeRescaled(_ ds: Dataset, into out: UnsafeMutablePointer<Float>, rescale: [Rescale],
+                        threads: Int = 0) throws(DicomError) {
         let direct = !encapsulated && !swapPairs && !ybr422 && !toRGB && info.bitsAllocated >= 8
         if direct {
             try withBytes(ds.source) { (raw: UnsafeRawBufferPointer) throws(DicomError) in
@@ -60,7 +61,7 @@ extension PixelLayout {
         // Decode to pixel_array first, then convert.
         var tmp = [UInt8](repeating: 0, count: info.nbytes)
         try withMutableBytes(&tmp) { (t: UnsafeMutableRawBufferPointer) throws(DicomError) in
-            try decode(ds, into: t.baseAddress!)
+            try decode(ds, into: t.baseAddress!, threads: threads)
         }
         tmp.withUnsafeBytes { t in
             rescaleValues(t.baseAddress!, swap: false, shift: 0, planar: false, into: out, rescale: rescale)

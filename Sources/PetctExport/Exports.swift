@@ -6,6 +6,7 @@ import DicomBytes
 import DicomDictionary
 import DicomParser
 import DicomPixels
+import PetctConcurrency
 import PetctSeries
 import PetctSUV
 import PetctPairing
@@ -166,10 +167,11 @@ public func petct_pixel_info_get(_ ds: OpaquePointer?, _ out: UnsafeMutablePoint
 
 @_cdecl("petct_pixel_decode")
 public func petct_pixel_decode(_ ds: OpaquePointer?, _ out: UnsafeMutableRawPointer?, _ nbytes: Int,
-                               _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+                               _ threads: Int32, _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
     guard let h = DatasetHandle.from(ds), let out else { return argumentError(err, "NULL argument") }
     do {
-        try PixelDecoder.decode(h.dataset, into: UnsafeMutableRawBufferPointer(start: out, count: nbytes))
+        try PixelDecoder.decode(h.dataset, into: UnsafeMutableRawBufferPointer(start: out, count: nbytes),
+                                threads: Int(threads))
         return statusOK
     } catch {
         return fill(err, error)
@@ -178,10 +180,11 @@ public func petct_pixel_decode(_ ds: OpaquePointer?, _ out: UnsafeMutableRawPoin
 
 @_cdecl("petct_pixel_decode_rescaled")
 public func petct_pixel_decode_rescaled(_ ds: OpaquePointer?, _ out: UnsafeMutablePointer<Float>?, _ count: Int,
-                                        _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+                                        _ threads: Int32, _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
     guard let h = DatasetHandle.from(ds), let out else { return argumentError(err, "NULL argument") }
     do {
-        try PixelDecoder.decodeRescaled(h.dataset, into: UnsafeMutableBufferPointer(start: out, count: count))
+        try PixelDecoder.decodeRescaled(h.dataset, into: UnsafeMutableBufferPointer(start: out, count: count),
+                                        threads: Int(threads))
         return statusOK
     } catch {
         return fill(err, error)
@@ -295,14 +298,14 @@ public func petct_volume_json(_ vol: OpaquePointer?) -> UnsafePointer<CChar>? {
 
 @_cdecl("petct_volume_fill")
 public func petct_volume_fill(_ vol: OpaquePointer?, _ out: UnsafeMutablePointer<Float>?, _ count: Int,
-                              _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+                              _ threads: Int32, _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
     guard let h = borrow(vol, as: VolumeHandle.self), let out else { return argumentError(err, "NULL argument") }
     let p = h.plan
     guard count == p.sliceCount * p.rows * p.columns else {
         return argumentError(err, "output holds \(count) floats, the volume needs \(p.sliceCount * p.rows * p.columns)")
     }
     do {
-        try p.fill(UnsafeMutableBufferPointer(start: out, count: count))
+        try p.fill(UnsafeMutableBufferPointer(start: out, count: count), threads: Int(threads))
         return statusOK
     } catch {
         return fill(err, error)
@@ -376,6 +379,13 @@ public func petct_abi_version() -> Int32 { PETCT_ABI_VERSION }
 @_cdecl("petct_core_version")
 public func petct_core_version() -> UnsafePointer<CChar> {
     UnsafeRawPointer(coreVersion.utf8Start).assumingMemoryBound(to: CChar.self)
+}
+
+@_cdecl("petct_parallel_peak")
+public func petct_parallel_peak(_ reset: Int32, _ active: UnsafeMutablePointer<Int32>?) -> Int32 {
+    let p = Parallel.peak(reset: reset != 0)
+    active?.pointee = Int32(clamping: p.active)
+    return Int32(clamping: p.width)
 }
 
 // MARK: - writing

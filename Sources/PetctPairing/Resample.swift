@@ -1,5 +1,5 @@
 import DicomBytes
-import PetctSeries
+import PetctConcurrency
 
 /// A voxel grid in patient coordinates; see petct_grid in petct.h for the convention.
 public struct Grid: Sendable {

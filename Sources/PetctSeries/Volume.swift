@@ -262,13 +262,16 @@ public final class VolumePlan: @unchecked Sendable {
         let errors = FirstError<DicomError>()
         let dst = SharedBox(base)
         let rows = rows, columns = columns, headers = headers
+        // One file (a multi-frame object) decodes its frames on the threads; many files take one each.
+        let frameThreads = fileOrder.count == 1 ? threads : 1
         Parallel.chunks(count: fileOrder.count, threads: threads, granularity: 8) { _, range in
             for f in range {
                 if errors.hasError { return }
                 let path = fileOrder[f]
                 do throws(DicomError) {
                     try VolumePlan.decode(path: path, rows: rows, columns: columns, targets: targets[f],
-                                          header: headers[targets[f][0].slice], out: dst.value, plane: plane)
+                                          header: headers[targets[f][0].slice], out: dst.value, plane: plane,
+                                          threads: frameThreads)
                 } catch {
                     var e = error
                     if !e.message.contains(path) { e.message = "\(path): \(e.message)" }
@@ -288,7 +291,8 @@ public final class VolumePlan: @unchecked Sendable {
     ]
 
     static func decode(path: String, rows: Int, columns: Int, targets: [(slice: Int, frame: Int)],
-                       header: Dataset, out: UnsafeMutablePointer<Float>, plane: Int) throws(DicomError) {
+                       header: Dataset, out: UnsafeMutablePointer<Float>, plane: Int,
+                       threads: Int = 0) throws(DicomError) {
         let ds = try DicomReader.read(path: path)
         for (tag, name) in placementTags where ds.nonEmptyString(tag) != header.nonEmptyString(tag) {
             throw DicomError(.geometry, "the file changed after its header was read (\(name) differs): load it again",
@@ -306,14 +310,14 @@ public final class VolumePlan: @unchecked Sendable {
         }
         if info.frames == 1, targets.count == 1 {
             try PixelDecoder.decodeRescaled(ds, into: UnsafeMutableBufferPointer(start: out + targets[0].slice * plane,
-                                                                                 count: plane))
+                                                                                 count: plane), threads: threads)
             return
         }
         let (total, overflow) = info.frames.multipliedReportingOverflow(by: plane)
         guard !overflow else { throw DicomError(.geometry, "too many frames") }
         let tmp = UnsafeMutableBufferPointer<Float>.allocate(capacity: total)
         defer { tmp.deallocate() }
-        try PixelDecoder.decodeRescaled(ds, into: tmp)
+        try PixelDecoder.decodeRescaled(ds, into: tmp, threads: threads)
         for t in targets {
             (out + t.slice * plane).update(from: tmp.baseAddress! + t.frame * plane, count: plane)
         }

@@ -492,8 +492,8 @@ static PyObject *
 native_pixel_array(PyObject *module, PyObject *args)
 {
     PyObject *capsule, *name;
-    int rescaled;
-    if (!PyArg_ParseTuple(args, "OOp", &capsule, &name, &rescaled))
+    int rescaled, threads = 0;
+    if (!PyArg_ParseTuple(args, "OOp|i", &capsule, &name, &rescaled, &threads))
         return NULL;
     petct_dataset *ds = dataset_from_capsule(capsule);
     if (ds == NULL)
@@ -520,9 +520,9 @@ native_pixel_array(PyObject *module, PyObject *args)
     size_t count = (size_t)PyArray_SIZE(arr);
     Py_BEGIN_ALLOW_THREADS
     if (rescaled)
-        rc = petct_pixel_decode_rescaled(ds, (float *)data, count, &err);
+        rc = petct_pixel_decode_rescaled(ds, (float *)data, count, threads, &err);
     else
-        rc = petct_pixel_decode(ds, data, nbytes, &err);
+        rc = petct_pixel_decode(ds, data, nbytes, threads, &err);
     Py_END_ALLOW_THREADS
     if (rc != PETCT_OK) {
         Py_DECREF(arr);
@@ -702,13 +702,14 @@ native_volume_open(PyObject *module, PyObject *args)
     return Py_BuildValue("(Ns)", capsule, text);
 }
 
-/* volume_fill(capsule, shape) -> float32 ndarray */
+/* volume_fill(capsule, shape, threads=0) -> float32 ndarray */
 static PyObject *
 native_volume_fill(PyObject *module, PyObject *args)
 {
     PyObject *capsule;
     Py_ssize_t k, r, c;
-    if (!PyArg_ParseTuple(args, "O(nnn)", &capsule, &k, &r, &c))
+    int threads = 0;
+    if (!PyArg_ParseTuple(args, "O(nnn)|i", &capsule, &k, &r, &c, &threads))
         return NULL;
     petct_volume *vol = PyCapsule_GetPointer(capsule, VOLUME_CAPSULE);
     if (vol == NULL)
@@ -723,7 +724,7 @@ native_volume_fill(PyObject *module, PyObject *args)
     float *data = (float *)PyArray_DATA(arr);
     size_t count = (size_t)PyArray_SIZE(arr);
     Py_BEGIN_ALLOW_THREADS
-    rc = petct_volume_fill(vol, data, count, &err);
+    rc = petct_volume_fill(vol, data, count, threads, &err);
     Py_END_ALLOW_THREADS
     if (rc != PETCT_OK) {
         Py_DECREF(arr);
@@ -873,6 +874,18 @@ native_core_version(PyObject *module, PyObject *unused)
     return PyUnicode_FromString(text);
 }
 
+/* parallel_peak(reset=False) -> (width, active); a test hook, see petct_parallel_peak. */
+static PyObject *
+native_parallel_peak(PyObject *module, PyObject *args)
+{
+    int reset = 0;
+    if (!PyArg_ParseTuple(args, "|p", &reset))
+        return NULL;
+    int32_t width, active = 0;
+    NOGIL(width = petct_parallel_peak(reset, &active));
+    return Py_BuildValue("(ii)", (int)width, (int)active);
+}
+
 /* ---------------------------------------------------------------------------------------------- */
 /* writing                                                                                         */
 
@@ -931,16 +944,19 @@ static PyMethodDef native_methods[] = {
     {"element_bytes", native_element_bytes, METH_VARARGS, "element_bytes(handle, index) -> bytes"},
     {"encoded_value", native_encoded_value, METH_VARARGS, "encoded_value(handle, index) -> bytes | None"},
     {"pixel_info", native_pixel_info, METH_VARARGS, "pixel_info(handle, name) -> dict"},
-    {"pixel_array", native_pixel_array, METH_VARARGS, "pixel_array(handle, name, rescaled) -> ndarray"},
+    {"pixel_array", native_pixel_array, METH_VARARGS,
+     "pixel_array(handle, name, rescaled, threads=0) -> ndarray"},
     {"dict_tag", native_dict_tag, METH_O, "dict_tag(tag) -> (VR, VM, keyword, name, retired) or None"},
     {"dict_keyword", native_dict_keyword, METH_O, "dict_keyword(keyword) -> tag or None"},
     {"scan", native_scan, METH_VARARGS, "scan(paths, threads, keep_headers=False) -> JSON text | (JSON text, handle)"},
     {"volume_open", native_volume_open, METH_VARARGS, "volume_open(paths, threads, scan=None) -> (handle, JSON text)"},
-    {"volume_fill", native_volume_fill, METH_VARARGS, "volume_fill(handle, shape) -> float32 ndarray"},
+    {"volume_fill", native_volume_fill, METH_VARARGS, "volume_fill(handle, shape, threads=0) -> float32 ndarray"},
     {"volume_suv", native_volume_suv, METH_VARARGS, "volume_suv(handle, kind, slices) -> (factors, JSON text)"},
     {"resample", native_resample, METH_VARARGS,
      "resample(src, src_grid, dst_grid, method, fill, want_mask, threads) -> dst or (dst, mask)"},
     {"core_version", native_core_version, METH_NOARGS, "core_version() -> str"},
+    {"parallel_peak", native_parallel_peak, METH_VARARGS,
+     "parallel_peak(reset=False) -> (width, active): widest parallel loop since the last reset (tests)"},
     {"write_file", native_write_file, METH_VARARGS, "write_file(path, records, heap) -> None"},
     {NULL, NULL, 0, NULL}};
 

@@ -290,6 +290,8 @@ class Dataset:
     (:class:`DataElement`), ``ds.get("PatientWeight")``, ``"KVP" in ds``, ``for elem in ds``.
     """
 
+    _threads = 0    # threads for decoding the frames of the pixel data (0 = all cores); see dcmread
+
     # raw element tuples from the core: (tag, VR, value, kind, flags, file_offset, index, lazy)
     def __init__(self, _raw: list | None = None, *, _handle: Any = None, _charsets: list[str] | None = None,
                  _name: Any = None) -> None:
@@ -630,13 +632,14 @@ class Dataset:
         key = self._pixel_values()
         if self._pixel_cache is None or not _same(self._pixel_cache[0], key):
             handle = self._pixel_handle(key)
-            object.__setattr__(self, "_pixel_cache", (key, _native.pixel_array(handle, self._name, False)))
+            object.__setattr__(self, "_pixel_cache", (key, _native.pixel_array(handle, self._name, False,
+                                                                                self._threads)))
         return self._pixel_cache[1]
 
     @property
     def rescaled_array(self):
         """float32 ``stored * RescaleSlope + RescaleIntercept`` (per frame for enhanced objects), one pass."""
-        return _native.pixel_array(self._pixel_handle(), self._name, True)
+        return _native.pixel_array(self._pixel_handle(), self._name, True, self._threads)
 
     @property
     def pixel_info(self) -> dict:
@@ -676,10 +679,11 @@ class Dataset:
     __hash__ = None  # type: ignore[assignment]
 
 
-def dcmread(fp: Any, stop_before_pixels: bool = False, force: bool = False) -> Dataset:
+def dcmread(fp: Any, stop_before_pixels: bool = False, force: bool = False, threads: int = 0) -> Dataset:
     """Read a DICOM file like ``pydicom.dcmread``.
 
     ``fp``: a path (``str`` or ``os.PathLike``), a bytes-like buffer, or a binary file object.
+    ``threads``: at most this many threads decode the frames of ``pixel_array`` (0 = all cores).
     Raises :class:`petct.InvalidDicomError` for non-DICOM input (unless ``force=True``) and other
     :class:`petct.DicomError` subclasses for malformed files, naming file, offset and tag.
     """
@@ -709,4 +713,6 @@ def dcmread(fp: Any, stop_before_pixels: bool = False, force: bool = False) -> D
     object.__setattr__(ds, "is_implicit_VR", bool(info["flags"] & 0x4))
     object.__setattr__(ds, "preamble", bool(info["flags"] & 0x1))
     object.__setattr__(ds, "_decodes_handle", True)
+    if threads:
+        object.__setattr__(ds, "_threads", int(threads))
     return ds

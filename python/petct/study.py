@@ -222,7 +222,7 @@ class Volume:
 def _open_volume(files: Sequence[str], threads: int = 0, headers: object | None = None) -> Volume:
     handle, text = _native.volume_open(list(files), threads, headers)
     info = json.loads(text)
-    array = _native.volume_fill(handle, tuple(info["shape"]))
+    array = _native.volume_fill(handle, tuple(info["shape"]), threads)
     vol = Volume(handle, info, array)
     for w in vol.warnings:
         warnings.warn(w, GeometryWarning, stacklevel=3)

@@ -22,7 +22,7 @@
 extern "C" {
 #endif
 
-#define PETCT_ABI_VERSION 2
+#define PETCT_ABI_VERSION 3
 
 /* ---- status / error codes ---------------------------------------------------------------- */
 enum {
@@ -138,11 +138,13 @@ typedef struct petct_pixel_info {
 } petct_pixel_info;
 
 int32_t petct_pixel_info_get(const petct_dataset *ds, petct_pixel_info *out, petct_error *err);
-/* Decode pixel_array into out (native byte order, C order, exactly info.nbytes bytes). */
-int32_t petct_pixel_decode(const petct_dataset *ds, void *out, size_t out_nbytes, petct_error *err);
+/* Decode pixel_array into out (native byte order, C order, exactly info.nbytes bytes). The frames of a
+ * multi-frame compressed object decode on at most `threads` threads (0 = all cores). */
+int32_t petct_pixel_decode(const petct_dataset *ds, void *out, size_t out_nbytes, int32_t threads,
+                           petct_error *err);
 /* Decode straight to float32 stored*slope+intercept (per-frame values where the object has them;
  * slope 1 / intercept 0 where absent). out holds frames*rows*columns*samples floats. */
-int32_t petct_pixel_decode_rescaled(const petct_dataset *ds, float *out, size_t out_count,
+int32_t petct_pixel_decode_rescaled(const petct_dataset *ds, float *out, size_t out_count, int32_t threads,
                                     petct_error *err);
 
 /* ---- data dictionary --------------------------------------------------------------------- */
@@ -185,8 +187,9 @@ int32_t petct_volume_open(const char *const *paths, size_t count, int32_t thread
  * file list, modality, series UID, per-slice rescale. Valid until petct_volume_free. */
 const char *petct_volume_json(const petct_volume *vol);
 /* Decodes every slice, rescaled to float32 with its own slope/intercept, into out
- * (slices*rows*columns floats, C order), in parallel. */
-int32_t petct_volume_fill(const petct_volume *vol, float *out, size_t count, petct_error *err);
+ * (slices*rows*columns floats, C order), on at most `threads` threads (0 = all cores). */
+int32_t petct_volume_fill(const petct_volume *vol, float *out, size_t count, int32_t threads,
+                          petct_error *err);
 void petct_volume_free(petct_volume *vol);
 
 /* ---- SUV -------------------------------------------------------------------------------------- */
@@ -223,6 +226,11 @@ int32_t petct_resample(const float *src, const petct_grid *src_grid, float *dst,
 int32_t petct_abi_version(void);
 /* Version string of the core, NUL-terminated, static storage. */
 const char *petct_core_version(void);
+/* Test hook: the largest number of workers any parallel loop of the core was allowed since the last
+ * reset (1 when a loop ran on the caller's thread only, 0 when none ran); *active (nullable) gets the
+ * most loop bodies seen running at one moment (<= the returned width). reset != 0 zeroes both after
+ * reading them. Every `threads` argument above bounds this width. */
+int32_t petct_parallel_peak(int32_t reset, int32_t *active);
 
 /* ---- writing ------------------------------------------------------------------------------ */
 /* One record of the element tree to write, in the same pre-order layout as petct_element: a
