@@ -38,7 +38,9 @@ public enum Parallel {
         let w = workers(count: count, threads: threads)
         Stats.record(width: w)
         if w == 1 {
+            Stats.enter()
             body(0, 0..<count)
+            Stats.leave()
             return
         }
         // With an explicit thread count, exactly `threads` iterations bound the concurrency;

@@ -110,7 +110,7 @@ def run_study(job: StudyJob, out_dir: str, target: str = "ct", pet: str = "suv",
                 row["pet_series"] = f"#{study.pet_series.series_number} {study.pet_series.description}".strip()
             row["ct_shape"] = _shape(study.ct.shape) if study.ct is not None else ""
             row["pet_shape"] = _shape(study.pet.shape) if study.pet is not None else ""
-            meta = save_paired(study, out_dir, target=target, pet=pet, suv_kind=suv_kind, crop=crop)
+            meta = save_paired(study, out_dir, target=target, pet=pet, suv_kind=suv_kind, crop=crop, threads=threads)
             row["paired_shape"] = _shape(meta["shape"])
             if pet == "suv" and study.pet is not None:
                 row["suv_factor"] = f"{study.pet.suv_factor(suv_kind):.9g}"

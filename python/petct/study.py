@@ -444,15 +444,16 @@ def _paired_meta(study: Study, target: str, pet: str, suv_kind: str, crop, shape
 
 
 def save_paired(study_or_folder: Any, out_dir: Any, target: str = "ct", pet: str = "suv", suv_kind: str = "bw",
-                crop: str | None = "overlap") -> dict:
+                crop: str | None = "overlap", threads: int = 0) -> dict:
     """Write ``ct.npy``, ``pet.npy`` and ``meta.json`` (an Auto-Paired folder) and return the meta.
+    ``threads``: for loading (when given a folder) and pairing (0 = all cores).
 
     The three files are written into a temporary sibling folder that then replaces ``out_dir`` (an
     atomic swap on Linux), so an interrupted run leaves either the previous complete result or none,
     never a mix of two runs or a half-written file.
     """
-    study = study_or_folder if isinstance(study_or_folder, Study) else load_study(study_or_folder)
-    ct, pt = pair(study, target=target, pet=pet, suv_kind=suv_kind, crop=crop)
+    study = study_or_folder if isinstance(study_or_folder, Study) else load_study(study_or_folder, threads=threads)
+    ct, pt = pair(study, target=target, pet=pet, suv_kind=suv_kind, crop=crop, threads=threads)
     meta = _paired_meta(study, target, pet, suv_kind, crop, ct.shape)
     _write_paired_dir(os.fspath(out_dir), ct, pt, meta)
     return meta

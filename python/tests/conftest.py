@@ -14,7 +14,7 @@ def shared_data(*parts: str) -> Path:
     """Path below ../shared/data; skips the test (with the reason) when that folder is absent."""
     p = SHARED_DATA.joinpath(*parts)
     if not p.exists():
-        pytest.skip(f"needs the shared test data at {p} (see DEVELOPERS.md: ../shared/data)")
+        pytest.skip(f"needs the shared test data at {p} (../shared/data beside the repository, or set PETCT_SHARED_DATA)")
     return p
 
 
