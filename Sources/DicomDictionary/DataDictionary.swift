@@ -41,18 +41,6 @@ public enum DataDictionary {
         FullTable.shared.keywordToTag[keyword]
     }
 
-    /// The dictionary VR of `tag` packed like `Element.vr` (first letter in the low byte, "US" ==
-    /// 0x5355), for the implicit-VR fast path. Ambiguous VRs ("US or SS", "OB or OW", "US or OW",
-    /// "US or SS or OW") give their first alternative; the reader resolves them. Generic group
-    /// lengths (even group, element 0000) give UL. nil for unknown/private tags and for the item
-    /// and delimitation tags (VR "NONE" in PS3.6).
-    @inlinable
-    public static func vrCode(for tag: UInt32) -> UInt16? {
-        let v = FastTable.shared.packed(for: tag)
-        let code = UInt16(truncatingIfNeeded: v)
-        return code == 0 ? nil : code
-    }
-
     /// Number of lines (entries) in the generated table, masked entries included.
     public static var entryCount: Int { FullTable.shared.entries.count }
 
@@ -75,12 +63,43 @@ public enum DataDictionary {
     }
 }
 
-/// Packs the first two letters of a VR field; "NONE" (items, delimiters) packs as 0.
-@usableFromInline
-func packVR(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> UInt16 {
-    guard end - start >= 2 else { return 0 }
-    if end - start == 4 && p[start] == UInt8(ascii: "N") && p[start + 1] == UInt8(ascii: "O") { return 0 }
-    return UInt16(p[start]) | (UInt16(p[start + 1]) << 8)
+/// The VR of a tag for reading without explicit VRs: the one "VR for a tag" path of the reader. A code
+/// is either two packed letters like `Element.vr` (first letter in the low byte, "US" == 0x5355) or
+/// one of the pseudo codes below (never valid letters) for the ambiguous PS3.6 VRs, which the reader
+/// resolves from the data set (Pixel Representation, LUT Descriptor, undefined length).
+///
+/// Lock-free: the codes sit in the dictionary's hash table, built once on first use behind a `static
+/// let` (initialised exactly once, thread-safely, by the runtime) and never mutated afterwards. The
+/// full entries with strings (`DataDictionary.entry(for:)`) are not needed for this.
+public enum DictionaryVR {
+    public static let unknown: UInt16 = 0     // not in the dictionary (private, unassigned)
+    public static let usOrSS: UInt16 = 1
+    public static let obOrOW: UInt16 = 2      // "OB or OW" and "OW or OB"
+    public static let usOrOW: UInt16 = 3
+    public static let usOrSSOrOW: UInt16 = 4
+    public static let none: UInt16 = 5        // items and delimiters ("NONE")
+
+    /// The code of `tag`. Generic group lengths (even group, element 0000) give UL.
+    @inlinable
+    public static func lookup(_ tag: UInt32) -> UInt16 {
+        UInt16(truncatingIfNeeded: FastTable.shared.packed(for: tag))
+    }
+}
+
+/// The `DictionaryVR` code of a VR field of the table: two letters packed, or a pseudo code.
+func vrFieldCode(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> UInt16 {
+    let n = end - start
+    guard n >= 2 else { return DictionaryVR.unknown }
+    if n == 2 { return UInt16(p[start]) | (UInt16(p[start + 1]) << 8) }
+    let text = String(decoding: UnsafeBufferPointer(rebasing: p[start..<end]), as: UTF8.self)
+    switch text {
+    case "US or SS": return DictionaryVR.usOrSS
+    case "OB or OW", "OW or OB": return DictionaryVR.obOrOW
+    case "US or OW": return DictionaryVR.usOrOW
+    case "US or SS or OW": return DictionaryVR.usOrSSOrOW
+    case "NONE": return DictionaryVR.none
+    default: return UInt16(p[start]) | (UInt16(p[start + 1]) << 8)   // unexpected: the first VR named
+    }
 }
 
 /// Splits the table into lines and fields without allocating per line. Calls `body` with the
@@ -163,7 +182,7 @@ final class FastTable: @unchecked Sendable {
                 value |= hexValue(c) ?? 0
                 care |= 0xF
             }
-            let packed = (UInt32(line + 1) << 16) | UInt32(packVR(p, f[1], f[2] - 1))
+            let packed = (UInt32(line + 1) << 16) | UInt32(vrFieldCode(p, f[1], f[2] - 1))
             if care == 0xFFFF_FFFF {
                 guard plain < size / 2 else { return }
                 var slot = Int(FastTable.hash(value))

@@ -169,13 +169,32 @@ public enum DicomReader {
         let implicit = parser.detectImplicit(at: start, assumed: assumedImplicit, inSequence: false)
         let ctx = Context(implicit: implicit, bigEndian: bigEndian,
                           decoder: CharacterSetDecoder(specificCharacterSet: []), pixelRep: -1)
-        _ = try parser.parseDataset(from: start, limit: parser.n, level: .top, ctx: ctx, depth: 0)
+        let top = try parser.parseDataset(from: start, limit: parser.n, level: .top, ctx: ctx, depth: 0)
         if implicit { flags.insert(.implicitVR) }
         if bigEndian { flags.insert(.bigEndian) }
         if parser.stopped { flags.insert(.stoppedBeforePixels) }
         let tsText = ts ?? (implicit ? TransferSyntaxUID.implicitVRLittleEndian
                             : bigEndian ? TransferSyntaxUID.explicitVRBigEndian : TransferSyntaxUID.explicitVRLittleEndian)
+        if parser.stopped {
+            // A header: callers keep hundreds of them (a scan), so keep only the bytes parsed, in arrays
+            // sized to fit. Fresh memory is touched once instead of a read prefix per file.
+            let end = min(max(top.pos, 0), source.count)
+            return Dataset(source: fitted(source[..<end]), heap: fitted(parser.heap[...]),
+                           elements: fitted(parser.elements[...]), flags: flags, transferSyntax: tsText,
+                           characterSet: parser.topCharacterSet ?? "")
+        }
         return Dataset(source: source, heap: parser.heap, elements: parser.elements, flags: flags,
                        transferSyntax: tsText, characterSet: parser.topCharacterSet ?? "")
+    }
+}
+
+/// A copy of `s` in storage of its own size (`Array(slice)` may keep the whole original buffer).
+func fitted<T>(_ s: ArraySlice<T>) -> [T] {
+    [T](unsafeUninitializedCapacity: s.count) { buf, n in
+        n = s.withUnsafeBufferPointer { src in
+            guard let from = src.baseAddress, let to = buf.baseAddress else { return 0 }
+            to.initialize(from: from, count: src.count)
+            return src.count
+        }
     }
 }

@@ -52,7 +52,7 @@ private func code(_ s: String) -> UInt16 {
         let e = try #require(DataDictionary.entry(for: group << 16 | 0x3000))
         #expect(e.keyword == "OverlayData" && e.vr == "OB or OW" && !e.retired)
         #expect(e.tag == group << 16 | 0x3000)
-        #expect(DataDictionary.vrCode(for: group << 16 | 0x3000) == code("OB"))
+        #expect(DictionaryVR.lookup(group << 16 | 0x3000) == DictionaryVR.obOrOW)
         #expect(DataDictionary.repeatingMask(for: group << 16 | 0x3000) == "60xx3000")
     }
     let rows = try #require(DataDictionary.entry(for: 0x6004_0010))
@@ -71,7 +71,7 @@ private func code(_ s: String) -> UInt16 {
     #expect(DataDictionary.entry(for: 0x0020_31AB)?.keyword == "SourceImageIDs")
     // odd (private) groups never match a mask
     #expect(DataDictionary.entry(for: 0x6001_3000) == nil)
-    #expect(DataDictionary.vrCode(for: 0x6001_3000) == nil)
+    #expect(DictionaryVR.lookup(0x6001_3000) == DictionaryVR.unknown)
     // the exact PixelData entry wins; 7FE0 is not 7Fxx-matched for other elements
     #expect(DataDictionary.entry(for: 0x7FE0_0010)?.keyword == "PixelData")
     #expect(DataDictionary.tag(forKeyword: "OverlayData") == 0x6000_3000)
@@ -81,16 +81,16 @@ private func code(_ s: String) -> UInt16 {
 @Test func unknownAndPrivateTags() {
     #expect(DataDictionary.entry(for: 0x0009_0010) == nil)   // private creator
     #expect(DataDictionary.entry(for: 0x0009_1001) == nil)
-    #expect(DataDictionary.vrCode(for: 0x0029_0010) == nil)
+    #expect(DictionaryVR.lookup(0x0029_0010) == DictionaryVR.unknown)
     #expect(DataDictionary.entry(for: 0x0010_0011) == nil)   // unassigned
-    #expect(DataDictionary.vrCode(for: 0x0010_0011) == nil)
-    #expect(DataDictionary.vrCode(for: 0xFFFF_FFFF) == nil)
-    #expect(DataDictionary.vrCode(for: 0) == code("UL"))     // CommandGroupLength
+    #expect(DictionaryVR.lookup(0x0010_0011) == DictionaryVR.unknown)
+    #expect(DictionaryVR.lookup(0xFFFF_FFFF) == DictionaryVR.unknown)
+    #expect(DictionaryVR.lookup(0) == code("UL"))     // CommandGroupLength
     #expect(DataDictionary.tag(forKeyword: "NoSuchKeyword") == nil)
     #expect(DataDictionary.tag(forKeyword: "") == nil)
     // items and delimiters have no VR
-    #expect(DataDictionary.vrCode(for: 0xFFFE_E000) == nil)
-    #expect(DataDictionary.vrCode(for: 0xFFFE_E0DD) == nil)
+    #expect(DictionaryVR.lookup(0xFFFE_E000) == DictionaryVR.none)
+    #expect(DictionaryVR.lookup(0xFFFE_E0DD) == DictionaryVR.none)
 }
 
 @Test func genericGroupLength() throws {
@@ -98,27 +98,27 @@ private func code(_ s: String) -> UInt16 {
         let e = try #require(DataDictionary.entry(for: tag))
         #expect(e.vr == "UL" && e.vm == "1" && e.keyword == DataDictionary.genericGroupLengthKeyword)
         #expect(e.tag == tag)
-        #expect(DataDictionary.vrCode(for: tag) == code("UL"))
+        #expect(DictionaryVR.lookup(tag) == code("UL"))
     }
     // private group lengths are not dictionary elements (pydicom gives UN)
     #expect(DataDictionary.entry(for: 0x0009_0000) == nil)
-    #expect(DataDictionary.vrCode(for: 0x0029_0000) == nil)
+    #expect(DictionaryVR.lookup(0x0029_0000) == DictionaryVR.unknown)
     // a mask wins over the generic group length, as in pydicom (1010xxxx -> Zonal Map)
     #expect(DataDictionary.entry(for: 0x1010_0000)?.keyword == "ZonalMap")
     #expect(DataDictionary.tag(forKeyword: "GenericGroupLength") == nil)
 }
 
-@Test func vrCodesFirstAlternative() {
-    #expect(DataDictionary.vrCode(for: 0x0010_0040) == code("CS"))
-    #expect(DataDictionary.vrCode(for: 0x7FE0_0010) == code("OB"))   // OB or OW
-    #expect(DataDictionary.vrCode(for: 0x0028_0106) == code("US"))   // US or SS
-    #expect(DataDictionary.vrCode(for: 0x0028_1201) == code("OW"))   // Red Palette LUT Data: OW
-    #expect(DataDictionary.vrCode(for: 0x0028_3006) == code("US"))   // LUT Data: US or OW
-    #expect(DataDictionary.vrCode(for: 0x0028_1101) == code("US"))   // US or SS (descriptor)
-    #expect(DataDictionary.vrCode(for: 0x0054_0016) == code("SQ"))
-    #expect(DataDictionary.vrCode(for: 0x0020_0032) == code("DS"))
-    #expect(DataDictionary.vrCode(for: 0x0008_0018) == code("UI"))
-    #expect(DataDictionary.vrCode(for: 0x0072_006D) == code("UN"))
+@Test func dictionaryVRCodes() {
+    #expect(DictionaryVR.lookup(0x0010_0040) == code("CS"))
+    #expect(DictionaryVR.lookup(0x7FE0_0010) == DictionaryVR.obOrOW)
+    #expect(DictionaryVR.lookup(0x0028_0106) == DictionaryVR.usOrSS)
+    #expect(DictionaryVR.lookup(0x0028_1201) == code("OW"))   // Red Palette LUT Data: OW
+    #expect(DictionaryVR.lookup(0x0028_3006) == DictionaryVR.usOrOW)   // LUT Data
+    #expect(DictionaryVR.lookup(0x0028_1101) == DictionaryVR.usOrSS)   // descriptor
+    #expect(DictionaryVR.lookup(0x0054_0016) == code("SQ"))
+    #expect(DictionaryVR.lookup(0x0020_0032) == code("DS"))
+    #expect(DictionaryVR.lookup(0x0008_0018) == code("UI"))
+    #expect(DictionaryVR.lookup(0x0072_006D) == code("UN"))
     #expect(code("US") == 0x5355)
 }
 
@@ -137,10 +137,14 @@ private func code(_ s: String) -> UInt16 {
     for e in all {
         let got = try #require(DataDictionary.entry(for: e.tag), "entry \(e.tag)")
         #expect(got.keyword == e.keyword && got.vr == e.vr && got.vm == e.vm)
-        if let code = DataDictionary.vrCode(for: e.tag) {
-            #expect(Array(e.vr.utf8.prefix(2)) == [UInt8(code & 0xFF), UInt8(code >> 8)])
-        } else {
-            #expect(e.vr == "NONE")
+        let code = DictionaryVR.lookup(e.tag)
+        switch e.vr {
+        case "US or SS": #expect(code == DictionaryVR.usOrSS)
+        case "OB or OW", "OW or OB": #expect(code == DictionaryVR.obOrOW)
+        case "US or OW": #expect(code == DictionaryVR.usOrOW)
+        case "US or SS or OW": #expect(code == DictionaryVR.usOrSSOrOW)
+        case "NONE": #expect(code == DictionaryVR.none)
+        default: #expect(Array(e.vr.utf8) == [UInt8(code & 0xFF), UInt8(code >> 8)], "\(e.keyword)")
         }
         if !e.keyword.isEmpty {
             #expect(DataDictionary.tag(forKeyword: e.keyword) == e.tag, "keyword \(e.keyword)")
