@@ -69,14 +69,8 @@ public enum VRCode {
 }
 
 /// Well-known tags.
-public enum Tags {
-    @inlinable public static var item: UInt32 { 0xFFFE_E000 }
-    @inlinable public static var itemDelimiter: UInt32 { 0xFFFE_E00D }
-    @inlinable public static var sequenceDelimiter: UInt32 { 0xFFFE_E0DD }
-    @inlinable public static var pixelData: UInt32 { 0x7FE0_0010 }
-    @inlinable public static var floatPixelData: UInt32 { 0x7FE0_0008 }
-    @inlinable public static var doubleFloatPixelData: UInt32 { 0x7FE0_0009 }
-    @inlinable public static var specificCharacterSet: UInt32 { 0x0008_0005 }
-    @inlinable public static var transferSyntaxUID: UInt32 { 0x0002_0010 }
-    @inlinable public static var pixelRepresentation: UInt32 { 0x0028_0103 }
+/// Short names for the delimiters; every other tag constant is generated (Tags.swift).
+extension Tags {
+    @inlinable public static var itemDelimiter: UInt32 { itemDelimitationItem }
+    @inlinable public static var sequenceDelimiter: UInt32 { sequenceDelimitationItem }
 }

@@ -59,27 +59,13 @@ public enum PixelDecoder {
     }
 }
 
-enum Tag {
-    static let transferSyntaxUID: UInt32 = 0x0002_0010
-    static let samplesPerPixel: UInt32 = 0x0028_0002
-    static let photometric: UInt32 = 0x0028_0004
-    static let planarConfiguration: UInt32 = 0x0028_0006
-    static let numberOfFrames: UInt32 = 0x0028_0008
-    static let rows: UInt32 = 0x0028_0010
-    static let columns: UInt32 = 0x0028_0011
-    static let bitsAllocated: UInt32 = 0x0028_0100
-    static let bitsStored: UInt32 = 0x0028_0101
-    static let pixelRepresentation: UInt32 = 0x0028_0103
-    static let rescaleIntercept: UInt32 = 0x0028_1052
-    static let rescaleSlope: UInt32 = 0x0028_1053
-    static let pixelValueTransformation: UInt32 = 0x0028_9145
-    static let sharedFunctionalGroups: UInt32 = 0x5200_9229
-    static let perFrameFunctionalGroups: UInt32 = 0x5200_9230
-    static let extendedOffsetTable: UInt32 = 0x7FE0_0001
-    static let extendedOffsetTableLengths: UInt32 = 0x7FE0_0002
-    static let floatPixelData: UInt32 = 0x7FE0_0008
-    static let doubleFloatPixelData: UInt32 = 0x7FE0_0009
-    static let pixelData: UInt32 = 0x7FE0_0010
+/// The generated tag constants (DicomBytes' Tags.swift), with the short names this target uses.
+typealias Tag = Tags
+extension Tags {
+    static var photometric: UInt32 { photometricInterpretation }
+    static var pixelValueTransformation: UInt32 { pixelValueTransformationSequence }
+    static var sharedFunctionalGroups: UInt32 { sharedFunctionalGroupsSequence }
+    static var perFrameFunctionalGroups: UInt32 { perFrameFunctionalGroupsSequence }
 }
 
 extension String {

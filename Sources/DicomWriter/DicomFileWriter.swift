@@ -67,21 +67,21 @@ public enum DicomFileWriter {
                 }
             }
             throw DicomError(.argument, "cannot write a DICOM file without " +
-                             (tag == 0x0008_0016 ? "SOPClassUID (0008,0016)" : "SOPInstanceUID (0008,0018)"), tag: tag)
+                             (tag == Tags.sopClassUID ? "SOPClassUID (0008,0016)" : "SOPInstanceUID (0008,0018)"), tag: tag)
         }
-        let sopClass = try uid(0x0008_0016, 0x0002_0002)
-        let sopInstance = try uid(0x0008_0018, 0x0002_0003)
+        let sopClass = try uid(Tags.sopClassUID, Tags.mediaStorageSOPClassUID)
+        let sopInstance = try uid(Tags.sopInstanceUID, Tags.mediaStorageSOPInstanceUID)
         let transferSyntax = try chosenTransferSyntax(elements, top: top, enc: enc)
 
         var meta = Encoder(elements: elements, heap: heap)
         meta.out.reserveCapacity(256)
-        meta.header(0x0002_0001, VRCode.OB, length: 2)
+        meta.header(Tags.fileMetaInformationVersion, VRCode.OB, length: 2)
         meta.out += [0x00, 0x01]
-        meta.textElement(0x0002_0002, VRCode.UI, sopClass)
-        meta.textElement(0x0002_0003, VRCode.UI, sopInstance)
-        meta.textElement(0x0002_0010, VRCode.UI, Array(transferSyntax.utf8))
-        meta.textElement(0x0002_0012, VRCode.UI, Array(implementationClassUID.utf8))
-        meta.textElement(0x0002_0013, VRCode.SH, Array(implementationVersionName.utf8))
+        meta.textElement(Tags.mediaStorageSOPClassUID, VRCode.UI, sopClass)
+        meta.textElement(Tags.mediaStorageSOPInstanceUID, VRCode.UI, sopInstance)
+        meta.textElement(Tags.transferSyntaxUID, VRCode.UI, Array(transferSyntax.utf8))
+        meta.textElement(Tags.implementationClassUID, VRCode.UI, Array(implementationClassUID.utf8))
+        meta.textElement(Tags.implementationVersionName, VRCode.SH, Array(implementationVersionName.utf8))
 
         var total = 128 + 4 + 12 + meta.out.count
         var body = enc
@@ -97,7 +97,7 @@ public enum DicomFileWriter {
         out += repeatElement(0, count: 128)
         out += [0x44, 0x49, 0x43, 0x4D]  // DICM
         var group = Encoder(elements: elements, heap: heap)
-        group.header(0x0002_0000, VRCode.UL, length: 4)
+        group.header(Tags.fileMetaInformationGroupLength, VRCode.UL, length: 4)
         group.le32(UInt32(meta.out.count))
         out += group.out
         out += meta.out
@@ -114,29 +114,29 @@ public enum DicomFileWriter {
     static func chosenTransferSyntax(_ elements: UnsafeBufferPointer<WriteElement>, top: [Int],
                                      enc: Encoder) throws(DicomError) -> String {
         var ts = explicitVRLittleEndian
-        if let i = top.first(where: { elements[$0].tag == 0x0002_0010 }) {
+        if let i = top.first(where: { elements[$0].tag == Tags.transferSyntaxUID }) {
             var b = Array(try enc.heapBytes(elements[i]))
             while let last = b.last, last == 0 || last == 0x20 { b.removeLast() }
             let named = String(decoding: b, as: UTF8.self)
             guard !named.isEmpty, b.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E }) else {
-                throw DicomError(.argument, "transfer syntax UID \(named.debugDescription) is not a UID", tag: 0x0002_0010)
+                throw DicomError(.argument, "transfer syntax UID \(named.debugDescription) is not a UID", tag: Tags.transferSyntaxUID)
             }
             if named != explicitVRLittleEndian {
                 guard !nativeSyntaxes.contains(named) else {
                     throw DicomError(.argument, "petct writes Explicit VR Little Endian, not \(named); only encapsulated "
-                                     + "transfer syntaxes may be named", tag: 0x0002_0010)
+                                     + "transfer syntaxes may be named", tag: Tags.transferSyntaxUID)
                 }
                 ts = named
             }
         }
-        let pixels = top.first { elements[$0].tag == 0x7FE0_0010 }
+        let pixels = top.first { elements[$0].tag == Tags.pixelData }
         let encapsulated = pixels.map { elements[$0].encapsulated } ?? false
         if ts != explicitVRLittleEndian && pixels != nil && !encapsulated {
-            throw DicomError(.argument, "transfer syntax \(ts) needs encapsulated pixel data", tag: 0x7FE0_0010)
+            throw DicomError(.argument, "transfer syntax \(ts) needs encapsulated pixel data", tag: Tags.pixelData)
         }
         if ts == explicitVRLittleEndian && encapsulated {
             throw DicomError(.argument, "encapsulated pixel data needs its encapsulated transfer syntax in a (0002,0010) "
-                             + "record", tag: 0x7FE0_0010)
+                             + "record", tag: Tags.pixelData)
         }
         return ts
     }
@@ -342,7 +342,7 @@ struct Encoder {
     /// (7FE0,0010) OB of undefined length: the item stream as given, after checking that it is one
     /// (items only, each inside the value, the first being the Basic Offset Table), then the delimiter.
     mutating func encapsulatedPixels(_ e: WriteElement, topLevel: Bool) throws(DicomError) {
-        guard topLevel, e.tag == 0x7FE0_0010, e.kind == .bytes else {
+        guard topLevel, e.tag == Tags.pixelData, e.kind == .bytes else {
             throw DicomError(.argument, "only top-level (7FE0,0010) bytes can be encapsulated", tag: e.tag)
         }
         let raw = try heapBytes(e)
@@ -355,7 +355,7 @@ struct Encoder {
             let tag = UInt32(raw[pos + 2]) | UInt32(raw[pos + 3]) << 8 | UInt32(raw[pos]) << 16 | UInt32(raw[pos + 1]) << 24
             let length = Int(UInt32(raw[pos + 4]) | UInt32(raw[pos + 5]) << 8 | UInt32(raw[pos + 6]) << 16
                              | UInt32(raw[pos + 7]) << 24)
-            guard tag == 0xFFFE_E000 else {
+            guard tag == Tags.item else {
                 throw DicomError(.argument, "encapsulated pixel data: \(formatTag(tag)) where an item was expected",
                                  offset: pos, tag: e.tag)
             }

@@ -1,31 +1,32 @@
 import DicomBytes
 import DicomParser
 
-/// Tags read for SUV.
+/// Tags read for SUV: the generated constants (DicomBytes' Tags.swift) under the names this target
+/// uses, and the private ones.
 public enum SUVTag {
-    public static let studyDate: UInt32 = 0x0008_0020
-    public static let seriesDate: UInt32 = 0x0008_0021
-    public static let acquisitionDate: UInt32 = 0x0008_0022
-    public static let acquisitionDateTime: UInt32 = 0x0008_002A
-    public static let studyTime: UInt32 = 0x0008_0030
-    public static let seriesTime: UInt32 = 0x0008_0031
-    public static let acquisitionTime: UInt32 = 0x0008_0032
-    public static let manufacturer: UInt32 = 0x0008_0070
-    public static let timezoneOffset: UInt32 = 0x0008_0201
-    public static let patientSex: UInt32 = 0x0010_0040
-    public static let patientSize: UInt32 = 0x0010_1020
-    public static let patientWeight: UInt32 = 0x0010_1030
-    public static let radiopharmaceuticalStartTime: UInt32 = 0x0018_1072
-    public static let radionuclideTotalDose: UInt32 = 0x0018_1074
-    public static let radionuclideHalfLife: UInt32 = 0x0018_1075
-    public static let radiopharmaceuticalStartDateTime: UInt32 = 0x0018_1078
-    public static let actualFrameDuration: UInt32 = 0x0018_1242
-    public static let correctedImage: UInt32 = 0x0028_0051
-    public static let radiopharmaceuticalInformationSequence: UInt32 = 0x0054_0016
-    public static let units: UInt32 = 0x0054_1001
-    public static let suvType: UInt32 = 0x0054_1006
-    public static let decayCorrection: UInt32 = 0x0054_1102
-    public static let frameReferenceTime: UInt32 = 0x0054_1300
+    public static var studyDate: UInt32 { Tags.studyDate }
+    public static var seriesDate: UInt32 { Tags.seriesDate }
+    public static var acquisitionDate: UInt32 { Tags.acquisitionDate }
+    public static var acquisitionDateTime: UInt32 { Tags.acquisitionDateTime }
+    public static var studyTime: UInt32 { Tags.studyTime }
+    public static var seriesTime: UInt32 { Tags.seriesTime }
+    public static var acquisitionTime: UInt32 { Tags.acquisitionTime }
+    public static var manufacturer: UInt32 { Tags.manufacturer }
+    public static var timezoneOffset: UInt32 { Tags.timezoneOffsetFromUTC }
+    public static var patientSex: UInt32 { Tags.patientSex }
+    public static var patientSize: UInt32 { Tags.patientSize }
+    public static var patientWeight: UInt32 { Tags.patientWeight }
+    public static var radiopharmaceuticalStartTime: UInt32 { Tags.radiopharmaceuticalStartTime }
+    public static var radionuclideTotalDose: UInt32 { Tags.radionuclideTotalDose }
+    public static var radionuclideHalfLife: UInt32 { Tags.radionuclideHalfLife }
+    public static var radiopharmaceuticalStartDateTime: UInt32 { Tags.radiopharmaceuticalStartDateTime }
+    public static var actualFrameDuration: UInt32 { Tags.actualFrameDuration }
+    public static var correctedImage: UInt32 { Tags.correctedImage }
+    public static var radiopharmaceuticalInformationSequence: UInt32 { Tags.radiopharmaceuticalInformationSequence }
+    public static var units: UInt32 { Tags.units }
+    public static var suvType: UInt32 { Tags.suvType }
+    public static var decayCorrection: UInt32 { Tags.decayCorrection }
+    public static var frameReferenceTime: UInt32 { Tags.frameReferenceTime }
     /// Philips "Philips PET Private Group" (7053,xx00): SUV scale factor.
     public static let philipsSUVFactor: UInt32 = 0x7053_1000
     /// Philips "Philips PET Private Group" (7053,xx09): activity concentration scale factor.

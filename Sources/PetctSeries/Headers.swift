@@ -1,45 +1,12 @@
 import DicomBytes
 import DicomParser
 
-/// Tags read by the scan and the volumes.
-public enum Tag {
-    public static let imageType: UInt32 = 0x0008_0008
-    public static let sopInstanceUID: UInt32 = 0x0008_0018
-    public static let seriesDate: UInt32 = 0x0008_0021
-    public static let acquisitionDate: UInt32 = 0x0008_0022
-    public static let acquisitionDateTime: UInt32 = 0x0008_002A
-    public static let seriesTime: UInt32 = 0x0008_0031
-    public static let acquisitionTime: UInt32 = 0x0008_0032
-    public static let modality: UInt32 = 0x0008_0060
-    public static let seriesDescription: UInt32 = 0x0008_103E
-    public static let patientName: UInt32 = 0x0010_0010
-    public static let patientID: UInt32 = 0x0010_0020
-    public static let sliceThickness: UInt32 = 0x0018_0050
-    public static let spacingBetweenSlices: UInt32 = 0x0018_0088
-    public static let frameAcquisitionDateTime: UInt32 = 0x0018_9074
-    public static let studyInstanceUID: UInt32 = 0x0020_000D
-    public static let seriesInstanceUID: UInt32 = 0x0020_000E
-    public static let seriesNumber: UInt32 = 0x0020_0011
-    public static let instanceNumber: UInt32 = 0x0020_0013
-    public static let imagePositionPatient: UInt32 = 0x0020_0032
-    public static let imageOrientationPatient: UInt32 = 0x0020_0037
-    public static let frameOfReferenceUID: UInt32 = 0x0020_0052
-    public static let frameContentSequence: UInt32 = 0x0020_9111
-    public static let planePositionSequence: UInt32 = 0x0020_9113
-    public static let planeOrientationSequence: UInt32 = 0x0020_9116
-    public static let numberOfFrames: UInt32 = 0x0028_0008
-    public static let rows: UInt32 = 0x0028_0010
-    public static let columns: UInt32 = 0x0028_0011
-    public static let pixelSpacing: UInt32 = 0x0028_0030
-    public static let correctedImage: UInt32 = 0x0028_0051
-    public static let rescaleIntercept: UInt32 = 0x0028_1052
-    public static let rescaleSlope: UInt32 = 0x0028_1053
-    public static let pixelMeasuresSequence: UInt32 = 0x0028_9110
-    public static let pixelValueTransformationSequence: UInt32 = 0x0028_9145
-    public static let gridFrameOffsetVector: UInt32 = 0x3004_000C
-    public static let units: UInt32 = 0x0054_1001
-    public static let sharedFunctionalGroups: UInt32 = 0x5200_9229
-    public static let perFrameFunctionalGroups: UInt32 = 0x5200_9230
+/// Tags read by the scan and the volumes: the generated constants (DicomBytes' Tags.swift), under the
+/// name this target has always used, plus two short names.
+public typealias Tag = Tags
+extension Tags {
+    public static var sharedFunctionalGroups: UInt32 { sharedFunctionalGroupsSequence }
+    public static var perFrameFunctionalGroups: UInt32 { perFrameFunctionalGroupsSequence }
 }
 
 /// Reads headers (stop before pixels) of many files in parallel.
