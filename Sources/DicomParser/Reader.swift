@@ -10,12 +10,8 @@ public struct ReadOptions: Sendable {
     }
 }
 
-public enum TransferSyntaxUID {
-    public static let implicitVRLittleEndian = "1.2.840.10008.1.2"
-    public static let explicitVRLittleEndian = "1.2.840.10008.1.2.1"
-    public static let explicitVRBigEndian = "1.2.840.10008.1.2.2"
-    public static let deflatedExplicitVRLittleEndian = "1.2.840.10008.1.2.1.99"
-}
+/// The transfer syntax table of DicomBytes, under the name the reader has used.
+public typealias TransferSyntaxUID = TransferSyntax
 
 /// Reads DICOM Part 10 files (and, with `force`, bare data sets) into a `Dataset`, following
 /// pydicom 3.0.2's `dcmread` behaviour:

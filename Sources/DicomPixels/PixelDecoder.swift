@@ -89,12 +89,10 @@ enum PixelKeyword {
     }
 }
 
+/// The syntaxes pixel decoding treats apart; the names of the basic ones come from `TransferSyntax`.
 enum TransferSyntaxes {
-    static let implicitLittle = "1.2.840.10008.1.2"
-    static let explicitLittle = "1.2.840.10008.1.2.1"
-    static let deflatedLittle = "1.2.840.10008.1.2.1.99"
-    static let explicitBig = "1.2.840.10008.1.2.2"
-    static let rle = "1.2.840.10008.1.2.5"
+    static var explicitBig: String { TransferSyntax.explicitVRBigEndian }
+    static var rle: String { TransferSyntax.rleLossless }
     /// JPEG syntaxes whose colour space pydicom conforms to the codestream (JFIF / component ids).
     static let jpegFamily: Set<String> = [
         "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57",
@@ -106,10 +104,7 @@ enum TransferSyntaxes {
         "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91",
         "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203",
     ]
-    static func isNative(_ uid: String) -> Bool {
-        uid == implicitLittle || uid == explicitLittle || uid == deflatedLittle || uid == explicitBig
-            || uid.isEmpty
-    }
+    static func isNative(_ uid: String) -> Bool { uid.isEmpty || TransferSyntax.isNative(uid) }
 }
 
 private let knownPhotometric: Set<String> = [

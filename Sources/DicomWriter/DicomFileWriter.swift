@@ -34,7 +34,7 @@ public struct WriteElement: Sendable {
 /// petct's implementation UID and version name), then the data set with every level sorted by tag.
 /// Sequences and items are written with defined lengths.
 public enum DicomFileWriter {
-    public static let explicitVRLittleEndian = "1.2.840.10008.1.2.1"
+    public static var explicitVRLittleEndian: String { TransferSyntax.explicitVRLittleEndian }
     public static let implementationClassUID = "2.25.94823006377931618093611254726345215403"
     public static let implementationVersionName = "PETCT_010"
 
@@ -105,9 +105,6 @@ public enum DicomFileWriter {
         return out
     }
 
-    /// Transfer syntaxes whose data set is not Explicit VR Little Endian, or whose pixel data is native.
-    static let nativeSyntaxes: Set<String> = ["1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2",
-                                              "1.2.840.10008.1.2.1.99"]
 
     /// Explicit VR Little Endian, or the encapsulated syntax a (0002,0010) record names; the pixel data
     /// record must agree (encapsulated exactly when the syntax is).
@@ -122,7 +119,7 @@ public enum DicomFileWriter {
                 throw DicomError(.argument, "transfer syntax UID \(named.debugDescription) is not a UID", tag: Tags.transferSyntaxUID)
             }
             if named != explicitVRLittleEndian {
-                guard !nativeSyntaxes.contains(named) else {
+                guard !TransferSyntax.isNative(named) else {
                     throw DicomError(.argument, "petct writes Explicit VR Little Endian, not \(named); only encapsulated "
                                      + "transfer syntaxes may be named", tag: Tags.transferSyntaxUID)
                 }

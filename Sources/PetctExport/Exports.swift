@@ -381,6 +381,17 @@ public func petct_core_version() -> UnsafePointer<CChar> {
     UnsafeRawPointer(coreVersion.utf8Start).assumingMemoryBound(to: CChar.self)
 }
 
+/// Built once (a global `let`), never freed or written again: static storage for C.
+nonisolated(unsafe) let nativeTransferSyntaxes: UnsafePointer<CChar> = {
+    let text = Array(TransferSyntax.native.joined(separator: "\\").utf8CString)
+    let p = UnsafeMutablePointer<CChar>.allocate(capacity: text.count)
+    p.initialize(from: text, count: text.count)
+    return UnsafePointer(p)
+}()
+
+@_cdecl("petct_native_transfer_syntaxes")
+public func petct_native_transfer_syntaxes() -> UnsafePointer<CChar> { nativeTransferSyntaxes }
+
 @_cdecl("petct_parallel_peak")
 public func petct_parallel_peak(_ reset: Int32, _ active: UnsafeMutablePointer<Int32>?) -> Int32 {
     let p = Parallel.peak(reset: reset != 0)

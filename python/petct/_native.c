@@ -960,6 +960,49 @@ static PyMethodDef native_methods[] = {
     {"write_file", native_write_file, METH_VARARGS, "write_file(path, records, heap) -> None"},
     {NULL, NULL, 0, NULL}};
 
+/* The core's constants as module attributes (KIND_*, DS_*, WRITE_*, NATIVE_TRANSFER_SYNTAXES), so Python
+ * spells none of them again. */
+static int
+add_core_constants(PyObject *module)
+{
+    static const struct {
+        const char *name;
+        long value;
+    } ints[] = {
+        {"KIND_EMPTY", PETCT_KIND_EMPTY},         {"KIND_TEXT", PETCT_KIND_TEXT},
+        {"KIND_INT", PETCT_KIND_INT},             {"KIND_UINT", PETCT_KIND_UINT},
+        {"KIND_FLOAT", PETCT_KIND_FLOAT},         {"KIND_BYTES", PETCT_KIND_BYTES},
+        {"KIND_TAGS", PETCT_KIND_TAGS},           {"KIND_SEQUENCE", PETCT_KIND_SEQUENCE},
+        {"KIND_ITEM", PETCT_KIND_ITEM},           {"KIND_RAW_TEXT", PETCT_KIND_RAW_TEXT},
+        {"DS_PREAMBLE", PETCT_DS_PREAMBLE},       {"DS_FILE_META", PETCT_DS_FILE_META},
+        {"DS_IMPLICIT_VR", PETCT_DS_IMPLICIT_VR}, {"DS_BIG_ENDIAN", PETCT_DS_BIG_ENDIAN},
+        {"DS_DEFLATED", PETCT_DS_DEFLATED},       {"DS_STOPPED", PETCT_DS_STOPPED},
+        {"WRITE_ENCAPSULATED", PETCT_WRITE_ENCAPSULATED},
+    };
+    for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+        if (PyModule_AddIntConstant(module, ints[i].name, ints[i].value) < 0)
+            return -1;
+    }
+    const char *native;
+    NOGIL(native = petct_native_transfer_syntaxes());
+    PyObject *text = PyUnicode_FromString(native);
+    if (text == NULL)
+        return -1;
+    PyObject *sep = PyUnicode_FromString("\\");
+    PyObject *parts = sep ? PyUnicode_Split(text, sep, -1) : NULL;
+    Py_DECREF(text);
+    Py_XDECREF(sep);
+    if (parts == NULL)
+        return -1;
+    PyObject *set = PyFrozenSet_New(parts);
+    Py_DECREF(parts);
+    if (set == NULL || PyModule_AddObject(module, "NATIVE_TRANSFER_SYNTAXES", set) < 0) {
+        Py_XDECREF(set);
+        return -1;
+    }
+    return 0;
+}
+
 static int
 native_exec(PyObject *module)
 {
@@ -995,6 +1038,8 @@ native_exec(PyObject *module)
         PyModule_AddIntConstant(module, "READ_STOP_BEFORE_PIXELS", PETCT_READ_STOP_BEFORE_PIXELS) < 0 ||
         PyModule_AddIntConstant(module, "READ_FORCE", PETCT_READ_FORCE) < 0 ||
         PyModule_AddIntConstant(module, "READ_NO_CHARSET", PETCT_READ_NO_CHARSET) < 0)
+        return -1;
+    if (add_core_constants(module) < 0)
         return -1;
     return 0;
 }

@@ -17,8 +17,8 @@ from .valuerep import DSfloat, IS, with_text
 
 __all__ = ["Tag", "DataElement", "Dataset", "PersonName", "dcmread", "tag_for_keyword", "dictionary_entry"]
 
-# value kinds of the core (petct.h PETCT_KIND_*)
-_EMPTY, _TEXT, _INT, _UINT, _FLOAT, _BYTES, _TAGS, _SEQUENCE, _ITEM, _RAW_TEXT = range(10)
+# value kinds of the core (petct.h PETCT_KIND_*, exported by _native)
+_EMPTY, _SEQUENCE, _RAW_TEXT = _native.KIND_EMPTY, _native.KIND_SEQUENCE, _native.KIND_RAW_TEXT
 
 _TEXT_VRS = frozenset("AE AS CS DA DT LO LT PN SH ST TM UC UI UR UT".split())
 _SINGLE_TEXT_VRS = frozenset("LT ST UT UR".split())
@@ -709,9 +709,9 @@ def dcmread(fp: Any, stop_before_pixels: bool = False, force: bool = False, thre
     object.__setattr__(ds, "file_meta", Dataset(meta, _handle=handle, _name=name))
     object.__setattr__(ds, "filename", name)
     object.__setattr__(ds, "transfer_syntax_uid", info["transfer_syntax"])
-    object.__setattr__(ds, "is_little_endian", not info["flags"] & 0x8)
-    object.__setattr__(ds, "is_implicit_VR", bool(info["flags"] & 0x4))
-    object.__setattr__(ds, "preamble", bool(info["flags"] & 0x1))
+    object.__setattr__(ds, "is_little_endian", not info["flags"] & _native.DS_BIG_ENDIAN)
+    object.__setattr__(ds, "is_implicit_VR", bool(info["flags"] & _native.DS_IMPLICIT_VR))
+    object.__setattr__(ds, "preamble", bool(info["flags"] & _native.DS_PREAMBLE))
     object.__setattr__(ds, "_decodes_handle", True)
     if threads:
         object.__setattr__(ds, "_threads", int(threads))

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import _native
+
 _REGISTRY: dict[str, tuple[str, str, str, bool, str]] | None = None
 _BY_KEYWORD: dict[str, str] | None = None
 
-# Transfer syntaxes whose pixel data is not encapsulated; every other transfer syntax is.
+# Transfer syntaxes whose pixel data is not encapsulated (the core's table); every other one is.
+_NATIVE = _native.NATIVE_TRANSFER_SYNTAXES
 _IMPLICIT_LE = "1.2.840.10008.1.2"
-_EXPLICIT_LE = "1.2.840.10008.1.2.1"
 _EXPLICIT_BE = "1.2.840.10008.1.2.2"
 _DEFLATED_LE = "1.2.840.10008.1.2.1.99"
-_NATIVE = frozenset({_IMPLICIT_LE, _EXPLICIT_LE, _EXPLICIT_BE, _DEFLATED_LE})
 _UNKNOWN = ("", "", "", False, "")
 
 

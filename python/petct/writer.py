@@ -19,8 +19,11 @@ from .valuerep import DSfloat, IS
 
 __all__ = ["dcmwrite"]
 
-# value kinds (petct.h PETCT_KIND_*)
-_EMPTY, _TEXT, _INT, _UINT, _FLOAT, _BYTES, _TAGS, _SEQUENCE, _ITEM, _RAW_TEXT = range(10)
+# value kinds (petct.h PETCT_KIND_*, exported by _native)
+_EMPTY, _TEXT, _INT, _UINT, _FLOAT = _native.KIND_EMPTY, _native.KIND_TEXT, _native.KIND_INT, _native.KIND_UINT, \
+    _native.KIND_FLOAT
+_BYTES, _TAGS, _SEQUENCE, _ITEM, _RAW_TEXT = _native.KIND_BYTES, _native.KIND_TAGS, _native.KIND_SEQUENCE, \
+    _native.KIND_ITEM, _native.KIND_RAW_TEXT
 _RECORD = struct.Struct("=IHBBIIQQ")  # petct_write_element (32 bytes)
 
 _TEXT_VRS = frozenset("AE AS CS DA DT LO LT PN SH ST TM UC UI UR UT".split())
@@ -28,10 +31,10 @@ _INT_VRS = frozenset("US SS UL SL SV".split())
 _BYTE_VRS = frozenset("OB OW OF OD OL OV UN".split())
 _NUMBER_TYPES = (int, float, np.integer, np.floating)
 _WORD = {"OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}
-_WRITE_ENCAPSULATED = 0x1          # PETCT_WRITE_ENCAPSULATED
+_WRITE_ENCAPSULATED = _native.WRITE_ENCAPSULATED
 _ITEM_TAG = b"\xfe\xff\x00\xe0"     # (FFFE,E000), little endian
-# transfer syntaxes whose pixel data is native (not encapsulated)
-_NATIVE_TS = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"}
+# transfer syntaxes whose pixel data is native (not encapsulated): the core's table
+_NATIVE_TS = _native.NATIVE_TRANSFER_SYNTAXES
 
 
 def _vr_code(vr: str) -> int:

@@ -226,6 +226,9 @@ int32_t petct_resample(const float *src, const petct_grid *src_grid, float *dst,
 int32_t petct_abi_version(void);
 /* Version string of the core, NUL-terminated, static storage. */
 const char *petct_core_version(void);
+/* The transfer syntax UIDs whose pixel data is native (not encapsulated), separated by '\\',
+ * NUL-terminated, static storage. Every other transfer syntax is encapsulated. */
+const char *petct_native_transfer_syntaxes(void);
 /* Test hook: the largest number of workers any parallel loop of the core was allowed since the last
  * reset (1 when a loop ran on the caller's thread only, 0 when none ran); *active (nullable) gets the
  * most loop bodies seen running at one moment (<= the returned width). reset != 0 zeroes both after
