@@ -38,10 +38,7 @@ public final class InputFile {
 
     deinit { if fd >= 0 { close(fd) } }
 
-    static func errnoText() -> String {
-        guard let p = strerror(errno) else { return "error \(errno)" }
-        return String(cString: p)
-    }
+    static func errnoText() -> String { DicomBytes.errnoText(errno) }
 
     /// Reads until at least `requested` bytes are held or the file ends. The new bytes go straight from
     /// `read(2)` into uninitialised array storage (no zero-fill first); only the prefix already held
@@ -76,7 +73,7 @@ public final class InputFile {
             initialized = old + got
         }
         if err != 0 {
-            throw DicomError(.io, "cannot read \(path): \(String(cString: strerror(err)))")
+            throw DicomError(.io, "cannot read \(path): \(DicomBytes.errnoText(err))")
         }
         if eof { atEnd = true; close(fd); self.fd = -1 }
     }

@@ -69,6 +69,12 @@ public enum VRCode {
 }
 
 /// Well-known tags.
+extension VRCode {
+    /// Text VRs whose value is one value, never split at '\\' (pydicom: LT, ST, UT, UR). Exported to
+    /// Python through petct_list(PETCT_LIST_SINGLE_VALUED_TEXT_VRS).
+    public static let singleValuedText: [UInt16] = [LT, ST, UT, UR]
+}
+
 /// Short names for the delimiters; every other tag constant is generated (Tags.swift).
 extension Tags {
     @inlinable public static var itemDelimiter: UInt32 { itemDelimitationItem }

@@ -278,12 +278,7 @@ public struct CharacterSetDecoder: Sendable {
         return result
     }
 
-    static func trimSpaces(_ s: String) -> String {
-        var u = Substring(s)
-        while let c = u.first, c == " " || c == "\0" { u = u.dropFirst() }
-        while let c = u.last, c == " " || c == "\0" { u = u.dropLast() }
-        return String(u)
-    }
+    static func trimSpaces(_ s: String) -> String { String(s.trimmingPadding()) }
 }
 
 /// The codecs pydicom 3.0.2 maps the DICOM terms to. `defaultASCII` is pydicom's default encoding

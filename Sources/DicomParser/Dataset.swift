@@ -255,10 +255,5 @@ public struct ChildIndices: Sequence, IteratorProtocol {
 }
 
 extension Substring {
-    func trimmingSpaces() -> Substring {
-        var s = self
-        while let f = s.first, f == " " || f == "\0" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\0" { s.removeLast() }
-        return s
-    }
+    func trimmingSpaces() -> Substring { trimmingPadding() }
 }

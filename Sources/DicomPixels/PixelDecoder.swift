@@ -70,12 +70,7 @@ extension Tags {
 
 extension String {
     /// Without surrounding spaces and NULs.
-    func trimmingCharacters() -> String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\0" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\0" { s.removeLast() }
-        return String(s)
-    }
+    func trimmingCharacters() -> String { String(trimmingPadding()) }
 }
 
 enum PixelKeyword {

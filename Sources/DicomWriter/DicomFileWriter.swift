@@ -155,10 +155,6 @@ public enum DicomFileWriter {
         try writeAtomically(path: path, bytes: try encode(elements: elements, heap: heap))
     }
 
-    static func errnoText(_ e: Int32) -> String {
-        guard let p = strerror(e) else { return "error \(e)" }
-        return String(cString: p)
-    }
 
     public static func writeAtomically(path: String, bytes: [UInt8]) throws(DicomError) {
         let tmp = path + ".petct-tmp-\(getpid())"

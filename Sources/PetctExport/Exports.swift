@@ -381,16 +381,25 @@ public func petct_core_version() -> UnsafePointer<CChar> {
     UnsafeRawPointer(coreVersion.utf8Start).assumingMemoryBound(to: CChar.self)
 }
 
-/// Built once (a global `let`), never freed or written again: static storage for C.
-nonisolated(unsafe) let nativeTransferSyntaxes: UnsafePointer<CChar> = {
-    let text = Array(TransferSyntax.native.joined(separator: "\\").utf8CString)
-    let p = UnsafeMutablePointer<CChar>.allocate(capacity: text.count)
-    p.initialize(from: text, count: text.count)
-    return UnsafePointer(p)
+/// The lists of petct_list, each built once (a global `let`) and never freed or written again: static
+/// storage for C.
+nonisolated(unsafe) let coreLists: [UnsafePointer<CChar>] = {
+    func vrName(_ code: UInt16) -> String {
+        String(decoding: [UInt8(code & 0xFF), UInt8(code >> 8)], as: UTF8.self)
+    }
+    let lists = [TransferSyntax.native, SUVKind.allCases.map(\.rawValue), VRCode.singleValuedText.map(vrName)]
+    return lists.map { names in
+        let text = Array(names.joined(separator: "\\").utf8CString)
+        let p = UnsafeMutablePointer<CChar>.allocate(capacity: text.count)
+        p.initialize(from: text, count: text.count)
+        return UnsafePointer(p)
+    }
 }()
 
-@_cdecl("petct_native_transfer_syntaxes")
-public func petct_native_transfer_syntaxes() -> UnsafePointer<CChar> { nativeTransferSyntaxes }
+@_cdecl("petct_list")
+public func petct_list(_ which: Int32) -> UnsafePointer<CChar>? {
+    which >= 0 && Int(which) < coreLists.count ? coreLists[Int(which)] : nil
+}
 
 @_cdecl("petct_parallel_peak")
 public func petct_parallel_peak(_ reset: Int32, _ active: UnsafeMutablePointer<Int32>?) -> Int32 {

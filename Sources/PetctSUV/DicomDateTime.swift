@@ -191,13 +191,7 @@ public enum DicomDateTime {
     }
 
     /// The value's bytes without leading/trailing spaces and NULs.
-    static func trimmedBytes(_ text: String) -> [UInt8] {
-        var b = Array(text.utf8)
-        while let l = b.last, l == 0x20 || l == 0 { b.removeLast() }
-        var start = 0
-        while start < b.count, b[start] == 0x20 || b[start] == 0 { start += 1 }
-        return start == 0 ? b : Array(b[start...])
-    }
+    static func trimmedBytes(_ text: String) -> [UInt8] { Array(text.trimmingPadding().utf8) }
 
     /// Decimal value of `count` ASCII digits at `start`; nil if any is not a digit or out of range.
     static func number(_ b: [UInt8], _ start: Int, _ count: Int) -> Int? {

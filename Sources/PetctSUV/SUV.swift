@@ -9,12 +9,13 @@ import DicomParser
 public enum SUVCalculator {
     /// - Parameters:
     ///   - slices: headers of the series' slices in volume order.
-    ///   - kind: "bw", "lbm", "lbm-janma", "bsa" or "ibw".
+    ///   - kind: the raw value of an `SUVKind`.
     /// - Returns: one factor per slice (suv = value * factor, value rescaled with the slice's own
     ///   RescaleSlope/Intercept) and a JSON report of the path taken.
     public static func compute(slices: [Dataset], kind: String) throws(DicomError) -> (factors: [Double], infoJSON: String) {
         guard let k = SUVKind(rawValue: kind) else {
-            throw DicomError(.argument, "SUV kind '\(kind)' is not one of bw, lbm, lbm-janma, bsa, ibw")
+            throw DicomError(.argument, "SUV kind '\(kind)' is not one of "
+                             + SUVKind.allCases.map(\.rawValue).joined(separator: ", "))
         }
         guard !slices.isEmpty else { throw DicomError(.suv, "SUV: the series has no slices") }
         let inputs = SUVInputs(slices: slices)

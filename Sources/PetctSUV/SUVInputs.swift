@@ -343,10 +343,5 @@ struct HeaderReader {
         return (nil, false)
     }
 
-    static func trim(_ s: String) -> String {
-        var sub = Substring(s)
-        while let f = sub.first, f == " " || f == "\0" { sub.removeFirst() }
-        while let l = sub.last, l == " " || l == "\0" { sub.removeLast() }
-        return String(sub)
-    }
+    static func trim(_ s: String) -> String { String(s.trimmingPadding()) }
 }

@@ -46,9 +46,4 @@ extension Dataset {
     }
 }
 
-func trimmed(_ s: String) -> String {
-    var u = Substring(s)
-    while let f = u.first, f == " " || f == "\0" { u.removeFirst() }
-    while let l = u.last, l == " " || l == "\0" { u.removeLast() }
-    return String(u)
-}
+func trimmed(_ s: String) -> String { String(s.trimmingPadding()) }

@@ -112,11 +112,18 @@ dataset_from_capsule(PyObject *capsule)
     return (petct_dataset *)PyCapsule_GetPointer(capsule, DATASET_CAPSULE);
 }
 
+/* The core's single-valued text VRs (petct_list), packed like petct_element.vr; filled once at import. */
+static uint16_t single_valued_text_vrs[16];
+static size_t single_valued_text_vr_count;
+
 static int
 vr_is_single_valued_text(uint16_t vr)
 {
-    char a = (char)(vr & 0xFF), b = (char)(vr >> 8);
-    return (a == 'L' && b == 'T') || (a == 'S' && b == 'T') || (a == 'U' && b == 'T') || (a == 'U' && b == 'R');
+    for (size_t i = 0; i < single_valued_text_vr_count; i++) {
+        if (single_valued_text_vrs[i] == vr)
+            return 1;
+    }
+    return 0;
 }
 
 static PyObject *
@@ -960,8 +967,8 @@ static PyMethodDef native_methods[] = {
     {"write_file", native_write_file, METH_VARARGS, "write_file(path, records, heap) -> None"},
     {NULL, NULL, 0, NULL}};
 
-/* The core's constants as module attributes (KIND_*, DS_*, WRITE_*, NATIVE_TRANSFER_SYNTAXES), so Python
- * spells none of them again. */
+/* The core's constants as module attributes (KIND_*, DS_*, WRITE_*, and the lists of petct_list:
+ * NATIVE_TRANSFER_SYNTAXES, SUV_KINDS, SINGLE_VALUED_TEXT_VRS), so Python spells none of them again. */
 static int
 add_core_constants(PyObject *module)
 {
@@ -983,22 +990,49 @@ add_core_constants(PyObject *module)
         if (PyModule_AddIntConstant(module, ints[i].name, ints[i].value) < 0)
             return -1;
     }
-    const char *native;
-    NOGIL(native = petct_native_transfer_syntaxes());
-    PyObject *text = PyUnicode_FromString(native);
-    if (text == NULL)
-        return -1;
-    PyObject *sep = PyUnicode_FromString("\\");
-    PyObject *parts = sep ? PyUnicode_Split(text, sep, -1) : NULL;
-    Py_DECREF(text);
-    Py_XDECREF(sep);
-    if (parts == NULL)
-        return -1;
-    PyObject *set = PyFrozenSet_New(parts);
-    Py_DECREF(parts);
-    if (set == NULL || PyModule_AddObject(module, "NATIVE_TRANSFER_SYNTAXES", set) < 0) {
-        Py_XDECREF(set);
-        return -1;
+    static const struct {
+        const char *name;
+        int32_t which;
+        int frozen; /* frozenset, else tuple (order kept) */
+    } lists[] = {
+        {"NATIVE_TRANSFER_SYNTAXES", PETCT_LIST_NATIVE_TRANSFER_SYNTAXES, 1},
+        {"SUV_KINDS", PETCT_LIST_SUV_KINDS, 0},
+        {"SINGLE_VALUED_TEXT_VRS", PETCT_LIST_SINGLE_VALUED_TEXT_VRS, 1},
+    };
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        const char *names;
+        NOGIL(names = petct_list(lists[i].which));
+        if (names == NULL) {
+            PyErr_Format(PyExc_ImportError, "libpetct has no list %d", (int)lists[i].which);
+            return -1;
+        }
+        if (lists[i].which == PETCT_LIST_SINGLE_VALUED_TEXT_VRS) {
+            single_valued_text_vr_count = 0;
+            const size_t cap = sizeof(single_valued_text_vrs) / sizeof(single_valued_text_vrs[0]);
+            for (const char *p = names; p[0] && p[1] && single_valued_text_vr_count < cap;) {
+                single_valued_text_vrs[single_valued_text_vr_count++] =
+                    (uint16_t)((unsigned char)p[0] | ((unsigned char)p[1] << 8));
+                p += 2;
+                if (*p != '\\')
+                    break;
+                p++;
+            }
+        }
+        PyObject *text = PyUnicode_FromString(names);
+        if (text == NULL)
+            return -1;
+        PyObject *sep = PyUnicode_FromString("\\");
+        PyObject *parts = sep ? PyUnicode_Split(text, sep, -1) : NULL;
+        Py_DECREF(text);
+        Py_XDECREF(sep);
+        if (parts == NULL)
+            return -1;
+        PyObject *obj = lists[i].frozen ? PyFrozenSet_New(parts) : PyList_AsTuple(parts);
+        Py_DECREF(parts);
+        if (obj == NULL || PyModule_AddObject(module, lists[i].name, obj) < 0) {
+            Py_XDECREF(obj);
+            return -1;
+        }
     }
     return 0;
 }

@@ -5,6 +5,7 @@ import argparse
 import sys
 import time
 
+from ._native import SUV_KINDS
 from .errors import DicomError, GeometryError
 
 __all__ = ["main"]
@@ -75,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", required=True)
     s.add_argument("--target", choices=["ct", "pet"], default="ct")
     s.add_argument("--pet", choices=["suv", "bqml"], default="suv")
-    s.add_argument("--suv-kind", choices=["bw", "lbm", "lbm-janma", "bsa", "ibw"], default="bw")
+    s.add_argument("--suv-kind", choices=SUV_KINDS, default="bw")
     s.add_argument("--no-crop", action="store_true", help="keep all target slices (fill outside the other scan)")
     s.set_defaults(func=cmd_pair)
     s = sub.add_parser("demo", help="write a synthetic PET-CT study, pair it and save a picture")
@@ -122,7 +123,7 @@ def _add_batch_parser(sub) -> None:
     s.add_argument("--workers", type=int, default=None, help="LocalCluster worker processes")
     s.add_argument("--target", choices=["ct", "pet"], default="ct")
     s.add_argument("--pet", choices=["suv", "bqml"], default="suv")
-    s.add_argument("--suv-kind", choices=["bw", "lbm", "lbm-janma", "bsa", "ibw"], default="bw")
+    s.add_argument("--suv-kind", choices=SUV_KINDS, default="bw")
     s.add_argument("--no-crop", action="store_true")
     s.add_argument("--redo", action="store_true", help="redo studies whose output folder is complete")
     s.set_defaults(func=cmd_batch)

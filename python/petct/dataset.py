@@ -21,7 +21,7 @@ __all__ = ["Tag", "DataElement", "Dataset", "PersonName", "dcmread", "tag_for_ke
 _EMPTY, _SEQUENCE, _RAW_TEXT = _native.KIND_EMPTY, _native.KIND_SEQUENCE, _native.KIND_RAW_TEXT
 
 _TEXT_VRS = frozenset("AE AS CS DA DT LO LT PN SH ST TM UC UI UR UT".split())
-_SINGLE_TEXT_VRS = frozenset("LT ST UT UR".split())
+_SINGLE_TEXT_VRS = _native.SINGLE_VALUED_TEXT_VRS
 
 
 class Tag(int):

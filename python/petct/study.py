@@ -20,7 +20,7 @@ from .errors import DicomError, GeometryError, GeometryWarning, PetctWarning
 __all__ = ["SeriesInfo", "ScanResult", "Volume", "Study", "scan", "load_series", "load_study", "pair",
            "save_paired", "load_paired", "SUV_KINDS"]
 
-SUV_KINDS = ("bw", "lbm", "lbm-janma", "bsa", "ibw")
+SUV_KINDS = _native.SUV_KINDS          # the core's list: ("bw", "lbm", "lbm-janma", "bsa", "ibw")
 
 
 @dataclass

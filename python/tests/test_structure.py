@@ -53,3 +53,32 @@ def test_core_constants_are_exported_once():
         assert getattr(_native, name) == int(value, 16)
     src = (REPO / "python" / "petct" / "writer.py").read_text() + (REPO / "python" / "petct" / "dataset.py").read_text()
     assert "range(10)" not in src and "1.2.840.10008.1.2.1" not in src
+
+
+def test_single_valued_text_vrs_come_from_the_core(tmp_path):
+    # The extension reads the list from the core at import; a backslash in an LT/ST/UT/UR value is text,
+    # in other text VRs it separates values (as pydicom reads them).
+    import pydicom
+    assert _native.SINGLE_VALUED_TEXT_VRS == {"LT", "ST", "UT", "UR"}
+    ds = petct.Dataset()
+    ds.SOPClassUID, ds.SOPInstanceUID = "1.2.840.10008.5.1.4.1.1.7", "2.25.77"
+    ds.AdditionalPatientHistory = "a\\b"          # LT
+    ds.ImageComments = "c\\d"                     # LT
+    ds.RetrieveURL = "http://x/y\\z"              # UR
+    ds.ImageType = ["ORIGINAL", "PRIMARY"]        # CS: two values
+    path = tmp_path / "t.dcm"
+    petct.dcmwrite(ds, path)
+    got, want = petct.dcmread(path), pydicom.dcmread(path)
+    for kw in ("AdditionalPatientHistory", "ImageComments", "RetrieveURL"):
+        assert got[kw].value == want[kw].value == ds[kw].value
+    assert got.AdditionalPatientHistory == "a\\b" and list(got.ImageType) == ["ORIGINAL", "PRIMARY"]
+
+
+def test_suv_kinds_are_the_cores():
+    from petct import cli
+    assert petct.study.SUV_KINDS == _native.SUV_KINDS == ("bw", "lbm", "lbm-janma", "bsa", "ibw")
+    import argparse
+    parser = cli.build_parser()
+    subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices.values()
+    kinds = [tuple(a.choices) for p in subs for a in p._actions if a.dest == "suv_kind"]
+    assert len(kinds) >= 2 and set(kinds) == {_native.SUV_KINDS}

@@ -193,8 +193,8 @@ int32_t petct_volume_fill(const petct_volume *vol, float *out, size_t count, int
 void petct_volume_free(petct_volume *vol);
 
 /* ---- SUV -------------------------------------------------------------------------------------- */
-/* Per-slice factors that turn the volume's values into SUV of `kind` ("bw", "lbm", "lbm-janma",
- * "bsa", "ibw"): suv[k] = value[k] * factors[k]. `factors` holds the volume's slice count. A JSON
+/* Per-slice factors that turn the volume's values into SUV of `kind` (one of
+ * petct_list(PETCT_LIST_SUV_KINDS)): suv[k] = value[k] * factors[k]. `factors` holds the volume's slice count. A JSON
  * report of the path taken is written to info_json (NUL-terminated, truncated to info_capacity). */
 int32_t petct_volume_suv(const petct_volume *vol, const char *kind, double *factors, size_t count,
                          char *info_json, size_t info_capacity, petct_error *err);
@@ -226,9 +226,12 @@ int32_t petct_resample(const float *src, const petct_grid *src_grid, float *dst,
 int32_t petct_abi_version(void);
 /* Version string of the core, NUL-terminated, static storage. */
 const char *petct_core_version(void);
-/* The transfer syntax UIDs whose pixel data is native (not encapsulated), separated by '\\',
- * NUL-terminated, static storage. Every other transfer syntax is encapsulated. */
-const char *petct_native_transfer_syntaxes(void);
+/* Lists of names the core defines, so callers never spell them again: the names separated by '\\',
+ * NUL-terminated, static storage; NULL for an unknown `which`. */
+#define PETCT_LIST_NATIVE_TRANSFER_SYNTAXES 0  /* pixel data native (not encapsulated); others are */
+#define PETCT_LIST_SUV_KINDS 1                 /* the `kind` values of petct_volume_suv */
+#define PETCT_LIST_SINGLE_VALUED_TEXT_VRS 2    /* text VRs whose value is never split at '\\' */
+const char *petct_list(int32_t which);
 /* Test hook: the largest number of workers any parallel loop of the core was allowed since the last
  * reset (1 when a loop ran on the caller's thread only, 0 when none ran); *active (nullable) gets the
  * most loop bodies seen running at one moment (<= the returned width). reset != 0 zeroes both after
