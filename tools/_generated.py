@@ -4,21 +4,25 @@ Every generator builds its outputs in memory as {path relative to the repository
 arguments they are written; with ``--check`` nothing is written and the exit status is 1 when a
 committed file differs from what the generator makes now (CI runs the checks).
 """
+
 from __future__ import annotations
 
 import argparse
 import difflib
 import sys
 from pathlib import Path
-from typing import Callable, Dict
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(description: str, build: Callable[[], Dict[str, str]]) -> int:
+def run(description: str, build: Callable[[], dict[str, str]]) -> int:
     ap = argparse.ArgumentParser(description=description)
-    ap.add_argument("--check", action="store_true",
-                    help="compare with the committed files instead of writing; exit 1 on a difference")
+    ap.add_argument(
+        "--check",
+        action="store_true",
+        help="compare with the committed files instead of writing; exit 1 on a difference",
+    )
     args = ap.parse_args()
     outputs = build()
     status = 0
@@ -33,8 +37,11 @@ def run(description: str, build: Callable[[], Dict[str, str]]) -> int:
             if old is None:
                 print(f"{rel}: missing (run {Path(sys.argv[0]).name} without --check)")
                 continue
-            diff = list(difflib.unified_diff(old.splitlines(), text.splitlines(), f"{rel} (committed)",
-                                             f"{rel} (generated)", lineterm="", n=1))
+            diff = list(
+                difflib.unified_diff(
+                    old.splitlines(), text.splitlines(), f"{rel} (committed)", f"{rel} (generated)", lineterm="", n=1
+                )
+            )
             print(f"{rel}: differs from the generator's output ({len(diff)} diff lines); first lines:")
             print("\n".join(diff[:20]))
         else:

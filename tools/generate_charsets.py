@@ -18,7 +18,7 @@ Multi-byte tables (each its own string literal, FFFD = undefined):
   - gb18030Ranges: the four-byte BMP area as runs: 4 hex digits linear index + 4 hex digits first
     code point; a run continues with consecutive code points up to the next run's index.
 """
-import codecs
+
 import sys
 
 from _generated import run
@@ -26,17 +26,17 @@ from _generated import run
 # Swift-side name -> Python codec (as pydicom 3.0.2 maps the DICOM terms; latin_1 is identity and
 # needs no table; iso8859_15 is DICOM's ISO_IR 203, which pydicom 3.0.2 does not map).
 SETS = [
-    ("latin2", "iso8859_2"),      # ISO_IR 101
-    ("latin3", "iso8859_3"),      # ISO_IR 109
-    ("latin4", "iso8859_4"),      # ISO_IR 110
-    ("cyrillic", "iso_ir_144"),   # ISO_IR 144 (iso8859_5)
-    ("arabic", "iso_ir_127"),     # ISO_IR 127 (iso8859_6)
-    ("greek", "iso_ir_126"),      # ISO_IR 126 (iso8859_7)
-    ("hebrew", "iso_ir_138"),     # ISO_IR 138 (iso8859_8)
-    ("latin5", "iso_ir_148"),     # ISO_IR 148 (iso8859_9)
-    ("thai", "iso_ir_166"),       # ISO_IR 166 (tis_620)
-    ("latin9", "iso8859_15"),     # ISO_IR 203
-    ("jisx0201", "shift_jis"),    # ISO_IR 13 (single-byte part of shift_jis)
+    ("latin2", "iso8859_2"),  # ISO_IR 101
+    ("latin3", "iso8859_3"),  # ISO_IR 109
+    ("latin4", "iso8859_4"),  # ISO_IR 110
+    ("cyrillic", "iso_ir_144"),  # ISO_IR 144 (iso8859_5)
+    ("arabic", "iso_ir_127"),  # ISO_IR 127 (iso8859_6)
+    ("greek", "iso_ir_126"),  # ISO_IR 126 (iso8859_7)
+    ("hebrew", "iso_ir_138"),  # ISO_IR 138 (iso8859_8)
+    ("latin5", "iso_ir_148"),  # ISO_IR 148 (iso8859_9)
+    ("thai", "iso_ir_166"),  # ISO_IR 166 (tis_620)
+    ("latin9", "iso8859_15"),  # ISO_IR 203
+    ("jisx0201", "shift_jis"),  # ISO_IR 13 (single-byte part of shift_jis)
 ]
 
 UNDEFINED = 0xFFFD
@@ -117,7 +117,7 @@ def gb18030_ranges():
     # the supplementary area is linear: 90 30 81 30 -> U+10000 ... E3 32 9A 35 -> U+10FFFF
     if bytes([0x90, 0x30, 0x81, 0x30]).decode("gb18030") != "\U00010000":
         sys.exit("gb18030: unexpected supplementary mapping")
-    if bytes([0xE3, 0x32, 0x9A, 0x35]).decode("gb18030") != "\U0010FFFF":
+    if bytes([0xE3, 0x32, 0x9A, 0x35]).decode("gb18030") != "\U0010ffff":
         sys.exit("gb18030: unexpected supplementary mapping")
     return runs
 
@@ -127,8 +127,10 @@ def euckr_jamo():
     sequences (A4D4 + initial + medial + final), FF when not allowed in that position."""
     cho, jong = [], []
     for c in range(0xA1, 0xBF):
-        for out, seq, pick in ((cho, [0xA4, 0xD4, 0xA4, c, 0xA4, 0xBF, 0xA4, 0xD4], lambda i: i // 588),
-                               (jong, [0xA4, 0xD4, 0xA4, 0xA1, 0xA4, 0xBF, 0xA4, c], lambda i: i % 28)):
+        for out, seq, pick in (
+            (cho, [0xA4, 0xD4, 0xA4, c, 0xA4, 0xBF, 0xA4, 0xD4], lambda i: i // 588),
+            (jong, [0xA4, 0xD4, 0xA4, 0xA1, 0xA4, 0xBF, 0xA4, c], lambda i: i % 28),
+        ):
             try:
                 ch = bytes(seq).decode("euc_kr")
                 out.append(pick(ord(ch) - 0xAC00) if len(ch) == 1 and 0xAC00 <= ord(ch) <= 0xD7A3 else 0xFF)
@@ -154,21 +156,32 @@ def build():
                 sys.exit(f"{codec}: byte {b:#x} is not ASCII")
         lines.append(name + ":" + "".join(f"{cp:04X}" for cp in high_half(codec)))
     multi = []
+
     def literal(name, text, doc):
         multi.append(f"    /// {doc}")
         multi.append(f'    static let {name}: StaticString = "{text}"')
+
     literal("jisx0208", hexes(cells94("iso2022_jp", b"\x1b$B", False)), "JIS X 0208 (ISO 2022 IR 87), 94x94.")
     literal("jisx0212", hexes(cells94("iso2022_jp_2", b"\x1b$(D", False)), "JIS X 0212 (ISO 2022 IR 159), 94x94.")
     literal("ksx1001", hexes(cells94("euc_kr", b"", True)), "KS X 1001 (ISO 2022 IR 149), 94x94.")
-    literal("ksx1001Jamo", euckr_jamo(), "EUC-KR make-up jamo 0xA4A1-0xA4BE: 30 choseong then 30 jongseong indices, FF = none.")
+    literal(
+        "ksx1001Jamo",
+        euckr_jamo(),
+        "EUC-KR make-up jamo 0xA4A1-0xA4BE: 30 choseong then 30 jongseong indices, FF = none.",
+    )
     literal("gb2312", hexes(cells94("gb2312", b"", True)), "GB 2312 (ISO 2022 IR 58), 94x94.")
     gb18030 = gb_two_byte("gb18030")
     gbk = gb_two_byte("gbk")
     literal("gb18030", hexes(gb18030), "GB18030 two-byte area, 126 leads x 190 trails.")
     diff = [(i, g) for i, (a, g) in enumerate(zip(gb18030, gbk)) if a != g]
-    literal("gbkDiff", "".join(f"{i:04X}{g:04X}" for i, g in diff), "GBK cells differing from GB18030: index, code point.")
-    literal("gb18030Ranges", "".join(f"{i:04X}{cp:04X}" for i, cp in gb18030_ranges()),
-            "GB18030 four-byte BMP runs: linear index, first code point.")
+    literal(
+        "gbkDiff", "".join(f"{i:04X}{g:04X}" for i, g in diff), "GBK cells differing from GB18030: index, code point."
+    )
+    literal(
+        "gb18030Ranges",
+        "".join(f"{i:04X}{cp:04X}" for i, cp in gb18030_ranges()),
+        "GB18030 four-byte BMP runs: linear index, first code point.",
+    )
     out = [
         "// GENERATED FILE - DO NOT EDIT.",
         "// Generated by tools/generate_charsets.py from Python's codecs.",

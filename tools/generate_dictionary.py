@@ -19,6 +19,7 @@ the leading capitals are lower-cased except the last one when a lower-case lette
 (PatientName -> patientName, SOPInstanceUID -> sopInstanceUID, KVP -> kvp, XRayTubeCurrent ->
 xRayTubeCurrent). Swift keywords are back-quoted.
 """
+
 from __future__ import annotations
 
 import sys
@@ -27,11 +28,60 @@ from _generated import run
 
 FORBIDDEN = set('|\n\r\\"')
 SWIFT_KEYWORDS = {
-    "associatedtype", "class", "deinit", "enum", "extension", "fileprivate", "func", "import", "init", "inout",
-    "internal", "let", "open", "operator", "private", "protocol", "public", "rethrows", "static", "struct",
-    "subscript", "typealias", "var", "break", "case", "continue", "default", "defer", "do", "else", "fallthrough",
-    "for", "guard", "if", "in", "repeat", "return", "switch", "where", "while", "as", "catch", "false", "is", "nil",
-    "super", "self", "throw", "throws", "true", "try", "type", "protocol", "any", "some",
+    "associatedtype",
+    "class",
+    "deinit",
+    "enum",
+    "extension",
+    "fileprivate",
+    "func",
+    "import",
+    "init",
+    "inout",
+    "internal",
+    "let",
+    "open",
+    "operator",
+    "private",
+    "protocol",
+    "public",
+    "rethrows",
+    "static",
+    "struct",
+    "subscript",
+    "typealias",
+    "var",
+    "break",
+    "case",
+    "continue",
+    "default",
+    "defer",
+    "do",
+    "else",
+    "fallthrough",
+    "for",
+    "guard",
+    "if",
+    "in",
+    "repeat",
+    "return",
+    "switch",
+    "where",
+    "while",
+    "as",
+    "catch",
+    "false",
+    "is",
+    "nil",
+    "super",
+    "self",
+    "throw",
+    "throws",
+    "true",
+    "try",
+    "type",
+    "any",
+    "some",
 }
 
 
@@ -53,7 +103,7 @@ def camel(keyword: str) -> str:
     elif n == 1 or n == len(keyword) or not keyword[n].islower():
         out = keyword[:n].lower() + keyword[n:]
     else:
-        out = keyword[:n - 1].lower() + keyword[n - 1:]
+        out = keyword[: n - 1].lower() + keyword[n - 1 :]
     if not out.isidentifier():
         sys.exit(f"keyword {keyword!r} is not an identifier")
     return f"`{out}`" if out in SWIFT_KEYWORDS else out
@@ -118,9 +168,11 @@ def tags(pydicom_version: str, plain: dict) -> str:
 def build() -> dict[str, str]:
     import pydicom
     from pydicom._dicom_dict import DicomDictionary, RepeatersDictionary
+
     return {
-        "Sources/DicomDictionary/DictionaryTable.swift": table(pydicom.__version__, DicomDictionary,
-                                                                RepeatersDictionary),
+        "Sources/DicomDictionary/DictionaryTable.swift": table(
+            pydicom.__version__, DicomDictionary, RepeatersDictionary
+        ),
         "Sources/DicomBytes/Tags.swift": tags(pydicom.__version__, DicomDictionary),
     }
 

@@ -1,15 +1,16 @@
 """One source of truth between the Swift core and Python: constants exported from _native, header-only
 reads that keep only what they parsed."""
+
 from __future__ import annotations
 
 import os
 
 import pytest
+from conftest import REPO
+from synth import make_study
 
 import petct
 from petct import _native
-from conftest import REPO
-from synth import make_study
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def test_header_only_read_keeps_the_bytes_before_the_pixel_data(study_dir):
     f = petct.scan(study_dir)[0].files[0]
     pixels_at = petct.dcmread(f)[0x7FE00010].file_offset
     _, _, info = _native.read(f, _native.READ_STOP_BEFORE_PIXELS, True, f)
-    assert info["flags"] & 0x20                       # stopped before the pixels
+    assert info["flags"] & 0x20  # stopped before the pixels
     assert info["source_length"] == pixels_at < os.path.getsize(f)
     full = petct.dcmread(f)
     head = petct.dcmread(f, stop_before_pixels=True)
@@ -33,6 +34,7 @@ def test_header_only_read_keeps_the_bytes_before_the_pixel_data(study_dir):
 
 def test_native_transfer_syntaxes_come_from_the_core_and_agree_with_pydicom():
     import pydicom.uid
+
     native = _native.NATIVE_TRANSFER_SYNTAXES
     assert petct.uid._NATIVE is native and petct.writer._NATIVE_TS is native
     for uid in pydicom.uid.AllTransferSyntaxes:
@@ -43,6 +45,7 @@ def test_native_transfer_syntaxes_come_from_the_core_and_agree_with_pydicom():
 def test_core_constants_are_exported_once():
     # petct.h's numbers, read back from the header text: the extension exports them, Python spells none.
     import re
+
     header = (REPO / "Sources" / "CPetct" / "include" / "petct.h").read_text()
     kinds = dict(re.findall(r"PETCT_KIND_(\w+) = (\d+)", header))
     flags = dict(re.findall(r"#define PETCT_(DS_\w+|WRITE_ENCAPSULATED)\s+(0x[0-9a-fA-F]+)u", header))
@@ -59,13 +62,14 @@ def test_single_valued_text_vrs_come_from_the_core(tmp_path):
     # The extension reads the list from the core at import; a backslash in an LT/ST/UT/UR value is text,
     # in other text VRs it separates values (as pydicom reads them).
     import pydicom
+
     assert _native.SINGLE_VALUED_TEXT_VRS == {"LT", "ST", "UT", "UR"}
     ds = petct.Dataset()
     ds.SOPClassUID, ds.SOPInstanceUID = "1.2.840.10008.5.1.4.1.1.7", "2.25.77"
-    ds.AdditionalPatientHistory = "a\\b"          # LT
-    ds.ImageComments = "c\\d"                     # LT
-    ds.RetrieveURL = "http://x/y\\z"              # UR
-    ds.ImageType = ["ORIGINAL", "PRIMARY"]        # CS: two values
+    ds.AdditionalPatientHistory = "a\\b"  # LT
+    ds.ImageComments = "c\\d"  # LT
+    ds.RetrieveURL = "http://x/y\\z"  # UR
+    ds.ImageType = ["ORIGINAL", "PRIMARY"]  # CS: two values
     path = tmp_path / "t.dcm"
     petct.dcmwrite(ds, path)
     got, want = petct.dcmread(path), pydicom.dcmread(path)
@@ -76,8 +80,10 @@ def test_single_valued_text_vrs_come_from_the_core(tmp_path):
 
 def test_suv_kinds_are_the_cores():
     from petct import cli
+
     assert petct.study.SUV_KINDS == _native.SUV_KINDS == ("bw", "lbm", "lbm-janma", "bsa", "ibw")
     import argparse
+
     parser = cli.build_parser()
     subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices.values()
     kinds = [tuple(a.choices) for p in subs for a in p._actions if a.dest == "suv_kind"]

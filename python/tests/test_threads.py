@@ -1,16 +1,17 @@
 """`threads` is honoured end to end: every parallel loop of the core is bounded by the `threads` the
 Python call was given. The core records the widest loop it ran (petct_parallel_peak, a test hook):
 `width` is how many workers a loop was allowed, `active` how many loop bodies ran at one moment."""
+
 from __future__ import annotations
 
 import os
 
 import numpy as np
 import pytest
+from synth import make_study
 
 import petct
 from petct import _native
-from synth import make_study
 
 
 def peak_of(call):
@@ -31,7 +32,8 @@ def study_dir(tmp_path_factory):
 @pytest.mark.parametrize("name", ["emri_small_RLE.dcm", "emri_small_jpeg_2k_lossless.dcm"])
 def test_multiframe_decode_uses_the_threads_given(name):
     from pydicom.data import get_testdata_file
-    path = get_testdata_file(name)                  # 10 compressed frames
+
+    path = get_testdata_file(name)  # 10 compressed frames
     want = petct.dcmread(path, threads=1).pixel_array
     for threads in (1, 2, 3):
         arr, width = peak_of(lambda: petct.dcmread(path, threads=threads).pixel_array)
@@ -39,7 +41,7 @@ def test_multiframe_decode_uses_the_threads_given(name):
         assert np.array_equal(arr, want)
         _, width = peak_of(lambda: petct.dcmread(path, threads=threads).rescaled_array)
         assert width == threads
-    _, width = peak_of(lambda: petct.dcmread(path).pixel_array)     # default: every core
+    _, width = peak_of(lambda: petct.dcmread(path).pixel_array)  # default: every core
     assert width == min(10, os.cpu_count() or 1)
 
 
@@ -64,6 +66,7 @@ def test_load_series_and_pair_honour_threads(study_dir):
 
 def test_batch_task_threads_reach_the_core(study_dir, tmp_path):
     from petct.batch import find_studies, run_study
+
     jobs, _ = find_studies(study_dir, threads=1)
     row, width = peak_of(lambda: run_study(jobs[0], str(tmp_path / "out"), threads=1))
     assert row["status"] == "ok", row
