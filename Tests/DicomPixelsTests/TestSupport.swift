@@ -2,77 +2,8 @@ import DicomBytes
 import DicomParser
 @testable import DicomPixels
 
-/// A hand-built element for `makeDataset`.
-enum TestValue {
-    case int([Int64])
-    case float([Double])
-    case text(String)
-    case bytes([UInt8], vr: StaticString = "OW", encapsulated: Bool = false)
-    case sequence([[(UInt32, TestValue)]])
-}
-
-/// Assembles a Dataset from (tag, value) pairs (sorted by tag), as the parser would lay it out:
-/// numbers and text in the heap, bytes in the source, sequences flattened in pre-order.
-func makeDataset(_ entries: [(UInt32, TestValue)], transferSyntax: String = "1.2.840.10008.1.2.1",
-                 bigEndian: Bool = false, fileMeta: Bool = true) -> Dataset {
-    var heap: [UInt8] = []
-    var source: [UInt8] = Array(repeating: 0xAA, count: 16)   // something before the values
-    var elements: [Element] = []
-
-    func appendBytes<T>(_ values: [T]) -> Int {
-        let start = heap.count
-        for var v in values { withUnsafeBytes(of: &v) { heap.append(contentsOf: $0) } }
-        return start
-    }
-
-    @discardableResult
-    func emit(_ list: [(UInt32, TestValue)]) -> Int {
-        var added = 0
-        for (tag, value) in list.sorted(by: { $0.0 < $1.0 }) {
-            switch value {
-            case .int(let v):
-                let off = appendBytes(v)
-                elements.append(Element(tag: tag, vr: vrCode("US"), kind: .int, count: UInt32(v.count),
-                                        valueOffset: off, valueLength: v.count * 8))
-                added += 1
-            case .float(let v):
-                let off = appendBytes(v)
-                elements.append(Element(tag: tag, vr: vrCode("DS"), kind: .float, count: UInt32(v.count),
-                                        valueOffset: off, valueLength: v.count * 8))
-                added += 1
-            case .text(let s):
-                let off = heap.count
-                heap.append(contentsOf: Array(s.utf8))
-                elements.append(Element(tag: tag, vr: vrCode("CS"), kind: .text, count: 1,
-                                        valueOffset: off, valueLength: s.utf8.count))
-                added += 1
-            case .bytes(let b, let vr, let encapsulated):
-                let off = source.count
-                source.append(contentsOf: b)
-                source.append(contentsOf: [0xEE, 0xEE, 0xEE])   // trailing bytes that are not part of the value
-                elements.append(Element(tag: tag, vr: vrCode(vr), kind: .bytes,
-                                        flags: encapsulated ? [.encapsulated, .undefinedLength] : [],
-                                        count: 1, valueOffset: off, valueLength: b.count, fileOffset: off - 12))
-                added += 1
-            case .sequence(let items):
-                let seqIndex = elements.count
-                elements.append(Element(tag: tag, vr: vrCode("SQ"), kind: .sequence, count: UInt32(items.count)))
-                for item in items {
-                    let itemIndex = elements.count
-                    elements.append(Element(tag: 0xFFFE_E000, vr: 0, kind: .item, count: UInt32(item.count)))
-                    emit(item)
-                    elements[itemIndex].descendants = UInt32(elements.count - itemIndex - 1)
-                }
-                elements[seqIndex].descendants = UInt32(elements.count - seqIndex - 1)
-                added += 1
-            }
-        }
-        return added
-    }
-    emit((fileMeta ? [(0x0002_0010, .text(transferSyntax))] : []) + entries)
-    return Dataset(source: source, heap: heap, elements: elements,
-                   flags: bigEndian ? [.bigEndian] : [], transferSyntax: transferSyntax, characterSet: "")
-}
+// TestValue and makeDataset (data sets without a reader) come from PetctTestSupport.
+@_exported import PetctTestSupport
 
 /// Image pixel module entries.
 func imagePixel(rows: Int, columns: Int, bitsAllocated: Int, bitsStored: Int? = nil, signed: Bool = false,
@@ -124,10 +55,6 @@ func dicomError(_ body: () throws -> Void) -> DicomError? {
     return nil
 }
 
-func le16(_ v: [UInt16]) -> [UInt8] { v.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] } }
-func be16(_ v: [UInt16]) -> [UInt8] { v.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] } }
-func le32(_ v: [UInt32]) -> [UInt8] { v.flatMap { x in (0..<4).map { UInt8((x >> (8 * UInt32($0))) & 0xFF) } } }
-func le64(_ v: [UInt64]) -> [UInt8] { v.flatMap { x in (0..<8).map { UInt8((x >> (8 * UInt64($0))) & 0xFF) } } }
 
 // MARK: RLE / encapsulation writers for tests
 

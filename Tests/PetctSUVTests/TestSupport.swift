@@ -2,6 +2,7 @@ import DicomBytes
 import DicomParser
 import Glibc
 @testable import PetctSUV
+import PetctTestSupport
 
 /// A header node for building test data sets without a reader.
 indirect enum Node {
@@ -17,44 +18,20 @@ indirect enum Node {
     }
 }
 
-/// Builds a `Dataset` (flat pre-order table, text values in the heap) from nodes.
+/// A `Dataset` from nodes, built by PetctTestSupport's `makeDataset`: text as LO, numbers as one FD, raw
+/// values as UN bytes, a header read without its pixels.
 func makeDataset(_ nodes: [Node]) -> Dataset {
-    var heap: [UInt8] = []
-    var source: [UInt8] = []
-    var elements: [Element] = []
-
-    func emit(_ list: [Node]) {
-        for n in list.sorted(by: { $0.tag < $1.tag }) {
+    func entries(_ list: [Node]) -> [(UInt32, TestValue)] {
+        list.map { n in
             switch n {
-            case .text(let tag, let s):
-                let b = Array(s.utf8)
-                elements.append(Element(tag: tag, vr: vrCode("LO"), kind: b.isEmpty ? .empty : .text, count: 1,
-                                        valueOffset: heap.count, valueLength: b.count))
-                heap += b
-            case .number(let tag, let v):
-                elements.append(Element(tag: tag, vr: vrCode("FD"), kind: .float, count: 1,
-                                        valueOffset: heap.count, valueLength: 8))
-                withUnsafeBytes(of: v) { heap += $0 }
-            case .raw(let tag, let b):
-                elements.append(Element(tag: tag, vr: vrCode("UN"), kind: .bytes, count: 1,
-                                        valueOffset: source.count, valueLength: b.count))
-                source += b
-            case .sequence(let tag, let items):
-                let seqIndex = elements.count
-                elements.append(Element(tag: tag, vr: vrCode("SQ"), kind: .sequence, count: UInt32(items.count)))
-                for item in items {
-                    let itemIndex = elements.count
-                    elements.append(Element(tag: 0xFFFE_E000, vr: 0, kind: .item, count: UInt32(item.count)))
-                    emit(item)
-                    elements[itemIndex].descendants = UInt32(elements.count - itemIndex - 1)
-                }
-                elements[seqIndex].descendants = UInt32(elements.count - seqIndex - 1)
+            case .text(let t, let s): return (t, .text(s, vr: "LO"))
+            case .number(let t, let v): return (t, .float([v], vr: "FD"))
+            case .raw(let t, let b): return (t, .bytes(b, vr: "UN"))
+            case .sequence(let t, let items): return (t, .sequence(items.map(entries)))
             }
         }
     }
-    emit(nodes)
-    return Dataset(source: source, heap: heap, elements: elements, flags: [.stoppedBeforePixels],
-                   transferSyntax: "1.2.840.10008.1.2.1", characterSet: "")
+    return PetctTestSupport.makeDataset(entries(nodes), fileMeta: false, flags: [.stoppedBeforePixels])
 }
 
 enum F18 { static let halfLife = 6586.2 }     // 109.77 min

@@ -2,84 +2,8 @@
 import Glibc
 #endif
 
-/// Writes small explicit-VR little-endian DICOM files for the tests.
-struct TestFile {
-    var elements: [(tag: UInt32, vr: String, value: [UInt8])] = []
-
-    mutating func text(_ tag: UInt32, _ vr: String, _ s: String) {
-        var b = Array(s.utf8)
-        if b.count % 2 == 1 { b.append(vr == "UI" ? 0 : 0x20) }
-        elements.append((tag, vr, b))
-    }
-    mutating func us(_ tag: UInt32, _ v: UInt16) { elements.append((tag, "US", [UInt8(v & 0xFF), UInt8(v >> 8)])) }
-    mutating func ds(_ tag: UInt32, _ vs: [Double]) { text(tag, "DS", vs.map { fmt($0) }.joined(separator: "\\")) }
-    mutating func seq(_ tag: UInt32, _ items: [TestFile]) {
-        var b: [UInt8] = []
-        for it in items {
-            let body = it.body()
-            b += le16(0xFFFE) + le16(0xE000) + le32(UInt32(body.count)) + body
-        }
-        elements.append((tag, "SQ", b))
-    }
-    mutating func pixels(_ values: [UInt16]) {
-        var b: [UInt8] = []
-        for v in values { b += [UInt8(v & 0xFF), UInt8(v >> 8)] }
-        elements.append((0x7FE0_0010, "OW", b))
-    }
-
-    func body() -> [UInt8] {
-        var out: [UInt8] = []
-        for e in elements.sorted(by: { $0.tag < $1.tag }) {
-            out += le16(UInt16(e.tag >> 16)) + le16(UInt16(e.tag & 0xFFFF)) + Array(e.vr.utf8)
-            if ["OB", "OW", "SQ", "UN", "UT", "OF"].contains(e.vr) {
-                out += [0, 0] + le32(UInt32(e.value.count))
-            } else {
-                out += le16(UInt16(e.value.count))
-            }
-            out += e.value
-        }
-        return out
-    }
-
-    func bytes() -> [UInt8] {
-        var meta = TestFile()
-        meta.elements.append((0x0002_0001, "OB", [0, 1]))
-        meta.text(0x0002_0002, "UI", "1.2.840.10008.5.1.4.1.1.2")
-        meta.text(0x0002_0003, "UI", "1.2.3.4")
-        meta.text(0x0002_0010, "UI", "1.2.840.10008.1.2.1")
-        let mb = meta.body()
-        var group = TestFile()
-        group.elements.append((0x0002_0000, "UL", le32(UInt32(mb.count))))
-        return [UInt8](repeating: 0, count: 128) + Array("DICM".utf8) + group.body() + mb + body()
-    }
-
-    func write(_ path: String) {
-        let b = bytes()
-        let f = fopen(path, "wb")!
-        _ = b.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
-        fclose(f)
-    }
-}
-
-func le16(_ v: UInt16) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8)] }
-func le32(_ v: UInt32) -> [UInt8] { [UInt8(v & 0xFF), UInt8((v >> 8) & 0xFF), UInt8((v >> 16) & 0xFF), UInt8(v >> 24)] }
-
-func fmt(_ v: Double) -> String {
-    if v == v.rounded() && abs(v) < 1e9 { return String(Int(v)) }
-    let s = String(v)
-    return s.count > 16 ? String(s.prefix(16)) : s
-}
-
-/// A fresh temporary directory.
-func tempDir() -> String {
-    var template = Array("/tmp/petct-series-test-XXXXXX".utf8CString)
-    let p = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }!
-    return String(cString: p)
-}
-
-func removeDir(_ dir: String) {
-    _ = system("rm -rf '\(dir)'")
-}
+// TestFile, tempDir and removeDir come from PetctTestSupport.
+@_exported import PetctTestSupport
 
 /// One image slice with the usual CT/PET geometry tags.
 func slice(series: String, study: String = "1.2.3", modality: String = "CT", number: Int = 1, instance: Int?,
