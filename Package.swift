@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "PetctSeries", dependencies: ["PetctConcurrency", "DicomBytes", "DicomParser", "DicomPixels"]),
         .target(name: "PetctSUV", dependencies: ["DicomBytes", "DicomParser"]),
         .target(name: "PetctPairing", dependencies: ["PetctConcurrency", "DicomBytes"]),
-        .target(name: "DicomWriter", dependencies: ["DicomBytes", "DicomParser"]),
+        .target(name: "DicomWriter", dependencies: ["DicomBytes", "DicomDictionary", "DicomParser"]),
         .target(name: "PetctExport",
                 dependencies: ["CPetct", "PetctConcurrency", "DicomBytes", "DicomDictionary", "DicomParser", "DicomPixels",
                                "PetctSeries", "PetctSUV", "PetctPairing", "DicomWriter"],

@@ -224,20 +224,8 @@ struct Parser {
     }
 
     func resolveAmbiguous(_ d: UInt16, tag: UInt32, implicit: Bool, undefined: Bool, ctx: Context) -> UInt16 {
-        switch d {
-        case DictionaryVR.usOrSS:
-            return ctx.pixelRep == 1 ? VRCode.SS : VRCode.US
-        case DictionaryVR.obOrOW:
-            if undefined { return VRCode.OB }
-            return VRCode.OW
-        case DictionaryVR.usOrOW:
-            // LUT Data: US when the LUT Descriptor says one entry, else OW (as pydicom).
-            return ctx.lutFirst == 1 ? VRCode.US : VRCode.OW
-        case DictionaryVR.usOrSSOrOW:
-            return VRCode.OW
-        default:
-            return d
-        }
+        AmbiguousVR.forReading(d, pixelRepresentation: Int(ctx.pixelRep), lutFirst: ctx.lutFirst,
+                               undefinedLength: undefined)
     }
 
     /// pydicom adds 65536 to a negative first LUT Descriptor value read as explicit SS with several

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import DicomBytes
+import DicomDictionary
 import DicomParser
 
 /// One record of the element tree handed to the writer, in the same pre-order layout as the reader's
@@ -53,8 +54,40 @@ public enum DicomFileWriter {
         return try result.get()
     }
 
-    public static func encode(elements: UnsafeBufferPointer<WriteElement>,
+    public static func encode(elements given: UnsafeBufferPointer<WriteElement>,
                               heap: UnsafeRawBufferPointer) throws(DicomError) -> [UInt8] {
+        let resolved = try resolvingAmbiguousVRs(given, heap: heap)
+        return try resolved.withUnsafeBufferPointer { (elements) throws(DicomError) -> [UInt8] in
+            try encodeResolved(elements: elements, heap: heap)
+        }
+    }
+
+    /// The records with each ambiguous VR resolved for writing (`AmbiguousVR.forWriting`): the data
+    /// set's Pixel Representation and Bits Allocated (top level) and the record's own values decide.
+    static func resolvingAmbiguousVRs(_ elements: UnsafeBufferPointer<WriteElement>,
+                                      heap: UnsafeRawBufferPointer) throws(DicomError) -> [WriteElement] {
+        let enc = Encoder(elements: elements, heap: heap)
+        let top = try enc.children(0, elements.count)
+        func topInteger(_ tag: UInt32) throws(DicomError) -> Int64? {
+            guard let i = top.first(where: { elements[$0].tag == tag && elements[$0].kind == .int }) else { return nil }
+            return try enc.integers(elements[i]).first
+        }
+        let signed = try topInteger(Tags.pixelRepresentation) == 1
+        let bits = Int(clamping: try topInteger(Tags.bitsAllocated) ?? 8)
+        var out = Array(elements)
+        for i in out.indices where out[i].kind != .sequence && out[i].kind != .item {
+            let code = DictionaryVR.lookup(out[i].tag)
+            guard AmbiguousVR.first(code) != nil else { continue }
+            var negative = false
+            if out[i].kind == .int { negative = try enc.integers(out[i]).contains { $0 < 0 } }
+            out[i].vr = AmbiguousVR.forWriting(code, vr: out[i].vr, signed: signed, anyNegative: negative,
+                                               bitsAllocated: bits == 0 ? 8 : bits)
+        }
+        return out
+    }
+
+    static func encodeResolved(elements: UnsafeBufferPointer<WriteElement>,
+                               heap: UnsafeRawBufferPointer) throws(DicomError) -> [UInt8] {
         let enc = Encoder(elements: elements, heap: heap)
         let top = try enc.children(0, elements.count)
         // SOP class / instance: from the data set, else from file meta elements the caller passed.

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import _native
-from .dataset import DataElement, Dataset, PersonName, Tag, _PY_CODECS, dictionary_entry
+from .dataset import DataElement, Dataset, PersonName, Tag, _PY_CODECS
 from .valuerep import DSfloat, IS
 
 __all__ = ["dcmwrite"]
@@ -90,7 +90,6 @@ class _Flattener:
                     "ds.file_meta.TransferSyntaxUID = petct.uid.ExplicitVRLittleEndian")
             self._add(tag, "OB", _BYTES, 1, bytes(value), flags=_WRITE_ENCAPSULATED)
             return
-        vr = _resolve_vr(tag, vr, value, context)
         if vr == "SQ":
             items = list(value or [])
             start = len(self.records)
@@ -169,23 +168,6 @@ def _text_of(v: Any) -> str:
     return str(v)
 
 
-def _resolve_vr(tag: int, vr: str, value: Any, context: dict) -> str:
-    """Ambiguous dictionary VRs ('US or SS', 'OB or OW') chosen from the image pixel module."""
-    entry = dictionary_entry(tag)
-    if not entry or " or " not in entry[0]:
-        return vr
-    options = entry[0].split(" or ")
-    if vr != options[0]:
-        return vr
-    if "SS" in options and vr == "US":
-        vals = value if isinstance(value, (list, tuple)) else [value]
-        if context.get("signed") or any(isinstance(v, _NUMBER_TYPES) and v < 0 for v in vals):
-            return "SS"
-    if "OW" in options and vr == "OB" and (context.get("bits", 8) or 8) > 8:
-        return "OW"
-    return vr
-
-
 def _codec_for(ds: Dataset) -> str:
     cs = ds.get("SpecificCharacterSet", None)
     terms = [cs] if isinstance(cs, str) else list(cs or [])
@@ -200,17 +182,13 @@ def _codec_for(ds: Dataset) -> str:
 
 
 def _flatten(ds: Dataset) -> tuple[bytes, bytes]:
-    def num(key: str, default: int) -> int:
-        v = ds.get(key, None)
-        return int(v) if isinstance(v, _NUMBER_TYPES) else default
-
     # The transfer syntax: file_meta's (which the caller may change, as in pydicom), else the one read.
     meta = getattr(ds, "file_meta", None)
     ts = meta.get("TransferSyntaxUID") if isinstance(meta, Dataset) else None
     ts = str(ts).strip(" \x00") if ts else getattr(ds, "transfer_syntax_uid", None)
     encapsulated = ts if ts and ts not in _NATIVE_TS and 0x7FE00010 in ds else None
-    context = {"signed": num("PixelRepresentation", 0) == 1, "bits": num("BitsAllocated", 8),
-               "big_endian": getattr(ds, "is_little_endian", True) is False, "encapsulated": encapsulated}
+    # ambiguous VRs (US/SS, OB/OW) are resolved by the core's writer (AmbiguousVR.forWriting)
+    context = {"big_endian": getattr(ds, "is_little_endian", True) is False, "encapsulated": encapsulated}
     codec = _codec_for(ds)
     flat = _Flattener(codec)
     try:

@@ -88,3 +88,24 @@ def test_suv_kinds_are_the_cores():
     subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices.values()
     kinds = [tuple(a.choices) for p in subs for a in p._actions if a.dest == "suv_kind"]
     assert len(kinds) >= 2 and set(kinds) == {_native.SUV_KINDS}
+
+
+@pytest.mark.parametrize(
+    ("signed", "value", "bits", "want"),
+    [(0, 5, 8, ("US", "OB")), (1, 5, 16, ("SS", "OW")), (0, -5, 16, ("SS", "OW"))],
+)
+def test_ambiguous_vrs_are_resolved_by_the_core_writer(tmp_path, signed, value, bits, want):
+    # The writing rule lives in Swift (AmbiguousVR.forWriting); pydicom reads back what was chosen.
+    import pydicom
+
+    ds = petct.Dataset()
+    ds.SOPClassUID, ds.SOPInstanceUID = "1.2.840.10008.5.1.4.1.1.7", "2.25.78"
+    ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, 2, 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = bits, bits, bits - 1, signed
+    ds.SmallestImagePixelValue = value
+    ds.PixelData = bytes(2 * bits // 8)
+    path = tmp_path / "a.dcm"
+    petct.dcmwrite(ds, path)
+    got = pydicom.dcmread(path)
+    assert (got["SmallestImagePixelValue"].VR, got["PixelData"].VR) == want
+    assert got.SmallestImagePixelValue == value
