@@ -371,7 +371,7 @@ public func petct_resample(_ src: UnsafePointer<Float>?, _ srcGrid: UnsafePointe
 
 // MARK: - misc
 
-let coreVersion: StaticString = "0.1.0"
+// coreVersion: Version.swift, generated from pyproject.toml
 
 @_cdecl("petct_abi_version")
 public func petct_abi_version() -> Int32 { PETCT_ABI_VERSION }

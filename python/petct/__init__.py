@@ -22,8 +22,8 @@ from .pixels import apply_modality_lut, apply_voi, apply_voi_lut, apply_windowin
 from .study import (SUV_KINDS, ScanResult, SeriesInfo, Study, Volume, load_paired, load_series, load_study, pair,
                     save_paired, scan)
 
-__version__ = "0.1.0"
 core_version = _native.core_version()
+__version__ = core_version        # pyproject.toml's version, compiled into the core (tools/generate_version.py)
 
 __all__ = [
     "dcmread", "dcmwrite", "Dataset", "DataElement", "Tag", "PersonName", "dictionary_entry", "tag_for_keyword",
