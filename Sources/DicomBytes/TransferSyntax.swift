@@ -8,8 +8,10 @@ public enum TransferSyntax {
     public static let rleLossless = "1.2.840.10008.1.2.5"
 
     /// The syntaxes whose pixel data is native (not encapsulated); every other one is encapsulated.
-    public static let native: [String] = [implicitVRLittleEndian, explicitVRLittleEndian, explicitVRBigEndian,
-                                          deflatedExplicitVRLittleEndian]
+    public static let native: [String] = [
+        implicitVRLittleEndian, explicitVRLittleEndian, explicitVRBigEndian,
+        deflatedExplicitVRLittleEndian,
+    ]
 
     public static func isNative(_ uid: String) -> Bool { native.contains(uid) }
 }

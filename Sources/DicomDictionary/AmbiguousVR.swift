@@ -18,8 +18,10 @@ public enum AmbiguousVR {
     /// Reading an element without an explicit VR: US/SS from Pixel Representation, OB/OW by length (OB
     /// when undefined: encapsulated), LUT Data US when the LUT Descriptor's first value says one entry
     /// (else OW), "US or SS or OW" as OW. Other codes come back as they are.
-    public static func forReading(_ code: UInt16, pixelRepresentation: Int, lutFirst: Int64,
-                                  undefinedLength: Bool) -> UInt16 {
+    public static func forReading(
+        _ code: UInt16, pixelRepresentation: Int, lutFirst: Int64,
+        undefinedLength: Bool
+    ) -> UInt16 {
         switch code {
         case DictionaryVR.usOrSS: return pixelRepresentation == 1 ? VRCode.SS : VRCode.US
         case DictionaryVR.obOrOW: return undefinedLength ? VRCode.OB : VRCode.OW
@@ -32,8 +34,10 @@ public enum AmbiguousVR {
     /// Writing an element whose VR is the first one its ambiguous dictionary entry names (`vr`): US
     /// becomes SS when the pixel data is signed or a value is negative (where SS is an option), OB becomes
     /// OW when Bits Allocated is over 8. Any other VR is the caller's choice and stays.
-    public static func forWriting(_ code: UInt16, vr: UInt16, signed: Bool, anyNegative: Bool,
-                                  bitsAllocated: Int) -> UInt16 {
+    public static func forWriting(
+        _ code: UInt16, vr: UInt16, signed: Bool, anyNegative: Bool,
+        bitsAllocated: Int
+    ) -> UInt16 {
         guard let first = first(code), vr == first else { return vr }
         let ssIsAnOption = code == DictionaryVR.usOrSS || code == DictionaryVR.usOrSSOrOW
         if ssIsAnOption && vr == VRCode.US && (signed || anyNegative) { return VRCode.SS }

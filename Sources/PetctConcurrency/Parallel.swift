@@ -2,10 +2,11 @@
 // nothing). One bounded loop, one box for values shared by its workers, one first-error record.
 import Dispatch
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Wraps a value shared between the workers of a parallel loop. The caller guarantees that the workers
@@ -32,8 +33,10 @@ public enum Parallel {
     /// Splits 0..<count into contiguous chunks and runs `body` on them concurrently with at most
     /// `threads` (0 = all cores) running at once. `granularity` chunks per worker balance uneven work.
     /// `body` gets (chunk number, range).
-    public static func chunks(count: Int, threads: Int, granularity: Int = 4,
-                              _ body: (Int, Range<Int>) -> Void) {
+    public static func chunks(
+        count: Int, threads: Int, granularity: Int = 4,
+        _ body: (Int, Range<Int>) -> Void
+    ) {
         guard count > 0 else { return }
         let w = workers(count: count, threads: threads)
         Stats.record(width: w)

@@ -1,12 +1,13 @@
 import Glibc
 import Testing
+
 @testable import DicomBytes
 
 @Test func trimmingPaddingRemovesSpacesAndNULsAtBothEnds() {
     #expect("  CT \0".trimmingPadding() == "CT")
     #expect("\0\0".trimmingPadding() == "")
-    #expect(" A B ".trimmingPadding() == "A B")          // inner spaces stay
-    #expect("\tX\t".trimmingPadding() == "\tX\t")        // only spaces and NULs are padding
+    #expect(" A B ".trimmingPadding() == "A B")  // inner spaces stay
+    #expect("\tX\t".trimmingPadding() == "\tX\t")  // only spaces and NULs are padding
     #expect(Substring("  1.2.840 ").trimmingPadding() == "1.2.840")
 }
 
@@ -20,8 +21,8 @@ import Testing
     for uid in TransferSyntax.native { #expect(TransferSyntax.isNative(uid)) }
     #expect(TransferSyntax.isNative("1.2.840.10008.1.2.1.99"))
     #expect(!TransferSyntax.isNative(TransferSyntax.rleLossless))
-    #expect(!TransferSyntax.isNative("1.2.840.10008.1.2.4.70"))          // JPEG Lossless SV1
-    #expect(!TransferSyntax.isNative("1.2.840.10008.1.2.1.98"))          // encapsulated uncompressed
+    #expect(!TransferSyntax.isNative("1.2.840.10008.1.2.4.70"))  // JPEG Lossless SV1
+    #expect(!TransferSyntax.isNative("1.2.840.10008.1.2.1.98"))  // encapsulated uncompressed
     #expect(!TransferSyntax.isNative(""))
 }
 

@@ -1,6 +1,7 @@
 import Glibc
 import Synchronization
 import Testing
+
 @testable import PetctConcurrency
 
 /// Counts the loop bodies running at one moment, from inside the bodies (local to one test, so tests
@@ -26,7 +27,7 @@ final class Gauge: Sendable {
 /// Busy work long enough for workers to overlap when they can.
 func spin(_ n: Int) -> Int {
     var x = 0
-    for i in 0..<n { x = x &+ (i &* 2654435761) >> 3 }
+    for i in 0..<n { x = x &+ (i &* 2_654_435_761) >> 3 }
     return x
 }
 
@@ -58,7 +59,7 @@ func chunksNeverRunWiderThanThreads(threads: Int) {
         g.leave()
     }
     let ranges = seen.withLock { $0 }.sorted { $0.lowerBound < $1.lowerBound }
-    #expect(ranges.count == threads)                 // an explicit count: exactly that many chunks
+    #expect(ranges.count == threads)  // an explicit count: exactly that many chunks
     #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == 1000)
     for (a, b) in zip(ranges, ranges.dropFirst()) { #expect(a.upperBound == b.lowerBound) }
     #expect(g.peak.load(ordering: .relaxed) <= threads)

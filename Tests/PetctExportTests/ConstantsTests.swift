@@ -7,6 +7,7 @@ import PetctConcurrency
 import PetctPairing
 import PetctSUV
 import Testing
+
 @testable import PetctExport
 
 @Test func errorKindsMatchTheHeader() {
@@ -28,7 +29,7 @@ import Testing
         (.rawText, Int32(PETCT_KIND_RAW_TEXT)),
     ]
     for (kind, c) in pairs { #expect(Int32(kind.rawValue) == c, "\(kind)") }
-    #expect(ValueKind(rawValue: UInt8(PETCT_KIND_RAW_TEXT + 1)) == nil)   // no kind the header lacks
+    #expect(ValueKind(rawValue: UInt8(PETCT_KIND_RAW_TEXT + 1)) == nil)  // no kind the header lacks
 }
 
 @Test func flagsMatchTheHeader() {

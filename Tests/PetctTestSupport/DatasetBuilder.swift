@@ -15,10 +15,12 @@ public indirect enum TestValue {
 /// reader: numbers and text in the heap, bytes in the source (after 16 filler bytes, each value followed
 /// by 3 bytes that are not part of it), sequences flattened in pre-order, empty text as `.empty`.
 /// `fileMeta` adds a (0002,0010) element naming `transferSyntax`.
-public func makeDataset(_ entries: [(UInt32, TestValue)], transferSyntax: String = TransferSyntax.explicitVRLittleEndian,
-                        bigEndian: Bool = false, fileMeta: Bool = true, flags: DatasetFlags = []) -> Dataset {
+public func makeDataset(
+    _ entries: [(UInt32, TestValue)], transferSyntax: String = TransferSyntax.explicitVRLittleEndian,
+    bigEndian: Bool = false, fileMeta: Bool = true, flags: DatasetFlags = []
+) -> Dataset {
     var heap: [UInt8] = []
-    var source: [UInt8] = Array(repeating: 0xAA, count: 16)   // something before the values
+    var source: [UInt8] = Array(repeating: 0xAA, count: 16)  // something before the values
     var elements: [Element] = []
 
     func appendBytes<T>(_ values: [T]) -> Int {
@@ -32,24 +34,32 @@ public func makeDataset(_ entries: [(UInt32, TestValue)], transferSyntax: String
             switch value {
             case .int(let v, let vr):
                 let off = appendBytes(v)
-                elements.append(Element(tag: tag, vr: vrCode(vr), kind: .int, count: UInt32(v.count),
-                                        valueOffset: off, valueLength: v.count * 8))
+                elements.append(
+                    Element(
+                        tag: tag, vr: vrCode(vr), kind: .int, count: UInt32(v.count),
+                        valueOffset: off, valueLength: v.count * 8))
             case .float(let v, let vr):
                 let off = appendBytes(v)
-                elements.append(Element(tag: tag, vr: vrCode(vr), kind: .float, count: UInt32(v.count),
-                                        valueOffset: off, valueLength: v.count * 8))
+                elements.append(
+                    Element(
+                        tag: tag, vr: vrCode(vr), kind: .float, count: UInt32(v.count),
+                        valueOffset: off, valueLength: v.count * 8))
             case .text(let s, let vr):
                 let off = heap.count
                 heap.append(contentsOf: Array(s.utf8))
-                elements.append(Element(tag: tag, vr: vrCode(vr), kind: s.isEmpty ? .empty : .text, count: 1,
-                                        valueOffset: off, valueLength: s.utf8.count))
+                elements.append(
+                    Element(
+                        tag: tag, vr: vrCode(vr), kind: s.isEmpty ? .empty : .text, count: 1,
+                        valueOffset: off, valueLength: s.utf8.count))
             case .bytes(let b, let vr, let encapsulated):
                 let off = source.count
                 source.append(contentsOf: b)
-                source.append(contentsOf: [0xEE, 0xEE, 0xEE])   // trailing bytes that are not part of the value
-                elements.append(Element(tag: tag, vr: vrCode(vr), kind: .bytes,
-                                        flags: encapsulated ? [.encapsulated, .undefinedLength] : [],
-                                        count: 1, valueOffset: off, valueLength: b.count, fileOffset: off - 12))
+                source.append(contentsOf: [0xEE, 0xEE, 0xEE])  // trailing bytes that are not part of the value
+                elements.append(
+                    Element(
+                        tag: tag, vr: vrCode(vr), kind: .bytes,
+                        flags: encapsulated ? [.encapsulated, .undefinedLength] : [],
+                        count: 1, valueOffset: off, valueLength: b.count, fileOffset: off - 12))
             case .sequence(let items):
                 let seqIndex = elements.count
                 elements.append(Element(tag: tag, vr: vrCode("SQ"), kind: .sequence, count: UInt32(items.count)))
@@ -64,7 +74,8 @@ public func makeDataset(_ entries: [(UInt32, TestValue)], transferSyntax: String
         }
     }
     emit((fileMeta ? [(Tags.transferSyntaxUID, .text(transferSyntax, vr: "UI"))] : []) + entries)
-    return Dataset(source: source, heap: heap, elements: elements,
-                   flags: flags.union(bigEndian ? [.bigEndian] : []), transferSyntax: transferSyntax,
-                   characterSet: "")
+    return Dataset(
+        source: source, heap: heap, elements: elements,
+        flags: flags.union(bigEndian ? [.bigEndian] : []), transferSyntax: transferSyntax,
+        characterSet: "")
 }

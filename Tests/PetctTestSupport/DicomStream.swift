@@ -59,8 +59,10 @@ public struct DicomStream {
     }
     public mutating func seqDelim() { tag(Tags.sequenceDelimiter); u32(0) }
     /// A sequence whose items are the given encoded data sets.
-    public mutating func seq(_ t: UInt32, _ items: [[UInt8]], undefined: Bool = false, undefinedItems: Bool = false,
-                             vr: String = "SQ") {
+    public mutating func seq(
+        _ t: UInt32, _ items: [[UInt8]], undefined: Bool = false, undefinedItems: Bool = false,
+        vr: String = "SQ"
+    ) {
         var body = DicomStream(be: be, implicit: implicit)
         for i in items { body.item(i, undefined: undefinedItems) }
         if undefined {
@@ -72,8 +74,10 @@ public struct DicomStream {
 }
 
 /// Preamble + DICM + file meta (explicit VR LE) with a correct group length (or `groupLength`), then `body`.
-public func part10(ts: String, body: [UInt8], preamble: Bool = true, groupLength: UInt32? = nil,
-                   sopClass: String = "1.2.840.10008.5.1.4.1.1.2", sopInstance: String = "1.2.3.4") -> [UInt8] {
+public func part10(
+    ts: String, body: [UInt8], preamble: Bool = true, groupLength: UInt32? = nil,
+    sopClass: String = "1.2.840.10008.5.1.4.1.1.2", sopInstance: String = "1.2.3.4"
+) -> [UInt8] {
     var meta = DicomStream()
     meta.elem(Tags.fileMetaInformationVersion, "OB", [0, 1])
     meta.text(Tags.mediaStorageSOPClassUID, "UI", sopClass, pad: 0)

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import DicomBytes
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A small Explicit VR Little Endian Part 10 file as a list of elements, sorted by tag when written.
 public struct TestFile {
@@ -15,7 +16,9 @@ public struct TestFile {
         elements.append((tag, vr, b))
     }
     public mutating func us(_ tag: UInt32, _ v: UInt16) { elements.append((tag, "US", le16(v))) }
-    public mutating func ds(_ tag: UInt32, _ vs: [Double]) { text(tag, "DS", vs.map { dsText($0) }.joined(separator: "\\")) }
+    public mutating func ds(_ tag: UInt32, _ vs: [Double]) {
+        text(tag, "DS", vs.map { dsText($0) }.joined(separator: "\\"))
+    }
     public mutating func seq(_ tag: UInt32, _ items: [TestFile]) {
         var s = DicomStream()
         for it in items { s.item(it.body()) }
