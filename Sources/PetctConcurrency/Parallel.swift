@@ -4,9 +4,9 @@ import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Wraps a value shared between the workers of a parallel loop. The caller guarantees that the workers

@@ -1,7 +1,7 @@
 import DicomBytes
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// A small Explicit VR Little Endian Part 10 file as a list of elements, sorted by tag when written.
