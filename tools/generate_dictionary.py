@@ -178,4 +178,12 @@ def build() -> dict[str, str]:
 
 
 if __name__ == "__main__":
-    sys.exit(run("Generate the Swift data dictionary and tag constants from pydicom's PS3.6 copy.", build))
+    import pydicom
+
+    sys.exit(
+        run(
+            "Generate the Swift data dictionary and tag constants from pydicom's PS3.6 copy.",
+            build,
+            source=f"pydicom {pydicom.__version__}",
+        )
+    )

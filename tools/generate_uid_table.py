@@ -34,4 +34,6 @@ def build() -> dict[str, str]:
 
 
 if __name__ == "__main__":
-    sys.exit(run("Generate petct's UID registry table from pydicom's.", build))
+    import pydicom
+
+    sys.exit(run("Generate petct's UID registry table from pydicom's.", build, source=f"pydicom {pydicom.__version__}"))
