@@ -72,7 +72,8 @@ public enum Parallel {
 
     /// Test hook: how wide the parallel loops of this process were since the last reset.
     /// `width` is the largest number of workers a loop was allowed (1 for a loop run inline on the
-    /// caller's thread); `active` the most loop bodies seen running at the same moment (<= width).
+    /// caller's thread); `active` the most threads seen running loop bodies at the same moment
+    /// (nested loops count their thread once; <= width while one call runs).
     public static func peak(reset: Bool = false) -> (width: Int, active: Int) {
         if reset {
             return (Stats.width.exchange(0, ordering: .relaxed), Stats.peakActive.exchange(0, ordering: .relaxed))
@@ -81,19 +82,34 @@ public enum Parallel {
     }
 }
 
+/// The widths and the threads running loop bodies. A thread counts once however deeply its loops nest
+/// (a loop run inline inside another's body adds no thread): a per-thread depth in a pthread key.
 enum Stats {
     static let width = Atomic<Int>(0)
     static let active = Atomic<Int>(0)
     static let peakActive = Atomic<Int>(0)
+    static let depthKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
 
     static func record(width w: Int) { raise(width, to: w) }
 
     static func enter() {
-        let now = active.wrappingAdd(1, ordering: .relaxed).newValue
-        raise(peakActive, to: now)
+        let depth = Int(bitPattern: pthread_getspecific(depthKey))
+        pthread_setspecific(depthKey, UnsafeRawPointer(bitPattern: depth + 1))
+        if depth == 0 {
+            let now = active.wrappingAdd(1, ordering: .relaxed).newValue
+            raise(peakActive, to: now)
+        }
     }
 
-    static func leave() { active.wrappingSubtract(1, ordering: .relaxed) }
+    static func leave() {
+        let depth = Int(bitPattern: pthread_getspecific(depthKey)) - 1
+        pthread_setspecific(depthKey, UnsafeRawPointer(bitPattern: depth))
+        if depth == 0 { active.wrappingSubtract(1, ordering: .relaxed) }
+    }
 
     private static func raise(_ a: borrowing Atomic<Int>, to v: Int) {
         var cur = a.load(ordering: .relaxed)

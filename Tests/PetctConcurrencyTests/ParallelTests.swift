@@ -92,3 +92,16 @@ func chunksNeverRunWiderThanThreads(threads: Int) {
     #expect(p.width >= 3)
     #expect(p.active >= 1)
 }
+
+@Test func nestedInlineLoopsCountTheirThreadOnce() {
+    // A loop inside another's body, both on one thread: one active thread, however deep.
+    Parallel.chunks(count: 4, threads: 1) { _, _ in
+        Parallel.forEach(count: 4, threads: 1) { _ in
+            Parallel.forEach(count: 2, threads: 1) { _ in
+                #expect(Stats.active.load(ordering: .relaxed) >= 1)
+                #expect(Int(bitPattern: pthread_getspecific(Stats.depthKey)) == 3)
+            }
+        }
+    }
+    #expect(Int(bitPattern: pthread_getspecific(Stats.depthKey)) == 0)
+}

@@ -71,3 +71,50 @@ def test_batch_task_threads_reach_the_core(study_dir, tmp_path):
     row, width = peak_of(lambda: run_study(jobs[0], str(tmp_path / "out"), threads=1))
     assert row["status"] == "ok", row
     assert width == 1
+
+
+def _enhanced_rle_ct(path, frames=6, rows=16, cols=16):
+    """One Enhanced CT file of RLE-compressed frames (pydicom writes it): a volume from a single file."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, RLELossless, generate_uid
+
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SOPClassUID, ds.SOPInstanceUID = "1.2.840.10008.5.1.4.1.1.2.1", generate_uid()
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    ds.Modality, ds.SeriesInstanceUID, ds.StudyInstanceUID = "CT", generate_uid(), generate_uid()
+    ds.FrameOfReferenceUID = generate_uid()
+    ds.Rows, ds.Columns, ds.NumberOfFrames = rows, cols, frames
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    measures, orientation, rescale = Dataset(), Dataset(), Dataset()
+    measures.PixelSpacing, measures.SliceThickness = [1.0, 1.0], 2.0
+    orientation.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    rescale.RescaleSlope, rescale.RescaleIntercept, rescale.RescaleType = 1, -1024, "HU"
+    shared = Dataset()
+    shared.PixelMeasuresSequence = [measures]
+    shared.PlaneOrientationSequence = [orientation]
+    shared.PixelValueTransformationSequence = [rescale]
+    ds.SharedFunctionalGroupsSequence = [shared]
+    per = []
+    for k in range(frames):
+        position, frame = Dataset(), Dataset()
+        position.ImagePositionPatient = [0, 0, 2.0 * k]
+        frame.PlanePositionSequence = [position]
+        per.append(frame)
+    ds.PerFrameFunctionalGroupsSequence = per
+    arr = (np.arange(frames * rows * cols, dtype=np.uint16) % 4000).reshape(frames, rows, cols)
+    ds.compress(RLELossless, arr)
+    ds.save_as(path, enforce_file_format=True)
+    return arr
+
+
+def test_single_file_volume_decodes_its_frames_on_the_threads_given(tmp_path):
+    path = str(tmp_path / "enhanced.dcm")
+    arr = _enhanced_rle_ct(path)
+    for threads in (1, 2, 3):
+        vol, width = peak_of(lambda: petct.load_series([path], threads=threads))
+        assert width == threads
+        assert np.array_equal(vol.array, arr.astype(np.float32) - 1024)

@@ -234,8 +234,9 @@ const char *petct_core_version(void);
 const char *petct_list(int32_t which);
 /* Test hook: the largest number of workers any parallel loop of the core was allowed since the last
  * reset (1 when a loop ran on the caller's thread only, 0 when none ran); *active (nullable) gets the
- * most loop bodies seen running at one moment (<= the returned width). reset != 0 zeroes both after
- * reading them. Every `threads` argument above bounds this width. */
+ * most threads seen running loop bodies at one moment (a thread in nested loops counts once; <= the
+ * returned width). reset != 0 zeroes both after reading them. Every `threads` argument above bounds
+ * this width. */
 int32_t petct_parallel_peak(int32_t reset, int32_t *active);
 
 /* ---- writing ------------------------------------------------------------------------------ */
