@@ -5,6 +5,7 @@ import CPetct
 import DicomBytes
 import DicomDictionary
 import DicomParser
+import DicomCodecs
 import DicomPixels
 import PetctSeries
 import PetctSUV
@@ -368,7 +369,6 @@ public func petct_resample(_ src: UnsafePointer<Float>?, _ srcGrid: UnsafePointe
 
 // MARK: - misc
 
-let coreVersion: StaticString = "0.1.0"
 
 @_cdecl("petct_abi_version")
 public func petct_abi_version() -> Int32 { PETCT_ABI_VERSION }
@@ -376,6 +376,21 @@ public func petct_abi_version() -> Int32 { PETCT_ABI_VERSION }
 @_cdecl("petct_core_version")
 public func petct_core_version() -> UnsafePointer<CChar> {
     UnsafeRawPointer(coreVersion.utf8Start).assumingMemoryBound(to: CChar.self)
+}
+
+@_cdecl("petct_codec_status")
+public func petct_codec_status(_ codec: Int32, _ buf: UnsafeMutablePointer<CChar>?, _ cap: Int) -> Int32 {
+    guard let library = CodecLibrary(rawValue: codec) else { return -1 }
+    let status = CodecLibraries.status(library)
+    if let buf, cap > 0 {
+        var n = 0
+        for byte in status.description.utf8 where n < cap - 1 {
+            buf[n] = CChar(bitPattern: byte)
+            n += 1
+        }
+        buf[n] = 0
+    }
+    return status.available ? 1 : 0
 }
 
 // MARK: - writing

@@ -58,8 +58,27 @@ def cmd_demo(args) -> int:
     return run_demo(args.output)
 
 
+def version_text() -> str:
+    """`petct --version`: package and core versions, and the codec libraries found at run time."""
+    from . import __version__, codecs, core_version
+    lines = [f"petct {__version__} (core {core_version})"]
+    for name, (loaded, text) in codecs().items():
+        lines.append(f"  {name}: {text}" if loaded else f"  {name}: unavailable ({text})")
+    return "\n".join(lines)
+
+
+class _VersionAction(argparse.Action):
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_text())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="petct", description="PET-CT DICOM to NumPy: inspect, dump, pair.")
+    p.add_argument("--version", action=_VersionAction, help="print the package, core and codec library versions and exit")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("info", help="table of the series in a folder")
     s.add_argument("folder")
