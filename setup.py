@@ -184,6 +184,7 @@ ext = Extension(
     depends=[os.path.join(HEADER_DIR, "petct.h")],
     libraries=["petct"],
     runtime_library_dirs=["$ORIGIN"],
+    extra_link_args=["-Wl,--strip-debug"],  # Python's CFLAGS add -g
     extra_compile_args=["-std=c11", "-O2", "-Wall", "-Wno-missing-braces"],
     define_macros=[("NPY_TARGET_VERSION", "NPY_1_22_API_VERSION")],
 )
