@@ -21,6 +21,11 @@ one timed run, no warm-up):
       touch of fresh memory costs more than the whole job (see the README)
   W4  cohort: 10 studies x 200 PET slices of 128^2 (uint16, per-slice slopes): scan + load + SUVbw
   W5  decode a 200-slice 512^2 JPEG Lossless (SV1) CT series (only when DCMTK's dcmcjpeg is installed)
+  W6  decode 100 512^2 CT slices compressed as JPEG-LS lossless (petct: CharLS opened at run time)
+      petct.dcmread(f).pixel_array loop | pydicom + pylibjpeg-libjpeg | pydicom + imagecodecs
+  W7  the same slices as JPEG 2000 lossless (petct: OpenJPEG opened at run time)
+      petct.dcmread(f).pixel_array loop | pydicom + pylibjpeg-openjpeg | pydicom + imagecodecs
+      (W6/W7 data are encoded with imagecodecs, a benchmark-only dependency: pip install imagecodecs)
   floor  reading every byte of the input files + writing the output arrays (float32, first touch)
 
 Reports medians, min-max, ratios to petct and peak RSS per pipeline as Markdown.
@@ -107,6 +112,60 @@ def generate_jpeg_ll(src: Path, dst: Path, count: int = 200) -> list[str]:
         if not target.exists():
             subprocess.run(["dcmcjpeg", "+e1", str(f), str(target)], check=True, capture_output=True)
         out.append(str(target))
+    return out
+
+
+def generate_codec_series(src: Path, dst: Path, codec: str, count: int = 100) -> bool:
+    """JPEG-LS ("jls") or JPEG 2000 ("j2k") lossless copies of the first `count` CT slices, encoded
+    with imagecodecs; False when imagecodecs is not installed."""
+    try:
+        import imagecodecs
+        import pydicom
+        from pydicom.encaps import encapsulate
+    except ImportError:
+        return False
+    syntax = {"jls": "1.2.840.10008.1.2.4.80", "j2k": "1.2.840.10008.1.2.4.90"}[codec]
+    dst.mkdir(parents=True, exist_ok=True)
+    for f in sorted(src.glob("IM*.dcm"))[:count]:
+        target = dst / f.name
+        if target.exists():
+            continue
+        ds = pydicom.dcmread(f)
+        if ds.Modality != "CT":
+            continue
+        a = ds.pixel_array
+        if codec == "jls":
+            # JPEG-LS has no signed samples: store the bit pattern in Bits Stored bits, as DICOM does
+            stream = imagecodecs.jpegls_encode(a.view(np.uint16) & ((1 << ds.BitsStored) - 1))
+        else:
+            stream = imagecodecs.jpeg2k_encode(a, level=0, reversible=True, codecformat="J2K")
+        ds.PixelData = encapsulate([stream])
+        ds["PixelData"].VR = "OB"
+        ds.file_meta.TransferSyntaxUID = syntax
+        ds.save_as(target, enforce_file_format=True)
+    return True
+
+
+def w67_petct(folder):
+    import petct
+    return [petct.dcmread(f).pixel_array for f in dcm_files(Path(folder))]
+
+
+def w67_pydicom(folder):
+    import pydicom
+    return [pydicom.dcmread(f).pixel_array for f in dcm_files(Path(folder))]
+
+
+def w67_imagecodecs(folder):
+    import imagecodecs
+    import pydicom
+    from pydicom.encaps import generate_frames
+    out = []
+    for f in dcm_files(Path(folder)):
+        ds = pydicom.dcmread(f)
+        frame = next(generate_frames(ds.PixelData, number_of_frames=1))
+        out.append(imagecodecs.jpegls_decode(frame) if ds.file_meta.TransferSyntaxUID.endswith(".80")
+                   else imagecodecs.jpeg2k_decode(frame))
     return out
 
 
@@ -366,6 +425,9 @@ PIPELINES = {
     "w5.petct": w5_petct,
     "w5.pydicom": w5_pydicom,
     "floor.read": floor_read,
+    "w67.petct": w67_petct,
+    "w67.pydicom": w67_pydicom,
+    "w67.imagecodecs": w67_imagecodecs,
 }
 
 
@@ -525,7 +587,12 @@ def main() -> int:
     if not args.quick and shutil.which("dcmcjpeg"):
         generate_jpeg_ll(STUDY, ROOT / "ct-jpeg-lossless")
         jpeg = ROOT / "ct-jpeg-lossless"
-    for folder in [STUDY, cohort, jpeg] + [scaled_dir(f) for f in scales]:
+    codec_dirs = {}
+    if not args.quick:
+        for codec in ("jls", "j2k"):
+            if generate_codec_series(STUDY, ROOT / f"ct-{codec}", codec):
+                codec_dirs[codec] = ROOT / f"ct-{codec}"
+    for folder in [STUDY, cohort, jpeg, *codec_dirs.values()] + [scaled_dir(f) for f in scales]:
         if folder is not None and folder.exists():
             floor_read(folder)            # warm the page cache
 
@@ -613,6 +680,17 @@ def main() -> int:
         w5 = "W5 decode 200 x 512^2 JPEG Lossless CT -> HU"
         bench(w5, "petct.load_series", "w5.petct", jpeg)
         bench(w5, "pydicom + pylibjpeg", "w5.pydicom", jpeg)
+    for w, codec, title, plugin in (("W6", "jls", "JPEG-LS", "pylibjpeg-libjpeg"),
+                                     ("W7", "j2k", "JPEG 2000", "pylibjpeg-openjpeg")):
+        if not want(w) or args.quick:
+            continue
+        label = f"{w} decode 100 x 512^2 {title} lossless CT slices"
+        if codec not in codec_dirs:
+            rows.append((label, "all", None, "imagecodecs is not installed (pip install imagecodecs)"))
+            continue
+        bench(label, "petct.dcmread(f).pixel_array loop", "w67.petct", codec_dirs[codec])
+        bench(label, f"pydicom + {plugin}", "w67.pydicom", codec_dirs[codec])
+        bench(label, "pydicom + imagecodecs (decode only)", "w67.imagecodecs", codec_dirs[codec])
 
     # -- report
     def stats(r):
