@@ -44,11 +44,20 @@ public enum CodecLibraries {
         return CodecLibraryStatus(available: false, description: "\(library.name) not found: \(detail)")
     }
 
+    /// Opens the library if that was not tried yet; after the first call, one atomic load.
+    @inline(__always)
+    static func isLoaded(_ library: CodecLibrary) -> Bool {
+        switch library {
+        case .charls: return codecshim_charls_load(nil) == 1
+        case .openjpeg: return codecshim_openjpeg_load(nil) == 1
+        }
+    }
+
     /// Throws an unsupported-transfer-syntax error naming the library and how to install it when
     /// `library` cannot be loaded.
     public static func require(_ library: CodecLibrary, for transferSyntax: String) throws(DicomError) {
+        if isLoaded(library) { return }
         let s = status(library)
-        if s.available { return }
         throw DicomError(.unsupportedTransferSyntax,
                          "\(CodecRegistry.name(of: transferSyntax)) needs the \(library.name) library "
                          + "(\(library.file)), which could not be loaded: install the Debian package "
