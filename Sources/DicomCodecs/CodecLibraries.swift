@@ -44,6 +44,20 @@ public enum CodecLibraries {
         return CodecLibraryStatus(available: false, description: "\(library.name) not found: \(detail)")
     }
 
+    /// The loaded OpenJPEG's version (read once, after a successful load).
+    static let openjpegVersion: (major: Int, minor: Int)? = {
+        guard codecshim_openjpeg_load(nil) == 1, let v = opj_version() else { return nil }
+        return parseVersion(String(cString: v))
+    }()
+
+    /// "2.5.0" -> (2, 5); nil when it does not start with two dot-separated numbers.
+    static func parseVersion(_ text: String) -> (major: Int, minor: Int)? {
+        let parts = text.split(separator: ".", maxSplits: 2)
+        guard parts.count >= 2, let major = Int(parts[0]),
+              let minor = Int(parts[1].prefix { $0 >= "0" && $0 <= "9" }) else { return nil }
+        return (major, minor)
+    }
+
     /// Opens the library if that was not tried yet; after the first call, one atomic load.
     @inline(__always)
     static func isLoaded(_ library: CodecLibrary) -> Bool {
@@ -56,7 +70,16 @@ public enum CodecLibraries {
     /// Throws an unsupported-transfer-syntax error naming the library and how to install it when
     /// `library` cannot be loaded.
     public static func require(_ library: CodecLibrary, for transferSyntax: String) throws(DicomError) {
-        if isLoaded(library) { return }
+        if isLoaded(library) {
+            // HTJ2K (Part 15) arrived in OpenJPEG 2.5: an older library would report the stream as broken.
+            if library == .openjpeg && transferSyntax.hasPrefix("1.2.840.10008.1.2.4.20"),
+               let v = openjpegVersion, v.major < 2 || (v.major == 2 && v.minor < 5) {
+                throw DicomError(.unsupportedTransferSyntax,
+                                 "\(CodecRegistry.name(of: transferSyntax)) needs OpenJPEG 2.5 or newer, found "
+                                 + "\(v.major).\(v.minor): upgrade libopenjp2-7 (or install petct's wheel, which bundles 2.5)")
+            }
+            return
+        }
         let s = status(library)
         throw DicomError(.unsupportedTransferSyntax,
                          "\(CodecRegistry.name(of: transferSyntax)) needs the \(library.name) library "

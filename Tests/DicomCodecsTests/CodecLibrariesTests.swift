@@ -16,6 +16,16 @@ import DicomBytes
         #expect(openjpeg.description.contains("libopenjp2.so"))
     }
 
+    @Test func versionParsing() {
+        #expect(CodecLibraries.parseVersion("2.5.0")! == (2, 5))
+        #expect(CodecLibraries.parseVersion("2.4")! == (2, 4))
+        #expect(CodecLibraries.parseVersion("2.10.1rc")! == (2, 10))
+        #expect(CodecLibraries.parseVersion("2") == nil)
+        #expect(CodecLibraries.parseVersion("x.y") == nil)
+        let loaded = CodecLibraries.openjpegVersion!
+        #expect(loaded.major == 2 && loaded.minor >= 5)   // HTJ2K needs 2.5; CI has Debian's 2.5.0
+    }
+
     @Test func registryDecodersCheckThenDecode() throws {
         let values = (0..<64).map { ($0 * 37) & 0xFFF }
         let expectation = FrameExpectation(rows: 8, columns: 8, samples: 1, bitsAllocated: 16, bitsStored: 12,
