@@ -38,7 +38,8 @@ let package = Package(
                 exclude: ["exports.map"]),
         .testTarget(name: "DicomDictionaryTests", dependencies: ["DicomDictionary"]),
         .testTarget(name: "DicomParserTests", dependencies: ["DicomBytes", "DicomDictionary", "DicomParser"]),
-        // Test-only: the libraries' own encoders, through their installed headers (libcharls-dev, libopenjp2-7-dev).
+        // Test-only: the libraries' own encoders, through their installed headers (libcharls-dev, libopenjp2-7-dev);
+        // a plain `swift build` builds it too: without those headers, build the library with `--product petct`.
         .target(name: "CCodecTestEncoders", path: "Tests/CCodecTestEncoders",
                 linkerSettings: [.linkedLibrary("charls"), .linkedLibrary("openjp2")]),
         .testTarget(name: "DicomCodecsTests", dependencies: ["DicomBytes", "DicomCodecs", "CCharLS", "COpenJPEG", "CCodecTestEncoders"]),
