@@ -5,7 +5,8 @@
 
 struct codecshim_charls_api codecshim_charls;
 
-static const char *const names[] = {"libcharls.so.2", "libcharls.so", 0};
+/* Only the 2.x soname, whose C ABI petct declares: another major version may change signatures. */
+static const char *const names[] = {"libcharls.so.2", 0};
 
 #define SYM(name, field) {name, (void **)&codecshim_charls.field}
 static const struct codecshim_symbol symbols[] = {

@@ -5,7 +5,8 @@
 
 struct codecshim_openjpeg_api codecshim_openjpeg;
 
-static const char *const names[] = {"libopenjp2.so.7", "libopenjp2.so", 0};
+/* The 2.x soname (the ABI petct declares); HTJ2K additionally needs 2.5 (checked in DicomCodecs). */
+static const char *const names[] = {"libopenjp2.so.7", 0};
 
 #define SYM(field) {"opj_" #field, (void **)&codecshim_openjpeg.field}
 static const struct codecshim_symbol symbols[] = {
