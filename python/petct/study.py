@@ -280,19 +280,29 @@ def load_study(folder: Any, ct: SeriesInfo | int | str | None = None, pet: Serie
     found, headers = _scan(folder, True, threads, keep_headers=True)
     notes: list[str] = []
 
-    def explicit(choice, modality):
+    def explicit(choice, modality, arg):
         if choice is None:
             return None
+        listing = "; ".join(f"{i}: {s.modality} #{s.series_number if s.series_number is not None else ''} "
+                            f"{s.description!r} {s.series_uid}" for i, s in enumerate(found)) or "none"
         if isinstance(choice, SeriesInfo):
             return choice
-        if isinstance(choice, int):
-            return found[choice]
+        if isinstance(choice, (bool, np.bool_)) or not isinstance(choice, (int, np.integer, str)):
+            raise TypeError(f"{arg}= takes a SeriesInfo, an index into study.series (int) or a "
+                            f"SeriesInstanceUID (str), not {type(choice).__name__} {choice!r}")
+        if isinstance(choice, (int, np.integer)):
+            if not -len(found) <= int(choice) < len(found):
+                raise ValueError(f"{arg}={int(choice)}: no such series; {len(found)} series found "
+                                 f"(indices 0..{len(found) - 1}): {listing}")
+            return found[int(choice)]
         for s in found:
             if s.series_uid == choice:
                 return s
-        raise ValueError(f"no {modality} series {choice!r} in {folder}")
+        raise ValueError(f"{arg}={choice!r}: no {modality} series with that SeriesInstanceUID in "
+                         f"{os.fsdecode(folder) if isinstance(folder, (str, bytes, os.PathLike)) else 'the files given'}; "
+                         f"series found: {listing}")
 
-    pet_s = explicit(pet, "PET")
+    pet_s = explicit(pet, "PET", "pet")
     if pet_s is not None:
         notes.append(f"PET series {pet_s.series_number} chosen by the caller")
     else:
@@ -309,7 +319,7 @@ def load_study(folder: Any, ct: SeriesInfo | int | str | None = None, pet: Serie
                 warnings.warn("no attenuation-corrected PET series; using a non-corrected one", PetctWarning,
                               stacklevel=2)
 
-    ct_s = explicit(ct, "CT")
+    ct_s = explicit(ct, "CT", "ct")
     if ct_s is not None:
         notes.append(f"CT series {ct_s.series_number} chosen by the caller")
     else:
@@ -379,6 +389,20 @@ def _overlap_slices(target: Volume, other: Volume) -> tuple[int, int]:
     return int(inside[0]), int(inside[-1]) + 1
 
 
+def _check_choice(name: str, value: Any, allowed: tuple) -> None:
+    if not any(value is None if a is None else (isinstance(value, str) and value == a) for a in allowed):
+        raise ValueError(f"{name}={value!r} is not one of: {', '.join(repr(a) for a in allowed)}")
+
+
+def _check_pair_args(target: Any, pet: Any, suv_kind: Any, crop: Any) -> None:
+    """The pairing options, each checked against its allowed values (the message lists them)."""
+    _check_choice("target", target, ("ct", "pet"))
+    _check_choice("pet", pet, ("suv", "bqml"))
+    if pet == "suv":
+        _check_choice("suv_kind", suv_kind, SUV_KINDS)
+    _check_choice("crop", crop, ("overlap", None))
+
+
 def pair(study: Study, target: str = "ct", pet: str = "suv", suv_kind: str = "bw", crop: str | None = "overlap",
          return_mask: bool = False, threads: int = 0):
     """PET and CT on one grid, slice ``i`` of one at the same patient position as slice ``i`` of the other.
@@ -393,12 +417,7 @@ def pair(study: Study, target: str = "ct", pet: str = "suv", suv_kind: str = "bw
     if study.ct is None or study.pet is None:
         raise GeometryError("pairing needs both a CT and a PET series; found "
                             f"CT={'yes' if study.ct is not None else 'no'}, PET={'yes' if study.pet is not None else 'no'}")
-    if target not in ("ct", "pet"):
-        raise ValueError("target must be 'ct' or 'pet'")
-    if pet not in ("suv", "bqml"):
-        raise ValueError("pet must be 'suv' or 'bqml'")
-    if crop not in ("overlap", None):
-        raise ValueError("crop must be 'overlap' or None")
+    _check_pair_args(target, pet, suv_kind, crop)
     ct_v, pet_v = study.ct, study.pet
     pet_values = pet_v.suv(suv_kind) if pet == "suv" else pet_v.array
     if target == "ct":
@@ -447,94 +466,63 @@ def save_paired(study_or_folder: Any, out_dir: Any, target: str = "ct", pet: str
                 crop: str | None = "overlap") -> dict:
     """Write ``ct.npy``, ``pet.npy`` and ``meta.json`` (an Auto-Paired folder) and return the meta.
 
-    The three files are written into a temporary sibling folder that then replaces ``out_dir`` (an
-    atomic swap on Linux), so an interrupted run leaves either the previous complete result or none,
-    never a mix of two runs or a half-written file.
+    Each file goes to a temporary name in ``out_dir`` and is then renamed over its final name,
+    ``meta.json`` last (it records size, CRC-32 and identity of ``ct.npy`` / ``pet.npy``, which
+    :func:`load_paired` checks). Nothing else in ``out_dir`` is moved, renamed or deleted; an existing
+    folder keeps its mode and owner; concurrent writers commit one after the other (the last complete
+    result wins); Ctrl-C leaves the previous result or the new one. See :mod:`petct.outdir`.
     """
+    from .outdir import check_out_dir
+    out = check_out_dir(out_dir)
+    _check_pair_args(target, pet, suv_kind, crop)
     study = study_or_folder if isinstance(study_or_folder, Study) else load_study(study_or_folder)
     ct, pt = pair(study, target=target, pet=pet, suv_kind=suv_kind, crop=crop)
     meta = _paired_meta(study, target, pet, suv_kind, crop, ct.shape)
-    _write_paired_dir(os.fspath(out_dir), ct, pt, meta)
-    return meta
+    return _write_paired_dir(out, ct, pt, meta)
 
 
-_PAIRED_FILES = ("ct.npy", "pet.npy", "meta.json")
+PAIRED_FILES = ("ct.npy", "pet.npy", "meta.json")
 
 
-def _rename_exchange(a: str, b: str) -> bool:
-    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False when not available."""
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        fn = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    at_fdcwd, rename_exchange = -100, 2
-    return fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
-
-
-def _write_paired_dir(out: str, ct: np.ndarray, pt: np.ndarray, meta: dict) -> None:
-    """Writes ct.npy, pet.npy and meta.json into a temporary sibling folder, then puts that folder in
-    place of ``out`` (an atomic swap where the OS has one), so ``out`` always holds one complete run:
-    the previous one or the new one (or none, if a process is killed during a first write or, where
-    the swap is not atomic, between two renames). Other files already in ``out`` are carried over."""
-    import shutil
-    import tempfile
-    out = os.path.realpath(out)   # a symlinked folder: replace its target, keep the link
-    parent, base = os.path.split(out.rstrip(os.sep)) if out != os.sep else (out, "")
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{base}.tmp-", dir=parent)
-    try:
-        for name, arr in (("ct.npy", ct), ("pet.npy", pt)):
-            with open(os.path.join(tmp, name), "wb") as f:
-                np.save(f, arr)
-                f.flush()
-                os.fsync(f.fileno())
-        with open(os.path.join(tmp, "meta.json"), "w") as f:
-            json.dump(meta, f, indent=2)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o777 & ~_umask())
-        if not os.path.isdir(out):
-            os.rename(tmp, out)
-            return
-        # keep whatever else the user keeps in the folder (and older temporary names are dropped)
-        for entry in os.listdir(out):
-            if entry not in _PAIRED_FILES and not entry.startswith((".ct.npy.tmp", ".pet.npy.tmp", ".meta.json.tmp")):
-                os.rename(os.path.join(out, entry), os.path.join(tmp, entry))
-        if _rename_exchange(tmp, out):
-            shutil.rmtree(tmp, ignore_errors=True)   # tmp now holds the previous run
-            return
-        old = tempfile.mkdtemp(prefix=f".{base}.old-", dir=parent)
-        os.rename(out, os.path.join(old, "d"))
-        os.rename(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def _umask() -> int:
-    # read, not set-and-restore: os.umask would race with other threads creating files
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return 0o022
+def _write_paired_dir(out: Any, ct: np.ndarray, pt: np.ndarray, meta: dict) -> dict:
+    from .outdir import OutputFolder
+    with OutputFolder(out) as w:
+        w.add("ct.npy", lambda f: np.save(f, ct))
+        w.add("pet.npy", lambda f: np.save(f, pt))
+        return w.commit("meta.json", meta)
 
 
 def load_paired(out_dir: Any, mmap: bool = False) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Read an Auto-Paired folder: ``(ct, pet, meta)``."""
+    """Read an Auto-Paired folder: ``(ct, pet, meta)``.
+
+    Raises :class:`petct.PairedFolderError` when ``ct.npy`` / ``pet.npy`` are not the files its
+    ``meta.json`` was written with (a writer killed between its renames, another program), or when
+    ``meta.json`` is missing."""
+    from .errors import PairedFolderError
+    from .outdir import check_files
     d = os.fspath(out_dir)
-    mode = "r" if mmap else None
-    ct = np.load(os.path.join(d, "ct.npy"), mmap_mode=mode)
-    pt = np.load(os.path.join(d, "pet.npy"), mmap_mode=mode)
-    meta_path = os.path.join(d, "meta.json")
-    meta = json.load(open(meta_path)) if os.path.exists(meta_path) else {}
+    meta_path = os.path.join(d, "meta.json" if isinstance(d, str) else b"meta.json")
+    try:
+        with open(meta_path, "rb") as f:
+            meta = json.loads(f.read())
+    except FileNotFoundError:
+        raise PairedFolderError(f"{os.fsdecode(d)}: no meta.json: not an Auto-Paired folder, or its first "
+                                "write was interrupted") from None
+    arrays, stats = {}, {}
+    for name in ("ct.npy", "pet.npy"):
+        path = os.path.join(d, name if isinstance(d, str) else os.fsencode(name))
+        if mmap:
+            before = os.stat(path)
+            arrays[name] = np.load(path, mmap_mode="r")
+            stats[name] = os.stat(path)
+            if (before.st_ino, before.st_mtime_ns) != (stats[name].st_ino, stats[name].st_mtime_ns):
+                raise PairedFolderError(f"{os.fsdecode(d)}: {name} was replaced while being opened; load again")
+        else:
+            with open(path, "rb") as f:
+                stats[name] = os.fstat(f.fileno())
+                arrays[name] = np.load(f)
+    check_files(d, meta, stats)
+    ct, pt = arrays["ct.npy"], arrays["pet.npy"]
     if ct.shape != pt.shape:
-        raise ValueError(f"{d}: ct.npy {ct.shape} and pet.npy {pt.shape} differ in shape")
+        raise PairedFolderError(f"{os.fsdecode(d)}: ct.npy {ct.shape} and pet.npy {pt.shape} differ in shape")
     return ct, pt, meta

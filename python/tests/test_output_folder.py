@@ -1,0 +1,288 @@
+"""save_paired / petct pair -o / dcmwrite and the user's files: nothing of theirs is moved, renamed or
+deleted; concurrent writers and Ctrl-C leave one complete result; modes and owners are kept."""
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import petct
+from synth import make_study
+
+HERE = Path(__file__).resolve().parent
+TEMP_NAME = re.compile(r"^\.(ct\.npy|pet\.npy|meta\.json)\.petct-tmp-[0-9a-f]{24}$")
+ENV = dict(os.environ, PYTHONPATH=str(HERE.parent) + os.pathsep + str(HERE))
+
+
+def tiny_study(folder, seed=0, **kw):
+    args = dict(ct_shape=(8, 16, 16), pet_shape=(6, 8, 8), ct_spacing=(2.0, 2.0, 3.0), pet_spacing=(4.0, 4.0, 4.0),
+                ct_z0=0.0, pet_z0=-2.0, seed=seed)
+    args.update(kw)
+    return make_study(str(folder), **args)
+
+
+def quiet_load(folder):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return petct.load_study(folder)
+
+
+def snapshot(folder: Path, skip=("ct.npy", "pet.npy", "meta.json")) -> dict:
+    """Every entry under ``folder`` (except petct's three files at the top) -> type, mode, owner, content."""
+    st = os.stat(folder)
+    out = {".": (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, st.st_ino)}   # the folder itself stays
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            p = Path(root) / name
+            rel = str(p.relative_to(folder))
+            if rel in skip:
+                continue
+            st = os.lstat(p)
+            if stat.S_ISREG(st.st_mode):
+                body = hashlib.sha256(p.read_bytes()).hexdigest()
+            elif stat.S_ISLNK(st.st_mode):
+                body = os.readlink(p)
+            else:
+                body = None
+            out[rel] = (stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, st.st_ino,
+                        st.st_mtime_ns, body)
+    return out
+
+
+def user_files(folder: Path, n: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        (folder / f"user_{i:05d}.txt").write_text(f"file {i}\n")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "deep.bin").write_bytes(os.urandom(100))
+    os.symlink("user_00000.txt", folder / "link.txt")
+    (folder / ".hidden").write_text("mine")
+    (folder / "ct.npy.bak").write_text("not petct's")
+    (folder / ".ct.npy.tmp-123").write_text("looks like an old temporary name, but is the user's")
+
+
+@pytest.fixture(scope="module")
+def two_studies(tmp_path_factory):
+    base = tmp_path_factory.mktemp("studies")
+    big = dict(ct_shape=(24, 48, 48), pet_shape=(16, 24, 24))
+    _, _, ids_a = tiny_study(base / "a", seed=1, **big)
+    _, _, ids_b = tiny_study(base / "b", seed=2, ct_z0=1.5, **big)
+    expected = {ids_a.study_uid: petct.pair(quiet_load(base / "a")),
+                ids_b.study_uid: petct.pair(quiet_load(base / "b"))}
+    return base / "a", base / "b", expected
+
+
+def check_complete(out: Path, expected: dict) -> str:
+    """The study uid of the one complete run in ``out`` (asserting it is complete and consistent)."""
+    names = sorted(n for n in os.listdir(out) if n in ("ct.npy", "pet.npy", "meta.json"))
+    assert names == ["ct.npy", "meta.json", "pet.npy"], names
+    ct, pt, meta = petct.load_paired(out)
+    ect, ept = expected[meta["study_uid"]]
+    assert np.array_equal(ct, ect) and np.array_equal(pt, ept)
+    return meta["study_uid"]
+
+
+WRITER = textwrap.dedent("""
+    import sys, warnings
+    import petct
+    warnings.simplefilter("ignore")
+    study, out, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    s = petct.load_study(study)
+    print("ready", flush=True)
+    i = 0
+    while count == 0 or i < count:
+        petct.save_paired(s, out)
+        i += 1
+    print("done", flush=True)
+""")
+
+
+# -- item 1: never touch anything petct did not create ----------------------------------------------
+
+def test_thousands_of_user_files_stay_byte_identical(two_studies, tmp_path):
+    a, b, expected = two_studies
+    out = tmp_path / "out"
+    user_files(out, 3000)
+    before = snapshot(out)
+    petct.save_paired(quiet_load(a), out)
+    petct.save_paired(quiet_load(b), out, target="ct")
+    assert snapshot(out) == before       # same inodes, modes, owners, times, contents
+    assert check_complete(out, expected) in expected
+    leftovers = [n for n in os.listdir(out) if TEMP_NAME.match(n)]
+    assert leftovers == []
+
+
+def test_concurrent_writers_last_complete_result_wins(two_studies, tmp_path):
+    a, b, expected = two_studies
+    out = tmp_path / "out"
+    user_files(out, 300)
+    before = snapshot(out)
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(study), str(out), "15"], env=ENV,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for study in (a, b, a, b)]
+    for p in procs:
+        stdout, stderr = p.communicate(timeout=300)
+        assert p.returncode == 0 and stdout.split() == ["ready", "done"], stderr[-2000:]
+    assert snapshot(out) == before
+    assert check_complete(out, expected) in expected
+    assert not [n for n in os.listdir(out) if TEMP_NAME.match(n)]
+
+
+def test_sigint_at_random_points_leaves_old_or_new_result(two_studies, tmp_path):
+    """Ctrl-C anywhere in save_paired: a complete result (never a mix, since the commit defers SIGINT),
+    no temporary files left, and the user's files untouched."""
+    a, b, expected = two_studies
+    out = tmp_path / "out"
+    user_files(out, 200)
+    petct.save_paired(quiet_load(a), out)
+    before = snapshot(out)
+    rng = random.Random(14)
+    for trial in range(10):
+        study = (a, b)[trial % 2]
+        p = subprocess.Popen([sys.executable, "-c", WRITER, str(study), str(out), "0"], env=ENV,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert p.stdout.readline().strip() == "ready", p.stderr.read()
+        time.sleep(rng.uniform(0.0, 0.3))
+        p.send_signal(signal.SIGINT)
+        _, stderr = p.communicate(timeout=60)
+        assert "KeyboardInterrupt" in stderr, stderr[-2000:]
+        assert snapshot(out) == before, f"trial {trial}"
+        assert check_complete(out, expected) in expected
+        assert not [n for n in os.listdir(out) if TEMP_NAME.match(n)], f"trial {trial}: temporary files left"
+
+
+def test_load_paired_detects_files_of_two_runs(two_studies, tmp_path):
+    a, b, expected = two_studies
+    out = tmp_path / "out"
+    petct.save_paired(quiet_load(a), out)
+    old_pet = (out / "pet.npy").read_bytes()
+    petct.save_paired(quiet_load(b), out)
+    (out / "pet.npy").write_bytes(old_pet)     # what a writer killed between its renames leaves
+    with pytest.raises(petct.PairedFolderError, match=r"pet\.npy does not belong to meta\.json"):
+        petct.load_paired(out)
+    with pytest.raises(petct.PairedFolderError, match="pet.npy"):
+        petct.load_paired(out, mmap=True)
+    (out / "meta.json").unlink()
+    with pytest.raises(petct.PairedFolderError, match="no meta.json"):
+        petct.load_paired(out)
+
+
+def test_a_copied_folder_still_loads(two_studies, tmp_path):
+    a, _, expected = two_studies
+    petct.save_paired(quiet_load(a), tmp_path / "out")
+    shutil.copytree(tmp_path / "out", tmp_path / "copy")     # new inodes: checked by size and CRC-32
+    assert check_complete(tmp_path / "copy", expected) in expected
+
+
+def test_symlinked_output_folder_is_written_through(two_studies, tmp_path):
+    a, _, expected = two_studies
+    real = tmp_path / "real"
+    real.mkdir()
+    os.symlink(real, tmp_path / "link")
+    petct.save_paired(quiet_load(a), tmp_path / "link")
+    assert (tmp_path / "link").is_symlink()
+    assert check_complete(real, expected) in expected
+
+
+def _as_nobody(fn) -> int:
+    """Run ``fn()`` in a forked child with uid/gid 65534; its exit status (0 = fn returned)."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            fn()
+            code = 0
+        except BaseException as exc:  # noqa: BLE001
+            sys.stderr.write(f"{type(exc).__name__}: {exc}\n")
+            code = 3 if isinstance(exc, PermissionError) else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop privileges to another user")
+def test_sticky_shared_folder_other_users_files_untouched(two_studies, request):
+    """A non-root user writing into a sticky shared folder (1777) whose ct.npy belongs to someone else:
+    PermissionError, the other user's files stay, and the writer's own temporary files are gone."""
+    a, b, expected = two_studies
+    base = Path(tempfile.mkdtemp(prefix="petct-sticky-"))   # under /tmp: pytest's folders are 0700
+    request.addfinalizer(lambda: shutil.rmtree(base, ignore_errors=True))
+    os.chmod(base, 0o755)
+    shared = base / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    user_files(shared, 50)
+    petct.save_paired(quiet_load(a), shared)
+    before = snapshot(shared, skip=())
+    study_b = quiet_load(b)
+    assert _as_nobody(lambda: petct.save_paired(study_b, shared)) == 3
+    assert snapshot(shared, skip=()) == before
+    assert not [n for n in os.listdir(shared) if TEMP_NAME.match(n)]
+    # a read-only folder: nothing created, nothing changed
+    ro = base / "ro"
+    ro.mkdir()
+    user_files(ro, 5)
+    os.chmod(ro, 0o555)
+    before = snapshot(ro, skip=())
+    assert _as_nobody(lambda: petct.save_paired(study_b, ro)) == 3
+    assert snapshot(ro, skip=()) == before
+
+
+# -- item 2: permissions, "" ------------------------------------------------------------------------
+
+def test_existing_folder_keeps_mode_and_owner_new_files_get_umask(two_studies, tmp_path):
+    a, _, _ = two_studies
+    study = quiet_load(a)
+    out = tmp_path / "private"
+    out.mkdir()
+    os.chmod(out, 0o700)
+    if os.geteuid() == 0:
+        os.chown(out, 1234, 2345)
+    st0 = os.stat(out)
+    old = os.umask(0o027)
+    try:
+        petct.save_paired(study, out)
+        new_dir = tmp_path / "new" / "deeper"
+        petct.save_paired(study, new_dir)
+    finally:
+        os.umask(old)
+    st1 = os.stat(out)
+    assert stat.S_IMODE(st1.st_mode) == 0o700 and (st1.st_uid, st1.st_gid) == (st0.st_uid, st0.st_gid)
+    for name in ("ct.npy", "pet.npy", "meta.json"):
+        assert stat.S_IMODE(os.stat(out / name).st_mode) == 0o640
+        assert stat.S_IMODE(os.stat(new_dir / name).st_mode) == 0o640
+    assert stat.S_IMODE(os.stat(new_dir).st_mode) == 0o750
+    # a replaced file keeps its mode
+    os.chmod(out / "ct.npy", 0o600)
+    petct.save_paired(study, out)
+    assert stat.S_IMODE(os.stat(out / "ct.npy").st_mode) == 0o600
+
+
+def test_empty_output_path_is_an_error(two_studies, tmp_path, monkeypatch):
+    a, _, _ = two_studies
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "keep.txt").write_text("x")
+    for bad in ("", b""):
+        with pytest.raises(ValueError, match="empty path"):
+            petct.save_paired(quiet_load(a), bad)
+    from petct.cli import main
+    assert main(["pair", str(a), "-o", ""]) == 1
+    assert sorted(os.listdir(tmp_path)) == ["keep.txt"]
