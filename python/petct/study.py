@@ -168,31 +168,89 @@ class Volume:
         return self._metadata
 
     # -- SUV --------------------------------------------------------------------------------
-    def _suv(self, kind: str) -> tuple[np.ndarray, dict]:
-        if kind not in SUV_KINDS:
+    #: accept an injection time of day that is after the scan start as the previous day even when that
+    #: means more than ROLLOVER_MAX_S of uptake (see :meth:`suv`)
+    allow_day_rollover: bool = False
+    #: accept an elapsed time (scan start - injection) that is negative or longer than MAX_ELAPSED_S
+    allow_implausible_elapsed: bool = False
+    #: the longest uptake a previous-day injection (scan past midnight) is taken for without asking
+    ROLLOVER_MAX_S = 6 * 3600.0
+    #: the plausible range of scan start - injection, beyond which SUV is refused unless allowed
+    MAX_ELAPSED_S = 24 * 3600.0
+
+    def _suv_raw(self, kind: str) -> tuple[np.ndarray, dict]:
+        if not isinstance(kind, str) or kind not in SUV_KINDS:
             raise ValueError(f"unknown SUV kind {kind!r}; use one of {', '.join(SUV_KINDS)}")
         if kind not in self._suv_cache:
             factors, info = _native.volume_suv(self._handle, kind, self.array.shape[0])
             self._suv_cache[kind] = (factors, json.loads(info))
         return self._suv_cache[kind]
 
-    def suv_factors(self, kind: str = "bw") -> np.ndarray:
+    def _suv(self, kind: str, allow_day_rollover: bool | None = None,
+             allow_implausible_elapsed: bool | None = None) -> tuple[np.ndarray, dict]:
+        factors, info = self._suv_raw(kind)
+        self._check_suv_timing(info,
+                               self.allow_day_rollover if allow_day_rollover is None else allow_day_rollover,
+                               self.allow_implausible_elapsed if allow_implausible_elapsed is None
+                               else allow_implausible_elapsed)
+        return factors, info
+
+    def _check_suv_timing(self, info: dict, allow_rollover: bool, allow_elapsed: bool) -> None:
+        """Refuse SUV whose decay correction rests on implausible times (see :meth:`suv`)."""
+        from .errors import SUVError
+        elapsed = info.get("elapsed_s")
+        if elapsed is None or info.get("decay_correction") not in ("START", "NONE"):
+            return   # ADMIN: the times do not enter the factor
+        where = self.files[0] if self.files else None
+        times = (f"injection {info.get('injection_time')} ({info.get('injection_time_source')}), "
+                 f"scan start {info.get('scan_start')} ({info.get('scan_start_source')})")
+        if info.get("day_rollover") and elapsed > self.ROLLOVER_MAX_S and not allow_rollover:
+            inj = str(info.get("injection_time") or "")
+            raise SUVError(
+                f"SUV: the injection time of day {inj[11:] or '?'} (RadiopharmaceuticalStartTime (0018,1072)) "
+                f"is after the scan start {info.get('scan_start')} ({info.get('scan_start_source')}); taking it as "
+                f"the previous day ({inj}) would mean {elapsed / 3600:.2f} h of decay (factor "
+                f"x{2.0 ** min(elapsed / (info.get('half_life_s') or 6586.2), 1000.0):.4g}), beyond the {self.ROLLOVER_MAX_S / 3600:g} h a scan "
+                "past midnight allows. Check the times, or pass allow_day_rollover=True (or set "
+                "volume.allow_day_rollover = True) to accept",
+                path=where, tag=0x00181072)
+        if (elapsed < 0 or elapsed > self.MAX_ELAPSED_S) and not allow_elapsed and not (
+                info.get("day_rollover") and allow_rollover):
+            what = f"{-elapsed:.0f} s after" if elapsed < 0 else f"{elapsed / 3600:.2f} h before"
+            raise SUVError(
+                f"SUV: the injection is {what} the scan start "
+                f"(plausible: 0 to {self.MAX_ELAPSED_S / 3600:g} h) -- {times}. Fix the times, or pass "
+                "allow_implausible_elapsed=True (or set volume.allow_implausible_elapsed) to accept",
+                path=where, tag=0x00181078 if "DateTime" in (info.get("injection_time_source") or "") else 0x00181072)
+
+    def suv_factors(self, kind: str = "bw", **timing) -> np.ndarray:
         """Per-slice factors: ``suv = array * factors[:, None, None]``."""
-        return self._suv(kind)[0]
+        return self._suv(kind, **timing)[0]
 
-    def suv_factor(self, kind: str = "bw") -> float:
+    def suv_factor(self, kind: str = "bw", **timing) -> float:
         """The factor turning this volume's values into SUV of ``kind`` (first slice's when per-slice)."""
-        return float(self._suv(kind)[0][0])
+        return float(self._suv(kind, **timing)[0][0])
 
-    def suv(self, kind: str = "bw") -> np.ndarray:
-        """float32 SUV volume of ``kind`` (``bw``, ``lbm``, ``lbm-janma``, ``bsa``, ``ibw``)."""
-        f = self._suv(kind)[0].astype(np.float32)
+    def suv(self, kind: str = "bw", *, allow_day_rollover: bool | None = None,
+            allow_implausible_elapsed: bool | None = None) -> np.ndarray:
+        """float32 SUV volume of ``kind`` (``bw``, ``lbm``, ``lbm-janma``, ``bsa``, ``ibw``).
+
+        Timing rules (decay correction START or NONE): an injection time of day after the scan start
+        is taken as the previous day (a scan past midnight) only when that gives at most 6 h of uptake;
+        beyond, :class:`petct.SUVError` names both times unless ``allow_day_rollover=True``. An elapsed
+        time (scan start - injection) below 0 or above 24 h raises unless
+        ``allow_implausible_elapsed=True``. The defaults come from the volume's attributes of the same
+        names (so ``pair`` / ``save_paired`` follow ``study.pet.allow_day_rollover = True``).
+        """
+        f = self._suv(kind, allow_day_rollover, allow_implausible_elapsed)[0].astype(np.float32)
         if np.all(f == f[0]):
             return self.array * f[0]
         return self.array * f[:, None, None]
 
     def suv_info_for(self, kind: str = "bw") -> dict:
-        return dict(self._suv(kind)[1])
+        """How SUV of ``kind`` was computed (also when its timing is refused: see ``elapsed_s``,
+        ``day_rollover`` and ``notes``)."""
+        return dict(self._suv_raw(kind)[1])
 
     @property
     def suv_info(self) -> dict:
