@@ -110,7 +110,10 @@ def cmd_batch(args) -> int:
             line += f"  {r['error']}"
             failed += r["status"] == "error"
         print(line)
-    print(f"{len(rows)} studies, {failed} failed; summary: {args.output}/summary.csv")
+    skipped = getattr(rows, "skipped", [])
+    print(f"{len(rows)} studies, {failed} failed; summary: {args.output}/summary.csv"
+          + (f"; {len(skipped)} file(s) skipped (not DICOM images or unreadable): {args.output}/skipped.csv"
+             if skipped else ""))
     return 1 if failed else 0
 
 
