@@ -30,6 +30,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import signal
 import stat
 import threading
@@ -97,17 +98,48 @@ def _sigint_deferred():
 
 
 @contextlib.contextmanager
-def _folder_lock(folder):
+def _folder_lock(folder, how: int = fcntl.LOCK_EX):
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            fcntl.flock(fd, how)
         except OSError as exc:   # a file system without flock: go on unlocked
             if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
                 raise
         yield fd
     finally:
         os.close(fd)   # releases the lock
+
+
+_TEMP_NAME = re.compile(r"\.[A-Za-z0-9._-]+" + re.escape(TEMP_MARK) + r"[0-9a-f]{24}")
+
+
+def _sweep_abandoned(folder) -> None:
+    """Remove temporary files of petct writers that died (SIGKILL, power loss) before committing: names
+    of exactly petct's pattern that no live writer holds locked. Called under the folder's exclusive
+    lock, so no writer is between creating and locking its file."""
+    with os.scandir(folder) as it:
+        names = [e.name for e in it if (e.name if isinstance(e.name, str) else os.fsdecode(e.name)).startswith(".")]
+    for name in names:
+        text = name if isinstance(name, str) else os.fsdecode(name)
+        if not _TEMP_NAME.fullmatch(text):
+            continue
+        path = os.path.join(folder, name)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue          # a live writer holds it
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        finally:
+            os.close(fd)
 
 
 def _identity(st: os.stat_result) -> list[int]:
@@ -124,6 +156,7 @@ class OutputFolder:
         self.content_id = os.urandom(12).hex()
         self.files: dict[str, dict] = {}
         self._pending: list[tuple[Any, Any]] = []   # (temporary path, final path), in write order
+        self._locks: list[int] = []                   # fds holding a flock on each temporary file
         self._committed = False
         if not os.path.isdir(self.folder):
             os.makedirs(self.folder, exist_ok=True)   # new folders: mode 0777 minus the umask
@@ -143,12 +176,26 @@ class OutputFolder:
             except FileNotFoundError:
                 pass
         self._pending.clear()
+        self._release()
+
+    def _release(self) -> None:
+        for fd in self._locks:
+            os.close(fd)
+        self._locks.clear()
 
     def _create(self, name: str):
         final = _join(self.folder, name)
         tmp = _join(self.folder, f".{name}{TEMP_MARK}{self.content_id}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
-        self._pending.append((tmp, final))
+        # Created and locked under a shared lock of the folder, so a sweep (under the exclusive lock)
+        # never sees it unlocked; the lock is held until commit or discard: a temporary file that can be
+        # locked by someone else belongs to a writer that died.
+        with _folder_lock(self.folder, fcntl.LOCK_SH):
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+            self._pending.append((tmp, final))
+            lock = os.open(tmp, os.O_RDONLY | os.O_CLOEXEC)
+            self._locks.append(lock)
+            with contextlib.suppress(OSError):
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         try:
             st = os.stat(final)
         except OSError:
@@ -196,6 +243,8 @@ class OutputFolder:
                 os.replace(tmp, final)
             self._committed = True
             self._pending.clear()
+            self._release()
+            _sweep_abandoned(self.folder)
             with contextlib.suppress(OSError):
                 os.fsync(dirfd)
         return meta

@@ -166,6 +166,31 @@ def test_sigint_at_random_points_leaves_old_or_new_result(two_studies, tmp_path)
         assert not [n for n in os.listdir(out) if TEMP_NAME.match(n)], f"trial {trial}: temporary files left"
 
 
+def test_abandoned_temporary_files_are_swept_live_ones_kept(two_studies, tmp_path):
+    """A writer killed before committing leaves hidden temporary files; the next commit removes those
+    (unlocked: their writer is dead) but not a live writer's, nor anything else."""
+    a, b, expected = two_studies
+    out = tmp_path / "out"
+    user_files(out, 20)
+    before = snapshot(out)
+    dies = ("import os, sys; from petct.outdir import OutputFolder; w = OutputFolder(sys.argv[1]); "
+            "w.add('ct.npy', lambda f: f.write(b'x' * 1000)); w.add('pet.npy', lambda f: f.write(b'y')); "
+            "os.kill(os.getpid(), 9)")
+    p = subprocess.run([sys.executable, "-c", dies, str(out)], env=ENV, capture_output=True, text=True, timeout=60)
+    assert p.returncode == -9, p.stderr
+    assert len([n for n in os.listdir(out) if TEMP_NAME.match(n)]) == 2
+    from petct.outdir import OutputFolder
+    live = OutputFolder(out)                       # a writer in the middle of its work
+    live.add("ct.npy", lambda f: f.write(b"partial"))
+    live_tmp = [n for n in os.listdir(out) if TEMP_NAME.match(n) and live.content_id in n]
+    petct.save_paired(quiet_load(b), out)
+    left = [n for n in os.listdir(out) if TEMP_NAME.match(n)]
+    assert left == live_tmp
+    live.discard()
+    assert not [n for n in os.listdir(out) if TEMP_NAME.match(n)]
+    assert snapshot(out) == before and check_complete(out, expected) in expected
+
+
 def test_load_paired_detects_files_of_two_runs(two_studies, tmp_path):
     a, b, expected = two_studies
     out = tmp_path / "out"

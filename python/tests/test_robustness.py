@@ -267,8 +267,10 @@ def test_killed_writer_leaves_old_complete_result_or_a_detected_mix(tmp_path):
         kills += 1
         problem = _check_paired(out, expected)
         assert problem is None, f"after kill {kills} (delay {delay:.2f} s): {problem}"
-    # a new save still works; the parent folder got nothing but the output folder
+    # a new save still works and removes the killed writers' temporary files; the parent folder got
+    # nothing but the output folder
     meta = petct.save_paired(quiet_load(tmp_path / "a"), out)
+    assert sorted(os.listdir(out)) == ["ct.npy", "meta.json", "pet.npy"]
     assert _check_paired(out, expected) is None and meta["study_uid"] == ids_a.study_uid
     ct, pt, meta2 = petct.load_paired(out)
     assert meta2["content_id"] == meta["content_id"]
