@@ -219,6 +219,9 @@ def batch(root: Any, out: Any, scheduler: str | None = None, workers: int | None
             raise FileNotFoundError(f"batch root {root_path!r} does not exist (nothing created)")
         raise NotADirectoryError(f"batch root {root_path!r} is not a folder (nothing created)")
     out = os.path.abspath(check_out_dir(out))
+    if _inside(os.path.realpath(root_path), os.path.realpath(out)):
+        raise ValueError(f"the output folder {out!r} is the batch root or holds it; choose a folder beside or "
+                         "inside the root (it is then left out of the scan)")
     # the scan comes first: a root that cannot be read creates no output folder
     jobs, unassigned = find_studies(root_path, exclude=out)
     os.makedirs(out, exist_ok=True)

@@ -11,8 +11,12 @@ file names, other formats) goes through the same :class:`OutputFolder`:
 The rules:
 
 - Each file is first written to its own temporary name in the folder (``.<name>.petct-tmp-<id>``,
-  created with ``O_EXCL``), flushed and fsync'ed. Nothing else in the folder is opened, moved,
-  renamed or deleted; on failure or Ctrl-C only this writer's own temporary files are removed.
+  created with ``O_EXCL`` and locked with ``flock`` until commit), flushed and fsync'ed. Nothing else
+  in the folder is moved, renamed or deleted; on failure or Ctrl-C this writer's own temporary files
+  are removed, and a commit also removes temporary files of petct's exact pattern that no live writer
+  holds locked (left by a writer killed before committing).
+- Before the first rename, each final name is checked (no folder in the way, not another user's file
+  in a sticky folder), so a refused commit changes nothing.
 - ``commit`` renames the data files over their final names one by one and the marker (``meta.json``)
   last, holding an exclusive ``flock`` on the folder, with SIGINT deferred until the renames are done.
   Two concurrent writers therefore commit one after the other: the last complete result wins.
@@ -183,6 +187,22 @@ class OutputFolder:
             os.close(fd)
         self._locks.clear()
 
+    def _check_replaceable(self) -> None:
+        """Fail before the first rename when one of them would fail (a folder in the way, a file of
+        another user in a sticky folder), so a refused commit changes nothing."""
+        dir_st = os.stat(self.folder)
+        euid = os.geteuid()
+        for _, final in self._pending:
+            try:
+                st = os.lstat(final)
+            except FileNotFoundError:
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                raise IsADirectoryError(errno.EISDIR, "a folder is in the way of an output file", os.fsdecode(final))
+            if (dir_st.st_mode & stat.S_ISVTX and euid != 0 and st.st_uid != euid and dir_st.st_uid != euid):
+                raise PermissionError(errno.EPERM, "in this sticky folder the file belongs to another user",
+                                      os.fsdecode(final))
+
     def _create(self, name: str):
         final = _join(self.folder, name)
         tmp = _join(self.folder, f".{name}{TEMP_MARK}{self.content_id}")
@@ -239,6 +259,7 @@ class OutputFolder:
             f.flush()
             os.fsync(f.fileno())
         with _sigint_deferred(), _folder_lock(self.folder) as dirfd:
+            self._check_replaceable()
             for tmp, final in self._pending:
                 os.replace(tmp, final)
             self._committed = True

@@ -182,6 +182,11 @@ def test_batch_refuses_bad_workers_and_a_missing_root_at_once(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         petct.batch(tmp_path / "missing", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+    for bad_out in (root, tmp_path):
+        with pytest.raises(ValueError, match="is the batch root or holds it"):
+            petct.batch(root, bad_out)
+    with pytest.raises(ValueError, match="empty path"):
+        petct.batch(root, "")
     for args in (["--workers", "-3"], ["--workers", "0"]):
         proc = subprocess.run([sys.executable, "-m", "petct", "batch", str(root), "-o", str(tmp_path / "out"), *args],
                               capture_output=True, text=True, timeout=120)

@@ -369,3 +369,18 @@ def test_dcmwrite_writes_through_a_symlink_and_keeps_it(tmp_path):
     petct.dcmwrite(ds, dangling)
     assert dangling.is_symlink() and petct.dcmread(tmp_path / "data" / "later.dcm").SOPInstanceUID == ds.SOPInstanceUID
     assert not [n for n in os.listdir(tmp_path / "data") if "petct-tmp" in n]
+
+
+def test_refused_commit_changes_nothing(two_studies, tmp_path):
+    """A folder where pet.npy should go: the commit is refused before the first rename (ct.npy and
+    meta.json of the previous run stay), and only the writer's temporary files are removed."""
+    a, b, expected = two_studies
+    out = tmp_path / "out"
+    petct.save_paired(quiet_load(a), out)
+    (out / "pet.npy").unlink()
+    (out / "pet.npy").mkdir()
+    (out / "pet.npy" / "inside.txt").write_text("user")
+    before = snapshot(out, skip=())
+    with pytest.raises(IsADirectoryError):
+        petct.save_paired(quiet_load(b), out)
+    assert snapshot(out, skip=()) == before
