@@ -67,6 +67,17 @@ def test_non_finite_rescale_is_refused_in_every_path(tmp_path, key, text, tag):
     assert np.array_equal(got, ref, equal_nan=True) and not np.isfinite(got).all()
 
 
+def test_non_finite_rescale_set_in_python_is_refused(tmp_path):
+    ds = petct.dcmread(ct_series(tmp_path / "CT")[0])
+    assert np.allclose(ds.rescaled_array, -24.0)
+    for key, tag in (("RescaleSlope", 0x00281053), ("RescaleIntercept", 0x00281052)):
+        edited = ds.copy()
+        setattr(edited, key, float("nan"))
+        with pytest.raises(petct.MalformedDicomError, match=key) as exc:
+            edited.rescaled_array
+        assert exc.value.tag == tag
+
+
 def test_load_study_leaves_out_a_slice_with_nan_slope(tmp_path):
     make_study(str(tmp_path), **SMALL)
     good = quiet(petct.load_study, tmp_path).ct.array
