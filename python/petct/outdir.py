@@ -209,7 +209,7 @@ class OutputFolder:
         # Created and locked under a shared lock of the folder, so a sweep (under the exclusive lock)
         # never sees it unlocked; the lock is held until commit or discard: a temporary file that can be
         # locked by someone else belongs to a writer that died.
-        with _folder_lock(self.folder, fcntl.LOCK_SH):
+        with _sigint_deferred(), _folder_lock(self.folder, fcntl.LOCK_SH):   # no Ctrl-C before it is registered
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
             self._pending.append((tmp, final))
             lock = os.open(tmp, os.O_RDONLY | os.O_CLOEXEC)

@@ -553,32 +553,40 @@ def _write_paired_dir(out: Any, ct: np.ndarray, pt: np.ndarray, meta: dict) -> d
 def load_paired(out_dir: Any, mmap: bool = False) -> tuple[np.ndarray, np.ndarray, dict]:
     """Read an Auto-Paired folder: ``(ct, pet, meta)``.
 
-    Raises :class:`petct.PairedFolderError` when ``ct.npy`` / ``pet.npy`` are not the files its
-    ``meta.json`` was written with (a writer killed between its renames, another program), or when
-    ``meta.json`` is missing."""
+    The three files are opened under a shared lock of the folder (writers rename under an exclusive
+    one), so a load concurrent with ``save_paired`` gets one complete run. Raises
+    :class:`petct.PairedFolderError` when ``ct.npy`` / ``pet.npy`` are not the files its ``meta.json``
+    was written with (a writer killed between its renames, another program), or when ``meta.json`` is
+    missing."""
     from .errors import PairedFolderError
-    from .outdir import check_files
+    from .outdir import _folder_lock, _join, check_files
+    import fcntl
     d = os.fspath(out_dir)
-    meta_path = os.path.join(d, "meta.json" if isinstance(d, str) else b"meta.json")
+    arrays, stats, handles = {}, {}, []
     try:
-        with open(meta_path, "rb") as f:
-            meta = json.loads(f.read())
-    except FileNotFoundError:
-        raise PairedFolderError(f"{os.fsdecode(d)}: no meta.json: not an Auto-Paired folder, or its first "
-                                "write was interrupted") from None
-    arrays, stats = {}, {}
-    for name in ("ct.npy", "pet.npy"):
-        path = os.path.join(d, name if isinstance(d, str) else os.fsencode(name))
-        if mmap:
-            before = os.stat(path)
-            arrays[name] = np.load(path, mmap_mode="r")
-            stats[name] = os.stat(path)
-            if (before.st_ino, before.st_mtime_ns) != (stats[name].st_ino, stats[name].st_mtime_ns):
-                raise PairedFolderError(f"{os.fsdecode(d)}: {name} was replaced while being opened; load again")
-        else:
-            with open(path, "rb") as f:
-                stats[name] = os.fstat(f.fileno())
+        with _folder_lock(d, fcntl.LOCK_SH):
+            try:
+                with open(_join(d, "meta.json"), "rb") as f:
+                    meta = json.loads(f.read())
+            except FileNotFoundError:
+                raise PairedFolderError(f"{os.fsdecode(d)}: no meta.json: not an Auto-Paired folder, or its first "
+                                        "write was interrupted") from None
+            for name in ("ct.npy", "pet.npy"):
+                path = _join(d, name)
+                if mmap:
+                    arrays[name] = np.load(path, mmap_mode="r")
+                    stats[name] = os.stat(path)
+                else:
+                    f = open(path, "rb")
+                    handles.append(f)
+                    stats[name] = os.fstat(f.fileno())
+                    arrays[name] = f
+        for name, f in list(arrays.items()):
+            if not mmap:
                 arrays[name] = np.load(f)
+    finally:
+        for f in handles:
+            f.close()
     check_files(d, meta, stats)
     ct, pt = arrays["ct.npy"], arrays["pet.npy"]
     if ct.shape != pt.shape:

@@ -97,6 +97,13 @@ def check_complete(out: Path, expected: dict) -> str:
     return meta["study_uid"]
 
 
+def check_complete_mmap(out: Path, expected: dict, mmap: bool) -> str:
+    ct, pt, meta = petct.load_paired(out, mmap=mmap)
+    ect, ept = expected[meta["study_uid"]]
+    assert np.array_equal(ct, ect) and np.array_equal(pt, ept)
+    return meta["study_uid"]
+
+
 WRITER = textwrap.dedent("""
     import sys, warnings
     import petct
@@ -135,9 +142,17 @@ def test_concurrent_writers_last_complete_result_wins(two_studies, tmp_path):
     procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(study), str(out), "15"], env=ENV,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for study in (a, b, a, b)]
+    # a reader meanwhile always gets one complete run (it opens the files under a shared folder lock)
+    reads = 0
+    while any(p.poll() is None for p in procs):
+        if (out / "meta.json").exists():
+            for mmap in (False, True):
+                assert check_complete_mmap(out, expected, mmap) in expected
+                reads += 1
     for p in procs:
         stdout, stderr = p.communicate(timeout=300)
         assert p.returncode == 0 and stdout.split() == ["ready", "done"], stderr[-2000:]
+    assert reads > 0
     assert snapshot(out) == before
     assert check_complete(out, expected) in expected
     assert not [n for n in os.listdir(out) if TEMP_NAME.match(n)]
@@ -161,7 +176,8 @@ def test_sigint_at_random_points_leaves_old_or_new_result(two_studies, tmp_path)
         p.send_signal(signal.SIGINT)
         _, stderr = p.communicate(timeout=60)
         assert "KeyboardInterrupt" in stderr, stderr[-2000:]
-        assert snapshot(out) == before, f"trial {trial}"
+        now = snapshot(out)
+        assert now == before, f"trial {trial}: " + repr({k: (before.get(k), now.get(k)) for k in set(before) | set(now) if before.get(k) != now.get(k)})
         assert check_complete(out, expected) in expected
         assert not [n for n in os.listdir(out) if TEMP_NAME.match(n)], f"trial {trial}: temporary files left"
 
