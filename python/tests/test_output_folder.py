@@ -400,3 +400,33 @@ def test_refused_commit_changes_nothing(two_studies, tmp_path):
     with pytest.raises(IsADirectoryError):
         petct.save_paired(quiet_load(b), out)
     assert snapshot(out, skip=()) == before
+
+
+def test_mount_point_inside_the_output_folder_is_untouched(two_studies, tmp_path):
+    """A file system mounted inside OUT (500 files on it): still mounted, every file there, after two saves."""
+    a, b, expected = two_studies
+    out = tmp_path / "out"
+    mnt = out / "mnt"
+    mnt.mkdir(parents=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "petct-test", str(mnt)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root / CAP_SYS_ADMIN): {r.stderr.strip()}")
+    try:
+        for i in range(500):
+            (mnt / f"f{i}.txt").write_text(str(i))
+        before = snapshot(out)
+        petct.save_paired(quiet_load(a), out)
+        petct.save_paired(quiet_load(b), out)
+        assert os.path.ismount(mnt) and snapshot(out) == before
+        assert check_complete(out, expected) in expected
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)
+
+
+def test_dcmwrite_empty_path_is_an_error(tmp_path, monkeypatch):
+    ds = _some_dataset(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    names = sorted(os.listdir(tmp_path))
+    with pytest.raises(FileNotFoundError):
+        petct.dcmwrite(ds, "")
+    assert sorted(os.listdir(tmp_path)) == names
