@@ -194,8 +194,13 @@ public enum DicomFileWriter {
         let replacing = stat(path, &old) == 0 && UInt32(old.st_mode) & 0o170000 == 0o100000
         var tmp = ""
         var fd: Int32 = -1
+        // the temporary name: next to the file (same file system), short enough for NAME_MAX
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { String(path[...$0]) } ?? ""
+        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let stem = base.utf8.count <= 200 ? base : ""
         for _ in 0..<64 {
-            tmp = path + ".petct-tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            tmp = dir + "." + stem + ".petct-tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
             if fd >= 0 || errno != EEXIST { break }
         }

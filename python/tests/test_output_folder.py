@@ -430,3 +430,13 @@ def test_dcmwrite_empty_path_is_an_error(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError):
         petct.dcmwrite(ds, "")
     assert sorted(os.listdir(tmp_path)) == names
+
+
+def test_dcmwrite_long_file_name(tmp_path):
+    """A 250-byte file name: the temporary name still fits NAME_MAX; nothing else is left behind."""
+    ds = _some_dataset(tmp_path)
+    target = tmp_path / ("x" * 246 + ".dcm")
+    petct.dcmwrite(ds, target)
+    petct.dcmwrite(ds, target)
+    assert petct.dcmread(target).SOPInstanceUID == ds.SOPInstanceUID
+    assert not [n for n in os.listdir(tmp_path) if "petct-tmp" in n]
