@@ -206,12 +206,12 @@ class Volume:
                  f"scan start {info.get('scan_start')} ({info.get('scan_start_source')})")
         if info.get("day_rollover") and elapsed > self.ROLLOVER_MAX_S and not allow_rollover:
             inj = str(info.get("injection_time") or "")
+            factor = 2.0 ** min(elapsed / (info.get("half_life_s") or 6586.2), 1000.0)
             raise SUVError(
                 f"SUV: the injection time of day {inj[11:] or '?'} (RadiopharmaceuticalStartTime (0018,1072)) "
                 f"is after the scan start {info.get('scan_start')} ({info.get('scan_start_source')}); taking it as "
-                f"the previous day ({inj}) would mean {elapsed / 3600:.2f} h of decay (factor "
-                f"x{2.0 ** min(elapsed / (info.get('half_life_s') or 6586.2), 1000.0):.4g}), beyond the {self.ROLLOVER_MAX_S / 3600:g} h a scan "
-                "past midnight allows. Check the times, or pass allow_day_rollover=True (or set "
+                f"the previous day ({inj}) would mean {elapsed / 3600:.2f} h of decay (factor x{factor:.4g}), "
+                f"beyond the {self.ROLLOVER_MAX_S / 3600:g} h a scan past midnight allows. Check the times, or pass allow_day_rollover=True (or set "
                 "volume.allow_day_rollover = True) to accept",
                 path=where, tag=0x00181072)
         if (elapsed < 0 or elapsed > self.MAX_ELAPSED_S) and not allow_elapsed and not (
@@ -334,6 +334,11 @@ def load_study(folder: Any, ct: SeriesInfo | int | str | None = None, pet: Serie
     reference as the PET, not a localizer, most slices. ``ct`` / ``pet`` choose explicitly: a
     SeriesInfo, an index into ``study.series`` or a SeriesInstanceUID. ``study.notes`` says why.
     """
+    for arg, choice in (("ct", ct), ("pet", pet)):
+        if choice is not None and not isinstance(choice, SeriesInfo) and (
+                isinstance(choice, (bool, np.bool_)) or not isinstance(choice, (int, np.integer, str))):
+            raise TypeError(f"{arg}= takes a SeriesInfo, an index into study.series (int) or a "
+                            f"SeriesInstanceUID (str), not {type(choice).__name__} {choice!r}")
     # The scan keeps the headers it parsed until both volumes are open, so they are not read twice.
     found, headers = _scan(folder, True, threads, keep_headers=True)
     notes: list[str] = []
@@ -345,13 +350,10 @@ def load_study(folder: Any, ct: SeriesInfo | int | str | None = None, pet: Serie
                             f"{s.description!r} {s.series_uid}" for i, s in enumerate(found)) or "none"
         if isinstance(choice, SeriesInfo):
             return choice
-        if isinstance(choice, (bool, np.bool_)) or not isinstance(choice, (int, np.integer, str)):
-            raise TypeError(f"{arg}= takes a SeriesInfo, an index into study.series (int) or a "
-                            f"SeriesInstanceUID (str), not {type(choice).__name__} {choice!r}")
         if isinstance(choice, (int, np.integer)):
             if not -len(found) <= int(choice) < len(found):
-                raise ValueError(f"{arg}={int(choice)}: no such series; {len(found)} series found "
-                                 f"(indices 0..{len(found) - 1}): {listing}")
+                raise ValueError(f"{arg}={int(choice)}: no such series; {len(found)} series found"
+                                 + (f" (indices 0..{len(found) - 1}): {listing}" if found else ""))
             return found[int(choice)]
         for s in found:
             if s.series_uid == choice:
