@@ -130,7 +130,7 @@ def _shape(a) -> str:
 
 
 def run_study(job: StudyJob, out_dir: str, target: str = "ct", pet: str = "suv", suv_kind: str = "bw",
-              crop: str | None = "overlap", threads: int = 1) -> dict:
+              crop: str | None = "overlap", threads: int = 1, timing: dict | None = None) -> dict:
     """The task of one study (runs on a Dask worker): load, pair, save. Never raises: errors go in the row."""
     import warnings
     from .study import load_study, save_paired
@@ -142,6 +142,9 @@ def run_study(job: StudyJob, out_dir: str, target: str = "ct", pet: str = "suv",
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             study = load_study(job.files, threads=threads)
+            if study.pet is not None:
+                for key, value in (timing or {}).items():
+                    setattr(study.pet, key, bool(value))
             if study.ct_series is not None:
                 row["ct_series"] = f"#{study.ct_series.series_number} {study.ct_series.description}".strip()
             if study.pet_series is not None:
@@ -200,7 +203,8 @@ def write_summary(path: str, rows: list[dict]) -> None:
 def batch(root: Any, out: Any, scheduler: str | None = None, workers: int | None = None, *,
           target: str = "ct", pet: str = "suv", suv_kind: str = "bw", crop: str | None = "overlap",
           redo: bool = False, client: Any = None, threads_per_task: int = 1,
-          progress: Callable[[dict], None] | None = None) -> list[dict]:
+          progress: Callable[[dict], None] | None = None, allow_day_rollover: bool = False,
+          allow_implausible_elapsed: bool = False) -> list[dict]:
     """Pair every PET-CT study under ``root`` into ``out/<StudyInstanceUID>/`` on Dask distributed.
 
     ``scheduler``: address of an existing Dask scheduler (``tcp://host:8786``); default a
@@ -208,7 +212,11 @@ def batch(root: Any, out: Any, scheduler: str | None = None, workers: int | None
     ``client``: an existing ``dask.distributed.Client`` to use instead. Studies whose folder already
     holds ``ct.npy``, ``pet.npy`` and ``meta.json`` are skipped unless ``redo``. Returns the summary rows
     (also written to ``out/summary.csv``); a failed study has ``status == "error"`` and the reason in
-    ``error``; ``progress(row)`` is called as each study finishes.
+    ``error``; ``progress(row)`` is called as each study finishes. ``result.skipped`` (and
+    ``out/skipped.csv``) lists the files under ``root`` that were not read. ``allow_day_rollover`` /
+    ``allow_implausible_elapsed``: the SUV timing overrides of :meth:`petct.Volume.suv`, for every study.
+    ``workers`` / ``threads_per_task`` below 1, a missing ``root`` or an ``out`` that is or holds
+    ``root`` raise before anything is created.
     """
     from .outdir import check_out_dir
     _check_count("workers", workers, allow_none=True)
@@ -230,6 +238,7 @@ def batch(root: Any, out: Any, scheduler: str | None = None, workers: int | None
     skipped = [(p, r, "") for p, r in unassigned] + [(p, r, j.study_uid) for j in jobs for p, r in j.skipped]
     _write_skipped(os.path.join(out, "skipped.csv"), skipped)
 
+    timing = {"allow_day_rollover": allow_day_rollover, "allow_implausible_elapsed": allow_implausible_elapsed}
     rows: dict[str, dict] = {}
     order: list[str] = []
     todo: list[tuple[StudyJob, str]] = []
@@ -265,7 +274,7 @@ def batch(root: Any, out: Any, scheduler: str | None = None, workers: int | None
             from dask.distributed import as_completed
             futures = {}
             for job, folder in todo:
-                fut = client.submit(run_study, job, folder, target, pet, suv_kind, crop, threads_per_task,
+                fut = client.submit(run_study, job, folder, target, pet, suv_kind, crop, threads_per_task, timing,
                                     key=f"petct-study-{study_folder_name(job.study_uid)}", pure=False)
                 futures[fut] = job
             for fut in as_completed(list(futures)):

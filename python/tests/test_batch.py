@@ -206,3 +206,18 @@ def test_cli_batch_exit_code_ignores_skipped_files(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
     assert "1 studies, 0 failed" in proc.stdout and "2 file(s) skipped" in proc.stdout
+
+
+def test_batch_reports_refused_suv_timing_and_takes_the_override(tmp_path, client):
+    import pydicom
+    root = tmp_path / "root"
+    _, _, ids = make_study(str(root / "late"), seed=4, **SMALL)
+    for f in (root / "late" / "PT").iterdir():
+        ds = pydicom.dcmread(f)
+        ds.RadiopharmaceuticalInformationSequence[0].RadiopharmaceuticalStartTime = "110200"   # 2 min after
+        ds.save_as(f)
+    row = petct.batch(root, tmp_path / "out", client=client)[0]
+    assert row["status"] == "error" and "SUVError" in row["error"] and "previous day" in row["error"]
+    assert not (tmp_path / "out" / ids.study_uid).exists()
+    row = petct.batch(root, tmp_path / "out", client=client, allow_day_rollover=True)[0]
+    assert row["status"] == "ok" and "SUV: injection time of day is after the scan start" in row["warnings"]

@@ -150,6 +150,12 @@ def test_pair_and_save_paired_refuse_and_follow_the_volume_override(tmp_path):
     study.pet.allow_day_rollover = True
     ct, pt = petct.pair(study)
     assert np.isfinite(pt).all()
+    # the command line: refused with the reason, accepted with the flag
+    from petct.cli import main
+    assert main(["pair", str(tmp_path / "s"), "-o", str(tmp_path / "cli")]) == 1
+    assert not (tmp_path / "cli" / "meta.json").exists()
+    assert main(["pair", str(tmp_path / "s"), "-o", str(tmp_path / "cli"), "--allow-day-rollover"]) == 0
+    assert np.array_equal(petct.load_paired(tmp_path / "cli")[1], pt)
 
 
 def test_scan_past_midnight_is_still_the_previous_day(tmp_path):
