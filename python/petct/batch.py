@@ -114,12 +114,10 @@ def _is_done(folder: str) -> bool:
     """A complete Auto-Paired folder: the three files, and ct.npy / pet.npy the ones meta.json lists."""
     if not all(os.path.isfile(os.path.join(folder, n)) for n in ("ct.npy", "pet.npy", "meta.json")):
         return False
-    import json
     from .errors import PairedFolderError
-    from .outdir import check_files
+    from .outdir import check_files, read_marker
     try:
-        with open(os.path.join(folder, "meta.json"), "rb") as f:
-            check_files(folder, json.loads(f.read()))
+        check_files(folder, read_marker(folder))
     except (OSError, ValueError, PairedFolderError):
         return False
     return True

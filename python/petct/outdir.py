@@ -43,7 +43,7 @@ from typing import Any, Callable
 
 from .errors import PairedFolderError
 
-__all__ = ["OutputFolder", "check_out_dir", "check_files", "TEMP_MARK"]
+__all__ = ["OutputFolder", "check_out_dir", "check_files", "read_marker", "open_regular", "TEMP_MARK"]
 
 TEMP_MARK = ".petct-tmp-"
 
@@ -271,32 +271,75 @@ class OutputFolder:
         return meta
 
 
+MAX_MARKER_BYTES = 64 << 20
+
+
+def open_regular(path, what: str = "file"):
+    """Open ``path`` for reading without blocking on a FIFO or device: ``(file object, stat)``; anything
+    but a regular file raises :class:`PairedFolderError`."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise PairedFolderError(f"{os.fsdecode(path)}: the {what} is not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb"), st
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_marker(folder, marker: str = "meta.json") -> dict:
+    """The marker JSON of ``folder`` (a dict), bounded in size, never blocking on a FIFO."""
+    path = _join(folder, marker)
+    f, st = open_regular(path, marker)
+    with f:
+        if st.st_size > MAX_MARKER_BYTES:
+            raise PairedFolderError(f"{os.fsdecode(path)}: {st.st_size} bytes, more than a {marker} holds")
+        try:
+            meta = json.loads(f.read(MAX_MARKER_BYTES + 1))
+        except ValueError as exc:
+            raise PairedFolderError(f"{os.fsdecode(path)}: not valid JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise PairedFolderError(f"{os.fsdecode(path)}: not a JSON object")
+    return meta
+
+
 def check_files(folder: Any, meta: dict, opened: dict[str, os.stat_result] | None = None) -> None:
     """Raise :class:`PairedFolderError` unless every data file listed in ``meta["files"]`` is the one
     that marker was committed with: same identity (device, inode, mtime) or, for a copied folder, same
     size and CRC-32. ``opened`` gives the stat of files already opened by the caller (by name)."""
     files = meta.get("files")
+    if files is None:
+        return   # written by an earlier petct: nothing to check against
+    where = os.fsdecode(folder)
     if not isinstance(files, dict):
-        return   # written by a petct before 0.x: nothing to check against
+        raise PairedFolderError(f"{where}: meta.json's \"files\" is not an object")
     for name, rec in files.items():
+        if (not isinstance(name, str) or not isinstance(rec, dict) or not name or name.startswith(".")
+                or "/" in name or "\0" in name):
+            raise PairedFolderError(f"{where}: meta.json lists a bad file entry {name!r}")
         path = _join(folder, name)
         try:
             st = (opened or {}).get(name) or os.stat(path)
         except FileNotFoundError:
-            raise PairedFolderError(f"{os.fsdecode(folder)}: {name} is missing (meta.json lists it)") from None
+            raise PairedFolderError(f"{where}: {name} is missing (meta.json lists it)") from None
+        if not stat.S_ISREG(st.st_mode):
+            raise PairedFolderError(f"{where}: {name} is not a regular file")
         if _identity(st) == rec.get("identity") and st.st_size == rec.get("bytes"):
             continue
         if st.st_size == rec.get("bytes") and _crc_of(path) == rec.get("crc32"):
             continue
         raise PairedFolderError(
-            f"{os.fsdecode(folder)}: {name} does not belong to meta.json (content id "
+            f"{where}: {name} does not belong to meta.json (content id "
             f"{meta.get('content_id')}): the folder holds a mix of two runs, left by a writer killed while "
             "committing or by a program other than petct; write it again")
 
 
 def _crc_of(path) -> int:
     crc = 0
-    with open(path, "rb") as f:
+    f, _ = open_regular(path)
+    with f:
         while True:
             chunk = f.read(1 << 24)
             if not chunk:

@@ -561,27 +561,26 @@ def load_paired(out_dir: Any, mmap: bool = False) -> tuple[np.ndarray, np.ndarra
     was written with (a writer killed between its renames, another program), or when ``meta.json`` is
     missing."""
     from .errors import PairedFolderError
-    from .outdir import _folder_lock, _join, check_files
+    from .outdir import _folder_lock, _join, check_files, open_regular, read_marker
     import fcntl
     d = os.fspath(out_dir)
     arrays, stats, handles = {}, {}, []
     try:
         with _folder_lock(d, fcntl.LOCK_SH):
             try:
-                with open(_join(d, "meta.json"), "rb") as f:
-                    meta = json.loads(f.read())
+                meta = read_marker(d)
             except FileNotFoundError:
                 raise PairedFolderError(f"{os.fsdecode(d)}: no meta.json: not an Auto-Paired folder, or its first "
                                         "write was interrupted") from None
             for name in ("ct.npy", "pet.npy"):
                 path = _join(d, name)
+                f, stats[name] = open_regular(path, name)
+                handles.append(f)
                 if mmap:
                     arrays[name] = np.load(path, mmap_mode="r")
-                    stats[name] = os.stat(path)
+                    if (os.stat(path).st_ino, os.stat(path).st_dev) != (stats[name].st_ino, stats[name].st_dev):
+                        raise PairedFolderError(f"{os.fsdecode(d)}: {name} was replaced while being opened; load again")
                 else:
-                    f = open(path, "rb")
-                    handles.append(f)
-                    stats[name] = os.fstat(f.fileno())
                     arrays[name] = f
         for name, f in list(arrays.items()):
             if not mmap:

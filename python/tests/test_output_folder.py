@@ -3,6 +3,7 @@ deleted; concurrent writers and Ctrl-C leave one complete result; modes and owne
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import re
@@ -440,3 +441,50 @@ def test_dcmwrite_long_file_name(tmp_path):
     petct.dcmwrite(ds, target)
     assert petct.dcmread(target).SOPInstanceUID == ds.SOPInstanceUID
     assert not [n for n in os.listdir(tmp_path) if "petct-tmp" in n]
+
+
+def test_load_paired_hostile_folder_never_hangs(two_studies, tmp_path):
+    """A FIFO in place of meta.json / pet.npy, a meta.json naming a FIFO or a path outside, garbage JSON:
+    PairedFolderError, no hang (the test has a timeout through a child process)."""
+    a, _, _ = two_studies
+    out = tmp_path / "out"
+    petct.save_paired(quiet_load(a), out)
+    meta = json.loads((out / "meta.json").read_text())
+    cases = []
+    for case in ("fifo-meta", "fifo-pet", "files-fifo", "files-outside", "garbage", "not-object", "bad-files"):
+        d = tmp_path / case
+        shutil.copytree(out, d)
+        if case == "fifo-meta":
+            (d / "meta.json").unlink()
+            os.mkfifo(d / "meta.json")
+        elif case == "fifo-pet":
+            (d / "pet.npy").unlink()
+            os.mkfifo(d / "pet.npy")
+        elif case == "files-fifo":
+            os.mkfifo(d / "pipe")
+            m = dict(meta, files=dict(meta["files"], pipe={"bytes": 0, "crc32": 0, "identity": [0, 0, 0]}))
+            (d / "meta.json").write_text(json.dumps(m))
+        elif case == "files-outside":
+            m = dict(meta, files={"../out/ct.npy": meta["files"]["ct.npy"]})
+            (d / "meta.json").write_text(json.dumps(m))
+        elif case == "garbage":
+            (d / "meta.json").write_bytes(b"\xff{not json")
+        elif case == "not-object":
+            (d / "meta.json").write_text("[1, 2]")
+        else:
+            (d / "meta.json").write_text(json.dumps(dict(meta, files=[1, 2])))
+        cases.append(str(d))
+    code = textwrap.dedent("""
+        import sys, petct
+        for d in sys.argv[1:]:
+            for mmap in (False, True):
+                try:
+                    petct.load_paired(d, mmap=mmap)
+                    print(d, "loaded")
+                except petct.PairedFolderError as exc:
+                    print(d, "refused", exc)
+    """)
+    r = subprocess.run([sys.executable, "-c", code, *cases], env=ENV, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    lines = r.stdout.splitlines()
+    assert len(lines) == 2 * len(cases) and all(" refused " in line for line in lines), r.stdout
