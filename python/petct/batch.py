@@ -174,12 +174,18 @@ def run_study(job: StudyJob, out_dir: str, target: str = "ct", pet: str = "suv",
 
 
 def _read_summary(path: str) -> dict[str, dict]:
+    from .errors import PairedFolderError
+    from .outdir import open_regular
     if not os.path.isfile(path):
         return {}
     try:
-        with open(path, newline="") as f:
-            return {r["study"]: r for r in csv.DictReader(f) if r.get("study")}
-    except (OSError, csv.Error, KeyError):
+        f, st = open_regular(path, "summary")
+        with f:
+            if st.st_size > 256 << 20:
+                return {}
+            text = f.read().decode("utf-8", "replace")
+        return {r["study"]: r for r in csv.DictReader(io.StringIO(text, newline="")) if r.get("study")}
+    except (OSError, csv.Error, KeyError, PairedFolderError):
         return {}
 
 
@@ -190,12 +196,8 @@ def write_summary(path: str, rows: list[dict]) -> None:
     w.writeheader()
     for r in rows:
         w.writerow({c: r.get(c, "") for c in SUMMARY_COLUMNS})
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", newline="") as f:
-        f.write(buf.getvalue())
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    from .outdir import replace_file
+    replace_file(path, buf.getvalue().encode("utf-8", "surrogateescape"))
 
 
 def batch(root: Any, out: Any, scheduler: str | None = None, workers: int | None = None, *,
@@ -327,12 +329,8 @@ def _write_skipped(path: str, skipped: list[tuple[str, str, str]]) -> None:
     w.writerow(["path", "reason", "study"])
     for p, r, study in skipped:
         w.writerow([os.fsdecode(p), r, study])
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", newline="") as f:
-        f.write(buf.getvalue())
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    from .outdir import replace_file
+    replace_file(path, buf.getvalue().encode("utf-8", "surrogateescape"))
 
 
 class _CallableModule(type(os)):

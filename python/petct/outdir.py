@@ -274,6 +274,33 @@ class OutputFolder:
 MAX_MARKER_BYTES = 64 << 20
 
 
+def replace_file(path, data: bytes) -> None:
+    """Write one file atomically by the same rules: a new temporary name next to it (``O_EXCL``: an
+    existing FIFO or file of that name is never opened), fsync, rename; a replaced file keeps its mode;
+    on failure only the temporary file is removed."""
+    folder, name = os.path.split(path)
+    tmp = os.path.join(folder, f".{name}{TEMP_MARK}{os.urandom(12).hex()}")
+    with _sigint_deferred():
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    try:
+        with contextlib.suppress(OSError):
+            st = os.stat(path)
+            if stat.S_ISREG(st.st_mode):
+                os.fchmod(fd, stat.S_IMODE(st.st_mode))
+        with os.fdopen(fd, "wb") as f:
+            fd = -1
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def open_regular(path, what: str = "file"):
     """Open ``path`` for reading without blocking on a FIFO or device: ``(file object, stat)``; anything
     but a regular file raises :class:`PairedFolderError`."""

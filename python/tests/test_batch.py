@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import os
+import stat
 import subprocess
 import sys
 import warnings
@@ -221,3 +222,26 @@ def test_batch_reports_refused_suv_timing_and_takes_the_override(tmp_path, clien
     assert not (tmp_path / "out" / ids.study_uid).exists()
     row = petct.batch(root, tmp_path / "out", client=client, allow_day_rollover=True)[0]
     assert row["status"] == "ok" and "SUV: injection time of day is after the scan start" in row["warnings"]
+
+
+def test_batch_output_files_never_block_and_keep_their_mode(tmp_path, client):
+    """A FIFO where an earlier summary.csv was, and at the old fixed temporary names: the batch neither
+    blocks nor opens them; skipped.csv / summary.csv replaced by petct keep their mode."""
+    root, out = tmp_path / "root", tmp_path / "out"
+    make_study(str(root / "s"), seed=6, **SMALL)
+    out.mkdir()
+    os.mkfifo(out / "summary.csv")
+    os.mkfifo(out / f"summary.csv.tmp-{os.getpid()}")
+    rows = petct.batch(root, out, client=client)
+    assert [r["status"] for r in rows] == ["ok"]
+    assert (out / "summary.csv").is_file()
+    assert stat.S_ISFIFO(os.lstat(out / f"summary.csv.tmp-{os.getpid()}").st_mode)   # not ours: untouched
+    os.chmod(out / "summary.csv", 0o600)
+    os.chmod(out / "skipped.csv", 0o640)
+    petct.batch(root, out, client=client)
+    assert stat.S_IMODE(os.stat(out / "summary.csv").st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(out / "skipped.csv").st_mode) == 0o640
+    # a non-UTF-8 (Latin-1) file name is written to skipped.csv as its own bytes
+    from petct.batch import _write_skipped
+    _write_skipped(str(out / "skipped.csv"), [(os.fsdecode(b"/r/caf\xe9.txt"), "not DICOM", "")])
+    assert b"/r/caf\xe9.txt,not DICOM" in (out / "skipped.csv").read_bytes()
