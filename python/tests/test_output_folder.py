@@ -488,3 +488,15 @@ def test_load_paired_hostile_folder_never_hangs(two_studies, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     lines = r.stdout.splitlines()
     assert len(lines) == 2 * len(cases) and all(" refused " in line for line in lines), r.stdout
+
+
+def test_non_utf8_output_folder_names(two_studies, tmp_path):
+    a, _, expected = two_studies
+    study = quiet_load(a)
+    for out in (os.fsencode(tmp_path) + b"/caf\xe9", str(tmp_path / os.fsdecode(b"n\xe9e"))):
+        petct.save_paired(study, out)
+        petct.save_paired(study, out)
+        for mmap in (False, True):
+            ct, pt, meta = petct.load_paired(out, mmap=mmap)
+            assert np.array_equal(ct, expected[meta["study_uid"]][0])
+        assert sorted(os.listdir(out)) in (["ct.npy", "meta.json", "pet.npy"], [b"ct.npy", b"meta.json", b"pet.npy"])
