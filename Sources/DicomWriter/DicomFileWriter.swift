@@ -206,8 +206,10 @@ public enum DicomFileWriter {
         }
         if fd < 0 { throw DicomError(.io, "cannot create \(tmp): \(errnoText(errno))") }
         if replacing {
+            // owner first (chown clears set-id bits), then the mode; a non-root user keeps the group
+            // where they may (a group they belong to)
+            _ = fchown(fd, geteuid() == 0 ? old.st_uid : uid_t.max, old.st_gid)
             _ = fchmod(fd, old.st_mode & 0o7777)
-            if geteuid() == 0 { _ = fchown(fd, old.st_uid, old.st_gid) }
         }
         var failure: Int32 = 0
         bytes.withUnsafeBytes { raw in

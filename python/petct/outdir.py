@@ -221,11 +221,11 @@ class OutputFolder:
         except OSError:
             st = None
         if st is not None and stat.S_ISREG(st.st_mode):
-            # a file being replaced keeps its mode (and owner, where we may set it)
+            # a file being replaced keeps its owner where we may set it (root; the group for a member of
+            # it), then its mode (chown clears set-id bits, so it comes first)
+            with contextlib.suppress(OSError):
+                os.fchown(fd, st.st_uid if os.geteuid() == 0 else -1, st.st_gid)
             os.fchmod(fd, stat.S_IMODE(st.st_mode))
-            if os.geteuid() == 0:
-                with contextlib.suppress(OSError):
-                    os.fchown(fd, st.st_uid, st.st_gid)
         return fd
 
     def add(self, name: str, write: Callable[[Any], None]) -> dict:

@@ -500,3 +500,42 @@ def test_non_utf8_output_folder_names(two_studies, tmp_path):
             ct, pt, meta = petct.load_paired(out, mmap=mmap)
             assert np.array_equal(ct, expected[meta["study_uid"]][0])
         assert sorted(os.listdir(out)) in (["ct.npy", "meta.json", "pet.npy"], [b"ct.npy", b"meta.json", b"pet.npy"])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop privileges to another user")
+def test_non_root_writer_keeps_group_and_mode_of_replaced_files(two_studies, request):
+    """A user in group 2345 replacing their 0640 files of that group (their primary group is another):
+    dcmwrite and save_paired keep group 2345 and mode 0640, as writing in place would."""
+    a, _, _ = two_studies
+    study = quiet_load(a)
+    ds = petct.dcmread(sorted((Path(a) / "CT").iterdir())[0])
+    base = Path(tempfile.mkdtemp(prefix="petct-group-"))
+    request.addfinalizer(lambda: shutil.rmtree(base, ignore_errors=True))
+    os.chmod(base, 0o755)
+    out = base / "out"
+    out.mkdir()
+    petct.save_paired(study, out)
+    petct.dcmwrite(ds, out / "x.dcm")
+    for p in [out, *out.iterdir()]:
+        os.chown(p, 65534, 2345)
+        os.chmod(p, 0o750 if p.is_dir() else 0o640)
+
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.setgroups([2345])
+            os.setgid(65534)
+            os.setuid(65534)
+            petct.dcmwrite(ds, out / "x.dcm")
+            petct.save_paired(study, out)
+            code = 0
+        except BaseException as exc:  # noqa: BLE001
+            sys.stderr.write(f"{type(exc).__name__}: {exc}\n")
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    for name in ("x.dcm", "ct.npy", "pet.npy", "meta.json"):
+        st = os.stat(out / name)
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (65534, 2345, 0o640), name
