@@ -6,7 +6,7 @@ file names, other formats) goes through the same :class:`OutputFolder`:
     with OutputFolder(out) as w:
         w.add("ct.npy", lambda f: np.save(f, ct))
         w.add("pet.npy", lambda f: np.save(f, pet))
-        w.commit("meta.json", meta)          # meta gets "content_id" and "files"; written last
+        w.commit("meta.json", meta)          # meta gets "content_id" and "file_records"; written last
 
 The rules:
 
@@ -247,11 +247,11 @@ class OutputFolder:
         return record
 
     def commit(self, marker: str, meta: dict) -> dict:
-        """Write ``meta`` (plus ``content_id`` and ``files``) as JSON file ``marker`` and put every file in
+        """Write ``meta`` (plus ``content_id`` and ``file_records``) as JSON file ``marker`` and put every file in
         place, ``marker`` last. Returns the meta as written."""
         meta = dict(meta)
         meta["content_id"] = self.content_id
-        meta["files"] = dict(self.files)
+        meta["file_records"] = dict(self.files)
         text = json.dumps(meta, indent=2).encode("utf-8")
         fd = self._create(marker)
         with os.fdopen(fd, "wb") as f:
@@ -333,15 +333,15 @@ def read_marker(folder, marker: str = "meta.json") -> dict:
 
 
 def check_files(folder: Any, meta: dict, opened: dict[str, os.stat_result] | None = None) -> None:
-    """Raise :class:`PairedFolderError` unless every data file listed in ``meta["files"]`` is the one
+    """Raise :class:`PairedFolderError` unless every data file listed in ``meta["file_records"]`` is the one
     that marker was committed with: same identity (device, inode, mtime) or, for a copied folder, same
     size and CRC-32. ``opened`` gives the stat of files already opened by the caller (by name)."""
-    files = meta.get("files")
+    files = meta.get("file_records")
     if files is None:
         return   # written by an earlier petct: nothing to check against
     where = os.fsdecode(folder)
     if not isinstance(files, dict):
-        raise PairedFolderError(f"{where}: meta.json's \"files\" is not an object")
+        raise PairedFolderError(f"{where}: meta.json's \"file_records\" is not an object")
     for name, rec in files.items():
         if (not isinstance(name, str) or not isinstance(rec, dict) or not name or name.startswith(".")
                 or "/" in name or "\0" in name):

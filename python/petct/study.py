@@ -541,14 +541,19 @@ def save_paired(study_or_folder: Any, out_dir: Any, target: str = "ct", pet: str
     return _write_paired_dir(out, ct, pt, meta)
 
 
-PAIRED_FILES = ("ct.npy", "pet.npy", "meta.json")
+_PAIRED_FILES = ("ct.npy", "pet.npy", "meta.json")
 
 
-def _write_paired_dir(out: Any, ct: np.ndarray, pt: np.ndarray, meta: dict) -> dict:
+def _write_paired_dir(out: Any, ct: np.ndarray, pt: np.ndarray, meta: dict,
+                      extra: dict[str, np.ndarray] | None = None) -> dict:
+    """ct.npy, pet.npy, then each ``extra`` array as ``<name>`` (.npy), meta.json last, by the rules of
+    :class:`petct.outdir.OutputFolder`. Returns the meta as written (with its file records)."""
     from .outdir import OutputFolder
     with OutputFolder(out) as w:
         w.add("ct.npy", lambda f: np.save(f, ct))
         w.add("pet.npy", lambda f: np.save(f, pt))
+        for name, arr in (extra or {}).items():
+            w.add(name, lambda f, a=arr: np.save(f, a))
         return w.commit("meta.json", meta)
 
 

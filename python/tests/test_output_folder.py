@@ -462,17 +462,17 @@ def test_load_paired_hostile_folder_never_hangs(two_studies, tmp_path):
             os.mkfifo(d / "pet.npy")
         elif case == "files-fifo":
             os.mkfifo(d / "pipe")
-            m = dict(meta, files=dict(meta["files"], pipe={"bytes": 0, "crc32": 0, "identity": [0, 0, 0]}))
+            m = dict(meta, file_records=dict(meta["file_records"], pipe={"bytes": 0, "crc32": 0, "identity": [0, 0, 0]}))
             (d / "meta.json").write_text(json.dumps(m))
         elif case == "files-outside":
-            m = dict(meta, files={"../out/ct.npy": meta["files"]["ct.npy"]})
+            m = dict(meta, file_records={"../out/ct.npy": meta["file_records"]["ct.npy"]})
             (d / "meta.json").write_text(json.dumps(m))
         elif case == "garbage":
             (d / "meta.json").write_bytes(b"\xff{not json")
         elif case == "not-object":
             (d / "meta.json").write_text("[1, 2]")
         else:
-            (d / "meta.json").write_text(json.dumps(dict(meta, files=[1, 2])))
+            (d / "meta.json").write_text(json.dumps(dict(meta, file_records=[1, 2])))
         cases.append(str(d))
     code = textwrap.dedent("""
         import sys, petct
@@ -539,3 +539,23 @@ def test_non_root_writer_keeps_group_and_mode_of_replaced_files(two_studies, req
     for name in ("x.dcm", "ct.npy", "pet.npy", "meta.json"):
         st = os.stat(out / name)
         assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (65534, 2345, 0o640), name
+
+
+def test_output_folder_takes_other_layouts(tmp_path):
+    """OutputFolder as another layout would use it: extra files, any names, meta.json records them all."""
+    from petct.outdir import OutputFolder, check_files, read_marker
+    from petct.study import _write_paired_dir
+    out = tmp_path / "out"
+    a = np.arange(12, dtype=np.float32).reshape(1, 3, 4)
+    meta = _write_paired_dir(out, a, a + 1, {"shape": [1, 3, 4]}, {"seg.npy": (a > 5).astype(np.uint8)})
+    assert sorted(meta["file_records"]) == ["ct.npy", "pet.npy", "seg.npy"]
+    assert np.array_equal(np.load(out / "seg.npy"), (a > 5).astype(np.uint8))
+    with OutputFolder(out) as w:
+        w.add("CTres.nii.gz", lambda f: f.write(b"nifti bytes"))
+        w.commit("meta.json", {"format": "nifti", "files": {"ct": "CTres.nii.gz"}})
+    m = read_marker(out)
+    assert m["files"] == {"ct": "CTres.nii.gz"} and list(m["file_records"]) == ["CTres.nii.gz"]
+    check_files(out, m)
+    (out / "CTres.nii.gz").write_bytes(b"other bytes")
+    with pytest.raises(petct.PairedFolderError, match="CTres.nii.gz does not belong"):
+        check_files(out, m)
