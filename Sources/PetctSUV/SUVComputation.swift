@@ -27,6 +27,8 @@ public struct SUVInfo: Sendable {
     public var factor: Double?
     public var vendorFactor: Double?
     public var notes: [String] = []
+    /// The injection time of day was after the scan start and was moved to the previous day.
+    public var dayRollover = false
 
     public init() {}
 
@@ -56,6 +58,8 @@ public struct SUVInfo: Sendable {
         w.value(factor, "factor")
         w.value(vendorFactor, "vendor_factor")
         w.values(notes, "notes")
+        if let s = scanStart, let i = injectionTime { w.value(s - i, "elapsed_s") }
+        w.value(dayRollover, "day_rollover")
         w.endObject()
         return w.text
     }
@@ -102,7 +106,7 @@ public enum SUVComputation {
         mutating func run() throws(DicomError) -> [Double] {
             guard inp.sliceCount > 0 else { throw Self.fail("SUV: the series has no slices", nil) }
             if let bad = inp.inconsistency { throw Self.fail(bad.message, bad.tag) }
-            if let h = inp.heightM, h > 0 { info.heightCm = h > 3 ? h : h * 100 }
+            if let h = inp.heightM, h.isFinite, h > 0 { info.heightCm = h > 3 ? h : h * 100 }
             guard let units = inp.units, !units.isEmpty else {
                 throw Self.fail("SUV: missing Units (0054,1001)", SUVTag.units)
             }
@@ -147,9 +151,11 @@ public enum SUVComputation {
         }
 
         mutating func weight() throws(DicomError) -> Double {
-            guard let w = inp.weightKg, w > 0 else {
-                throw Self.fail("SUV: missing PatientWeight (0010,1030)" + (inp.weightKg.map { " (value \($0) is not positive)" } ?? ""),
-                                SUVTag.patientWeight)
+            guard let w = inp.weightKg else {
+                throw Self.fail("SUV: missing PatientWeight (0010,1030)", SUVTag.patientWeight)
+            }
+            guard w.isFinite, w > 0 else {
+                throw Self.fail("SUV: invalid PatientWeight (0010,1030) \(w): not a finite positive number", SUVTag.patientWeight)
             }
             if w > 400 || w < 1 {
                 appendOnce("PatientWeight (0010,1030) \(w) kg is implausible")
@@ -158,8 +164,11 @@ public enum SUVComputation {
         }
 
         mutating func heightCm() throws(DicomError) -> Double {
-            guard let h = inp.heightM, h > 0 else {
+            guard let h = inp.heightM else {
                 throw Self.fail("SUV: missing PatientSize (0010,1020), needed for SUV\(kind.rawValue)", SUVTag.patientSize)
+            }
+            guard h.isFinite, h > 0 else {
+                throw Self.fail("SUV: invalid PatientSize (0010,1020) \(h): not a finite positive number", SUVTag.patientSize)
             }
             if h > 3 {
                 appendOnce("PatientSize (0010,1020) \(h) is not in metres: taken as cm")
@@ -178,7 +187,7 @@ public enum SUVComputation {
             let w = try weight()
             var h = Double.nan
             if k == .bw {
-                if let m = inp.heightM { h = m > 3 ? m : m * 100 }
+                if let m = inp.heightM, m.isFinite { h = m > 3 ? m : m * 100 }
             } else {
                 h = try heightCm()
             }
@@ -211,8 +220,11 @@ public enum SUVComputation {
         // MARK: dose, times
 
         mutating func dose() throws(DicomError) -> Double {
-            guard let raw = inp.dose, raw > 0 else {
-                throw Self.fail("SUV: missing RadionuclideTotalDose (0018,1074)" + (inp.dose.map { " (value \($0) is not positive)" } ?? ""),
+            guard let raw = inp.dose else {
+                throw Self.fail("SUV: missing RadionuclideTotalDose (0018,1074)", SUVTag.radionuclideTotalDose)
+            }
+            guard raw.isFinite, raw > 0 else {
+                throw Self.fail("SUV: invalid RadionuclideTotalDose (0018,1074) \(raw): not a finite positive number",
                                 SUVTag.radionuclideTotalDose)
             }
             var d = raw
@@ -227,8 +239,12 @@ public enum SUVComputation {
         }
 
         func halfLife() throws(DicomError) -> Double {
-            guard let t = inp.halfLife, t > 0 else {
+            guard let t = inp.halfLife else {
                 throw Self.fail("SUV: missing RadionuclideHalfLife (0018,1075)", SUVTag.radionuclideHalfLife)
+            }
+            guard t.isFinite, t > 0 else {
+                throw Self.fail("SUV: invalid RadionuclideHalfLife (0018,1075) \(t): not a finite positive number",
+                                SUVTag.radionuclideHalfLife)
             }
             return t
         }
@@ -281,7 +297,7 @@ public enum SUVComputation {
             }
             if let e = earliest {
                 if let frt = inp.frameReferenceTimesMs[e.slice], frt > 0,
-                   let dur = inp.frameDurationsMs[e.slice], dur > 0, let t = inp.halfLife, t > 0 {
+                   let dur = inp.frameDurationsMs[e.slice], dur > 0, let t = inp.halfLife, t.isFinite, t > 0 {
                     let s = SUVMath.scanStartFromFrameReference(acquisition: e.time, frameReference: frt / 1000,
                                                                 duration: dur / 1000, halfLife: t)
                     info.scanStartSource = "earliest acquisition - FrameReferenceTime (0054,1300) + in-frame decay offset (QIBA)"
@@ -318,6 +334,7 @@ public enum SUVComputation {
             var t = day * DicomDateTime.secondsPerDay + tod
             if t > reference {
                 t -= DicomDateTime.secondsPerDay
+                info.dayRollover = true
                 info.injectionTimeSource = (info.injectionTimeSource ?? "") + ", previous day (scan past midnight)"
                 appendOnce("injection time of day is after the scan start: injection taken on the previous day")
             }

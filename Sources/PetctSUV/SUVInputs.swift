@@ -147,8 +147,8 @@ public struct SUVInputs: Sendable {
         correctedImage = (h.text(SUVTag.correctedImage) ?? "").split(separator: "\\").map { Self.code(String($0)) }
         manufacturer = h.text(SUVTag.manufacturer)
         sex = h.text(SUVTag.patientSex)
-        weightKg = h.number(SUVTag.patientWeight, notes: &notes)
-        heightM = h.number(SUVTag.patientSize, notes: &notes)
+        weightKg = h.number(SUVTag.patientWeight, keepNonFinite: true, notes: &notes)
+        heightM = h.number(SUVTag.patientSize, keepNonFinite: true, notes: &notes)
         let localOffset = h.text(SUVTag.timezoneOffset).flatMap(DicomDateTime.parseUTCOffset)
 
         seriesDate = h.date(SUVTag.seriesDate, notes: &notes)
@@ -172,8 +172,8 @@ public struct SUVInputs: Sendable {
                 }
             }
             injectionTimeOfDay = h.time(SUVTag.radiopharmaceuticalStartTime, in: item, notes: &notes)
-            dose = h.number(SUVTag.radionuclideTotalDose, in: item, notes: &notes)
-            halfLife = h.number(SUVTag.radionuclideHalfLife, in: item, notes: &notes)
+            dose = h.number(SUVTag.radionuclideTotalDose, in: item, keepNonFinite: true, notes: &notes)
+            halfLife = h.number(SUVTag.radionuclideHalfLife, in: item, keepNonFinite: true, notes: &notes)
         }
 
         // Per slice.
@@ -295,16 +295,18 @@ struct HeaderReader {
     }
 
     /// First numeric value (DS/IS text or binary); nil when absent, empty or not a finite number.
-    func number(_ tag: UInt32, in item: Int? = nil, notes: inout [String]) -> Double? {
+    /// The first value of `tag` as a number; NaN / inf give nil unless `keepNonFinite` (then the
+    /// computation reports the value as invalid rather than missing).
+    func number(_ tag: UInt32, in item: Int? = nil, keepNonFinite: Bool = false, notes: inout [String]) -> Double? {
         guard let i = ds.index(of: tag, in: item) else { return nil }
         switch ds.elements[i].kind {
         case .float, .int, .uint:
-            if let v = ds.doubles(at: i).first, v.isFinite { return v }
+            if let v = ds.doubles(at: i).first, v.isFinite || keepNonFinite { return v }
             return nil
         default:
             guard let s = text(tag, in: item), !s.isEmpty else { return nil }
             let firstValue = Self.trim(String(s.split(separator: "\\", omittingEmptySubsequences: false).first ?? ""))
-            if let v = Double(firstValue), v.isFinite { return v }
+            if let v = Double(firstValue), v.isFinite || keepNonFinite { return v }
             notes.append("\(SUVTag.describe(tag)) '\(s)' is not a number; ignored")
             return nil
         }

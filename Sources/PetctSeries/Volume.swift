@@ -30,8 +30,14 @@ extension SliceRecord {
         let topSpacing = ds.doubles(Tag.pixelSpacing)
         let topThickness = ds.double(Tag.sliceThickness)
         let between = ds.double(Tag.spacingBetweenSlices)
-        let topSlope = ds.double(Tag.rescaleSlope) ?? 1
-        let topIntercept = ds.double(Tag.rescaleIntercept) ?? 0
+        // NaN / inf rescale values are refused, naming the file and the element (never used as 1 / 0)
+        func finite(_ v: Double?, _ tag: UInt32) throws(DicomError) -> Double? {
+            guard let v, !v.isFinite else { return v }
+            let e = nonFiniteRescale(tag, v)
+            throw DicomError(e.kind, "\(path): " + e.message, tag: tag)
+        }
+        let topSlope = try finite(ds.double(Tag.rescaleSlope), Tag.rescaleSlope) ?? 1
+        let topIntercept = try finite(ds.double(Tag.rescaleIntercept), Tag.rescaleIntercept) ?? 0
         let topIPP = ds.doubles(Tag.imagePositionPatient)
         let topIOP = ds.doubles(Tag.imageOrientationPatient)
         var topTime = ds.nonEmptyString(Tag.acquisitionDateTime) ?? ""
@@ -88,8 +94,9 @@ extension SliceRecord {
             }
             let spacing = firstDoubles(Tag.pixelSpacing, measures, min: 2) ?? (topSpacing.count >= 2 ? topSpacing : nil)
             let thickness = firstDoubles(Tag.sliceThickness, measures, min: 1)?.first ?? topThickness
-            let slope = firstDoubles(Tag.rescaleSlope, transform, min: 1)?.first ?? topSlope
-            let intercept = firstDoubles(Tag.rescaleIntercept, transform, min: 1)?.first ?? topIntercept
+            let slope = try finite(firstDoubles(Tag.rescaleSlope, transform, min: 1)?.first, Tag.rescaleSlope) ?? topSlope
+            let intercept = try finite(firstDoubles(Tag.rescaleIntercept, transform, min: 1)?.first, Tag.rescaleIntercept)
+                ?? topIntercept
             var time = topTime
             if !pf.isEmpty, let fc = ds.firstItem(Tag.frameContentSequence, in: pf[f]),
                let t = ds.nonEmptyString(Tag.frameAcquisitionDateTime, in: fc) {

@@ -6,7 +6,8 @@ PET with CT slice by slice.
 from __future__ import annotations
 
 from .errors import (DicomError, GeometryError, GeometryWarning, InvalidDicomError, MalformedDicomError,
-                     NoPixelDataError, PetctWarning, SUVError, UnsupportedTransferSyntaxError)
+                     NoPixelDataError, PairedFolderError, PetctWarning, SUVError,
+                     UnsupportedTransferSyntaxError)
 try:
     from . import _native
 except ImportError as _exc:  # libpetct.so needs only libc, libstdc++ and zlib; name zlib's package
@@ -26,7 +27,7 @@ core_version = _native.core_version()
 __all__ = [
     "dcmread", "dcmwrite", "Dataset", "DataElement", "Tag", "PersonName", "dictionary_entry", "tag_for_keyword",
     "DicomError", "InvalidDicomError", "MalformedDicomError", "UnsupportedTransferSyntaxError",
-    "NoPixelDataError", "SUVError", "GeometryError", "GeometryWarning", "PetctWarning",
+    "NoPixelDataError", "SUVError", "GeometryError", "GeometryWarning", "PetctWarning", "PairedFolderError",
     "scan", "load_series", "load_study", "pair", "save_paired", "load_paired", "SeriesInfo", "ScanResult",
     "Volume", "Study", "SUV_KINDS", "data", "batch",
     "apply_modality_lut", "apply_voi_lut", "apply_windowing", "apply_voi", "codecs",

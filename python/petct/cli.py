@@ -42,6 +42,9 @@ def cmd_pair(args) -> int:
     t0 = time.perf_counter()
     _progress("scanning and loading series ...")
     study = load_study(args.folder)
+    if study.pet is not None:
+        study.pet.allow_day_rollover = args.allow_day_rollover
+        study.pet.allow_implausible_elapsed = args.allow_implausible_elapsed
     _progress("pairing ...")
     meta = save_paired(study, args.output, target=args.target, pet=args.pet, suv_kind=args.suv_kind,
                        crop=None if args.no_crop else "overlap")
@@ -51,6 +54,13 @@ def cmd_pair(args) -> int:
     print(f"wrote {args.output}/ct.npy and pet.npy {tuple(meta['shape'])} float32 "
           f"({meta['units']['ct']}, {meta['units']['pet']}) in {time.perf_counter() - t0:.2f} s")
     return 0
+
+
+def _add_timing_overrides(s) -> None:
+    s.add_argument("--allow-day-rollover", action="store_true",
+                   help="SUV: accept an injection time of day after the scan start as the previous day")
+    s.add_argument("--allow-implausible-elapsed", action="store_true",
+                   help="SUV: accept scan start - injection below 0 or above 24 h")
 
 
 def cmd_demo(args) -> int:
@@ -96,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--pet", choices=["suv", "bqml"], default="suv")
     s.add_argument("--suv-kind", choices=["bw", "lbm", "lbm-janma", "bsa", "ibw"], default="bw")
     s.add_argument("--no-crop", action="store_true", help="keep all target slices (fill outside the other scan)")
+    _add_timing_overrides(s)
     s.set_defaults(func=cmd_pair)
     s = sub.add_parser("demo", help="write a synthetic PET-CT study, pair it and save a picture")
     s.add_argument("output", nargs="?", default="petct-demo")
@@ -119,7 +130,8 @@ def cmd_batch(args) -> int:
         return 2
     rows = batch(args.root, args.output, scheduler=args.scheduler, workers=args.workers, target=args.target,
                  pet=args.pet, suv_kind=args.suv_kind, crop=None if args.no_crop else "overlap", redo=args.redo,
-                 progress=progress)
+                 progress=progress, allow_day_rollover=args.allow_day_rollover,
+                 allow_implausible_elapsed=args.allow_implausible_elapsed)
     _done_progress()
     failed = 0
     for r in rows:
@@ -129,7 +141,10 @@ def cmd_batch(args) -> int:
             line += f"  {r['error']}"
             failed += r["status"] == "error"
         print(line)
-    print(f"{len(rows)} studies, {failed} failed; summary: {args.output}/summary.csv")
+    skipped = getattr(rows, "skipped", [])
+    print(f"{len(rows)} studies, {failed} failed; summary: {args.output}/summary.csv"
+          + (f"; {len(skipped)} file(s) skipped (not DICOM images or unreadable): {args.output}/skipped.csv"
+             if skipped else ""))
     return 1 if failed else 0
 
 
@@ -144,6 +159,7 @@ def _add_batch_parser(sub) -> None:
     s.add_argument("--suv-kind", choices=["bw", "lbm", "lbm-janma", "bsa", "ibw"], default="bw")
     s.add_argument("--no-crop", action="store_true")
     s.add_argument("--redo", action="store_true", help="redo studies whose output folder is complete")
+    _add_timing_overrides(s)
     s.set_defaults(func=cmd_batch)
 
 

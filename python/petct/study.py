@@ -168,31 +168,89 @@ class Volume:
         return self._metadata
 
     # -- SUV --------------------------------------------------------------------------------
-    def _suv(self, kind: str) -> tuple[np.ndarray, dict]:
-        if kind not in SUV_KINDS:
+    #: accept an injection time of day that is after the scan start as the previous day even when that
+    #: means more than ROLLOVER_MAX_S of uptake (see :meth:`suv`)
+    allow_day_rollover: bool = False
+    #: accept an elapsed time (scan start - injection) that is negative or longer than MAX_ELAPSED_S
+    allow_implausible_elapsed: bool = False
+    #: the longest uptake a previous-day injection (scan past midnight) is taken for without asking
+    ROLLOVER_MAX_S = 6 * 3600.0
+    #: the plausible range of scan start - injection, beyond which SUV is refused unless allowed
+    MAX_ELAPSED_S = 24 * 3600.0
+
+    def _suv_raw(self, kind: str) -> tuple[np.ndarray, dict]:
+        if not isinstance(kind, str) or kind not in SUV_KINDS:
             raise ValueError(f"unknown SUV kind {kind!r}; use one of {', '.join(SUV_KINDS)}")
         if kind not in self._suv_cache:
             factors, info = _native.volume_suv(self._handle, kind, self.array.shape[0])
             self._suv_cache[kind] = (factors, json.loads(info))
         return self._suv_cache[kind]
 
-    def suv_factors(self, kind: str = "bw") -> np.ndarray:
+    def _suv(self, kind: str, allow_day_rollover: bool | None = None,
+             allow_implausible_elapsed: bool | None = None) -> tuple[np.ndarray, dict]:
+        factors, info = self._suv_raw(kind)
+        self._check_suv_timing(info,
+                               self.allow_day_rollover if allow_day_rollover is None else allow_day_rollover,
+                               self.allow_implausible_elapsed if allow_implausible_elapsed is None
+                               else allow_implausible_elapsed)
+        return factors, info
+
+    def _check_suv_timing(self, info: dict, allow_rollover: bool, allow_elapsed: bool) -> None:
+        """Refuse SUV whose decay correction rests on implausible times (see :meth:`suv`)."""
+        from .errors import SUVError
+        elapsed = info.get("elapsed_s")
+        if elapsed is None or info.get("decay_correction") not in ("START", "NONE"):
+            return   # ADMIN: the times do not enter the factor
+        where = self.files[0] if self.files else None
+        times = (f"injection {info.get('injection_time')} ({info.get('injection_time_source')}), "
+                 f"scan start {info.get('scan_start')} ({info.get('scan_start_source')})")
+        if info.get("day_rollover") and elapsed > self.ROLLOVER_MAX_S and not allow_rollover:
+            inj = str(info.get("injection_time") or "")
+            factor = 2.0 ** min(elapsed / (info.get("half_life_s") or 6586.2), 1000.0)
+            raise SUVError(
+                f"SUV: the injection time of day {inj[11:] or '?'} (RadiopharmaceuticalStartTime (0018,1072)) "
+                f"is after the scan start {info.get('scan_start')} ({info.get('scan_start_source')}); taking it as "
+                f"the previous day ({inj}) would mean {elapsed / 3600:.2f} h of decay (factor x{factor:.4g}), "
+                f"beyond the {self.ROLLOVER_MAX_S / 3600:g} h a scan past midnight allows. Check the times, or pass allow_day_rollover=True (or set "
+                "volume.allow_day_rollover = True) to accept",
+                path=where, tag=0x00181072)
+        if (elapsed < 0 or elapsed > self.MAX_ELAPSED_S) and not allow_elapsed and not (
+                info.get("day_rollover") and allow_rollover):
+            what = f"{-elapsed:.0f} s after" if elapsed < 0 else f"{elapsed / 3600:.2f} h before"
+            raise SUVError(
+                f"SUV: the injection is {what} the scan start "
+                f"(plausible: 0 to {self.MAX_ELAPSED_S / 3600:g} h) -- {times}. Fix the times, or pass "
+                "allow_implausible_elapsed=True (or set volume.allow_implausible_elapsed) to accept",
+                path=where, tag=0x00181078 if "DateTime" in (info.get("injection_time_source") or "") else 0x00181072)
+
+    def suv_factors(self, kind: str = "bw", **timing) -> np.ndarray:
         """Per-slice factors: ``suv = array * factors[:, None, None]``."""
-        return self._suv(kind)[0]
+        return self._suv(kind, **timing)[0]
 
-    def suv_factor(self, kind: str = "bw") -> float:
+    def suv_factor(self, kind: str = "bw", **timing) -> float:
         """The factor turning this volume's values into SUV of ``kind`` (first slice's when per-slice)."""
-        return float(self._suv(kind)[0][0])
+        return float(self._suv(kind, **timing)[0][0])
 
-    def suv(self, kind: str = "bw") -> np.ndarray:
-        """float32 SUV volume of ``kind`` (``bw``, ``lbm``, ``lbm-janma``, ``bsa``, ``ibw``)."""
-        f = self._suv(kind)[0].astype(np.float32)
+    def suv(self, kind: str = "bw", *, allow_day_rollover: bool | None = None,
+            allow_implausible_elapsed: bool | None = None) -> np.ndarray:
+        """float32 SUV volume of ``kind`` (``bw``, ``lbm``, ``lbm-janma``, ``bsa``, ``ibw``).
+
+        Timing rules (decay correction START or NONE): an injection time of day after the scan start
+        is taken as the previous day (a scan past midnight) only when that gives at most 6 h of uptake;
+        beyond, :class:`petct.SUVError` names both times unless ``allow_day_rollover=True``. An elapsed
+        time (scan start - injection) below 0 or above 24 h raises unless
+        ``allow_implausible_elapsed=True``. The defaults come from the volume's attributes of the same
+        names (so ``pair`` / ``save_paired`` follow ``study.pet.allow_day_rollover = True``).
+        """
+        f = self._suv(kind, allow_day_rollover, allow_implausible_elapsed)[0].astype(np.float32)
         if np.all(f == f[0]):
             return self.array * f[0]
         return self.array * f[:, None, None]
 
     def suv_info_for(self, kind: str = "bw") -> dict:
-        return dict(self._suv(kind)[1])
+        """How SUV of ``kind`` was computed (also when its timing is refused: see ``elapsed_s``,
+        ``day_rollover`` and ``notes``)."""
+        return dict(self._suv_raw(kind)[1])
 
     @property
     def suv_info(self) -> dict:
@@ -276,23 +334,35 @@ def load_study(folder: Any, ct: SeriesInfo | int | str | None = None, pet: Serie
     reference as the PET, not a localizer, most slices. ``ct`` / ``pet`` choose explicitly: a
     SeriesInfo, an index into ``study.series`` or a SeriesInstanceUID. ``study.notes`` says why.
     """
+    for arg, choice in (("ct", ct), ("pet", pet)):
+        if choice is not None and not isinstance(choice, SeriesInfo) and (
+                isinstance(choice, (bool, np.bool_)) or not isinstance(choice, (int, np.integer, str))):
+            raise TypeError(f"{arg}= takes a SeriesInfo, an index into study.series (int) or a "
+                            f"SeriesInstanceUID (str), not {type(choice).__name__} {choice!r}")
     # The scan keeps the headers it parsed until both volumes are open, so they are not read twice.
     found, headers = _scan(folder, True, threads, keep_headers=True)
     notes: list[str] = []
 
-    def explicit(choice, modality):
+    def explicit(choice, modality, arg):
         if choice is None:
             return None
+        listing = "; ".join(f"{i}: {s.modality} #{s.series_number if s.series_number is not None else ''} "
+                            f"{s.description!r} {s.series_uid}" for i, s in enumerate(found)) or "none"
         if isinstance(choice, SeriesInfo):
             return choice
-        if isinstance(choice, int):
-            return found[choice]
+        if isinstance(choice, (int, np.integer)):
+            if not -len(found) <= int(choice) < len(found):
+                raise ValueError(f"{arg}={int(choice)}: no such series; {len(found)} series found"
+                                 + (f" (indices 0..{len(found) - 1}): {listing}" if found else ""))
+            return found[int(choice)]
         for s in found:
             if s.series_uid == choice:
                 return s
-        raise ValueError(f"no {modality} series {choice!r} in {folder}")
+        raise ValueError(f"{arg}={choice!r}: no {modality} series with that SeriesInstanceUID in "
+                         f"{os.fsdecode(folder) if isinstance(folder, (str, bytes, os.PathLike)) else 'the files given'}; "
+                         f"series found: {listing}")
 
-    pet_s = explicit(pet, "PET")
+    pet_s = explicit(pet, "PET", "pet")
     if pet_s is not None:
         notes.append(f"PET series {pet_s.series_number} chosen by the caller")
     else:
@@ -309,7 +379,7 @@ def load_study(folder: Any, ct: SeriesInfo | int | str | None = None, pet: Serie
                 warnings.warn("no attenuation-corrected PET series; using a non-corrected one", PetctWarning,
                               stacklevel=2)
 
-    ct_s = explicit(ct, "CT")
+    ct_s = explicit(ct, "CT", "ct")
     if ct_s is not None:
         notes.append(f"CT series {ct_s.series_number} chosen by the caller")
     else:
@@ -379,6 +449,20 @@ def _overlap_slices(target: Volume, other: Volume) -> tuple[int, int]:
     return int(inside[0]), int(inside[-1]) + 1
 
 
+def _check_choice(name: str, value: Any, allowed: tuple) -> None:
+    if not any(value is None if a is None else (isinstance(value, str) and value == a) for a in allowed):
+        raise ValueError(f"{name}={value!r} is not one of: {', '.join(repr(a) for a in allowed)}")
+
+
+def _check_pair_args(target: Any, pet: Any, suv_kind: Any, crop: Any) -> None:
+    """The pairing options, each checked against its allowed values (the message lists them)."""
+    _check_choice("target", target, ("ct", "pet"))
+    _check_choice("pet", pet, ("suv", "bqml"))
+    if pet == "suv":
+        _check_choice("suv_kind", suv_kind, SUV_KINDS)
+    _check_choice("crop", crop, ("overlap", None))
+
+
 def pair(study: Study, target: str = "ct", pet: str = "suv", suv_kind: str = "bw", crop: str | None = "overlap",
          return_mask: bool = False, threads: int = 0):
     """PET and CT on one grid, slice ``i`` of one at the same patient position as slice ``i`` of the other.
@@ -393,12 +477,7 @@ def pair(study: Study, target: str = "ct", pet: str = "suv", suv_kind: str = "bw
     if study.ct is None or study.pet is None:
         raise GeometryError("pairing needs both a CT and a PET series; found "
                             f"CT={'yes' if study.ct is not None else 'no'}, PET={'yes' if study.pet is not None else 'no'}")
-    if target not in ("ct", "pet"):
-        raise ValueError("target must be 'ct' or 'pet'")
-    if pet not in ("suv", "bqml"):
-        raise ValueError("pet must be 'suv' or 'bqml'")
-    if crop not in ("overlap", None):
-        raise ValueError("crop must be 'overlap' or None")
+    _check_pair_args(target, pet, suv_kind, crop)
     ct_v, pet_v = study.ct, study.pet
     pet_values = pet_v.suv(suv_kind) if pet == "suv" else pet_v.array
     if target == "ct":
@@ -447,94 +526,75 @@ def save_paired(study_or_folder: Any, out_dir: Any, target: str = "ct", pet: str
                 crop: str | None = "overlap") -> dict:
     """Write ``ct.npy``, ``pet.npy`` and ``meta.json`` (an Auto-Paired folder) and return the meta.
 
-    The three files are written into a temporary sibling folder that then replaces ``out_dir`` (an
-    atomic swap on Linux), so an interrupted run leaves either the previous complete result or none,
-    never a mix of two runs or a half-written file.
+    Each file goes to a temporary name in ``out_dir`` and is then renamed over its final name,
+    ``meta.json`` last (it records size, CRC-32 and identity of ``ct.npy`` / ``pet.npy``, which
+    :func:`load_paired` checks). Nothing else in ``out_dir`` is moved, renamed or deleted; an existing
+    folder keeps its mode and owner; concurrent writers commit one after the other (the last complete
+    result wins); Ctrl-C leaves the previous result or the new one. See :mod:`petct.outdir`.
     """
+    from .outdir import check_out_dir
+    out = check_out_dir(out_dir)
+    _check_pair_args(target, pet, suv_kind, crop)
     study = study_or_folder if isinstance(study_or_folder, Study) else load_study(study_or_folder)
     ct, pt = pair(study, target=target, pet=pet, suv_kind=suv_kind, crop=crop)
     meta = _paired_meta(study, target, pet, suv_kind, crop, ct.shape)
-    _write_paired_dir(os.fspath(out_dir), ct, pt, meta)
-    return meta
+    return _write_paired_dir(out, ct, pt, meta)
 
 
 _PAIRED_FILES = ("ct.npy", "pet.npy", "meta.json")
 
 
-def _rename_exchange(a: str, b: str) -> bool:
-    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False when not available."""
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        fn = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    at_fdcwd, rename_exchange = -100, 2
-    return fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
-
-
-def _write_paired_dir(out: str, ct: np.ndarray, pt: np.ndarray, meta: dict) -> None:
-    """Writes ct.npy, pet.npy and meta.json into a temporary sibling folder, then puts that folder in
-    place of ``out`` (an atomic swap where the OS has one), so ``out`` always holds one complete run:
-    the previous one or the new one (or none, if a process is killed during a first write or, where
-    the swap is not atomic, between two renames). Other files already in ``out`` are carried over."""
-    import shutil
-    import tempfile
-    out = os.path.realpath(out)   # a symlinked folder: replace its target, keep the link
-    parent, base = os.path.split(out.rstrip(os.sep)) if out != os.sep else (out, "")
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{base}.tmp-", dir=parent)
-    try:
-        for name, arr in (("ct.npy", ct), ("pet.npy", pt)):
-            with open(os.path.join(tmp, name), "wb") as f:
-                np.save(f, arr)
-                f.flush()
-                os.fsync(f.fileno())
-        with open(os.path.join(tmp, "meta.json"), "w") as f:
-            json.dump(meta, f, indent=2)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o777 & ~_umask())
-        if not os.path.isdir(out):
-            os.rename(tmp, out)
-            return
-        # keep whatever else the user keeps in the folder (and older temporary names are dropped)
-        for entry in os.listdir(out):
-            if entry not in _PAIRED_FILES and not entry.startswith((".ct.npy.tmp", ".pet.npy.tmp", ".meta.json.tmp")):
-                os.rename(os.path.join(out, entry), os.path.join(tmp, entry))
-        if _rename_exchange(tmp, out):
-            shutil.rmtree(tmp, ignore_errors=True)   # tmp now holds the previous run
-            return
-        old = tempfile.mkdtemp(prefix=f".{base}.old-", dir=parent)
-        os.rename(out, os.path.join(old, "d"))
-        os.rename(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def _umask() -> int:
-    # read, not set-and-restore: os.umask would race with other threads creating files
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return 0o022
+def _write_paired_dir(out: Any, ct: np.ndarray, pt: np.ndarray, meta: dict,
+                      extra: dict[str, np.ndarray] | None = None) -> dict:
+    """ct.npy, pet.npy, then each ``extra`` array as ``<name>`` (.npy), meta.json last, by the rules of
+    :class:`petct.outdir.OutputFolder`. Returns the meta as written (with its file records)."""
+    from .outdir import OutputFolder
+    with OutputFolder(out) as w:
+        w.add("ct.npy", lambda f: np.save(f, ct))
+        w.add("pet.npy", lambda f: np.save(f, pt))
+        for name, arr in (extra or {}).items():
+            w.add(name, lambda f, a=arr: np.save(f, a))
+        return w.commit("meta.json", meta)
 
 
 def load_paired(out_dir: Any, mmap: bool = False) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Read an Auto-Paired folder: ``(ct, pet, meta)``."""
+    """Read an Auto-Paired folder: ``(ct, pet, meta)``.
+
+    The three files are opened under a shared lock of the folder (writers rename under an exclusive
+    one), so a load concurrent with ``save_paired`` gets one complete run. Raises
+    :class:`petct.PairedFolderError` when ``ct.npy`` / ``pet.npy`` are not the files its ``meta.json``
+    was written with (a writer killed between its renames, another program), or when ``meta.json`` is
+    missing."""
+    from .errors import PairedFolderError
+    from .outdir import _folder_lock, _join, check_files, open_regular, read_marker
+    import fcntl
     d = os.fspath(out_dir)
-    mode = "r" if mmap else None
-    ct = np.load(os.path.join(d, "ct.npy"), mmap_mode=mode)
-    pt = np.load(os.path.join(d, "pet.npy"), mmap_mode=mode)
-    meta_path = os.path.join(d, "meta.json")
-    meta = json.load(open(meta_path)) if os.path.exists(meta_path) else {}
+    arrays, stats, handles = {}, {}, []
+    try:
+        with _folder_lock(d, fcntl.LOCK_SH):
+            try:
+                meta = read_marker(d)
+            except FileNotFoundError:
+                raise PairedFolderError(f"{os.fsdecode(d)}: no meta.json: not an Auto-Paired folder, or its first "
+                                        "write was interrupted") from None
+            for name in ("ct.npy", "pet.npy"):
+                path = _join(d, name)
+                f, stats[name] = open_regular(path, name)
+                handles.append(f)
+                if mmap:
+                    arrays[name] = np.load(path, mmap_mode="r")
+                    if (os.stat(path).st_ino, os.stat(path).st_dev) != (stats[name].st_ino, stats[name].st_dev):
+                        raise PairedFolderError(f"{os.fsdecode(d)}: {name} was replaced while being opened; load again")
+                else:
+                    arrays[name] = f
+        for name, f in list(arrays.items()):
+            if not mmap:
+                arrays[name] = np.load(f)
+    finally:
+        for f in handles:
+            f.close()
+    check_files(d, meta, stats)
+    ct, pt = arrays["ct.npy"], arrays["pet.npy"]
     if ct.shape != pt.shape:
-        raise ValueError(f"{d}: ct.npy {ct.shape} and pet.npy {pt.shape} differ in shape")
+        raise PairedFolderError(f"{os.fsdecode(d)}: ct.npy {ct.shape} and pet.npy {pt.shape} differ in shape")
     return ct, pt, meta
