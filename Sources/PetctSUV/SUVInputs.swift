@@ -73,6 +73,8 @@ public enum SUVTag {
 /// note says which). Build one with `init(slices:)` or fill the fields directly in tests.
 public struct SUVInputs: Sendable {
     public var sliceCount: Int = 0
+    /// Time frames / gates (slices stored frame by frame, sliceCount / timeFrames each); 1 for 3D.
+    public var timeFrames: Int = 1
     /// Units (0054,1001), upper-cased and trimmed.
     public var units: String?
     /// Decay Correction (0054,1102), upper-cased and trimmed.

@@ -132,12 +132,24 @@ class Volume:
 
     ``array`` holds HU for CT and Bq/ml (or the stored units) for PET, each slice rescaled with its own
     slope/intercept. ``affine`` maps index ``(k, i, j, 1)`` to patient ``(x, y, z, 1)``.
+
+    A dynamic or gated series with T > 1 frames is ``(T, slices, rows, cols)``, ordered by time (dynamic)
+    or gate; ``frames`` describes each frame and ``frame(t)`` is frame ``t`` as a 3D Volume. The geometry
+    (every frame covers the same positions) is that of one frame.
     """
 
-    def __init__(self, handle: Any, info: dict, array: np.ndarray):
+    def __init__(self, handle: Any, info: dict, array: np.ndarray, _parent: "Volume | None" = None,
+                 _frame: int | None = None):
         self._handle = handle
         self._info = info
+        self._parent = _parent
+        self._frame = _frame
         self.array: np.ndarray = array
+        tf = info.get("time_frames") or {}
+        self.frame_kind: str | None = tf.get("kind") if _frame is None else None
+        self.frame_info: dict = {}
+        self.frames: list[dict] = ([dict(f, kind=tf.get("kind")) for f in tf.get("frames", [])]
+                                   if _frame is None else [])
         self.origin = np.asarray(info["origin"], dtype=np.float64)
         self.spacing = np.asarray(info["spacing"], dtype=np.float64)
         self.direction = np.asarray(info["direction"], dtype=np.float64).reshape(3, 3)
@@ -157,8 +169,35 @@ class Volume:
         self._metadata: Dataset | None = None
 
     @property
-    def shape(self) -> tuple[int, int, int]:
-        return tuple(self.array.shape)  # type: ignore[return-value]
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.array.shape)
+
+    @property
+    def n_frames(self) -> int:
+        """Number of time frames / gates (1 for a 3D volume)."""
+        return self.array.shape[0] if self.array.ndim == 4 else 1
+
+    def frame(self, t: int) -> "Volume":
+        """Frame (or gate) ``t`` as a 3D :class:`Volume` (a view of ``array[t]``; SUV per frame)."""
+        if self.array.ndim != 4:
+            if t in (0, -1):
+                return self
+            raise IndexError(f"frame {t}: the volume has one frame")
+        if not isinstance(t, (int, np.integer)) or isinstance(t, bool):
+            raise TypeError(f"frame must be an int, not {type(t).__name__}")
+        n = self.array.shape[0]
+        if not -n <= t < n:
+            raise IndexError(f"frame {t} out of range: the volume has {n} frames")
+        t = int(t) % n
+        info = dict(self._info)
+        per = self.array.shape[1]
+        for key in ("files", "rescale", "instance_numbers", "acquisition_times", "frames"):
+            if key in info and len(info[key]) == n * per:
+                info[key] = info[key][t * per:(t + 1) * per]
+        v = Volume(self._handle, info, self.array[t], _parent=self, _frame=t)
+        v.warnings = list(self.warnings)
+        v.frame_info = dict(self.frames[t]) if self.frames else {}
+        return v
 
     @property
     def metadata(self) -> Dataset:
@@ -171,25 +210,34 @@ class Volume:
     def _suv(self, kind: str) -> tuple[np.ndarray, dict]:
         if kind not in SUV_KINDS:
             raise ValueError(f"unknown SUV kind {kind!r}; use one of {', '.join(SUV_KINDS)}")
+        if self._parent is not None:
+            factors, info = self._parent._suv(kind)
+            info = dict(info)
+            frames = info.pop("frames", None) or []
+            if self._frame is not None and self._frame < len(frames):
+                info["frame"] = frames[self._frame]
+            return factors[self._frame], info
         if kind not in self._suv_cache:
-            factors, info = _native.volume_suv(self._handle, kind, self.array.shape[0])
-            self._suv_cache[kind] = (factors, json.loads(info))
+            n = int(np.prod(self.array.shape[:-2]))
+            factors, info = _native.volume_suv(self._handle, kind, n)
+            self._suv_cache[kind] = (factors.reshape(self.array.shape[:-2]), json.loads(info))
         return self._suv_cache[kind]
 
     def suv_factors(self, kind: str = "bw") -> np.ndarray:
-        """Per-slice factors: ``suv = array * factors[:, None, None]``."""
+        """Per-slice factors: ``suv = array * factors[..., None, None]`` (``(T, slices)`` for 4D)."""
         return self._suv(kind)[0]
 
     def suv_factor(self, kind: str = "bw") -> float:
         """The factor turning this volume's values into SUV of ``kind`` (first slice's when per-slice)."""
-        return float(self._suv(kind)[0][0])
+        return float(self._suv(kind)[0].reshape(-1)[0])
 
     def suv(self, kind: str = "bw") -> np.ndarray:
         """float32 SUV volume of ``kind`` (``bw``, ``lbm``, ``lbm-janma``, ``bsa``, ``ibw``)."""
         f = self._suv(kind)[0].astype(np.float32)
-        if np.all(f == f[0]):
-            return self.array * f[0]
-        return self.array * f[:, None, None]
+        first = f.reshape(-1)[0]
+        if np.all(f == first):
+            return self.array * first
+        return self.array * f[..., None, None]
 
     def suv_info_for(self, kind: str = "bw") -> dict:
         return dict(self._suv(kind)[1])
@@ -202,10 +250,10 @@ class Volume:
     # -- geometry helpers -------------------------------------------------------------------
     def grid(self, k0: int = 0, k1: int | None = None) -> tuple:
         """The native-layer grid tuple of slices ``k0:k1``."""
-        k1 = self.array.shape[0] if k1 is None else k1
+        k1 = self.array.shape[-3] if k1 is None else k1
         offsets = self.slice_offsets[k0:k1] - self.slice_offsets[k0]
         origin = self.origin + self.direction[:, 0] * self.slice_offsets[k0]
-        _, rows, cols = self.array.shape
+        rows, cols = self.array.shape[-2:]
         return ((k1 - k0, rows, cols), tuple(origin), tuple(self.direction.reshape(-1)), tuple(self.spacing),
                 None if self.uniform else np.ascontiguousarray(offsets))
 
@@ -222,7 +270,10 @@ class Volume:
 def _open_volume(files: Sequence[str], threads: int = 0, headers: object | None = None) -> Volume:
     handle, text = _native.volume_open(list(files), threads, headers)
     info = json.loads(text)
-    array = _native.volume_fill(handle, tuple(info["shape"]))
+    shape = tuple(info["shape"])
+    array = _native.volume_fill(handle, (int(np.prod(shape[:-2])),) + shape[-2:])
+    if len(shape) == 4:
+        array = array.reshape(shape)
     vol = Volume(handle, info, array)
     for w in vol.warnings:
         warnings.warn(w, GeometryWarning, stacklevel=3)

@@ -1,0 +1,131 @@
+"""Dynamic / gated (4D) PET, duplicates, multi-study folders (issue 12)."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+
+import petct
+from synth import StudyIds, axial, make_study, pet_header, write_series
+
+HALF_LIFE = 6586.2
+FRAME_STARTS_S = [0, 60, 180]          # frame start, seconds after 11:00:00
+FRAME_DURATIONS_S = [60, 120, 300]
+
+
+def _hms(seconds_after_11: float) -> str:
+    t = 11 * 3600 + seconds_after_11
+    return f"{int(t // 3600):02d}{int(t % 3600 // 60):02d}{int(t % 60):02d}"
+
+
+def write_dynamic(folder, ids=None, n_frames=3, n_slices=5, *, decay="START", image_index=True, shuffle=True,
+                  gated=False, series_number=5, values=None):
+    """A dynamic (or gated) PET series: n_frames x n_slices files, positions repeated per frame; stored
+    value of frame t, slice k is 100*(t+1) + k (slope 1 unless ``values``)."""
+    ids = ids or StudyIds()
+    C = n_slices
+    g = axial(6, 7, (2.0, 2.0), n_frames * C, 3.0, offsets=np.tile(np.arange(C) * 3.0, n_frames))
+    stored = np.stack([np.full((6, 7), 100 * (k // C + 1) + k % C, np.int16) for k in range(n_frames * C)])
+
+    def extra(ds, k):
+        t, s = divmod(k, C)
+        pet_header(ds, k, decay=decay)
+        if gated:
+            ds.SeriesType = ["GATED", "IMAGE"]
+            ds.NumberOfTimeSlots = n_frames
+            ds.TriggerTime = 100.0 * t
+            ds.FrameReferenceTime = 0.0
+            ds.ActualFrameDuration = 600000
+        else:
+            ds.SeriesType = ["DYNAMIC", "IMAGE"]
+            ds.NumberOfTimeSlices = n_frames
+            ds.FrameReferenceTime = 1000.0 * (FRAME_STARTS_S[t] + FRAME_DURATIONS_S[t] / 2)
+            ds.ActualFrameDuration = 1000 * FRAME_DURATIONS_S[t]
+            ds.AcquisitionTime = _hms(FRAME_STARTS_S[t])
+            ds.DecayFactor = 1.0 + 0.01 * t
+        ds.NumberOfSlices = C
+        if image_index:
+            ds.ImageIndex = t * C + s + 1
+        ds.InstanceNumber = (n_frames * C - k) if shuffle else k + 1
+
+    names = (lambda k: f"pt_{(k * 7) % (n_frames * C):04d}.dcm") if shuffle else None
+    write_series(str(folder), "PT", g, stored, ids, extra=extra, series_number=series_number,
+                 description="PET dynamic" if not gated else "PET gated", names=names)
+    return ids
+
+
+@pytest.mark.parametrize("image_index", [True, False])
+def test_dynamic_series_keeps_every_frame_in_time_order(tmp_path, image_index):
+    write_dynamic(tmp_path, image_index=image_index)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        vol = petct.load_series(tmp_path)
+    assert vol.array.shape == (3, 5, 6, 7)
+    expected = 100 * (np.arange(3)[:, None] + 1) + np.arange(5)[None, :]
+    np.testing.assert_array_equal(vol.array[:, :, 0, 0], expected)
+    assert vol.n_frames == 3 and vol.frame_kind == "dynamic"
+    assert [f["frame_reference_time_ms"] for f in vol.frames] == [30000.0, 120000.0, 330000.0]
+    assert [f["duration_ms"] for f in vol.frames] == [60000.0, 120000.0, 300000.0]
+    assert [f["decay_factor"] for f in vol.frames] == pytest.approx([1.0, 1.01, 1.02])
+    assert vol.frames[1]["start"].endswith("110100")
+    assert vol.slice_offsets.tolist() == [0, 3, 6, 9, 12]
+    f1 = vol.frame(1)
+    assert f1.array.shape == (5, 6, 7) and f1.array[2, 0, 0] == 202
+    assert f1.frame_info["frame_reference_time_ms"] == 120000.0
+
+
+def test_gated_series_is_ordered_by_gate(tmp_path):
+    write_dynamic(tmp_path, n_frames=4, gated=True, image_index=False)
+    vol = petct.load_series(tmp_path)
+    assert vol.shape == (4, 5, 6, 7) and vol.frame_kind == "gated"
+    assert [f["gate"] for f in vol.frames] == [1, 2, 3, 4]
+    assert [f["trigger_time_ms"] for f in vol.frames] == [0, 100, 200, 300]
+    np.testing.assert_array_equal(vol.array[:, 0, 0, 0], [100, 200, 300, 400])
+
+
+def test_frame_with_other_positions_is_an_error_naming_frame_and_file(tmp_path):
+    write_dynamic(tmp_path, image_index=True)
+    bad = sorted(os.listdir(tmp_path))
+    # move one slice of frame 3 (ImageIndex 11..15) to a new position
+    for name in bad:
+        ds = petct.dcmread(tmp_path / name)
+        if int(ds.ImageIndex) == 13:
+            import pydicom
+            p = pydicom.dcmread(tmp_path / name)
+            p.ImagePositionPatient = [0.0, 0.0, 7.5]
+            p.save_as(tmp_path / name)
+            target = name
+    with pytest.raises(petct.GeometryError, match=r"frame 3 of 3.*" + target):
+        petct.load_series(tmp_path)
+
+
+def test_suv_per_frame_for_each_decay_mode(tmp_path):
+    inj = 10 * 3600.0
+    for mode in ("START", "ADMIN", "NONE"):
+        d = tmp_path / mode
+        write_dynamic(d, decay=mode)
+        vol = petct.load_series(d)
+        f = vol.suv_factors("bw")
+        assert f.shape == (3, 5)
+        info = vol.suv_info
+        assert [fr["decay_correction"] for fr in info["frames"]] == [mode] * 3
+        base = 75000 / 370e6
+        lam = math.log(2) / HALF_LIFE
+        if mode == "START":
+            expected = [base / math.exp(-lam * 3600)] * 3        # series start 11:00, injection 10:00
+        elif mode == "ADMIN":
+            expected = [base] * 3
+        else:
+            expected = [base * (lam * D / -math.expm1(-lam * D)) / math.exp(-lam * (3600 + s))
+                        for s, D in zip(FRAME_STARTS_S, FRAME_DURATIONS_S)]
+        np.testing.assert_allclose(f[:, 0], expected, rtol=1e-12)
+        np.testing.assert_allclose(f, np.repeat(f[:, :1], 5, axis=1))
+        np.testing.assert_allclose(vol.suv("bw"), vol.array * f[:, :, None, None], rtol=1e-6)
+        assert vol.frame(2).suv_factor("bw") == pytest.approx(expected[2], rel=1e-12)
+        assert vol.frame(2).suv_info["frame"]["decay_correction"] == mode
+        assert inj  # noqa
