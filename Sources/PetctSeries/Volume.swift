@@ -248,6 +248,8 @@ public final class VolumePlan: @unchecked Sendable {
         }
         w.value(ds0.nonEmptyString(Tag.modality) ?? "", "modality")
         w.value(ds0.nonEmptyString(Tag.seriesInstanceUID) ?? "", "series_uid")
+        w.value(ds0.int(Tag.seriesNumber), "series_number")
+        w.value(ds0.nonEmptyString(Tag.seriesDescription) ?? "", "series_description")
         w.value(ds0.nonEmptyString(Tag.studyInstanceUID) ?? "", "study_uid")
         w.value(ds0.nonEmptyString(Tag.frameOfReferenceUID), "frame_of_reference_uid")
         w.beginArray("rescale")

@@ -129,3 +129,100 @@ def test_suv_per_frame_for_each_decay_mode(tmp_path):
         assert vol.frame(2).suv_factor("bw") == pytest.approx(expected[2], rel=1e-12)
         assert vol.frame(2).suv_info["frame"]["decay_correction"] == mode
         assert inj  # noqa
+
+
+def test_same_instance_twice_is_reported_as_duplicate_files(tmp_path):
+    """A study copied twice into one folder: the same SOPInstanceUIDs, reported as duplicate files."""
+    make_study(str(tmp_path / "a"))
+    shutil.copytree(tmp_path / "a", tmp_path / "copy")
+    found = petct.scan(tmp_path)
+    pt = [s for s in found if s.modality == "PT"][0]
+    assert pt.slice_count == 30 and len(pt.duplicate_files) == 30
+    assert "30 duplicate file(s)" in found.table()
+    with pytest.warns(petct.GeometryWarning) as rec:
+        study = petct.load_study(tmp_path)
+    texts = [str(w.message) for w in rec]
+    assert any("duplicate files" in t and "same SOPInstanceUID" in t for t in texts)
+    assert not any("dynamic" in t for t in texts)
+    assert study.pet.shape == (30, 32, 32) and study.ct.shape == (40, 64, 64)
+    assert any("duplicate file(s)" in n for n in study.notes)
+    # batch runs this per study: the warnings column says duplicate files too
+    from petct.batch import find_studies, run_study
+    jobs, _ = find_studies(tmp_path)
+    assert len(jobs) == 1
+    row = run_study(jobs[0], str(tmp_path / "out"))
+    assert row["status"] == "ok" and "duplicate files" in row["warnings"]
+    assert "dynamic acquisition" not in row["warnings"]
+
+
+def test_identical_files_without_sop_instance_uid_are_duplicates(tmp_path):
+    import pydicom
+    ids = StudyIds()
+    g = axial(4, 4, (1.0, 1.0), 3, 2.0)
+    paths = write_series(str(tmp_path), "CT", g, np.arange(48, dtype=np.int16).reshape(3, 4, 4), ids)
+    for p in paths:
+        ds = pydicom.dcmread(p)
+        del ds.SOPInstanceUID
+        ds.save_as(p)
+    shutil.copy(paths[1], tmp_path / "zz_copy.dcm")
+    with pytest.warns(petct.GeometryWarning, match=r"1 duplicate file left out: .*zz_copy.dcm \(same bytes as"):
+        vol = petct.load_series(tmp_path)
+    assert vol.shape == (3, 4, 4)
+    np.testing.assert_array_equal(vol.array[:, 0, 0], [0, 16, 32])
+
+
+def test_repeated_positions_with_different_timing_are_frames(tmp_path):
+    """No SeriesType / NumberOfTimeSlices / ImageIndex: the frame timing alone tells the frames apart."""
+    ids = StudyIds()
+    C = 4
+    g = axial(4, 4, (1.0, 1.0), 2 * C, 2.0, offsets=np.tile(np.arange(C) * 2.0, 2))
+    stored = np.stack([np.full((4, 4), k, np.int16) for k in range(2 * C)])
+
+    def extra(ds, k):
+        pet_header(ds, k)
+        ds.FrameReferenceTime = 1000.0 * (k // C)
+
+    write_series(str(tmp_path), "PT", g, stored, ids, extra=extra)
+    vol = petct.load_series(tmp_path)
+    assert vol.shape == (2, C, 4, 4) and vol.frame_kind == "dynamic"
+    np.testing.assert_array_equal(vol.array[:, :, 0, 0], [[0, 1, 2, 3], [4, 5, 6, 7]])
+
+
+def test_pair_every_frame_and_save_4d(tmp_path):
+    ids = StudyIds()
+    make_study(str(tmp_path / "s"), ids=ids, pet_dirname="unused")
+    shutil.rmtree(tmp_path / "s" / "unused")
+    write_dynamic(tmp_path / "s" / "PT", ids, n_frames=3, n_slices=5)
+    study = petct.load_study(tmp_path / "s")
+    assert study.pet.shape == (3, 5, 6, 7)
+    ct, pet, mask = petct.pair(study, target="ct", return_mask=True)
+    assert pet.shape == (3,) + ct.shape
+    for t in range(3):
+        ct_t, pet_t = petct.pair(study, target="ct", frame=t)
+        np.testing.assert_array_equal(ct_t, ct)
+        np.testing.assert_array_equal(pet_t, pet[t])
+    assert not np.array_equal(pet[0], pet[2])
+    ct_p, pet_p = petct.pair(study, target="pet")
+    assert pet_p.shape == (3,) + ct_p.shape
+    np.testing.assert_allclose(pet_p, study.pet.suv("bw")[:, :ct_p.shape[0]], rtol=1e-6)
+    meta = petct.save_paired(study, tmp_path / "out")
+    ct_l, pet_l, meta_l = petct.load_paired(tmp_path / "out")
+    assert pet_l.shape == (3,) + ct_l.shape and np.array_equal(pet_l, pet)
+    assert meta_l["pet_shape"] == [3, *ct_l.shape] and len(meta_l["frames"]) == 3
+    assert meta_l["frames"][1]["frame_reference_time_ms"] == 120000.0 and meta_l["frame_kind"] == "dynamic"
+    assert [f["decay_correction"] for f in meta_l["suv"]["frames"]] == ["START"] * 3
+    # command line: --frame, and info shows the frames
+    from petct.cli import main
+    assert main(["pair", str(tmp_path / "s"), "-o", str(tmp_path / "cli"), "--frame", "2"]) == 0
+    ct_c, pet_c, meta_c = petct.load_paired(tmp_path / "cli")
+    assert pet_c.shape == ct_c.shape and np.array_equal(pet_c, pet[2]) and meta_c["frame"] == 2
+
+
+def test_info_shows_frames_and_gates(tmp_path, capsys):
+    ids = StudyIds()
+    write_dynamic(tmp_path / "dyn", ids, n_frames=3)
+    write_dynamic(tmp_path / "gated", ids, n_frames=4, gated=True, series_number=6)
+    from petct.cli import main
+    assert main(["info", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "3 dynamic" in out and "4 gated" in out
