@@ -339,7 +339,7 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 def _warn(message: str, category=PetctWarning) -> None:
     """warnings.warn pointing at the first frame outside the petct package (the caller's code)."""
     import sys
-    level = 1
+    level = 2                      # stacklevel 2 = the caller of _warn
     frame = sys._getframe(1)
     while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _PACKAGE_DIR:
         frame = frame.f_back
