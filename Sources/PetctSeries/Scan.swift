@@ -166,12 +166,27 @@ struct ScanSeries {
         }
     }
 
-    /// "dynamic" / "gated" when the headers say the series has time frames or gates.
+    /// Time frames / gates present: files per distinct position (duplicates left out), 1 when positions
+    /// do not repeat or are unknown.
+    var presentFrames: Int {
+        let dup = Set(duplicates)
+        let kept = entries.filter { !dup.contains($0.path) }
+        guard !kept.isEmpty, kept.allSatisfy({ $0.frames == 1 && $0.position != nil }) else { return 1 }
+        var positions = Set<[Int64]>()
+        for e in kept {
+            positions.insert(e.position!.prefix(3).map { Int64(($0 * 100).rounded()) })
+        }
+        return kept.count % positions.count == 0 ? kept.count / positions.count : 1
+    }
+
+    /// "dynamic" / "gated" (as the headers declare it; "frames" when they do not) when positions repeat
+    /// with more than one frame present.
     var frameKind: String? {
+        guard presentFrames > 1 else { return nil }
         let f = first
         if f.seriesType == "GATED" || (f.timeSlots ?? 1) > 1 { return "gated" }
         if f.seriesType == "DYNAMIC" || (f.timeSlices ?? 1) > 1 { return "dynamic" }
-        return nil
+        return "frames"
     }
 }
 
@@ -359,7 +374,7 @@ public enum SeriesScanner {
             w.value(f.studyDescription, "study_description")
             w.values(s.duplicates, "duplicate_files")
             w.value(s.frameKind, "frame_kind")
-            w.value(s.frameKind == "gated" ? f.timeSlots : (s.frameKind == "dynamic" ? f.timeSlices : nil), "time_frames")
+            w.value(s.frameKind == nil ? nil : s.presentFrames, "time_frames")
             w.endObject()
         }
         w.endArray()

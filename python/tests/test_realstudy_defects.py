@@ -153,7 +153,17 @@ def test_crop_overlap_matches_the_resampler_on_real_data(case):
         warnings.simplefilter("ignore")
         study = _load_images(root)
         for target in ("ct", "pet"):
-            _crop_matches_mask(study, target)
+            rows = _crop_matches_mask(study, target)
+            # the old rule (target centres inside the other scan's first..last centre) lost an edge slice
+            # that the resampler fills, here in both directions
+            tgt, other = (study.ct, study.pet) if target == "ct" else (study.pet, study.ct)
+            n = tgt.direction[:, 0]
+            lo, hi = other.normal_extent(n)
+            proj = tgt.slice_positions @ n
+            assert rows.size > ((proj >= lo - 1e-3) & (proj <= hi + 1e-3)).sum()
+    # NumberOfTimeSlices 7, but one frame present: not shown as dynamic
+    pt = [s for s in petct.scan(root) if s.modality == "PT"][0]
+    assert pt.frame_kind is None and study.pet.array.ndim == 3
 
 
 def _load_images(root):
