@@ -112,13 +112,20 @@ enum TimeFrames {
             return g
         }
         // 3. Timing elements, when the series says it has frames or positions repeat.
-        let repeats: Bool = {
-            guard let proj else { return false }
+        // Most slices at one position: the number of frames a timing element must produce.
+        let multiplicity: Int = {
+            guard let proj else { return 1 }
             let s = proj.sorted()
             let steps = zip(s.dropFirst(), s).map { $0 - $1 }.filter { $0 > 1e-3 }
             let tol = max(1e-3, 1e-2 * (steps.isEmpty ? 0 : median(steps)))
-            return zip(s.dropFirst(), s).contains { $0 - $1 <= tol }
+            var best = 1, start = 0
+            for i in s.indices {
+                while s[i] - s[start] > tol { start += 1 }
+                best = max(best, i - start + 1)
+            }
+            return best
         }()
+        let repeats = multiplicity > 1
         guard repeats else {
             g.frames = [all]
             return g
@@ -131,7 +138,8 @@ enum TimeFrames {
         let ordered = declared == .dynamic ? Array(candidates.dropFirst()) + [candidates[0]] : candidates
         for (name, kind, value) in ordered {
             let v = t.map(value)
-            guard v.allSatisfy({ $0 != nil }), Set(v.map { $0! }).count > 1 else { continue }
+            // an element that varies within a frame (e.g. AcquisitionTime of every CT slice) is not a frame key
+            guard v.allSatisfy({ $0 != nil }), Set(v.map { $0! }).count == multiplicity else { continue }
             g.kind = declared ?? kind
             g.frames = bucket(all, v.map { $0! })
             g.groupedBy = name

@@ -226,3 +226,16 @@ def test_info_shows_frames_and_gates(tmp_path, capsys):
     assert main(["info", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "3 dynamic" in out and "4 gated" in out
+
+
+def test_per_slice_acquisition_times_are_not_frames(tmp_path):
+    """A helical CT has its own AcquisitionTime on every slice: a repeated position there is neither a
+    frame nor a duplicate, and the error names both files."""
+    ids = StudyIds()
+    offsets = np.array([0, 2, 4, 4, 6], float)
+    g = axial(4, 4, (1.0, 1.0), 5, 2.0, offsets=offsets)
+    paths = write_series(str(tmp_path), "CT", g, np.zeros((5, 4, 4), np.int16), ids,
+                         extra=lambda ds, k: setattr(ds, "AcquisitionTime", f"1100{k:02d}"))
+    with pytest.raises(petct.GeometryError, match="same position") as exc:
+        petct.load_series(tmp_path)
+    assert paths[2] in str(exc.value) and paths[3] in str(exc.value)
