@@ -182,3 +182,24 @@ def test_table_stays_aligned_for_wide_values():
     lines = [l for l in table.splitlines() if l and not l.startswith(("study", "-"))]
     starts = {l.index(word) for l, word in zip(lines, ["description", "contours", "PET", "CT body"])}
     assert len(starts) == 1, table
+
+
+@pytest.mark.parametrize("sex, expected_kg", [("M", 50 + 2.3 * (178 / 2.54 - 60)),
+                                              ("F", 45.5 + 2.3 * (178 / 2.54 - 60)),
+                                              ("O", 47.75 + 2.3 * (178 / 2.54 - 60))])
+def test_ibw_is_devine_and_named_in_suv_info(tmp_path, sex, expected_kg):
+    ids = StudyIds()
+
+    def extra(ds, k):
+        pet_header(ds, k)
+        ds.PatientSex = sex          # 75 kg, 1.78 m (synth defaults)
+
+    write_series(str(tmp_path), "PT", axial(4, 4, (2.0, 2.0), 3, 2.0), np.full((3, 4, 4), 10, np.int16), ids,
+                 extra=extra)
+    vol = petct.load_series(tmp_path)
+    info = vol.suv_info_for("ibw")
+    assert info["normaliser"] == "ideal body weight, Devine 1974 (g)"
+    assert info["normaliser_value"] == pytest.approx(expected_kg * 1000, rel=1e-12)
+    assert (info["sex_note"] is not None) == (sex == "O")
+    bw = vol.suv_info_for("bw")
+    assert vol.suv_factor("ibw") / vol.suv_factor("bw") == pytest.approx(expected_kg / bw["weight_kg"], rel=1e-12)
