@@ -270,6 +270,21 @@ public struct SUVInputs: Sendable {
     }
 
     /// A DT's clock value moved to the data set's local clock when both offsets are known.
+    /// Per-slice timing of frames of multi-frame objects (FrameAcquisitionDateTime and
+    /// FrameAcquisitionDuration of each frame's Frame Content), in place of the file-level values;
+    /// nil entries keep what the header gave.
+    public mutating func applyFrameTimes(starts: [String?], durationsMs: [Double?], timezoneOffset: String? = nil) {
+        let localOffset = timezoneOffset.flatMap(DicomDateTime.parseUTCOffset)
+        for k in 0..<min(sliceCount, starts.count) {
+            if let s = starts[k], let v = DicomDateTime.parseDateTime(s), v.secondsOfDay != nil {
+                acquisitionTimes[k] = Self.localClock(v, localOffset: localOffset)
+            }
+        }
+        for k in 0..<min(sliceCount, durationsMs.count) {
+            if let d = durationsMs[k], d.isFinite, d > 0 { frameDurationsMs[k] = d }
+        }
+    }
+
     static func localClock(_ v: DicomDateTime.DateTimeValue, localOffset: Int?) -> Double {
         if let own = v.utcOffsetSeconds, let local = localOffset {
             return v.clockSeconds - Double(own) + Double(local)

@@ -17,6 +17,10 @@ struct SliceRecord {
     var intercept: Double
     var acquisitionTime: String
     var timing = SliceTiming()
+    /// A frame of a multi-frame object (its timing may come from the per-frame Frame Content).
+    var fromMultiFrame = false
+    /// FrameAcquisitionDateTime of the frame's own Frame Content, when present.
+    var ownFrameStart: String? = nil
 }
 
 /// Upper bound on NumberOfFrames accepted from a header (records are allocated per frame).
@@ -95,8 +99,9 @@ extension SliceRecord {
             let intercept = firstDoubles(Tag.rescaleIntercept, transform, min: 1)?.first ?? topIntercept
             var time = topTime
             var timing = topTiming
+            var ownStart: String? = nil
             if !pf.isEmpty, let fc = ds.firstItem(Tag.frameContentSequence, in: pf[f]) {
-                if let t = ds.nonEmptyString(Tag.frameAcquisitionDateTime, in: fc) { time = t }
+                if let t = ds.nonEmptyString(Tag.frameAcquisitionDateTime, in: fc) { time = t; ownStart = t }
                 timing.start = time
                 if let i = ds.int(TimingTag.temporalPositionIndex, in: fc), i > 0 { timing.temporalIndex = i }
                 if let d = ds.double(TimingTag.frameAcquisitionDuration, in: fc), d.isFinite { timing.durationMs = d }
@@ -105,7 +110,7 @@ extension SliceRecord {
                                                              instanceNumber: instance, name: "\(path) frame \(f + 1)"),
                                    fileIndex: fileIndex, frame: f, rows: rows, columns: columns, pixelSpacing: spacing,
                                    thickness: thickness, spacingBetween: between, slope: slope, intercept: intercept,
-                                   acquisitionTime: time, timing: timing))
+                                   acquisitionTime: time, timing: timing, fromMultiFrame: true, ownFrameStart: ownStart))
         }
         if legacy && gridOffsets.count != frames {
             warnings.append("\(path): \(frames) frames without per-frame positions: stacked along the normal every "
@@ -134,6 +139,10 @@ public final class VolumePlan: @unchecked Sendable {
     public let frames: [Int]
     /// Time frames (dynamic) or gates: slices are stored frame by frame, `sliceCount / timeFrameCount` each.
     public internal(set) var timeFrameCount = 1
+    /// Per slice, for frames of multi-frame objects: FrameAcquisitionDateTime and FrameAcquisitionDuration
+    /// of its Frame Content (nil for single-frame files); nil when no slice comes from a multi-frame file.
+    public internal(set) var multiFrameStarts: [String?]? = nil
+    public internal(set) var multiFrameDurationsMs: [Double?]? = nil
 
     init(headers: [Dataset], paths: [String], rows: Int, columns: Int, json: String, geometry: StackGeometry,
          pixelSpacing: (Double, Double), frames: [Int]) {
@@ -289,6 +298,10 @@ public final class VolumePlan: @unchecked Sendable {
                               rows: rows, columns: columns, json: w.text, geometry: geometry, pixelSpacing: ps,
                               frames: kept.map { $0.frame })
         plan.timeFrameCount = timeFrames
+        if kept.contains(where: { $0.fromMultiFrame }) {
+            plan.multiFrameStarts = kept.map { $0.ownFrameStart }
+            plan.multiFrameDurationsMs = kept.map { $0.fromMultiFrame ? $0.timing.durationMs : nil }
+        }
         return plan
     }
 

@@ -239,3 +239,51 @@ def test_per_slice_acquisition_times_are_not_frames(tmp_path):
     with pytest.raises(petct.GeometryError, match="same position") as exc:
         petct.load_series(tmp_path)
     assert paths[2] in str(exc.value) and paths[3] in str(exc.value)
+
+
+def test_enhanced_multiframe_pet_with_temporal_index_is_4d_with_per_frame_suv(tmp_path):
+    """One enhanced-style multi-frame PET file: 2 time points x 3 positions, frames stored out of order,
+    each frame's Frame Content giving TemporalPositionIndex, FrameAcquisitionDateTime and
+    FrameAcquisitionDuration; DecayCorrection NONE, so every time point decays from its own start."""
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+    ids = StudyIds()
+    g = axial(4, 5, (2.0, 2.0), 1, 3.0)
+    path = write_series(str(tmp_path), "PT", g, np.zeros((1, 4, 5), np.int16), ids,
+                        extra=lambda ds, k: pet_header(ds, k, decay="NONE", corrected=("ATTN",)))[0]
+    import pydicom
+    ds = pydicom.dcmread(path)
+    order = [(2, 6.0), (1, 0.0), (2, 0.0), (1, 3.0), (1, 6.0), (2, 3.0)]      # (time point, z) per stored frame
+    starts = {1: "20260101110000", 2: "20260101110500"}
+    durations = {1: 300000.0, 2: 600000.0}
+    frames = []
+    for t, z in order:
+        item = Dataset()
+        pos = Dataset()
+        pos.ImagePositionPatient = [0.0, 0.0, z]
+        item.PlanePositionSequence = Sequence([pos])
+        fc = Dataset()
+        fc.TemporalPositionIndex = t
+        fc.FrameAcquisitionDateTime = starts[t]
+        fc.FrameAcquisitionDuration = durations[t]
+        item.FrameContentSequence = Sequence([fc])
+        frames.append(item)
+    ds.PerFrameFunctionalGroupsSequence = Sequence(frames)
+    shared = Dataset()
+    ori = Dataset()
+    ori.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+    shared.PlaneOrientationSequence = Sequence([ori])
+    ds.SharedFunctionalGroupsSequence = Sequence([shared])
+    del ds.ImagePositionPatient
+    ds.NumberOfFrames = len(order)
+    ds.PixelData = np.stack([np.full((4, 5), 10 * t + int(z), np.int16) for t, z in order]).tobytes()
+    ds.save_as(path)
+    vol = petct.load_series(tmp_path)
+    assert vol.shape == (2, 3, 4, 5)
+    np.testing.assert_array_equal(vol.array[:, :, 0, 0], [[10, 13, 16], [20, 23, 26]])
+    assert [f["temporal_position_index"] for f in vol.frames] == [1, 2]
+    lam = math.log(2) / HALF_LIFE
+    f = vol.suv_factors("bw")
+    for t, (after_injection, d) in enumerate([(3600, 300), (3900, 600)]):
+        expected = 75000 * (lam * d / -math.expm1(-lam * d)) / (370e6 * math.exp(-lam * after_injection))
+        np.testing.assert_allclose(f[t], expected, rtol=1e-12)
