@@ -96,22 +96,6 @@ enum TimeFrames {
         var g = TimeGrouping()
         let all = Array(t.indices)
         let declared = declaredKind(t)
-        // 1. ImageIndex / NumberOfSlices (PET Image module): frame = (ImageIndex - 1) / NumberOfSlices.
-        if declared != nil, t.allSatisfy({ $0.imageIndex != nil && $0.numberOfSlices != nil }) {
-            let key = all.map { (t[$0].imageIndex! - 1) / t[$0].numberOfSlices! }
-            g.kind = declared
-            g.frames = bucket(all, key.map { Double($0) })
-            g.groupedBy = "ImageIndex / NumberOfSlices (0054,1330 / 0054,0081)"
-            return g
-        }
-        // 2. Enhanced objects: TemporalPositionIndex.
-        if t.allSatisfy({ $0.temporalIndex != nil }), Set(t.map { $0.temporalIndex! }).count > 1 {
-            g.kind = .dynamic
-            g.frames = bucket(all, t.map { Double($0.temporalIndex!) })
-            g.groupedBy = "TemporalPositionIndex (0020,9128)"
-            return g
-        }
-        // 3. Timing elements, when the series says it has frames or positions repeat.
         // Most slices at one position: the number of frames a timing element must produce.
         let multiplicity: Int = {
             guard let proj else { return 1 }
@@ -126,6 +110,22 @@ enum TimeFrames {
             return best
         }()
         let repeats = multiplicity > 1
+        // 1. ImageIndex / NumberOfSlices (PET Image module): frame = (ImageIndex - 1) / NumberOfSlices.
+        if declared != nil || repeats, t.allSatisfy({ $0.imageIndex != nil && $0.numberOfSlices != nil }) {
+            let key = all.map { (t[$0].imageIndex! - 1) / t[$0].numberOfSlices! }
+            g.kind = declared ?? .dynamic
+            g.frames = bucket(all, key.map { Double($0) })
+            g.groupedBy = "ImageIndex / NumberOfSlices (0054,1330 / 0054,0081)"
+            return g
+        }
+        // 2. Enhanced objects: TemporalPositionIndex.
+        if t.allSatisfy({ $0.temporalIndex != nil }), Set(t.map { $0.temporalIndex! }).count > 1 {
+            g.kind = .dynamic
+            g.frames = bucket(all, t.map { Double($0.temporalIndex!) })
+            g.groupedBy = "TemporalPositionIndex (0020,9128)"
+            return g
+        }
+        // 3. Timing elements, when positions repeat.
         guard repeats else {
             g.frames = [all]
             return g
