@@ -59,9 +59,10 @@ struct SliceTiming {
         guard digits.count >= 14, let day = Double(digits.prefix(8)),
               let hh = Double(digits.dropFirst(8).prefix(2)), let mm = Double(digits.dropFirst(10).prefix(2)),
               let ss = Double(digits.dropFirst(12)) else {
-            return start.isEmpty ? nil : Double(start)
+            return Double(start).flatMap { $0.isFinite ? $0 : nil }
         }
-        return day * 86_400 + hh * 3_600 + mm * 60 + ss
+        let v = day * 86_400 + hh * 3_600 + mm * 60 + ss
+        return v.isFinite ? v : nil
     }
 }
 
@@ -153,8 +154,8 @@ enum TimeFrames {
     /// Groups indices by key, groups in ascending key order, members in input order.
     static func bucket(_ idx: [Int], _ key: [Double]) -> [[Int]] {
         var groups: [Double: [Int]] = [:]
-        for (i, k) in zip(idx, key) { groups[k, default: []].append(i) }
-        return groups.keys.sorted().map { groups[$0]! }
+        for (i, k) in zip(idx, key) { groups[k.isFinite ? k : .infinity, default: []].append(i) }
+        return groups.keys.sorted().compactMap { groups[$0] }
     }
 
     /// Whether two files hold the same bytes.
