@@ -614,13 +614,25 @@ def _filled_slices(target: Volume, other: Volume) -> tuple[int, int]:
         pos = target.origin[None, :] + _grid_offsets(target)[:, None] * n_t[None, :]
         kc = _continuous_k(other, (pos - other.origin) @ n_s)
         inside_k = (kc >= -0.5) & (kc <= other.array.shape[-3] - 0.5)
-        # in-plane: the other scan's row / column index of every target pixel of one slice
-        i, j = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
-        plane = target.origin[None, None, :] + i[..., None] * c_t + j[..., None] * r_t - other.origin
-        y = plane @ (other.direction[:, 1] / other.spacing[1])
-        x = plane @ (other.direction[:, 2] / other.spacing[2])
+        # in-plane: the other scan's row (y) / column (x) index of the target pixels of one slice,
+        # y = y0 + i*yi + j*yj, x = x0 + i*xi + j*xj
         o_rows, o_cols = other.array.shape[-2:]
-        in_plane = bool(np.any((y >= -0.5) & (y <= o_rows - 0.5) & (x >= -0.5) & (x <= o_cols - 0.5)))
+        d0 = target.origin - other.origin
+        cy, cx = other.direction[:, 1] / other.spacing[1], other.direction[:, 2] / other.spacing[2]
+        y0, yi, yj = d0 @ cy, c_t @ cy, r_t @ cy
+        x0, xi, xj = d0 @ cx, c_t @ cx, r_t @ cx
+        i, j = np.arange(rows), np.arange(cols)
+
+        def inside(v, n):
+            return (v >= -0.5) & (v <= n - 0.5)
+        if abs(yj) * cols < 1e-9 and abs(xi) * rows < 1e-9:          # aligned axes
+            in_plane = bool(inside(y0 + i * yi, o_rows).any() and inside(x0 + j * xj, o_cols).any())
+        elif abs(yi) * rows < 1e-9 and abs(xj) * cols < 1e-9:        # rows and columns swapped
+            in_plane = bool(inside(y0 + j * yj, o_rows).any() and inside(x0 + i * xi, o_cols).any())
+        else:
+            y = y0 + i[:, None] * yi + j[None, :] * yj
+            x = x0 + i[:, None] * xi + j[None, :] * xj
+            in_plane = bool((inside(y, o_rows) & inside(x, o_cols)).any())
         filled = np.nonzero(inside_k)[0] if in_plane else np.zeros(0, np.int64)
     if filled.size == 0:
         raise GeometryError(f"{target.label} and {other.label} do not overlap: the resampler fills no slice")
