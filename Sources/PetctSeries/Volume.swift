@@ -197,7 +197,7 @@ public final class VolumePlan: @unchecked Sendable {
             throw DicomError(.geometry, "\(r.placement.name): image size \(r.rows ?? 0)x\(r.columns ?? 0) differs from "
                              + "\(rows)x\(columns) of \(paths[0])", tag: Tag.rows)
         }
-        records = dropDuplicateInstances(records, paths: paths, warnings: &warnings)
+        records = try dropDuplicateInstances(records, paths: paths, warnings: &warnings)
         let proj = normalProjections(records)
         let grouping = TimeFrames.group(records.map { $0.timing }, proj: proj)
         var frameGroups = grouping.frames
@@ -394,19 +394,27 @@ extension VolumePlan {
     /// Leaves out records whose (SOPInstanceUID, frame) another file already holds: the same instance
     /// twice (a study copied twice into one folder) is a duplicate file, not a frame.
     static func dropDuplicateInstances(_ records: [SliceRecord], paths: [String],
-                                       warnings: inout [String]) -> [SliceRecord] {
+                                       warnings: inout [String]) throws(DicomError) -> [SliceRecord] {
         var seen: [String: Int] = [:]
+        var firstRecord: [String: Int] = [:]
         var out: [SliceRecord] = []
         var dropped: [(String, String, String)] = []   // (dropped file, kept file, uid)
         out.reserveCapacity(records.count)
-        for r in records {
+        for (index, r) in records.enumerated() {
             guard let sop = r.timing.sop else { out.append(r); continue }
             let key = sop + "#" + String(r.frame)
             if let k = seen[key] {
+                let a = records[firstRecord[key]!].placement.position, b = r.placement.position
+                let same = a == nil && b == nil || (a != nil && b != nil && zip(a!.prefix(3), b!.prefix(3)).allSatisfy { abs($0 - $1) <= 1e-3 })
+                guard same else {
+                    throw DicomError(.geometry, "\(paths[r.fileIndex]) and \(paths[k]) share SOPInstanceUID \(sop) but not "
+                                     + "their ImagePositionPatient: not copies of one instance", tag: Tag.sopInstanceUID)
+                }
                 if paths[k] != paths[r.fileIndex] { dropped.append((paths[r.fileIndex], paths[k], sop)) }
                 continue
             }
             seen[key] = r.fileIndex
+            firstRecord[key] = index
             out.append(r)
         }
         var files: [String] = []

@@ -287,3 +287,16 @@ def test_enhanced_multiframe_pet_with_temporal_index_is_4d_with_per_frame_suv(tm
     for t, (after_injection, d) in enumerate([(3600, 300), (3900, 600)]):
         expected = 75000 * (lam * d / -math.expm1(-lam * d)) / (370e6 * math.exp(-lam * after_injection))
         np.testing.assert_allclose(f[t], expected, rtol=1e-12)
+
+
+def test_same_sop_instance_uid_at_another_position_is_an_error(tmp_path):
+    import pydicom
+    ids = StudyIds()
+    paths = write_series(str(tmp_path), "CT", axial(4, 4, (1.0, 1.0), 3, 2.0), np.zeros((3, 4, 4), np.int16), ids)
+    a = pydicom.dcmread(paths[0])
+    b = pydicom.dcmread(paths[2])
+    b.SOPInstanceUID = a.SOPInstanceUID
+    b.save_as(paths[2])
+    with pytest.raises(petct.GeometryError, match="share SOPInstanceUID") as exc:
+        petct.load_series(tmp_path)
+    assert paths[0] in str(exc.value) and paths[2] in str(exc.value)
