@@ -111,26 +111,31 @@ enum TimeFrames {
             return best
         }()
         let repeats = multiplicity > 1
-        // 1. ImageIndex / NumberOfSlices (PET Image module): frame = (ImageIndex - 1) / NumberOfSlices.
-        if declared != nil || repeats, t.allSatisfy({ $0.imageIndex != nil && $0.numberOfSlices != nil }) {
-            let key = all.map { (t[$0].imageIndex! - 1) / t[$0].numberOfSlices! }
-            g.kind = declared ?? .dynamic
-            g.frames = bucket(all, key.map { Double($0) })
-            g.groupedBy = "ImageIndex / NumberOfSlices (0054,1330 / 0054,0081)"
-            return g
-        }
-        // 2. Enhanced objects: TemporalPositionIndex.
-        if t.allSatisfy({ $0.temporalIndex != nil }), Set(t.map { $0.temporalIndex! }).count > 1 {
-            g.kind = .dynamic
-            g.frames = bucket(all, t.map { Double($0.temporalIndex!) })
-            g.groupedBy = "TemporalPositionIndex (0020,9128)"
-            return g
-        }
-        // 3. Timing elements, when positions repeat.
+        // Positions that do not repeat are one frame, whatever the headers declare (e.g. one frame
+        // extracted from a dynamic series keeps NumberOfTimeSlices). Every way of telling frames apart
+        // below must yield exactly as many frames as slices share a position.
         guard repeats else {
             g.frames = [all]
             return g
         }
+        // 1. ImageIndex / NumberOfSlices (PET Image module): frame = (ImageIndex - 1) / NumberOfSlices.
+        if t.allSatisfy({ $0.imageIndex != nil && $0.numberOfSlices != nil }) {
+            let key = all.map { Double((t[$0].imageIndex! - 1) / t[$0].numberOfSlices!) }
+            if Set(key).count == multiplicity {
+                g.kind = declared ?? .dynamic
+                g.frames = bucket(all, key)
+                g.groupedBy = "ImageIndex / NumberOfSlices (0054,1330 / 0054,0081)"
+                return g
+            }
+        }
+        // 2. Enhanced objects: TemporalPositionIndex.
+        if t.allSatisfy({ $0.temporalIndex != nil }), Set(t.map { $0.temporalIndex! }).count == multiplicity {
+            g.kind = declared ?? .dynamic
+            g.frames = bucket(all, t.map { Double($0.temporalIndex!) })
+            g.groupedBy = "TemporalPositionIndex (0020,9128)"
+            return g
+        }
+        // 3. Timing elements.
         let candidates: [(String, TimeFrameKind, (SliceTiming) -> Double?)] = [
             ("TriggerTime (0018,1060)", .gated, { $0.triggerMs }),
             ("FrameReferenceTime (0054,1300)", .dynamic, { $0.frameReferenceMs }),

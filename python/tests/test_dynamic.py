@@ -181,11 +181,13 @@ def test_repeated_positions_with_different_timing_are_frames(tmp_path):
     def extra(ds, k):
         pet_header(ds, k)
         ds.FrameReferenceTime = 1000.0 * (k // C)
+        ds.ImageIndex, ds.NumberOfSlices = k % C + 1, C     # copied frames: ImageIndex does not separate them
 
     write_series(str(tmp_path), "PT", g, stored, ids, extra=extra)
     vol = petct.load_series(tmp_path)
     assert vol.shape == (2, C, 4, 4) and vol.frame_kind == "dynamic"
     np.testing.assert_array_equal(vol.array[:, :, 0, 0], [[0, 1, 2, 3], [4, 5, 6, 7]])
+    assert vol._info["time_frames"]["grouped_by"].startswith("FrameReferenceTime")
 
 
 def test_pair_every_frame_and_save_4d(tmp_path):
