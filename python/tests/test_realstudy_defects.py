@@ -26,7 +26,8 @@ def test_two_study_folder_is_refused_naming_both(tmp_path):
         assert ids.patient_id in text and ids.study_uid in text
     assert "20260101" in text and "PT #3 'PET AC synthetic'" in text and "study=" in text
     studies = petct.scan(tmp_path).studies()
-    assert [st.patient_id for st in studies] == sorted([st.patient_id for st in studies], key=[s.patient_id for s in studies].index)
+    assert sorted(st.patient_id for st in studies) == ["PAT-A", "PAT-B"]
+    assert all({s.modality for s in st} == {"CT", "PT"} for st in studies)
     assert {st.study_uid for st in studies} == {a.study_uid, b.study_uid}
     i_b = [st.study_uid for st in studies].index(b.study_uid)
     by_index = petct.load_study(tmp_path, study=i_b)
