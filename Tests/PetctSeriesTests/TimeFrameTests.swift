@@ -71,3 +71,27 @@ import Testing
         #expect(error.message.contains("d3.dcm"))
     }
 }
+
+/// The same instance in two files is a duplicate file (left out, named); two different files at one
+/// position with the same timing are an error naming both.
+@Test func duplicateInstancesAndCollisions() throws {
+    let dir = tempDir()
+    defer { removeDir(dir) }
+    slice(series: "s", instance: 1, ipp: [0, 0, 0]).write("\(dir)/a.dcm")
+    slice(series: "s", instance: 2, ipp: [0, 0, 2]).write("\(dir)/b.dcm")
+    slice(series: "s", instance: 2, ipp: [0, 0, 2]).write("\(dir)/b-copy.dcm")     // same SOPInstanceUID
+    let plan = try VolumePlan.open(paths: ["\(dir)/a.dcm", "\(dir)/b.dcm", "\(dir)/b-copy.dcm"], threads: 1)
+    #expect(plan.sliceCount == 2 && plan.timeFrameCount == 1)
+    #expect(plan.geometry.warnings.contains { $0.hasPrefix("duplicate file \(dir)/b-copy.dcm: the same SOPInstanceUID") })
+
+    var other = slice(series: "s", instance: 3, ipp: [0, 0, 2])                       // another instance, same place
+    other.text(0x0008_0032, "TM", "110000")
+    other.write("\(dir)/c.dcm")
+    do {
+        _ = try VolumePlan.open(paths: ["\(dir)/a.dcm", "\(dir)/b.dcm", "\(dir)/c.dcm"], threads: 1)
+        Issue.record("expected a geometry error")
+    } catch {
+        #expect(error.kind == .geometry)
+        #expect(error.message.contains("b.dcm") && error.message.contains("c.dcm") && error.message.contains("same position"))
+    }
+}
