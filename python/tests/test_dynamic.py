@@ -299,3 +299,24 @@ def test_same_sop_instance_uid_at_another_position_is_an_error(tmp_path):
     with pytest.raises(petct.GeometryError, match="share SOPInstanceUID") as exc:
         petct.load_series(tmp_path)
     assert paths[0] in str(exc.value) and paths[2] in str(exc.value)
+
+
+@pytest.mark.skipif(shutil.which("dcm2niix") is None, reason="dcm2niix not installed (apt-get install dcm2niix)")
+def test_frames_match_dcm2niix(tmp_path):
+    """Oracle: dcm2niix turns the same shuffled dynamic series into a 4D NIfTI; its volumes, slice by slice
+    at the same patient z, hold what petct puts in (T, C, H, W)."""
+    nib = pytest.importorskip("nibabel")
+    import subprocess
+    write_dynamic(tmp_path / "dyn", n_frames=3, n_slices=6)
+    (tmp_path / "nii").mkdir()
+    subprocess.run(["dcm2niix", "-z", "n", "-b", "n", "-f", "dyn", "-o", str(tmp_path / "nii"), str(tmp_path / "dyn")],
+                   check=True, capture_output=True)
+    img = nib.load(str(tmp_path / "nii" / "dyn.nii"))
+    data = np.asarray(img.dataobj, dtype=np.float64)               # (cols, rows, slices, T)
+    assert data.shape[2:] == (6, 3)
+    vol = petct.load_series(tmp_path / "dyn")
+    z_nii = [float((img.affine @ [0, 0, k, 1])[2]) for k in range(6)]   # RAS z == LPS z
+    for k, z in enumerate(vol.slice_positions[:, 2]):
+        kn = int(np.argmin(np.abs(np.asarray(z_nii) - z)))
+        assert abs(z_nii[kn] - z) < 1e-3
+        np.testing.assert_array_equal(data[:, :, kn, :].mean(axis=(0, 1)), vol.array[:, k].mean(axis=(1, 2)))
