@@ -322,7 +322,10 @@ public func petct_volume_suv(_ vol: OpaquePointer?, _ kind: UnsafePointer<CChar>
         return argumentError(err, "factors holds \(count) values, the volume has \(h.plan.sliceCount) slices")
     }
     do {
-        let r = try SUVCalculator.compute(slices: h.plan.headers, kind: String(cString: kind))
+        let r = try SUVCalculator.compute(slices: h.plan.headers, kind: String(cString: kind),
+                                             timeFrames: h.plan.timeFrameCount,
+                                             frameStarts: h.plan.multiFrameStarts,
+                                             frameDurationsMs: h.plan.multiFrameDurationsMs)
         for i in 0..<count { factors[i] = r.factors[i] }
         if let info, infoCapacity > 0 {
             let bytes = Array(r.infoJSON.utf8.prefix(infoCapacity - 1))

@@ -29,6 +29,8 @@ public struct SUVInfo: Sendable {
     public var notes: [String] = []
     /// The injection time of day was after the scan start and was moved to the previous day.
     public var dayRollover = false
+    /// One entry per time frame / gate when the series has more than one.
+    public var frames: [FrameSUV] = []
 
     public init() {}
 
@@ -60,9 +62,41 @@ public struct SUVInfo: Sendable {
         w.values(notes, "notes")
         if let s = scanStart, let i = injectionTime { w.value(s - i, "elapsed_s") }
         w.value(dayRollover, "day_rollover")
+        if !frames.isEmpty {
+            w.beginArray("frames")
+            for f in frames {
+                w.beginObject()
+                w.value(f.frame, "frame")
+                w.value(f.path, "path")
+                w.value(f.decayCorrection, "decay_correction")
+                w.value(f.start.map(DicomDateTime.format), "start")
+                w.value(f.decayFactor, "decay_factor")
+                w.value(f.inFrameCorrection, "in_frame_correction")
+                w.value(f.factor, "factor")
+                w.endObject()
+            }
+            w.endArray()
+        }
         w.endObject()
         return w.text
     }
+}
+
+/// How one time frame (or gate) of a 4D series was turned into SUV.
+public struct FrameSUV: Sendable {
+    public var frame: Int
+    /// "START", "ADMIN", "NONE" or the stored-SUV / vendor-factor path.
+    public var decayCorrection: String?
+    /// Which path was taken, in words.
+    public var path: String
+    /// Frame start (its first slice's acquisition instant), when known.
+    public var start: Double?
+    /// Decay from injection applied to this frame (1 for ADMIN; the series' one factor for START).
+    public var decayFactor: Double?
+    /// λΔ/(1 − e^(−λΔ)) over the frame duration Δ (NONE only).
+    public var inFrameCorrection: Double?
+    /// Factor of the frame's first slice.
+    public var factor: Double
 }
 
 /// The pure SUV pipeline: `SUVInputs` -> per-slice factors and report. No DICOM access.
@@ -136,8 +170,45 @@ public enum SUVComputation {
             }
             info.factor = factors[0]
             info.perSlice = factors.contains { $0 != factors[0] }
+            if inp.timeFrames > 1 { info.frames = frameReport(factors) }
             info.sexNote = sexNoteIfUsed()
             return factors
+        }
+
+        /// Per time frame: which decay path its factor took (slices are stored frame by frame).
+        func frameReport(_ factors: [Double]) -> [FrameSUV] {
+            let t = inp.timeFrames, n = inp.sliceCount
+            guard t > 1, n % t == 0 else { return [] }
+            let per = n / t
+            let dc = info.decayCorrection
+            let activity = info.formula.contains("dose_bq")
+            return (0..<t).map { f in
+                let k = f * per
+                var e = FrameSUV(frame: f, decayCorrection: dc, path: "", start: inp.acquisitionTimes[k],
+                                 decayFactor: nil, inFrameCorrection: nil, factor: factors[k])
+                guard activity else {
+                    e.path = "no decay step: " + info.formula
+                    return e
+                }
+                switch dc {
+                case "ADMIN":
+                    e.decayFactor = 1
+                    e.path = "ADMIN: values decay corrected to the administration; no decay applied"
+                case "START":
+                    e.decayFactor = info.decayFactor
+                    e.path = "START: one factor for every frame, decay from injection to the series start"
+                default:
+                    if let acq = inp.acquisitionTimes[k], let inj = info.injectionTime, let hl = inp.halfLife, hl > 0 {
+                        e.decayFactor = SUVMath.decayFactor(elapsed: acq - inj, halfLife: hl)
+                        if let ms = inp.frameDurationsMs[k], ms > 0 {
+                            e.inFrameCorrection = SUVMath.frameDecayCorrection(duration: ms / 1000, halfLife: hl)
+                        }
+                    }
+                    e.path = "NONE: decay from injection to this frame's own start (AcquisitionTime), and over "
+                        + "its ActualFrameDuration (QIBA)"
+                }
+                return e
+            }
         }
 
         // MARK: body size
@@ -213,7 +284,7 @@ public enum SUVComputation {
             case .lbm: return "lean body mass, James (g)"
             case .lbmJanma: return "lean body mass, Janmahasatian (g)"
             case .bsa: return "body surface area, DuBois (cm2)"
-            case .ibw: return "ideal body weight (g)"
+            case .ibw: return "ideal body weight, Devine 1974 (g)"
             }
         }
 

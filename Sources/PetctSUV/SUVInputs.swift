@@ -73,6 +73,8 @@ public enum SUVTag {
 /// note says which). Build one with `init(slices:)` or fill the fields directly in tests.
 public struct SUVInputs: Sendable {
     public var sliceCount: Int = 0
+    /// Time frames / gates (slices stored frame by frame, sliceCount / timeFrames each); 1 for 3D.
+    public var timeFrames: Int = 1
     /// Units (0054,1001), upper-cased and trimmed.
     public var units: String?
     /// Decay Correction (0054,1102), upper-cased and trimmed.
@@ -268,6 +270,21 @@ public struct SUVInputs: Sendable {
     }
 
     /// A DT's clock value moved to the data set's local clock when both offsets are known.
+    /// Per-slice timing of frames of multi-frame objects (FrameAcquisitionDateTime and
+    /// FrameAcquisitionDuration of each frame's Frame Content), in place of the file-level values;
+    /// nil entries keep what the header gave.
+    public mutating func applyFrameTimes(starts: [String?], durationsMs: [Double?], timezoneOffset: String? = nil) {
+        let localOffset = timezoneOffset.flatMap(DicomDateTime.parseUTCOffset)
+        for k in 0..<min(sliceCount, starts.count) {
+            if let s = starts[k], let v = DicomDateTime.parseDateTime(s), v.secondsOfDay != nil {
+                acquisitionTimes[k] = Self.localClock(v, localOffset: localOffset)
+            }
+        }
+        for k in 0..<min(sliceCount, durationsMs.count) {
+            if let d = durationsMs[k], d.isFinite, d > 0 { frameDurationsMs[k] = d }
+        }
+    }
+
     static func localClock(_ v: DicomDateTime.DateTimeValue, localOffset: Int?) -> Double {
         if let own = v.utcOffsetSeconds, let local = localOffset {
             return v.clockSeconds - Double(own) + Double(local)

@@ -17,8 +17,8 @@ except ImportError as _exc:  # libpetct.so needs only libc, libstdc++ and zlib; 
 from .dataset import DataElement, Dataset, PersonName, Tag, dcmread, dictionary_entry, tag_for_keyword
 from .writer import dcmwrite
 from .pixels import apply_modality_lut, apply_voi, apply_voi_lut, apply_windowing
-from .study import (SUV_KINDS, ScanResult, SeriesInfo, Study, Volume, load_paired, load_series, load_study, pair,
-                    save_paired, scan)
+from .study import (SUV_KINDS, MultipleStudiesError, ScanResult, SeriesInfo, Study, StudySeries, Volume, load_paired,
+                    load_series, load_studies, load_study, pair, save_paired, scan)
 
 from ._version import __version__  # noqa: E402  (written from VERSION by setup.py)
 
@@ -28,7 +28,8 @@ __all__ = [
     "dcmread", "dcmwrite", "Dataset", "DataElement", "Tag", "PersonName", "dictionary_entry", "tag_for_keyword",
     "DicomError", "InvalidDicomError", "MalformedDicomError", "UnsupportedTransferSyntaxError",
     "NoPixelDataError", "SUVError", "GeometryError", "GeometryWarning", "PetctWarning", "PairedFolderError",
-    "scan", "load_series", "load_study", "pair", "save_paired", "load_paired", "SeriesInfo", "ScanResult",
+    "scan", "load_series", "load_study", "load_studies", "StudySeries", "MultipleStudiesError", "pair", "save_paired",
+    "load_paired", "SeriesInfo", "ScanResult",
     "Volume", "Study", "SUV_KINDS", "data", "batch",
     "apply_modality_lut", "apply_voi_lut", "apply_windowing", "apply_voi", "codecs",
 ]

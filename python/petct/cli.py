@@ -41,17 +41,19 @@ def cmd_pair(args) -> int:
     from .study import load_study, save_paired
     t0 = time.perf_counter()
     _progress("scanning and loading series ...")
-    study = load_study(args.folder)
+    study = load_study(args.folder, study=args.study)
     if study.pet is not None:
         study.pet.allow_day_rollover = args.allow_day_rollover
         study.pet.allow_implausible_elapsed = args.allow_implausible_elapsed
     _progress("pairing ...")
     meta = save_paired(study, args.output, target=args.target, pet=args.pet, suv_kind=args.suv_kind,
-                       crop=None if args.no_crop else "overlap")
+                       crop=None if args.no_crop else "overlap", frame=args.frame)
     _done_progress()
     for note in study.notes:
         print(note)
-    print(f"wrote {args.output}/ct.npy and pet.npy {tuple(meta['shape'])} float32 "
+    pet_shape = tuple(meta.get("pet_shape") or meta["shape"])
+    frames = f", {len(meta['frames'])} {meta.get('frame_kind')} frames" if meta.get("pet_shape") else ""
+    print(f"wrote {args.output}/ct.npy {tuple(meta['shape'])} and pet.npy {pet_shape} float32{frames} "
           f"({meta['units']['ct']}, {meta['units']['pet']}) in {time.perf_counter() - t0:.2f} s")
     return 0
 
@@ -107,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--suv-kind", choices=["bw", "lbm", "lbm-janma", "bsa", "ibw"], default="bw")
     s.add_argument("--no-crop", action="store_true", help="keep all target slices (fill outside the other scan)")
     _add_timing_overrides(s)
+    s.add_argument("--frame", type=int, default=None,
+                   help="pair only this time frame / gate of a dynamic or gated PET (default: every frame)")
+    s.add_argument("--study", default=None,
+                   help="the study to use when the folder holds several: an index (see petct info) or a StudyInstanceUID")
     s.set_defaults(func=cmd_pair)
     s = sub.add_parser("demo", help="write a synthetic PET-CT study, pair it and save a picture")
     s.add_argument("output", nargs="?", default="petct-demo")
@@ -164,13 +170,25 @@ def _add_batch_parser(sub) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import warnings
     args = build_parser().parse_args(argv)
+    if getattr(args, "study", None) is not None and args.study.lstrip("-").isdigit():
+        args.study = int(args.study)
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        # the message names the series; petct's own source line means nothing to a user
+        print(f"petct {args.command}: {category.__name__}: {message}", file=sys.stderr)
+
+    previous = warnings.showwarning
+    warnings.showwarning = show
     try:
         return args.func(args)
-    except (DicomError, GeometryError, OSError, ValueError) as exc:
+    except (DicomError, GeometryError, OSError, ValueError, IndexError) as exc:
         _done_progress()
         print(f"petct {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    finally:
+        warnings.showwarning = previous
 
 
 if __name__ == "__main__":  # pragma: no cover
