@@ -16,6 +16,10 @@
 
 #include "petct.h"
 
+#if PY_VERSION_HEX < 0x030A0000 /* Python 3.9: Py_NewRef is 3.10's */
+static inline PyObject *Py_NewRef(PyObject *o) { Py_INCREF(o); return o; }
+#endif
+
 /* Runs one statement of the core with the GIL released (every native call does, short ones too). */
 #define NOGIL(stmt)            \
     do {                       \
@@ -893,6 +897,23 @@ native_parallel_peak(PyObject *module, PyObject *args)
     return Py_BuildValue("(ii)", (int)width, (int)active);
 }
 
+/* codec_status(codec) -> (loaded: bool, description: str); codec is PETCT_CODEC_CHARLS / _OPENJPEG. */
+static PyObject *
+native_codec_status(PyObject *module, PyObject *arg)
+{
+    long codec = PyLong_AsLong(arg);
+    if (codec == -1 && PyErr_Occurred())
+        return NULL;
+    char text[1024];
+    int32_t rc;
+    NOGIL(rc = petct_codec_status((int32_t)codec, text, sizeof text));
+    if (rc < 0) {
+        PyErr_Format(PyExc_ValueError, "unknown codec %ld", codec);
+        return NULL;
+    }
+    return Py_BuildValue("(Os)", rc ? Py_True : Py_False, text);
+}
+
 /* ---------------------------------------------------------------------------------------------- */
 /* writing                                                                                         */
 
@@ -964,6 +985,7 @@ static PyMethodDef native_methods[] = {
     {"core_version", native_core_version, METH_NOARGS, "core_version() -> str"},
     {"parallel_peak", native_parallel_peak, METH_VARARGS,
      "parallel_peak(reset=False) -> (width, active): widest parallel loop since the last reset (tests)"},
+    {"codec_status", native_codec_status, METH_O, "codec_status(codec) -> (loaded, description)"},
     {"write_file", native_write_file, METH_VARARGS, "write_file(path, records, heap) -> None"},
     {NULL, NULL, 0, NULL}};
 

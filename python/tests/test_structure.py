@@ -110,10 +110,3 @@ def test_ambiguous_vrs_are_resolved_by_the_core_writer(tmp_path, signed, value, 
     assert (got["SmallestImagePixelValue"].VR, got["PixelData"].VR) == want
     assert got.SmallestImagePixelValue == value
 
-
-def test_version_is_written_once():
-    import re
-
-    pyproject = (REPO / "pyproject.toml").read_text()
-    version = re.search(r'^version\s*=\s*"([^"]+)"', pyproject, re.M).group(1)
-    assert petct.__version__ == petct.core_version == _native.core_version() == version
