@@ -287,7 +287,7 @@ class Volume:
         if not isinstance(kind, str) or kind not in SUV_KINDS:
             raise ValueError(f"unknown SUV kind {kind!r}; use one of {', '.join(SUV_KINDS)}")
         if self._parent is not None:
-            factors, info = self._parent._suv(kind)
+            factors, info = self._parent._suv_raw(kind)   # the timing is checked by this volume's _suv
             info = dict(info)
             frames = info.pop("frames", None) or []
             if self._frame is not None and self._frame < len(frames):
@@ -303,10 +303,17 @@ class Volume:
              allow_implausible_elapsed: bool | None = None) -> tuple[np.ndarray, dict]:
         factors, info = self._suv_raw(kind)
         self._check_suv_timing(info,
-                               self.allow_day_rollover if allow_day_rollover is None else allow_day_rollover,
-                               self.allow_implausible_elapsed if allow_implausible_elapsed is None
+                               self._timing_default("allow_day_rollover") if allow_day_rollover is None
+                               else allow_day_rollover,
+                               self._timing_default("allow_implausible_elapsed") if allow_implausible_elapsed is None
                                else allow_implausible_elapsed)
         return factors, info
+
+    def _timing_default(self, name: str) -> bool:
+        """A timing override set on this volume, else on the 4D volume it is a frame of."""
+        if name in self.__dict__ or self._parent is None:
+            return bool(getattr(self, name))
+        return self._parent._timing_default(name)
 
     def _check_suv_timing(self, info: dict, allow_rollover: bool, allow_elapsed: bool) -> None:
         """Refuse SUV whose decay correction rests on implausible times (see :meth:`suv`)."""
