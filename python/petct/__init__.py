@@ -19,6 +19,7 @@ except ImportError as _exc:  # name the system package of a missing codec librar
 from .dataset import DataElement, Dataset, PersonName, Tag, dcmread, dictionary_entry, tag_for_keyword
 from .writer import dcmwrite
 from .pixels import apply_modality_lut, apply_voi, apply_voi_lut, apply_windowing
+from .masks import load_masks
 from .study import (SUV_KINDS, ScanResult, SeriesInfo, Study, Volume, load_paired, load_series, load_study, pair,
                     save_paired, scan)
 
@@ -31,6 +32,7 @@ __all__ = [
     "NoPixelDataError", "SUVError", "GeometryError", "GeometryWarning", "PetctWarning",
     "scan", "load_series", "load_study", "pair", "save_paired", "load_paired", "SeriesInfo", "ScanResult",
     "Volume", "Study", "SUV_KINDS", "data", "batch",
+    "load_masks",
     "apply_modality_lut", "apply_voi_lut", "apply_windowing", "apply_voi",
 ]
 
