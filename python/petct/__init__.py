@@ -20,6 +20,8 @@ from .dataset import DataElement, Dataset, PersonName, Tag, dcmread, dictionary_
 from .writer import dcmwrite
 from .pixels import apply_modality_lut, apply_voi, apply_voi_lut, apply_windowing
 from .masks import load_masks
+from . import nifti
+from .nifti import save_nifti
 from .study import (SUV_KINDS, ScanResult, SeriesInfo, Study, Volume, load_paired, load_series, load_study, pair,
                     save_paired, scan)
 
@@ -32,7 +34,7 @@ __all__ = [
     "NoPixelDataError", "SUVError", "GeometryError", "GeometryWarning", "PetctWarning",
     "scan", "load_series", "load_study", "pair", "save_paired", "load_paired", "SeriesInfo", "ScanResult",
     "Volume", "Study", "SUV_KINDS", "data", "batch",
-    "load_masks",
+    "load_masks", "save_nifti", "nifti",
     "apply_modality_lut", "apply_voi_lut", "apply_windowing", "apply_voi",
 ]
 

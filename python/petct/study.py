@@ -214,6 +214,29 @@ class Volume:
         proj = self.slice_positions @ normal
         return float(proj.min()), float(proj.max())
 
+    def to_sitk(self, array: np.ndarray | None = None):
+        """A SimpleITK image of this volume (or of ``array`` on its grid): SimpleITK's (x, y, z) =
+        (column, row, slice), origin at the first slice's centre, direction columns (row direction,
+        column direction, slice normal), LPS like DICOM. Needs SimpleITK (optional). Slices that are
+        not evenly spaced get their mean spacing."""
+        try:
+            import SimpleITK as sitk
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("Volume.to_sitk() needs SimpleITK: pip install SimpleITK") from exc
+        data = self.array if array is None else np.asarray(array)
+        if data.dtype == np.bool_:
+            data = data.view(np.uint8)
+        if data.ndim != 3:
+            raise ValueError(f"to_sitk takes a (C, H, W) array, not {data.shape}; pass one frame: array[t]")
+        img = sitk.GetImageFromArray(data, isVector=False)
+        n, c, r = self.direction[:, 0], self.direction[:, 1], self.direction[:, 2]
+        d = np.diff(self.slice_offsets)
+        step = float(d.mean()) if d.size else float(self.spacing[0])
+        img.SetOrigin(tuple(float(v) for v in self.origin + n * self.slice_offsets[0]))
+        img.SetSpacing((float(self.spacing[2]), float(self.spacing[1]), step))
+        img.SetDirection(tuple(float(v) for v in np.stack([r, c, n], axis=1).ravel()))
+        return img
+
     def __repr__(self) -> str:
         return (f"<Volume {self.modality} {self.array.shape} spacing {tuple(np.round(self.spacing, 3))} "
                 f"units {self.units or ('HU' if self.modality == 'CT' else '?')}>")
@@ -259,6 +282,26 @@ class Study:
     notes: list[str]
     ct_series: SeriesInfo | None = None
     pet_series: SeriesInfo | None = None
+    _masks: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def masks(self) -> dict[str, np.ndarray]:
+        """``{name: bool array}`` of every SEG / RTSTRUCT in the folder that references the study's CT
+        or PET (by SeriesInstanceUID, else Frame of Reference), each on the grid of the volume it
+        references (read on first use). ``mask_sources`` says where each came from."""
+        if self._masks is None:
+            from .masks import study_masks
+            self._masks = study_masks(self)
+        return self._masks[0]
+
+    @property
+    def mask_sources(self) -> dict[str, dict]:
+        self.masks
+        return self._masks[1]
+
+    def has_mask_objects(self) -> bool:
+        """Whether the folder holds any SEG or RTSTRUCT (without reading them)."""
+        return any(s.modality in ("SEG", "RTSTRUCT") for s in self.series)
 
     def __repr__(self) -> str:
         return f"<Study ct={self.ct!r} pet={self.pet!r} series={len(self.series)}>"
@@ -380,15 +423,18 @@ def _overlap_slices(target: Volume, other: Volume) -> tuple[int, int]:
 
 
 def pair(study: Study, target: str = "ct", pet: str = "suv", suv_kind: str = "bw", crop: str | None = "overlap",
-         return_mask: bool = False, threads: int = 0):
+         return_mask: bool = False, threads: int = 0, masks: bool = False):
     """PET and CT on one grid, slice ``i`` of one at the same patient position as slice ``i`` of the other.
 
     ``target="ct"``: PET resampled onto the CT grid (trilinear, in patient coordinates).
     ``target="pet"``: CT brought onto the PET grid by area averaging (no aliasing).
     ``pet="suv"`` (SUV of ``suv_kind``) or ``"bqml"``. ``crop="overlap"`` keeps the target slices inside
     the other scan's axial extent; ``crop=None`` keeps all, filling outside with -1024 HU / 0, and
-    ``return_mask=True`` adds the validity mask. Returns ``(ct, pet)`` float32 ``(C, H, W)`` arrays
-    (plus the mask).
+    ``return_mask=True`` adds the validity mask. ``masks=True`` adds ``{name: bool array}`` of the
+    study's SEG / RTSTRUCT objects on the paired grid (see :func:`petct.load_masks` for the rules).
+    Returns ``(ct, pet)`` float32 ``(C, H, W)`` arrays (then the validity mask, then the masks). Both
+    are new arrays: never views of ``study.ct.array`` / ``study.pet.array``, so writing to them leaves
+    the study alone.
     """
     if study.ct is None or study.pet is None:
         raise GeometryError("pairing needs both a CT and a PET series; found "
@@ -412,11 +458,15 @@ def pair(study: Study, target: str = "ct", pet: str = "suv", suv_kind: str = "bw
         ct_out, pet_out = ct_v.array[k0:k1], resampled
     else:
         ct_out, pet_out = resampled, pet_values[k0:k1]
-    ct_out = np.ascontiguousarray(ct_out, dtype=np.float32)
-    pet_out = np.ascontiguousarray(pet_out, dtype=np.float32)
-    if return_mask:
-        return ct_out, pet_out, mask
-    return ct_out, pet_out
+    # copies: a slice of the study's arrays would share their memory
+    ct_out, pet_out = [a if a is resampled else np.array(a, dtype=np.float32, order="C", copy=True)
+                       for a in (ct_out, pet_out)]
+    out: tuple = (ct_out, pet_out) + ((mask,) if return_mask else ())
+    if masks:
+        from .masks import study_masks
+        on_grid = study_masks(study, like=tgt, threads=threads)[0] if study.has_mask_objects() else {}
+        out += ({name: m[k0:k1].copy() for name, m in on_grid.items()},)
+    return out
 
 
 def _paired_meta(study: Study, target: str, pet: str, suv_kind: str, crop, shape) -> dict:
@@ -444,21 +494,38 @@ def _paired_meta(study: Study, target: str, pet: str, suv_kind: str, crop, shape
 
 
 def save_paired(study_or_folder: Any, out_dir: Any, target: str = "ct", pet: str = "suv", suv_kind: str = "bw",
-                crop: str | None = "overlap") -> dict:
+                crop: str | None = "overlap", format: str = "npy", masks: bool | None = None) -> dict:
     """Write ``ct.npy``, ``pet.npy`` and ``meta.json`` (an Auto-Paired folder) and return the meta.
+
+    With masks (``masks=None``: when the folder holds SEG / RTSTRUCT objects referencing the study)
+    also ``seg.npy``: uint8 ``(N, C, H, W)``, one array per segment / ROI, names in
+    ``meta["seg"]["names"]``. ``format="nifti"`` writes the autoPET layout instead: ``CTres.nii.gz``,
+    ``SUV.nii.gz``, ``SEG.nii.gz`` (a label map, labels in ``meta["seg_labels"]``) and ``meta.json``.
 
     The three files are written into a temporary sibling folder that then replaces ``out_dir`` (an
     atomic swap on Linux), so an interrupted run leaves either the previous complete result or none,
     never a mix of two runs or a half-written file.
     """
+    if format not in ("npy", "nifti"):
+        raise ValueError("format must be 'npy' or 'nifti'")
     study = study_or_folder if isinstance(study_or_folder, Study) else load_study(study_or_folder)
-    ct, pt = pair(study, target=target, pet=pet, suv_kind=suv_kind, crop=crop)
+    want_masks = study.has_mask_objects() if masks is None else bool(masks)
+    res = pair(study, target=target, pet=pet, suv_kind=suv_kind, crop=crop, masks=want_masks)
+    ct, pt = res[0], res[1]
+    seg = res[2] if want_masks else {}
     meta = _paired_meta(study, target, pet, suv_kind, crop, ct.shape)
-    _write_paired_dir(os.fspath(out_dir), ct, pt, meta)
+    if format == "nifti":
+        from .nifti import save_paired_nifti
+        return save_paired_nifti(out_dir, ct, pt, meta, seg)
+    extra = {}
+    if seg:
+        extra["seg.npy"] = np.stack([m.view(np.uint8) for m in seg.values()])
+        meta["seg"] = {"file": "seg.npy", "names": list(seg), "layout": "(N, C, H, W) uint8, one array per name"}
+    _write_paired_dir(os.fspath(out_dir), ct, pt, meta, extra)
     return meta
 
 
-_PAIRED_FILES = ("ct.npy", "pet.npy", "meta.json")
+_PAIRED_FILES = ("ct.npy", "pet.npy", "meta.json", "seg.npy")
 
 
 def _rename_exchange(a: str, b: str) -> bool:
@@ -474,7 +541,8 @@ def _rename_exchange(a: str, b: str) -> bool:
     return fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
 
 
-def _write_paired_dir(out: str, ct: np.ndarray, pt: np.ndarray, meta: dict) -> None:
+def _write_paired_dir(out: str, ct: np.ndarray, pt: np.ndarray, meta: dict,
+                      extra: dict[str, np.ndarray] | None = None) -> None:
     """Writes ct.npy, pet.npy and meta.json into a temporary sibling folder, then puts that folder in
     place of ``out`` (an atomic swap where the OS has one), so ``out`` always holds one complete run:
     the previous one or the new one (or none, if a process is killed during a first write or, where
@@ -486,7 +554,7 @@ def _write_paired_dir(out: str, ct: np.ndarray, pt: np.ndarray, meta: dict) -> N
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=f".{base}.tmp-", dir=parent)
     try:
-        for name, arr in (("ct.npy", ct), ("pet.npy", pt)):
+        for name, arr in (("ct.npy", ct), ("pet.npy", pt), *(extra or {}).items()):
             with open(os.path.join(tmp, name), "wb") as f:
                 np.save(f, arr)
                 f.flush()
