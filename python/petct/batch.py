@@ -18,7 +18,7 @@ import re
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["batch", "find_studies", "StudyJob", "SUMMARY_COLUMNS"]
 
@@ -158,7 +158,7 @@ def write_summary(path: str, rows: list[dict]) -> None:
 def batch(root: Any, out: Any, scheduler: str | None = None, workers: int | None = None, *,
           target: str = "ct", pet: str = "suv", suv_kind: str = "bw", crop: str | None = "overlap",
           redo: bool = False, client: Any = None, threads_per_task: int = 1,
-          progress: Callable[[dict], None] | None = None) -> list[dict]:
+          progress: Any = None) -> list[dict]:
     """Pair every PET-CT study under ``root`` into ``out/<StudyInstanceUID>/`` on Dask distributed.
 
     ``scheduler``: address of an existing Dask scheduler (``tcp://host:8786``); default a
@@ -166,8 +166,10 @@ def batch(root: Any, out: Any, scheduler: str | None = None, workers: int | None
     ``client``: an existing ``dask.distributed.Client`` to use instead. Studies whose folder already
     holds ``ct.npy``, ``pet.npy`` and ``meta.json`` are skipped unless ``redo``. Returns the summary rows
     (also written to ``out/summary.csv``); a failed study has ``status == "error"`` and the reason in
-    ``error``; ``progress(row)`` is called as each study finishes.
+    ``error``. ``progress``: True for a tqdm bar, or a callable receiving ``(studies done, studies to
+    run)`` as each study finishes.
     """
+    from ._progress import Reporter
     out = os.path.abspath(os.fspath(out))
     os.makedirs(out, exist_ok=True)
     summary_path = os.path.join(out, "summary.csv")
@@ -211,6 +213,7 @@ def batch(root: Any, out: Any, scheduler: str | None = None, workers: int | None
                 own_cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                            silence_logs=logging.ERROR, dashboard_address=None)
                 own_client = client = Client(own_cluster)
+        reporter = Reporter(progress, len(todo), "batch")
         try:
             from dask.distributed import as_completed
             futures = {}
@@ -228,11 +231,11 @@ def batch(root: Any, out: Any, scheduler: str | None = None, workers: int | None
                                error=f"{type(exc).__name__}: {exc}",
                                output=os.path.join(out, study_folder_name(job.study_uid)))
                 rows[job.study_uid] = row
-                if progress is not None:
-                    progress(row)
+                reporter.update(1)
                 # keep the summary current, so an interrupted batch still says what it finished
                 write_summary(summary_path, [rows[k] for k in order if k in rows])
         finally:
+            reporter.close()
             if own_client is not None:
                 own_client.close()
             if own_cluster is not None:

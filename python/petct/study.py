@@ -6,21 +6,30 @@ core with the GIL released; this module only chooses series and shapes the resul
 from __future__ import annotations
 
 import json
+import logging
 import os
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Literal, Sequence, Union, overload
 
 import numpy as np
 
 from . import _native
 from .dataset import Dataset, dcmread
-from .errors import DicomError, GeometryError, GeometryWarning, PetctWarning
+from .errors import DicomError, GeometryError, GeometryWarning, PetctWarning, SUVError
 
 __all__ = ["SeriesInfo", "ScanResult", "Volume", "Study", "scan", "load_series", "load_study", "pair",
            "save_paired", "load_paired", "SUV_KINDS"]
 
 SUV_KINDS = ("bw", "lbm", "lbm-janma", "bsa", "ibw")
+
+Target = Literal["ct", "pet"]
+PetValues = Literal["suv", "bqml"]
+SuvKind = Literal["bw", "lbm", "lbm-janma", "bsa", "ibw"]
+Crop = Union[Literal["overlap"], None]
+Progress = Union[bool, Callable[[int, int], Any], None]
+
+log = logging.getLogger("petct")
 
 
 @dataclass
@@ -55,6 +64,10 @@ class SeriesInfo:
     def attenuation_corrected(self) -> bool:
         return "ATTN" in self.corrected_image
 
+    def _repr_html_(self) -> str:
+        from ._repr import series_html
+        return series_html([self])
+
     def __repr__(self) -> str:
         flag = " ignored: " + (self.reason or "") if self.ignore else ""
         return (f"<SeriesInfo {self.modality} #{self.series_number} {self.description!r} "
@@ -69,6 +82,10 @@ class ScanResult(list):
     def __init__(self, series: Iterable[SeriesInfo] = (), skipped: Iterable[tuple[str, str]] = ()):
         super().__init__(series)
         self.skipped = list(skipped)
+
+    def _repr_html_(self) -> str:
+        from ._repr import series_html
+        return series_html(self, self.skipped)
 
     def table(self) -> str:
         """A text table of the series (what ``petct info`` prints)."""
@@ -104,27 +121,53 @@ def _list_files(source: Any, recursive: bool) -> list[str]:
     return [os.fspath(p) for p in source]
 
 
-def scan(folder: Any, recursive: bool = True, threads: int = 0) -> ScanResult:
+def scan(folder: Any, recursive: bool = True, threads: int = 0, progress: Progress = None) -> ScanResult:
     """Header-only pass over a folder (or a list of files) -> the series in it.
 
     Non-DICOM and unreadable files are skipped and listed in ``result.skipped`` (never fatal). A series
     that mixes orientations or image sizes is split; localizers and minor pieces are marked ``ignore``.
+    ``progress``: True for a tqdm bar, or a callable receiving ``(files done, files)`` (the headers are
+    read in chunks of 256 files; series are grouped once all are read).
     """
-    return _scan(folder, recursive, threads, keep_headers=False)[0]
+    from ._progress import Reporter
+    with Reporter(progress, 0, "scan") as rep:
+        return _scan(folder, recursive, threads, keep_headers=False, reporter=rep)[0]
 
 
-def _scan(folder: Any, recursive: bool, threads: int, keep_headers: bool) -> tuple[ScanResult, object | None]:
+_SCAN_CHUNK = 256
+
+
+def _scan(folder: Any, recursive: bool, threads: int, keep_headers: bool,
+          reporter: Any = None) -> tuple[ScanResult, object | None]:
     """scan(); with ``keep_headers`` also the native handle holding every parsed header, which
     _open_volume reuses instead of reading the files' headers again (release it when done)."""
     files = _list_files(folder, recursive)
+    headers: object | None = None
+    if reporter is not None and reporter.wants_counts and len(files) > _SCAN_CHUNK:
+        # progress wanted: warm the page cache chunk by chunk (a header-only read of each chunk), then
+        # the one grouping scan reads the headers from memory
+        reporter.grow(len(files))
+        for a in range(0, len(files), _SCAN_CHUNK):
+            chunk = files[a:a + _SCAN_CHUNK]
+            _native.scan(chunk, threads)
+            reporter.update(len(chunk))
+    elif reporter is not None:
+        reporter.grow(len(files))
     if keep_headers:
-        text, headers = _native.scan(files, threads, True)
+        text, headers = _native.scan(files, threads, True)  # type: ignore[misc]
     else:
-        text, headers = _native.scan(files, threads), None
-    doc = json.loads(text)
+        text = _native.scan(files, threads)  # type: ignore[assignment]
+    if reporter is not None and reporter.done < reporter.total:
+        reporter.update(reporter.total - reporter.done)
+    doc = json.loads(text)  # type: ignore[arg-type]
     fields = SeriesInfo.__dataclass_fields__
     series = [SeriesInfo(**{k: v for k, v in s.items() if k in fields}) for s in doc["series"]]
-    return ScanResult(series, [(s["path"], s["reason"]) for s in doc["skipped"]]), headers
+    result = ScanResult(series, [(s["path"], s["reason"]) for s in doc["skipped"]])
+    log.info("scan of %s: %d files, %d series, %d skipped", folder if isinstance(folder, (str, os.PathLike))
+             else f"{len(files)} paths", len(files), len(series), len(result.skipped))
+    for path, reason in result.skipped:
+        log.info("left out %s: %s", path, reason)
+    return result, headers
 
 
 class Volume:
@@ -154,7 +197,38 @@ class Volume:
         self.units: str | None = info.get("units")
         self.rescale = np.asarray(info.get("rescale", []), dtype=np.float64)
         self._suv_cache: dict[str, tuple[np.ndarray, dict]] = {}
+        self._suv_errors: dict[str, str] = {}
         self._metadata: Dataset | None = None
+
+    # -- pickling, NumPy ----------------------------------------------------------------------
+    def __getstate__(self) -> dict:
+        """Arrays and metadata, no native handle. A PET volume's SUV factors of every kind are
+        computed first (or their errors kept), so the unpickled volume's suv() works without the files."""
+        if self._handle is not None and self.modality == "PT":
+            for kind in SUV_KINDS:
+                if kind not in self._suv_cache and kind not in self._suv_errors:
+                    try:
+                        self._suv(kind)
+                    except SUVError as exc:
+                        self._suv_errors[kind] = exc.reason
+        state = dict(self.__dict__)
+        state["_handle"] = None
+        state["_metadata"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """``np.asarray(volume)`` is ``volume.array`` (no copy unless a dtype or copy asks for one)."""
+        a = self.array
+        if dtype is not None and np.dtype(dtype) != a.dtype:
+            return a.astype(dtype)
+        return a.copy() if copy else a
+
+    def _repr_html_(self) -> str:
+        from ._repr import volume_html
+        return volume_html(self)
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -172,8 +246,17 @@ class Volume:
         if kind not in SUV_KINDS:
             raise ValueError(f"unknown SUV kind {kind!r}; use one of {', '.join(SUV_KINDS)}")
         if kind not in self._suv_cache:
-            factors, info = _native.volume_suv(self._handle, kind, self.array.shape[0])
+            if kind in self._suv_errors:          # computed before pickling: the same error again
+                raise SUVError(self._suv_errors[kind], path=self.files[0] if self.files else None)
+            if self._handle is None:              # unpickled without the kind: open the files again
+                self._handle = _native.volume_open(list(self.files), 0)[0]
+            factors, info = _native.volume_suv(self._handle, kind, self.array.shape[-3])
             self._suv_cache[kind] = (factors, json.loads(info))
+            d = self._suv_cache[kind][1]
+            log.info("SUV%s of %s series %s: factor %.6g (%s)", kind, self.modality, self.series_uid,
+                     float(factors[0]), ", ".join(f"{k}={d[k]}" for k in ("units", "decay_correction", "scan_start_source",
+                                                                        "injection_time_source", "normaliser")
+                                                    if d.get(k) is not None) or "see suv_info")
         return self._suv_cache[kind]
 
     def suv_factors(self, kind: str = "bw") -> np.ndarray:
@@ -238,7 +321,8 @@ class Volume:
         return img
 
     def __repr__(self) -> str:
-        return (f"<Volume {self.modality} {self.array.shape} spacing {tuple(np.round(self.spacing, 3))} "
+        spacing = ", ".join(f"{float(v):.4g}" for v in self.spacing)
+        return (f"<Volume {self.modality} {tuple(int(n) for n in self.array.shape)} spacing ({spacing}) mm "
                 f"units {self.units or ('HU' if self.modality == 'CT' else '?')}>")
 
 
@@ -299,6 +383,10 @@ class Study:
         self.masks
         return self._masks[1]
 
+    def _repr_html_(self) -> str:
+        from ._repr import study_html
+        return study_html(self)
+
     def has_mask_objects(self) -> bool:
         """Whether the folder holds any SEG or RTSTRUCT (without reading them)."""
         return any(s.modality in ("SEG", "RTSTRUCT") for s in self.series)
@@ -312,15 +400,26 @@ def _pick(candidates: list[SeriesInfo], key) -> SeriesInfo | None:
 
 
 def load_study(folder: Any, ct: SeriesInfo | int | str | None = None, pet: SeriesInfo | int | str | None = None,
-               threads: int = 0) -> Study:
+               threads: int = 0, progress: Progress = None) -> Study:
     """Scan ``folder``, choose the PET and CT series, load both.
 
     PET: attenuation-corrected (CorrectedImage has ATTN) over NAC, then most slices. CT: same frame of
     reference as the PET, not a localizer, most slices. ``ct`` / ``pet`` choose explicitly: a
-    SeriesInfo, an index into ``study.series`` or a SeriesInstanceUID. ``study.notes`` says why.
+    SeriesInfo, an index into ``study.series`` or a SeriesInstanceUID. ``study.notes`` says why (and
+    the ``petct`` logger records it). ``progress``: True for a tqdm bar, or a callable receiving
+    ``(done, total)`` counts of files scanned plus slices loaded.
     """
+    from ._progress import Reporter
+    with Reporter(progress, 0, "load_study") as rep:
+        study = _load_study(folder, ct, pet, threads, rep)
+    for note in study.notes:
+        log.info("load_study: %s", note)
+    return study
+
+
+def _load_study(folder: Any, ct: Any, pet: Any, threads: int, rep: Any) -> Study:
     # The scan keeps the headers it parsed until both volumes are open, so they are not read twice.
-    found, headers = _scan(folder, True, threads, keep_headers=True)
+    found, headers = _scan(folder, True, threads, keep_headers=True, reporter=rep)
     notes: list[str] = []
 
     def explicit(choice, modality):
@@ -376,8 +475,13 @@ def load_study(folder: Any, ct: SeriesInfo | int | str | None = None, pet: Serie
                      "; ".join(f"{s.modality} #{s.series_number} ({s.reason})" for s in ignored))
     if found.skipped:
         notes.append(f"skipped {len(found.skipped)} file(s) that are not readable DICOM images")
+    rep.grow((ct_s.slice_count if ct_s is not None else 0) + (pet_s.slice_count if pet_s is not None else 0))
     ct_v = _load_series_leaving_out_bad_files(ct_s, threads, found, notes, headers) if ct_s is not None else None
+    if ct_s is not None:
+        rep.update(ct_s.slice_count)
     pet_v = _load_series_leaving_out_bad_files(pet_s, threads, found, notes, headers) if pet_s is not None else None
+    if pet_s is not None:
+        rep.update(pet_s.slice_count)
     del headers
     return Study(ct_v, pet_v, found, notes, ct_s, pet_s)
 
