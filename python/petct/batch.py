@@ -18,7 +18,11 @@ import re
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any
+import types
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .study import Crop, PetValues, SuvKind, Target
 
 __all__ = ["batch", "find_studies", "StudyJob", "SUMMARY_COLUMNS"]
 
@@ -91,8 +95,8 @@ def _shape(a) -> str:
     return "x".join(str(int(n)) for n in a) if a is not None else ""
 
 
-def run_study(job: StudyJob, out_dir: str, target: str = "ct", pet: str = "suv", suv_kind: str = "bw",
-              crop: str | None = "overlap", threads: int = 1) -> dict:
+def run_study(job: StudyJob, out_dir: str, target: Target = "ct", pet: PetValues = "suv", suv_kind: SuvKind = "bw",
+              crop: Crop = "overlap", threads: int = 1) -> dict:
     """The task of one study (runs on a Dask worker): load, pair, save. Never raises: errors go in the row."""
     import warnings
     from .study import load_study, save_paired
@@ -156,7 +160,7 @@ def write_summary(path: str, rows: list[dict]) -> None:
 
 
 def batch(root: Any, out: Any, scheduler: str | None = None, workers: int | None = None, *,
-          target: str = "ct", pet: str = "suv", suv_kind: str = "bw", crop: str | None = "overlap",
+          target: Target = "ct", pet: PetValues = "suv", suv_kind: SuvKind = "bw", crop: Crop = "overlap",
           redo: bool = False, client: Any = None, threads_per_task: int = 1,
           progress: Any = None) -> list[dict]:
     """Pair every PET-CT study under ``root`` into ``out/<StudyInstanceUID>/`` on Dask distributed.
@@ -245,7 +249,7 @@ def batch(root: Any, out: Any, scheduler: str | None = None, workers: int | None
     return result
 
 
-class _CallableModule(type(os)):
+class _CallableModule(types.ModuleType):
     """``import petct.batch`` binds this module to ``petct.batch``; calling it runs :func:`batch`, so
     ``petct.batch(root, out)`` works whichever of the two the name holds."""
 

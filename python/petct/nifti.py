@@ -172,7 +172,7 @@ def save_nifti(obj: Any, path: Any, like: Any = None, time_step: float | None = 
     shape = tuple(reversed(data.shape))              # (W, H, C[, T]): x fastest
     header = _header(shape, dtype, nifti_affine(like), float(time_step))
     p = os.fspath(path)
-    _write_atomic(p, [header, memoryview(data).cast("B")], compress=p.endswith(".gz"))
+    _write_atomic(p, [header, data.data.cast("B")], compress=p.endswith(".gz"))
     log.info("wrote %s %s %s", p, dtype, shape)
     return p
 

@@ -18,7 +18,7 @@ from . import _native
 from .dataset import Dataset, dcmread
 from .errors import DicomError, GeometryError, GeometryWarning, PetctWarning, SUVError
 
-__all__ = ["SeriesInfo", "ScanResult", "Volume", "Study", "scan", "load_series", "load_study", "pair",
+__all__ = ["Target", "PetValues", "SuvKind", "Crop", "SeriesInfo", "ScanResult", "Volume", "Study", "scan", "load_series", "load_study", "pair",
            "save_paired", "load_paired", "SUV_KINDS"]
 
 SUV_KINDS = ("bw", "lbm", "lbm-janma", "bsa", "ibw")
@@ -109,7 +109,7 @@ def _list_files(source: Any, recursive: bool) -> list[str]:
             return [path]
         if not os.path.isdir(path):
             raise FileNotFoundError(path)
-        out = []
+        out: list[str] = []
         if recursive:
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -153,13 +153,14 @@ def _scan(folder: Any, recursive: bool, threads: int, keep_headers: bool,
             reporter.update(len(chunk))
     elif reporter is not None:
         reporter.grow(len(files))
-    if keep_headers:
-        text, headers = _native.scan(files, threads, True)  # type: ignore[misc]
+    res = _native.scan(files, threads, keep_headers)
+    if isinstance(res, tuple):
+        text, headers = res
     else:
-        text = _native.scan(files, threads)  # type: ignore[assignment]
+        text = res
     if reporter is not None and reporter.done < reporter.total:
         reporter.update(reporter.total - reporter.done)
-    doc = json.loads(text)  # type: ignore[arg-type]
+    doc = json.loads(text)
     fields = SeriesInfo.__dataclass_fields__
     series = [SeriesInfo(**{k: v for k, v in s.items() if k in fields}) for s in doc["series"]]
     result = ScanResult(series, [(s["path"], s["reason"]) for s in doc["skipped"]])
@@ -232,7 +233,7 @@ class Volume:
 
     @property
     def shape(self) -> tuple[int, int, int]:
-        return tuple(self.array.shape)  # type: ignore[return-value]
+        return tuple(self.array.shape)
 
     @property
     def metadata(self) -> Dataset:
@@ -259,22 +260,22 @@ class Volume:
                                                     if d.get(k) is not None) or "see suv_info")
         return self._suv_cache[kind]
 
-    def suv_factors(self, kind: str = "bw") -> np.ndarray:
+    def suv_factors(self, kind: SuvKind = "bw") -> np.ndarray:
         """Per-slice factors: ``suv = array * factors[:, None, None]``."""
         return self._suv(kind)[0]
 
-    def suv_factor(self, kind: str = "bw") -> float:
+    def suv_factor(self, kind: SuvKind = "bw") -> float:
         """The factor turning this volume's values into SUV of ``kind`` (first slice's when per-slice)."""
         return float(self._suv(kind)[0][0])
 
-    def suv(self, kind: str = "bw") -> np.ndarray:
+    def suv(self, kind: SuvKind = "bw") -> np.ndarray:
         """float32 SUV volume of ``kind`` (``bw``, ``lbm``, ``lbm-janma``, ``bsa``, ``ibw``)."""
         f = self._suv(kind)[0].astype(np.float32)
         if np.all(f == f[0]):
             return self.array * f[0]
         return self.array * f[:, None, None]
 
-    def suv_info_for(self, kind: str = "bw") -> dict:
+    def suv_info_for(self, kind: SuvKind = "bw") -> dict:
         return dict(self._suv(kind)[1])
 
     @property
@@ -526,8 +527,32 @@ def _overlap_slices(target: Volume, other: Volume) -> tuple[int, int]:
     return int(inside[0]), int(inside[-1]) + 1
 
 
-def pair(study: Study, target: str = "ct", pet: str = "suv", suv_kind: str = "bw", crop: str | None = "overlap",
-         return_mask: bool = False, threads: int = 0, masks: bool = False):
+Masks = dict[str, np.ndarray]
+
+
+@overload
+def pair(study: Study, target: Target = ..., pet: PetValues = ..., suv_kind: SuvKind = ..., crop: Crop = ...,
+         return_mask: Literal[False] = ..., threads: int = ..., masks: Literal[False] = ...
+         ) -> tuple[np.ndarray, np.ndarray]: ...
+@overload
+def pair(study: Study, target: Target = ..., pet: PetValues = ..., suv_kind: SuvKind = ..., crop: Crop = ...,
+         *, return_mask: Literal[True], threads: int = ..., masks: Literal[False] = ...
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+@overload
+def pair(study: Study, target: Target = ..., pet: PetValues = ..., suv_kind: SuvKind = ..., crop: Crop = ...,
+         return_mask: Literal[False] = ..., threads: int = ..., *, masks: Literal[True]
+         ) -> tuple[np.ndarray, np.ndarray, Masks]: ...
+@overload
+def pair(study: Study, target: Target = ..., pet: PetValues = ..., suv_kind: SuvKind = ..., crop: Crop = ...,
+         *, return_mask: Literal[True], threads: int = ..., masks: Literal[True]
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Masks]: ...
+@overload
+def pair(study: Study, target: Target = ..., pet: PetValues = ..., suv_kind: SuvKind = ..., crop: Crop = ...,
+         return_mask: bool = ..., threads: int = ..., masks: bool = ...) -> tuple[Any, ...]: ...
+
+
+def pair(study: Study, target: Target = "ct", pet: PetValues = "suv", suv_kind: SuvKind = "bw",
+         crop: Crop = "overlap", return_mask: bool = False, threads: int = 0, masks: bool = False) -> tuple[Any, ...]:
     """PET and CT on one grid, slice ``i`` of one at the same patient position as slice ``i`` of the other.
 
     ``target="ct"``: PET resampled onto the CT grid (trilinear, in patient coordinates).
@@ -573,7 +598,7 @@ def pair(study: Study, target: str = "ct", pet: str = "suv", suv_kind: str = "bw
     return out
 
 
-def _paired_meta(study: Study, target: str, pet: str, suv_kind: str, crop, shape) -> dict:
+def _paired_meta(study: Study, target: Target, pet: PetValues, suv_kind: SuvKind, crop: Crop, shape) -> dict:
     from . import __version__
     tgt = study.ct if target == "ct" else study.pet
     assert tgt is not None and study.ct is not None and study.pet is not None
@@ -597,8 +622,9 @@ def _paired_meta(study: Study, target: str, pet: str, suv_kind: str, crop, shape
     return meta
 
 
-def save_paired(study_or_folder: Any, out_dir: Any, target: str = "ct", pet: str = "suv", suv_kind: str = "bw",
-                crop: str | None = "overlap", format: str = "npy", masks: bool | None = None) -> dict:
+def save_paired(study_or_folder: Any, out_dir: Any, target: Target = "ct", pet: PetValues = "suv",
+                suv_kind: SuvKind = "bw", crop: Crop = "overlap", format: Literal["npy", "nifti"] = "npy",
+                masks: bool | None = None) -> dict:
     """Write ``ct.npy``, ``pet.npy`` and ``meta.json`` (an Auto-Paired folder) and return the meta.
 
     With masks (``masks=None``: when the folder holds SEG / RTSTRUCT objects referencing the study)
@@ -702,7 +728,7 @@ def _umask() -> int:
 def load_paired(out_dir: Any, mmap: bool = False) -> tuple[np.ndarray, np.ndarray, dict]:
     """Read an Auto-Paired folder: ``(ct, pet, meta)``."""
     d = os.fspath(out_dir)
-    mode = "r" if mmap else None
+    mode: Literal["r"] | None = "r" if mmap else None
     ct = np.load(os.path.join(d, "ct.npy"), mmap_mode=mode)
     pt = np.load(os.path.join(d, "pet.npy"), mmap_mode=mode)
     meta_path = os.path.join(d, "meta.json")
