@@ -133,6 +133,8 @@ def _write_atomic(path: str, payload: list[bytes | memoryview], compress: bool) 
                     raw.write(part)
             raw.flush()
             os.fsync(raw.fileno())
+        from .study import _umask
+        os.chmod(tmp, 0o666 & ~_umask())      # mkstemp makes 0600; a new file gets the usual mode
         os.replace(tmp, path)
     except BaseException:
         try:

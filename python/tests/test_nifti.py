@@ -131,3 +131,13 @@ def test_save_paired_nifti_autopet_layout(tmp_path):
     ref = petct.nifti.nifti_affine(study.ct)
     shift = ref @ [0, 0, k0, 1]
     np.testing.assert_allclose(np.asarray(meta["nifti_affine"])[:3, 3], shift[:3], atol=1e-4)
+
+
+def test_written_files_get_the_usual_mode(tmp_path):
+    import os
+    vol = _oblique_volume(tmp_path)
+    p = petct.save_nifti(vol, tmp_path / "mode.nii")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(p).st_mode & 0o777 == 0o666 & ~umask
+    assert not [f for f in os.listdir(tmp_path) if f.startswith(".mode.nii.tmp")]
