@@ -372,7 +372,7 @@ final class StructObject: @unchecked Sendable {
 }
 
 /// Rounds to 1e-6 voxel so that points meant to be on a voxel centre are exactly on it.
-@inline(__always) func snap(_ x: Double) -> Double { (x * 1e6).rounded() / 1e6 }
+@inline(__always) func snap(_ x: Double) -> Double { abs(x) < 1e12 ? (x * 1e6).rounded() / 1e6 : x }
 
 /// Even-odd scanline fill of polygons given as (x = column index, y = row index) points. A voxel
 /// centre (j, i) is inside when a ray from it towards +x crosses the polygon edges an odd number of
@@ -395,7 +395,8 @@ public func scanFill(_ polys: [[(Double, Double)]], rows: Int, columns: Int, _ s
             for e in 0..<m {
                 let (x0, y0) = p[e], (x1, y1) = p[(e + 1) % m]
                 if (y0 <= y && y < y1) || (y1 <= y && y < y0) {
-                    xs.append(snap(x0 + (y - y0) * (x1 - x0) / (y1 - y0)))
+                    let x = snap(x0 + (y - y0) * (x1 - x0) / (y1 - y0))
+                    if x.isFinite { xs.append(x) }     // absurd coordinates: the crossing is dropped
                 }
             }
         }

@@ -35,3 +35,9 @@ func raster(_ polys: [[(Double, Double)]], rows: Int = 12, columns: Int = 12) ->
     let m = raster([[(-5.5, -5.5), (3.5, -5.5), (3.5, 2.5), (-5.5, 2.5)]], rows: 4, columns: 4)
     #expect(m.joined().reduce(0) { $0 + Int($1) } == 4 * 3)
 }
+
+@Test func absurdCoordinatesNeitherCrashNorFill() {
+    let huge = 1e308
+    let m = raster([[(-huge, 0.5), (huge, 0.5), (huge, 5.5), (-huge, 5.5)], [(0, 0), (.infinity, 3), (2, .nan)]])
+    #expect(m.count == 12)
+}
