@@ -496,7 +496,14 @@ public final class MaskSet: @unchecked Sendable {
         w.beginObject()
         w.beginArray("objects")
         for path in paths {
-            let ds = try DicomReader.read(path: path)
+            let ds: Dataset
+            do throws(DicomError) {
+                ds = try DicomReader.read(path: path)
+            } catch {
+                var e = error
+                e.message = "\(path): " + e.message
+                throw e
+            }
             let modality = (ds.string(MTag.modality) ?? "").trimmingCharacters()
             let oi = objs.count
             w.beginObject()
