@@ -270,3 +270,34 @@ def test_study_finds_masks_pair_and_save_paired(tmp_path):
     seg = np.load(tmp_path / "out" / "seg.npy")
     assert seg.dtype == np.uint8 and seg.shape == (1, *ct.shape)
     np.testing.assert_array_equal(seg[0].astype(bool), masks["lesion"])
+
+
+def test_rtstruct_contours_between_target_slices_against_polygon_oracle(tmp_path):
+    """The sample's lesion RTSTRUCT is drawn on the CT (3 mm slices at -100.5 + 3k); the PET's slices
+    (4 mm, at -90 + 4k) lie between them. Each PET slice must take the nearest contour plane within
+    half the contour spacing, and a voxel must be inside when its centre is inside that plane's
+    polygons (even-odd: XOR over polygons), checked with matplotlib's point-in-polygon as the oracle."""
+    from matplotlib.path import Path as MplPath
+    sample = petct.data.sample_study(str(tmp_path / "s"), paired=False)
+    rs = petct.data.sample_rtstruct(sample)
+    study = petct.load_study(sample.dicom_dir)
+    ds = pydicom.dcmread(rs)
+    for vol in (study.pet, study.ct):
+        masks = petct.load_masks(rs, like=vol)
+        k, i, j = np.meshgrid(*[np.arange(n) for n in vol.shape], indexing="ij")
+        world = (vol.affine @ np.stack([k.ravel(), i.ravel(), j.ravel(), np.ones(k.size)]))[:3].T
+        for roi, rc in zip(ds.StructureSetROISequence, ds.ROIContourSequence):
+            polys = [np.asarray(c.ContourData, float).reshape(-1, 3) for c in rc.ContourSequence]
+            planes = sorted({round(p[0, 2], 4) for p in polys})
+            plane_arr = np.asarray(planes)
+            nearest = plane_arr[np.abs(world[:, 2][:, None] - plane_arr[None]).argmin(axis=1)]
+            near_enough = np.abs(nearest - world[:, 2]) <= 1.5 + 1e-4    # half the 3 mm contour spacing
+            want = np.zeros(len(world), bool)
+            for zc in planes:
+                sel = near_enough & (nearest == zc)
+                for p in polys:
+                    if abs(p[0, 2] - zc) < 1e-3:
+                        want[sel] ^= MplPath(p[:, :2]).contains_points(world[sel, :2])
+            got = masks[roi.ROIName]
+            assert got.sum() > 0
+            np.testing.assert_array_equal(got.ravel(), want, err_msg=f"{roi.ROIName} on {vol.modality}")
