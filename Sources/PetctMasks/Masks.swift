@@ -211,7 +211,29 @@ final class SegObject: @unchecked Sendable {
                     lo = min(lo, u); hi = max(hi, u)
                 }
                 if hi < offs[0] - h || lo > offs[offs.count - 1] + h { continue }
+                let step = (g.rowDir.0 * g.colSpacing, g.rowDir.1 * g.colSpacing, g.rowDir.2 * g.colSpacing)
+                let du = dot(step, normal), dr = dot(step, colDir) / rowSpacing, dc = dot(step, rowDir) / colSpacing
                 for i in 0..<g.rows {
+                    let p0 = g.point(o, Double(i), 0)
+                    let u0 = dot(p0, normal)
+                    if abs(du) * Double(g.columns) < 1e-6 {
+                        // the row lies in one plane parallel to the SEG's: one frame for the whole row,
+                        // row / column indices linear in j
+                        let n = nearest(offs, u0)
+                        guard abs(offs[n] - u0) <= h else { continue }
+                        let f = mine[n]
+                        let q = sub(p0, f.element.position)
+                        let r0 = dot(q, colDir) / rowSpacing + 0.5, c0 = dot(q, rowDir) / colSpacing + 0.5
+                        let base = f.offset * plane
+                        for j in 0..<g.columns {
+                            let r = (r0 + Double(j) * dr).rounded(.down)
+                            let c = (c0 + Double(j) * dc).rounded(.down)
+                            guard r >= 0, r < rowsD, c >= 0, c < colsD else { continue }
+                            let v = pixels[base + Int(r) * columns + Int(c)]
+                            if v != 0 { sink.set(k, i, j, Double(v) / maxFractional) }
+                        }
+                        continue
+                    }
                     for j in 0..<g.columns {
                         let p = g.point(o, Double(i), Double(j))
                         let u = dot(p, normal)
