@@ -301,3 +301,29 @@ def test_rtstruct_contours_between_target_slices_against_polygon_oracle(tmp_path
             got = masks[roi.ROIName]
             assert got.sum() > 0
             np.testing.assert_array_equal(got.ravel(), want, err_msg=f"{roi.ROIName} on {vol.modality}")
+
+
+def test_seg_onto_an_oblique_grid_is_nearest_neighbour(odd_ct, tmp_path):
+    """Target rows not parallel to the SEG planes (the per-voxel path) against SimpleITK's nearest neighbour."""
+    sitk = pytest.importorskip("SimpleITK")
+    d, files, _ = odd_ct
+    a = _blob((9, 13, 11), (4, 6, 5), 4.2)
+    path = _seg(_sources(files), a[..., None], ["x"], str(tmp_path / "s.dcm"))
+    ct = petct.load_series(files)
+    rot = np.array(sitk.VersorTransform((0.3, 0.8, 0.5), 0.61).GetMatrix()).reshape(3, 3)
+    n, c, r = rot[:, 0], rot[:, 1], rot[:, 2]
+    centre = ct.affine @ [4, 6, 5, 1]
+    spacing = [0.83, 0.71, 0.67]
+    shape = [31, 29, 27]
+    origin = centre[:3] - (n * spacing[0] * 15 + c * spacing[1] * 14 + r * spacing[2] * 13)
+    grid = {"shape": shape, "origin": origin.tolist(), "spacing": spacing,
+            "direction": np.stack([n, c, r], axis=1).tolist()}
+    got = petct.load_masks(path, like=grid)["x"]
+    src = ct.to_sitk(a.astype(np.uint8))
+    ref = sitk.Image(shape[2], shape[1], shape[0], sitk.sitkUInt8)
+    ref.SetOrigin(tuple(origin))
+    ref.SetSpacing((spacing[2], spacing[1], spacing[0]))
+    ref.SetDirection(tuple(np.stack([r, c, n], axis=1).ravel()))
+    want = sitk.GetArrayFromImage(sitk.Resample(src, ref, sitk.Transform(), sitk.sitkNearestNeighbor, 0)).astype(bool)
+    assert want.sum() > 1000
+    np.testing.assert_array_equal(got, want)
