@@ -18,8 +18,8 @@ from . import _native
 from .dataset import Dataset, dcmread
 from .errors import DicomError, GeometryError, GeometryWarning, PetctWarning, SUVError
 
-__all__ = ["Target", "PetValues", "SuvKind", "Crop", "SeriesInfo", "ScanResult", "Volume", "Study", "scan", "load_series", "load_study", "pair",
-           "save_paired", "load_paired", "SUV_KINDS"]
+__all__ = ["Target", "PetValues", "SuvKind", "Crop", "SeriesInfo", "ScanResult", "Volume", "Study", "scan",
+           "load_series", "load_study", "pair", "save_paired", "load_paired", "SUV_KINDS"]
 
 SUV_KINDS = ("bw", "lbm", "lbm-janma", "bsa", "ibw")
 
@@ -126,8 +126,10 @@ def scan(folder: Any, recursive: bool = True, threads: int = 0, progress: Progre
 
     Non-DICOM and unreadable files are skipped and listed in ``result.skipped`` (never fatal). A series
     that mixes orientations or image sizes is split; localizers and minor pieces are marked ``ignore``.
-    ``progress``: True for a tqdm bar, or a callable receiving ``(files done, files)`` (the headers are
-    read in chunks of 256 files; series are grouped once all are read).
+    ``progress``: True for a tqdm bar, or a callable receiving ``(files done, files)``. The scan is one
+    native call that cannot report; with progress and more than 256 files the headers are first read in
+    chunks of 256 for the counts, then grouped in one more pass (which finds them in the page cache):
+    progress costs a second header parse.
     """
     from ._progress import Reporter
     with Reporter(progress, 0, "scan") as rep:
@@ -144,8 +146,8 @@ def _scan(folder: Any, recursive: bool, threads: int, keep_headers: bool,
     files = _list_files(folder, recursive)
     headers: object | None = None
     if reporter is not None and reporter.wants_counts and len(files) > _SCAN_CHUNK:
-        # progress wanted: warm the page cache chunk by chunk (a header-only read of each chunk), then
-        # the one grouping scan reads the headers from memory
+        # progress wanted: a header-only read of each chunk for the counts, then the one grouping scan
+        # (a second parse, from the page cache)
         reporter.grow(len(files))
         for a in range(0, len(files), _SCAN_CHUNK):
             chunk = files[a:a + _SCAN_CHUNK]
