@@ -153,3 +153,13 @@ def test_mypy_passes_on_the_package():
     pytest.importorskip("mypy")
     r = subprocess.run([sys.executable, "-m", "mypy"], cwd=REPO, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_scan_progress_in_chunks_gives_the_same_result(tmp_path):
+    from synth import StudyIds, axial, write_series
+    write_series(str(tmp_path), "CT", axial(4, 4, (1.0, 1.0), 300, 1.0), np.zeros((300, 4, 4), np.int16), StudyIds())
+    calls = []
+    with_counts = petct.scan(str(tmp_path), progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(256, 300), (300, 300)]
+    plain = petct.scan(str(tmp_path))
+    assert with_counts == plain and with_counts[0].slice_count == 300
