@@ -618,6 +618,7 @@ def _paired_meta(study: Study, target: Target, pet: PetValues, suv_kind: SuvKind
         "suv": study.pet.suv_info_for(suv_kind) if pet == "suv" else None,
         "source_series": {"ct": study.ct.series_uid, "pet": study.pet.series_uid},
         "study_uid": study.ct.study_uid,
+        "frame_of_reference_uid": tgt.frame_of_reference_uid,
         "notes": study.notes,
         "petct_version": __version__,
     }

@@ -270,6 +270,9 @@ def test_study_finds_masks_pair_and_save_paired(tmp_path):
     seg = np.load(tmp_path / "out" / "seg.npy")
     assert seg.dtype == np.uint8 and seg.shape == (1, *ct.shape)
     np.testing.assert_array_equal(seg[0].astype(bool), masks["lesion"])
+    # the paired grid from meta.json is a valid `like`
+    again = petct.load_masks(str(tmp_path / "study" / "seg.dcm"), like=petct.load_paired(tmp_path / "out")[2])
+    np.testing.assert_array_equal(again["lesion"], masks["lesion"])
 
 
 def test_rtstruct_contours_between_target_slices_against_polygon_oracle(tmp_path):
