@@ -94,12 +94,15 @@ def test_seg_binary_round_trip_frames_by_position_not_order(odd_ct):
         np.testing.assert_array_equal(masks["lesion"], b)
 
 
-def test_seg_fractional_threshold_and_fractions(odd_ct):
+@pytest.mark.parametrize("syntax", ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2.5"])   # native, RLE Lossless
+def test_seg_fractional_threshold_and_fractions(odd_ct, syntax):
     d, files, _ = odd_ct
     sources = _sources(files)
     k, i, j = np.indices((9, 13, 11))
     frac = np.clip(1 - np.sqrt((k - 4) ** 2 + (i - 6) ** 2 + (j - 5) ** 2) / 6, 0, 1).astype(np.float32)
-    path = _seg(sources, frac[..., None], ["prob"], str(d / "frac.dcm"), seg_type="FRACTIONAL")
+    path = _seg(sources, frac[..., None], ["prob"], str(d / f"frac-{syntax}.dcm"), seg_type="FRACTIONAL",
+                transfer_syntax_uid=syntax)
+    assert pydicom.dcmread(path).file_meta.TransferSyntaxUID == syntax
     ct = petct.load_series(files)
     stored = np.round(frac * 255) / 255          # what the file holds
     got = petct.load_masks(path, like=ct, fractional=True)["prob"]
