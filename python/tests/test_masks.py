@@ -236,6 +236,12 @@ def test_broken_objects_name_the_element(odd_ct, tmp_path):
     with pytest.raises(petct.GeometryError) as e:
         petct.load_masks(str(tmp_path / "rs_off.dcm"), like=ct)
     assert e.value.tag == 0x30060050 and "off every slice" in str(e.value)
+    rs_noref = pydicom.dcmread(str(tmp_path / "rs.dcm"))
+    del rs_noref.ReferencedFrameOfReferenceSequence
+    rs_noref.save_as(str(tmp_path / "rs_noref.dcm"))
+    with pytest.raises(petct.DicomError) as e:
+        petct.load_masks(str(tmp_path / "rs_noref.dcm"), like=ct)
+    assert e.value.tag == 0x30060010 and "series it contours is unknown" in str(e.value)
     # another frame of reference: the referenced series is not the target's
     rs.FrameOfReferenceUID = "1.2.3.4"
     rs.ReferencedFrameOfReferenceSequence[0].FrameOfReferenceUID = "1.2.3.4"
