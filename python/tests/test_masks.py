@@ -178,6 +178,10 @@ def test_rtstruct_from_rt_utils_equal_but_counted_boundary(odd_ct, tmp_path):
         print(f"{name}: {int(diff.sum())} boundary voxels differ of {int(want.sum())}")
         assert diff.sum() <= edge.sum() // 2
         assert (got & ~want).sum() == 0              # nothing added outside rt-utils' mask
+        # every voxel left out is on the right or bottom edge: its next column or next row is outside
+        pad = np.pad(want, ((0, 0), (0, 1), (0, 1)))
+        right_or_bottom = ~pad[:, :-1, 1:] | ~pad[:, 1:, :-1]
+        assert (right_or_bottom[diff]).all()
     assert masks["ring"][5, 20, 20] and not masks["ring"][5, 20, 16]    # island in, hole out
 
 
