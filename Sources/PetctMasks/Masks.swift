@@ -511,21 +511,29 @@ public final class MaskSet: @unchecked Sendable {
 
     public var count: Int { entries.count }
 
-    public init(paths: [String]) throws(DicomError) {
-        var objs: [Object] = []
-        var ents: [(Int, Int)] = []
-        var w = JSONWriter()
-        w.beginObject()
-        w.beginArray("objects")
+    /// Reads every file (whole, pixels included) and lists its segments / ROIs.
+    public convenience init(paths: [String]) throws(DicomError) {
+        var list: [(String, Dataset)] = []
         for path in paths {
-            let ds: Dataset
             do throws(DicomError) {
-                ds = try DicomReader.read(path: path)
+                list.append((path, try DicomReader.read(path: path)))
             } catch {
                 var e = error
                 e.message = "\(path): " + e.message
                 throw e
             }
+        }
+        try self.init(datasets: list)
+    }
+
+    /// The same from parsed data sets (`path` names each in messages).
+    public init(datasets: [(String, Dataset)]) throws(DicomError) {
+        var objs: [Object] = []
+        var ents: [(Int, Int)] = []
+        var w = JSONWriter()
+        w.beginObject()
+        w.beginArray("objects")
+        for (path, ds) in datasets {
             let modality = (ds.string(MTag.modality) ?? "").trimmingCharacters()
             let oi = objs.count
             w.beginObject()
