@@ -21,7 +21,7 @@ one timed run, no warm-up):
       touch of fresh memory costs more than the whole job (see the README)
   W4  cohort: 10 studies x 200 PET slices of 128^2 (uint16, per-slice slopes): scan + load + SUVbw
   W5  decode a 200-slice 512^2 JPEG Lossless (SV1) CT series (only when DCMTK's dcmcjpeg is installed)
-  W6  the W2 folder -> SUV.nii.gz + CTres.nii.gz on the CT grid (autoPET layout), one run each:
+  N1  the W2 folder -> SUV.nii.gz + CTres.nii.gz on the CT grid (autoPET layout), one run each:
       petct.save_paired(format="nifti") | dcm2niix + nibabel + scipy affine_transform (only when
       dcm2niix is installed)
   floor  reading every byte of the input files + writing the output arrays (float32, first touch)
@@ -252,20 +252,20 @@ def w2_pydicom(folder):
     return ct, out
 
 
-def w6_petct(folder):
+def n1_petct(folder):
     import petct
-    out = ROOT / "w6-petct"
+    out = ROOT / "n1-petct"
     meta = petct.save_paired(str(folder), out, format="nifti", masks=False)
     return f"{'x'.join(map(str, meta['shape']))} x 2 (.nii.gz, zlib level 1)"
 
 
-def w6_dcm2niix(folder):
+def n1_dcm2niix(folder):
     """dcm2niix (both series to .nii.gz), nibabel to load them, SUVbw factor from the PET header (pydicom),
     PET onto the CT grid with scipy.ndimage.affine_transform (trilinear), nibabel to save both."""
     import nibabel as nib
     import pydicom
     from scipy import ndimage
-    out = ROOT / "w6-dcm2niix"
+    out = ROOT / "n1-dcm2niix"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     subprocess.run(["dcm2niix", "-z", "y", "-f", "s%s", "-o", str(out), str(folder)], check=True,
@@ -398,8 +398,8 @@ PIPELINES = {
     "w4.sitk": w4_sitk,
     "w5.petct": w5_petct,
     "w5.pydicom": w5_pydicom,
-    "w6.petct": w6_petct,
-    "w6.dcm2niix": w6_dcm2niix,
+    "n1.petct": n1_petct,
+    "n1.dcm2niix": n1_dcm2niix,
     "floor.read": floor_read,
 }
 
@@ -649,13 +649,13 @@ def main() -> int:
         bench(w5, "petct.load_series", "w5.petct", jpeg)
         bench(w5, "pydicom + pylibjpeg", "w5.pydicom", jpeg)
 
-    if want("W6"):
-        w6 = "W6 folder -> SUV.nii.gz + CTres.nii.gz (CT grid)"
+    if want("N1"):
+        n1 = "N1 folder -> SUV.nii.gz + CTres.nii.gz (CT grid)"
         if shutil.which("dcm2niix") and have("nibabel") and have("scipy"):
-            bench(w6, "petct.save_paired(format=nifti)", "w6.petct", STUDY, n=1, warmup=False)
-            bench(w6, "dcm2niix + nibabel + scipy affine_transform", "w6.dcm2niix", STUDY, n=1, warmup=False)
+            bench(n1, "petct.save_paired(format=nifti)", "n1.petct", STUDY, n=1, warmup=False)
+            bench(n1, "dcm2niix + nibabel + scipy affine_transform", "n1.dcm2niix", STUDY, n=1, warmup=False)
         else:
-            rows.append((w6, "dcm2niix + nibabel + scipy", None, "needs dcm2niix, nibabel and scipy"))
+            rows.append((n1, "dcm2niix + nibabel + scipy", None, "needs dcm2niix, nibabel and scipy"))
 
     # -- report
     def stats(r):
