@@ -150,8 +150,9 @@ def save_nifti(obj: Any, path: Any, like: Any = None, time_step: float | None = 
     ``obj``: a :class:`petct.Volume`, or an array with ``like=`` a Volume (or a paired meta dict) giving
     its geometry. Boolean and uint8 arrays (masks) are written as uint8, everything else as float32.
     qform and sform both hold the RAS affine (:func:`nifti_affine`). A 4D ``(T, C, H, W)`` array becomes
-    a 4D NIfTI ``(W, H, C, T)`` with ``time_step`` seconds (default: from the volume's frame times when
-    it has them, else 0) in pixdim[4]. Written under a temporary name in the same folder and renamed.
+    a 4D NIfTI ``(W, H, C, T)`` with ``time_step`` seconds in pixdim[4] (default: the median frame
+    duration of a dynamic volume's ``frames``, else the median step of their reference or trigger
+    times, else 0). Written under a temporary name in the same folder and renamed.
     Returns the path.
     """
     if like is None:
@@ -169,14 +170,26 @@ def save_nifti(obj: Any, path: Any, like: Any = None, time_step: float | None = 
     dtype = np.dtype(np.uint8) if arr.dtype in (np.bool_, np.uint8) else np.dtype(np.float32)
     data = np.ascontiguousarray(arr, dtype=dtype)
     if time_step is None:
-        times = getattr(like, "frame_times", None)
-        time_step = float(np.median(np.diff(times))) if times is not None and len(times) > 1 else 0.0
+        time_step = _time_step(like) if data.ndim == 4 else 0.0
     shape = tuple(reversed(data.shape))              # (W, H, C[, T]): x fastest
     header = _header(shape, dtype, nifti_affine(like), float(time_step))
     p = os.fspath(path)
     _write_atomic(p, [header, data.data.cast("B")], compress=p.endswith(".gz"))
     log.info("wrote %s %s %s", p, dtype, shape)
     return p
+
+
+def _time_step(like: Any) -> float:
+    """Seconds between frames of a 4D volume, from its ``frames`` (dicts with ``duration_ms``,
+    ``frame_reference_time_ms`` or ``trigger_time_ms``): the median; 0 when unknown."""
+    frames = getattr(like, "frames", None) or []
+    for key, diff in (("duration_ms", False), ("frame_reference_time_ms", True), ("trigger_time_ms", True)):
+        vals = [f.get(key) for f in frames if isinstance(f, Mapping)]
+        if len(vals) > (1 if diff else 0) and all(isinstance(v, (int, float)) for v in vals):
+            arr = np.asarray(vals, dtype=float)
+            v = np.diff(arr) if diff else arr
+            return float(np.median(v)) / 1000.0
+    return 0.0
 
 
 def _geometry_shape(like: Any) -> tuple[int, ...]:

@@ -141,3 +141,15 @@ def test_written_files_get_the_usual_mode(tmp_path):
     os.umask(umask)
     assert os.stat(p).st_mode & 0o777 == 0o666 & ~umask
     assert not [f for f in os.listdir(tmp_path) if f.startswith(".mode.nii.tmp")]
+
+
+def test_time_step_from_frame_timing():
+    from petct.nifti import _time_step
+
+    class V:
+        frames = [{"duration_ms": 60000.0}, {"duration_ms": 60000.0}, {"duration_ms": 120000.0}]
+    assert _time_step(V) == 60.0
+    V.frames = [{"frame_reference_time_ms": t} for t in (0.0, 500.0, 1000.0)]
+    assert _time_step(V) == 0.5
+    V.frames = []
+    assert _time_step(V) == 0.0
