@@ -147,7 +147,7 @@ final class SegObject: @unchecked Sendable {
         fr.reserveCapacity(frameCount)
         let known = Set(segments.map { $0.number })
         for f in 0..<frameCount {
-            guard let pos = ds.items(MTag.planePositionSequence, in: perFrame[f]).first else {
+            guard let pos = group(MTag.planePositionSequence, f) else {
                 throw DicomError(.malformed, "\(path): SEG frame \(f + 1) has no PlanePositionSequence: its position is unknown",
                                  offset: ds.elements[perFrame[f]].fileOffset, tag: MTag.planePositionSequence)
             }
@@ -332,16 +332,18 @@ final class StructObject: @unchecked Sendable {
     }
 
     /// Rasterises ROI `number` on `grid`: each target slice takes the contours of the contour plane
-    /// nearest to it, if within half the distance between contour planes (of the whole structure set),
+    /// nearest to it, if within half the distance between the ROI's contour planes (an ROI on one plane:
+    /// the structure set's smallest plane distance, else the grid's slice spacing),
     /// and a voxel is set when its centre is inside by the even-odd rule over that plane's contours.
     /// With `strict`, a contour lying off every slice of the grid is an error.
     func fill(number: Int, grid g: TargetGrid, sink: MaskSink, strict: Bool, threads: Int) throws(DicomError) {
         guard let roi = rois.first(where: { $0.number == number }) else { return }
         let n = g.normal
-        // planes of every contour of the file, for the plane spacing
+        // the ROI's plane spacing; for a single-plane ROI the whole structure set's
+        let own = roi.contours.map { dot($0.points[0], n) }
         var all: [Double] = []
         for r in rois { for c in r.contours { all.append(dot(c.points[0], n)) } }
-        let h = (smallestStep(all).map { $0 / 2 } ?? g.halfSliceSpacing) + 1e-4
+        let h = ((smallestStep(own) ?? smallestStep(all)).map { $0 / 2 } ?? g.halfSliceSpacing) + 1e-4
         let (lo, hi) = g.normalExtent
         // group this ROI's contours by plane
         var planes: [(offset: Double, contours: [Int])] = []

@@ -343,3 +343,53 @@ def test_seg_onto_an_oblique_grid_is_nearest_neighbour(odd_ct, tmp_path):
     want = sitk.GetArrayFromImage(sitk.Resample(src, ref, sitk.Transform(), sitk.sitkNearestNeighbor, 0)).astype(bool)
     assert want.sum() > 1000
     np.testing.assert_array_equal(got, want)
+
+
+def _rtstruct(path, ct_files, rois):
+    """A minimal RTSTRUCT on the CT of `ct_files`: rois = {name: [(z, [(x, y), ...]), ...]}."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    ct = pydicom.dcmread(ct_files[0], stop_before_pixels=True)
+    rs = Dataset()
+    rs.file_meta = FileMetaDataset()
+    rs.SOPClassUID = rs.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.481.3"
+    rs.SOPInstanceUID = rs.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.generate_uid()
+    rs.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
+    rs.Modality, rs.StudyInstanceUID, rs.SeriesInstanceUID = "RTSTRUCT", ct.StudyInstanceUID, pydicom.uid.generate_uid()
+    series = Dataset()
+    series.SeriesInstanceUID = ct.SeriesInstanceUID
+    study = Dataset()
+    study.RTReferencedSeriesSequence = [series]
+    frame = Dataset()
+    frame.FrameOfReferenceUID = ct.FrameOfReferenceUID
+    frame.RTReferencedStudySequence = [study]
+    rs.ReferencedFrameOfReferenceSequence = [frame]
+    rs.StructureSetROISequence, rs.ROIContourSequence = [], []
+    for n, (name, planes) in enumerate(rois.items(), start=1):
+        roi = Dataset()
+        roi.ROINumber, roi.ROIName = n, name
+        rs.StructureSetROISequence.append(roi)
+        rc = Dataset()
+        rc.ReferencedROINumber = n
+        rc.ContourSequence = []
+        for z, pts in planes:
+            c = Dataset()
+            c.ContourGeometricType, c.NumberOfContourPoints = "CLOSED_PLANAR", len(pts)
+            c.ContourData = [float(v) for x, y in pts for v in (x, y, z)]
+            rc.ContourSequence.append(c)
+        rs.ROIContourSequence.append(rc)
+    rs.save_as(str(path), enforce_file_format=True)
+    return str(path)
+
+
+def test_rtstruct_each_roi_uses_its_own_plane_spacing(tmp_path):
+    """On a 1 mm grid, an ROI drawn every 3 mm fills the slices within 1.5 mm of its planes, while an
+    ROI drawn every 1 mm in the same file keeps exactly its planes."""
+    files = write_series(str(tmp_path / "CT"), "CT", axial(8, 8, (1.0, 1.0), 9, 1.0), np.zeros((9, 8, 8), np.int16),
+                         StudyIds())
+    square = [(1.0, 1.0), (5.0, 1.0), (5.0, 5.0), (1.0, 5.0)]
+    rs = _rtstruct(tmp_path / "rs.dcm", files, {"coarse": [(1.0, square), (4.0, square), (7.0, square)],
+                                                 "fine": [(2.0, square), (3.0, square)]})
+    masks = petct.load_masks(rs, like=petct.load_series(files))
+    assert masks["coarse"].any(axis=(1, 2)).tolist() == [True] * 9
+    assert masks["fine"].any(axis=(1, 2)).tolist() == [False, False, True, True] + [False] * 5
+    assert masks["coarse"][4].sum() == 16          # columns / rows 1..4: the right / bottom edge at 5 is out
