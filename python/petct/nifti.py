@@ -124,13 +124,7 @@ def _write_atomic(path: str, payload: list[bytes | memoryview], compress: bool) 
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".tmp-", dir=folder)
     try:
         with os.fdopen(fd, "wb") as raw:
-            if compress:
-                with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as gz:
-                    for part in payload:
-                        gz.write(part)
-            else:
-                for part in payload:
-                    raw.write(part)
+            write_nifti(raw, payload, compress)
             raw.flush()
             os.fsync(raw.fileno())
         from .study import _umask
@@ -155,6 +149,16 @@ def save_nifti(obj: Any, path: Any, like: Any = None, time_step: float | None = 
     times, else 0). Written under a temporary name in the same folder and renamed.
     Returns the path.
     """
+    p = os.fspath(path)
+    parts = nifti_parts(obj, like, time_step)
+    _write_atomic(p, parts, compress=p.endswith(".gz"))
+    log.info("wrote %s", p)
+    return p
+
+
+def nifti_parts(obj: Any, like: Any = None, time_step: float | None = None) -> list[bytes | memoryview]:
+    """The bytes of a .nii file (header, then the voxels without a copy) for :func:`save_nifti`'s
+    arguments; :func:`write_nifti` writes them to an open binary file."""
     if like is None:
         if not hasattr(obj, "array"):
             raise TypeError("save_nifti(array, path) needs like= a Volume (or paired meta) for the geometry")
@@ -173,10 +177,18 @@ def save_nifti(obj: Any, path: Any, like: Any = None, time_step: float | None = 
         time_step = _time_step(like) if data.ndim == 4 else 0.0
     shape = tuple(reversed(data.shape))              # (W, H, C[, T]): x fastest
     header = _header(shape, dtype, nifti_affine(like), float(time_step))
-    p = os.fspath(path)
-    _write_atomic(p, [header, data.data.cast("B")], compress=p.endswith(".gz"))
-    log.info("wrote %s %s %s", p, dtype, shape)
-    return p
+    return [header, data.data.cast("B")]
+
+
+def write_nifti(f: Any, parts: list[bytes | memoryview], compress: bool) -> None:
+    """Writes :func:`nifti_parts` to the binary file ``f`` (gzip-compressed, level 1, when ``compress``)."""
+    if compress:
+        with gzip.GzipFile(fileobj=f, mode="wb", compresslevel=1, mtime=0) as gz:
+            for part in parts:
+                gz.write(part)
+    else:
+        for part in parts:
+            f.write(part)
 
 
 def _time_step(like: Any) -> float:
