@@ -153,3 +153,14 @@ def test_time_step_from_frame_timing():
     assert _time_step(V) == 0.5
     V.frames = []
     assert _time_step(V) == 0.0
+
+
+def test_label_map_later_mask_wins_and_overlap_is_counted():
+    from petct.nifti import label_map
+    a = np.zeros((2, 3, 3), bool)
+    b = np.zeros((2, 3, 3), bool)
+    a[0, :2, :2] = True
+    b[0, 1:, 1:] = True
+    seg, labels, overlap = label_map({"a": a, "b": b})
+    assert labels == {"a": 1, "b": 2} and overlap == 1
+    assert seg[0, 0, 0] == 1 and seg[0, 1, 1] == 2 and seg[0, 2, 2] == 2 and seg[1].max() == 0
