@@ -393,3 +393,15 @@ def test_rtstruct_each_roi_uses_its_own_plane_spacing(tmp_path):
     assert masks["coarse"].any(axis=(1, 2)).tolist() == [True] * 9
     assert masks["fine"].any(axis=(1, 2)).tolist() == [False, False, True, True] + [False] * 5
     assert masks["coarse"][4].sum() == 16          # columns / rows 1..4: the right / bottom edge at 5 is out
+
+
+def test_threads_loading_masks_at_once_get_the_same_masks(odd_ct):
+    from concurrent.futures import ThreadPoolExecutor
+    d, files, _ = odd_ct
+    a = _blob((9, 13, 11), (4, 6, 5), 3.5)
+    path = _seg(_sources(files), a[..., None], ["x"], str(d / "threads.dcm"))
+    ct = petct.load_series(files)
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda _: petct.load_masks(path, like=ct)["x"], range(24)))
+    for r in results:
+        np.testing.assert_array_equal(r, a)
