@@ -54,27 +54,59 @@ def cmd_dump(args) -> int:
 def cmd_pair(args) -> int:
     from .study import load_study, save_paired
     t0 = time.perf_counter()
-    study = load_study(args.folder, progress=_bar("scanning and loading series") if sys.stderr.isatty() else None)
+    study = load_study(args.folder, study=args.study,
+                       progress=_bar("scanning and loading series") if sys.stderr.isatty() else None)
+    if study.pet is not None:
+        study.pet.allow_day_rollover = args.allow_day_rollover
+        study.pet.allow_implausible_elapsed = args.allow_implausible_elapsed
     _progress(bar_text(1, 1, "pairing ..."))
     meta = save_paired(study, args.output, target=args.target, pet=args.pet, suv_kind=args.suv_kind,
-                       crop=None if args.no_crop else "overlap", format=args.format,
+                       crop=None if args.no_crop else "overlap", frame=args.frame, format=args.format,
                        masks=False if args.no_masks else None)
     _done_progress()
     for note in study.notes:
         print(note)
-    files = "CTres.nii.gz and SUV.nii.gz" if args.format == "nifti" else "ct.npy and pet.npy"
+    pet_shape = tuple(meta.get("pet_shape") or meta["shape"])
+    frames = f", {len(meta['frames'])} {meta.get('frame_kind')} frames" if meta.get("pet_shape") else ""
+    nifti = args.format == "nifti"
     seg = ""
     if meta.get("seg") or meta.get("seg_labels"):
         names = meta["seg"]["names"] if meta.get("seg") else list(meta["seg_labels"])
-        seg = f" + {'SEG.nii.gz' if args.format == 'nifti' else 'seg.npy'} ({', '.join(names)})"
-    print(f"wrote {args.output}/{files} {tuple(meta['shape'])} float32{seg} "
+        seg = f" + {'SEG.nii.gz' if nifti else 'seg.npy'} ({', '.join(names)})"
+    print(f"wrote {args.output}/{'CTres.nii.gz' if nifti else 'ct.npy'} {tuple(meta['shape'])} and "
+          f"{'SUV.nii.gz' if nifti else 'pet.npy'} {pet_shape} float32{frames}{seg} "
           f"({meta['units']['ct']}, {meta['units']['pet']}) in {time.perf_counter() - t0:.2f} s")
     return 0
+
+
+def _add_timing_overrides(s) -> None:
+    s.add_argument("--allow-day-rollover", action="store_true",
+                   help="SUV: accept an injection time of day after the scan start as the previous day")
+    s.add_argument("--allow-implausible-elapsed", action="store_true",
+                   help="SUV: accept scan start - injection below 0 or above 24 h")
 
 
 def cmd_demo(args) -> int:
     from .demo import run_demo
     return run_demo(args.output)
+
+
+def version_text() -> str:
+    """`petct --version`: package and core versions, and the codec libraries found at run time."""
+    from . import __version__, codecs, core_version
+    lines = [f"petct {__version__} (core {core_version})"]
+    for name, (loaded, text) in codecs().items():
+        lines.append(f"  {name}: {text}" if loaded else f"  {name}: unavailable ({text})")
+    return "\n".join(lines)
+
+
+class _VersionAction(argparse.Action):
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_text())
+        parser.exit()
 
 
 _FMT = argparse.ArgumentDefaultsHelpFormatter
@@ -91,11 +123,13 @@ def _pairing_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--no-crop", action="store_true",
                    help="keep every target slice (fill outside the other scan with -1024 HU / 0) instead of "
                         "cropping to the slices both scans cover")
+    _add_timing_overrides(s)
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="petct", description="PET-CT DICOM to NumPy: inspect, dump, pair.",
                                 formatter_class=_FMT)
+    p.add_argument("--version", action=_VersionAction, help="print the package, core and codec library versions and exit")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("info", help="table of the series in a folder", formatter_class=_FMT,
                        description="Header-only scan of a folder (recursive): one line per series.")
@@ -121,6 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-masks", action="store_true",
                    help="do not write the SEG / RTSTRUCT masks found in the folder")
     _pairing_options(s)
+    s.add_argument("--frame", type=int, default=None,
+                   help="pair only this time frame / gate of a dynamic or gated PET (None: every frame)")
+    s.add_argument("--study", default=None,
+                   help="the study to use when the folder holds several: an index (see petct info) or a "
+                        "StudyInstanceUID (None: the folder must hold one)")
     s.set_defaults(func=cmd_pair)
     s = sub.add_parser("demo", help="write a synthetic PET-CT study, pair it and save a picture",
                        formatter_class=_FMT)
@@ -141,7 +180,8 @@ def cmd_batch(args) -> int:
         return 2
     rows = batch(args.root, args.output, scheduler=args.scheduler, workers=args.workers, target=args.target,
                  pet=args.pet, suv_kind=args.suv_kind, crop=None if args.no_crop else "overlap", redo=args.redo,
-                 progress=progress)
+                 progress=progress, allow_day_rollover=args.allow_day_rollover,
+                 allow_implausible_elapsed=args.allow_implausible_elapsed)
     _done_progress()
     failed = 0
     for r in rows:
@@ -151,7 +191,10 @@ def cmd_batch(args) -> int:
             line += f"  {r['error']}"
             failed += r["status"] == "error"
         print(line)
-    print(f"{len(rows)} studies, {failed} failed; summary: {args.output}/summary.csv")
+    skipped = getattr(rows, "skipped", [])
+    print(f"{len(rows)} studies, {failed} failed; summary: {args.output}/summary.csv"
+          + (f"; {len(skipped)} file(s) skipped (not DICOM images or unreadable): {args.output}/skipped.csv"
+             if skipped else ""))
     return 1 if failed else 0
 
 
@@ -173,13 +216,25 @@ def _add_batch_parser(sub) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import warnings
     args = build_parser().parse_args(argv)
+    if getattr(args, "study", None) is not None and args.study.lstrip("-").isdigit():
+        args.study = int(args.study)
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        # the message names the series; petct's own source line means nothing to a user
+        print(f"petct {args.command}: {category.__name__}: {message}", file=sys.stderr)
+
+    previous = warnings.showwarning
+    warnings.showwarning = show
     try:
         return args.func(args)
-    except (DicomError, GeometryError, OSError, ValueError) as exc:
+    except (DicomError, GeometryError, OSError, ValueError, IndexError) as exc:
         _done_progress()
         print(f"petct {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    finally:
+        warnings.showwarning = previous
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,11 +7,9 @@ bytes of the array are written as they are) and the affine's first two rows chan
 from __future__ import annotations
 
 import gzip
-import json
 import logging
 import os
 import struct
-import tempfile
 import warnings
 from typing import Any, Mapping
 
@@ -121,14 +119,14 @@ def _header(shape: tuple[int, ...], dtype: np.dtype, affine: np.ndarray, time_st
 
 def _write_atomic(path: str, payload: list[bytes | memoryview], compress: bool) -> None:
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".tmp-", dir=folder)
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp-{os.urandom(8).hex()}")
+    # a new name (O_EXCL: nothing existing is opened), mode 0666 minus the umask like any new file
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
     try:
         with os.fdopen(fd, "wb") as raw:
             write_nifti(raw, payload, compress)
             raw.flush()
             os.fsync(raw.fileno())
-        from .study import _umask
-        os.chmod(tmp, 0o666 & ~_umask())      # mkstemp makes 0600; a new file gets the usual mode
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -194,7 +192,7 @@ def write_nifti(f: Any, parts: list[bytes | memoryview], compress: bool) -> None
 def _time_step(like: Any) -> float:
     """Seconds between frames of a 4D volume, from its ``frames`` (dicts with ``duration_ms``,
     ``frame_reference_time_ms`` or ``trigger_time_ms``): the median; 0 when unknown."""
-    frames = getattr(like, "frames", None) or []
+    frames = (like.get("frames") if isinstance(like, Mapping) else getattr(like, "frames", None)) or []
     for key, diff in (("duration_ms", False), ("frame_reference_time_ms", True), ("trigger_time_ms", True)):
         vals = [f.get(key) for f in frames if isinstance(f, Mapping)]
         if len(vals) > (1 if diff else 0) and all(isinstance(v, (int, float)) for v in vals):
@@ -226,24 +224,33 @@ def label_map(masks: Mapping[str, np.ndarray]) -> tuple[np.ndarray | None, dict[
     return out, labels, int((count > 1).sum())
 
 
+def _gz_writer(parts: list[bytes | memoryview]):
+    def write(f: Any) -> None:
+        write_nifti(f, parts, compress=True)
+    return write
+
+
 def save_paired_nifti(out_dir: Any, ct: np.ndarray, pet: np.ndarray, meta: dict,
                       masks: Mapping[str, np.ndarray] | None = None) -> dict:
-    """The autoPET layout: ``CTres.nii.gz`` (HU), ``SUV.nii.gz`` (the PET values), ``SEG.nii.gz`` (a
-    uint8 label map, when masks exist) and ``meta.json`` (written last) in ``out_dir``."""
-    out = os.fspath(out_dir)
-    os.makedirs(out, exist_ok=True)
-    save_nifti(ct, os.path.join(out, "CTres.nii.gz"), like=meta)
-    save_nifti(pet, os.path.join(out, "SUV.nii.gz"), like=meta)
+    """The autoPET layout: ``CTres.nii.gz`` (HU), ``SUV.nii.gz`` (the PET values; 4D ``(W, H, C, T)`` for
+    a dynamic PET, the time step from ``meta["frames"]``), ``SEG.nii.gz`` (a uint8 label map, when masks
+    exist) and ``meta.json``, written by :class:`petct.outdir.OutputFolder` (temporary names, renamed
+    with ``meta.json`` last; nothing else in the folder is touched). Returns the meta as written."""
+    from .outdir import OutputFolder
     meta = dict(meta)
     meta["format"] = "nifti"
     meta["files"] = {"ct": "CTres.nii.gz", "pet": "SUV.nii.gz"}
+    jobs = [("CTres.nii.gz", nifti_parts(ct, meta)), ("SUV.nii.gz", nifti_parts(pet, meta))]
     if masks:
         seg, labels, overlap = label_map(masks)
-        save_nifti(seg, os.path.join(out, "SEG.nii.gz"), like=meta)
+        jobs.append(("SEG.nii.gz", nifti_parts(seg, meta)))
         meta["files"]["seg"] = "SEG.nii.gz"
         meta["seg_labels"] = labels
         meta["seg_overlap_voxels"] = overlap
     meta["nifti_affine"] = nifti_affine(meta).tolist()
-    data = json.dumps(meta, indent=2).encode()
-    _write_atomic(os.path.join(out, "meta.json"), [data], compress=False)
-    return meta
+    with OutputFolder(out_dir) as w:
+        for name, parts in jobs:
+            w.add(name, _gz_writer(parts))
+        written = w.commit("meta.json", meta)
+    log.info("wrote %s: %s", os.fsdecode(out_dir), ", ".join(name for name, _ in jobs))
+    return written

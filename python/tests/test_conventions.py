@@ -87,8 +87,8 @@ def test_logger_records_decisions(study_dir, caplog):
         study = petct.load_study(str(study_dir))
         study.pet.suv("bw")
     text = caplog.text
-    assert "PET: series 3" in text and "attenuation-corrected" in text      # which series, why
-    assert "CT: series 2" in text and "same frame of reference" in text
+    assert "PET: PT #3" in text and "attenuation-corrected" in text         # which series, why
+    assert "CT: CT #2" in text and "same frame of reference" in text
     assert "SUVbw" in text and "decay_correction=START" in text              # SUV path
 
 
@@ -146,7 +146,8 @@ def test_cli_bar_and_pair_nifti(study_dir, tmp_path, capsys):
     assert cli.bar_text(0, 0, "x", width=4) == "[....]   0% x"
     assert cli.main(["pair", str(study_dir), "-o", str(tmp_path / "n"), "--format", "nifti"]) == 0
     assert {p.name for p in (tmp_path / "n").iterdir()} == {"CTres.nii.gz", "SUV.nii.gz", "meta.json"}
-    assert "CTres.nii.gz and SUV.nii.gz" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "/CTres.nii.gz (" in out and " SUV.nii.gz (" in out
 
 
 def test_mypy_passes_on_the_package():
