@@ -164,3 +164,11 @@ def test_scan_progress_in_chunks_gives_the_same_result(tmp_path):
     assert calls == [(256, 300), (300, 300)]
     plain = petct.scan(str(tmp_path))
     assert with_counts == plain and with_counts[0].slice_count == 300
+
+
+def test_load_studies_progress_counts_studies(tmp_path):
+    make_study(str(tmp_path / "a"), ct_shape=(6, 8, 8), pet_shape=(5, 8, 8))
+    make_study(str(tmp_path / "b"), ct_shape=(6, 8, 8), pet_shape=(5, 8, 8))
+    calls = []
+    studies = list(petct.load_studies(str(tmp_path), progress=lambda d, t: calls.append((d, t))))
+    assert len(studies) == 2 and calls == [(1, 2), (2, 2)]

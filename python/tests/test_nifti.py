@@ -164,3 +164,37 @@ def test_label_map_later_mask_wins_and_overlap_is_counted():
     seg, labels, overlap = label_map({"a": a, "b": b})
     assert labels == {"a": 1, "b": 2} and overlap == 1
     assert seg[0, 0, 0] == 1 and seg[0, 1, 1] == 2 and seg[0, 2, 2] == 2 and seg[1].max() == 0
+
+
+def test_dynamic_pet_4d_nifti_matches_dcm2niix_and_autopet_layout(tmp_path):
+    """A dynamic PET (T, C, H, W) written by petct as 4D NIfTI: the same voxels at the same world
+    positions as dcm2niix's 4D NIfTI of the series, the median frame duration as pixdim[4]; the paired
+    autoPET layout gets a 4D SUV.nii.gz; the volume and one of its frames pickle."""
+    import pickle
+    from test_dynamic import FRAME_DURATIONS_S, write_dynamic
+    ids = StudyIds()
+    make_study(str(tmp_path / "s"), ids=ids, pet_dirname="unused")
+    shutil.rmtree(tmp_path / "s" / "unused")
+    write_dynamic(tmp_path / "s" / "PT", ids, n_frames=3, n_slices=5)
+    vol = petct.load_series(str(tmp_path / "s" / "PT"))
+    assert vol.array.ndim == 4
+    ours = nib.load(petct.save_nifti(vol, tmp_path / "dyn.nii"))
+    assert ours.shape == (7, 6, 5, 3)
+    assert ours.header.get_zooms()[3] == pytest.approx(float(np.median(FRAME_DURATIONS_S[:3])))
+    np.testing.assert_array_equal(np.asanyarray(ours.dataobj).transpose(3, 2, 1, 0), vol.array)
+    if shutil.which("dcm2niix"):
+        (tmp_path / "d2n").mkdir()
+        subprocess.run(["dcm2niix", "-z", "n", "-b", "n", "-f", "dyn", "-o", str(tmp_path / "d2n"),
+                        str(tmp_path / "s" / "PT")], check=True, capture_output=True)
+        ref = nib.load(str(tmp_path / "d2n" / "dyn.nii"))
+        assert np.abs(_corners(ref.affine, ref.shape[:3]) - _corners(ours.affine, ours.shape[:3])).max() < 1e-3
+    study = petct.load_study(str(tmp_path / "s"))
+    meta = petct.save_paired(study, tmp_path / "autopet", format="nifti", masks=False)
+    suv = nib.load(str(tmp_path / "autopet" / "SUV.nii.gz"))
+    ct = nib.load(str(tmp_path / "autopet" / "CTres.nii.gz"))
+    assert suv.shape == ct.shape + (3,) and meta["pet_shape"] == [3, *meta["shape"]]
+    np.testing.assert_allclose(suv.affine, ct.affine, atol=1e-6)
+    back = pickle.loads(pickle.dumps(vol))
+    np.testing.assert_array_equal(back.suv("bw"), vol.suv("bw"))
+    frame = pickle.loads(pickle.dumps(vol.frame(1)))
+    np.testing.assert_array_equal(frame.suv("bw"), vol.frame(1).suv("bw"))
