@@ -8,6 +8,7 @@
 //   PetctSeries     folder scan, series assembly, slice geometry, volumes
 //   PetctSUV        SUV normalisation (QIBA vendor-neutral method and vendor quirks)
 //   PetctPairing    resampling and PET/CT pairing by index
+//   PetctMasks      DICOM SEG and RTSTRUCT read and rasterised onto a voxel grid
 //   PetctExport     the only place with @_cdecl functions: the C ABI (header: CPetct/include/petct.h)
 import PackageDescription
 
@@ -31,10 +32,11 @@ let package = Package(
         .target(name: "PetctSeries", dependencies: ["DicomBytes", "DicomParser", "DicomPixels"]),
         .target(name: "PetctSUV", dependencies: ["DicomBytes", "DicomParser"]),
         .target(name: "PetctPairing", dependencies: ["PetctSeries"]),
+        .target(name: "PetctMasks", dependencies: ["DicomBytes", "DicomParser", "DicomPixels", "PetctSeries", "PetctPairing"]),
         .target(name: "DicomWriter", dependencies: ["DicomBytes", "DicomParser"]),
         .target(name: "PetctExport",
                 dependencies: ["CPetct", "DicomBytes", "DicomDictionary", "DicomParser", "DicomPixels",
-                               "PetctSeries", "PetctSUV", "PetctPairing", "DicomWriter"],
+                               "PetctSeries", "PetctSUV", "PetctPairing", "PetctMasks", "DicomWriter"],
                 exclude: ["exports.map"]),
         .testTarget(name: "DicomDictionaryTests", dependencies: ["DicomDictionary"]),
         .testTarget(name: "DicomParserTests", dependencies: ["DicomBytes", "DicomDictionary", "DicomParser"]),
@@ -47,6 +49,7 @@ let package = Package(
         .testTarget(name: "PetctSeriesTests", dependencies: ["DicomBytes", "DicomParser", "PetctSeries"]),
         .testTarget(name: "PetctSUVTests", dependencies: ["DicomBytes", "DicomParser", "PetctSUV"]),
         .testTarget(name: "PetctPairingTests", dependencies: ["PetctPairing"]),
+        .testTarget(name: "PetctMasksTests", dependencies: ["PetctMasks", "PetctPairing"]),
         .testTarget(name: "DicomWriterTests", dependencies: ["DicomBytes", "DicomParser", "DicomWriter"]),
     ]
 )

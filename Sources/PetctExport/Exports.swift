@@ -10,6 +10,7 @@ import DicomPixels
 import PetctSeries
 import PetctSUV
 import PetctPairing
+import PetctMasks
 import DicomWriter
 
 // MARK: - helpers
@@ -369,6 +370,60 @@ public func petct_resample(_ src: UnsafePointer<Float>?, _ srcGrid: UnsafePointe
         return fill(err, error)
     }
 }
+
+// MARK: - segmentations
+
+final class MasksHandle {
+    let set: MaskSet
+    let json: CText
+    init(_ set: MaskSet) { self.set = set; json = CText(set.json) }
+}
+
+@_cdecl("petct_masks_open")
+public func petct_masks_open(_ paths: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int,
+                             _ out: UnsafeMutablePointer<OpaquePointer?>?,
+                             _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+    guard let out, let list = pathList(paths, count) else { return argumentError(err, "bad path list") }
+    out.pointee = nil
+    do {
+        out.pointee = retain(MasksHandle(try MaskSet(paths: list)))
+        return statusOK
+    } catch {
+        return fill(err, error)
+    }
+}
+
+@_cdecl("petct_masks_json")
+public func petct_masks_json(_ masks: OpaquePointer?) -> UnsafePointer<CChar>? {
+    borrow(masks, as: MasksHandle.self)?.json.pointer
+}
+
+@_cdecl("petct_masks_fill")
+public func petct_masks_fill(_ masks: OpaquePointer?, _ index: Int, _ gridPtr: UnsafePointer<petct_grid>?,
+                             _ flags: UInt32, _ threshold: Double, _ threads: Int32, _ out: UnsafeMutableRawPointer?,
+                             _ nbytes: Int, _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+    guard let h = borrow(masks, as: MasksHandle.self), let gridPtr, let g = grid(gridPtr), let out else {
+        return argumentError(err, "bad mask arguments")
+    }
+    let fraction = flags & PETCT_MASKS_FRACTION != 0
+    let n = g.slices * g.rows * g.columns
+    guard nbytes == n * (fraction ? 4 : 1) else {
+        return argumentError(err, "mask buffer is \(nbytes) bytes, the grid needs \(n * (fraction ? 4 : 1))")
+    }
+    guard threshold.isFinite else { return argumentError(err, "threshold must be finite") }
+    let sink = MaskSink(bytes: fraction ? nil : out.assumingMemoryBound(to: UInt8.self),
+                        floats: fraction ? out.assumingMemoryBound(to: Float.self) : nil,
+                        rows: g.rows, columns: g.columns, threshold: threshold)
+    do {
+        try h.set.fill(index, grid: g, sink: sink, strict: flags & PETCT_MASKS_STRICT != 0, threads: Int(threads))
+        return statusOK
+    } catch {
+        return fill(err, error)
+    }
+}
+
+@_cdecl("petct_masks_free")
+public func petct_masks_free(_ masks: OpaquePointer?) { release(masks, as: MasksHandle.self) }
 
 // MARK: - misc
 

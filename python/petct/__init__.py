@@ -17,6 +17,9 @@ except ImportError as _exc:  # libpetct.so needs only libc, libstdc++ and zlib; 
 from .dataset import DataElement, Dataset, PersonName, Tag, dcmread, dictionary_entry, tag_for_keyword
 from .writer import dcmwrite
 from .pixels import apply_modality_lut, apply_voi, apply_voi_lut, apply_windowing
+from .masks import load_masks
+from . import nifti
+from .nifti import save_nifti
 from .study import (SUV_KINDS, MultipleStudiesError, ScanResult, SeriesInfo, Study, StudySeries, Volume, load_paired,
                     load_series, load_studies, load_study, pair, save_paired, scan)
 
@@ -31,6 +34,7 @@ __all__ = [
     "scan", "load_series", "load_study", "load_studies", "StudySeries", "MultipleStudiesError", "pair", "save_paired",
     "load_paired", "SeriesInfo", "ScanResult",
     "Volume", "Study", "SUV_KINDS", "data", "batch",
+    "load_masks", "save_nifti", "nifti",
     "apply_modality_lut", "apply_voi_lut", "apply_windowing", "apply_voi", "codecs",
 ]
 

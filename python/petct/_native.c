@@ -31,6 +31,7 @@ static inline PyObject *Py_NewRef(PyObject *o) { Py_INCREF(o); return o; }
 #define DATASET_CAPSULE "petct.dataset"
 #define VOLUME_CAPSULE "petct.volume"
 #define SCAN_CAPSULE "petct.scan"
+#define MASKS_CAPSULE "petct.masks"
 
 typedef struct {
     PyObject *DicomError;
@@ -109,6 +110,7 @@ done:
 CAPSULE_DESTRUCTOR(dataset_capsule_destructor, petct_dataset, DATASET_CAPSULE, petct_dataset_free)
 CAPSULE_DESTRUCTOR(scan_capsule_destructor, petct_scan, SCAN_CAPSULE, petct_scan_free)
 CAPSULE_DESTRUCTOR(volume_capsule_destructor, petct_volume, VOLUME_CAPSULE, petct_volume_free)
+CAPSULE_DESTRUCTOR(masks_capsule_destructor, petct_masks, MASKS_CAPSULE, petct_masks_free)
 
 static petct_dataset *
 dataset_from_capsule(PyObject *capsule)
@@ -869,6 +871,76 @@ done:
     return result;
 }
 
+static int32_t
+open_masks(const char *const *paths, size_t count, int32_t threads, void *extra, void **out, petct_error *err)
+{
+    (void)threads;
+    (void)extra;
+    return petct_masks_open(paths, count, (petct_masks **)out, err);
+}
+
+/* masks_open(paths) -> (capsule, json) */
+static PyObject *
+native_masks_open(PyObject *module, PyObject *paths)
+{
+    petct_masks *m = open_with_paths(module, paths, 0, open_masks, NULL);
+    if (m == NULL)
+        return NULL;
+    PyObject *capsule = PyCapsule_New(m, MASKS_CAPSULE, masks_capsule_destructor);
+    if (capsule == NULL) {
+        NOGIL(petct_masks_free(m));
+        return NULL;
+    }
+    const char *text;
+    NOGIL(text = petct_masks_json(m));
+    return Py_BuildValue("(Ns)", capsule, text);
+}
+
+/* masks_fill(capsule, index, grid, fraction, strict, threshold, threads, name) -> uint8 (0/1) or float32
+ * ndarray on the grid; `name` (the object's path) goes into errors. */
+static PyObject *
+native_masks_fill(PyObject *module, PyObject *args)
+{
+    PyObject *capsule, *grid_t, *name;
+    Py_ssize_t index;
+    int fraction, strict, threads;
+    double threshold;
+    if (!PyArg_ParseTuple(args, "OnOppdiO", &capsule, &index, &grid_t, &fraction, &strict, &threshold, &threads, &name))
+        return NULL;
+    petct_masks *m = PyCapsule_GetPointer(capsule, MASKS_CAPSULE);
+    if (m == NULL)
+        return NULL;
+    if (index < 0) {
+        PyErr_SetString(PyExc_ValueError, "mask index must be >= 0");
+        return NULL;
+    }
+    petct_grid g;
+    PyObject *keep = NULL;
+    if (parse_grid(grid_t, &g, &keep) < 0)
+        return NULL;
+    npy_intp dims[3] = {(npy_intp)g.slices, (npy_intp)g.rows, (npy_intp)g.columns};
+    PyArrayObject *arr = (PyArrayObject *)PyArray_ZEROS(3, dims, fraction ? NPY_FLOAT32 : NPY_UINT8, 0);
+    if (arr == NULL) {
+        Py_XDECREF(keep);
+        return NULL;
+    }
+    petct_error err;
+    int32_t rc;
+    memset(&err, 0, sizeof(err));
+    void *data = PyArray_DATA(arr);
+    size_t nbytes = (size_t)PyArray_NBYTES(arr);
+    uint32_t flags = (fraction ? PETCT_MASKS_FRACTION : 0u) | (strict ? PETCT_MASKS_STRICT : 0u);
+    Py_BEGIN_ALLOW_THREADS
+    rc = petct_masks_fill(m, (size_t)index, &g, flags, threshold, threads, data, nbytes, &err);
+    Py_END_ALLOW_THREADS
+    Py_XDECREF(keep);
+    if (rc != PETCT_OK) {
+        Py_DECREF(arr);
+        return raise_error(module, &err, name);
+    }
+    return (PyObject *)arr;
+}
+
 static PyObject *
 native_core_version(PyObject *module, PyObject *unused)
 {
@@ -961,6 +1033,9 @@ static PyMethodDef native_methods[] = {
     {"volume_suv", native_volume_suv, METH_VARARGS, "volume_suv(handle, kind, slices) -> (factors, JSON text)"},
     {"resample", native_resample, METH_VARARGS,
      "resample(src, src_grid, dst_grid, method, fill, want_mask, threads) -> dst or (dst, mask)"},
+    {"masks_open", native_masks_open, METH_O, "masks_open(paths) -> (handle, JSON text)"},
+    {"masks_fill", native_masks_fill, METH_VARARGS,
+     "masks_fill(handle, index, grid, fraction, strict, threshold, threads, name) -> uint8 or float32 ndarray"},
     {"core_version", native_core_version, METH_NOARGS, "core_version() -> str"},
     {"codec_status", native_codec_status, METH_O, "codec_status(codec) -> (loaded, description)"},
     {"write_file", native_write_file, METH_VARARGS, "write_file(path, records, heap) -> None"},

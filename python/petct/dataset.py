@@ -350,6 +350,14 @@ class Dataset:
         return elem
 
     # -- mapping interface --------------------------------------------------------------------
+    def __enter__(self) -> "Dataset":
+        """``with petct.dcmread(path) as ds:`` as with pydicom. petct reads the whole file at dcmread and
+        keeps no file open, so leaving the block closes nothing; the data set stays usable."""
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
     def __getitem__(self, key: Any) -> DataElement:
         tag = _to_tag(key)
         try:

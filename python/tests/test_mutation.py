@@ -1,4 +1,4 @@
-"""Mutation test: damaged DICOM through petct.dcmread, pixel_array, scan and load_series.
+"""Mutation test: damaged DICOM through petct.dcmread, pixel_array, scan, load_series and load_masks.
 
 Every case must end in a value or a :class:`petct.DicomError` subclass: no crash, no hang (a per-case
 timeout enforced by the parent), no allocation beyond a bound (``RLIMIT_AS`` in the worker plus a
@@ -7,7 +7,7 @@ crash or a hang is caught, named and the run continues with the next case.
 
 Mutations (deterministic seeds): bit flips, truncations, length fields set to huge values, swapped
 VRs, pixel-module values set to extremes, transfer syntax swaps and sequences nested thousands deep.
-Seeds: small synthetic CT/PET slices, a few pydicom test files, the real samples in ../shared/data when
+Seeds: small synthetic CT/PET slices, a SEG (highdicom) and an RTSTRUCT on them, a few pydicom test files, the real samples in ../shared/data when
 present, and every file in Tests/Fuzz/regressions (inputs the fuzzer found, replayed unmutated).
 """
 from __future__ import annotations
@@ -57,7 +57,69 @@ def synth_seeds(folder: str) -> list[str]:
     ct = write_series(os.path.join(folder, "ct"), "CT", g, rng.integers(0, 2000, (2, 8, 8)), ids, intercept=-1024.0)
     pt = write_series(os.path.join(folder, "pt"), "PT", g, rng.integers(0, 30000, (2, 8, 8)), ids,
                       slopes=np.array([0.5, 0.25]), series_number=3, extra=lambda ds, k: pet_header(ds, k))
-    return ct[:1] + pt[:1]
+    return ct[:1] + pt[:1] + mask_seeds(folder, ct)
+
+
+def mask_seeds(folder: str, ct_files: list[str]) -> list[str]:
+    """A binary SEG (highdicom, when installed) and an RTSTRUCT (pydicom) on the 2-slice CT."""
+    import numpy as np
+    import pydicom
+    from pydicom.dataset import Dataset
+    out = []
+    sources = [pydicom.dcmread(f) for f in ct_files]
+    for ds in sources:
+        for kw, v in (("PatientBirthDate", ""), ("PatientSex", "O"), ("StudyDate", "20260101"), ("StudyTime", "1"),
+                      ("AccessionNumber", ""), ("ReferringPhysicianName", ""), ("StudyID", "1"),
+                      ("PatientName", "M"), ("Manufacturer", "m")):
+            setattr(ds, kw, getattr(ds, kw, v) or v)
+    try:
+        import highdicom as hd
+        from pydicom.sr.codedict import codes
+        mask = np.zeros((2, 8, 8, 2), bool)
+        mask[0, 2:6, 1:5, 0] = mask[1, 3:7, 2:8, 1] = True
+        seg = hd.seg.Segmentation(
+            source_images=sources, pixel_array=mask, segmentation_type="BINARY",
+            segment_descriptions=[hd.seg.SegmentDescription(
+                segment_number=n, segment_label=f"s{n}", segmented_property_category=codes.SCT.Tissue,
+                segmented_property_type=codes.SCT.Tissue, algorithm_type="MANUAL") for n in (1, 2)],
+            series_instance_uid=hd.UID(), series_number=9, sop_instance_uid=hd.UID(), instance_number=1,
+            manufacturer="m", manufacturer_model_name="m", software_versions="1", device_serial_number="1")
+        seg.save_as(os.path.join(folder, "seg.dcm"))
+        out.append(os.path.join(folder, "seg.dcm"))
+    except ImportError:  # pragma: no cover - highdicom is a test dependency
+        pass
+    rs = Dataset()
+    rs.SOPClassUID, rs.SOPInstanceUID, rs.Modality = "1.2.840.10008.5.1.4.1.1.481.3", "2.25.77", "RTSTRUCT"
+    rs.StudyInstanceUID, rs.SeriesInstanceUID = sources[0].StudyInstanceUID, "2.25.78"
+    series = Dataset()
+    series.SeriesInstanceUID = sources[0].SeriesInstanceUID
+    study = Dataset()
+    study.RTReferencedSeriesSequence = [series]
+    frame = Dataset()
+    frame.FrameOfReferenceUID = sources[0].FrameOfReferenceUID
+    frame.RTReferencedStudySequence = [study]
+    rs.ReferencedFrameOfReferenceSequence = [frame]
+    roi = Dataset()
+    roi.ROINumber, roi.ROIName = 1, "r"
+    rs.StructureSetROISequence = [roi]
+    contours = []
+    for ds in sources:
+        z = float(ds.ImagePositionPatient[2])
+        c = Dataset()
+        c.ContourGeometricType, c.NumberOfContourPoints = "CLOSED_PLANAR", 4
+        c.ContourData = [2.0, 2.0, z, 10.0, 2.0, z, 10.0, 9.0, z, 2.0, 9.0, z]
+        contours.append(c)
+    rc = Dataset()
+    rc.ReferencedROINumber = 1
+    rc.ContourSequence = contours
+    rs.ROIContourSequence = [rc]
+    path = os.path.join(folder, "rs.dcm")
+    from pydicom.dataset import FileMetaDataset
+    rs.file_meta = FileMetaDataset()
+    rs.file_meta.MediaStorageSOPClassUID, rs.file_meta.MediaStorageSOPInstanceUID = rs.SOPClassUID, rs.SOPInstanceUID
+    rs.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.1"
+    rs.save_as(path, enforce_file_format=True)
+    return out + [path]
 
 
 def seed_files(folder: str) -> list[Path]:
@@ -215,6 +277,11 @@ def _vm_size() -> int:
     return 0
 
 
+# the grid of the synthetic seeds (2 slices of 8x8, 2 mm pixels, 3 mm slices): masks go onto it
+MASK_GRID = {"shape": [2, 8, 8], "origin": [0.0, 0.0, 0.0], "spacing": [3.0, 2.0, 2.0],
+             "direction": [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]}
+
+
 def run_case(petct, path: str) -> str:
     """Every operation on one file; returns a short outcome summary, raises on a non-DicomError."""
     import io
@@ -243,6 +310,7 @@ def run_case(petct, path: str) -> str:
             data = f.read()
         attempt("force", lambda: petct.dcmread(io.BytesIO(data), force=True).get("PixelData"))
         attempt("scan", lambda: petct.scan([path]))
+        attempt("load_masks", lambda: [m.sum() for m in petct.load_masks(path, like=MASK_GRID).values()])
         attempt("load_series", lambda: petct.load_series([path]).suv_factors("bw")
                 if petct.load_series([path]).modality == "PT" else petct.load_series([path]).array)
     return " ".join(outcomes)
@@ -351,6 +419,7 @@ def test_mutated_files_end_in_value_or_dicom_error():
     assert stats.get("dcmread:ok", 0) > 50 and stats.get("pixel_array:ok", 0) > 20
     assert any(k.startswith("dcmread:") and not k.endswith(":ok") for k in stats)
     assert stats.get("load_series:ok", 0) > 10
+    assert stats.get("load_masks:ok", 0) > 10
     assert not failures, f"{len(failures)} of {len(cases)} cases failed:\n" + "\n".join(failures[:30])
 
 

@@ -22,7 +22,7 @@
 extern "C" {
 #endif
 
-#define PETCT_ABI_VERSION 3
+#define PETCT_ABI_VERSION 4
 
 /* ---- status / error codes ---------------------------------------------------------------- */
 enum {
@@ -218,6 +218,25 @@ typedef struct petct_grid {
 int32_t petct_resample(const float *src, const petct_grid *src_grid, float *dst,
                        const petct_grid *dst_grid, int32_t method, float fill, uint8_t *mask,
                        int32_t threads, petct_error *err);
+
+/* ---- segmentations: DICOM SEG and RTSTRUCT ------------------------------------------------------ */
+/* Reads SEG and RTSTRUCT files (whole files; any other modality is an error) and lists every segment
+ * / ROI in a JSON document (path, modality, referenced series / instances / frames of reference, and
+ * per segment its number, name and object). A SEG frame without a position, a SEG or RTSTRUCT that
+ * names no referenced series, or a malformed contour fails with the element's tag and offset. */
+typedef struct petct_masks petct_masks;
+int32_t petct_masks_open(const char *const *paths, size_t count, petct_masks **out, petct_error *err);
+const char *petct_masks_json(const petct_masks *masks);   /* valid until petct_masks_free */
+#define PETCT_MASKS_FRACTION 0x1u   /* out is float32 (SEG fractions, else 0/1); without it uint8 0/1 */
+#define PETCT_MASKS_STRICT   0x2u   /* an RTSTRUCT contour off every slice of the grid is an error */
+/* Rasterises entry `index` (order of the JSON's segments) onto `grid` into out (slices*rows*columns
+ * bytes or floats, C order), which the caller zeroes first. SEG: nearest neighbour (the SEG pixel whose
+ * cell holds the voxel centre, on the nearest SEG plane within half its slice spacing); fractional
+ * values >= threshold become 1 in uint8 output. RTSTRUCT: voxel centre inside the nearest contour plane's
+ * contours by the even-odd rule (centres on a left/top edge inside, right/bottom edge outside). */
+int32_t petct_masks_fill(const petct_masks *masks, size_t index, const petct_grid *grid, uint32_t flags,
+                         double threshold, int32_t threads, void *out, size_t out_nbytes, petct_error *err);
+void petct_masks_free(petct_masks *masks);
 
 /* ---- misc -------------------------------------------------------------------------------- */
 int32_t petct_abi_version(void);
