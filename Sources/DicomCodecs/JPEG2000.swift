@@ -191,6 +191,7 @@ public enum JPEG2000Decoder {
         guard !o1 && !o2 else {
             throw .malformed("JPEG 2000: image of \(rows)x\(columns)x\(samples) is too large", offset: 0)
         }
+        try Limits.probeAllocation(outSize, what: "the JPEG 2000 frame")
         let out = [UInt8](unsafeUninitializedCapacity: outSize) { buf, initialized in
             guard let dst = buf.baseAddress else { initialized = 0; return }
             let raw = UnsafeMutableRawPointer(dst)

@@ -37,6 +37,8 @@ struct Parser {
     let decodeCharset: Bool
     let stopBeforePixels: Bool
     var stopped = false
+    /// Offset of the pixel data element's tag where a stop-before-pixels parse stopped.
+    var stoppedAt = -1
     var topCharacterSet: String? = nil
     var scratchD: [Double] = []
     var scratchI: [Int64] = []
@@ -108,6 +110,7 @@ struct Parser {
             if stopBeforePixels && level == .top
                 && (tag == Tags.pixelData || tag == Tags.floatPixelData || tag == Tags.doubleFloatPixelData) {
                 stopped = true
+                stoppedAt = pos
                 break
             }
             let elemStart = pos

@@ -45,7 +45,18 @@ public enum DicomReader {
     /// Reads a file from disk. With `stopBeforePixels` only a prefix of the file is read (16 KiB,
     /// doubled until the header before the pixel data fits).
     public static func read(path: String, options: ReadOptions = ReadOptions()) throws(DicomError) -> Dataset {
-        let file = try InputFile(path: path)
+        try read(path: FilePath(path), options: options)
+    }
+
+    /// Reads a file given as path bytes. `regularOnly` refuses FIFOs, sockets and devices without
+    /// opening them (folder scans); otherwise they are read as streams up to `Limits.maxStreamBytes`.
+    /// The preamble / 'DICM' (and, with `force` on a stream, the first element) is checked on the
+    /// first bytes, before the rest is read, so `/dev/zero` fails at once.
+    public static func read(path: FilePath, options: ReadOptions = ReadOptions(),
+                            regularOnly: Bool = false) throws(DicomError) -> Dataset {
+        let file = try InputFile(path: path, regularOnly: regularOnly)
+        try file.fill(upTo: 132)
+        try checkStart(file.bytes, atEnd: file.atEnd, force: options.force, stream: !file.isRegular)
         if options.stopBeforePixels {
             var want = headerPrefixBytes
             while true {
@@ -53,7 +64,7 @@ public enum DicomReader {
                 if file.atEnd { break }
                 do {
                     let ds = try parse(file.bytes, options: options, partial: true)
-                    if ds.flags.contains(.stoppedBeforePixels) { return ds }
+                    if ds.flags.contains(.stoppedBeforePixels) { return ds.with(fileSize: file.size) }
                 } catch {
                     // Not DICOM is final; other errors and data sets that ended early may be due to the
                     // prefix: read more.
@@ -64,7 +75,20 @@ public enum DicomReader {
         } else {
             try file.fillAll()
         }
-        return try parse(file.bytes, options: options, partial: false)
+        return try parse(file.bytes, options: options, partial: false).with(fileSize: file.isRegular ? file.size : file.bytes.count)
+    }
+
+    /// The cheap checks made on the first 132 bytes before the rest of a file is read.
+    static func checkStart(_ b: [UInt8], atEnd: Bool, force: Bool, stream: Bool) throws(DicomError) {
+        let dicm = b.count >= 132 && b[128] == 0x44 && b[129] == 0x49 && b[130] == 0x43 && b[131] == 0x4D
+        if dicm { return }
+        if !force {
+            throw DicomError(.invalidDicom, "not a DICOM file: no 'DICM' prefix at offset 128 (use force to read anyway)",
+                             offset: 128)
+        }
+        if stream && b.count >= 8 && b.prefix(8).allSatisfy({ $0 == 0 }) {
+            throw DicomError(.invalidDicom, "not a DICOM stream: it starts with 8 zero bytes, not a data element", offset: 0)
+        }
     }
 
     /// Parses an in-memory DICOM stream.
@@ -175,7 +199,9 @@ public enum DicomReader {
         if parser.stopped { flags.insert(.stoppedBeforePixels) }
         let tsText = ts ?? (implicit ? TransferSyntaxUID.implicitVRLittleEndian
                             : bigEndian ? TransferSyntaxUID.explicitVRBigEndian : TransferSyntaxUID.explicitVRLittleEndian)
-        return Dataset(source: source, heap: parser.heap, elements: parser.elements, flags: flags,
-                       transferSyntax: tsText, characterSet: parser.topCharacterSet ?? "")
+        let ds = Dataset(source: source, heap: parser.heap, elements: parser.elements, flags: flags,
+                         transferSyntax: tsText, characterSet: parser.topCharacterSet ?? "")
+        ds.pixelDataOffset = parser.stoppedAt
+        return ds
     }
 }

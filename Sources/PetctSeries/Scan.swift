@@ -141,9 +141,9 @@ public enum SeriesScanner {
 
     /// `scan`, and with `keep` the parsed header of every file that was read, by path, so that opening a
     /// volume of the scanned files need not read and parse them again (`VolumePlan.open(paths:threads:known:)`).
-    public static func scanKeepingHeaders(paths: [String], threads: Int,
-                                          keep: Bool) -> (json: String, headers: [String: Dataset]) {
-        let results = HeaderReader.readAll(paths, threads: threads)
+    public static func scanKeepingHeaders(paths: [String], threads: Int, keep: Bool,
+                                          cancel: CancelFlag = .none) -> (json: String, headers: [String: Dataset]) {
+        let results = HeaderReader.readAll(paths, threads: threads, cancel: cancel)
         var headers: [String: Dataset] = [:]
         if keep {
             headers.reserveCapacity(paths.count)
@@ -158,7 +158,10 @@ public enum SeriesScanner {
             switch r {
             case .success(let ds):
                 let e = ScanEntry(path: paths[i], ds: ds)
-                if e.series.isEmpty && e.rows == 0 {
+                if let problem = declaredPixelProblem(ds, e) {
+                    skipped.append((paths[i], problem))
+                    if keep { headers[paths[i]] = nil }
+                } else if e.series.isEmpty && e.rows == 0 {
                     skipped.append((paths[i], "no SeriesInstanceUID and no image (e.g. DICOMDIR)"))
                 } else {
                     entries.append(e)
@@ -168,6 +171,48 @@ public enum SeriesScanner {
             }
         }
         return (json(group(entries), skipped: skipped), headers)
+    }
+
+    /// Why a header must not stand for image data, or nil: its declared pixel bytes (frames x rows x
+    /// columns x samples x bits allocated) exceed what the file holds after the pixel data tag (native
+    /// data), or more than the decode limit allows from those bytes (encapsulated data). Such a file
+    /// (e.g. an 804-byte header claiming 60,000 frames) is skipped, so it never outnumbers real series.
+    static func declaredPixelProblem(_ ds: Dataset, _ e: ScanEntry) -> String? {
+        guard ds.pixelDataOffset >= 0 else { return nil }
+        let total = ds.flags.contains(.deflated) ? ds.source.count : ds.fileSize
+        guard total >= 0 else { return nil }
+        let held = max(0, total - ds.pixelDataOffset - 8)
+        let samples = max(1, ds.int(Tag.samplesPerPixel) ?? 1)
+        let bits = max(1, ds.int(Tag.bitsAllocated) ?? 8)
+        let frames = max(1, ds.int(Tag.numberOfFrames) ?? 1)
+        var declared = 1
+        var overflow = false
+        for f in [frames, max(0, ds.int(Tag.rows) ?? 0), max(0, ds.int(Tag.columns) ?? 0), samples, bits] {
+            let (p, o) = declared.multipliedReportingOverflow(by: f)
+            declared = p
+            overflow = overflow || o
+        }
+        let declaredBytes = overflow ? Int.max : (declared + 7) / 8
+        let shape = "\(frames) frame(s) of \(e.rows)x\(e.columns)x\(samples) at \(bits) bits"
+        let ts = ds.transferSyntax
+        let native = ts == "1.2.840.10008.1.2" || ts == "1.2.840.10008.1.2.1" || ts == "1.2.840.10008.1.2.2"
+            || ts == "1.2.840.10008.1.2.1.99"
+        if native {
+            if declaredBytes > held {
+                return "declares \(shape) (\(overflow ? "more than \(Int.max)" : "\(declaredBytes)") bytes of pixel data) "
+                    + "but holds \(held) bytes after the pixel data tag"
+            }
+        } else {
+            if frames > held / 8 {
+                return "declares \(shape) but \(held) bytes of encapsulated pixel data cannot hold \(frames) frames"
+            }
+            let allowed = Limits.decodedAllowance(compressed: held)
+            if declaredBytes > allowed {
+                return "declares \(shape) (\(overflow ? "more than \(Int.max)" : "\(declaredBytes)") bytes) from \(held) "
+                    + "compressed bytes, above the decode limit (\(allowed) bytes; see petct.config)"
+            }
+        }
+        return nil
     }
 
     /// Groups entries by SeriesInstanceUID, splits mixed series, flags localizers and sorts the result.

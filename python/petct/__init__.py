@@ -5,8 +5,8 @@ PET with CT slice by slice.
 """
 from __future__ import annotations
 
-from .errors import (DicomError, GeometryError, GeometryWarning, InvalidDicomError, MalformedDicomError,
-                     NoPixelDataError, PetctWarning, SUVError, UnsupportedTransferSyntaxError)
+from .errors import (DecodeLimitError, DicomError, GeometryError, GeometryWarning, InvalidDicomError,
+                     MalformedDicomError, NoPixelDataError, PetctWarning, SUVError, UnsupportedTransferSyntaxError)
 try:
     from . import _native
 except ImportError as _exc:  # name the system package of a missing codec library
@@ -16,6 +16,7 @@ except ImportError as _exc:  # name the system package of a missing codec librar
         raise ImportError(f"petct needs the system library {', '.join(_missing)}: install it, e.g. "
                           f"`apt-get install {' '.join(m.split()[0] for m in _missing)}` ({_exc})") from _exc
     raise
+from ._config import config
 from .dataset import DataElement, Dataset, PersonName, Tag, dcmread, dictionary_entry, tag_for_keyword
 from .writer import dcmwrite
 from .pixels import apply_modality_lut, apply_voi, apply_voi_lut, apply_windowing
@@ -28,8 +29,8 @@ core_version = _native.core_version()
 __all__ = [
     "dcmread", "dcmwrite", "Dataset", "DataElement", "Tag", "PersonName", "dictionary_entry", "tag_for_keyword",
     "DicomError", "InvalidDicomError", "MalformedDicomError", "UnsupportedTransferSyntaxError",
-    "NoPixelDataError", "SUVError", "GeometryError", "GeometryWarning", "PetctWarning",
-    "scan", "load_series", "load_study", "pair", "save_paired", "load_paired", "SeriesInfo", "ScanResult",
+    "NoPixelDataError", "SUVError", "GeometryError", "GeometryWarning", "PetctWarning", "DecodeLimitError",
+    "config", "scan", "load_series", "load_study", "pair", "save_paired", "load_paired", "SeriesInfo", "ScanResult",
     "Volume", "Study", "SUV_KINDS", "data", "batch",
     "apply_modality_lut", "apply_voi_lut", "apply_windowing", "apply_voi",
 ]

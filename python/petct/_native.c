@@ -12,7 +12,10 @@
 #include <Python.h>
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
 #include <numpy/arrayobject.h>
+#include <errno.h>
+#include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include "petct.h"
 
@@ -36,6 +39,7 @@ typedef struct {
     PyObject *SUVError;
     PyObject *GeometryError;
     PyObject *NoPixelDataError;
+    PyObject *DecodeLimitError;
 } module_state;
 
 static module_state *
@@ -45,8 +49,38 @@ get_state(PyObject *module)
 }
 
 /* Raises the Python exception for a core error; returns NULL for convenient `return raise_error(...)`. */
+static PyObject *raise_error_inner(PyObject *module, const petct_error *err, PyObject *source);
+
+/* Raises the Python exception for a core error and sets `item_index` (the failing path of a list call,
+ * or None) on it. I/O errors keep their errno: OSError(errno, strerror, path) becomes the matching
+ * subclass (PermissionError, IsADirectoryError, FileNotFoundError, ...). A cancelled call keeps the
+ * KeyboardInterrupt (or other exception) a signal handler raised. */
 static PyObject *
 raise_error(PyObject *module, const petct_error *err, PyObject *source)
+{
+    if (err->code == PETCT_E_CANCELLED) {
+        if (!PyErr_Occurred())
+            PyErr_SetNone(PyExc_KeyboardInterrupt);
+        return NULL;
+    }
+    raise_error_inner(module, err, source);
+    if (err->item_index >= 0 && PyErr_Occurred()) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyErr_NormalizeException(&type, &value, &tb);
+        if (value != NULL) {
+            PyObject *idx = PyLong_FromLongLong(err->item_index);
+            if (idx == NULL || PyObject_SetAttrString(value, "item_index", idx) < 0)
+                PyErr_Clear();
+            Py_XDECREF(idx);
+        }
+        PyErr_Restore(type, value, tb);
+    }
+    return NULL;
+}
+
+static PyObject *
+raise_error_inner(PyObject *module, const petct_error *err, PyObject *source)
 {
     module_state *st = get_state(module);
     PyObject *cls;
@@ -58,13 +92,16 @@ raise_error(PyObject *module, const petct_error *err, PyObject *source)
     case PETCT_E_GEOMETRY: cls = st->GeometryError; break;
     case PETCT_E_NO_PIXELS: cls = st->NoPixelDataError; break;
     case PETCT_E_IO: {
-        PyObject *args = Py_BuildValue("(is)", ENOENT, err->message);
-        if (args != NULL) {
-            PyErr_SetObject(PyExc_OSError, args);
-            Py_DECREF(args);
+        int e = err->os_errno > 0 ? err->os_errno : EIO;
+        PyObject *exc = PyObject_CallFunction(PyExc_OSError, "isO", e, strerror(e), source ? source : Py_None);
+        if (exc != NULL) {
+            PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+            Py_DECREF(exc);
         }
         return NULL;
     }
+    case PETCT_E_NO_MEMORY: PyErr_SetString(PyExc_MemoryError, err->message); return NULL;
+    case PETCT_E_LIMIT: cls = st->DecodeLimitError; break;
     case PETCT_E_ARGUMENT: PyErr_SetString(PyExc_ValueError, err->message); return NULL;
     default: cls = st->DicomError; break;
     }
@@ -88,6 +125,95 @@ done:
     Py_XDECREF(args);
     Py_XDECREF(exc);
     return NULL;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* interruptible native calls                                                                      */
+
+/* A long core call runs on a worker thread while the calling thread waits in 50 ms steps with the GIL
+ * released; between steps it takes the GIL and runs the signal handlers (PyErr_CheckSignals). When a
+ * handler raises (Ctrl-C -> KeyboardInterrupt) it sets the call's cancel flag, which the core checks
+ * between files, slices and frames, waits for the worker to return, and reports the exception. */
+typedef int32_t (*work_fn)(void *ctx, const int32_t *cancel);
+
+typedef struct {
+    work_fn fn;
+    void *ctx;
+    int32_t cancel;
+    int32_t rc;
+    int done;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} work_item;
+
+static void *
+work_main(void *p)
+{
+    work_item *w = (work_item *)p;
+    int32_t rc = w->fn(w->ctx, &w->cancel);
+    pthread_mutex_lock(&w->mu);
+    w->rc = rc;
+    w->done = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Returns the call's status, or -1 with a Python exception set when a signal handler raised (the
+ * call's own status is then in *rc, so the caller can free what it made). */
+static int
+run_interruptible(work_fn fn, void *ctx, int32_t *rc)
+{
+    work_item w;
+    memset(&w, 0, sizeof(w));
+    w.fn = fn;
+    w.ctx = ctx;
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    pthread_t thread;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, (size_t)16 << 20);
+    int started = pthread_create(&thread, &attr, work_main, &w) == 0;
+    pthread_attr_destroy(&attr);
+    if (!started) {
+        /* No thread: run it here, not interruptible. */
+        NOGIL(w.rc = fn(ctx, &w.cancel));
+        *rc = w.rc;
+        pthread_mutex_destroy(&w.mu);
+        pthread_cond_destroy(&w.cv);
+        return 0;
+    }
+    int interrupted = 0;
+    for (;;) {
+        int finished;
+        Py_BEGIN_ALLOW_THREADS
+        pthread_mutex_lock(&w.mu);
+        if (!w.done) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 50 * 1000 * 1000;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec += 1;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&w.cv, &w.mu, &ts);
+        }
+        finished = w.done;
+        pthread_mutex_unlock(&w.mu);
+        Py_END_ALLOW_THREADS
+        if (finished)
+            break;
+        if (!interrupted && PyErr_CheckSignals() < 0) {
+            __atomic_store_n(&w.cancel, 1, __ATOMIC_SEQ_CST);
+            interrupted = 1;
+        }
+    }
+    NOGIL(pthread_join(thread, NULL));
+    pthread_mutex_destroy(&w.mu);
+    pthread_cond_destroy(&w.cv);
+    *rc = w.rc;
+    return interrupted ? -1 : 0;
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -487,6 +613,23 @@ numpy_type(char kind, int itemsize)
     }
 }
 
+typedef struct {
+    petct_dataset *ds;
+    void *data;
+    size_t nbytes, count;
+    int rescaled;
+    petct_error *err;
+} pixel_job;
+
+static int32_t
+pixel_work(void *ctx, const int32_t *cancel)
+{
+    pixel_job *j = (pixel_job *)ctx;
+    if (j->rescaled)
+        return petct_pixel_decode_rescaled(j->ds, (float *)j->data, j->count, cancel, j->err);
+    return petct_pixel_decode(j->ds, j->data, j->nbytes, cancel, j->err);
+}
+
 /* pixel_array(capsule, name, rescaled) -> ndarray, decoded straight into a NumPy-owned buffer. */
 static PyObject *
 native_pixel_array(PyObject *module, PyObject *args)
@@ -515,15 +658,11 @@ native_pixel_array(PyObject *module, PyObject *args)
     petct_error err;
     int32_t rc;
     memset(&err, 0, sizeof(err));
-    void *data = PyArray_DATA(arr);
-    size_t nbytes = (size_t)PyArray_NBYTES(arr);
-    size_t count = (size_t)PyArray_SIZE(arr);
-    Py_BEGIN_ALLOW_THREADS
-    if (rescaled)
-        rc = petct_pixel_decode_rescaled(ds, (float *)data, count, &err);
-    else
-        rc = petct_pixel_decode(ds, data, nbytes, &err);
-    Py_END_ALLOW_THREADS
+    pixel_job job = {ds, PyArray_DATA(arr), (size_t)PyArray_NBYTES(arr), (size_t)PyArray_SIZE(arr), rescaled, &err};
+    if (run_interruptible(pixel_work, &job, &rc) < 0) {
+        Py_DECREF(arr);
+        return NULL;
+    }
     if (rc != PETCT_OK) {
         Py_DECREF(arr);
         return raise_error(module, &err, name);
@@ -604,19 +743,38 @@ fail:
 /* The core's functions that take a list of paths and create an object; `extra` is the scan flags
  * or the scan whose headers a volume reuses. */
 typedef int32_t (*path_opener)(const char *const *paths, size_t count, int32_t threads, void *extra,
-                               void **out, petct_error *err);
+                               const int32_t *cancel, void **out, petct_error *err);
 
 static int32_t
-open_scan(const char *const *paths, size_t count, int32_t threads, void *extra, void **out, petct_error *err)
+open_scan(const char *const *paths, size_t count, int32_t threads, void *extra, const int32_t *cancel, void **out,
+          petct_error *err)
 {
     uint32_t flags = *(const uint32_t *)extra;
-    return petct_scan_files(paths, count, threads, flags, (petct_scan **)out, err);
+    return petct_scan_files(paths, count, threads, flags, cancel, (petct_scan **)out, err);
 }
 
 static int32_t
-open_volume(const char *const *paths, size_t count, int32_t threads, void *extra, void **out, petct_error *err)
+open_volume(const char *const *paths, size_t count, int32_t threads, void *extra, const int32_t *cancel,
+            void **out, petct_error *err)
 {
-    return petct_volume_open(paths, count, threads, (const petct_scan *)extra, (petct_volume **)out, err);
+    return petct_volume_open(paths, count, threads, (const petct_scan *)extra, cancel, (petct_volume **)out, err);
+}
+
+typedef struct {
+    path_opener opener;
+    const char **paths;
+    size_t count;
+    int32_t threads;
+    void *extra;
+    void **out;
+    petct_error *err;
+} open_job;
+
+static int32_t
+open_work(void *ctx, const int32_t *cancel)
+{
+    open_job *j = (open_job *)ctx;
+    return j->opener(j->paths, j->count, j->threads, j->extra, cancel, j->out, j->err);
 }
 
 /* Calls `opener` on the paths with the GIL released; returns the object or NULL with an exception set. */
@@ -632,11 +790,19 @@ open_with_paths(PyObject *module, PyObject *paths, int threads, path_opener open
     petct_error err;
     int32_t rc;
     memset(&err, 0, sizeof(err));
-    Py_BEGIN_ALLOW_THREADS
-    rc = opener(arr, (size_t)n, threads, extra, &obj, &err);
-    Py_END_ALLOW_THREADS
+    open_job job = {opener, arr, (size_t)n, threads, extra, &obj, &err};
+    int interrupted = run_interruptible(open_work, &job, &rc) < 0;
     PyMem_Free(arr);
     Py_DECREF(keep);
+    if (interrupted) {
+        if (rc == PETCT_OK && obj != NULL) {
+            if (opener == open_scan)
+                NOGIL(petct_scan_free((petct_scan *)obj));
+            else
+                NOGIL(petct_volume_free((petct_volume *)obj));
+        }
+        return NULL;
+    }
     if (rc != PETCT_OK) {
         raise_error(module, &err, Py_None);
         return NULL;
@@ -702,6 +868,20 @@ native_volume_open(PyObject *module, PyObject *args)
     return Py_BuildValue("(Ns)", capsule, text);
 }
 
+typedef struct {
+    petct_volume *vol;
+    float *data;
+    size_t count;
+    petct_error *err;
+} fill_job;
+
+static int32_t
+fill_work(void *ctx, const int32_t *cancel)
+{
+    fill_job *j = (fill_job *)ctx;
+    return petct_volume_fill(j->vol, j->data, j->count, cancel, j->err);
+}
+
 /* volume_fill(capsule, shape) -> float32 ndarray */
 static PyObject *
 native_volume_fill(PyObject *module, PyObject *args)
@@ -720,11 +900,11 @@ native_volume_fill(PyObject *module, PyObject *args)
     petct_error err;
     int32_t rc;
     memset(&err, 0, sizeof(err));
-    float *data = (float *)PyArray_DATA(arr);
-    size_t count = (size_t)PyArray_SIZE(arr);
-    Py_BEGIN_ALLOW_THREADS
-    rc = petct_volume_fill(vol, data, count, &err);
-    Py_END_ALLOW_THREADS
+    fill_job job = {vol, (float *)PyArray_DATA(arr), (size_t)PyArray_SIZE(arr), &err};
+    if (run_interruptible(fill_work, &job, &rc) < 0) {
+        Py_DECREF(arr);
+        return NULL;
+    }
     if (rc != PETCT_OK) {
         Py_DECREF(arr);
         return raise_error(module, &err, Py_None);
@@ -923,6 +1103,28 @@ done:
     return result;
 }
 
+/* set_limits(max_decoded_bytes, decode_ratio, max_stream_bytes) -> None (0 leaves one unchanged);
+ * get_limits() -> (max_decoded_bytes, decode_ratio, max_stream_bytes) */
+static PyObject *
+native_set_limits(PyObject *module, PyObject *args)
+{
+    unsigned long long a, b, c;
+    if (!PyArg_ParseTuple(args, "KKK", &a, &b, &c))
+        return NULL;
+    petct_limits l = {a, b, c};
+    NOGIL(petct_set_limits(&l));
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+native_get_limits(PyObject *module, PyObject *Py_UNUSED(args))
+{
+    petct_limits l;
+    NOGIL(petct_get_limits(&l));
+    return Py_BuildValue("(KKK)", (unsigned long long)l.max_decoded_bytes, (unsigned long long)l.decode_ratio,
+                         (unsigned long long)l.max_stream_bytes);
+}
+
 /* ---------------------------------------------------------------------------------------------- */
 /* module                                                                                          */
 
@@ -941,6 +1143,8 @@ static PyMethodDef native_methods[] = {
     {"resample", native_resample, METH_VARARGS,
      "resample(src, src_grid, dst_grid, method, fill, want_mask, threads) -> dst or (dst, mask)"},
     {"core_version", native_core_version, METH_NOARGS, "core_version() -> str"},
+    {"set_limits", native_set_limits, METH_VARARGS, "set_limits(max_decoded_bytes, decode_ratio, max_stream_bytes)"},
+    {"get_limits", native_get_limits, METH_NOARGS, "get_limits() -> (max_decoded_bytes, decode_ratio, max_stream_bytes)"},
     {"write_file", native_write_file, METH_VARARGS, "write_file(path, records, heap) -> None"},
     {NULL, NULL, 0, NULL}};
 
@@ -973,6 +1177,7 @@ native_exec(PyObject *module)
     LOAD(SUVError, "SUVError");
     LOAD(GeometryError, "GeometryError");
     LOAD(NoPixelDataError, "NoPixelDataError");
+    LOAD(DecodeLimitError, "DecodeLimitError");
 #undef LOAD
     Py_DECREF(errors);
     if (PyModule_AddIntConstant(module, "ABI_VERSION", PETCT_ABI_VERSION) < 0 ||
@@ -994,6 +1199,7 @@ native_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->SUVError);
     Py_VISIT(st->GeometryError);
     Py_VISIT(st->NoPixelDataError);
+    Py_VISIT(st->DecodeLimitError);
     return 0;
 }
 
@@ -1008,6 +1214,7 @@ native_clear(PyObject *module)
     Py_CLEAR(st->SUVError);
     Py_CLEAR(st->GeometryError);
     Py_CLEAR(st->NoPixelDataError);
+    Py_CLEAR(st->DecodeLimitError);
     return 0;
 }
 
