@@ -132,10 +132,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (DicomError, GeometryError, OSError, ValueError) as exc:
+    except (DicomError, GeometryError, OSError, ValueError, MemoryError) as exc:
         _done_progress()
         print(f"petct {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        _done_progress()
+        print(f"petct {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover
