@@ -406,12 +406,22 @@ build_element(const petct_dataset_view *v, size_t *pos, int depth)
                          (int)e->flags, (long long)e->file_offset, (Py_ssize_t)index, lazy ? Py_True : Py_False);
 }
 
+/* A level (top level or item) with more records than this below it is not built here: build_elements
+ * returns (start, end, depth) instead, and Python reads it on demand through level() and element(),
+ * so an element-heavy file does not become millions of tuples (memory bounded by the file size). */
+#define LAZY_LEVEL_RECORDS 4096
+
 static PyObject *
 build_elements(const petct_dataset_view *v, size_t *pos, size_t end, int depth)
 {
     if (depth > 200) {
         PyErr_SetString(PyExc_RecursionError, "sequence nesting too deep");
         return NULL;
+    }
+    if (end - *pos > LAZY_LEVEL_RECORDS) {
+        PyObject *marker = Py_BuildValue("(nni)", (Py_ssize_t)*pos, (Py_ssize_t)end, depth);
+        *pos = end;
+        return marker;
     }
     PyObject *list = PyList_New(0);
     if (list == NULL)
@@ -514,6 +524,68 @@ dataset_view_and_index(PyObject *args, petct_dataset_view *v, Py_ssize_t *index)
 }
 
 /* element_bytes(capsule, index) -> bytes of a lazy bulk element */
+/* level(handle, start, end) -> (tags, indices): the direct children of records [start, end) as a
+ * uint32 and an int64 array in bytes (file order). */
+static PyObject *
+native_level(PyObject *module, PyObject *args)
+{
+    PyObject *capsule;
+    Py_ssize_t start, end;
+    if (!PyArg_ParseTuple(args, "Onn", &capsule, &start, &end))
+        return NULL;
+    petct_dataset *ds = dataset_from_capsule(capsule);
+    if (ds == NULL)
+        return NULL;
+    petct_dataset_view v;
+    int32_t vrc;
+    NOGIL(vrc = petct_dataset_get_view(ds, &v));
+    if (vrc != PETCT_OK || start < 0 || end < start || (size_t)end > v.element_count) {
+        PyErr_SetString(PyExc_ValueError, "bad element range");
+        return NULL;
+    }
+    size_t n = 0;
+    for (size_t i = (size_t)start; i < (size_t)end; i += 1 + (size_t)v.elements[i].descendants)
+        n++;
+    PyObject *tags = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * sizeof(uint32_t)));
+    PyObject *indices = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * sizeof(int64_t)));
+    if (tags == NULL || indices == NULL) {
+        Py_XDECREF(tags);
+        Py_XDECREF(indices);
+        return NULL;
+    }
+    uint32_t *t = (uint32_t *)PyBytes_AS_STRING(tags);
+    int64_t *x = (int64_t *)PyBytes_AS_STRING(indices);
+    size_t k = 0;
+    for (size_t i = (size_t)start; i < (size_t)end && k < n; i += 1 + (size_t)v.elements[i].descendants, k++) {
+        t[k] = v.elements[i].tag;
+        x[k] = (int64_t)i;
+    }
+    return Py_BuildValue("(NN)", tags, indices);
+}
+
+/* element(handle, index, depth) -> the element tuple of record `index` (as the read built them). */
+static PyObject *
+native_element(PyObject *module, PyObject *args)
+{
+    PyObject *capsule;
+    Py_ssize_t index;
+    int depth;
+    if (!PyArg_ParseTuple(args, "Oni", &capsule, &index, &depth))
+        return NULL;
+    petct_dataset *ds = dataset_from_capsule(capsule);
+    if (ds == NULL)
+        return NULL;
+    petct_dataset_view v;
+    int32_t vrc;
+    NOGIL(vrc = petct_dataset_get_view(ds, &v));
+    if (vrc != PETCT_OK || index < 0 || (size_t)index >= v.element_count) {
+        PyErr_SetString(PyExc_IndexError, "element index out of range");
+        return NULL;
+    }
+    size_t pos = (size_t)index;
+    return build_element(&v, &pos, depth);
+}
+
 static PyObject *
 native_element_bytes(PyObject *module, PyObject *args)
 {
@@ -1131,6 +1203,8 @@ native_get_limits(PyObject *module, PyObject *Py_UNUSED(args))
 static PyMethodDef native_methods[] = {
     {"read", native_read, METH_VARARGS, "read(source, flags, is_path, name) -> (handle, elements, info)"},
     {"element_bytes", native_element_bytes, METH_VARARGS, "element_bytes(handle, index) -> bytes"},
+    {"level", native_level, METH_VARARGS, "level(handle, start, end) -> (uint32 tags, int64 indices) as bytes"},
+    {"element", native_element, METH_VARARGS, "element(handle, index, depth) -> element tuple"},
     {"encoded_value", native_encoded_value, METH_VARARGS, "encoded_value(handle, index) -> bytes | None"},
     {"pixel_info", native_pixel_info, METH_VARARGS, "pixel_info(handle, name) -> dict"},
     {"pixel_array", native_pixel_array, METH_VARARGS, "pixel_array(handle, name, rescaled) -> ndarray"},
