@@ -277,7 +277,8 @@ public final class VolumePlan: @unchecked Sendable {
                 do throws(DicomError) {
                     try cancel.check()
                     try VolumePlan.decode(path: path, rows: rows, columns: columns, targets: targets[f],
-                                          header: headers[targets[f][0].slice], out: dst.value, plane: plane)
+                                          header: headers[targets[f][0].slice], out: dst.value, plane: plane,
+                                          cancel: cancel)
                 } catch {
                     var e = error
                     if e.kind != .cancelled && !e.message.contains(path) { e.message = "\(path): \(e.message)" }
@@ -297,7 +298,8 @@ public final class VolumePlan: @unchecked Sendable {
     ]
 
     static func decode(path: String, rows: Int, columns: Int, targets: [(slice: Int, frame: Int)],
-                       header: Dataset, out: UnsafeMutablePointer<Float>, plane: Int) throws(DicomError) {
+                       header: Dataset, out: UnsafeMutablePointer<Float>, plane: Int,
+                       cancel: CancelFlag = .none) throws(DicomError) {
         let ds = try DicomReader.read(path: FilePath(path), regularOnly: true)
         for (tag, name) in placementTags where ds.nonEmptyString(tag) != header.nonEmptyString(tag) {
             throw DicomError(.geometry, "the file changed after its header was read (\(name) differs): load it again",
@@ -315,7 +317,7 @@ public final class VolumePlan: @unchecked Sendable {
         }
         if info.frames == 1, targets.count == 1 {
             try PixelDecoder.decodeRescaled(ds, into: UnsafeMutableBufferPointer(start: out + targets[0].slice * plane,
-                                                                                 count: plane))
+                                                                                 count: plane), cancel: cancel)
             return
         }
         let (total, overflow) = info.frames.multipliedReportingOverflow(by: plane)
@@ -323,7 +325,7 @@ public final class VolumePlan: @unchecked Sendable {
         try Limits.probeAllocation(total.multipliedReportingOverflow(by: 4).partialValue, what: "the frames of a multi-frame file")
         let tmp = UnsafeMutableBufferPointer<Float>.allocate(capacity: total)
         defer { tmp.deallocate() }
-        try PixelDecoder.decodeRescaled(ds, into: tmp)
+        try PixelDecoder.decodeRescaled(ds, into: tmp, cancel: cancel)
         for t in targets {
             (out + t.slice * plane).update(from: tmp.baseAddress! + t.frame * plane, count: plane)
         }
