@@ -67,8 +67,13 @@ public enum DicomReader {
                     if ds.flags.contains(.stoppedBeforePixels) { return ds.with(fileSize: file.size) }
                 } catch {
                     // Not DICOM is final; other errors and data sets that ended early may be due to the
-                    // prefix: read more.
+                    // prefix: read more. A limit reached on a prefix (a deflate bomb) goes straight to the
+                    // whole file, so the bomb is inflated once, not once per prefix.
                     if error.kind == .invalidDicom { throw error }
+                    if error.kind == .limit || error.kind == .outOfMemory || error.message == needsWholeFile {
+                        try file.fillAll()
+                        break
+                    }
                 }
                 want = want &* 2
             }
@@ -100,7 +105,7 @@ public enum DicomReader {
         var result: Result<Dataset, DicomError>
         result = bytes.withUnsafeBytes { raw in
             do throws(DicomError) {
-                return .success(try parseBuffer(bytes, raw, options: options))
+                return .success(try parseBuffer(bytes, raw, options: options, partial: partial))
             } catch {
                 return .failure(error)
             }
@@ -108,7 +113,11 @@ public enum DicomReader {
         return try result.get()
     }
 
-    static func parseBuffer(_ bytes: [UInt8], _ raw: UnsafeRawBufferPointer, options: ReadOptions) throws(DicomError) -> Dataset {
+    /// Thrown for a prefix of a deflated file: the deflate stream is inflated once, from the whole file.
+    static let needsWholeFile = "deflated data set: read the whole file"
+
+    static func parseBuffer(_ bytes: [UInt8], _ raw: UnsafeRawBufferPointer, options: ReadOptions,
+                            partial: Bool = false) throws(DicomError) -> Dataset {
         var parser = Parser(p: raw, options: options)
         var flags: DatasetFlags = []
         var pos = 0
@@ -168,6 +177,7 @@ public enum DicomReader {
         }
 
         if deflated {
+            if partial { throw DicomError(.malformed, needsWholeFile) }
             flags.insert(.deflated)
             let inflated = try inflateRaw(UnsafeRawBufferPointer(rebasing: raw[pos..<n]),
                                           prefix: UnsafeRawBufferPointer(rebasing: raw[0..<pos]), offset: pos)

@@ -158,8 +158,8 @@ public enum SeriesScanner {
             switch r {
             case .success(let ds):
                 let e = ScanEntry(path: paths[i], ds: ds)
-                if let problem = declaredPixelProblem(ds, e) {
-                    skipped.append((paths[i], problem))
+                if let problem = declaredPixelProblem(ds) {
+                    skipped.append((paths[i], problem.message))
                     if keep { headers[paths[i]] = nil }
                 } else if e.series.isEmpty && e.rows == 0 {
                     skipped.append((paths[i], "no SeriesInstanceUID and no image (e.g. DICOMDIR)"))
@@ -177,7 +177,7 @@ public enum SeriesScanner {
     /// columns x samples x bits allocated) exceed what the file holds after the pixel data tag (native
     /// data), or more than the decode limit allows from those bytes (encapsulated data). Such a file
     /// (e.g. an 804-byte header claiming 60,000 frames) is skipped, so it never outnumbers real series.
-    static func declaredPixelProblem(_ ds: Dataset, _ e: ScanEntry) -> String? {
+    static func declaredPixelProblem(_ ds: Dataset) -> DicomError? {
         guard ds.pixelDataOffset >= 0 else { return nil }
         let total = ds.flags.contains(.deflated) ? ds.source.count : ds.fileSize
         guard total >= 0 else { return nil }
@@ -193,23 +193,26 @@ public enum SeriesScanner {
             overflow = overflow || o
         }
         let declaredBytes = overflow ? Int.max : (declared + 7) / 8
-        let shape = "\(frames) frame(s) of \(e.rows)x\(e.columns)x\(samples) at \(bits) bits"
+        let shape = "\(frames) frame(s) of \(ds.int(Tag.rows) ?? 0)x\(ds.int(Tag.columns) ?? 0)x\(samples) at \(bits) bits"
         let ts = ds.transferSyntax
         let native = ts == "1.2.840.10008.1.2" || ts == "1.2.840.10008.1.2.1" || ts == "1.2.840.10008.1.2.2"
             || ts == "1.2.840.10008.1.2.1.99"
         if native {
             if declaredBytes > held {
-                return "declares \(shape) (\(overflow ? "more than \(Int.max)" : "\(declaredBytes)") bytes of pixel data) "
-                    + "but holds \(held) bytes after the pixel data tag"
+                return DicomError(.malformed, "declares \(shape) (\(overflow ? "more than \(Int.max)" : "\(declaredBytes)") bytes of pixel data) "
+                    + "but holds \(held) bytes after the pixel data tag", offset: ds.pixelDataOffset, tag: 0x7FE0_0010)
             }
         } else {
             if frames > held / 8 {
-                return "declares \(shape) but \(held) bytes of encapsulated pixel data cannot hold \(frames) frames"
+                return DicomError(.malformed, "declares \(shape) but \(held) bytes of encapsulated pixel data cannot hold "
+                                  + "\(frames) frames", offset: ds.pixelDataOffset, tag: 0x7FE0_0010)
             }
             let allowed = Limits.decodedAllowance(compressed: held)
             if declaredBytes > allowed {
-                return "declares \(shape) (\(overflow ? "more than \(Int.max)" : "\(declaredBytes)") bytes) from \(held) "
-                    + "compressed bytes, above the decode limit (\(allowed) bytes; see petct.config)"
+                return DicomError(.limit, "declares \(shape) (\(overflow ? "more than \(Int.max)" : "\(declaredBytes)") bytes) "
+                    + "from \(held) compressed bytes, above the decode limit max(max_decoded_bytes, decode_ratio x compressed) "
+                    + "= \(allowed) bytes; raise petct.config.max_decoded_bytes or petct.config.decode_ratio to read it",
+                    offset: ds.pixelDataOffset, tag: 0x7FE0_0010)
             }
         }
         return nil

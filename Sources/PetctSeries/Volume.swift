@@ -173,6 +173,11 @@ public final class VolumePlan: @unchecked Sendable {
         var records: [SliceRecord] = []
         for (i, ds) in datasets.enumerated() {
             do throws(DicomError) {
+                // Before anyone sizes the volume from these headers: each must hold what it declares.
+                if var problem = SeriesScanner.declaredPixelProblem(ds) {
+                    problem.message = "\(paths[i]): " + problem.message
+                    throw problem
+                }
                 records += try SliceRecord.records(of: ds, path: paths[i], fileIndex: i, warnings: &warnings)
             } catch {
                 throw error.at(item: i)
