@@ -106,11 +106,17 @@ public final class InputFile {
             throw DicomError(.limit, "\(path): more than \(cap) bytes read from \(isRegular ? "a growing file" : "a stream") "
                              + "(the stream limit); raise petct.config.max_stream_bytes to read it")
         }
-        var total = isRegular && old <= size ? min(requested, size &+ 1) : requested
-        total = max(total, old &+ max(65536, old / 2))          // geometric growth
+        var total: Int
+        if isRegular && old <= size {
+            total = min(requested, size &+ 1)
+        } else {
+            total = max(requested, old &+ max(65536, old / 2))   // streams grow geometrically
+        }
         total = min(total, cap &+ 1)
         try Limits.probeAllocation(total, what: "reading \(path)")
         let want = total - old
+        // A stream returns as soon as the request is met (room for more is kept for the next fill).
+        let need = min(want, max(1, requested - old))
         var err: Int32 = 0
         var eof = false
         let prefix = bytes
@@ -122,7 +128,7 @@ public final class InputFile {
                 if let src = p.baseAddress, old > 0 { base.initialize(from: src, count: old) }
             }
             var got = 0
-            while got < want {
+            while got < need {
                 let n = Glibc.read(fd, base + old + got, want - got)
                 if n < 0 {
                     if errno == EINTR { continue }
