@@ -23,6 +23,8 @@ public final class InputFile {
     public private(set) var bytes: [UInt8] = []
     /// True once the whole file has been read (read returned end of file).
     public private(set) var atEnd = false
+    /// Checked while a stream waits for data (poll in 100 ms steps), so a stalled writer can be left.
+    public var cancel = CancelFlag.none
 
     public convenience init(path: String) throws(DicomError) {
         try self.init(path: FilePath(path))
@@ -58,11 +60,6 @@ public final class InputFile {
         if regularOnly && kind != S_IFREG {
             close(f)
             try InputFile.requireRegular(st.st_mode, path)
-        }
-        if kind != S_IFREG {
-            // A stream: blocking reads from here on (a FIFO without a writer reads as empty).
-            let fl = fcntl(f, F_GETFL)
-            if fl >= 0 { _ = fcntl(f, F_SETFL, fl & ~O_NONBLOCK) }
         }
         fd = f
         isRegular = kind == S_IFREG
@@ -128,10 +125,20 @@ public final class InputFile {
                 if let src = p.baseAddress, old > 0 { base.initialize(from: src, count: old) }
             }
             var got = 0
+            let stream = !isRegular
+            let cancel = self.cancel
             while got < need {
                 let n = Glibc.read(fd, base + old + got, want - got)
                 if n < 0 {
                     if errno == EINTR { continue }
+                    if stream && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                        // The descriptor stays O_NONBLOCK (a FIFO without a writer reads as end of
+                        // file); wait for data in 100 ms steps so a cancel flag set meanwhile is seen.
+                        if cancel.isSet { err = -1; break }
+                        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                        _ = poll(&p, 1, 100)
+                        continue
+                    }
                     err = errno
                     break
                 }
@@ -140,6 +147,7 @@ public final class InputFile {
             }
             initialized = old + got
         }
+        if err == -1 { throw DicomError(.cancelled, "interrupted") }
         if err != 0 {
             throw DicomError.io("cannot read \(path): \(InputFile.errnoText(err))", errno: err)
         }

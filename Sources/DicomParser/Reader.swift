@@ -53,8 +53,9 @@ public enum DicomReader {
     /// The preamble / 'DICM' (and, with `force` on a stream, the first element) is checked on the
     /// first bytes, before the rest is read, so `/dev/zero` fails at once.
     public static func read(path: FilePath, options: ReadOptions = ReadOptions(),
-                            regularOnly: Bool = false) throws(DicomError) -> Dataset {
+                            regularOnly: Bool = false, cancel: CancelFlag = .none) throws(DicomError) -> Dataset {
         let file = try InputFile(path: path, regularOnly: regularOnly)
+        file.cancel = cancel
         try file.fill(upTo: 132)
         try checkStart(file.bytes, atEnd: file.atEnd, force: options.force, stream: !file.isRegular)
         if options.stopBeforePixels {

@@ -102,13 +102,14 @@ func publish(_ ds: Dataset, _ out: UnsafeMutablePointer<OpaquePointer?>) -> Int3
 // MARK: - reading
 
 @_cdecl("petct_read_file")
-public func petct_read_file(_ path: UnsafePointer<CChar>?, _ flags: UInt32,
+public func petct_read_file(_ path: UnsafePointer<CChar>?, _ flags: UInt32, _ cancel: UnsafePointer<Int32>?,
                             _ out: UnsafeMutablePointer<OpaquePointer?>?,
                             _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
     guard let path, let out else { return argumentError(err, "path and out must not be NULL") }
     out.pointee = nil
     do {
-        return publish(try DicomReader.read(path: FilePath(cString: path), options: readOptions(flags)), out)
+        return publish(try DicomReader.read(path: FilePath(cString: path), options: readOptions(flags),
+                                            cancel: CancelFlag(cancel)), out)
     } catch {
         return fill(err, error)
     }

@@ -438,6 +438,20 @@ build_elements(const petct_dataset_view *v, size_t *pos, size_t end, int depth)
     return list;
 }
 
+typedef struct {
+    const char *path;
+    uint32_t flags;
+    petct_dataset **out;
+    petct_error *err;
+} read_job;
+
+static int32_t
+read_work(void *ctx, const int32_t *cancel)
+{
+    read_job *j = (read_job *)ctx;
+    return petct_read_file(j->path, j->flags, cancel, j->out, j->err);
+}
+
 /* read(source, flags, name) -> (capsule, elements, info)
  * source: str/bytes path (os.fsencode'd by the caller) when is_path, else a bytes-like buffer. */
 static PyObject *
@@ -457,11 +471,14 @@ native_read(PyObject *module, PyObject *args)
         PyObject *encoded = NULL;
         if (!PyUnicode_FSConverter(source, &encoded))
             return NULL;
-        const char *path = PyBytes_AS_STRING(encoded);
-        Py_BEGIN_ALLOW_THREADS
-        rc = petct_read_file(path, flags, &ds, &err);
-        Py_END_ALLOW_THREADS
+        read_job job = {PyBytes_AS_STRING(encoded), flags, &ds, &err};
+        int interrupted = run_interruptible(read_work, &job, &rc) < 0;
         Py_DECREF(encoded);
+        if (interrupted) {
+            if (rc == PETCT_OK && ds != NULL)
+                NOGIL(petct_dataset_free(ds));
+            return NULL;
+        }
     }
     else {
         Py_buffer view;

@@ -514,3 +514,30 @@ def test_a_file_vanishing_before_the_pixels_are_read_is_named_by_index(tmp_path)
     with pytest.raises(FileNotFoundError) as e:
         petct.load_series(found[0])
     assert e.value.filename == files[2] and e.value.item_index == 2
+
+
+def test_ctrl_c_leaves_a_fifo_whose_writer_stalls(tmp_path):
+    fifo = tmp_path / "stalled"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import os, sys, threading, time, petct
+        def writer():
+            fd = os.open(sys.argv[1], os.O_WRONLY)      # waits for the reader, then stalls
+            os.write(fd, b"\\0" * 10)
+            time.sleep(600)
+        threading.Thread(target=writer, daemon=True).start()
+        print("start", flush=True)
+        try:
+            petct.dcmread(sys.argv[1])
+            print("returned", flush=True)
+        except KeyboardInterrupt:
+            print("interrupted", time.monotonic(), flush=True)
+    """), str(fifo)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    assert proc.stdout.readline().strip() == "start"
+    time.sleep(1.0)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err[-2000:]
+    word, stamp = out.split()[:2]
+    assert word == "interrupted" and float(stamp) - sent < 10

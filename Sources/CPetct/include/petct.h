@@ -84,7 +84,10 @@ void petct_get_limits(petct_limits *out);
 
 typedef struct petct_dataset petct_dataset;
 
-int32_t petct_read_file(const char *path, uint32_t flags, petct_dataset **out, petct_error *err);
+/* A pipe, FIFO or device is read as a stream (up to max_stream_bytes); `cancel` (nullable) stops a read
+ * that waits on a stalled writer. */
+int32_t petct_read_file(const char *path, uint32_t flags, const int32_t *cancel, petct_dataset **out,
+                        petct_error *err);
 int32_t petct_read_buffer(const uint8_t *data, size_t length, uint32_t flags,
                           petct_dataset **out, petct_error *err);
 void petct_dataset_free(petct_dataset *ds);
