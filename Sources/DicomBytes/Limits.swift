@@ -18,7 +18,7 @@ import Darwin
 public enum Limits {
     nonisolated(unsafe) public static var maxDecodedBytes: Int = 64 << 20
     nonisolated(unsafe) public static var decodeRatio: Int = 200
-    nonisolated(unsafe) public static var maxStreamBytes: Int = 1 << 30
+    nonisolated(unsafe) public static var maxStreamBytes: Int = 256 << 20
 
     /// How many bytes `compressed` bytes may decode to.
     public static func decodedAllowance(compressed: Int) -> Int {

@@ -52,6 +52,22 @@ struct Parser {
         heap.reserveCapacity(max(256, min(4096, p.count / 4)))
     }
 
+    /// Grows the element table and the value heap ahead of an append, probing each growth first: Swift
+    /// traps when an array cannot grow, so a table sized by the input (at most one 40-byte record per
+    /// 8 input bytes) that does not fit becomes an `.outOfMemory` error instead of an abort.
+    mutating func reserve(records: Int, heapBytes: Int) throws(DicomError) {
+        if elements.count &+ records > elements.capacity {
+            let want = max(elements.count &+ records, elements.capacity &* 2, 16)
+            try Limits.probeAllocation(want &* MemoryLayout<Element>.stride, what: "the element table")
+            elements.reserveCapacity(want)
+        }
+        if heap.count &+ heapBytes > heap.capacity {
+            let want = max(heap.count &+ heapBytes, heap.capacity &* 2)
+            try Limits.probeAllocation(want, what: "the decoded values")
+            heap.reserveCapacity(want)
+        }
+    }
+
     // MARK: primitive reads (callers check bounds)
 
     @inline(__always) func u8(_ o: Int) -> UInt8 { p.load(fromByteOffset: o, as: UInt8.self) }
@@ -95,6 +111,7 @@ struct Parser {
                 if level == .definedItem { pos = limit }
                 break
             }
+            try reserve(records: 1, heapBytes: 0)
             let tag = tagAt(pos, be)
             if tag == Tags.itemDelimiter {
                 pos += 8
@@ -186,6 +203,11 @@ struct Parser {
                     _ = try parseSequence(tag: tag, vr: vr, flags: flags, fileOffset: elemStart, start: valueStart,
                                           end: valueStart + len, limit: limit, ctx: ctx, depth: depth + 1)
                 } else {
+                    // a value decodes to at most 4x its bytes (2-byte US -> Int64, Latin-1 -> UTF-8); byte
+                    // values stay in the source
+                    let inSource = vr == VRCode.OB || vr == VRCode.OW || vr == VRCode.OD || vr == VRCode.OF
+                        || vr == VRCode.OL || vr == VRCode.OV || vr == VRCode.UN
+                    try reserve(records: 1, heapBytes: inSource ? 0 : len &* 4 &+ 64)
                     let idx = elements.count
                     appendValue(tag: tag, vr: vr, flags: flags, start: valueStart, length: len,
                                 fileOffset: elemStart, be: be, decoder: ctx.decoder)
@@ -302,6 +324,7 @@ struct Parser {
                 throw DicomError.malformed("expected an item tag in sequence, found \(formatTag(itemTag))", offset: pos, tag: tag)
             }
             let itemStart = pos + 8
+            try reserve(records: 1, heapBytes: 0)
             let ii = elements.count
             elements.append(Element(tag: itemTag, vr: 0, kind: .item,
                                     flags: itemLen == undefinedLength ? .undefinedLength : [], fileOffset: pos))

@@ -92,8 +92,17 @@ public enum DicomReader {
             throw DicomError(.invalidDicom, "not a DICOM file: no 'DICM' prefix at offset 128 (use force to read anyway)",
                              offset: 128)
         }
-        if stream && b.count >= 8 && b.prefix(8).allSatisfy({ $0 == 0 }) {
+        guard stream, b.count >= 8 else { return }
+        if b.prefix(8).allSatisfy({ $0 == 0 }) {
             throw DicomError(.invalidDicom, "not a DICOM stream: it starts with 8 zero bytes, not a data element", offset: 0)
+        }
+        // A stream read with force (no preamble) must start like a data set: an element of group
+        // 0000 (command), 0002 (file meta) or 0008, in either byte order; anything else (/dev/urandom)
+        // is refused before the rest of an endless stream is read.
+        let le = Int(b[0]) | Int(b[1]) << 8, be = Int(b[0]) << 8 | Int(b[1])
+        if !(le <= 8 || be <= 8) {
+            throw DicomError(.invalidDicom, "not a DICOM stream: it starts with group \(hex4(UInt16(le))), not 0000-0008 "
+                             + "(read it from a file, or through a buffer, to parse it anyway)", offset: 0)
         }
     }
 

@@ -121,8 +121,9 @@ public func petct_read_buffer(_ data: UnsafePointer<UInt8>?, _ length: Int, _ fl
                               _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
     guard let out, data != nil || length == 0 else { return argumentError(err, "data and out must not be NULL") }
     out.pointee = nil
-    let bytes = length == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: length))
     do {
+        try Limits.probeAllocation(length, what: "a copy of the buffer")
+        let bytes = length == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: length))
         return publish(try DicomReader.read(bytes: bytes, options: readOptions(flags)), out)
     } catch {
         return fill(err, error)

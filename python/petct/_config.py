@@ -3,13 +3,13 @@
 ``max_decoded_bytes`` (64 MiB) and ``decode_ratio`` (200): one compressed unit (a frame of encapsulated
 pixel data, a deflated data set) may decode to at most ``max(max_decoded_bytes, decode_ratio x its
 compressed bytes)``; beyond that :class:`petct.DecodeLimitError` is raised before anything is allocated.
-``max_stream_bytes`` (1 GiB): the most read from a pipe, FIFO or device (``dcmread("/dev/stdin")``).
+``max_stream_bytes`` (256 MiB): the most read from a pipe, FIFO or device (``dcmread("/dev/stdin")``).
 """
 from __future__ import annotations
 
 from . import _native
 
-_DEFAULTS = (64 << 20, 200, 1 << 30)
+_DEFAULTS = (64 << 20, 200, 256 << 20)
 
 
 class _Config:

@@ -195,7 +195,7 @@ def test_decode_limit_is_documented_and_raisable():
     cfg = petct.config
     try:
         assert (cfg.max_decoded_bytes, cfg.decode_ratio) == (64 << 20, 200)
-        assert cfg.max_stream_bytes == 1 << 30
+        assert cfg.max_stream_bytes == 256 << 20
         cfg.decode_ratio = 500
         assert cfg.decode_ratio == 500 and cfg.max_decoded_bytes == 64 << 20
         with pytest.raises(ValueError):
@@ -326,6 +326,14 @@ def _pipe_read(data: bytes, **kw):
     finally:
         os.close(r)
         t.join(30)
+
+
+def test_forced_stream_must_start_like_a_data_set():
+    with pytest.raises(petct.InvalidDicomError, match="group"):
+        _pipe_read(b"\xff" * 100_000, force=True)      # like /dev/urandom: refused on its first bytes
+    bare = _image_header(2, 2) + _el(0x7FE0, 0x10, b"OW", bytes(8))   # no preamble: group 0008 first
+    ds, _ = _pipe_read(bare, force=True)
+    assert ds.Rows == 2 and ds.pixel_array.shape == (2, 2)
 
 
 def test_64_mib_through_a_pipe_is_read_whole(tmp_path):

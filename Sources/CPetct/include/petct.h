@@ -58,7 +58,7 @@ typedef struct petct_error {
 /* Process-wide limits (defaults in brackets). One compressed unit (a frame of encapsulated pixel data,
  * a deflated data set) may decode to at most max(max_decoded_bytes [64 MiB], decode_ratio [200] x its
  * compressed bytes); checked from the header and the codestream before the output is allocated.
- * max_stream_bytes [1 GiB] caps what is read from a pipe, FIFO or device (or past the size of a file
+ * max_stream_bytes [256 MiB] caps what is read from a pipe, FIFO or device (or past the size of a file
  * that grows while read). A zero field leaves that limit unchanged. */
 typedef struct petct_limits {
     uint64_t max_decoded_bytes;
