@@ -129,6 +129,11 @@ def _add_batch_parser(sub) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        try:   # a file name that is not UTF-8 (os.fsdecode's surrogates) prints as its own bytes
+            stream.reconfigure(errors="surrogateescape")
+        except (AttributeError, ValueError):
+            pass
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

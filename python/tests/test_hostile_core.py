@@ -468,6 +468,13 @@ def test_study_with_latin1_file_names_loads_completely(tmp_path):
     assert petct.dcmread(os.fsdecode(one)).Modality == "CT"
     vol = petct.load_series([os.fsdecode(one)])
     assert os.fsencode(vol.files[0]) == one
+    # the command line prints such names as their bytes (no UnicodeEncodeError)
+    with open(os.path.join(broot, b"CT", b"not\xe9s.txt"), "wb") as f:
+        f.write(b"not DICOM")
+    r = subprocess.run([sys.executable, "-m", "petct", "info", "-v", str(root)], capture_output=True, env=ENV,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    assert b"not\xe9s.txt" in r.stdout
 
 
 def test_names_that_look_like_the_core_escape_survive(tmp_path):
