@@ -471,7 +471,8 @@ def test_study_with_latin1_file_names_loads_completely(tmp_path):
     # the command line prints such names as their bytes (no UnicodeEncodeError)
     with open(os.path.join(broot, b"CT", b"not\xe9s.txt"), "wb") as f:
         f.write(b"not DICOM")
-    r = subprocess.run([sys.executable, "-m", "petct", "info", "-v", str(root)], capture_output=True, env=ENV,
+    strict = dict(ENV, LC_ALL="C.UTF-8", PYTHONUTF8="0", PYTHONIOENCODING="utf-8:strict")  # not escaping itself
+    r = subprocess.run([sys.executable, "-m", "petct", "info", "-v", str(root)], capture_output=True, env=strict,
                        timeout=120)
     assert r.returncode == 0, r.stderr.decode(errors="replace")
     assert b"not\xe9s.txt" in r.stdout
