@@ -84,9 +84,11 @@ def rle_bomb(rows=30000, cols=30000) -> bytes:
     return _meta(RLE) + _image_header(rows, cols, bits=8) + _encapsulated([header + segment])
 
 
-def j2k_codestream(width: int, height: int) -> bytes:
-    """A minimal JPEG 2000 codestream whose SIZ claims width x height (8-bit, 1 component)."""
-    siz = struct.pack(">HHHIIIIIIIIHBBB", 0xFF51, 41, 0, width, height, 0, 0, width, height, 0, 0, 1, 7, 1, 1)
+def j2k_codestream(width: int, height: int, tile: int = 0) -> bytes:
+    """A minimal JPEG 2000 codestream whose SIZ claims width x height (8-bit, 1 component), in one tile
+    or tiles of `tile` x `tile`."""
+    tw, th = (tile, tile) if tile else (width, height)
+    siz = struct.pack(">HHHIIIIIIIIHBBB", 0xFF51, 41, 0, width, height, 0, 0, tw, th, 0, 0, 1, 7, 1, 1)
     cod = struct.pack(">HHBBHBBBBBB", 0xFF52, 12, 0, 0, 1, 0, 5, 4, 4, 0, 1)
     qcd = struct.pack(">HHB", 0xFF5C, 19, 0x40) + bytes([8 << 3] * 16)
     sot = struct.pack(">HHHIBB", 0xFF90, 10, 0, 0, 0, 1)
@@ -156,16 +158,21 @@ def test_j2k_file_under_1_kb_claiming_a_huge_image_is_an_error_not_an_abort(tmp_
     disagree = tmp_path / "j2k-disagree.dcm"        # header 64 x 64, codestream 30000 x 30000
     disagree.write_bytes(_meta(J2K_LOSSLESS) + _image_header(64, 64, bits=8)
                          + _encapsulated([j2k_codestream(30000, 30000)]))
+    tiles = tmp_path / "j2k-tiles.dcm"              # 1024 x 1024 in a million 1 x 1 tiles
+    tiles.write_bytes(_meta(J2K_LOSSLESS) + _image_header(1024, 1024, bits=8)
+                      + _encapsulated([j2k_codestream(1024, 1024, tile=1)]))
     assert claims_big.stat().st_size < 1024 and disagree.stat().st_size < 1024
     r = run_child("""
         outcome(lambda: petct.dcmread(sys.argv[1]).pixel_array)
         outcome(lambda: petct.dcmread(sys.argv[2]).pixel_array)
+        outcome(lambda: petct.dcmread(sys.argv[3]).pixel_array)
         petct.config.max_decoded_bytes = 1 << 40
         outcome(lambda: petct.dcmread(sys.argv[1]).pixel_array)
-    """, str(claims_big), str(disagree))
-    big, dis, raised = r.stdout.splitlines()
+    """, str(claims_big), str(disagree), str(tiles))
+    big, dis, many, raised = r.stdout.splitlines()
     assert big.startswith("DecodeLimitError")
     assert dis.startswith("MalformedDicomError") and "30000x30000" in dis
+    assert many.startswith("MalformedDicomError") and "1048576 tiles" in many
     assert raised.split()[0] in ("MalformedDicomError", "MemoryError", "DecodeLimitError"), raised
 
 
