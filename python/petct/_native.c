@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "petct.h"
@@ -158,6 +159,9 @@ work_main(void *p)
     pthread_mutex_unlock(&w->mu);
     return NULL;
 }
+
+/* Work this small runs on the calling thread (GIL released): a thread would cost more than it saves. */
+#define INLINE_WORK_BYTES ((size_t)16 << 20)
 
 /* Returns the call's status, or -1 with a Python exception set when a signal handler raised (the
  * call's own status is then in *rc, so the caller can free what it made). */
@@ -472,7 +476,16 @@ native_read(PyObject *module, PyObject *args)
         if (!PyUnicode_FSConverter(source, &encoded))
             return NULL;
         read_job job = {PyBytes_AS_STRING(encoded), flags, &ds, &err};
-        int interrupted = run_interruptible(read_work, &job, &rc) < 0;
+        struct stat st;
+        int small_file = 0;
+        Py_BEGIN_ALLOW_THREADS
+        small_file = stat(job.path, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size < INLINE_WORK_BYTES;
+        Py_END_ALLOW_THREADS
+        int interrupted = 0;
+        if (small_file)   /* a short read of a regular file: no worker thread */
+            NOGIL(rc = read_work(&job, NULL));
+        else              /* a stream (may wait on its writer) or a large file: interruptible */
+            interrupted = run_interruptible(read_work, &job, &rc) < 0;
         Py_DECREF(encoded);
         if (interrupted) {
             if (rc == PETCT_OK && ds != NULL)
@@ -748,7 +761,10 @@ native_pixel_array(PyObject *module, PyObject *args)
     int32_t rc;
     memset(&err, 0, sizeof(err));
     pixel_job job = {ds, PyArray_DATA(arr), (size_t)PyArray_NBYTES(arr), (size_t)PyArray_SIZE(arr), rescaled, &err};
-    if (run_interruptible(pixel_work, &job, &rc) < 0) {
+    if (info.frames <= 1 && (size_t)PyArray_NBYTES(arr) < INLINE_WORK_BYTES) {
+        NOGIL(rc = pixel_work(&job, NULL));   /* one small frame: no worker thread */
+    }
+    else if (run_interruptible(pixel_work, &job, &rc) < 0) {
         Py_DECREF(arr);
         return NULL;
     }
