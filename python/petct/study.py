@@ -127,7 +127,7 @@ def _list_files(source: Any, recursive: bool) -> list[str]:
                 out.extend(os.path.join(root, f) for f in sorted(files) if not f.startswith("."))
         else:
             out = [e.path for e in sorted(os.scandir(path), key=lambda e: e.name)
-                   if e.is_file() and not e.name.startswith(".")]
+                   if not e.is_dir() and not e.name.startswith(".")]   # FIFOs etc.: skipped by the core
         return out
     return [os.fspath(p) for p in source]
 

@@ -265,6 +265,8 @@ def test_fifos_sockets_and_devices_are_skipped_without_blocking(tmp_path):
         study = petct.load_study(sys.argv[1])
         print("loaded", study.ct.shape, study.pet.shape)
         print("fifo-alone", len(petct.scan([sys.argv[1] + "/CT/a-fifo.dcm"]).skipped))
+        flat = petct.scan(sys.argv[1] + "/CT", recursive=False)
+        print("flat", sorted(p.rsplit("/", 1)[-1] for p, _ in flat.skipped), flat[0].slice_count)
     """), str(root)], capture_output=True, text=True, env=ENV, timeout=120)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
@@ -274,6 +276,7 @@ def test_fifos_sockets_and_devices_are_skipped_without_blocking(tmp_path):
     assert "character device" in reasons["zero.dcm"]
     assert lines[3] == "loaded (6, 32, 32) (5, 16, 16)"
     assert lines[4] == "fifo-alone 1"
+    assert lines[5] == "flat ['a-fifo.dcm', 'zero.dcm'] 6"
     info = subprocess.run([sys.executable, "-m", "petct", "info", "-v", str(root)], capture_output=True, text=True,
                           env=ENV, timeout=120)
     assert info.returncode == 0 and "a-fifo.dcm" in info.stdout
