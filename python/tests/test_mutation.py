@@ -251,12 +251,18 @@ def non_regular_cases(folder: str) -> list[tuple[str, str]]:
 
 # -- worker -----------------------------------------------------------------------------------
 
-def _vm_size() -> int:
+def _vm_size(field: str = "VmSize") -> int:
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmSize:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
     return 0
+
+
+def _peak_rss() -> int:
+    """This process's peak RSS (VmHWM). ru_maxrss would start at the parent's peak: Linux keeps it
+    across fork and exec, so a case's growth would hide below pytest's own size."""
+    return _vm_size("VmHWM")
 
 
 def run_case(petct, path: str) -> str:
@@ -326,14 +332,14 @@ def worker(case_file: str, start: int) -> None:
         label, path = cases[i]
         out.write(f"start {i}\n")
         out.flush()
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        before = _peak_rss()
         try:
             summary = run_case(petct, path)
         except BaseException as exc:  # noqa: BLE001 - anything but a DicomError is a finding
             out.write(f"bad {i} {type(exc).__name__}: {str(exc)[:200]!r}\n")
             out.flush()
             continue
-        grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
+        grown = _peak_rss() - before
         allowed = RSS_FLOOR + RSS_FACTOR * os.path.getsize(path)
         if label.startswith("bound:"):
             # a bomb is refused once it passes the documented decode limit (petct.config.max_decoded_bytes,
