@@ -93,8 +93,11 @@ raise_error_inner(PyObject *module, const petct_error *err, PyObject *source)
     case PETCT_E_GEOMETRY: cls = st->GeometryError; break;
     case PETCT_E_NO_PIXELS: cls = st->NoPixelDataError; break;
     case PETCT_E_IO: {
+        /* errno and its strerror, as OSError(errno, strerror, filename) makes the matching subclass;
+         * an I/O error the core could not attribute to errno keeps its own message under EIO */
         int e = err->os_errno > 0 ? err->os_errno : EIO;
-        PyObject *exc = PyObject_CallFunction(PyExc_OSError, "isO", e, strerror(e), source ? source : Py_None);
+        const char *text = err->os_errno > 0 ? strerror(e) : err->message;
+        PyObject *exc = PyObject_CallFunction(PyExc_OSError, "isO", e, text, source ? source : Py_None);
         if (exc != NULL) {
             PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
             Py_DECREF(exc);
