@@ -460,7 +460,7 @@ public func petct_write_file(_ path: UnsafePointer<CChar>?, _ elements: UnsafePo
     }
     do {
         try list.withUnsafeBufferPointer { ep throws(DicomError) in
-            try DicomFileWriter.write(path: String(cString: path), elements: ep,
+            try DicomFileWriter.write(path: FilePath.escaped(cString: path), elements: ep,
                                       heap: UnsafeRawBufferPointer(start: heap, count: heapLength))
         }
         return statusOK

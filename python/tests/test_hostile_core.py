@@ -488,6 +488,15 @@ def test_study_with_latin1_file_names_loads_completely(tmp_path):
     assert b"not\xe9s.txt" in r.stdout
 
 
+def test_dcmwrite_to_a_latin1_name_writes_that_name(tmp_path):
+    src = tmp_path / "src.dcm"
+    src.write_bytes(_meta(EXPLICIT_LE) + _image_header(2, 2) + _el(0x7FE0, 0x10, b"OW", bytes(range(8))))
+    target = os.path.join(os.fsencode(tmp_path), b"caf\xe9.dcm")
+    petct.dcmwrite(petct.dcmread(src), os.fsdecode(target))
+    assert sorted(os.listdir(os.fsencode(tmp_path))) == [b"caf\xe9.dcm", b"src.dcm"]
+    assert petct.dcmread(os.fsdecode(target)).pixel_array.tobytes() == bytes(range(8))
+
+
 def test_names_that_look_like_the_core_escape_survive(tmp_path):
     # a real U+10FF41 in a name (the range the core uses to carry non-UTF-8 bytes) is not confused
     root = tmp_path / "s"
