@@ -576,3 +576,29 @@ def test_ctrl_c_leaves_a_fifo_whose_writer_stalls(tmp_path):
     assert proc.returncode == 0, err[-2000:]
     word, stamp = out.split()[:2]
     assert word == "interrupted" and float(stamp) - sent < 10
+
+
+def test_ctrl_c_interrupts_a_scan_between_files(tmp_path):
+    # 40 deflated files that each inflate to 60 MiB (under the decode limit): seconds of header reading
+    data = deflate_bomb(60 << 20)
+    for k in range(40):
+        (tmp_path / f"f{k:02d}.dcm").write_bytes(data)
+    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import sys, time, petct
+        print("start", flush=True)
+        try:
+            found = petct.scan(sys.argv[1], threads=1)
+            print("finished", len(found.skipped), flush=True)
+        except KeyboardInterrupt:
+            print("interrupted", time.monotonic(), flush=True)
+    """), str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    assert proc.stdout.readline().strip() == "start"
+    time.sleep(1.5)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err[-2000:]
+    word, stamp = out.split()[:2]
+    assert word == "interrupted", f"the scan finished before the signal ({out.strip()})"
+    assert float(stamp) - sent < 10
+    print(f"Ctrl-C during scan: KeyboardInterrupt after {float(stamp) - sent:.3f} s")
