@@ -98,6 +98,13 @@ def _from_core(path: str) -> str:
     return os.fsdecode(bytes(out))
 
 
+def _display(text: str) -> str:
+    """Core text that may quote paths (reasons, warnings): each escaped non-UTF-8 byte as ``\\xNN``."""
+    if not text or max(text) < "\U0010ff00":
+        return text
+    return "".join(f"\\x{ord(c) - 0x10FF00:02x}" if 0x10FF00 <= ord(c) <= 0x10FFFF else c for c in text)
+
+
 def _attribute(exc: BaseException, files: Sequence[Any]) -> None:
     """Names the failing file of a list call on its exception, from the core's ``item_index``."""
     index = getattr(exc, "item_index", None)
@@ -154,7 +161,7 @@ def _scan(folder: Any, recursive: bool, threads: int, keep_headers: bool) -> tup
     for s in doc["series"]:
         s["files"] = [_from_core(f) for f in s["files"]]
     series = [SeriesInfo(**{k: v for k, v in s.items() if k in fields}) for s in doc["series"]]
-    return ScanResult(series, [(_from_core(s["path"]), s["reason"]) for s in doc["skipped"]]), headers
+    return ScanResult(series, [(_from_core(s["path"]), _display(s["reason"])) for s in doc["skipped"]]), headers
 
 
 class Volume:
@@ -258,6 +265,7 @@ def _open_volume(files: Sequence[str], threads: int = 0, headers: object | None 
         raise
     info = json.loads(text)
     info["files"] = [_from_core(f) for f in info.get("files", [])]
+    info["warnings"] = [_display(w) for w in info.get("warnings", [])]
     try:
         array = _native.volume_fill(handle, tuple(info["shape"]))
     except (DicomError, OSError) as exc:
