@@ -49,11 +49,10 @@ get_state(PyObject *module)
     return (module_state *)PyModule_GetState(module);
 }
 
-/* Raises the Python exception for a core error; returns NULL for convenient `return raise_error(...)`. */
 static PyObject *raise_error_inner(PyObject *module, const petct_error *err, PyObject *source);
 
-/* Raises the Python exception for a core error and sets `item_index` (the failing path of a list call,
- * or None) on it. I/O errors keep their errno: OSError(errno, strerror, path) becomes the matching
+/* Raises the Python exception for a core error; returns NULL for convenient `return raise_error(...)`.
+ * Sets `item_index` on it (the failing path of a list call) when the core gave one. I/O errors keep their errno: OSError(errno, strerror, path) becomes the matching
  * subclass (PermissionError, IsADirectoryError, FileNotFoundError, ...). A cancelled call keeps the
  * KeyboardInterrupt (or other exception) a signal handler raised. */
 static PyObject *
