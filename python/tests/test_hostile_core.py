@@ -602,3 +602,54 @@ def test_ctrl_c_interrupts_a_scan_between_files(tmp_path):
     assert word == "interrupted", f"the scan finished before the signal ({out.strip()})"
     assert float(stamp) - sent < 10
     print(f"Ctrl-C during scan: KeyboardInterrupt after {float(stamp) - sent:.3f} s")
+
+
+def test_levels_read_on_demand_behave_like_pydicom(tmp_path):
+    """A data set over the 4096-record threshold (read on demand): values, order, copies, pickling,
+    writing, JSON, deletion and assignment as pydicom sees the same file."""
+    import copy
+    import pickle
+
+    import pydicom
+    from pydicom.dataset import Dataset as PDataset, FileMetaDataset
+    from pydicom.sequence import Sequence
+
+    fm = FileMetaDataset()
+    fm.TransferSyntaxUID = EXPLICIT_LE
+    fm.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.481.3"
+    fm.MediaStorageSOPInstanceUID = "1.2.3"
+    src = PDataset()
+    src.file_meta = fm
+    src.SOPClassUID, src.SOPInstanceUID, src.PatientName = fm.MediaStorageSOPClassUID, "1.2.3", "Doe^J"
+    items = []
+    for k in range(3000):
+        it = PDataset()
+        it.ReferencedROINumber = k
+        it.ROIDisplayColor = [k % 256, 1, 2]
+        items.append(it)
+    src.ROIContourSequence = Sequence(items)
+    for k in range(5000):
+        src.add_new((0x0011, 0x1000 + k), "US", k)
+    path = tmp_path / "big-level.dcm"
+    src.save_as(path, enforce_file_format=True)
+
+    p, q = petct.dcmread(path), pydicom.dcmread(path)
+    assert type(p._elements).__name__ == "_LazyElements"    # the on-demand path is the one tested
+    assert [int(t) for t in p.keys()] == [int(t) for t in q.keys()] and len(p) == len(q)
+    assert p.PatientName == "Doe^J" and p.ROIContourSequence[2999].ReferencedROINumber == 2999
+    assert p[0x00111000 + 4999].value == 4999 and p.file_meta.TransferSyntaxUID == EXPLICIT_LE
+    c = p.copy()
+    c.PatientName = "X"
+    assert p.PatientName == "Doe^J"
+    assert copy.deepcopy(p).ROIContourSequence[5].ROIDisplayColor == [5, 1, 2]
+    e = pickle.loads(pickle.dumps(p))
+    assert len(e) == len(p) and e[0x00111000 + 10].value == 10
+    petct.dcmwrite(p, tmp_path / "again.dcm")
+    r = pydicom.dcmread(tmp_path / "again.dcm")
+    assert len(r) == len(q) and r.ROIContourSequence[100].ReferencedROINumber == 100
+    assert len(p.to_json_dict()) == len(q)
+    assert sum(1 for _ in p.iterall()) == sum(1 for _ in q.iterall())
+    del p.PatientName
+    assert "PatientName" not in p and len(p) == len(q) - 1
+    p.PatientName = "Y"
+    assert p.PatientName == "Y" and len(p) == len(q)
