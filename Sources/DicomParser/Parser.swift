@@ -102,6 +102,11 @@ struct Parser {
         var pos = start
         var count: UInt32 = 0
         let be = ctx.bigEndian
+        // The previous sibling: a run of one tag repeated (a sparse file's zeros read as (0000,0000)
+        // elements) keeps only its last element, as pydicom's dict does, so the table does not grow
+        // with the run.
+        var lastTag: UInt32? = nil
+        var lastRecord = -1, lastHeap = -1
         while true {
             if pos >= limit { break }
             if limit - pos < 8 {
@@ -130,6 +135,14 @@ struct Parser {
                 stoppedAt = pos
                 break
             }
+            if tag == lastTag && lastRecord >= 0 && lastRecord <= elements.count && lastHeap <= heap.count {
+                elements.removeSubrange(lastRecord..<elements.count)
+                heap.removeSubrange(lastHeap..<heap.count)
+                count -= 1
+            }
+            lastTag = tag
+            lastRecord = elements.count
+            lastHeap = heap.count
             let elemStart = pos
             var vr: UInt16 = 0
             var length: UInt32

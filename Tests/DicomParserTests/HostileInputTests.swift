@@ -99,3 +99,21 @@ import Glibc
         #expect(error.kind == .outOfMemory)
     }
 }
+
+@Test func consecutiveRepeatsOfATagKeepTheLastRecord() throws {
+    // Explicit VR LE data set: (0010,0010) "A", then (0011,0010) "X" three times, then (0013,0010).
+    func el(_ g: UInt16, _ e: UInt16, _ v: String) -> [UInt8] {
+        var b: [UInt8] = [UInt8(g & 0xFF), UInt8(g >> 8), UInt8(e & 0xFF), UInt8(e >> 8), 0x4C, 0x4F]
+        var value = Array(v.utf8)
+        if value.count % 2 == 1 { value.append(0x20) }
+        b += [UInt8(value.count), 0] + value
+        return b
+    }
+    var data = el(0x0010, 0x0010, "A")
+    for v in ["X1", "X2", "X3"] { data += el(0x0011, 0x0010, v) }
+    data += el(0x0013, 0x0010, "B")
+    let ds = try DicomReader.read(bytes: data, options: ReadOptions(force: true))
+    let tags = ds.elements.map { $0.tag }
+    #expect(tags == [0x0010_0010, 0x0011_0010, 0x0013_0010])
+    #expect(ds.string(0x0011_0010) == "X3")
+}

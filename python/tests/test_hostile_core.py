@@ -653,3 +653,27 @@ def test_levels_read_on_demand_behave_like_pydicom(tmp_path):
     assert "PatientName" not in p and len(p) == len(q) - 1
     p.PatientName = "Y"
     assert p.PatientName == "Y" and len(p) == len(q)
+
+
+def test_a_run_of_one_repeated_element_keeps_one_record(tmp_path):
+    """Zeros after a header (a sparse file) read as (0000,0000) elements over and over: pydicom keeps the
+    last of a repeated tag, and so does the core's table, instead of one 40-byte record per 8 bytes."""
+    import pydicom
+    path = tmp_path / "zeros.dcm"
+    with open(path, "wb") as f:
+        f.write(_meta(EXPLICIT_LE) + _image_header(4, 4))
+        f.truncate(32 << 20)
+    q = pydicom.dcmread(path)
+    r = subprocess.run([sys.executable, "-c", textwrap.dedent("""
+        import os, sys, petct
+        def hwm():
+            with open("/proc/self/status") as f:
+                return next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmHWM:"))
+        before = hwm()
+        ds = petct.dcmread(sys.argv[1])
+        print(len(ds), (hwm() - before) / os.path.getsize(sys.argv[1]))
+    """), str(path)], capture_output=True, text=True, env=ENV, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    n, ratio = r.stdout.split()
+    assert int(n) == len(q)
+    assert float(ratio) < 4, f"peak RSS grew by {float(ratio):.1f}x the file size"
