@@ -92,6 +92,11 @@ public struct FilePath: Hashable, Sendable, CustomStringConvertible {
 
     /// From the escaped form.
     public init(_ s: String) {
+        // Escapes (U+10FF00...) start with byte F4 in UTF-8: without one the String's bytes are the path.
+        if !s.utf8.contains(0xF4) {
+            cString = Array(s.utf8CString)
+            return
+        }
         var out: [CChar] = []
         out.reserveCapacity(s.utf8.count + 1)
         for u in s.unicodeScalars {
@@ -108,6 +113,9 @@ public struct FilePath: Hashable, Sendable, CustomStringConvertible {
     /// The escaped (lossless) String form of the C path `p`.
     public static func escaped(cString p: UnsafePointer<CChar>) -> String {
         let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), count: strlen(p))
+        if !bytes.contains(0xF4), let valid = String(validatingCString: p) {
+            return valid   // valid UTF-8 without the escape range: the path's own text
+        }
         var s = String.UnicodeScalarView()
         var i = 0
         let n = bytes.count

@@ -56,7 +56,11 @@ public enum DicomReader {
                             regularOnly: Bool = false, cancel: CancelFlag = .none) throws(DicomError) -> Dataset {
         let file = try InputFile(path: path, regularOnly: regularOnly)
         file.cancel = cancel
-        try file.fill(upTo: 132)
+        // The first read: a header prefix, or a whole small file, or just enough to see 'DICM' (a large
+        // file, a stream) before anything more is read.
+        let first = options.stopBeforePixels ? headerPrefixBytes
+            : file.isRegular && file.size < 1 << 20 ? file.size &+ 1 : 132
+        try file.fill(upTo: first)
         try checkStart(file.bytes, atEnd: file.atEnd, force: options.force, stream: !file.isRegular)
         if options.stopBeforePixels {
             var want = headerPrefixBytes
