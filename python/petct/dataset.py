@@ -773,7 +773,10 @@ class Dataset:
 def dcmread(fp: Any, stop_before_pixels: bool = False, force: bool = False) -> Dataset:
     """Read a DICOM file like ``pydicom.dcmread``.
 
-    ``fp``: a path (``str`` or ``os.PathLike``), a bytes-like buffer, or a binary file object.
+    ``fp``: a path (``str`` or ``os.PathLike``), a bytes-like buffer, or a binary file object. A path to
+    a pipe, FIFO or device is read as a stream: 'DICM' is checked on its first bytes, a FIFO without a
+    writer reads as empty (no wait), at most ``petct.config.max_stream_bytes`` are read, and Ctrl-C
+    interrupts a wait on a stalled writer.
     Raises :class:`petct.InvalidDicomError` for non-DICOM input (unless ``force=True``) and other
     :class:`petct.DicomError` subclasses for malformed files, naming file, offset and tag.
     """
