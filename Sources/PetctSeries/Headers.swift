@@ -28,6 +28,7 @@ public enum Tag {
     public static let planePositionSequence: UInt32 = 0x0020_9113
     public static let planeOrientationSequence: UInt32 = 0x0020_9116
     public static let samplesPerPixel: UInt32 = 0x0028_0002
+    public static let photometricInterpretation: UInt32 = 0x0028_0004
     public static let numberOfFrames: UInt32 = 0x0028_0008
     public static let rows: UInt32 = 0x0028_0010
     public static let columns: UInt32 = 0x0028_0011

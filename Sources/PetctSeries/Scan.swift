@@ -182,7 +182,9 @@ public enum SeriesScanner {
         let total = ds.flags.contains(.deflated) ? ds.source.count : ds.fileSize
         guard total >= 0 else { return nil }
         let held = max(0, total - ds.pixelDataOffset - 8)
-        let samples = max(1, ds.int(Tag.samplesPerPixel) ?? 1)
+        var samples = max(1, ds.int(Tag.samplesPerPixel) ?? 1)
+        // Native YBR_FULL_422 holds 4 values per 2 pixels: 2 per pixel, not 3.
+        if samples == 3, let pi = ds.nonEmptyString(Tag.photometricInterpretation), pi.hasSuffix("_422") { samples = 2 }
         let bits = max(1, ds.int(Tag.bitsAllocated) ?? 8)
         let frames = max(1, ds.int(Tag.numberOfFrames) ?? 1)
         var declared = 1
