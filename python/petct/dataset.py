@@ -317,12 +317,9 @@ class _LazyElements(MutableMapping):
                     yield t
 
     def __iter__(self) -> Iterator[int]:
-        seen_overlay = set()
-        for t in self._base_tags():
-            seen_overlay.add(t) if t in self._overlay else None
-            yield t
+        yield from self._base_tags()
         for t in list(self._overlay):
-            if t not in seen_overlay and self._find(t) < 0:
+            if self._find(t) < 0:    # not among the base tags (or deleted there and set again)
                 yield t
 
     def __len__(self) -> int:
