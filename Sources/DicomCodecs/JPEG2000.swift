@@ -154,8 +154,8 @@ public enum JPEG2000Decoder {
         guard xt > 0, yt > 0, xto <= xo, yto <= yo else {
             throw .malformed("JPEG 2000: invalid tile grid in SIZ", offset: at)
         }
-        let tiles = ((xsiz - xto + xt - 1) / xt) * ((ysiz - yto + yt - 1) / yt)
-        guard tiles <= 65535 else {
+        let (tiles, overflow) = ((xsiz - xto + xt - 1) / xt).multipliedReportingOverflow(by: (ysiz - yto + yt - 1) / yt)
+        guard !overflow, tiles <= 65535 else {
             throw .malformed("JPEG 2000: SIZ asks for \(tiles) tiles (at most 65535)", offset: at)
         }
     }

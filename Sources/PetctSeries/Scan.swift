@@ -194,7 +194,7 @@ public enum SeriesScanner {
             declared = p
             overflow = overflow || o
         }
-        let declaredBytes = overflow ? Int.max : (declared + 7) / 8
+        let declaredBytes = overflow ? Int.max : declared / 8 + (declared % 8 == 0 ? 0 : 1)
         let shape = "\(frames) frame(s) of \(ds.int(Tag.rows) ?? 0)x\(ds.int(Tag.columns) ?? 0)x\(samples) at \(bits) bits"
         let ts = ds.transferSyntax
         let native = ts == "1.2.840.10008.1.2" || ts == "1.2.840.10008.1.2.1" || ts == "1.2.840.10008.1.2.2"

@@ -84,11 +84,12 @@ def rle_bomb(rows=30000, cols=30000) -> bytes:
     return _meta(RLE) + _image_header(rows, cols, bits=8) + _encapsulated([header + segment])
 
 
-def j2k_codestream(width: int, height: int, tile: int = 0) -> bytes:
+def j2k_codestream(width: int, height: int, tile: int = 0, origin: int = 0) -> bytes:
     """A minimal JPEG 2000 codestream whose SIZ claims width x height (8-bit, 1 component), in one tile
-    or tiles of `tile` x `tile`."""
+    or tiles of `tile` x `tile`, the image starting at (origin, origin) of the reference grid."""
     tw, th = (tile, tile) if tile else (width, height)
-    siz = struct.pack(">HHHIIIIIIIIHBBB", 0xFF51, 41, 0, width, height, 0, 0, tw, th, 0, 0, 1, 7, 1, 1)
+    siz = struct.pack(">HHHIIIIIIIIHBBB", 0xFF51, 41, 0, origin + width, origin + height, origin, origin, tw, th,
+                      0, 0, 1, 7, 1, 1)
     cod = struct.pack(">HHBBHBBBBBB", 0xFF52, 12, 0, 0, 1, 0, 5, 4, 4, 0, 1)
     qcd = struct.pack(">HHB", 0xFF5C, 19, 0x40) + bytes([8 << 3] * 16)
     sot = struct.pack(">HHHIBB", 0xFF90, 10, 0, 0, 0, 1)
@@ -161,15 +162,20 @@ def test_j2k_file_under_1_kb_claiming_a_huge_image_is_an_error_not_an_abort(tmp_
     tiles = tmp_path / "j2k-tiles.dcm"              # 1024 x 1024 in a million 1 x 1 tiles
     tiles.write_bytes(_meta(J2K_LOSSLESS) + _image_header(1024, 1024, bits=8)
                       + _encapsulated([j2k_codestream(1024, 1024, tile=1)]))
+    far = tmp_path / "j2k-far.dcm"                  # 64 x 64 at the far corner of a 2^32 grid of 1 x 1 tiles
+    far.write_bytes(_meta(J2K_LOSSLESS) + _image_header(64, 64, bits=8)
+                    + _encapsulated([j2k_codestream(64, 64, tile=1, origin=0xFFFFFFFF - 64)]))
     assert claims_big.stat().st_size < 1024 and disagree.stat().st_size < 1024
     r = run_child("""
         outcome(lambda: petct.dcmread(sys.argv[1]).pixel_array)
         outcome(lambda: petct.dcmread(sys.argv[2]).pixel_array)
         outcome(lambda: petct.dcmread(sys.argv[3]).pixel_array)
+        outcome(lambda: petct.dcmread(sys.argv[4]).pixel_array)
         petct.config.max_decoded_bytes = 1 << 40
         outcome(lambda: petct.dcmread(sys.argv[1]).pixel_array)
-    """, str(claims_big), str(disagree), str(tiles))
-    big, dis, many, raised = r.stdout.splitlines()
+    """, str(claims_big), str(disagree), str(tiles), str(far))
+    big, dis, many, overflow, raised = r.stdout.splitlines()
+    assert overflow.startswith("MalformedDicomError") and "tiles" in overflow
     assert big.startswith("DecodeLimitError")
     assert dis.startswith("MalformedDicomError") and "30000x30000" in dis
     assert many.startswith("MalformedDicomError") and "1048576 tiles" in many
