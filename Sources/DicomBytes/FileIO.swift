@@ -128,7 +128,9 @@ public final class InputFile {
             let stream = !isRegular
             let cancel = self.cancel
             while got < need {
-                let n = Glibc.read(fd, base + old + got, want - got)
+                // 64 MiB at a time, so a cancel flag set during a long read is seen between calls.
+                if got > 0 && cancel.isSet { err = -1; break }
+                let n = Glibc.read(fd, base + old + got, min(want - got, 64 << 20))
                 if n < 0 {
                     if errno == EINTR { continue }
                     if stream && (errno == EAGAIN || errno == EWOULDBLOCK) {
