@@ -20,8 +20,9 @@ let package = Package(
     targets: [
         .target(name: "CPetct", path: "Sources/CPetct"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-        .systemLibrary(name: "CCharLS", path: "Sources/CCharLS"),
-        .systemLibrary(name: "COpenJPEG", path: "Sources/COpenJPEG"),
+        // CharLS and OpenJPEG are opened with dlopen on first use (own declarations, no -dev headers).
+        .target(name: "CCharLS", path: "Sources/CCharLS", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "COpenJPEG", path: "Sources/COpenJPEG", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "DicomBytes", dependencies: ["CZlib"]),
         .target(name: "DicomDictionary", dependencies: ["DicomBytes"], exclude: ["generate_dictionary.py"]),
         .target(name: "DicomParser", dependencies: ["DicomBytes", "DicomDictionary"], exclude: ["generate_charsets.py"]),
@@ -37,7 +38,11 @@ let package = Package(
                 exclude: ["exports.map"]),
         .testTarget(name: "DicomDictionaryTests", dependencies: ["DicomDictionary"]),
         .testTarget(name: "DicomParserTests", dependencies: ["DicomBytes", "DicomDictionary", "DicomParser"]),
-        .testTarget(name: "DicomCodecsTests", dependencies: ["DicomBytes", "DicomCodecs", "CCharLS", "COpenJPEG"]),
+        // Test-only: the libraries' own encoders, through their installed headers (libcharls-dev, libopenjp2-7-dev);
+        // a plain `swift build` builds it too: without those headers, build the library with `--product petct`.
+        .target(name: "CCodecTestEncoders", path: "Tests/CCodecTestEncoders",
+                linkerSettings: [.linkedLibrary("charls"), .linkedLibrary("openjp2")]),
+        .testTarget(name: "DicomCodecsTests", dependencies: ["DicomBytes", "DicomCodecs", "CCharLS", "COpenJPEG", "CCodecTestEncoders"]),
         .testTarget(name: "DicomPixelsTests", dependencies: ["DicomBytes", "DicomParser", "DicomPixels"]),
         .testTarget(name: "PetctSeriesTests", dependencies: ["DicomBytes", "DicomParser", "PetctSeries"]),
         .testTarget(name: "PetctSUVTests", dependencies: ["DicomBytes", "DicomParser", "PetctSUV"]),

@@ -21,6 +21,14 @@ one timed run, no warm-up):
       touch of fresh memory costs more than the whole job (see the README)
   W4  cohort: 10 studies x 200 PET slices of 128^2 (uint16, per-slice slopes): scan + load + SUVbw
   W5  decode a 200-slice 512^2 JPEG Lossless (SV1) CT series (only when DCMTK's dcmcjpeg is installed)
+  W7  decode 100 512^2 CT slices compressed as JPEG-LS lossless (petct: CharLS opened at run time)
+      petct.dcmread(f).pixel_array loop | pydicom + pylibjpeg-libjpeg | pydicom + imagecodecs
+  W8  the same slices as JPEG 2000 lossless (petct: OpenJPEG opened at run time)
+      petct.dcmread(f).pixel_array loop | pydicom + pylibjpeg-openjpeg | pydicom + imagecodecs
+      (W7/W8 data are encoded with imagecodecs, a benchmark-only dependency: pip install imagecodecs)
+  W6  dynamic PET: 24 frames x 110 slices x 200^2 int16 (per-slice slopes, 2,640 files) with a CT of
+      120 x 512^2: folder -> 4D SUVbw + CT paired onto the PET grid (T, C, H, W) | petct 4D PET only
+      | dcm2niix converting the same PET series to a 4D NIfTI (Debian package dcm2niix)
   floor  reading every byte of the input files + writing the output arrays (float32, first touch)
 
 Reports medians, min-max, ratios to petct and peak RSS per pipeline as Markdown.
@@ -108,6 +116,123 @@ def generate_jpeg_ll(src: Path, dst: Path, count: int = 200) -> list[str]:
             subprocess.run(["dcmcjpeg", "+e1", str(f), str(target)], check=True, capture_output=True)
         out.append(str(target))
     return out
+
+
+def generate_codec_series(src: Path, dst: Path, codec: str, count: int = 100) -> bool:
+    """JPEG-LS ("jls") or JPEG 2000 ("j2k") lossless copies of the first `count` CT slices, encoded
+    with imagecodecs; False when imagecodecs is not installed."""
+    try:
+        import imagecodecs
+        import pydicom
+        from pydicom.encaps import encapsulate
+    except ImportError:
+        return False
+    syntax = {"jls": "1.2.840.10008.1.2.4.80", "j2k": "1.2.840.10008.1.2.4.90"}[codec]
+    dst.mkdir(parents=True, exist_ok=True)
+    for f in sorted(src.glob("IM*.dcm"))[:count]:
+        target = dst / f.name
+        if target.exists():
+            continue
+        ds = pydicom.dcmread(f)
+        if ds.Modality != "CT":
+            continue
+        a = ds.pixel_array
+        if codec == "jls":
+            # JPEG-LS has no signed samples: store the bit pattern in Bits Stored bits, as DICOM does
+            stream = imagecodecs.jpegls_encode(a.view(np.uint16) & ((1 << ds.BitsStored) - 1))
+        else:
+            stream = imagecodecs.jpeg2k_encode(a, level=0, reversible=True, codecformat="J2K")
+        ds.PixelData = encapsulate([stream])
+        ds["PixelData"].VR = "OB"
+        ds.file_meta.TransferSyntaxUID = syntax
+        ds.save_as(target, enforce_file_format=True)
+    return True
+
+
+def w78_petct(folder):
+    import petct
+    return [petct.dcmread(f).pixel_array for f in dcm_files(Path(folder))]
+
+
+def w78_pydicom(folder):
+    import pydicom
+    return [pydicom.dcmread(f).pixel_array for f in dcm_files(Path(folder))]
+
+
+def w78_imagecodecs(folder):
+    import imagecodecs
+    import pydicom
+    from pydicom.encaps import generate_frames
+    out = []
+    for f in dcm_files(Path(folder)):
+        ds = pydicom.dcmread(f)
+        frame = next(generate_frames(ds.PixelData, number_of_frames=1))
+        out.append(imagecodecs.jpegls_decode(frame) if ds.file_meta.TransferSyntaxUID.endswith(".80")
+                   else imagecodecs.jpeg2k_decode(frame))
+    return out
+W6_FRAMES, W6_SLICES = 24, 110
+
+
+def generate_dynamic(folder: Path, frames: int = W6_FRAMES, slices: int = W6_SLICES) -> None:
+    """W6: a dynamic PET series (frames x slices x 200^2 int16, per-slice slopes, FrameReferenceTime,
+    ActualFrameDuration, ImageIndex) in folder/PT and a CT (120 x 512^2 every 3 mm) in folder/CT."""
+    from synth import StudyIds, axial, pet_header, write_series
+    if (folder / ".complete").exists():
+        return
+    ids = StudyIds(patient_id="DYNAMIC-W6")
+    rng = np.random.default_rng(6)
+    ct_g = axial(512, 512, (0.9765625, 0.9765625), 120, 3.0, origin=(-249.5, -249.5, -180.0))
+    ct = (np.full((120, 512, 512), 1024, np.int16) + rng.integers(-20, 20, size=(120, 512, 512), dtype=np.int16))
+    write_series(str(folder / "CT"), "CT", ct_g, ct, ids, intercept=-1024.0, series_number=2,
+                 names=lambda k: f"IM{k:05d}.dcm")
+    del ct
+    n = frames * slices
+    pet_g = axial(200, 200, (4.0, 4.0), n, 3.27, origin=(-398.0, -398.0, -180.0),
+                  offsets=np.tile(np.arange(slices) * 3.27, frames))
+    starts = np.r_[0, np.cumsum([10] * 8 + [30] * 8 + [120] * 7)][:frames]        # s after series start
+    durations = np.r_[[10] * 8, [30] * 8, [120] * 8][:frames]
+    pet = rng.uniform(0, 30000, size=(n, 200, 200)).astype(np.float32)
+    slopes = pet.reshape(n, -1).max(axis=1) / 32000
+    stored = np.round(pet / slopes[:, None, None]).astype(np.int16)
+    del pet
+
+    def extra(ds, k):
+        t, z = divmod(k, slices)
+        pet_header(ds, k)
+        ds.SeriesType = ["DYNAMIC", "IMAGE"]
+        ds.NumberOfTimeSlices, ds.NumberOfSlices, ds.ImageIndex = frames, slices, k + 1
+        ds.FrameReferenceTime = 1000.0 * (starts[t] + durations[t] / 2)
+        ds.ActualFrameDuration = int(1000 * durations[t])
+        sec = 11 * 3600 + int(starts[t])
+        ds.AcquisitionTime = f"{sec // 3600:02d}{sec % 3600 // 60:02d}{sec % 60:02d}"
+
+    write_series(str(folder / "PT"), "PT", pet_g, stored, ids, slopes=slopes, series_number=3,
+                 names=lambda k: f"PT{k:05d}.dcm", extra=extra)
+    (folder / ".complete").write_text("ok")
+
+
+def w6_petct(folder):
+    """Folder -> 4D PET SUVbw and the CT paired onto the PET grid: ct (C, H, W), pet (T, C, H, W)."""
+    import petct
+    study = petct.load_study(folder)
+    return petct.pair(study, target="pet", pet="suv", crop=None)
+
+
+def w6_petct_pet_only(folder):
+    """The PET series alone as a 4D float32 array (Bq/ml), the closest to what dcm2niix does."""
+    import petct
+    return petct.load_series(os.path.join(folder, "PT")).array
+
+
+def w6_dcm2niix(folder):
+    """dcm2niix converting the PET series to one 4D NIfTI (uncompressed), into a fresh temporary folder."""
+    import tempfile
+    with tempfile.TemporaryDirectory(dir=os.environ.get("PETCT_BENCH_DIR", "/tmp")) as out:
+        subprocess.run(["dcm2niix", "-z", "n", "-b", "n", "-o", out, os.path.join(folder, "PT")], check=True,
+                       capture_output=True)
+        made = sorted(os.listdir(out))
+        return f"{len(made)} file(s): " + ", ".join(f"{m} {os.path.getsize(os.path.join(out, m)) / 1e6:.0f} MB"
+                                                    for m in made)
 
 
 def dcm_files(folder: Path) -> list[str]:
@@ -366,6 +491,12 @@ PIPELINES = {
     "w5.petct": w5_petct,
     "w5.pydicom": w5_pydicom,
     "floor.read": floor_read,
+    "w78.petct": w78_petct,
+    "w78.pydicom": w78_pydicom,
+    "w78.imagecodecs": w78_imagecodecs,
+    "w6.petct": w6_petct,
+    "w6.petct.pet": w6_petct_pet_only,
+    "w6.dcm2niix": w6_dcm2niix,
 }
 
 
@@ -514,19 +645,31 @@ def main() -> int:
     t_start = time.perf_counter()
     header = machine()
     print("generating / checking data under", ROOT, file=sys.stderr)
-    generate_study(STUDY)
-    scales = [] if args.quick else [2, 4]
+    only = {w.strip().upper() for w in args.only.split(",")} if args.only else None
+    if only is None or only & {"W1", "W2", "W3", "W5"}:
+        generate_study(STUDY)
+    if only is not None and not only & {"W3"}:
+        args.quick_scales = True
+    scales = [] if args.quick or getattr(args, "quick_scales", False) else [2, 4]
     for f in scales:
         generate_study(scaled_dir(f), f)
     cohort = ROOT / "cohort"
-    if not args.quick:
+    if not args.quick and (only is None or "W4" in only):
         generate_cohort(cohort)
+    dynamic = ROOT / "dynamic"
+    if not args.quick and (only is None or "W6" in only):
+        generate_dynamic(dynamic)
     jpeg = None
-    if not args.quick and shutil.which("dcmcjpeg"):
+    if not args.quick and shutil.which("dcmcjpeg") and (only is None or "W5" in only):
         generate_jpeg_ll(STUDY, ROOT / "ct-jpeg-lossless")
         jpeg = ROOT / "ct-jpeg-lossless"
-    for folder in [STUDY, cohort, jpeg] + [scaled_dir(f) for f in scales]:
-        if folder is not None and folder.exists():
+    codec_dirs = {}
+    if not args.quick and (only is None or only & {"W7", "W8"}):
+        for codec in ("jls", "j2k"):
+            if generate_codec_series(STUDY, ROOT / f"ct-{codec}", codec):
+                codec_dirs[codec] = ROOT / f"ct-{codec}"
+    for folder in [STUDY, cohort, jpeg, dynamic, *codec_dirs.values()] + [scaled_dir(f) for f in scales]:
+        if folder is not None and folder.exists() and (only is None or folder != STUDY or only & {"W1", "W2", "W3"}):
             floor_read(folder)            # warm the page cache
 
     reps = args.reps
@@ -536,8 +679,6 @@ def main() -> int:
         print(f"  {workload}: {tool} ...", file=sys.stderr)
         rows.append((workload, tool, run_child(key, str(arg) if isinstance(arg, Path) else arg, n, warmup), note))
         return rows[-1][2]
-
-    only = {w.strip().upper() for w in args.only.split(",")} if args.only else None
 
     def want(w: str) -> bool:
         return only is None or w in only
@@ -613,6 +754,26 @@ def main() -> int:
         w5 = "W5 decode 200 x 512^2 JPEG Lossless CT -> HU"
         bench(w5, "petct.load_series", "w5.petct", jpeg)
         bench(w5, "pydicom + pylibjpeg", "w5.pydicom", jpeg)
+    for w, codec, title, plugin in (("W7", "jls", "JPEG-LS", "pylibjpeg-libjpeg"),
+                                     ("W8", "j2k", "JPEG 2000", "pylibjpeg-openjpeg")):
+        if not want(w) or args.quick:
+            continue
+        label = f"{w} decode 100 x 512^2 {title} lossless CT slices"
+        if codec not in codec_dirs:
+            rows.append((label, "all", None, "imagecodecs is not installed (pip install imagecodecs)"))
+            continue
+        bench(label, "petct.dcmread(f).pixel_array loop", "w78.petct", codec_dirs[codec])
+        bench(label, f"pydicom + {plugin}", "w78.pydicom", codec_dirs[codec])
+        bench(label, "pydicom + imagecodecs (decode only)", "w78.imagecodecs", codec_dirs[codec])
+
+    w6 = f"W6 dynamic PET {W6_FRAMES} frames x {W6_SLICES} x 200^2 + CT 120 x 512^2"
+    if not args.quick and want("W6"):
+        if shutil.which("dcm2niix"):
+            bench(w6, "petct.load_study + pair(target=pet): 4D SUVbw + paired CT", "w6.petct", dynamic)
+            bench(w6, "petct.load_series: 4D PET (Bq/ml) only", "w6.petct.pet", dynamic)
+            bench(w6, "dcm2niix: PET series -> 4D NIfTI (file)", "w6.dcm2niix", dynamic)
+        else:
+            rows.append((w6, "dcm2niix", None, "not installed (apt-get install dcm2niix)"))
 
     # -- report
     def stats(r):
@@ -666,6 +827,11 @@ def main() -> int:
         lines += ["", f"W2 (target ct): petct / floor (read + write) = {stats(w2r)[0] / stats(floor_rw)[0]:.2f}; "
                   f"outputs {2 * np.prod(ct_shape) * 4 / 1e6:.0f} MB, petct peak RSS {w2r['rss']:.0f} MB "
                   f"(interpreter + imports {w2r['rss_start']:.0f} MB)."]
+    w6r = {t: r for w, t, r, _ in rows if w == w6 and r}
+    if len(w6r) == 3:
+        (full, pet_only, d2n) = (stats(w6r[t])[0] for t in sorted(w6r, key=lambda t: ("dcm2niix" in t, "only" in t)))
+        lines += ["", f"W6: dcm2niix / petct = {d2n / full:.1f}× for petct's whole job (4D SUV + paired CT), "
+                  f"{d2n / pet_only:.1f}× for the 4D PET alone (dcm2niix also writes the NIfTI file)."]
     if scale_rows:
         lines += ["", "W3 scaling (target ct; voxels = both output volumes; ns/voxel from the median; "
                   "user/sys = median CPU time of all threads per voxel; vs 1x = ns/voxel over the 1x row's "

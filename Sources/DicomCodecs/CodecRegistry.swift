@@ -36,9 +36,11 @@ public enum CodecRegistry {
         case "1.2.840.10008.1.2.5": return RLEDecoder.decode
         case "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51": return JPEGBaselineDecoder.decode
         case "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70": return JPEGLosslessDecoder.decode
-        case "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81": return JPEGLSDecoder.decode
+        case "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81":
+            return CodecLibraries.guarded(.charls, transferSyntax, JPEGLSDecoder.decode)
         case "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.201",
-             "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203": return JPEG2000Decoder.decode
+             "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203":
+            return CodecLibraries.guarded(.openjpeg, transferSyntax, JPEG2000Decoder.decode)
         default: return nil
         }
     }

@@ -48,7 +48,7 @@ public enum PixelDecoder {
         guard out.count == count, let base = out.baseAddress else {
             throw DicomError(.argument, "float buffer holds \(out.count) values, pixel_array has \(count)")
         }
-        let params = rescale(ds, frames: layout.info.frames)
+        let params = try rescale(ds, frames: layout.info.frames)
         try layout.decodeRescaled(ds, into: base, rescale: params)
     }
 

@@ -13,34 +13,44 @@ extension PixelDecoder {
     /// Rescale of each of `frames` frames: Per-frame Functional Groups (5200,9230) item k ->
     /// Pixel Value Transformation (0028,9145), else Shared Functional Groups (5200,9229), else the
     /// top-level Rescale Slope (0028,1053) / Intercept (0028,1052); slope 1 / intercept 0 when absent.
-    public static func rescale(_ ds: Dataset, frames: Int) -> [Rescale] {
-        let top = Rescale(slope: finite(ds.double(Tag.rescaleSlope)) ?? 1,
-                          intercept: finite(ds.double(Tag.rescaleIntercept)) ?? 0)
+    /// A RescaleSlope / RescaleIntercept that is present but not a finite number (NaN, inf) is refused
+    /// with a `.malformed` error naming the element: it is never replaced by 1 / 0.
+    public static func rescale(_ ds: Dataset, frames: Int) throws(DicomError) -> [Rescale] {
+        let top = Rescale(slope: try finite(ds, Tag.rescaleSlope, nil) ?? 1,
+                          intercept: try finite(ds, Tag.rescaleIntercept, nil) ?? 0)
         var shared = top
-        if let item = ds.items(Tag.sharedFunctionalGroups).first, let r = transformation(ds, in: item) {
+        if let item = ds.items(Tag.sharedFunctionalGroups).first, let r = try transformation(ds, in: item) {
             shared = r
         }
         let perFrame = ds.items(Tag.perFrameFunctionalGroups)
         var out = [Rescale](repeating: shared, count: max(frames, 0))
         for k in 0..<min(frames, perFrame.count) {
-            if let r = transformation(ds, in: perFrame[k]) { out[k] = r }
+            if let r = try transformation(ds, in: perFrame[k]) { out[k] = r }
         }
         return out
     }
 
     /// Slope/intercept of the Pixel Value Transformation Sequence in a functional group item.
-    private static func transformation(_ ds: Dataset, in item: Int) -> Rescale? {
+    private static func transformation(_ ds: Dataset, in item: Int) throws(DicomError) -> Rescale? {
         guard let t = ds.items(Tag.pixelValueTransformation, in: item).first else { return nil }
-        let slope = finite(ds.double(Tag.rescaleSlope, in: t))
-        let intercept = finite(ds.double(Tag.rescaleIntercept, in: t))
+        let slope = try finite(ds, Tag.rescaleSlope, t)
+        let intercept = try finite(ds, Tag.rescaleIntercept, t)
         if slope == nil && intercept == nil { return nil }
         return Rescale(slope: slope ?? 1, intercept: intercept ?? 0)
     }
 
-    private static func finite(_ v: Double?) -> Double? {
-        guard let v, v.isFinite else { return nil }
+    private static func finite(_ ds: Dataset, _ tag: UInt32, _ item: Int?) throws(DicomError) -> Double? {
+        guard let v = ds.double(tag, in: item) else { return nil }
+        guard v.isFinite else { throw nonFiniteRescale(tag, v) }
         return v
     }
+}
+
+/// The error for a RescaleSlope / RescaleIntercept that is NaN or infinite (shared with the volume code).
+public func nonFiniteRescale(_ tag: UInt32, _ value: Double) -> DicomError {
+    let name = tag == 0x0028_1053 ? "RescaleSlope" : "RescaleIntercept"
+    return DicomError(.malformed, "\(name) \(formatTag(tag)) is \(value), not a finite number: refusing to rescale",
+                      tag: tag)
 }
 
 extension PixelLayout {

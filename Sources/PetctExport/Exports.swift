@@ -5,6 +5,7 @@ import CPetct
 import DicomBytes
 import DicomDictionary
 import DicomParser
+import DicomCodecs
 import DicomPixels
 import PetctSeries
 import PetctSUV
@@ -362,7 +363,10 @@ public func petct_volume_suv(_ vol: OpaquePointer?, _ kind: UnsafePointer<CChar>
         return argumentError(err, "factors holds \(count) values, the volume has \(h.plan.sliceCount) slices")
     }
     do {
-        let r = try SUVCalculator.compute(slices: h.plan.headers, kind: String(cString: kind))
+        let r = try SUVCalculator.compute(slices: h.plan.headers, kind: String(cString: kind),
+                                             timeFrames: h.plan.timeFrameCount,
+                                             frameStarts: h.plan.multiFrameStarts,
+                                             frameDurationsMs: h.plan.multiFrameDurationsMs)
         for i in 0..<count { factors[i] = r.factors[i] }
         if let info, infoCapacity > 0 {
             let bytes = Array(r.infoJSON.utf8.prefix(infoCapacity - 1))
@@ -427,7 +431,6 @@ public func petct_get_limits(_ out: UnsafeMutablePointer<petct_limits>?) {
 
 // MARK: - misc
 
-let coreVersion: StaticString = "0.1.0"
 
 @_cdecl("petct_abi_version")
 public func petct_abi_version() -> Int32 { PETCT_ABI_VERSION }
@@ -435,6 +438,21 @@ public func petct_abi_version() -> Int32 { PETCT_ABI_VERSION }
 @_cdecl("petct_core_version")
 public func petct_core_version() -> UnsafePointer<CChar> {
     UnsafeRawPointer(coreVersion.utf8Start).assumingMemoryBound(to: CChar.self)
+}
+
+@_cdecl("petct_codec_status")
+public func petct_codec_status(_ codec: Int32, _ buf: UnsafeMutablePointer<CChar>?, _ cap: Int) -> Int32 {
+    guard let library = CodecLibrary(rawValue: codec) else { return -1 }
+    let status = CodecLibraries.status(library)
+    if let buf, cap > 0 {
+        var n = 0
+        for byte in status.description.utf8 where n < cap - 1 {
+            buf[n] = CChar(bitPattern: byte)
+            n += 1
+        }
+        buf[n] = 0
+    }
+    return status.available ? 1 : 0
 }
 
 // MARK: - writing

@@ -12,12 +12,19 @@ public enum SUVCalculator {
     ///   - kind: "bw", "lbm", "lbm-janma", "bsa" or "ibw".
     /// - Returns: one factor per slice (suv = value * factor, value rescaled with the slice's own
     ///   RescaleSlope/Intercept) and a JSON report of the path taken.
-    public static func compute(slices: [Dataset], kind: String) throws(DicomError) -> (factors: [Double], infoJSON: String) {
+    public static func compute(slices: [Dataset], kind: String, timeFrames: Int = 1,
+                               frameStarts: [String?]? = nil,
+                               frameDurationsMs: [Double?]? = nil) throws(DicomError) -> (factors: [Double], infoJSON: String) {
         guard let k = SUVKind(rawValue: kind) else {
             throw DicomError(.argument, "SUV kind '\(kind)' is not one of bw, lbm, lbm-janma, bsa, ibw")
         }
         guard !slices.isEmpty else { throw DicomError(.suv, "SUV: the series has no slices") }
-        let inputs = SUVInputs(slices: slices)
+        var inputs = SUVInputs(slices: slices)
+        inputs.timeFrames = max(1, timeFrames)
+        if let frameStarts {
+            inputs.applyFrameTimes(starts: frameStarts, durationsMs: frameDurationsMs ?? [],
+                                   timezoneOffset: slices[0].string(SUVTag.timezoneOffset))
+        }
         let r = try SUVComputation.compute(inputs, kind: k)
         return (r.factors, r.info.json())
     }

@@ -27,6 +27,10 @@ public struct SUVInfo: Sendable {
     public var factor: Double?
     public var vendorFactor: Double?
     public var notes: [String] = []
+    /// The injection time of day was after the scan start and was moved to the previous day.
+    public var dayRollover = false
+    /// One entry per time frame / gate when the series has more than one.
+    public var frames: [FrameSUV] = []
 
     public init() {}
 
@@ -56,9 +60,43 @@ public struct SUVInfo: Sendable {
         w.value(factor, "factor")
         w.value(vendorFactor, "vendor_factor")
         w.values(notes, "notes")
+        if let s = scanStart, let i = injectionTime { w.value(s - i, "elapsed_s") }
+        w.value(dayRollover, "day_rollover")
+        if !frames.isEmpty {
+            w.beginArray("frames")
+            for f in frames {
+                w.beginObject()
+                w.value(f.frame, "frame")
+                w.value(f.path, "path")
+                w.value(f.decayCorrection, "decay_correction")
+                w.value(f.start.map(DicomDateTime.format), "start")
+                w.value(f.decayFactor, "decay_factor")
+                w.value(f.inFrameCorrection, "in_frame_correction")
+                w.value(f.factor, "factor")
+                w.endObject()
+            }
+            w.endArray()
+        }
         w.endObject()
         return w.text
     }
+}
+
+/// How one time frame (or gate) of a 4D series was turned into SUV.
+public struct FrameSUV: Sendable {
+    public var frame: Int
+    /// "START", "ADMIN", "NONE" or the stored-SUV / vendor-factor path.
+    public var decayCorrection: String?
+    /// Which path was taken, in words.
+    public var path: String
+    /// Frame start (its first slice's acquisition instant), when known.
+    public var start: Double?
+    /// Decay from injection applied to this frame (1 for ADMIN; the series' one factor for START).
+    public var decayFactor: Double?
+    /// λΔ/(1 − e^(−λΔ)) over the frame duration Δ (NONE only).
+    public var inFrameCorrection: Double?
+    /// Factor of the frame's first slice.
+    public var factor: Double
 }
 
 /// The pure SUV pipeline: `SUVInputs` -> per-slice factors and report. No DICOM access.
@@ -102,7 +140,7 @@ public enum SUVComputation {
         mutating func run() throws(DicomError) -> [Double] {
             guard inp.sliceCount > 0 else { throw Self.fail("SUV: the series has no slices", nil) }
             if let bad = inp.inconsistency { throw Self.fail(bad.message, bad.tag) }
-            if let h = inp.heightM, h > 0 { info.heightCm = h > 3 ? h : h * 100 }
+            if let h = inp.heightM, h.isFinite, h > 0 { info.heightCm = h > 3 ? h : h * 100 }
             guard let units = inp.units, !units.isEmpty else {
                 throw Self.fail("SUV: missing Units (0054,1001)", SUVTag.units)
             }
@@ -132,8 +170,45 @@ public enum SUVComputation {
             }
             info.factor = factors[0]
             info.perSlice = factors.contains { $0 != factors[0] }
+            if inp.timeFrames > 1 { info.frames = frameReport(factors) }
             info.sexNote = sexNoteIfUsed()
             return factors
+        }
+
+        /// Per time frame: which decay path its factor took (slices are stored frame by frame).
+        func frameReport(_ factors: [Double]) -> [FrameSUV] {
+            let t = inp.timeFrames, n = inp.sliceCount
+            guard t > 1, n % t == 0 else { return [] }
+            let per = n / t
+            let dc = info.decayCorrection
+            let activity = info.formula.contains("dose_bq")
+            return (0..<t).map { f in
+                let k = f * per
+                var e = FrameSUV(frame: f, decayCorrection: dc, path: "", start: inp.acquisitionTimes[k],
+                                 decayFactor: nil, inFrameCorrection: nil, factor: factors[k])
+                guard activity else {
+                    e.path = "no decay step: " + info.formula
+                    return e
+                }
+                switch dc {
+                case "ADMIN":
+                    e.decayFactor = 1
+                    e.path = "ADMIN: values decay corrected to the administration; no decay applied"
+                case "START":
+                    e.decayFactor = info.decayFactor
+                    e.path = "START: one factor for every frame, decay from injection to the series start"
+                default:
+                    if let acq = inp.acquisitionTimes[k], let inj = info.injectionTime, let hl = inp.halfLife, hl > 0 {
+                        e.decayFactor = SUVMath.decayFactor(elapsed: acq - inj, halfLife: hl)
+                        if let ms = inp.frameDurationsMs[k], ms > 0 {
+                            e.inFrameCorrection = SUVMath.frameDecayCorrection(duration: ms / 1000, halfLife: hl)
+                        }
+                    }
+                    e.path = "NONE: decay from injection to this frame's own start (AcquisitionTime), and over "
+                        + "its ActualFrameDuration (QIBA)"
+                }
+                return e
+            }
         }
 
         // MARK: body size
@@ -147,9 +222,11 @@ public enum SUVComputation {
         }
 
         mutating func weight() throws(DicomError) -> Double {
-            guard let w = inp.weightKg, w > 0 else {
-                throw Self.fail("SUV: missing PatientWeight (0010,1030)" + (inp.weightKg.map { " (value \($0) is not positive)" } ?? ""),
-                                SUVTag.patientWeight)
+            guard let w = inp.weightKg else {
+                throw Self.fail("SUV: missing PatientWeight (0010,1030)", SUVTag.patientWeight)
+            }
+            guard w.isFinite, w > 0 else {
+                throw Self.fail("SUV: invalid PatientWeight (0010,1030) \(w): not a finite positive number", SUVTag.patientWeight)
             }
             if w > 400 || w < 1 {
                 appendOnce("PatientWeight (0010,1030) \(w) kg is implausible")
@@ -158,8 +235,11 @@ public enum SUVComputation {
         }
 
         mutating func heightCm() throws(DicomError) -> Double {
-            guard let h = inp.heightM, h > 0 else {
+            guard let h = inp.heightM else {
                 throw Self.fail("SUV: missing PatientSize (0010,1020), needed for SUV\(kind.rawValue)", SUVTag.patientSize)
+            }
+            guard h.isFinite, h > 0 else {
+                throw Self.fail("SUV: invalid PatientSize (0010,1020) \(h): not a finite positive number", SUVTag.patientSize)
             }
             if h > 3 {
                 appendOnce("PatientSize (0010,1020) \(h) is not in metres: taken as cm")
@@ -178,7 +258,7 @@ public enum SUVComputation {
             let w = try weight()
             var h = Double.nan
             if k == .bw {
-                if let m = inp.heightM { h = m > 3 ? m : m * 100 }
+                if let m = inp.heightM, m.isFinite { h = m > 3 ? m : m * 100 }
             } else {
                 h = try heightCm()
             }
@@ -204,15 +284,18 @@ public enum SUVComputation {
             case .lbm: return "lean body mass, James (g)"
             case .lbmJanma: return "lean body mass, Janmahasatian (g)"
             case .bsa: return "body surface area, DuBois (cm2)"
-            case .ibw: return "ideal body weight (g)"
+            case .ibw: return "ideal body weight, Devine 1974 (g)"
             }
         }
 
         // MARK: dose, times
 
         mutating func dose() throws(DicomError) -> Double {
-            guard let raw = inp.dose, raw > 0 else {
-                throw Self.fail("SUV: missing RadionuclideTotalDose (0018,1074)" + (inp.dose.map { " (value \($0) is not positive)" } ?? ""),
+            guard let raw = inp.dose else {
+                throw Self.fail("SUV: missing RadionuclideTotalDose (0018,1074)", SUVTag.radionuclideTotalDose)
+            }
+            guard raw.isFinite, raw > 0 else {
+                throw Self.fail("SUV: invalid RadionuclideTotalDose (0018,1074) \(raw): not a finite positive number",
                                 SUVTag.radionuclideTotalDose)
             }
             var d = raw
@@ -227,8 +310,12 @@ public enum SUVComputation {
         }
 
         func halfLife() throws(DicomError) -> Double {
-            guard let t = inp.halfLife, t > 0 else {
+            guard let t = inp.halfLife else {
                 throw Self.fail("SUV: missing RadionuclideHalfLife (0018,1075)", SUVTag.radionuclideHalfLife)
+            }
+            guard t.isFinite, t > 0 else {
+                throw Self.fail("SUV: invalid RadionuclideHalfLife (0018,1075) \(t): not a finite positive number",
+                                SUVTag.radionuclideHalfLife)
             }
             return t
         }
@@ -281,7 +368,7 @@ public enum SUVComputation {
             }
             if let e = earliest {
                 if let frt = inp.frameReferenceTimesMs[e.slice], frt > 0,
-                   let dur = inp.frameDurationsMs[e.slice], dur > 0, let t = inp.halfLife, t > 0 {
+                   let dur = inp.frameDurationsMs[e.slice], dur > 0, let t = inp.halfLife, t.isFinite, t > 0 {
                     let s = SUVMath.scanStartFromFrameReference(acquisition: e.time, frameReference: frt / 1000,
                                                                 duration: dur / 1000, halfLife: t)
                     info.scanStartSource = "earliest acquisition - FrameReferenceTime (0054,1300) + in-frame decay offset (QIBA)"
@@ -318,6 +405,7 @@ public enum SUVComputation {
             var t = day * DicomDateTime.secondsPerDay + tod
             if t > reference {
                 t -= DicomDateTime.secondsPerDay
+                info.dayRollover = true
                 info.injectionTimeSource = (info.injectionTimeSource ?? "") + ", previous day (scan past midnight)"
                 appendOnce("injection time of day is after the scan start: injection taken on the previous day")
             }

@@ -73,6 +73,8 @@ public enum SUVTag {
 /// note says which). Build one with `init(slices:)` or fill the fields directly in tests.
 public struct SUVInputs: Sendable {
     public var sliceCount: Int = 0
+    /// Time frames / gates (slices stored frame by frame, sliceCount / timeFrames each); 1 for 3D.
+    public var timeFrames: Int = 1
     /// Units (0054,1001), upper-cased and trimmed.
     public var units: String?
     /// Decay Correction (0054,1102), upper-cased and trimmed.
@@ -147,8 +149,8 @@ public struct SUVInputs: Sendable {
         correctedImage = (h.text(SUVTag.correctedImage) ?? "").split(separator: "\\").map { Self.code(String($0)) }
         manufacturer = h.text(SUVTag.manufacturer)
         sex = h.text(SUVTag.patientSex)
-        weightKg = h.number(SUVTag.patientWeight, notes: &notes)
-        heightM = h.number(SUVTag.patientSize, notes: &notes)
+        weightKg = h.number(SUVTag.patientWeight, keepNonFinite: true, notes: &notes)
+        heightM = h.number(SUVTag.patientSize, keepNonFinite: true, notes: &notes)
         let localOffset = h.text(SUVTag.timezoneOffset).flatMap(DicomDateTime.parseUTCOffset)
 
         seriesDate = h.date(SUVTag.seriesDate, notes: &notes)
@@ -172,8 +174,8 @@ public struct SUVInputs: Sendable {
                 }
             }
             injectionTimeOfDay = h.time(SUVTag.radiopharmaceuticalStartTime, in: item, notes: &notes)
-            dose = h.number(SUVTag.radionuclideTotalDose, in: item, notes: &notes)
-            halfLife = h.number(SUVTag.radionuclideHalfLife, in: item, notes: &notes)
+            dose = h.number(SUVTag.radionuclideTotalDose, in: item, keepNonFinite: true, notes: &notes)
+            halfLife = h.number(SUVTag.radionuclideHalfLife, in: item, keepNonFinite: true, notes: &notes)
         }
 
         // Per slice.
@@ -268,6 +270,21 @@ public struct SUVInputs: Sendable {
     }
 
     /// A DT's clock value moved to the data set's local clock when both offsets are known.
+    /// Per-slice timing of frames of multi-frame objects (FrameAcquisitionDateTime and
+    /// FrameAcquisitionDuration of each frame's Frame Content), in place of the file-level values;
+    /// nil entries keep what the header gave.
+    public mutating func applyFrameTimes(starts: [String?], durationsMs: [Double?], timezoneOffset: String? = nil) {
+        let localOffset = timezoneOffset.flatMap(DicomDateTime.parseUTCOffset)
+        for k in 0..<min(sliceCount, starts.count) {
+            if let s = starts[k], let v = DicomDateTime.parseDateTime(s), v.secondsOfDay != nil {
+                acquisitionTimes[k] = Self.localClock(v, localOffset: localOffset)
+            }
+        }
+        for k in 0..<min(sliceCount, durationsMs.count) {
+            if let d = durationsMs[k], d.isFinite, d > 0 { frameDurationsMs[k] = d }
+        }
+    }
+
     static func localClock(_ v: DicomDateTime.DateTimeValue, localOffset: Int?) -> Double {
         if let own = v.utcOffsetSeconds, let local = localOffset {
             return v.clockSeconds - Double(own) + Double(local)
@@ -295,16 +312,18 @@ struct HeaderReader {
     }
 
     /// First numeric value (DS/IS text or binary); nil when absent, empty or not a finite number.
-    func number(_ tag: UInt32, in item: Int? = nil, notes: inout [String]) -> Double? {
+    /// The first value of `tag` as a number; NaN / inf give nil unless `keepNonFinite` (then the
+    /// computation reports the value as invalid rather than missing).
+    func number(_ tag: UInt32, in item: Int? = nil, keepNonFinite: Bool = false, notes: inout [String]) -> Double? {
         guard let i = ds.index(of: tag, in: item) else { return nil }
         switch ds.elements[i].kind {
         case .float, .int, .uint:
-            if let v = ds.doubles(at: i).first, v.isFinite { return v }
+            if let v = ds.doubles(at: i).first, v.isFinite || keepNonFinite { return v }
             return nil
         default:
             guard let s = text(tag, in: item), !s.isEmpty else { return nil }
             let firstValue = Self.trim(String(s.split(separator: "\\", omittingEmptySubsequences: false).first ?? ""))
-            if let v = Double(firstValue), v.isFinite { return v }
+            if let v = Double(firstValue), v.isFinite || keepNonFinite { return v }
             notes.append("\(SUVTag.describe(tag)) '\(s)' is not a number; ignored")
             return nil
         }

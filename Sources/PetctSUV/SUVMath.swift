@@ -6,7 +6,7 @@ public enum SUVKind: String, Sendable, CaseIterable {
     case lbm = "lbm"              // James (1976)
     case lbmJanma = "lbm-janma"   // Janmahasatian et al. (2005)
     case bsa = "bsa"              // DuBois & DuBois (1916)
-    case ibw = "ibw"              // ideal body weight (Devine-like, 152 cm base)
+    case ibw = "ibw"              // ideal body weight, Devine (1974)
 
     /// Dimension of the normaliser: grams for weight-like kinds (SUV in g/ml), cm² for BSA (cm²/ml).
     public var unitName: String { self == .bsa ? "cm2" : "g" }
@@ -96,10 +96,17 @@ public enum SUVMath {
         0.007184 * pow(w, 0.425) * pow(h, 0.725)
     }
 
-    /// Ideal body weight (kg), never above the actual weight.
+    /// Centimetres per inch.
+    public static let cmPerInch = 2.54
+
+    /// Ideal body weight (kg), Devine BJ, "Gentamicin therapy", Drug Intell Clin Pharm 1974;8:650-655:
+    /// men 50 kg, women 45.5 kg, plus 2.3 kg per inch of height over 5 feet (60 in); never above the
+    /// actual weight. Sex unknown ("O", empty, missing): the mean of both, as for the other sex-dependent
+    /// formulas.
     public static func idealBodyWeight(weightKg w: Double, heightCm h: Double, sex: PatientSex) -> Double {
-        let male = min(48.0 + 1.06 * (h - 152.0), w)
-        let female = min(45.5 + 0.91 * (h - 152.0), w)
+        let inchesOver5ft = h / cmPerInch - 60
+        let male = min(50.0 + 2.3 * inchesOver5ft, w)
+        let female = min(45.5 + 2.3 * inchesOver5ft, w)
         return bySex(sex, male: male, female: female)
     }
 
@@ -145,7 +152,8 @@ public enum SUVMath {
         case .lbm: return either("1.10*W - 128*(W/H)^2", "1.07*W - 148*(W/H)^2") + " [kg]*1000"
         case .lbmJanma: return either("9270*W/(6680+216*BMI)", "9270*W/(8780+244*BMI)") + " [kg]*1000, BMI = W/(H/100)^2"
         case .bsa: return "0.007184*W^0.425*H^0.725 [m2]*10000"
-        case .ibw: return either("min(48.0+1.06*(H-152), W)", "min(45.5+0.91*(H-152), W)") + " [kg]*1000"
+        case .ibw: return either("min(50+2.3*(H/2.54-60), W)", "min(45.5+2.3*(H/2.54-60), W)")
+            + " [kg]*1000 (Devine 1974, H/2.54-60 = inches over 5 ft)"
         }
     }
 }

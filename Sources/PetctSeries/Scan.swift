@@ -15,13 +15,18 @@ struct ScanEntry {
     var units: String? = nil
     var frames = 1
     var patientID = "", patientName = "", seriesDate = "", seriesTime = ""
+    var sop = ""
+    var studyDate = "", studyDescription = ""
+    /// SeriesType (0054,1000) first value, NumberOfTimeSlices (0054,0101), NumberOfTimeSlots (0054,0071).
+    var seriesType = ""
+    var timeSlices: Int? = nil, timeSlots: Int? = nil
 
     init(path: String) { self.path = path }
 
     /// One pass over the top level picks the ~20 wanted elements; values are decoded only for those.
     init(path: String, ds: Dataset) {
         self.path = path
-        var idx = (-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1)
+        var idx = (-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1)
         let elements = ds.elements
         withUnsafeMutableBytes(of: &idx) { raw in
             let slots = raw.bindMemory(to: Int.self)
@@ -66,6 +71,12 @@ struct ScanEntry {
         patientName = text(.patientName) ?? ""
         seriesDate = text(.seriesDate) ?? ""
         seriesTime = text(.seriesTime) ?? ""
+        sop = text(.sop) ?? ""
+        studyDate = text(.studyDate) ?? ""
+        studyDescription = text(.studyDescription) ?? ""
+        seriesType = texts(.seriesType).first?.uppercased() ?? ""
+        timeSlices = int(.timeSlices).flatMap { $0 > 0 && $0 < 1 << 20 ? $0 : nil }
+        timeSlots = int(.timeSlots).flatMap { $0 > 0 && $0 < 1 << 20 ? $0 : nil }
         if orientation == nil || position == nil, frames > 1 {
             // Enhanced multi-frame: orientation from the shared functional groups, first frame's position.
             if let shared = ds.firstItem(Tag.sharedFunctionalGroups),
@@ -88,11 +99,13 @@ struct ScanEntry {
 
     /// The wanted top-level tags (ascending); `slot` indexes the lookup table.
     enum Field: UInt32 {
-        case imageType = 0x0008_0008, seriesDate = 0x0008_0021, seriesTime = 0x0008_0031, modality = 0x0008_0060
+        case imageType = 0x0008_0008, sop = 0x0008_0018, studyDate = 0x0008_0020, seriesDate = 0x0008_0021
+        case seriesTime = 0x0008_0031, modality = 0x0008_0060, studyDescription = 0x0008_1030
         case description = 0x0008_103E, patientName = 0x0010_0010, patientID = 0x0010_0020
         case study = 0x0020_000D, series = 0x0020_000E, seriesNumber = 0x0020_0011, instance = 0x0020_0013
         case position = 0x0020_0032, orientation = 0x0020_0037, frameOfReference = 0x0020_0052
         case frames = 0x0028_0008, rows = 0x0028_0010, columns = 0x0028_0011, correctedImage = 0x0028_0051
+        case timeSlots = 0x0054_0071, timeSlices = 0x0054_0101, seriesType = 0x0054_1000
         case units = 0x0054_1001
         static let last: UInt32 = 0x0054_1001
         var slot: Int {
@@ -116,6 +129,12 @@ struct ScanEntry {
             case .columns: 16
             case .correctedImage: 17
             case .units: 18
+            case .sop: 19
+            case .studyDate: 20
+            case .studyDescription: 21
+            case .timeSlots: 22
+            case .timeSlices: 23
+            case .seriesType: 24
             }
         }
     }
@@ -128,8 +147,47 @@ struct ScanSeries {
     var localizer = false
     var ignore = false
     var reason: String? = nil
-    var sliceCount: Int { entries.reduce(0) { $0 + $1.frames } }
+    /// Files holding an instance (SOPInstanceUID) an earlier file of the series already holds.
+    var duplicates: [String] = []
+    var sliceCount: Int { entries.reduce(0) { $0 + $1.frames } - duplicateSlices }
+    var duplicateSlices = 0
     var first: ScanEntry { entries[0] }
+
+    /// Finds the duplicate instances (same SOPInstanceUID in two files).
+    mutating func markDuplicates() {
+        var seen = Set<String>()
+        duplicates = []
+        duplicateSlices = 0
+        for e in entries where !e.sop.isEmpty {
+            if !seen.insert(e.sop).inserted {
+                duplicates.append(e.path)
+                duplicateSlices += e.frames
+            }
+        }
+    }
+
+    /// Time frames / gates present: files per distinct position (duplicates left out), 1 when positions
+    /// do not repeat or are unknown.
+    var presentFrames: Int {
+        let dup = Set(duplicates)
+        let kept = entries.filter { !dup.contains($0.path) }
+        guard !kept.isEmpty, kept.allSatisfy({ $0.frames == 1 && $0.position != nil }) else { return 1 }
+        var positions = Set<[Int64]>()
+        for e in kept {
+            positions.insert(e.position!.prefix(3).map { Int64(($0 * 100).rounded()) })
+        }
+        return kept.count % positions.count == 0 ? kept.count / positions.count : 1
+    }
+
+    /// "dynamic" / "gated" (as the headers declare it; "frames" when they do not) when positions repeat
+    /// with more than one frame present.
+    var frameKind: String? {
+        guard presentFrames > 1 else { return nil }
+        let f = first
+        if f.seriesType == "GATED" || (f.timeSlots ?? 1) > 1 { return "gated" }
+        if f.seriesType == "DYNAMIC" || (f.timeSlices ?? 1) > 1 { return "dynamic" }
+        return "frames"
+    }
 }
 
 /// Header-only pass over many files, grouped into series. See petct_scan_files in petct.h.
@@ -234,6 +292,7 @@ public enum SeriesScanner {
         }
         var out: [ScanSeries] = []
         for g in groups { out += split(g) }
+        for s in out.indices { out[s].markDuplicates() }
 
         // Localizers: ImageType LOCALIZER, or 1-2 slices oriented unlike the study's main series.
         for s in out.indices where out[s].entries.contains(where: { $0.imageType.contains { $0.uppercased() == "LOCALIZER" } }) {
@@ -361,6 +420,11 @@ public enum SeriesScanner {
             w.value(f.patientName, "patient_name")
             w.value(f.seriesDate, "series_date")
             w.value(f.seriesTime, "series_time")
+            w.value(f.studyDate, "study_date")
+            w.value(f.studyDescription, "study_description")
+            w.values(s.duplicates, "duplicate_files")
+            w.value(s.frameKind, "frame_kind")
+            w.value(s.frameKind == nil ? nil : s.presentFrames, "time_frames")
             w.endObject()
         }
         w.endArray()

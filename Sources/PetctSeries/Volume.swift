@@ -16,6 +16,11 @@ struct SliceRecord {
     var slope: Double
     var intercept: Double
     var acquisitionTime: String
+    var timing = SliceTiming()
+    /// A frame of a multi-frame object (its timing may come from the per-frame Frame Content).
+    var fromMultiFrame = false
+    /// FrameAcquisitionDateTime of the frame's own Frame Content, when present.
+    var ownFrameStart: String? = nil
 }
 
 /// Upper bound on NumberOfFrames accepted from a header (records are allocated per frame).
@@ -30,8 +35,14 @@ extension SliceRecord {
         let topSpacing = ds.doubles(Tag.pixelSpacing)
         let topThickness = ds.double(Tag.sliceThickness)
         let between = ds.double(Tag.spacingBetweenSlices)
-        let topSlope = ds.double(Tag.rescaleSlope) ?? 1
-        let topIntercept = ds.double(Tag.rescaleIntercept) ?? 0
+        // NaN / inf rescale values are refused, naming the file and the element (never used as 1 / 0)
+        func finite(_ v: Double?, _ tag: UInt32) throws(DicomError) -> Double? {
+            guard let v, !v.isFinite else { return v }
+            let e = nonFiniteRescale(tag, v)
+            throw DicomError(e.kind, "\(path): " + e.message, tag: tag)
+        }
+        let topSlope = try finite(ds.double(Tag.rescaleSlope), Tag.rescaleSlope) ?? 1
+        let topIntercept = try finite(ds.double(Tag.rescaleIntercept), Tag.rescaleIntercept) ?? 0
         let topIPP = ds.doubles(Tag.imagePositionPatient)
         let topIOP = ds.doubles(Tag.imageOrientationPatient)
         var topTime = ds.nonEmptyString(Tag.acquisitionDateTime) ?? ""
@@ -42,13 +53,15 @@ extension SliceRecord {
         guard frames <= maximumFrames else {
             throw DicomError(.geometry, "\(path): NumberOfFrames \(frames) exceeds \(maximumFrames)", tag: Tag.numberOfFrames)
         }
+        let topTiming = SliceTiming(ds, start: topTime)
         if frames == 1 {
             return [SliceRecord(placement: SlicePlacement(position: topIPP.count >= 3 ? topIPP : nil,
                                                           orientation: topIOP.count >= 6 ? topIOP : nil,
                                                           instanceNumber: instance, name: path),
                                 fileIndex: fileIndex, frame: 0, rows: rows, columns: columns,
                                 pixelSpacing: topSpacing.count >= 2 ? topSpacing : nil, thickness: topThickness,
-                                spacingBetween: between, slope: topSlope, intercept: topIntercept, acquisitionTime: topTime)]
+                                spacingBetween: between, slope: topSlope, intercept: topIntercept, acquisitionTime: topTime,
+                                timing: topTiming)]
         }
         // Multi-frame: functional groups (enhanced objects) or a legacy stack with one position.
         let shared = ds.firstItem(Tag.sharedFunctionalGroups)
@@ -88,18 +101,23 @@ extension SliceRecord {
             }
             let spacing = firstDoubles(Tag.pixelSpacing, measures, min: 2) ?? (topSpacing.count >= 2 ? topSpacing : nil)
             let thickness = firstDoubles(Tag.sliceThickness, measures, min: 1)?.first ?? topThickness
-            let slope = firstDoubles(Tag.rescaleSlope, transform, min: 1)?.first ?? topSlope
-            let intercept = firstDoubles(Tag.rescaleIntercept, transform, min: 1)?.first ?? topIntercept
+            let slope = try finite(firstDoubles(Tag.rescaleSlope, transform, min: 1)?.first, Tag.rescaleSlope) ?? topSlope
+            let intercept = try finite(firstDoubles(Tag.rescaleIntercept, transform, min: 1)?.first, Tag.rescaleIntercept)
+                ?? topIntercept
             var time = topTime
-            if !pf.isEmpty, let fc = ds.firstItem(Tag.frameContentSequence, in: pf[f]),
-               let t = ds.nonEmptyString(Tag.frameAcquisitionDateTime, in: fc) {
-                time = t
+            var timing = topTiming
+            var ownStart: String? = nil
+            if !pf.isEmpty, let fc = ds.firstItem(Tag.frameContentSequence, in: pf[f]) {
+                if let t = ds.nonEmptyString(Tag.frameAcquisitionDateTime, in: fc) { time = t; ownStart = t }
+                timing.start = time
+                if let i = ds.int(TimingTag.temporalPositionIndex, in: fc), i > 0 { timing.temporalIndex = i }
+                if let d = ds.double(TimingTag.frameAcquisitionDuration, in: fc), d.isFinite { timing.durationMs = d }
             }
             out.append(SliceRecord(placement: SlicePlacement(position: position, orientation: orientation,
                                                              instanceNumber: instance, name: "\(path) frame \(f + 1)"),
                                    fileIndex: fileIndex, frame: f, rows: rows, columns: columns, pixelSpacing: spacing,
                                    thickness: thickness, spacingBetween: between, slope: slope, intercept: intercept,
-                                   acquisitionTime: time))
+                                   acquisitionTime: time, timing: timing, fromMultiFrame: true, ownFrameStart: ownStart))
         }
         if legacy && gridOffsets.count != frames {
             warnings.append("\(path): \(frames) frames without per-frame positions: stacked along the normal every "
@@ -126,6 +144,12 @@ public final class VolumePlan: @unchecked Sendable {
     public let pixelSpacing: (Double, Double)
     /// Frame within its file of every slice, in volume order (0 for single-frame files).
     public let frames: [Int]
+    /// Time frames (dynamic) or gates: slices are stored frame by frame, `sliceCount / timeFrameCount` each.
+    public internal(set) var timeFrameCount = 1
+    /// Per slice, for frames of multi-frame objects: FrameAcquisitionDateTime and FrameAcquisitionDuration
+    /// of its Frame Content (nil for single-frame files); nil when no slice comes from a multi-frame file.
+    public internal(set) var multiFrameStarts: [String?]? = nil
+    public internal(set) var multiFrameDurationsMs: [Double?]? = nil
 
     init(headers: [Dataset], paths: [String], rows: Int, columns: Int, json: String, geometry: StackGeometry,
          pixelSpacing: (Double, Double), frames: [Int]) {
@@ -191,10 +215,31 @@ public final class VolumePlan: @unchecked Sendable {
             throw DicomError(.geometry, "\(r.placement.name): image size \(r.rows ?? 0)x\(r.columns ?? 0) differs from "
                              + "\(rows)x\(columns) of \(paths[0])", tag: Tag.rows)
         }
-        let first = records[0]
-        var geometry = try Stacking.stack(records.map { $0.placement },
+        records = try dropDuplicateInstances(records, paths: paths, warnings: &warnings)
+        let proj = normalProjections(records)
+        let grouping = TimeFrames.group(records.map { $0.timing }, proj: proj)
+        var frameGroups = grouping.frames
+        if let proj {
+            for t in frameGroups.indices {
+                frameGroups[t] = try dropIdenticalFiles(frameGroups[t], records: records, proj: proj, paths: paths,
+                                                        frame: frameGroups.count > 1 ? t : nil, warnings: &warnings)
+            }
+        }
+        let first = records[frameGroups[0][0]]
+        var geometry = try Stacking.stack(frameGroups[0].map { records[$0].placement },
                                           fallbackSpacing: first.spacingBetween ?? first.thickness)
-        let kept = geometry.order.map { records[$0] }
+        let firstOrder = geometry.order.map { frameGroups[0][$0] }
+        var order = firstOrder
+        for t in frameGroups.indices.dropFirst() {
+            let g = try Stacking.stack(frameGroups[t].map { records[$0].placement },
+                                       fallbackSpacing: first.spacingBetween ?? first.thickness)
+            let frameOrder = g.order.map { frameGroups[t][$0] }
+            try checkSamePositions(frameOrder, as: firstOrder, frame: t, of: frameGroups.count, records: records,
+                                   geometry: geometry, other: g)
+            order += frameOrder
+        }
+        let timeFrames = frameGroups.count
+        let kept = order.map { records[$0] }
         var ps = (1.0, 1.0)
         if let s = kept[0].pixelSpacing, s[0].isFinite, s[1].isFinite, s[0] > 0, s[1] > 0 {
             ps = (s[0], s[1])
@@ -212,7 +257,8 @@ public final class VolumePlan: @unchecked Sendable {
         let ds0 = datasets[kept[0].fileIndex]
         var w = JSONWriter()
         w.beginObject()
-        w.values([kept.count, rows, columns], "shape")
+        let perFrame = kept.count / timeFrames
+        w.values(timeFrames > 1 ? [timeFrames, perFrame, rows, columns] : [kept.count, rows, columns], "shape")
         w.values(geometry.origin.array, "origin")
         w.values([geometry.sliceSpacing, ps.0, ps.1], "spacing")
         w.values(geometry.direction, "direction")
@@ -229,6 +275,8 @@ public final class VolumePlan: @unchecked Sendable {
         }
         w.value(ds0.nonEmptyString(Tag.modality) ?? "", "modality")
         w.value(ds0.nonEmptyString(Tag.seriesInstanceUID) ?? "", "series_uid")
+        w.value(ds0.int(Tag.seriesNumber), "series_number")
+        w.value(ds0.nonEmptyString(Tag.seriesDescription) ?? "", "series_description")
         w.value(ds0.nonEmptyString(Tag.studyInstanceUID) ?? "", "study_uid")
         w.value(ds0.nonEmptyString(Tag.frameOfReferenceUID), "frame_of_reference_uid")
         w.beginArray("rescale")
@@ -239,11 +287,40 @@ public final class VolumePlan: @unchecked Sendable {
         w.endArray()
         w.values(kept.map { $0.acquisitionTime }, "acquisition_times")
         w.value(ds0.nonEmptyString(Tag.units), "units")
+        if timeFrames > 1 {
+            w.beginObject("time_frames")
+            w.value(grouping.kind?.rawValue, "kind")
+            w.value(grouping.groupedBy, "grouped_by")
+            w.beginArray("frames")
+            for t in 0..<timeFrames {
+                let r = kept[t * perFrame]
+                w.beginObject()
+                w.value(t, "index")
+                w.value(r.timing.start.isEmpty ? nil : r.timing.start, "start")
+                w.value(r.timing.durationMs, "duration_ms")
+                w.value(r.timing.frameReferenceMs, "frame_reference_time_ms")
+                w.value(r.timing.decayFactor, "decay_factor")
+                w.value(r.timing.triggerMs, "trigger_time_ms")
+                w.value(grouping.kind == .gated ? t + 1 : nil, "gate")
+                w.value(r.timing.imageIndex.flatMap { i in r.timing.numberOfSlices.map { (i - 1) / $0 + 1 } }, "image_index_frame")
+                w.value(r.timing.temporalIndex, "temporal_position_index")
+                w.value(paths[r.fileIndex], "first_file")
+                w.endObject()
+            }
+            w.endArray()
+            w.endObject()
+        }
         w.endObject()
 
-        return VolumePlan(headers: kept.map { datasets[$0.fileIndex] }, paths: kept.map { paths[$0.fileIndex] },
-                          rows: rows, columns: columns, json: w.text, geometry: geometry, pixelSpacing: ps,
-                          frames: kept.map { $0.frame })
+        let plan = VolumePlan(headers: kept.map { datasets[$0.fileIndex] }, paths: kept.map { paths[$0.fileIndex] },
+                              rows: rows, columns: columns, json: w.text, geometry: geometry, pixelSpacing: ps,
+                              frames: kept.map { $0.frame })
+        plan.timeFrameCount = timeFrames
+        if kept.contains(where: { $0.fromMultiFrame }) {
+            plan.multiFrameStarts = kept.map { $0.ownFrameStart }
+            plan.multiFrameDurationsMs = kept.map { $0.fromMultiFrame ? $0.timing.durationMs : nil }
+        }
+        return plan
     }
 
     /// Decodes and rescales every slice into `out` (sliceCount * rows * columns floats), in parallel;
@@ -333,6 +410,123 @@ public final class VolumePlan: @unchecked Sendable {
         try PixelDecoder.decodeRescaled(ds, into: tmp, cancel: cancel)
         for t in targets {
             (out + t.slice * plane).update(from: tmp.baseAddress! + t.frame * plane, count: plane)
+        }
+    }
+}
+
+extension VolumePlan {
+    /// Leaves out records whose (SOPInstanceUID, frame) another file already holds: the same instance
+    /// twice (a study copied twice into one folder) is a duplicate file, not a frame.
+    static func dropDuplicateInstances(_ records: [SliceRecord], paths: [String],
+                                       warnings: inout [String]) throws(DicomError) -> [SliceRecord] {
+        var seen: [String: Int] = [:]
+        var firstRecord: [String: Int] = [:]
+        var out: [SliceRecord] = []
+        var dropped: [(String, String, String)] = []   // (dropped file, kept file, uid)
+        out.reserveCapacity(records.count)
+        for (index, r) in records.enumerated() {
+            guard let sop = r.timing.sop else { out.append(r); continue }
+            let key = sop + "#" + String(r.frame)
+            if let k = seen[key] {
+                let a = records[firstRecord[key]!].placement.position, b = r.placement.position
+                let same = a == nil && b == nil || (a != nil && b != nil && zip(a!.prefix(3), b!.prefix(3)).allSatisfy { abs($0 - $1) <= 1e-3 })
+                guard same else {
+                    throw DicomError(.geometry, "\(paths[r.fileIndex]) and \(paths[k]) share SOPInstanceUID \(sop) but not "
+                                     + "their ImagePositionPatient: not copies of one instance", tag: Tag.sopInstanceUID)
+                }
+                if paths[k] != paths[r.fileIndex] { dropped.append((paths[r.fileIndex], paths[k], sop)) }
+                continue
+            }
+            seen[key] = r.fileIndex
+            firstRecord[key] = index
+            out.append(r)
+        }
+        var files: [String] = []
+        var fileSet = Set<String>()
+        for d in dropped where fileSet.insert(d.0).inserted { files.append(d.0) }
+        if files.count > maxListedWarnings {
+            warnings.append("\(files.count) duplicate files (the same SOPInstanceUID as another file, e.g. the "
+                            + "same study copied twice) left out: " + files.prefix(maxListedWarnings).joined(separator: ", ")
+                            + ", ...")
+        } else {
+            var listed = Set<String>()
+            for d in dropped where listed.insert(d.0).inserted {
+                warnings.append("duplicate file \(d.0): the same SOPInstanceUID \(d.2) as \(d.1); left out")
+            }
+        }
+        return out
+    }
+
+    /// Every record's position along the common slice normal, nil when a position or orientation is missing.
+    static func normalProjections(_ records: [SliceRecord]) -> [Double]? {
+        guard let o = records[0].placement.orientation, let r = Vec3(o), let c = Vec3(o, from: 3),
+              r.norm > 1e-6, c.norm > 1e-6 else { return nil }
+        let n = r.normalized.cross(c.normalized).normalized
+        var out: [Double] = []
+        out.reserveCapacity(records.count)
+        for rec in records {
+            guard let p = rec.placement.position, let v = Vec3(p) else { return nil }
+            out.append(n.dot(v))
+        }
+        return out
+    }
+
+    /// Within one frame, slices at the same position: byte-identical files are duplicates (left out
+    /// with a warning); anything else is an error naming both files.
+    static func dropIdenticalFiles(_ group: [Int], records: [SliceRecord], proj: [Double], paths: [String],
+                                   frame: Int?, warnings: inout [String]) throws(DicomError) -> [Int] {
+        let sorted = group.sorted { proj[$0] != proj[$1] ? proj[$0] < proj[$1] : $0 < $1 }
+        let steps = zip(sorted.dropFirst(), sorted).map { proj[$0] - proj[$1] }.filter { $0 > 1e-3 }
+        let tol = max(1e-3, 1e-2 * (steps.isEmpty ? 0 : median(steps)))
+        var drop = Set<Int>()
+        var start = 0
+        var identical: [String] = []
+        while start < sorted.count {
+            var end = start + 1
+            while end < sorted.count && proj[sorted[end]] - proj[sorted[start]] <= tol { end += 1 }
+            let keep = sorted[start]
+            for other in sorted[(start + 1)..<end] {
+                let a = records[keep], b = records[other]
+                if a.frame == b.frame && TimeFrames.identicalFiles(paths[a.fileIndex], paths[b.fileIndex]) {
+                    drop.insert(other)
+                    identical.append("\(paths[b.fileIndex]) (same bytes as \(paths[a.fileIndex]))")
+                    continue
+                }
+                let inFrame = frame.map { " in frame \($0 + 1)" } ?? ""
+                throw DicomError(.geometry, "\(a.placement.name) and \(b.placement.name) are at the same position "
+                                 + "(\(formatMM(proj[keep])) mm along the slice normal)\(inFrame) with the same timing, "
+                                 + "and are neither the same instance nor identical files: remove one, or give them "
+                                 + "their own FrameReferenceTime / TriggerTime if they are frames",
+                                 tag: Tag.imagePositionPatient)
+            }
+            start = end
+        }
+        if !identical.isEmpty {
+            let listed = identical.prefix(maxListedWarnings).joined(separator: ", ")
+            warnings.append("\(identical.count) duplicate file\(identical.count == 1 ? "" : "s") left out: \(listed)"
+                            + (identical.count > maxListedWarnings ? ", ..." : ""))
+        }
+        return group.filter { !drop.contains($0) }
+    }
+
+    /// A frame must hold slices at the positions of the first frame.
+    static func checkSamePositions(_ frameOrder: [Int], as firstOrder: [Int], frame t: Int, of total: Int,
+                                   records: [SliceRecord], geometry: StackGeometry,
+                                   other: StackGeometry) throws(DicomError) {
+        let name = { (i: Int) in records[i].placement.name }
+        guard frameOrder.count == firstOrder.count else {
+            throw DicomError(.geometry, "frame \(t + 1) of \(total) has \(frameOrder.count) slices, frame 1 has "
+                             + "\(firstOrder.count) (first file of frame \(t + 1): \(name(frameOrder[0]))): every "
+                             + "frame must cover the same positions", tag: Tag.imagePositionPatient)
+        }
+        let tol = max(0.01, 1e-3 * geometry.sliceSpacing)
+        for k in firstOrder.indices {
+            let d = (other.positions[k] - geometry.positions[k]).norm
+            if d > tol {
+                throw DicomError(.geometry, "frame \(t + 1) of \(total): slice \(k) \(name(frameOrder[k])) is "
+                                 + "\(formatMM(d)) mm away from slice \(k) of frame 1 (\(name(firstOrder[k]))): every "
+                                 + "frame must cover the same positions", tag: Tag.imagePositionPatient)
+            }
         }
     }
 }

@@ -1,75 +1,19 @@
 import Testing
 import DicomBytes
-import COpenJPEG
+import CCodecTestEncoders
 @testable import DicomCodecs
 
 // JPEG 2000: streams made with OpenJPEG's own encoder, decoded by JPEG2000Decoder.
 
-private final class Sink {
-    var bytes: [UInt8] = []
-    var position = 0
-}
-
 /// Encodes interleaved `values` with OpenJPEG: raw codestream or JP2, lossless (5/3) or lossy (9/7).
 func encodeJ2K(_ values: [Int], rows: Int, cols: Int, nf: Int, bits: Int, signed: Bool = false,
                jp2: Bool = false, lossy: Bool = false, mct: Bool = true) -> [UInt8] {
-    var parms = [opj_image_cmptparm_t](repeating: opj_image_cmptparm_t(), count: nf)
-    for c in 0..<nf {
-        parms[c].dx = 1; parms[c].dy = 1; parms[c].w = UInt32(cols); parms[c].h = UInt32(rows)
-        parms[c].prec = UInt32(bits); parms[c].sgnd = signed ? 1 : 0
-    }
-    let image = opj_image_create(UInt32(nf), &parms, nf == 3 ? OPJ_CLRSPC_SRGB : OPJ_CLRSPC_GRAY)!
-    defer { opj_image_destroy(image) }
-    image.pointee.x0 = 0; image.pointee.y0 = 0
-    image.pointee.x1 = UInt32(cols); image.pointee.y1 = UInt32(rows)
-    for c in 0..<nf {
-        let d = image.pointee.comps[c].data!
-        for p in 0..<(rows * cols) { d[p] = Int32(values[p * nf + c]) }
-    }
-    var params = opj_cparameters_t()
-    opj_set_default_encoder_parameters(&params)
-    // Up to 3 resolution levels; tiny images need fewer (each level halves the size).
-    var levels: Int32 = 1
-    while levels < 3 && (1 << levels) <= min(rows, cols) { levels += 1 }
-    params.numresolution = levels
-    params.tcp_numlayers = 1
-    params.cp_disto_alloc = 1
-    params.tcp_rates.0 = lossy ? 4 : 0
-    params.irreversible = lossy ? 1 : 0
-    params.tcp_mct = nf == 3 && mct ? 1 : 0
-    let codec = opj_create_compress(jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K)!
-    defer { opj_destroy_codec(codec) }
-    precondition(opj_setup_encoder(codec, &params, image) != 0)
-    let sink = Sink()
-    let stream = opj_stream_create(64 * 1024, 0)!
-    defer { opj_stream_destroy(stream) }
-    let context = Unmanaged.passUnretained(sink).toOpaque()
-    opj_stream_set_user_data(stream, context, nil)
-    opj_stream_set_write_function(stream) { buf, n, user in
-        let s = Unmanaged<Sink>.fromOpaque(user!).takeUnretainedValue()
-        let src = UnsafeRawBufferPointer(start: buf!, count: n)
-        let end = s.position + n
-        if end > s.bytes.count { s.bytes += [UInt8](repeating: 0, count: end - s.bytes.count) }
-        s.bytes.replaceSubrange(s.position..<end, with: src)
-        s.position = end
-        return n
-    }
-    opj_stream_set_skip_function(stream) { n, user in
-        let s = Unmanaged<Sink>.fromOpaque(user!).takeUnretainedValue()
-        s.position += Int(n)
-        if s.position > s.bytes.count { s.bytes += [UInt8](repeating: 0, count: s.position - s.bytes.count) }
-        return n
-    }
-    opj_stream_set_seek_function(stream) { to, user in
-        let s = Unmanaged<Sink>.fromOpaque(user!).takeUnretainedValue()
-        s.position = Int(to)
-        if s.position > s.bytes.count { s.bytes += [UInt8](repeating: 0, count: s.position - s.bytes.count) }
-        return 1
-    }
-    precondition(opj_start_compress(codec, image, stream) != 0)
-    precondition(opj_encode(codec, stream) != 0)
-    precondition(opj_end_compress(codec, stream) != 0)
-    return withExtendedLifetime(sink) { sink.bytes }
+    let v = values.map { Int32(truncatingIfNeeded: $0) }
+    var size = 0
+    let p = test_j2k_encode(v, Int32(rows), Int32(cols), Int32(nf), Int32(bits), signed ? 1 : 0, jp2 ? 1 : 0,
+                            lossy ? 1 : 0, mct ? 1 : 0, &size)!
+    defer { test_encoded_free(p) }
+    return Array(UnsafeBufferPointer(start: p, count: size))
 }
 
 private func j2kExpectation(_ rows: Int, _ cols: Int, _ nf: Int, _ bits: Int, ba: Int? = nil, signed: Bool = false) -> FrameExpectation {

@@ -278,9 +278,28 @@ private let rle = "1.2.840.10008.1.2.5"
     let ds = makeDataset(imagePixel(rows: 1, columns: 2, bitsAllocated: 16, frames: 3)
                          + [(0x5200_9229, transform(3, 100)), (0x5200_9230, perFrame),
                             (pixelDataTag, .bytes(le16([1, 2, 3, 4, 5, 6])))])
-    #expect(PixelDecoder.rescale(ds, frames: 3) == [Rescale(slope: 2, intercept: 1), Rescale(slope: 10, intercept: -5),
+    #expect(try PixelDecoder.rescale(ds, frames: 3) == [Rescale(slope: 2, intercept: 1), Rescale(slope: 10, intercept: -5),
                                                    Rescale(slope: 3, intercept: 100)])
     #expect(try decodeFloats(ds) == [3, 5, 25, 35, 115, 118])
+}
+
+@Test func nonFiniteRescaleIsRefusedNamingTheElement() throws {
+    // NaN / inf slope or intercept, top level or in a functional group: an error, never 1 / 0.
+    for (tag, value) in [(UInt32(0x0028_1053), Double.nan), (0x0028_1052, .infinity), (0x0028_1053, -.infinity)] {
+        let ds = makeDataset(imagePixel(rows: 1, columns: 2, bitsAllocated: 16)
+                             + [(tag, .float([value])), (pixelDataTag, .bytes(le16([1, 2])))])
+        #expect(throws: DicomError.self) { _ = try decodeFloats(ds) }
+        do {
+            _ = try PixelDecoder.rescale(ds, frames: 1)
+            Issue.record("no error for \(value)")
+        } catch {
+            #expect(error.kind == .malformed && error.tag == tag)
+        }
+    }
+    let perFrame: TestValue = .sequence([[(0x0028_9145, .sequence([[(0x0028_1053, .float([.nan]))]]))]])
+    let ds = makeDataset(imagePixel(rows: 1, columns: 2, bitsAllocated: 16, frames: 1)
+                         + [(0x5200_9230, perFrame), (pixelDataTag, .bytes(le16([1, 2])))])
+    #expect(throws: DicomError.self) { _ = try decodeFloats(ds) }
 }
 
 @Test func rescaleDefaultsAndNonDirectPaths() throws {

@@ -43,16 +43,20 @@ import Testing
         #expect(close(SUVMath.normaliser(.bsa, weightKg: w, heightCm: h, sex: .male), bsa * 10_000))
     }
 
-    @Test func idealBodyWeightIsCappedAtWeight() {
-        // Male: 48 + 1.06 * (175 - 152) = 48 + 24.38 = 72.38 > 70 -> capped at 70 kg.
-        #expect(SUVMath.idealBodyWeight(weightKg: w, heightCm: h, sex: .male) == 70)
-        // Female: 45.5 + 0.91 * 23 = 45.5 + 20.93 = 66.43 kg.
-        let female = 45.5 + 0.91 * 23
-        #expect(close(SUVMath.idealBodyWeight(weightKg: w, heightCm: h, sex: .female), female))
-        #expect(close(SUVMath.idealBodyWeight(weightKg: w, heightCm: h, sex: .unknown), (70 + female) / 2))
-        // Uncapped for a heavier man: 48 + 1.06 * 23 = 72.38 kg.
-        #expect(close(SUVMath.idealBodyWeight(weightKg: 90, heightCm: h, sex: .male), 48 + 1.06 * 23))
-        #expect(close(SUVMath.normaliser(.ibw, weightKg: 90, heightCm: h, sex: .male), 72_380))
+    @Test func idealBodyWeightIsDevine1974() {
+        // Published values (Devine 1974: men 50 kg, women 45.5 kg, + 2.3 kg per inch over 5 ft):
+        // a 6 ft (182.88 cm) man 77.6 kg; a 5 ft 4 in (162.56 cm) woman 54.7 kg; 5 ft: 50 / 45.5 kg.
+        #expect(close(SUVMath.idealBodyWeight(weightKg: 100, heightCm: 182.88, sex: .male), 77.6))
+        #expect(close(SUVMath.idealBodyWeight(weightKg: 100, heightCm: 162.56, sex: .female), 54.7))
+        #expect(close(SUVMath.idealBodyWeight(weightKg: 100, heightCm: 152.4, sex: .male), 50))
+        #expect(close(SUVMath.idealBodyWeight(weightKg: 100, heightCm: 152.4, sex: .female), 45.5))
+        // Sex unknown ("O"): the mean of both, as for James and Janmahasatian.
+        #expect(close(SUVMath.idealBodyWeight(weightKg: 100, heightCm: 182.88, sex: .unknown), (77.6 + 73.1) / 2))
+        #expect(PatientSex(dicom: "O") == .unknown)
+        // Never above the actual weight: a 70 kg, 6 ft man -> 70 kg.
+        #expect(SUVMath.idealBodyWeight(weightKg: 70, heightCm: 182.88, sex: .male) == 70)
+        #expect(close(SUVMath.normaliser(.ibw, weightKg: 100, heightCm: 182.88, sex: .male), 77_600))
+        #expect(SUVMath.normaliserFormula(.ibw, sex: .male).contains("Devine 1974"))
     }
 
     @Test func decayHelpers() {

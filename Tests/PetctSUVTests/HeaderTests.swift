@@ -128,6 +128,14 @@ import Testing
         }
     }
 
+    @Test func nonFiniteOrNonPositiveWeightIsInvalidNotMissing() {
+        for text in ["inf", "NaN", "-70", "0"] {
+            let nodes = slice().filter { $0.tag != SUVTag.patientWeight } + [.text(SUVTag.patientWeight, text)]
+            let message = suvErrorMessage { _ = try SUVCalculator.compute(slices: [makeDataset(nodes)], kind: "bw") }
+            #expect(message?.contains("invalid PatientWeight (0010,1030)") == true, "\(text): \(message ?? "no error")")
+        }
+    }
+
     @Test func unparseableValuesAreNoted() {
         let nodes = slice().filter { $0.tag != SUVTag.patientWeight } + [.text(SUVTag.patientWeight, "seventy")]
         let i = SUVInputs(slices: [makeDataset(nodes)])

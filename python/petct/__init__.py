@@ -6,34 +6,43 @@ PET with CT slice by slice.
 from __future__ import annotations
 
 from .errors import (DecodeLimitError, DicomError, GeometryError, GeometryWarning, InvalidDicomError,
-                     MalformedDicomError, NoPixelDataError, PetctWarning, SUVError, UnsupportedTransferSyntaxError)
+                     MalformedDicomError, NoPixelDataError, PairedFolderError, PetctWarning, SUVError,
+                     UnsupportedTransferSyntaxError)
 try:
     from . import _native
-except ImportError as _exc:  # name the system package of a missing codec library
-    _needs = {"libcharls": "libcharls2 (JPEG-LS)", "libopenjp2": "libopenjp2-7 (JPEG 2000)", "libz": "zlib1g"}
-    _missing = [pkg for lib, pkg in _needs.items() if lib in str(_exc)]
-    if _missing:
-        raise ImportError(f"petct needs the system library {', '.join(_missing)}: install it, e.g. "
-                          f"`apt-get install {' '.join(m.split()[0] for m in _missing)}` ({_exc})") from _exc
+except ImportError as _exc:  # libpetct.so needs only libc, libstdc++ and zlib; name zlib's package
+    if "libz" in str(_exc):
+        raise ImportError(f"petct needs the system library zlib: install it, e.g. `apt-get install zlib1g` ({_exc})") from _exc
     raise
 from ._config import config
 from .dataset import DataElement, Dataset, PersonName, Tag, dcmread, dictionary_entry, tag_for_keyword
 from .writer import dcmwrite
 from .pixels import apply_modality_lut, apply_voi, apply_voi_lut, apply_windowing
-from .study import (SUV_KINDS, ScanResult, SeriesInfo, Study, Volume, load_paired, load_series, load_study, pair,
-                    save_paired, scan)
+from .study import (SUV_KINDS, MultipleStudiesError, ScanResult, SeriesInfo, Study, StudySeries, Volume, load_paired,
+                    load_series, load_studies, load_study, pair, save_paired, scan)
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402  (written from VERSION by setup.py)
+
 core_version = _native.core_version()
 
 __all__ = [
     "dcmread", "dcmwrite", "Dataset", "DataElement", "Tag", "PersonName", "dictionary_entry", "tag_for_keyword",
     "DicomError", "InvalidDicomError", "MalformedDicomError", "UnsupportedTransferSyntaxError",
-    "NoPixelDataError", "SUVError", "GeometryError", "GeometryWarning", "PetctWarning", "DecodeLimitError",
-    "config", "scan", "load_series", "load_study", "pair", "save_paired", "load_paired", "SeriesInfo", "ScanResult",
+    "NoPixelDataError", "SUVError", "GeometryError", "GeometryWarning", "PetctWarning", "PairedFolderError",
+    "DecodeLimitError", "config",
+    "scan", "load_series", "load_study", "load_studies", "StudySeries", "MultipleStudiesError", "pair", "save_paired",
+    "load_paired", "SeriesInfo", "ScanResult",
     "Volume", "Study", "SUV_KINDS", "data", "batch",
-    "apply_modality_lut", "apply_voi_lut", "apply_windowing", "apply_voi",
+    "apply_modality_lut", "apply_voi_lut", "apply_windowing", "apply_voi", "codecs",
 ]
+
+
+def codecs() -> dict[str, tuple[bool, str]]:
+    """The codec libraries petct opens at run time: {"JPEG-LS": (loaded, "CharLS 2.4.1 (path)"), ...}.
+
+    A missing library only disables its transfer syntaxes (UnsupportedTransferSyntaxError says what to
+    install); everything else works without it."""
+    return {"JPEG-LS": _native.codec_status(1), "JPEG 2000": _native.codec_status(2)}
 
 
 def __getattr__(name: str):

@@ -20,6 +20,10 @@
 
 #include "petct.h"
 
+#if PY_VERSION_HEX < 0x030A0000 /* Python 3.9: Py_NewRef is 3.10's */
+static inline PyObject *Py_NewRef(PyObject *o) { Py_INCREF(o); return o; }
+#endif
+
 /* Runs one statement of the core with the GIL released (every native call does, short ones too). */
 #define NOGIL(stmt)            \
     do {                       \
@@ -1160,6 +1164,23 @@ native_core_version(PyObject *module, PyObject *unused)
     return PyUnicode_FromString(text);
 }
 
+/* codec_status(codec) -> (loaded: bool, description: str); codec is PETCT_CODEC_CHARLS / _OPENJPEG. */
+static PyObject *
+native_codec_status(PyObject *module, PyObject *arg)
+{
+    long codec = PyLong_AsLong(arg);
+    if (codec == -1 && PyErr_Occurred())
+        return NULL;
+    char text[1024];
+    int32_t rc;
+    NOGIL(rc = petct_codec_status((int32_t)codec, text, sizeof text));
+    if (rc < 0) {
+        PyErr_Format(PyExc_ValueError, "unknown codec %ld", codec);
+        return NULL;
+    }
+    return Py_BuildValue("(Os)", rc ? Py_True : Py_False, text);
+}
+
 /* ---------------------------------------------------------------------------------------------- */
 /* writing                                                                                         */
 
@@ -1254,6 +1275,7 @@ static PyMethodDef native_methods[] = {
     {"core_version", native_core_version, METH_NOARGS, "core_version() -> str"},
     {"set_limits", native_set_limits, METH_VARARGS, "set_limits(max_decoded_bytes, decode_ratio, max_stream_bytes)"},
     {"get_limits", native_get_limits, METH_NOARGS, "get_limits() -> (max_decoded_bytes, decode_ratio, max_stream_bytes)"},
+    {"codec_status", native_codec_status, METH_O, "codec_status(codec) -> (loaded, description)"},
     {"write_file", native_write_file, METH_VARARGS, "write_file(path, records, heap) -> None"},
     {NULL, NULL, 0, NULL}};
 

@@ -41,16 +41,28 @@ def cmd_pair(args) -> int:
     from .study import load_study, save_paired
     t0 = time.perf_counter()
     _progress("scanning and loading series ...")
-    study = load_study(args.folder)
+    study = load_study(args.folder, study=args.study)
+    if study.pet is not None:
+        study.pet.allow_day_rollover = args.allow_day_rollover
+        study.pet.allow_implausible_elapsed = args.allow_implausible_elapsed
     _progress("pairing ...")
     meta = save_paired(study, args.output, target=args.target, pet=args.pet, suv_kind=args.suv_kind,
-                       crop=None if args.no_crop else "overlap")
+                       crop=None if args.no_crop else "overlap", frame=args.frame)
     _done_progress()
     for note in study.notes:
         print(note)
-    print(f"wrote {args.output}/ct.npy and pet.npy {tuple(meta['shape'])} float32 "
+    pet_shape = tuple(meta.get("pet_shape") or meta["shape"])
+    frames = f", {len(meta['frames'])} {meta.get('frame_kind')} frames" if meta.get("pet_shape") else ""
+    print(f"wrote {args.output}/ct.npy {tuple(meta['shape'])} and pet.npy {pet_shape} float32{frames} "
           f"({meta['units']['ct']}, {meta['units']['pet']}) in {time.perf_counter() - t0:.2f} s")
     return 0
+
+
+def _add_timing_overrides(s) -> None:
+    s.add_argument("--allow-day-rollover", action="store_true",
+                   help="SUV: accept an injection time of day after the scan start as the previous day")
+    s.add_argument("--allow-implausible-elapsed", action="store_true",
+                   help="SUV: accept scan start - injection below 0 or above 24 h")
 
 
 def cmd_demo(args) -> int:
@@ -58,8 +70,27 @@ def cmd_demo(args) -> int:
     return run_demo(args.output)
 
 
+def version_text() -> str:
+    """`petct --version`: package and core versions, and the codec libraries found at run time."""
+    from . import __version__, codecs, core_version
+    lines = [f"petct {__version__} (core {core_version})"]
+    for name, (loaded, text) in codecs().items():
+        lines.append(f"  {name}: {text}" if loaded else f"  {name}: unavailable ({text})")
+    return "\n".join(lines)
+
+
+class _VersionAction(argparse.Action):
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_text())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="petct", description="PET-CT DICOM to NumPy: inspect, dump, pair.")
+    p.add_argument("--version", action=_VersionAction, help="print the package, core and codec library versions and exit")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("info", help="table of the series in a folder")
     s.add_argument("folder")
@@ -77,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--pet", choices=["suv", "bqml"], default="suv")
     s.add_argument("--suv-kind", choices=["bw", "lbm", "lbm-janma", "bsa", "ibw"], default="bw")
     s.add_argument("--no-crop", action="store_true", help="keep all target slices (fill outside the other scan)")
+    _add_timing_overrides(s)
+    s.add_argument("--frame", type=int, default=None,
+                   help="pair only this time frame / gate of a dynamic or gated PET (default: every frame)")
+    s.add_argument("--study", default=None,
+                   help="the study to use when the folder holds several: an index (see petct info) or a StudyInstanceUID")
     s.set_defaults(func=cmd_pair)
     s = sub.add_parser("demo", help="write a synthetic PET-CT study, pair it and save a picture")
     s.add_argument("output", nargs="?", default="petct-demo")
@@ -100,7 +136,8 @@ def cmd_batch(args) -> int:
         return 2
     rows = batch(args.root, args.output, scheduler=args.scheduler, workers=args.workers, target=args.target,
                  pet=args.pet, suv_kind=args.suv_kind, crop=None if args.no_crop else "overlap", redo=args.redo,
-                 progress=progress)
+                 progress=progress, allow_day_rollover=args.allow_day_rollover,
+                 allow_implausible_elapsed=args.allow_implausible_elapsed)
     _done_progress()
     failed = 0
     for r in rows:
@@ -110,7 +147,10 @@ def cmd_batch(args) -> int:
             line += f"  {r['error']}"
             failed += r["status"] == "error"
         print(line)
-    print(f"{len(rows)} studies, {failed} failed; summary: {args.output}/summary.csv")
+    skipped = getattr(rows, "skipped", [])
+    print(f"{len(rows)} studies, {failed} failed; summary: {args.output}/summary.csv"
+          + (f"; {len(skipped)} file(s) skipped (not DICOM images or unreadable): {args.output}/skipped.csv"
+             if skipped else ""))
     return 1 if failed else 0
 
 
@@ -125,6 +165,7 @@ def _add_batch_parser(sub) -> None:
     s.add_argument("--suv-kind", choices=["bw", "lbm", "lbm-janma", "bsa", "ibw"], default="bw")
     s.add_argument("--no-crop", action="store_true")
     s.add_argument("--redo", action="store_true", help="redo studies whose output folder is complete")
+    _add_timing_overrides(s)
     s.set_defaults(func=cmd_batch)
 
 
@@ -134,10 +175,20 @@ def main(argv: list[str] | None = None) -> int:
             stream.reconfigure(errors="surrogateescape")
         except (AttributeError, ValueError):
             pass
+    import warnings
     args = build_parser().parse_args(argv)
+    if getattr(args, "study", None) is not None and args.study.lstrip("-").isdigit():
+        args.study = int(args.study)
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        # the message names the series; petct's own source line means nothing to a user
+        print(f"petct {args.command}: {category.__name__}: {message}", file=sys.stderr)
+
+    previous = warnings.showwarning
+    warnings.showwarning = show
     try:
         return args.func(args)
-    except (DicomError, GeometryError, OSError, ValueError, MemoryError) as exc:
+    except (DicomError, GeometryError, OSError, ValueError, IndexError, MemoryError) as exc:
         _done_progress()
         print(f"petct {args.command}: error: {exc}", file=sys.stderr)
         return 1
@@ -145,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         _done_progress()
         print(f"petct {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.showwarning = previous
 
 
 if __name__ == "__main__":  # pragma: no cover

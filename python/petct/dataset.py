@@ -6,6 +6,7 @@ access by keyword, item access by tag, iteration, ``print(ds)``, ``ds.pixel_arra
 """
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import MutableMapping
 from functools import lru_cache
@@ -726,7 +727,18 @@ class Dataset:
 
     @property
     def rescaled_array(self):
-        """float32 ``stored * RescaleSlope + RescaleIntercept`` (per frame for enhanced objects), one pass."""
+        """float32 ``stored * RescaleSlope + RescaleIntercept`` (per frame for enhanced objects), one pass.
+
+        A NaN or infinite slope / intercept raises :class:`MalformedDicomError` naming the element."""
+        for tag, name in ((0x00281053, "RescaleSlope"), (0x00281052, "RescaleIntercept")):
+            value = self.get(name, None)
+            try:
+                bad = value is not None and value != "" and not math.isfinite(float(value))
+            except (TypeError, ValueError):
+                bad = False
+            if bad:
+                raise MalformedDicomError(f"{name} ({tag >> 16:04X},{tag & 0xFFFF:04X}) is {float(value)!r}, not a "
+                                          "finite number: refusing to rescale", path=self._name, tag=tag)
         return _native.pixel_array(self._pixel_handle(), self._name, True)
 
     @property

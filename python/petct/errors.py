@@ -7,7 +7,8 @@ from __future__ import annotations
 
 __all__ = [
     "DicomError", "InvalidDicomError", "MalformedDicomError", "UnsupportedTransferSyntaxError",
-    "NoPixelDataError", "SUVError", "GeometryError", "GeometryWarning", "PetctWarning", "DecodeLimitError",
+    "NoPixelDataError", "SUVError", "GeometryError", "GeometryWarning", "PetctWarning", "PairedFolderError",
+    "DecodeLimitError",
 ]
 
 
@@ -66,6 +67,12 @@ class SUVError(DicomError):
 
 class GeometryError(DicomError):
     """Slices cannot be assembled into a volume (inconsistent sizes or geometry)."""
+
+
+class PairedFolderError(ValueError):
+    """An Auto-Paired folder whose files do not belong together (``ct.npy`` / ``pet.npy`` not the ones its
+    ``meta.json`` was committed with, or ``meta.json`` missing): a writer was killed while committing, or
+    another program changed the folder. Write it again."""
 
 
 class PetctWarning(UserWarning):

@@ -49,6 +49,17 @@ def apply_modality_lut(arr: np.ndarray, ds: Any) -> np.ndarray:
     slope, intercept = ds.get("RescaleSlope"), ds.get("RescaleIntercept")
     if slope is None or intercept is None:
         return arr
+    # pydicom's arithmetic (a NaN / inf slope or intercept gives NaN / inf values), but said out loud;
+    # ds.rescaled_array and volume loading refuse such values with MalformedDicomError instead
+    bad = [f"{name} {float(v)!r}" for name, v in (("RescaleSlope", slope), ("RescaleIntercept", intercept))
+           if not np.isfinite(float(v))]
+    if bad:
+        import warnings
+        from .errors import PetctWarning
+        where = getattr(ds, "filename", None)
+        warnings.warn(f"{where + ': ' if isinstance(where, str) else ''}{' and '.join(bad)} is not a finite number: "
+                      "the rescaled values are not finite (ds.rescaled_array and load_series refuse this file)",
+                      PetctWarning, stacklevel=2)
     return np.asarray(arr).astype(np.float64) * float(slope) + float(intercept)
 
 

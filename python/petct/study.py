@@ -18,8 +18,8 @@ from . import _native
 from .dataset import Dataset, dcmread
 from .errors import DicomError, GeometryError, GeometryWarning, PetctWarning
 
-__all__ = ["SeriesInfo", "ScanResult", "Volume", "Study", "scan", "load_series", "load_study", "pair",
-           "save_paired", "load_paired", "SUV_KINDS"]
+__all__ = ["SeriesInfo", "ScanResult", "StudySeries", "Volume", "Study", "scan", "load_series", "load_study",
+           "load_studies", "pair", "save_paired", "load_paired", "SUV_KINDS"]
 
 SUV_KINDS = ("bw", "lbm", "lbm-janma", "bsa", "ibw")
 
@@ -51,6 +51,17 @@ class SeriesInfo:
     patient_name: str = ""
     series_date: str = ""
     series_time: str = ""
+    study_date: str = ""
+    study_description: str = ""
+    duplicate_files: list[str] = field(default_factory=list)
+    frame_kind: str | None = None
+    time_frames: int | None = None
+
+    @property
+    def label(self) -> str:
+        """``MOD #number 'description'``: how messages name this series."""
+        num = self.series_number if self.series_number is not None else "?"
+        return f"{self.modality} #{num} {self.description!r}"
 
     @property
     def attenuation_corrected(self) -> bool:
@@ -71,19 +82,71 @@ class ScanResult(list):
         super().__init__(series)
         self.skipped = list(skipped)
 
+    def studies(self) -> list["StudySeries"]:
+        """The series grouped by study (StudyInstanceUID and PatientID), in scan order."""
+        groups: dict[tuple[str, str], StudySeries] = {}
+        for s in self:
+            key = (s.study_uid, s.patient_id)
+            if key not in groups:
+                groups[key] = StudySeries(study_uid=s.study_uid, patient_id=s.patient_id, patient_name=s.patient_name,
+                                          study_date=s.study_date, description=s.study_description)
+            groups[key].append(s)
+        return list(groups.values())
+
     def table(self) -> str:
-        """A text table of the series (what ``petct info`` prints)."""
-        head = f"{'#':>3} {'mod':<4} {'num':>5} {'slices':>6} {'size':>9} {'units':<6} {'AC':<3} description"
-        lines = [head, "-" * len(head)]
+        """A text table of the series (what ``petct info`` prints), grouped by study; columns widen to
+        fit their widest value."""
+        studies = self.studies()
+        rows = []
         for i, s in enumerate(self):
-            note = f"  [ignored: {s.reason}]" if s.ignore else ""
             ac = "yes" if s.attenuation_corrected else ("no" if s.modality == "PT" else "")
-            lines.append(f"{i:>3} {s.modality:<4} {s.series_number if s.series_number is not None else '':>5} "
-                         f"{s.slice_count:>6} {f'{s.rows}x{s.columns}':>9} {(s.units or ''):<6} {ac:<3} "
-                         f"{s.description}{note}")
+            frames = f"{s.time_frames or '?'} {s.frame_kind}" if s.frame_kind else ""
+            note = f"  [ignored: {s.reason}]" if s.ignore else ""
+            if s.duplicate_files:
+                note += f"  [{len(s.duplicate_files)} duplicate file(s)]"
+            rows.append((str(i), s.modality, "" if s.series_number is None else str(s.series_number),
+                         str(s.slice_count), f"{s.rows}x{s.columns}", s.units or "", ac, frames,
+                         s.description + note))
+        head = ("#", "mod", "num", "slices", "size", "units", "AC", "frames", "description")
+        right = (True, False, True, True, True, False, False, False, False)
+        widths = [max([len(h)] + [len(r[c]) for r in rows]) for c, h in enumerate(head)]
+
+        def fmt(r):
+            cells = [(v.rjust(w) if rt else v.ljust(w)) for v, w, rt in zip(r, widths, right)]
+            return " ".join(cells[:-1]) + " " + r[-1]
+        lines = []
+        index = {id(s): i for i, s in enumerate(self)}
+        for n, st in enumerate(studies):
+            if len(studies) > 1 or st.study_uid:
+                lines.append(("" if n == 0 else "\n") + f"study {n}: {st.summary()}")
+            header = fmt(head)
+            lines += [header, "-" * len(header)]
+            lines += [fmt(rows[index[id(s)]]) for s in st]
+        if not self:
+            header = fmt(head)
+            lines += [header, "-" * len(header)]
         if self.skipped:
             lines.append(f"{len(self.skipped)} file(s) skipped (not DICOM images or unreadable)")
         return "\n".join(lines)
+
+
+class StudySeries(ScanResult):
+    """The series of one study found by :func:`scan` (see :meth:`ScanResult.studies`)."""
+
+    def __init__(self, series: Iterable[SeriesInfo] = (), *, study_uid: str = "", patient_id: str = "",
+                 patient_name: str = "", study_date: str = "", description: str = ""):
+        super().__init__(series)
+        self.study_uid, self.patient_id, self.patient_name = study_uid, patient_id, patient_name
+        self.study_date, self.description = study_date, description
+
+    def summary(self) -> str:
+        date = self.study_date or "no date"
+        series = ", ".join(s.label for s in self)
+        return (f"patient {self.patient_id or '(no ID)'}, {date}, {self.description or '(no description)'!r}, "
+                f"StudyInstanceUID {self.study_uid or '(none)'}; series: {series}")
+
+    def __repr__(self) -> str:
+        return f"<StudySeries {self.summary()}>"
 
 
 def _from_core(path: str) -> str:
@@ -169,12 +232,24 @@ class Volume:
 
     ``array`` holds HU for CT and Bq/ml (or the stored units) for PET, each slice rescaled with its own
     slope/intercept. ``affine`` maps index ``(k, i, j, 1)`` to patient ``(x, y, z, 1)``.
+
+    A dynamic or gated series with T > 1 frames is ``(T, slices, rows, cols)``, ordered by time (dynamic)
+    or gate; ``frames`` describes each frame and ``frame(t)`` is frame ``t`` as a 3D Volume. The geometry
+    (every frame covers the same positions) is that of one frame.
     """
 
-    def __init__(self, handle: Any, info: dict, array: np.ndarray):
+    def __init__(self, handle: Any, info: dict, array: np.ndarray, _parent: "Volume | None" = None,
+                 _frame: int | None = None):
         self._handle = handle
         self._info = info
+        self._parent = _parent
+        self._frame = _frame
         self.array: np.ndarray = array
+        tf = info.get("time_frames") or {}
+        self.frame_kind: str | None = tf.get("kind") if _frame is None else None
+        self.frame_info: dict = {}
+        self.frames: list[dict] = ([dict(f, kind=tf.get("kind")) for f in tf.get("frames", [])]
+                                   if _frame is None else [])
         self.origin = np.asarray(info["origin"], dtype=np.float64)
         self.spacing = np.asarray(info["spacing"], dtype=np.float64)
         self.direction = np.asarray(info["direction"], dtype=np.float64).reshape(3, 3)
@@ -189,13 +264,43 @@ class Volume:
         self.study_uid: str = info.get("study_uid", "")
         self.frame_of_reference_uid: str | None = info.get("frame_of_reference_uid")
         self.units: str | None = info.get("units")
+        self.series_number: int | None = info.get("series_number")
+        self.series_description: str = info.get("series_description", "")
         self.rescale = np.asarray(info.get("rescale", []), dtype=np.float64)
+        self.label: str = _volume_label(info)
         self._suv_cache: dict[str, tuple[np.ndarray, dict]] = {}
         self._metadata: Dataset | None = None
 
     @property
-    def shape(self) -> tuple[int, int, int]:
-        return tuple(self.array.shape)  # type: ignore[return-value]
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.array.shape)
+
+    @property
+    def n_frames(self) -> int:
+        """Number of time frames / gates (1 for a 3D volume)."""
+        return self.array.shape[0] if self.array.ndim == 4 else 1
+
+    def frame(self, t: int) -> "Volume":
+        """Frame (or gate) ``t`` as a 3D :class:`Volume` (a view of ``array[t]``; SUV per frame)."""
+        if self.array.ndim != 4:
+            if t in (0, -1):
+                return self
+            raise IndexError(f"frame {t}: the volume has one frame")
+        if not isinstance(t, (int, np.integer)) or isinstance(t, bool):
+            raise TypeError(f"frame must be an int, not {type(t).__name__}")
+        n = self.array.shape[0]
+        if not -n <= t < n:
+            raise IndexError(f"frame {t} out of range: the volume has {n} frames")
+        t = int(t) % n
+        info = dict(self._info)
+        per = self.array.shape[1]
+        for key in ("files", "rescale", "instance_numbers", "acquisition_times", "frames"):
+            if key in info and len(info[key]) == n * per:
+                info[key] = info[key][t * per:(t + 1) * per]
+        v = Volume(self._handle, info, self.array[t], _parent=self, _frame=t)
+        v.warnings = list(self.warnings)
+        v.frame_info = dict(self.frames[t]) if self.frames else {}
+        return v
 
     @property
     def metadata(self) -> Dataset:
@@ -205,31 +310,98 @@ class Volume:
         return self._metadata
 
     # -- SUV --------------------------------------------------------------------------------
-    def _suv(self, kind: str) -> tuple[np.ndarray, dict]:
-        if kind not in SUV_KINDS:
+    #: accept an injection time of day that is after the scan start as the previous day even when that
+    #: means more than ROLLOVER_MAX_S of uptake (see :meth:`suv`)
+    allow_day_rollover: bool = False
+    #: accept an elapsed time (scan start - injection) that is negative or longer than MAX_ELAPSED_S
+    allow_implausible_elapsed: bool = False
+    #: the longest uptake a previous-day injection (scan past midnight) is taken for without asking
+    ROLLOVER_MAX_S = 6 * 3600.0
+    #: the plausible range of scan start - injection, beyond which SUV is refused unless allowed
+    MAX_ELAPSED_S = 24 * 3600.0
+
+    def _suv_raw(self, kind: str) -> tuple[np.ndarray, dict]:
+        if not isinstance(kind, str) or kind not in SUV_KINDS:
             raise ValueError(f"unknown SUV kind {kind!r}; use one of {', '.join(SUV_KINDS)}")
+        if self._parent is not None:
+            factors, info = self._parent._suv(kind)
+            info = dict(info)
+            frames = info.pop("frames", None) or []
+            if self._frame is not None and self._frame < len(frames):
+                info["frame"] = frames[self._frame]
+            return factors[self._frame], info
         if kind not in self._suv_cache:
-            factors, info = _native.volume_suv(self._handle, kind, self.array.shape[0])
-            self._suv_cache[kind] = (factors, json.loads(info))
+            n = int(np.prod(self.array.shape[:-2]))
+            factors, info = _native.volume_suv(self._handle, kind, n)
+            self._suv_cache[kind] = (factors.reshape(self.array.shape[:-2]), json.loads(info))
         return self._suv_cache[kind]
 
-    def suv_factors(self, kind: str = "bw") -> np.ndarray:
-        """Per-slice factors: ``suv = array * factors[:, None, None]``."""
-        return self._suv(kind)[0]
+    def _suv(self, kind: str, allow_day_rollover: bool | None = None,
+             allow_implausible_elapsed: bool | None = None) -> tuple[np.ndarray, dict]:
+        factors, info = self._suv_raw(kind)
+        self._check_suv_timing(info,
+                               self.allow_day_rollover if allow_day_rollover is None else allow_day_rollover,
+                               self.allow_implausible_elapsed if allow_implausible_elapsed is None
+                               else allow_implausible_elapsed)
+        return factors, info
 
-    def suv_factor(self, kind: str = "bw") -> float:
+    def _check_suv_timing(self, info: dict, allow_rollover: bool, allow_elapsed: bool) -> None:
+        """Refuse SUV whose decay correction rests on implausible times (see :meth:`suv`)."""
+        from .errors import SUVError
+        elapsed = info.get("elapsed_s")
+        if elapsed is None or info.get("decay_correction") not in ("START", "NONE"):
+            return   # ADMIN: the times do not enter the factor
+        where = self.files[0] if self.files else None
+        times = (f"injection {info.get('injection_time')} ({info.get('injection_time_source')}), "
+                 f"scan start {info.get('scan_start')} ({info.get('scan_start_source')})")
+        if info.get("day_rollover") and elapsed > self.ROLLOVER_MAX_S and not allow_rollover:
+            inj = str(info.get("injection_time") or "")
+            factor = 2.0 ** min(elapsed / (info.get("half_life_s") or 6586.2), 1000.0)
+            raise SUVError(
+                f"SUV: the injection time of day {inj[11:] or '?'} (RadiopharmaceuticalStartTime (0018,1072)) "
+                f"is after the scan start {info.get('scan_start')} ({info.get('scan_start_source')}); taking it as "
+                f"the previous day ({inj}) would mean {elapsed / 3600:.2f} h of decay (factor x{factor:.4g}), "
+                f"beyond the {self.ROLLOVER_MAX_S / 3600:g} h a scan past midnight allows. Check the times, or pass allow_day_rollover=True (or set "
+                "volume.allow_day_rollover = True) to accept",
+                path=where, tag=0x00181072)
+        if (elapsed < 0 or elapsed > self.MAX_ELAPSED_S) and not allow_elapsed and not (
+                info.get("day_rollover") and allow_rollover):
+            what = f"{-elapsed:.0f} s after" if elapsed < 0 else f"{elapsed / 3600:.2f} h before"
+            raise SUVError(
+                f"SUV: the injection is {what} the scan start "
+                f"(plausible: 0 to {self.MAX_ELAPSED_S / 3600:g} h) -- {times}. Fix the times, or pass "
+                "allow_implausible_elapsed=True (or set volume.allow_implausible_elapsed) to accept",
+                path=where, tag=0x00181078 if "DateTime" in (info.get("injection_time_source") or "") else 0x00181072)
+
+    def suv_factors(self, kind: str = "bw", **timing) -> np.ndarray:
+        """Per-slice factors: ``suv = array * factors[..., None, None]`` (``(T, slices)`` for 4D)."""
+        return self._suv(kind, **timing)[0]
+
+    def suv_factor(self, kind: str = "bw", **timing) -> float:
         """The factor turning this volume's values into SUV of ``kind`` (first slice's when per-slice)."""
-        return float(self._suv(kind)[0][0])
+        return float(self._suv(kind, **timing)[0].reshape(-1)[0])
 
-    def suv(self, kind: str = "bw") -> np.ndarray:
-        """float32 SUV volume of ``kind`` (``bw``, ``lbm``, ``lbm-janma``, ``bsa``, ``ibw``)."""
-        f = self._suv(kind)[0].astype(np.float32)
-        if np.all(f == f[0]):
-            return self.array * f[0]
-        return self.array * f[:, None, None]
+    def suv(self, kind: str = "bw", *, allow_day_rollover: bool | None = None,
+            allow_implausible_elapsed: bool | None = None) -> np.ndarray:
+        """float32 SUV volume of ``kind`` (``bw``, ``lbm``, ``lbm-janma``, ``bsa``, ``ibw``).
+
+        Timing rules (decay correction START or NONE): an injection time of day after the scan start
+        is taken as the previous day (a scan past midnight) only when that gives at most 6 h of uptake;
+        beyond, :class:`petct.SUVError` names both times unless ``allow_day_rollover=True``. An elapsed
+        time (scan start - injection) below 0 or above 24 h raises unless
+        ``allow_implausible_elapsed=True``. The defaults come from the volume's attributes of the same
+        names (so ``pair`` / ``save_paired`` follow ``study.pet.allow_day_rollover = True``).
+        """
+        f = self._suv(kind, allow_day_rollover, allow_implausible_elapsed)[0].astype(np.float32)
+        first = f.reshape(-1)[0]
+        if np.all(f == first):
+            return self.array * first
+        return self.array * f[..., None, None]
 
     def suv_info_for(self, kind: str = "bw") -> dict:
-        return dict(self._suv(kind)[1])
+        """How SUV of ``kind`` was computed (also when its timing is refused: see ``elapsed_s``,
+        ``day_rollover`` and ``notes``)."""
+        return dict(self._suv_raw(kind)[1])
 
     @property
     def suv_info(self) -> dict:
@@ -239,10 +411,10 @@ class Volume:
     # -- geometry helpers -------------------------------------------------------------------
     def grid(self, k0: int = 0, k1: int | None = None) -> tuple:
         """The native-layer grid tuple of slices ``k0:k1``."""
-        k1 = self.array.shape[0] if k1 is None else k1
+        k1 = self.array.shape[-3] if k1 is None else k1
         offsets = self.slice_offsets[k0:k1] - self.slice_offsets[k0]
         origin = self.origin + self.direction[:, 0] * self.slice_offsets[k0]
-        _, rows, cols = self.array.shape
+        rows, cols = self.array.shape[-2:]
         return ((k1 - k0, rows, cols), tuple(origin), tuple(self.direction.reshape(-1)), tuple(self.spacing),
                 None if self.uniform else np.ascontiguousarray(offsets))
 
@@ -256,7 +428,38 @@ class Volume:
                 f"units {self.units or ('HU' if self.modality == 'CT' else '?')}>")
 
 
-def _open_volume(files: Sequence[str], threads: int = 0, headers: object | None = None) -> Volume:
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _warn(message: str, category=PetctWarning) -> None:
+    """warnings.warn pointing at the first frame outside the petct package (the caller's code)."""
+    import sys
+    level = 2                      # stacklevel 2 = the caller of _warn
+    frame = sys._getframe(1)
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _PACKAGE_DIR:
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)
+
+
+def _volume_label(info: dict) -> str:
+    num = info.get("series_number")
+    return f"{info.get('modality', '') or '?'} #{'?' if num is None else num} {info.get('series_description', '')!r}"
+
+
+def _unique_label(s: SeriesInfo, found: Sequence[SeriesInfo]) -> str:
+    """``s.label``, with the end of its SeriesInstanceUID (and part) when another series has the same label."""
+    label = s.label
+    same = [o for o in found if o is not s and o.label == label]
+    if not same:
+        return label
+    if any(o.series_uid == s.series_uid for o in same):
+        return f"{label} (series ...{s.series_uid[-12:]} part {s.part})"
+    return f"{label} (series ...{s.series_uid[-12:]})"
+
+
+def _open_volume(files: Sequence[str], threads: int = 0, headers: object | None = None,
+                 label: str | None = None) -> Volume:
     files = list(files)
     try:
         handle, text = _native.volume_open(files, threads, headers)
@@ -266,14 +469,20 @@ def _open_volume(files: Sequence[str], threads: int = 0, headers: object | None 
     info = json.loads(text)
     info["files"] = [_from_core(f) for f in info.get("files", [])]
     info["warnings"] = [_display(w) for w in info.get("warnings", [])]
+    shape = tuple(info["shape"])
     try:
-        array = _native.volume_fill(handle, tuple(info["shape"]))
+        array = _native.volume_fill(handle, (int(np.prod(shape[:-2])),) + shape[-2:])
     except (DicomError, OSError) as exc:
         _attribute(exc, info["files"])
         raise
+    if len(shape) == 4:
+        array = array.reshape(shape)
+    label = label or _volume_label(info)
     vol = Volume(handle, info, array)
+    vol.label = label
+    vol.warnings = [f"{label}: {w}" for w in vol.warnings]
     for w in vol.warnings:
-        warnings.warn(w, GeometryWarning, stacklevel=3)
+        _warn(w, GeometryWarning)
     return vol
 
 
@@ -316,33 +525,100 @@ def _pick(candidates: list[SeriesInfo], key) -> SeriesInfo | None:
     return max(candidates, key=key) if candidates else None
 
 
+class MultipleStudiesError(GeometryError):
+    """A folder holds more than one study (or patient): pass ``study=`` to choose one."""
+
+
+def _choose_study(found: ScanResult, study, folder) -> ScanResult:
+    studies = found.studies()
+    if study is None:
+        # a study of ignored pieces only (e.g. a stray localizer) is never loaded: it does not count
+        if sum(any(not s.ignore for s in st) for st in studies) <= 1:
+            return found
+        listing = "\n".join(f"  [{i}] {st.summary()}" for i, st in enumerate(studies))
+        raise MultipleStudiesError(
+            f"{os.fspath(folder) if isinstance(folder, (str, os.PathLike)) else 'the files'} hold "
+            f"{len(studies)} studies; choose one with study= (an index or a StudyInstanceUID), or use "
+            f"petct.load_studies():\n{listing}")
+    if isinstance(study, bool) or not isinstance(study, (int, np.integer, str)):
+        raise TypeError(f"study must be an index or a StudyInstanceUID, not {type(study).__name__}")
+    if isinstance(study, (int, np.integer)):
+        if not -len(studies) <= study < len(studies):
+            raise IndexError(f"study={study}: the folder holds {len(studies)} studies")
+        chosen = studies[int(study)]
+    else:
+        match = [st for st in studies if st.study_uid == study]
+        if not match:
+            raise ValueError(f"no study {study!r}; found: " + ", ".join(st.study_uid for st in studies))
+        if len(match) > 1:
+            raise MultipleStudiesError(f"StudyInstanceUID {study} is shared by {len(match)} patients; choose by "
+                                       "index:\n" + "\n".join(f"  [{studies.index(st)}] {st.summary()}" for st in match))
+        chosen = match[0]
+    files = {f for s in chosen for f in s.files}
+    skipped = [(p, r) for p, r in found.skipped if os.path.dirname(p) in {os.path.dirname(f) for f in files}]
+    return ScanResult(list(chosen), skipped)
+
+
 def load_study(folder: Any, ct: SeriesInfo | int | str | None = None, pet: SeriesInfo | int | str | None = None,
-               threads: int = 0) -> Study:
+               threads: int = 0, study: int | str | None = None) -> Study:
     """Scan ``folder``, choose the PET and CT series, load both.
 
     PET: attenuation-corrected (CorrectedImage has ATTN) over NAC, then most slices. CT: same frame of
     reference as the PET, not a localizer, most slices. ``ct`` / ``pet`` choose explicitly: a
     SeriesInfo, an index into ``study.series`` or a SeriesInstanceUID. ``study.notes`` says why.
+
+    A folder holding more than one study (StudyInstanceUID / PatientID) raises
+    :class:`MultipleStudiesError` listing them; ``study=`` (an index into ``scan(folder).studies()`` or a
+    StudyInstanceUID) picks one. :func:`load_studies` loads each in turn.
     """
+    for arg, choice in (("ct", ct), ("pet", pet)):
+        if choice is not None and not isinstance(choice, SeriesInfo) and (
+                isinstance(choice, (bool, np.bool_)) or not isinstance(choice, (int, np.integer, str))):
+            raise TypeError(f"{arg}= takes a SeriesInfo, an index into study.series (int) or a "
+                            f"SeriesInstanceUID (str), not {type(choice).__name__} {choice!r}")
     # The scan keeps the headers it parsed until both volumes are open, so they are not read twice.
     found, headers = _scan(folder, True, threads, keep_headers=True)
+    found = _choose_study(found, study, folder)
+    return _study_from_scan(found, headers, folder, ct, pet, threads)
+
+
+def load_studies(root: Any, threads: int = 0):
+    """Yield one :class:`Study` per study (StudyInstanceUID / PatientID) under ``root``, scanning once.
+
+    A study without both a PET and a CT is still yielded (with ``ct`` or ``pet`` None)."""
+    found, headers = _scan(root, True, threads, keep_headers=True)
+    for i in range(len(found.studies())):
+        yield _study_from_scan(_choose_study(found, i, root), headers, root, None, None, threads)
+
+
+def _study_from_scan(found: ScanResult, headers, folder, ct, pet, threads) -> Study:
     notes: list[str] = []
 
-    def explicit(choice, modality):
+    def explicit(choice, modality, arg):
         if choice is None:
             return None
+        listing = "; ".join(f"{i}: {s.modality} #{s.series_number if s.series_number is not None else ''} "
+                            f"{s.description!r} {s.series_uid}" for i, s in enumerate(found)) or "none"
         if isinstance(choice, SeriesInfo):
             return choice
-        if isinstance(choice, int):
-            return found[choice]
+        if isinstance(choice, (int, np.integer)):
+            if not -len(found) <= int(choice) < len(found):
+                raise ValueError(f"{arg}={int(choice)}: no such series; {len(found)} series found"
+                                 + (f" (indices 0..{len(found) - 1}): {listing}" if found else ""))
+            return found[int(choice)]
         for s in found:
             if s.series_uid == choice:
                 return s
-        raise ValueError(f"no {modality} series {choice!r} in {folder}")
+        raise ValueError(f"{arg}={choice!r}: no {modality} series with that SeriesInstanceUID in "
+                         f"{os.fsdecode(folder) if isinstance(folder, (str, bytes, os.PathLike)) else 'the files given'}; "
+                         f"series found: {listing}")
 
-    pet_s = explicit(pet, "PET")
+    def name(s):
+        return _unique_label(s, found)
+
+    pet_s = explicit(pet, "PET", "pet")
     if pet_s is not None:
-        notes.append(f"PET series {pet_s.series_number} chosen by the caller")
+        notes.append(f"PET: {name(pet_s)} chosen by the caller")
     else:
         pets = [s for s in found if s.modality == "PT" and not s.ignore]
         ac = [s for s in pets if s.attenuation_corrected]
@@ -350,16 +626,15 @@ def load_study(folder: Any, ct: SeriesInfo | int | str | None = None, pet: Serie
         pet_s = _pick(pool, key=lambda s: (s.slice_count, s.rows * s.columns))
         if pet_s is not None:
             why = "attenuation-corrected (CorrectedImage has ATTN)" if ac else "no attenuation-corrected PET found"
-            others = len(pets) - 1
-            notes.append(f"PET: series {pet_s.series_number} {pet_s.description!r}, {why}, "
-                         f"{pet_s.slice_count} slices" + (f"; {others} other PET series not used" if others else ""))
+            others = [s for s in pets if s is not pet_s]
+            notes.append(f"PET: {name(pet_s)}, {why}, {pet_s.slice_count} slices"
+                         + (f"; other PET series not used: {', '.join(name(s) for s in others)}" if others else ""))
             if not ac and pets:
-                warnings.warn("no attenuation-corrected PET series; using a non-corrected one", PetctWarning,
-                              stacklevel=2)
+                _warn(f"no attenuation-corrected PET series; using {name(pet_s)}", PetctWarning)
 
-    ct_s = explicit(ct, "CT")
+    ct_s = explicit(ct, "CT", "ct")
     if ct_s is not None:
-        notes.append(f"CT series {ct_s.series_number} chosen by the caller")
+        notes.append(f"CT: {name(ct_s)} chosen by the caller")
     else:
         cts = [s for s in found if s.modality == "CT" and not s.ignore and not s.localizer]
         same_for = [s for s in cts if pet_s is not None and s.frame_of_reference_uid
@@ -368,34 +643,39 @@ def load_study(folder: Any, ct: SeriesInfo | int | str | None = None, pet: Serie
         ct_s = _pick(pool, key=lambda s: (s.slice_count, s.rows * s.columns))
         if ct_s is not None:
             if same_for or pet_s is None:
-                notes.append(f"CT: series {ct_s.series_number} {ct_s.description!r}, {ct_s.slice_count} slices"
+                notes.append(f"CT: {name(ct_s)}, {ct_s.slice_count} slices"
                              + (", same frame of reference as the PET" if same_for else ""))
             else:
-                msg = ("CT and PET have different frames of reference: they are paired by scanner "
-                       "coordinates only")
-                notes.append(f"CT: series {ct_s.series_number} {ct_s.description!r}; " + msg)
-                warnings.warn(msg, PetctWarning, stacklevel=2)
+                msg = (f"CT {name(ct_s)} and PET {name(pet_s)} have different frames of reference: they are "
+                       "paired by scanner coordinates only")
+                notes.append(f"CT: {name(ct_s)}; " + msg)
+                _warn(msg, PetctWarning)
     ignored = [s for s in found if s.ignore]
     if ignored:
         notes.append(f"ignored {len(ignored)} series piece(s): " +
-                     "; ".join(f"{s.modality} #{s.series_number} ({s.reason})" for s in ignored))
+                     "; ".join(f"{name(s)} ({s.reason})" for s in ignored))
     if found.skipped:
         notes.append(f"skipped {len(found.skipped)} file(s) that are not readable DICOM images")
-    ct_v = _load_series_leaving_out_bad_files(ct_s, threads, found, notes, headers) if ct_s is not None else None
-    pet_v = _load_series_leaving_out_bad_files(pet_s, threads, found, notes, headers) if pet_s is not None else None
+    for s in (pet_s, ct_s):
+        if s is not None and s.duplicate_files:
+            notes.append(f"{name(s)}: {len(s.duplicate_files)} duplicate file(s) (an instance already read from "
+                         f"another file) left out, e.g. {s.duplicate_files[0]}")
+    ct_v = _load_series_leaving_out_bad_files(ct_s, threads, found, notes, headers, name(ct_s)) if ct_s is not None else None
+    pet_v = _load_series_leaving_out_bad_files(pet_s, threads, found, notes, headers, name(pet_s)) if pet_s is not None else None
     del headers
     return Study(ct_v, pet_v, found, notes, ct_s, pet_s)
 
 
 def _load_series_leaving_out_bad_files(series: SeriesInfo, threads: int, found: ScanResult,
-                                       notes: list[str], headers: object | None = None) -> Volume:
+                                       notes: list[str], headers: object | None = None,
+                                       label: str | None = None) -> Volume:
     """load_series, but a slice file whose pixels cannot be decoded (truncated, corrupt) is left out,
     named in ``found.skipped``, ``notes`` and a warning, and the rest loads (its place becomes a reported
     gap in the volume's geometry, never a shifted volume). Errors not tied to one file propagate."""
     files = list(series.files)
     while True:
         try:
-            return _open_volume(files, threads, headers)
+            return _open_volume(files, threads, headers, label or series.label)
         except GeometryError:
             raise
         except DicomError as exc:
@@ -410,58 +690,131 @@ def _load_series_leaving_out_bad_files(series: SeriesInfo, threads: int, found: 
             if reason.startswith(shown + ": "):
                 reason = reason[len(shown) + 2:]
             found.skipped.append((bad, reason))
-            notes.append(f"{series.modality}: left out {bad}: {reason}")
-            warnings.warn(f"{bad} left out of {series.modality} series {series.series_number}: {reason}",
-                          PetctWarning, stacklevel=3)
+            notes.append(f"{label or series.label}: left out {bad}: {reason}")
+            _warn(f"{bad} left out of {label or series.label}: {reason}", PetctWarning)
 
 
 # -- pairing ---------------------------------------------------------------------------------
 
-def _overlap_slices(target: Volume, other: Volume) -> tuple[int, int]:
-    """Target slice range [k0, k1) whose centres lie inside the other volume's extent along the normal."""
-    n = target.direction[:, 0]
-    lo, hi = other.normal_extent(n)
-    proj = target.slice_positions @ n
-    tol = 1e-3
-    inside = np.nonzero((proj >= lo - tol) & (proj <= hi + tol))[0]
-    if inside.size == 0:
-        raise GeometryError("the PET and CT scans do not overlap along the slice axis")
-    return int(inside[0]), int(inside[-1]) + 1
+def _grid_offsets(v: Volume) -> np.ndarray:
+    """Slice offsets along the normal as the resampler sees the grid: uniform spacing for a uniform
+    volume, the measured offsets otherwise."""
+    n = v.array.shape[-3]
+    return np.arange(n) * v.spacing[0] if v.uniform else v.slice_offsets.astype(np.float64)
+
+
+def _continuous_k(v: Volume, t: np.ndarray) -> np.ndarray:
+    """The resampler's continuous slice index of offsets ``t`` along ``v``'s normal (GridGeometry.continuousK)."""
+    if v.uniform:
+        return t / v.spacing[0]
+    o = v.slice_offsets.astype(np.float64)
+    sign = -1.0 if len(o) > 1 and o[1] < o[0] else 1.0
+    o, x = o * sign, t * sign
+    if len(o) == 1:
+        return (x - o[0]) / v.spacing[0]
+    lo = np.clip(np.searchsorted(o, x, side="right") - 1, 0, len(o) - 2)
+    return lo + (x - o[lo]) / (o[lo + 1] - o[lo])
+
+
+def _filled_slices(target: Volume, other: Volume) -> tuple[int, int]:
+    """Target slice range [k0, k1) holding every target slice in which the resampler fills at least one
+    voxel from ``other`` (the rule of ``crop="overlap"``; the same test marks voxels valid in
+    ``return_mask``): a voxel is filled when its position falls within half a voxel beyond ``other``'s
+    outermost slice centres, rows and columns (ITK's convention)."""
+    n_t, n_s = target.direction[:, 0], other.direction[:, 0]
+    rows, cols = target.array.shape[-2:]
+    c_t, r_t = target.direction[:, 1] * target.spacing[1], target.direction[:, 2] * target.spacing[2]
+    tilt = (abs(c_t @ n_s) * (rows - 1) + abs(r_t @ n_s) * (cols - 1)) / other.spacing[0]
+    if tilt >= 1e-4:
+        # oblique to the other scan: ask the resampler itself (same rule by construction)
+        dummy = np.zeros(other.array.shape[-3:], np.float32)
+        _, mask = _native.resample(dummy, other.grid(), target.grid(), 0, 0.0, True, 0)
+        filled = np.nonzero(mask.reshape(mask.shape[0], -1).any(axis=1))[0]
+    else:
+        pos = target.origin[None, :] + _grid_offsets(target)[:, None] * n_t[None, :]
+        kc = _continuous_k(other, (pos - other.origin) @ n_s)
+        inside_k = (kc >= -0.5) & (kc <= other.array.shape[-3] - 0.5)
+        # in-plane: the other scan's row (y) / column (x) index of the target pixels of one slice,
+        # y = y0 + i*yi + j*yj, x = x0 + i*xi + j*xj
+        o_rows, o_cols = other.array.shape[-2:]
+        d0 = target.origin - other.origin
+        cy, cx = other.direction[:, 1] / other.spacing[1], other.direction[:, 2] / other.spacing[2]
+        y0, yi, yj = d0 @ cy, c_t @ cy, r_t @ cy
+        x0, xi, xj = d0 @ cx, c_t @ cx, r_t @ cx
+        i, j = np.arange(rows), np.arange(cols)
+
+        def inside(v, n):
+            return (v >= -0.5) & (v <= n - 0.5)
+        if abs(yj) * cols < 1e-9 and abs(xi) * rows < 1e-9:          # aligned axes
+            in_plane = bool(inside(y0 + i * yi, o_rows).any() and inside(x0 + j * xj, o_cols).any())
+        elif abs(yi) * rows < 1e-9 and abs(xj) * cols < 1e-9:        # rows and columns swapped
+            in_plane = bool(inside(y0 + j * yj, o_rows).any() and inside(x0 + i * xi, o_cols).any())
+        else:
+            y = y0 + i[:, None] * yi + j[None, :] * yj
+            x = x0 + i[:, None] * xi + j[None, :] * xj
+            in_plane = bool((inside(y, o_rows) & inside(x, o_cols)).any())
+        filled = np.nonzero(inside_k)[0] if in_plane else np.zeros(0, np.int64)
+    if filled.size == 0:
+        raise GeometryError(f"{target.label} and {other.label} do not overlap: the resampler fills no slice")
+    return int(filled[0]), int(filled[-1]) + 1
+
+
+def _check_choice(name: str, value: Any, allowed: tuple) -> None:
+    if not any(value is None if a is None else (isinstance(value, str) and value == a) for a in allowed):
+        raise ValueError(f"{name}={value!r} is not one of: {', '.join(repr(a) for a in allowed)}")
+
+
+def _check_pair_args(target: Any, pet: Any, suv_kind: Any, crop: Any) -> None:
+    """The pairing options, each checked against its allowed values (the message lists them)."""
+    _check_choice("target", target, ("ct", "pet"))
+    _check_choice("pet", pet, ("suv", "bqml"))
+    if pet == "suv":
+        _check_choice("suv_kind", suv_kind, SUV_KINDS)
+    _check_choice("crop", crop, ("overlap", None))
 
 
 def pair(study: Study, target: str = "ct", pet: str = "suv", suv_kind: str = "bw", crop: str | None = "overlap",
-         return_mask: bool = False, threads: int = 0):
+         return_mask: bool = False, threads: int = 0, frame: int | None = None):
     """PET and CT on one grid, slice ``i`` of one at the same patient position as slice ``i`` of the other.
 
     ``target="ct"``: PET resampled onto the CT grid (trilinear, in patient coordinates).
     ``target="pet"``: CT brought onto the PET grid by area averaging (no aliasing).
-    ``pet="suv"`` (SUV of ``suv_kind``) or ``"bqml"``. ``crop="overlap"`` keeps the target slices inside
-    the other scan's axial extent; ``crop=None`` keeps all, filling outside with -1024 HU / 0, and
-    ``return_mask=True`` adds the validity mask. Returns ``(ct, pet)`` float32 ``(C, H, W)`` arrays
-    (plus the mask).
+    ``pet="suv"`` (SUV of ``suv_kind``) or ``"bqml"``. ``crop="overlap"`` keeps exactly the target slices
+    in which the resampler fills at least one voxel (those with any valid voxel in ``return_mask``);
+    ``crop=None`` keeps all, filling outside with -1024 HU / 0, and ``return_mask=True`` adds the validity
+    mask. Returns ``(ct, pet)`` float32 ``(C, H, W)`` arrays (plus the mask). A dynamic / gated PET gives
+    pet ``(T, C, H, W)`` (every frame on the same grid; the mask is that of one frame); ``frame=t`` pairs
+    frame ``t`` only, ``(C, H, W)``.
     """
     if study.ct is None or study.pet is None:
         raise GeometryError("pairing needs both a CT and a PET series; found "
                             f"CT={'yes' if study.ct is not None else 'no'}, PET={'yes' if study.pet is not None else 'no'}")
-    if target not in ("ct", "pet"):
-        raise ValueError("target must be 'ct' or 'pet'")
-    if pet not in ("suv", "bqml"):
-        raise ValueError("pet must be 'suv' or 'bqml'")
-    if crop not in ("overlap", None):
-        raise ValueError("crop must be 'overlap' or None")
+    _check_pair_args(target, pet, suv_kind, crop)
     ct_v, pet_v = study.ct, study.pet
+    if frame is not None:
+        pet_v = pet_v.frame(frame)
     pet_values = pet_v.suv(suv_kind) if pet == "suv" else pet_v.array
     if target == "ct":
-        tgt, src, src_values, fill, method = ct_v, pet_v, pet_values, 0.0, 0
+        tgt, src, fill, method = ct_v, pet_v, 0.0, 0
     else:
-        tgt, src, src_values, fill, method = pet_v, ct_v, ct_v.array, -1024.0, 1
-    k0, k1 = _overlap_slices(tgt, src) if crop == "overlap" else (0, tgt.array.shape[0])
-    res = _native.resample(src_values, src.grid(), tgt.grid(k0, k1), method, fill, return_mask, threads)
-    resampled, mask = res if return_mask else (res, None)
+        tgt, src, fill, method = pet_v, ct_v, -1024.0, 1
+    k0, k1 = _filled_slices(tgt, src) if crop == "overlap" else (0, tgt.array.shape[-3])
+    mask = None
     if target == "ct":
+        frames = pet_values if pet_values.ndim == 4 else pet_values[None]
+        out = []
+        for t in range(frames.shape[0]):
+            res = _native.resample(np.ascontiguousarray(frames[t]), src.grid(), tgt.grid(k0, k1), method, fill,
+                                   return_mask and t == 0, threads)
+            if return_mask and t == 0:
+                res, mask = res
+            out.append(res)
+        resampled = out[0] if pet_values.ndim == 3 else np.stack(out)
         ct_out, pet_out = ct_v.array[k0:k1], resampled
     else:
-        ct_out, pet_out = resampled, pet_values[k0:k1]
+        res = _native.resample(ct_v.array, src.grid(), tgt.grid(k0, k1), method, fill, return_mask, threads)
+        resampled, mask = res if return_mask else (res, None)
+        ct_out, pet_out = resampled, pet_values[..., k0:k1, :, :]
     ct_out = np.ascontiguousarray(ct_out, dtype=np.float32)
     pet_out = np.ascontiguousarray(pet_out, dtype=np.float32)
     if return_mask:
@@ -469,11 +822,12 @@ def pair(study: Study, target: str = "ct", pet: str = "suv", suv_kind: str = "bw
     return ct_out, pet_out
 
 
-def _paired_meta(study: Study, target: str, pet: str, suv_kind: str, crop, shape) -> dict:
+def _paired_meta(study: Study, target: str, pet: str, suv_kind: str, crop, shape, frame: int | None = None,
+                 pet_shape=None) -> dict:
     from . import __version__
     tgt = study.ct if target == "ct" else study.pet
     assert tgt is not None and study.ct is not None and study.pet is not None
-    k0, k1 = _overlap_slices(tgt, study.pet if target == "ct" else study.ct) if crop == "overlap" else (0, tgt.shape[0])
+    k0, k1 = _filled_slices(tgt, study.pet if target == "ct" else study.ct) if crop == "overlap" else (0, tgt.shape[-3])
     grid = tgt.grid(k0, k1)
     origin = np.asarray(grid[1])
     affine = tgt.affine.copy()
@@ -483,6 +837,10 @@ def _paired_meta(study: Study, target: str, pet: str, suv_kind: str, crop, shape
         "spacing": tgt.spacing.tolist(), "origin": origin.tolist(), "direction": tgt.direction.tolist(),
         "affine": affine.tolist(),
         "slice_offsets": (tgt.slice_offsets[k0:k1] - tgt.slice_offsets[k0]).tolist(),
+        # False: the slices are not evenly spaced; the affine uses the nominal spacing and
+        # slice_positions hold every slice's exact ImagePositionPatient (LPS mm).
+        "uniform": bool(tgt.uniform),
+        "slice_positions": tgt.slice_positions[k0:k1].tolist(),
         "units": {"ct": "HU", "pet": (f"SUV{suv_kind}" if pet == "suv" else (study.pet.units or "BQML"))},
         "suv": study.pet.suv_info_for(suv_kind) if pet == "suv" else None,
         "source_series": {"ct": study.ct.series_uid, "pet": study.pet.series_uid},
@@ -490,101 +848,93 @@ def _paired_meta(study: Study, target: str, pet: str, suv_kind: str, crop, shape
         "notes": study.notes,
         "petct_version": __version__,
     }
+    pv = study.pet
+    if pv.frames and frame is None:
+        meta["pet_shape"] = list(pet_shape) if pet_shape is not None else None
+        meta["frames"] = pv.frames
+        meta["frame_kind"] = pv.frame_kind
+    elif pv.frames:
+        meta["frame"] = int(frame)
+        meta["frames"] = [pv.frames[int(frame)]]
+        meta["frame_kind"] = pv.frame_kind
     return meta
 
 
 def save_paired(study_or_folder: Any, out_dir: Any, target: str = "ct", pet: str = "suv", suv_kind: str = "bw",
-                crop: str | None = "overlap") -> dict:
+                crop: str | None = "overlap", frame: int | None = None) -> dict:
     """Write ``ct.npy``, ``pet.npy`` and ``meta.json`` (an Auto-Paired folder) and return the meta.
 
-    The three files are written into a temporary sibling folder that then replaces ``out_dir`` (an
-    atomic swap on Linux), so an interrupted run leaves either the previous complete result or none,
-    never a mix of two runs or a half-written file.
+    Each file goes to a temporary name in ``out_dir`` and is then renamed over its final name,
+    ``meta.json`` last (it records size, CRC-32 and identity of ``ct.npy`` / ``pet.npy``, which
+    :func:`load_paired` checks). Nothing else in ``out_dir`` is moved, renamed or deleted; an existing
+    folder keeps its mode and owner; concurrent writers commit one after the other (the last complete
+    result wins); Ctrl-C leaves the previous result or the new one. See :mod:`petct.outdir`.
     """
+    from .outdir import check_out_dir
+    out = check_out_dir(out_dir)
+    _check_pair_args(target, pet, suv_kind, crop)
     study = study_or_folder if isinstance(study_or_folder, Study) else load_study(study_or_folder)
-    ct, pt = pair(study, target=target, pet=pet, suv_kind=suv_kind, crop=crop)
-    meta = _paired_meta(study, target, pet, suv_kind, crop, ct.shape)
-    _write_paired_dir(os.fspath(out_dir), ct, pt, meta)
-    return meta
+    ct, pt = pair(study, target=target, pet=pet, suv_kind=suv_kind, crop=crop, frame=frame)
+    meta = _paired_meta(study, target, pet, suv_kind, crop, ct.shape, frame, pt.shape)
+    return _write_paired_dir(out, ct, pt, meta)
 
 
 _PAIRED_FILES = ("ct.npy", "pet.npy", "meta.json")
 
 
-def _rename_exchange(a: str, b: str) -> bool:
-    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False when not available."""
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        fn = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    at_fdcwd, rename_exchange = -100, 2
-    return fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
-
-
-def _write_paired_dir(out: str, ct: np.ndarray, pt: np.ndarray, meta: dict) -> None:
-    """Writes ct.npy, pet.npy and meta.json into a temporary sibling folder, then puts that folder in
-    place of ``out`` (an atomic swap where the OS has one), so ``out`` always holds one complete run:
-    the previous one or the new one (or none, if a process is killed during a first write or, where
-    the swap is not atomic, between two renames). Other files already in ``out`` are carried over."""
-    import shutil
-    import tempfile
-    out = os.path.realpath(out)   # a symlinked folder: replace its target, keep the link
-    parent, base = os.path.split(out.rstrip(os.sep)) if out != os.sep else (out, "")
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{base}.tmp-", dir=parent)
-    try:
-        for name, arr in (("ct.npy", ct), ("pet.npy", pt)):
-            with open(os.path.join(tmp, name), "wb") as f:
-                np.save(f, arr)
-                f.flush()
-                os.fsync(f.fileno())
-        with open(os.path.join(tmp, "meta.json"), "w") as f:
-            json.dump(meta, f, indent=2)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o777 & ~_umask())
-        if not os.path.isdir(out):
-            os.rename(tmp, out)
-            return
-        # keep whatever else the user keeps in the folder (and older temporary names are dropped)
-        for entry in os.listdir(out):
-            if entry not in _PAIRED_FILES and not entry.startswith((".ct.npy.tmp", ".pet.npy.tmp", ".meta.json.tmp")):
-                os.rename(os.path.join(out, entry), os.path.join(tmp, entry))
-        if _rename_exchange(tmp, out):
-            shutil.rmtree(tmp, ignore_errors=True)   # tmp now holds the previous run
-            return
-        old = tempfile.mkdtemp(prefix=f".{base}.old-", dir=parent)
-        os.rename(out, os.path.join(old, "d"))
-        os.rename(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def _umask() -> int:
-    # read, not set-and-restore: os.umask would race with other threads creating files
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return 0o022
+def _write_paired_dir(out: Any, ct: np.ndarray, pt: np.ndarray, meta: dict,
+                      extra: dict[str, np.ndarray] | None = None) -> dict:
+    """ct.npy, pet.npy, then each ``extra`` array as ``<name>`` (.npy), meta.json last, by the rules of
+    :class:`petct.outdir.OutputFolder`. Returns the meta as written (with its file records)."""
+    from .outdir import OutputFolder
+    with OutputFolder(out) as w:
+        w.add("ct.npy", lambda f: np.save(f, ct))
+        w.add("pet.npy", lambda f: np.save(f, pt))
+        for name, arr in (extra or {}).items():
+            w.add(name, lambda f, a=arr: np.save(f, a))
+        return w.commit("meta.json", meta)
 
 
 def load_paired(out_dir: Any, mmap: bool = False) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Read an Auto-Paired folder: ``(ct, pet, meta)``."""
+    """Read an Auto-Paired folder: ``(ct, pet, meta)``.
+
+    The three files are opened under a shared lock of the folder (writers rename under an exclusive
+    one), so a load concurrent with ``save_paired`` gets one complete run. Raises
+    :class:`petct.PairedFolderError` when ``ct.npy`` / ``pet.npy`` are not the files its ``meta.json``
+    was written with (a writer killed between its renames, another program), or when ``meta.json`` is
+    missing."""
+    from .errors import PairedFolderError
+    from .outdir import _folder_lock, _join, check_files, open_regular, read_marker
+    import fcntl
     d = os.fspath(out_dir)
-    mode = "r" if mmap else None
-    ct = np.load(os.path.join(d, "ct.npy"), mmap_mode=mode)
-    pt = np.load(os.path.join(d, "pet.npy"), mmap_mode=mode)
-    meta_path = os.path.join(d, "meta.json")
-    meta = json.load(open(meta_path)) if os.path.exists(meta_path) else {}
-    if ct.shape != pt.shape:
-        raise ValueError(f"{d}: ct.npy {ct.shape} and pet.npy {pt.shape} differ in shape")
+    arrays, stats, handles = {}, {}, []
+    try:
+        with _folder_lock(d, fcntl.LOCK_SH):
+            try:
+                meta = read_marker(d)
+            except FileNotFoundError:
+                raise PairedFolderError(f"{os.fsdecode(d)}: no meta.json: not an Auto-Paired folder, or its first "
+                                        "write was interrupted") from None
+            for name in ("ct.npy", "pet.npy"):
+                path = _join(d, name)
+                f, stats[name] = open_regular(path, name)
+                handles.append(f)
+                if mmap:
+                    arrays[name] = np.load(path, mmap_mode="r")
+                    if (os.stat(path).st_ino, os.stat(path).st_dev) != (stats[name].st_ino, stats[name].st_dev):
+                        raise PairedFolderError(f"{os.fsdecode(d)}: {name} was replaced while being opened; load again")
+                else:
+                    arrays[name] = f
+        for name, f in list(arrays.items()):
+            if not mmap:
+                arrays[name] = np.load(f)
+    finally:
+        for f in handles:
+            f.close()
+    check_files(d, meta, stats)
+    ct, pt = arrays["ct.npy"], arrays["pet.npy"]
+    if ct.shape != pt.shape[-3:]:
+        raise PairedFolderError(f"{os.fsdecode(d)}: ct.npy {ct.shape} and pet.npy {pt.shape} differ in shape")
+    if "slice_positions" in meta:
+        meta["slice_positions"] = np.asarray(meta["slice_positions"], dtype=np.float64).reshape(-1, 3)
     return ct, pt, meta

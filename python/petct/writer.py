@@ -275,4 +275,8 @@ def dcmwrite(ds: Any, path: Any) -> None:
     if hasattr(path, "write"):
         path.write(_encode(records, heap))
         return
-    _native.write_file(os.fspath(path), records, heap)
+    target = os.fspath(path)
+    if len(target) == 0:
+        import errno
+        raise FileNotFoundError(errno.ENOENT, "an empty path is not a file name", target)
+    _native.write_file(target, records, heap)

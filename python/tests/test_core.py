@@ -204,8 +204,9 @@ def test_installed_library_needs_no_toolchain():
     assert r.stdout.strip() == "ok"
 
 
-def test_missing_codec_library_names_the_package(tmp_path):
-    """Without libopenjp2 at run time, `import petct` fails with a message naming the package to install."""
+def test_missing_codec_library_does_not_stop_import(tmp_path):
+    """Without libopenjp2 at run time `import petct` works and petct.codecs() says why JPEG 2000 is
+    unavailable (decoding then names the package: test_codec_libraries.py)."""
     if shutil.which("unshare") is None or subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode:
         pytest.skip("needs a private mount namespace (root) to hide the library")
     import glob
@@ -213,8 +214,8 @@ def test_missing_codec_library_names_the_package(tmp_path):
     if not libs:
         pytest.skip("libopenjp2 is not where Debian puts it")
     lib = os.path.realpath(libs[0])
-    code = "import petct"
+    code = "import petct; ok, why = petct.codecs()[\"JPEG 2000\"]; print(ok, why)"
     script = f"mount --bind /dev/null {lib} && exec {sys.executable} -c '{code}'"
     r = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True)
-    assert r.returncode != 0
-    assert "libopenjp2-7" in r.stderr and "apt-get install" in r.stderr
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("False OpenJPEG not found") and "libopenjp2.so.7" in r.stdout

@@ -42,15 +42,15 @@ def test_read_dicom_notebook(tmp_path):
     assert "Total Dose (Bq)     370000000" in text
     assert "CT slice (128, 128) float32" in text and "PET slice (96, 96) float32" in text
     assert "CT  volume (60, 128, 128)" in text and "PET volume (56, 96, 96)" in text
-    assert "paired ct (56, 128, 128) float32  pet (56, 128, 128) float32" in text
+    assert "paired ct (57, 128, 128) float32  pet (57, 128, 128) float32" in text  # crop keeps every filled slice
     assert images >= 2
     assert sorted(p.name for p in (tmp_path / "Auto-Paired").iterdir()) == ["ct.npy", "meta.json", "pet.npy"]
 
 
 def test_read_npy_notebook(tmp_path):
     _, text, images = _execute("read_npy.ipynb", tmp_path)
-    assert "ct  shape (56, 128, 128) float32" in text
-    assert "pet shape (56, 128, 128) float32" in text
+    assert "ct  shape (57, 128, 128) float32" in text
+    assert "pet shape (57, 128, 128) float32" in text
     assert "SUVmax" in text
     assert images >= 3           # side by side, fused, MIPs
     assert (tmp_path / "petct-sample" / "Auto-Paired" / "ct.npy").exists()

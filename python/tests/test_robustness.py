@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -233,14 +234,24 @@ WRITER_SCRIPT = textwrap.dedent("""
 """)
 
 
+TEMP_NAME = re.compile(r"^\.(ct\.npy|pet\.npy|meta\.json)\.petct-tmp-[0-9a-f]{24}$")
+
+
 def _check_paired(out: Path, expected: dict) -> str | None:
-    """None when ``out`` is absent or holds exactly one run of one study; else what is wrong."""
+    """None when ``out`` is absent, holds exactly one run of one study, or a mix that load_paired
+    refuses with PairedFolderError (a kill between two renames); else what is wrong."""
     if not out.exists():
         return None
     names = sorted(os.listdir(out))
-    if names != ["ct.npy", "meta.json", "pet.npy"]:
+    visible = [n for n in names if not TEMP_NAME.match(n)]
+    if visible and visible != ["ct.npy", "meta.json", "pet.npy"]:
         return f"files {names}"
-    ct, pt, meta = petct.load_paired(out)
+    if not visible:
+        return None
+    try:
+        ct, pt, meta = petct.load_paired(out)
+    except petct.PairedFolderError:
+        return None
     uid = meta.get("study_uid")
     if uid not in expected:
         return f"unknown study {uid}"
@@ -250,7 +261,9 @@ def _check_paired(out: Path, expected: dict) -> str | None:
     return None
 
 
-def test_killed_writer_leaves_old_complete_result_or_none(tmp_path):
+def test_killed_writer_leaves_old_complete_result_or_a_detected_mix(tmp_path):
+    """SIGKILL at any time: the folder holds a complete run (old or new), or a mix load_paired refuses
+    by name; the only extra entries are the killed writer's own hidden temporary files."""
     big = dict(ct_shape=(24, 48, 48), pet_shape=(16, 24, 24))
     _, _, ids_a = tiny_study(tmp_path / "a", seed=1, **big)
     _, _, ids_b = tiny_study(tmp_path / "b", seed=2, ct_z0=1.5, **big)
@@ -271,11 +284,14 @@ def test_killed_writer_leaves_old_complete_result_or_none(tmp_path):
         kills += 1
         problem = _check_paired(out, expected)
         assert problem is None, f"after kill {kills} (delay {delay:.2f} s): {problem}"
-    # leftovers of killed runs are hidden temporary siblings; a new save still works and cleans the target
+    # a new save still works and removes the killed writers' temporary files; the parent folder got
+    # nothing but the output folder
     meta = petct.save_paired(quiet_load(tmp_path / "a"), out)
+    assert sorted(os.listdir(out)) == ["ct.npy", "meta.json", "pet.npy"]
     assert _check_paired(out, expected) is None and meta["study_uid"] == ids_a.study_uid
-    visible = [n for n in os.listdir(out.parent) if not n.startswith(".")]
-    assert visible == ["Auto-Paired"]
+    ct, pt, meta2 = petct.load_paired(out)
+    assert meta2["content_id"] == meta["content_id"]
+    assert os.listdir(out.parent) == ["Auto-Paired"]
 
 
 def test_save_paired_keeps_other_files_and_replaces_the_run(tmp_path):

@@ -81,11 +81,13 @@ def test_pair_target_ct_matches_simpleitk_resample(study_dir):
 
 
 def test_pair_crop_overlap_keeps_only_slices_inside_pet(study_dir):
+    """The kept CT slices are those within half a PET slice beyond the outermost PET centres."""
     study = petct.load_study(study_dir)
     ct, pet = petct.pair(study, target="ct", pet="bqml")
     z_ct = study.ct.slice_positions[:, 2]
     lo, hi = study.pet.slice_positions[:, 2].min(), study.pet.slice_positions[:, 2].max()
-    keep = (z_ct >= lo - 1e-3) & (z_ct <= hi + 1e-3)
+    half = study.pet.spacing[0] / 2
+    keep = (z_ct >= lo - half) & (z_ct <= hi + half)
     assert ct.shape[0] == keep.sum()
     np.testing.assert_array_equal(ct, study.ct.array[keep])
 
@@ -155,14 +157,14 @@ def test_sorting_uses_normal_projection_not_instance_number(tmp_path):
     np.testing.assert_array_equal(vol.array[:, 0, 0], np.arange(6))
 
 
-def test_duplicate_positions_are_removed_with_warning(tmp_path):
+def test_repeated_position_without_timing_or_duplicate_is_an_error_naming_the_files(tmp_path):
     ids = StudyIds()
     offsets = np.array([0, 2, 2, 4], float)
     g = axial(8, 8, (1.0, 1.0), 4, 2.0, offsets=offsets)
-    write_series(str(tmp_path), "CT", g, np.zeros((4, 8, 8), np.int16), ids)
-    with pytest.warns(petct.GeometryWarning, match="uplicate"):
-        vol = petct.load_series(tmp_path)
-    assert vol.array.shape[0] == 3
+    paths = write_series(str(tmp_path), "CT", g, np.zeros((4, 8, 8), np.int16), ids)
+    with pytest.raises(petct.GeometryError, match="same position") as exc:
+        petct.load_series(tmp_path)
+    assert paths[1] in str(exc.value) and paths[2] in str(exc.value)
 
 
 def test_per_slice_rescale(tmp_path):

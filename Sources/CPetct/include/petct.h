@@ -22,7 +22,7 @@
 extern "C" {
 #endif
 
-#define PETCT_ABI_VERSION 3
+#define PETCT_ABI_VERSION 4
 
 /* ---- status / error codes ---------------------------------------------------------------- */
 enum {
@@ -261,6 +261,11 @@ int32_t petct_resample(const float *src, const petct_grid *src_grid, float *dst,
 int32_t petct_abi_version(void);
 /* Version string of the core, NUL-terminated, static storage. */
 const char *petct_core_version(void);
+/* Codec libraries opened at run time (PETCT_CODEC_*). Opens the library if that was not tried yet and
+ * writes a NUL-terminated description into buf[0..cap) (truncated to fit): name, version and path when
+ * it loaded, else why not. Returns 1 loaded, 0 missing, -1 unknown codec. */
+enum { PETCT_CODEC_CHARLS = 1, PETCT_CODEC_OPENJPEG = 2 };
+int32_t petct_codec_status(int32_t codec, char *buf, size_t cap);
 
 /* ---- writing ------------------------------------------------------------------------------ */
 /* One record of the element tree to write, in the same pre-order layout as petct_element: a

@@ -1,2 +1,0 @@
-// CharLS (JPEG-LS), Debian package libcharls-dev.
-#include <charls/charls.h>
