@@ -27,10 +27,13 @@ public enum Tag {
     public static let frameContentSequence: UInt32 = 0x0020_9111
     public static let planePositionSequence: UInt32 = 0x0020_9113
     public static let planeOrientationSequence: UInt32 = 0x0020_9116
+    public static let samplesPerPixel: UInt32 = 0x0028_0002
+    public static let photometricInterpretation: UInt32 = 0x0028_0004
     public static let numberOfFrames: UInt32 = 0x0028_0008
     public static let rows: UInt32 = 0x0028_0010
     public static let columns: UInt32 = 0x0028_0011
     public static let pixelSpacing: UInt32 = 0x0028_0030
+    public static let bitsAllocated: UInt32 = 0x0028_0100
     public static let correctedImage: UInt32 = 0x0028_0051
     public static let rescaleIntercept: UInt32 = 0x0028_1052
     public static let rescaleSlope: UInt32 = 0x0028_1053
@@ -44,14 +47,18 @@ public enum Tag {
 
 /// Reads headers (stop before pixels) of many files in parallel.
 public enum HeaderReader {
-    public static func readAll(_ paths: [String], threads: Int) -> [Result<Dataset, DicomError>] {
+    /// Only regular files are read (a FIFO, socket or device fails without being opened). Once
+    /// `cancel` is set the remaining files fail with `.cancelled` without being read.
+    public static func readAll(_ paths: [String], threads: Int, cancel: CancelFlag = .none) -> [Result<Dataset, DicomError>] {
         var out = [Result<Dataset, DicomError>?](repeating: nil, count: paths.count)
         out.withUnsafeMutableBufferPointer { buf in
             let shared = SharedBox(buf)
             Parallel.chunks(count: paths.count, threads: threads, granularity: 8) { _, range in
                 for i in range {
                     do throws(DicomError) {
-                        let ds = try DicomReader.read(path: paths[i], options: ReadOptions(stopBeforePixels: true))
+                        try cancel.check()
+                        let ds = try DicomReader.read(path: FilePath(paths[i]), options: ReadOptions(stopBeforePixels: true),
+                                                      regularOnly: true)
                         shared.value[i] = .success(ds)
                     } catch {
                         shared.value[i] = .failure(error)

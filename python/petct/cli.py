@@ -216,6 +216,11 @@ def _add_batch_parser(sub) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        try:   # a file name that is not UTF-8 (os.fsdecode's surrogates) prints as its own bytes
+            stream.reconfigure(errors="surrogateescape")
+        except (AttributeError, ValueError):
+            pass
     import warnings
     args = build_parser().parse_args(argv)
     if getattr(args, "study", None) is not None and args.study.lstrip("-").isdigit():
@@ -229,10 +234,14 @@ def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = show
     try:
         return args.func(args)
-    except (DicomError, GeometryError, OSError, ValueError, IndexError) as exc:
+    except (DicomError, GeometryError, OSError, ValueError, IndexError, MemoryError) as exc:
         _done_progress()
         print(f"petct {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        _done_progress()
+        print(f"petct {args.command}: interrupted", file=sys.stderr)
+        return 130
     finally:
         warnings.showwarning = previous
 

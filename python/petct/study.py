@@ -5,6 +5,7 @@ core with the GIL released; this module only chooses series and shapes the resul
 """
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -165,13 +166,47 @@ class StudySeries(ScanResult):
         return f"<StudySeries {self.summary()}>"
 
 
+def _from_core(path: str) -> str:
+    """A path the core returned (JSON text) back to the str os.fsdecode gives for its bytes: the core
+    writes each path byte that is not UTF-8 as the private-use character U+10FF00 + byte."""
+    if not path or max(path) < "\U0010ff00":
+        return path
+    out = bytearray()
+    for ch in path:
+        o = ord(ch)
+        out += bytes((o - 0x10FF00,)) if o >= 0x10FF00 else ch.encode("utf-8", "surrogateescape")
+    return os.fsdecode(bytes(out))
+
+
+def _display(text: str) -> str:
+    """Core text that may quote paths (reasons, warnings): each escaped non-UTF-8 byte as ``\\xNN``."""
+    if not text or max(text) < "\U0010ff00":
+        return text
+    return "".join(f"\\x{ord(c) - 0x10FF00:02x}" if 0x10FF00 <= ord(c) <= 0x10FFFF else c for c in text)
+
+
+def _attribute(exc: BaseException, files: Sequence[Any]) -> None:
+    """Names the failing file of a list call on its exception, from the core's ``item_index``."""
+    index = getattr(exc, "item_index", None)
+    if index is None or not 0 <= index < len(files):
+        return
+    bad = files[index]
+    exc.bad_file = bad
+    if isinstance(exc, DicomError) and exc.path is None:
+        exc.path = bad
+    elif isinstance(exc, OSError) and exc.filename is None:
+        exc.filename = bad
+
+
 def _list_files(source: Any, recursive: bool) -> list[str]:
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
         if os.path.isfile(path):
             return [path]
         if not os.path.isdir(path):
-            raise FileNotFoundError(path)
+            if os.path.lexists(path):
+                return [path]   # a FIFO, socket or device: the core lists it as skipped without opening it
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
         out: list[str] = []
         if recursive:
             for root, dirs, files in os.walk(path):
@@ -179,7 +214,7 @@ def _list_files(source: Any, recursive: bool) -> list[str]:
                 out.extend(os.path.join(root, f) for f in sorted(files) if not f.startswith("."))
         else:
             out = [e.path for e in sorted(os.scandir(path), key=lambda e: e.name)
-                   if e.is_file() and not e.name.startswith(".")]
+                   if not e.is_dir() and not e.name.startswith(".")]   # FIFOs etc.: skipped by the core
         return out
     return [os.fspath(p) for p in source]
 
@@ -227,8 +262,10 @@ def _scan(folder: Any, recursive: bool, threads: int, keep_headers: bool,
         reporter.update(reporter.total - reporter.done)
     doc = json.loads(text)
     fields = SeriesInfo.__dataclass_fields__
+    for s in doc["series"]:
+        s["files"] = [_from_core(f) for f in s["files"]]
     series = [SeriesInfo(**{k: v for k, v in s.items() if k in fields}) for s in doc["series"]]
-    result = ScanResult(series, [(s["path"], s["reason"]) for s in doc["skipped"]])
+    result = ScanResult(series, [(_from_core(s["path"]), _display(s["reason"])) for s in doc["skipped"]])
     log.info("scan of %s: %d files, %d series, %d skipped", folder if isinstance(folder, (str, os.PathLike))
              else f"{len(files)} paths", len(files), len(series), len(result.skipped))
     for path, reason in result.skipped:
@@ -541,10 +578,21 @@ def _unique_label(s: SeriesInfo, found: Sequence[SeriesInfo]) -> str:
 
 def _open_volume(files: Sequence[str], threads: int = 0, headers: object | None = None,
                  label: str | None = None) -> Volume:
-    handle, text = _native.volume_open(list(files), threads, headers)
+    files = list(files)
+    try:
+        handle, text = _native.volume_open(files, threads, headers)
+    except (DicomError, OSError) as exc:
+        _attribute(exc, files)
+        raise
     info = json.loads(text)
+    info["files"] = [_from_core(f) for f in info.get("files", [])]
+    info["warnings"] = [_display(w) for w in info.get("warnings", [])]
     shape = tuple(info["shape"])
-    array = _native.volume_fill(handle, (int(np.prod(shape[:-2])),) + shape[-2:])
+    try:
+        array = _native.volume_fill(handle, (int(np.prod(shape[:-2])),) + shape[-2:])
+    except (DicomError, OSError) as exc:
+        _attribute(exc, info["files"])
+        raise
     if len(shape) == 4:
         array = array.reshape(shape)
     label = label or _volume_label(info)
@@ -794,14 +842,16 @@ def _load_series_leaving_out_bad_files(series: SeriesInfo, threads: int, found: 
         except GeometryError:
             raise
         except DicomError as exc:
-            text = str(exc)
-            bad = exc.path if exc.path in files else next((f for f in files if f in text), None)
+            failing = getattr(exc, "bad_file", None)   # from the core's item index, never from the message
+            key = os.fsencode(failing) if failing is not None else None
+            bad = next((f for f in files if os.fsencode(f) == key), None) if key is not None else None
             if bad is None or len(files) <= 1:
                 raise
-            files = [f for f in files if f != bad]
-            reason = exc.reason or text
-            if reason.startswith(bad + ": "):
-                reason = reason[len(bad) + 2:]
+            files = [f for f in files if os.fsencode(f) != key]
+            reason = exc.reason or str(exc)
+            shown = os.fsencode(bad).decode("utf-8", "backslashreplace")
+            if reason.startswith(shown + ": "):
+                reason = reason[len(shown) + 2:]
             found.skipped.append((bad, reason))
             notes.append(f"{label or series.label}: left out {bad}: {reason}")
             _warn(f"{bad} left out of {label or series.label}: {reason}", PetctWarning)
