@@ -29,6 +29,9 @@ one timed run, no warm-up):
   W6  dynamic PET: 24 frames x 110 slices x 200^2 int16 (per-slice slopes, 2,640 files) with a CT of
       120 x 512^2: folder -> 4D SUVbw + CT paired onto the PET grid (T, C, H, W) | petct 4D PET only
       | dcm2niix converting the same PET series to a 4D NIfTI (Debian package dcm2niix)
+  N1  the W2 folder -> SUV.nii.gz + CTres.nii.gz on the CT grid (autoPET layout), one run each:
+      petct.save_paired(format="nifti") | dcm2niix + nibabel + scipy affine_transform (only when
+      dcm2niix is installed)
   floor  reading every byte of the input files + writing the output arrays (float32, first touch)
 
 Reports medians, min-max, ratios to petct and peak RSS per pipeline as Markdown.
@@ -374,6 +377,36 @@ def w2_pydicom(folder):
     return ct, out
 
 
+def n1_petct(folder):
+    import petct
+    out = ROOT / "n1-petct"
+    meta = petct.save_paired(str(folder), out, format="nifti", masks=False)
+    return f"{'x'.join(map(str, meta['shape']))} x 2 (.nii.gz, zlib level 1)"
+
+
+def n1_dcm2niix(folder):
+    """dcm2niix (both series to .nii.gz), nibabel to load them, SUVbw factor from the PET header (pydicom),
+    PET onto the CT grid with scipy.ndimage.affine_transform (trilinear), nibabel to save both."""
+    import nibabel as nib
+    import pydicom
+    from scipy import ndimage
+    out = ROOT / "n1-dcm2niix"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    subprocess.run(["dcm2niix", "-z", "y", "-f", "s%s", "-o", str(out), str(folder)], check=True,
+                   capture_output=True)
+    ct_img, pet_img = nib.load(str(out / "s2.nii.gz")), nib.load(str(out / "s3.nii.gz"))
+    ct = ct_img.get_fdata(dtype=np.float32)
+    pet = pet_img.get_fdata(dtype=np.float32)
+    first = next(f for f in dcm_files(Path(folder)) if Path(f).name.startswith("PT"))
+    pet *= np.float32(_suv_bw_factor(pydicom.dcmread(first, stop_before_pixels=True)))
+    m = np.linalg.inv(pet_img.affine) @ ct_img.affine
+    suv = ndimage.affine_transform(pet, m[:3, :3], offset=m[:3, 3], output_shape=ct.shape, order=1, cval=0.0)
+    nib.save(nib.Nifti1Image(ct, ct_img.affine), str(out / "CTres.nii.gz"))
+    nib.save(nib.Nifti1Image(suv.astype(np.float32), ct_img.affine), str(out / "SUV.nii.gz"))
+    return f"{'x'.join(map(str, ct.shape))} x 2 (.nii.gz, nibabel default level)"
+
+
 def w4_petct(folder):
     import petct
     out = []
@@ -490,6 +523,8 @@ PIPELINES = {
     "w4.sitk": w4_sitk,
     "w5.petct": w5_petct,
     "w5.pydicom": w5_pydicom,
+    "n1.petct": n1_petct,
+    "n1.dcm2niix": n1_dcm2niix,
     "floor.read": floor_read,
     "w78.petct": w78_petct,
     "w78.pydicom": w78_pydicom,
@@ -775,6 +810,14 @@ def main() -> int:
         else:
             rows.append((w6, "dcm2niix", None, "not installed (apt-get install dcm2niix)"))
 
+    if want("N1"):
+        n1 = "N1 folder -> SUV.nii.gz + CTres.nii.gz (CT grid)"
+        if shutil.which("dcm2niix") and have("nibabel") and have("scipy"):
+            bench(n1, "petct.save_paired(format=nifti)", "n1.petct", STUDY, n=1, warmup=False)
+            bench(n1, "dcm2niix + nibabel + scipy affine_transform", "n1.dcm2niix", STUDY, n=1, warmup=False)
+        else:
+            rows.append((n1, "dcm2niix + nibabel + scipy", None, "needs dcm2niix, nibabel and scipy"))
+
     # -- report
     def stats(r):
         t = r["times"]
@@ -806,7 +849,7 @@ def main() -> int:
                      f"{r['out']} |")
     # compact summary (quoted in the README): median s (x petct) [peak RSS MB] per tool family
     fams = [("petct", "petct"), ("SimpleITK", "SimpleITK"), ("pydicom", "pydicom"), ("fastdicom", "fastdicom"),
-            ("GDCM", "gdcm"), ("floor", "floor: read all bytes + write")]
+            ("GDCM", "gdcm"), ("dcm2niix", "dcm2niix"), ("floor", "floor: read all bytes + write")]
     summary = ["| workload | " + " | ".join(f for f, _ in fams) + " |", "|---|" + "---:|" * len(fams)]
     for workload in dict.fromkeys(w for w, *_ in rows):
         cells = []

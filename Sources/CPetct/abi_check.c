@@ -2,4 +2,4 @@
 #include "petct.h"
 
 _Static_assert(sizeof(petct_element) == 40, "petct_element layout changed");
-_Static_assert(sizeof(petct_error) == 1040, "petct_error layout changed");
+_Static_assert(sizeof(petct_error) == 1056, "petct_error layout changed");

@@ -12,6 +12,12 @@ public struct DicomError: Error, CustomStringConvertible, Sendable {
         case argument = 7
         case noPixels = 8
         case internalError = 9
+        /// A documented limit of petct (decoded bytes, stream bytes) was reached.
+        case limit = 10
+        /// The caller's cancel flag was set (Ctrl-C).
+        case cancelled = 11
+        /// An allocation sized from bounded input still failed.
+        case outOfMemory = 12
     }
 
     public var kind: Kind
@@ -20,12 +26,30 @@ public struct DicomError: Error, CustomStringConvertible, Sendable {
     public var offset: Int
     /// The tag being read, as (group << 16) | element, or nil.
     public var tag: UInt32?
+    /// errno of the failed system call (`.io`), 0 otherwise.
+    public var osErrno: Int32 = 0
+    /// Index of the failing file in the caller's list of paths, -1 when not about one of them.
+    public var itemIndex: Int = -1
 
     public init(_ kind: Kind, _ message: String, offset: Int = -1, tag: UInt32? = nil) {
         self.kind = kind
         self.message = message
         self.offset = offset
         self.tag = tag
+    }
+
+    /// An I/O error keeping errno.
+    public static func io(_ message: String, errno e: Int32) -> DicomError {
+        var d = DicomError(.io, message)
+        d.osErrno = e
+        return d
+    }
+
+    /// This error, attributed to item `index` of a list call (the first attribution wins).
+    public func at(item index: Int) -> DicomError {
+        var d = self
+        if d.itemIndex < 0 { d.itemIndex = index }
+        return d
     }
 
     public static func malformed(_ message: String, offset: Int, tag: UInt32? = nil) -> DicomError {

@@ -1,13 +1,21 @@
 import CZlib
 
 /// Inflates a raw deflate stream (no zlib/gzip header), as used by the Deflated Explicit VR Little
-/// Endian transfer syntax. The output is capped at `maxOutput` bytes and at `maxRatio` times the input
-/// size, so a crafted stream raises instead of exhausting memory.
+/// Endian transfer syntax. The output is capped by the decode limit (`Limits.decodedAllowance` of the
+/// input size), so a crafted stream raises a `.limit` error instead of exhausting memory; the output
+/// grows geometrically and each growth is probed first, so a failed allocation is an error, not a trap.
 public func inflateRaw(_ input: UnsafeRawBufferPointer, prefix: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
-                       maxOutput: Int = 1 << 31, maxRatio: Int = 2000, offset: Int = 0) throws(DicomError) -> [UInt8] {
-    let cap = min(maxOutput, max(1 << 20, input.count.multipliedReportingOverflow(by: maxRatio).overflow ? Int.max : input.count * maxRatio))
+                       maxOutput: Int? = nil, maxRatio: Int? = nil, offset: Int = 0) throws(DicomError) -> [UInt8] {
+    var cap = Limits.decodedAllowance(compressed: input.count)
+    if let maxRatio {
+        let (r, o) = input.count.multipliedReportingOverflow(by: maxRatio)
+        cap = max(1 << 20, o ? Int.max : r)
+    }
+    if let maxOutput { cap = min(cap, maxOutput) }
     var out = [UInt8]()
-    out.reserveCapacity(prefix.count + min(cap, max(4096, input.count * 4)))
+    let first = prefix.count + min(cap, max(4096, input.count * 4))
+    try Limits.probeAllocation(first, what: "the inflated data set", offset: offset)
+    out.reserveCapacity(first)
     out.append(contentsOf: prefix)
     var stream = z_stream()
     var rc = inflateInit2_(&stream, -MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
@@ -38,7 +46,13 @@ public func inflateRaw(_ input: UnsafeRawBufferPointer, prefix: UnsafeRawBufferP
         if have > 0 {
             produced += have
             if produced > cap {
-                throw DicomError.malformed("deflated data set inflates beyond \(cap) bytes", offset: offset)
+                try Limits.checkDecoded(produced, compressed: input.count, what: "the deflated data set", offset: offset)
+                throw DicomError(.limit, "deflated data set inflates beyond \(cap) bytes", offset: offset)
+            }
+            if out.count + have > out.capacity {
+                let grown = max(out.count + have, min(out.capacity * 2, prefix.count + cap))
+                try Limits.probeAllocation(grown * 2, what: "the inflated data set", offset: offset)
+                out.reserveCapacity(grown)
             }
             out.append(contentsOf: buffer[0..<have])
         }

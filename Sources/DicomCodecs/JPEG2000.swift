@@ -43,6 +43,7 @@ public enum JPEG2000Decoder {
         } else {
             throw .malformed("JPEG 2000: neither a codestream (FF4F FF51) nor a JP2 file signature", offset: 0)
         }
+        try checkSIZ(data, expected)
 
         let source = Source(base: base, count: data.count)
         let context = Unmanaged.passUnretained(source).toOpaque()
@@ -124,6 +125,41 @@ public enum JPEG2000Decoder {
         }
     }
 
+    /// Reads the SIZ marker itself before OpenJPEG sees the stream: the image size and component count
+    /// must be the data set's, and the tile grid at most the 65,535 tiles a codestream can index (Isot
+    /// is 16 bits), so no allocation OpenJPEG makes from the header (per-tile and per-component tables)
+    /// is sized by a claim the frame does not back.
+    static func checkSIZ(_ data: UnsafeRawBufferPointer, _ expected: FrameExpectation) throws(DicomError) {
+        var at = -1
+        var i = 0
+        while i + 4 <= data.count {
+            if data[i] == 0xFF && data[i + 1] == 0x4F && data[i + 2] == 0xFF && data[i + 3] == 0x51 { at = i; break }
+            i += 1
+        }
+        guard at >= 0, at + 4 + 40 <= data.count else {
+            throw .malformed("JPEG 2000: no complete SIZ marker", offset: max(at, 0))
+        }
+        func u32(_ o: Int) -> Int {
+            Int(data[o]) << 24 | Int(data[o + 1]) << 16 | Int(data[o + 2]) << 8 | Int(data[o + 3])
+        }
+        let s = at + 4   // Lsiz
+        let xsiz = u32(s + 4), ysiz = u32(s + 8), xo = u32(s + 12), yo = u32(s + 16)
+        let xt = u32(s + 20), yt = u32(s + 24), xto = u32(s + 28), yto = u32(s + 32)
+        let csiz = Int(data[s + 36]) << 8 | Int(data[s + 37])
+        let width = xsiz - xo, height = ysiz - yo
+        guard width == expected.columns, height == expected.rows, csiz == expected.samples else {
+            throw .malformed("JPEG 2000: image is \(height)x\(width)x\(csiz) but the data set says "
+                             + "\(expected.rows)x\(expected.columns)x\(expected.samples)", offset: at)
+        }
+        guard xt > 0, yt > 0, xto <= xo, yto <= yo else {
+            throw .malformed("JPEG 2000: invalid tile grid in SIZ", offset: at)
+        }
+        let (tiles, overflow) = ((xsiz - xto + xt - 1) / xt).multipliedReportingOverflow(by: (ysiz - yto + yt - 1) / yt)
+        guard !overflow, tiles <= 65535 else {
+            throw .malformed("JPEG 2000: SIZ asks for \(tiles) tiles (at most 65535)", offset: at)
+        }
+    }
+
     private struct Header {
         var precision: Int
         var signed: Bool
@@ -191,6 +227,7 @@ public enum JPEG2000Decoder {
         guard !o1 && !o2 else {
             throw .malformed("JPEG 2000: image of \(rows)x\(columns)x\(samples) is too large", offset: 0)
         }
+        try Limits.probeAllocation(outSize, what: "the JPEG 2000 frame")
         let out = [UInt8](unsafeUninitializedCapacity: outSize) { buf, initialized in
             guard let dst = buf.baseAddress else { initialized = 0; return }
             let raw = UnsafeMutableRawPointer(dst)

@@ -90,6 +90,7 @@ public enum JPEGLSDecoder {
 
         let planar = mode == CHARLS_INTERLEAVE_MODE_NONE && samples > 1
         var error: DicomError? = nil
+        try Limits.probeAllocation(outSize + (outBytes == bytes && !planar ? 0 : size), what: "the JPEG-LS frame")
         let out = [UInt8](unsafeUninitializedCapacity: outSize) { buf, initialized in
             guard let dst = buf.baseAddress else { initialized = 0; return }
             if !planar && outBytes == bytes {

@@ -23,6 +23,11 @@ public enum RLEDecoder {
         guard !o1, !o2, !o3, total <= 1 << 34 else {
             throw DicomError(.malformed, "RLE Lossless frame size is too large")
         }
+        // Each PackBits byte pair yields at most 128 bytes: a frame larger than that is malformed.
+        guard total <= data.count.multipliedReportingOverflow(by: 128).partialValue else {
+            throw DicomError.malformed("RLE frame of \(data.count) bytes cannot decode to \(total) bytes", offset: 0)
+        }
+        try Limits.probeAllocation(total, what: "the RLE frame")
         var out = [UInt8](repeating: 0, count: total)
         let result: Result<Void, DicomError> = out.withUnsafeMutableBytes { dst in
             do throws(DicomError) {

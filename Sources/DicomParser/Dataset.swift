@@ -81,6 +81,16 @@ public final class Dataset: @unchecked Sendable {
     public let transferSyntax: String
     /// First value of Specific Character Set, "" when absent.
     public let characterSet: String
+    /// Size of the file it was read from (-1 for buffers); set once, right after parsing.
+    public private(set) var fileSize = -1
+    /// Offset of the pixel data element where a header-only read stopped, -1 otherwise.
+    public internal(set) var pixelDataOffset = -1
+
+    /// Records the size of the file read (before the data set is shared); returns self.
+    public func with(fileSize n: Int) -> Dataset {
+        fileSize = n
+        return self
+    }
 
     public init(source: [UInt8], heap: [UInt8], elements: [Element], flags: DatasetFlags,
                 transferSyntax: String, characterSet: String) {

@@ -37,6 +37,8 @@ struct Parser {
     let decodeCharset: Bool
     let stopBeforePixels: Bool
     var stopped = false
+    /// Offset of the pixel data element's tag where a stop-before-pixels parse stopped.
+    var stoppedAt = -1
     var topCharacterSet: String? = nil
     var scratchD: [Double] = []
     var scratchI: [Int64] = []
@@ -48,6 +50,22 @@ struct Parser {
         self.stopBeforePixels = options.stopBeforePixels
         elements.reserveCapacity(max(16, min(256, p.count / 32)))
         heap.reserveCapacity(max(256, min(4096, p.count / 4)))
+    }
+
+    /// Grows the element table and the value heap ahead of an append, probing each growth first: Swift
+    /// traps when an array cannot grow, so a table sized by the input (at most one 40-byte record per
+    /// 8 input bytes) that does not fit becomes an `.outOfMemory` error instead of an abort.
+    mutating func reserve(records: Int, heapBytes: Int) throws(DicomError) {
+        if elements.count &+ records > elements.capacity {
+            let want = max(elements.count &+ records, elements.capacity &* 2, 16)
+            try Limits.probeAllocation(want &* MemoryLayout<Element>.stride, what: "the element table")
+            elements.reserveCapacity(want)
+        }
+        if heap.count &+ heapBytes > heap.capacity {
+            let want = max(heap.count &+ heapBytes, heap.capacity &* 2)
+            try Limits.probeAllocation(want, what: "the decoded values")
+            heap.reserveCapacity(want)
+        }
     }
 
     // MARK: primitive reads (callers check bounds)
@@ -84,6 +102,11 @@ struct Parser {
         var pos = start
         var count: UInt32 = 0
         let be = ctx.bigEndian
+        // The previous sibling: a run of one tag repeated (a sparse file's zeros read as (0000,0000)
+        // elements) keeps only its last element, as pydicom's dict does, so the table does not grow
+        // with the run.
+        var lastTag: UInt32? = nil
+        var lastRecord = -1, lastHeap = -1
         while true {
             if pos >= limit { break }
             if limit - pos < 8 {
@@ -93,6 +116,7 @@ struct Parser {
                 if level == .definedItem { pos = limit }
                 break
             }
+            try reserve(records: 1, heapBytes: 0)
             let tag = tagAt(pos, be)
             if tag == Tags.itemDelimiter {
                 pos += 8
@@ -108,8 +132,17 @@ struct Parser {
             if stopBeforePixels && level == .top
                 && (tag == Tags.pixelData || tag == Tags.floatPixelData || tag == Tags.doubleFloatPixelData) {
                 stopped = true
+                stoppedAt = pos
                 break
             }
+            if tag == lastTag && lastRecord >= 0 && lastRecord <= elements.count && lastHeap <= heap.count {
+                elements.removeSubrange(lastRecord..<elements.count)
+                heap.removeSubrange(lastHeap..<heap.count)
+                count -= 1
+            }
+            lastTag = tag
+            lastRecord = elements.count
+            lastHeap = heap.count
             let elemStart = pos
             var vr: UInt16 = 0
             var length: UInt32
@@ -183,6 +216,11 @@ struct Parser {
                     _ = try parseSequence(tag: tag, vr: vr, flags: flags, fileOffset: elemStart, start: valueStart,
                                           end: valueStart + len, limit: limit, ctx: ctx, depth: depth + 1)
                 } else {
+                    // a value decodes to at most 4x its bytes (2-byte US -> Int64, Latin-1 -> UTF-8); byte
+                    // values stay in the source
+                    let inSource = vr == VRCode.OB || vr == VRCode.OW || vr == VRCode.OD || vr == VRCode.OF
+                        || vr == VRCode.OL || vr == VRCode.OV || vr == VRCode.UN
+                    try reserve(records: 1, heapBytes: inSource ? 0 : len &* 4 &+ 64)
                     let idx = elements.count
                     appendValue(tag: tag, vr: vr, flags: flags, start: valueStart, length: len,
                                 fileOffset: elemStart, be: be, decoder: ctx.decoder)
@@ -287,6 +325,7 @@ struct Parser {
                 throw DicomError.malformed("expected an item tag in sequence, found \(formatTag(itemTag))", offset: pos, tag: tag)
             }
             let itemStart = pos + 8
+            try reserve(records: 1, heapBytes: 0)
             let ii = elements.count
             elements.append(Element(tag: itemTag, vr: 0, kind: .item,
                                     flags: itemLen == undefinedLength ? .undefinedLength : [], fileOffset: pos))

@@ -41,7 +41,23 @@ public enum DicomReader {
     /// Reads a file from disk. With `stopBeforePixels` only a prefix of the file is read (16 KiB,
     /// doubled until the header before the pixel data fits).
     public static func read(path: String, options: ReadOptions = ReadOptions()) throws(DicomError) -> Dataset {
-        let file = try InputFile(path: path)
+        try read(path: FilePath(path), options: options)
+    }
+
+    /// Reads a file given as path bytes. `regularOnly` refuses FIFOs, sockets and devices without
+    /// opening them (folder scans); otherwise they are read as streams up to `Limits.maxStreamBytes`.
+    /// The preamble / 'DICM' (and, with `force` on a stream, the first element) is checked on the
+    /// first bytes, before the rest is read, so `/dev/zero` fails at once.
+    public static func read(path: FilePath, options: ReadOptions = ReadOptions(),
+                            regularOnly: Bool = false, cancel: CancelFlag = .none) throws(DicomError) -> Dataset {
+        let file = try InputFile(path: path, regularOnly: regularOnly)
+        file.cancel = cancel
+        // The first read: a header prefix, or a whole small file, or just enough to see 'DICM' (a large
+        // file, a stream) before anything more is read.
+        let first = options.stopBeforePixels ? headerPrefixBytes
+            : file.isRegular && file.size < 1 << 20 ? file.size &+ 1 : 132
+        try file.fill(upTo: first)
+        try checkStart(file.bytes, atEnd: file.atEnd, force: options.force, stream: !file.isRegular)
         if options.stopBeforePixels {
             var want = headerPrefixBytes
             while true {
@@ -49,18 +65,45 @@ public enum DicomReader {
                 if file.atEnd { break }
                 do {
                     let ds = try parse(file.bytes, options: options, partial: true)
-                    if ds.flags.contains(.stoppedBeforePixels) { return ds }
+                    if ds.flags.contains(.stoppedBeforePixels) { return ds.with(fileSize: file.size) }
                 } catch {
                     // Not DICOM is final; other errors and data sets that ended early may be due to the
-                    // prefix: read more.
+                    // prefix: read more. A limit reached on a prefix (a deflate bomb) goes straight to the
+                    // whole file, so the bomb is inflated once, not once per prefix.
                     if error.kind == .invalidDicom { throw error }
+                    if error.kind == .limit || error.kind == .outOfMemory || error.message == needsWholeFile {
+                        try file.fillAll()
+                        break
+                    }
                 }
                 want = want &* 2
             }
         } else {
             try file.fillAll()
         }
-        return try parse(file.bytes, options: options, partial: false)
+        return try parse(file.bytes, options: options, partial: false).with(fileSize: file.isRegular ? file.size : file.bytes.count)
+    }
+
+    /// The cheap checks made on the first 132 bytes before the rest of a file is read.
+    static func checkStart(_ b: [UInt8], atEnd: Bool, force: Bool, stream: Bool) throws(DicomError) {
+        let dicm = b.count >= 132 && b[128] == 0x44 && b[129] == 0x49 && b[130] == 0x43 && b[131] == 0x4D
+        if dicm { return }
+        if !force {
+            throw DicomError(.invalidDicom, "not a DICOM file: no 'DICM' prefix at offset 128 (use force to read anyway)",
+                             offset: 128)
+        }
+        guard stream, b.count >= 8 else { return }
+        if b.prefix(8).allSatisfy({ $0 == 0 }) {
+            throw DicomError(.invalidDicom, "not a DICOM stream: it starts with 8 zero bytes, not a data element", offset: 0)
+        }
+        // A stream read with force (no preamble) must start like a data set: an element of group
+        // 0000 (command), 0002 (file meta) or 0008, in either byte order; anything else (/dev/urandom)
+        // is refused before the rest of an endless stream is read.
+        let le = Int(b[0]) | Int(b[1]) << 8, be = Int(b[0]) << 8 | Int(b[1])
+        if !(le <= 8 || be <= 8) {
+            throw DicomError(.invalidDicom, "not a DICOM stream: it starts with group \(hex4(UInt16(le))), not 0000-0008 "
+                             + "(read it from a file, or through a buffer, to parse it anyway)", offset: 0)
+        }
     }
 
     /// Parses an in-memory DICOM stream.
@@ -72,7 +115,7 @@ public enum DicomReader {
         var result: Result<Dataset, DicomError>
         result = bytes.withUnsafeBytes { raw in
             do throws(DicomError) {
-                return .success(try parseBuffer(bytes, raw, options: options))
+                return .success(try parseBuffer(bytes, raw, options: options, partial: partial))
             } catch {
                 return .failure(error)
             }
@@ -80,7 +123,11 @@ public enum DicomReader {
         return try result.get()
     }
 
-    static func parseBuffer(_ bytes: [UInt8], _ raw: UnsafeRawBufferPointer, options: ReadOptions) throws(DicomError) -> Dataset {
+    /// Thrown for a prefix of a deflated file: the deflate stream is inflated once, from the whole file.
+    static let needsWholeFile = "deflated data set: read the whole file"
+
+    static func parseBuffer(_ bytes: [UInt8], _ raw: UnsafeRawBufferPointer, options: ReadOptions,
+                            partial: Bool = false) throws(DicomError) -> Dataset {
         var parser = Parser(p: raw, options: options)
         var flags: DatasetFlags = []
         var pos = 0
@@ -140,6 +187,7 @@ public enum DicomReader {
         }
 
         if deflated {
+            if partial { throw DicomError(.malformed, needsWholeFile) }
             flags.insert(.deflated)
             let inflated = try inflateRaw(UnsafeRawBufferPointer(rebasing: raw[pos..<n]),
                                           prefix: UnsafeRawBufferPointer(rebasing: raw[0..<pos]), offset: pos)
@@ -175,12 +223,16 @@ public enum DicomReader {
             // A header: callers keep hundreds of them (a scan), so keep only the bytes parsed, in arrays
             // sized to fit. Fresh memory is touched once instead of a read prefix per file.
             let end = min(max(top.pos, 0), source.count)
-            return Dataset(source: fitted(source[..<end]), heap: fitted(parser.heap[...]),
-                           elements: fitted(parser.elements[...]), flags: flags, transferSyntax: tsText,
-                           characterSet: parser.topCharacterSet ?? "")
+            let header = Dataset(source: fitted(source[..<end]), heap: fitted(parser.heap[...]),
+                                 elements: fitted(parser.elements[...]), flags: flags, transferSyntax: tsText,
+                                 characterSet: parser.topCharacterSet ?? "")
+            header.pixelDataOffset = parser.stoppedAt
+            return header
         }
-        return Dataset(source: source, heap: parser.heap, elements: parser.elements, flags: flags,
-                       transferSyntax: tsText, characterSet: parser.topCharacterSet ?? "")
+        let ds = Dataset(source: source, heap: parser.heap, elements: parser.elements, flags: flags,
+                         transferSyntax: tsText, characterSet: parser.topCharacterSet ?? "")
+        ds.pixelDataOffset = parser.stoppedAt
+        return ds
     }
 }
 

@@ -235,7 +235,10 @@ extension PixelLayout {
     func decodeFrame(_ ds: Dataset, fragments: [Range<Int>], index: Int, decoder: FrameDecoder,
                      into dst: UnsafeMutableRawPointer) throws(DicomError) {
         let start = fragments[0].lowerBound
+        try cancel.check()
         do throws(DicomError) {
+            let compressed = fragments.reduce(0) { $0 + $1.count }
+            try Limits.checkDecoded(frameBytes, compressed: compressed, what: "this frame")
             if fragments.count == 1 {
                 try withBytes(ds.source) { (raw: UnsafeRawBufferPointer) throws(DicomError) in
                     try decodeFrameBytes(UnsafeRawBufferPointer(rebasing: raw[fragments[0]]), decoder: decoder, into: dst)

@@ -31,8 +31,9 @@ public enum PixelDecoder {
     /// Decodes pixel_array into `out` (C order, native byte order, exactly `info(ds).nbytes` bytes).
     /// The frames of a multi-frame compressed object decode on at most `threads` threads (0 = all cores).
     public static func decode(_ ds: Dataset, into out: UnsafeMutableRawBufferPointer,
-                              threads: Int = 0) throws(DicomError) {
-        let layout = try PixelLayout(ds)
+                              threads: Int = 0, cancel: CancelFlag = .none) throws(DicomError) {
+        var layout = try PixelLayout(ds)
+        layout.cancel = cancel
         guard out.count == layout.info.nbytes, let base = out.baseAddress else {
             throw DicomError(.argument, "pixel buffer is \(out.count) bytes, pixel_array needs \(layout.info.nbytes)")
         }
@@ -42,8 +43,9 @@ public enum PixelDecoder {
     /// Decodes pixel_array converted to float32 as stored * slope + intercept, with the rescale of
     /// each frame (see `rescale(_:frames:)`). `out` holds frames * rows * columns * samples floats.
     public static func decodeRescaled(_ ds: Dataset, into out: UnsafeMutableBufferPointer<Float>,
-                                      threads: Int = 0) throws(DicomError) {
-        let layout = try PixelLayout(ds)
+                                      threads: Int = 0, cancel: CancelFlag = .none) throws(DicomError) {
+        var layout = try PixelLayout(ds)
+        layout.cancel = cancel
         let count = layout.info.nbytes / layout.info.itemsize
         guard out.count == count, let base = out.baseAddress else {
             throw DicomError(.argument, "float buffer holds \(out.count) values, pixel_array has \(count)")
@@ -110,6 +112,8 @@ private let knownPhotometric: Set<String> = [
 /// Everything needed to decode, resolved and validated once from the data set.
 struct PixelLayout {
     var info = PixelInfo()
+    /// Checked between frames: set by the caller to stop a long multi-frame decode.
+    var cancel = CancelFlag.none
     var keyword = PixelKeyword.pixelData
     var pixelIndex = 0
     /// Absolute range of the pixel data value in `ds.source`.
@@ -330,6 +334,11 @@ struct PixelLayout {
                                  tag: keyword.tag)
             }
             total = p
+        }
+        if encapsulated {
+            // Bounded before anyone allocates the output: the decode limit relative to the bytes present.
+            try Limits.checkDecoded(total, compressed: dataRange.count, what: "the encapsulated pixel data (shape \(shape))",
+                                    offset: dataRange.lowerBound, tag: keyword.tag)
         }
         info.nbytes = total
     }

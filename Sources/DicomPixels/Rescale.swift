@@ -69,6 +69,7 @@ extension PixelLayout {
             return
         }
         // Decode to pixel_array first, then convert.
+        try Limits.probeAllocation(info.nbytes, what: "pixel_array", tag: keyword.tag)
         var tmp = [UInt8](repeating: 0, count: info.nbytes)
         try withMutableBytes(&tmp) { (t: UnsafeMutableRawBufferPointer) throws(DicomError) in
             try decode(ds, into: t.baseAddress!, threads: threads)

@@ -11,6 +11,7 @@ import PetctConcurrency
 import PetctSeries
 import PetctSUV
 import PetctPairing
+import PetctMasks
 import DicomWriter
 
 // MARK: - helpers
@@ -23,7 +24,10 @@ func fill(_ err: UnsafeMutablePointer<petct_error>?, _ e: DicomError) -> Int32 {
     err.pointee.code = e.kind.rawValue
     err.pointee.tag = e.tag ?? PETCT_NO_TAG
     err.pointee.offset = Int64(e.offset)
-    copyCString(e.message, into: &err.pointee.message)
+    err.pointee.os_errno = e.osErrno
+    err.pointee.reserved = 0
+    err.pointee.item_index = Int64(e.itemIndex)
+    copyCString(FilePath.display(e.message), into: &err.pointee.message)
     return e.kind.rawValue
 }
 
@@ -45,13 +49,36 @@ func argumentError(_ err: UnsafeMutablePointer<petct_error>?, _ message: String)
     fill(err, DicomError(.argument, message))
 }
 
-/// Owner of a Dataset handed to C, with the element table converted once to the C layout.
+/// True when Swift's `Element` has exactly the layout of `petct_element` (same size, field offsets and
+/// kind/flag bytes equal to the raw values), so the element table is handed to C as it is, without a
+/// second copy (an element-heavy file would otherwise hold two 40-byte records per element).
+let elementLayoutMatches: Bool = {
+    typealias E = Element
+    guard MemoryLayout<E>.size == MemoryLayout<petct_element>.size,
+          MemoryLayout<E>.stride == MemoryLayout<petct_element>.stride,
+          MemoryLayout<E>.alignment == MemoryLayout<petct_element>.alignment,
+          MemoryLayout<E>.offset(of: \E.tag) == 0, MemoryLayout<E>.offset(of: \E.vr) == 4,
+          MemoryLayout<E>.offset(of: \E.kind) == 6, MemoryLayout<E>.offset(of: \E.flags) == 7,
+          MemoryLayout<E>.offset(of: \E.count) == 8, MemoryLayout<E>.offset(of: \E.descendants) == 12,
+          MemoryLayout<E>.offset(of: \E.valueOffset) == 16, MemoryLayout<E>.offset(of: \E.valueLength) == 24,
+          MemoryLayout<E>.offset(of: \E.fileOffset) == 32 else { return false }
+    // Enum payload bytes must equal the raw values.
+    for raw in UInt8(0)...9 {
+        guard let k = ValueKind(rawValue: raw) else { return false }
+        let byte = withUnsafeBytes(of: k) { $0[0] }
+        if byte != raw { return false }
+    }
+    return true
+}()
+
+/// Owner of a Dataset handed to C. The element table is shared as it is when the layouts match, else
+/// converted once to the C layout.
 final class DatasetHandle {
     let dataset: Dataset
     let cElements: [petct_element]
     init(_ ds: Dataset) {
         dataset = ds
-        cElements = ds.elements.map { e in
+        cElements = elementLayoutMatches ? [] : ds.elements.map { e in
             petct_element(tag: e.tag, vr: e.vr, kind: e.kind.rawValue, flags: e.flags.rawValue, count: e.count,
                           descendants: e.descendants, value_offset: UInt64(e.valueOffset),
                           value_length: UInt64(e.valueLength), file_offset: Int64(e.fileOffset))
@@ -78,13 +105,14 @@ func publish(_ ds: Dataset, _ out: UnsafeMutablePointer<OpaquePointer?>) -> Int3
 // MARK: - reading
 
 @_cdecl("petct_read_file")
-public func petct_read_file(_ path: UnsafePointer<CChar>?, _ flags: UInt32,
+public func petct_read_file(_ path: UnsafePointer<CChar>?, _ flags: UInt32, _ cancel: UnsafePointer<Int32>?,
                             _ out: UnsafeMutablePointer<OpaquePointer?>?,
                             _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
     guard let path, let out else { return argumentError(err, "path and out must not be NULL") }
     out.pointee = nil
     do {
-        return publish(try DicomReader.read(path: String(cString: path), options: readOptions(flags)), out)
+        return publish(try DicomReader.read(path: FilePath(cString: path), options: readOptions(flags),
+                                            cancel: CancelFlag(cancel)), out)
     } catch {
         return fill(err, error)
     }
@@ -96,8 +124,9 @@ public func petct_read_buffer(_ data: UnsafePointer<UInt8>?, _ length: Int, _ fl
                               _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
     guard let out, data != nil || length == 0 else { return argumentError(err, "data and out must not be NULL") }
     out.pointee = nil
-    let bytes = length == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: length))
     do {
+        try Limits.probeAllocation(length, what: "a copy of the buffer")
+        let bytes = length == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: length))
         return publish(try DicomReader.read(bytes: bytes, options: readOptions(flags)), out)
     } catch {
         return fill(err, error)
@@ -115,8 +144,13 @@ public func petct_dataset_get_view(_ ds: OpaquePointer?, _ out: UnsafeMutablePoi
     guard let h = DatasetHandle.from(ds), let out else { return Int32(PETCT_E_ARGUMENT) }
     let d = h.dataset
     // The arrays are owned by the handle and never mutated, so their storage stays put.
-    out.pointee.elements = h.cElements.withUnsafeBufferPointer { $0.baseAddress }
-    out.pointee.element_count = h.cElements.count
+    if elementLayoutMatches {
+        out.pointee.elements = d.elements.withUnsafeBytes { UnsafeRawPointer($0.baseAddress)?.assumingMemoryBound(to: petct_element.self) }
+        out.pointee.element_count = d.elements.count
+    } else {
+        out.pointee.elements = h.cElements.withUnsafeBufferPointer { $0.baseAddress }
+        out.pointee.element_count = h.cElements.count
+    }
     out.pointee.heap = d.heap.withUnsafeBufferPointer { $0.baseAddress }
     out.pointee.heap_length = d.heap.count
     out.pointee.source = d.source.withUnsafeBufferPointer { $0.baseAddress }
@@ -168,11 +202,12 @@ public func petct_pixel_info_get(_ ds: OpaquePointer?, _ out: UnsafeMutablePoint
 
 @_cdecl("petct_pixel_decode")
 public func petct_pixel_decode(_ ds: OpaquePointer?, _ out: UnsafeMutableRawPointer?, _ nbytes: Int,
-                               _ threads: Int32, _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+                               _ threads: Int32, _ cancel: UnsafePointer<Int32>?,
+                               _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
     guard let h = DatasetHandle.from(ds), let out else { return argumentError(err, "NULL argument") }
     do {
         try PixelDecoder.decode(h.dataset, into: UnsafeMutableRawBufferPointer(start: out, count: nbytes),
-                                threads: Int(threads))
+                                threads: Int(threads), cancel: CancelFlag(cancel))
         return statusOK
     } catch {
         return fill(err, error)
@@ -181,11 +216,12 @@ public func petct_pixel_decode(_ ds: OpaquePointer?, _ out: UnsafeMutableRawPoin
 
 @_cdecl("petct_pixel_decode_rescaled")
 public func petct_pixel_decode_rescaled(_ ds: OpaquePointer?, _ out: UnsafeMutablePointer<Float>?, _ count: Int,
-                                        _ threads: Int32, _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+                                        _ threads: Int32, _ cancel: UnsafePointer<Int32>?,
+                                        _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
     guard let h = DatasetHandle.from(ds), let out else { return argumentError(err, "NULL argument") }
     do {
         try PixelDecoder.decodeRescaled(h.dataset, into: UnsafeMutableBufferPointer(start: out, count: count),
-                                        threads: Int(threads))
+                                        threads: Int(threads), cancel: CancelFlag(cancel))
         return statusOK
     } catch {
         return fill(err, error)
@@ -228,7 +264,7 @@ func pathList(_ paths: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int) -> [
     out.reserveCapacity(count)
     for i in 0..<count {
         guard let p = paths![i] else { return nil }
-        out.append(String(cString: p))
+        out.append(FilePath.escaped(cString: p))   // lossless: bytes that are not UTF-8 survive
     }
     return out
 }
@@ -252,11 +288,14 @@ final class ScanHandle {
 
 @_cdecl("petct_scan_files")
 public func petct_scan_files(_ paths: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int, _ threads: Int32,
-                             _ flags: UInt32, _ out: UnsafeMutablePointer<OpaquePointer?>?,
+                             _ flags: UInt32, _ cancel: UnsafePointer<Int32>?, _ out: UnsafeMutablePointer<OpaquePointer?>?,
                              _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
     guard let out, let list = pathList(paths, count) else { return argumentError(err, "bad path list") }
+    out.pointee = nil
     let keep = flags & UInt32(PETCT_SCAN_KEEP_HEADERS) != 0
-    let r = SeriesScanner.scanKeepingHeaders(paths: list, threads: Int(threads), keep: keep)
+    let flag = CancelFlag(cancel)
+    let r = SeriesScanner.scanKeepingHeaders(paths: list, threads: Int(threads), keep: keep, cancel: flag)
+    if flag.isSet { return fill(err, DicomError(.cancelled, "interrupted")) }
     out.pointee = retain(ScanHandle(json: r.json, headers: r.headers))
     return statusOK
 }
@@ -279,13 +318,15 @@ final class VolumeHandle {
 
 @_cdecl("petct_volume_open")
 public func petct_volume_open(_ paths: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int, _ threads: Int32,
-                              _ headers: OpaquePointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?,
+                              _ headers: OpaquePointer?, _ cancel: UnsafePointer<Int32>?,
+                              _ out: UnsafeMutablePointer<OpaquePointer?>?,
                               _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
     guard let out, let list = pathList(paths, count) else { return argumentError(err, "bad path list") }
     out.pointee = nil
     let known = borrow(headers, as: ScanHandle.self)?.headers ?? [:]
     do {
-        out.pointee = retain(VolumeHandle(try VolumePlan.open(paths: list, threads: Int(threads), known: known)))
+        out.pointee = retain(VolumeHandle(try VolumePlan.open(paths: list, threads: Int(threads), known: known,
+                                                              cancel: CancelFlag(cancel))))
         return statusOK
     } catch {
         return fill(err, error)
@@ -299,14 +340,16 @@ public func petct_volume_json(_ vol: OpaquePointer?) -> UnsafePointer<CChar>? {
 
 @_cdecl("petct_volume_fill")
 public func petct_volume_fill(_ vol: OpaquePointer?, _ out: UnsafeMutablePointer<Float>?, _ count: Int,
-                              _ threads: Int32, _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+                              _ threads: Int32, _ cancel: UnsafePointer<Int32>?,
+                              _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
     guard let h = borrow(vol, as: VolumeHandle.self), let out else { return argumentError(err, "NULL argument") }
     let p = h.plan
     guard count == p.sliceCount * p.rows * p.columns else {
         return argumentError(err, "output holds \(count) floats, the volume needs \(p.sliceCount * p.rows * p.columns)")
     }
     do {
-        try p.fill(UnsafeMutableBufferPointer(start: out, count: count), threads: Int(threads))
+        try p.fill(UnsafeMutableBufferPointer(start: out, count: count), threads: Int(threads),
+                   cancel: CancelFlag(cancel))
         return statusOK
     } catch {
         return fill(err, error)
@@ -371,6 +414,78 @@ public func petct_resample(_ src: UnsafePointer<Float>?, _ srcGrid: UnsafePointe
     } catch {
         return fill(err, error)
     }
+}
+
+// MARK: - segmentations
+
+final class MasksHandle {
+    let set: MaskSet
+    let json: CText
+    init(_ set: MaskSet) { self.set = set; json = CText(set.json) }
+}
+
+@_cdecl("petct_masks_open")
+public func petct_masks_open(_ paths: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int,
+                             _ out: UnsafeMutablePointer<OpaquePointer?>?,
+                             _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+    guard let out, let list = pathList(paths, count) else { return argumentError(err, "bad path list") }
+    out.pointee = nil
+    do {
+        out.pointee = retain(MasksHandle(try MaskSet(paths: list)))
+        return statusOK
+    } catch {
+        return fill(err, error)
+    }
+}
+
+@_cdecl("petct_masks_json")
+public func petct_masks_json(_ masks: OpaquePointer?) -> UnsafePointer<CChar>? {
+    borrow(masks, as: MasksHandle.self)?.json.pointer
+}
+
+@_cdecl("petct_masks_fill")
+public func petct_masks_fill(_ masks: OpaquePointer?, _ index: Int, _ gridPtr: UnsafePointer<petct_grid>?,
+                             _ flags: UInt32, _ threshold: Double, _ threads: Int32, _ out: UnsafeMutableRawPointer?,
+                             _ nbytes: Int, _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+    guard let h = borrow(masks, as: MasksHandle.self), let gridPtr, let g = grid(gridPtr), let out else {
+        return argumentError(err, "bad mask arguments")
+    }
+    let fraction = flags & PETCT_MASKS_FRACTION != 0
+    let n = g.slices * g.rows * g.columns
+    guard nbytes == n * (fraction ? 4 : 1) else {
+        return argumentError(err, "mask buffer is \(nbytes) bytes, the grid needs \(n * (fraction ? 4 : 1))")
+    }
+    guard threshold.isFinite else { return argumentError(err, "threshold must be finite") }
+    let sink = MaskSink(bytes: fraction ? nil : out.assumingMemoryBound(to: UInt8.self),
+                        floats: fraction ? out.assumingMemoryBound(to: Float.self) : nil,
+                        rows: g.rows, columns: g.columns, threshold: threshold)
+    do {
+        try h.set.fill(index, grid: g, sink: sink, strict: flags & PETCT_MASKS_STRICT != 0, threads: Int(threads))
+        return statusOK
+    } catch {
+        return fill(err, error)
+    }
+}
+
+@_cdecl("petct_masks_free")
+public func petct_masks_free(_ masks: OpaquePointer?) { release(masks, as: MasksHandle.self) }
+
+// MARK: - limits
+
+@_cdecl("petct_set_limits")
+public func petct_set_limits(_ limits: UnsafePointer<petct_limits>?) {
+    guard let l = limits?.pointee else { return }
+    func clamp(_ v: UInt64) -> Int { v > UInt64(Int.max) ? Int.max : Int(v) }
+    if l.max_decoded_bytes > 0 { Limits.maxDecodedBytes = clamp(l.max_decoded_bytes) }
+    if l.decode_ratio > 0 { Limits.decodeRatio = clamp(l.decode_ratio) }
+    if l.max_stream_bytes > 0 { Limits.maxStreamBytes = clamp(l.max_stream_bytes) }
+}
+
+@_cdecl("petct_get_limits")
+public func petct_get_limits(_ out: UnsafeMutablePointer<petct_limits>?) {
+    guard let out else { return }
+    out.pointee = petct_limits(max_decoded_bytes: UInt64(Limits.maxDecodedBytes), decode_ratio: UInt64(Limits.decodeRatio),
+                               max_stream_bytes: UInt64(Limits.maxStreamBytes))
 }
 
 // MARK: - misc
@@ -450,7 +565,7 @@ public func petct_write_file(_ path: UnsafePointer<CChar>?, _ elements: UnsafePo
     }
     do {
         try list.withUnsafeBufferPointer { ep throws(DicomError) in
-            try DicomFileWriter.write(path: String(cString: path), elements: ep,
+            try DicomFileWriter.write(path: FilePath.escaped(cString: path), elements: ep,
                                       heap: UnsafeRawBufferPointer(start: heap, count: heapLength))
         }
         return statusOK

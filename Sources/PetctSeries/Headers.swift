@@ -11,14 +11,18 @@ extension Tags {
 
 /// Reads headers (stop before pixels) of many files in parallel.
 public enum HeaderReader {
-    public static func readAll(_ paths: [String], threads: Int) -> [Result<Dataset, DicomError>] {
+    /// Only regular files are read (a FIFO, socket or device fails without being opened). Once
+    /// `cancel` is set the remaining files fail with `.cancelled` without being read.
+    public static func readAll(_ paths: [String], threads: Int, cancel: CancelFlag = .none) -> [Result<Dataset, DicomError>] {
         var out = [Result<Dataset, DicomError>?](repeating: nil, count: paths.count)
         out.withUnsafeMutableBufferPointer { buf in
             let shared = SharedBox(buf)
             Parallel.chunks(count: paths.count, threads: threads, granularity: 8) { _, range in
                 for i in range {
                     do throws(DicomError) {
-                        let ds = try DicomReader.read(path: paths[i], options: ReadOptions(stopBeforePixels: true))
+                        try cancel.check()
+                        let ds = try DicomReader.read(path: FilePath(paths[i]), options: ReadOptions(stopBeforePixels: true),
+                                                      regularOnly: true)
                         shared.value[i] = .success(ds)
                     } catch {
                         shared.value[i] = .failure(error)

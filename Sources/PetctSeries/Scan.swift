@@ -199,9 +199,9 @@ public enum SeriesScanner {
 
     /// `scan`, and with `keep` the parsed header of every file that was read, by path, so that opening a
     /// volume of the scanned files need not read and parse them again (`VolumePlan.open(paths:threads:known:)`).
-    public static func scanKeepingHeaders(paths: [String], threads: Int,
-                                          keep: Bool) -> (json: String, headers: [String: Dataset]) {
-        let results = HeaderReader.readAll(paths, threads: threads)
+    public static func scanKeepingHeaders(paths: [String], threads: Int, keep: Bool,
+                                          cancel: CancelFlag = .none) -> (json: String, headers: [String: Dataset]) {
+        let results = HeaderReader.readAll(paths, threads: threads, cancel: cancel)
         var headers: [String: Dataset] = [:]
         if keep {
             headers.reserveCapacity(paths.count)
@@ -216,7 +216,10 @@ public enum SeriesScanner {
             switch r {
             case .success(let ds):
                 let e = ScanEntry(path: paths[i], ds: ds)
-                if e.series.isEmpty && e.rows == 0 {
+                if let problem = declaredPixelProblem(ds) {
+                    skipped.append((paths[i], problem.message))
+                    if keep { headers[paths[i]] = nil }
+                } else if e.series.isEmpty && e.rows == 0 {
                     skipped.append((paths[i], "no SeriesInstanceUID and no image (e.g. DICOMDIR)"))
                 } else {
                     entries.append(e)
@@ -226,6 +229,53 @@ public enum SeriesScanner {
             }
         }
         return (json(group(entries), skipped: skipped), headers)
+    }
+
+    /// Why a header must not stand for image data, or nil: its declared pixel bytes (frames x rows x
+    /// columns x samples x bits allocated) exceed what the file holds after the pixel data tag (native
+    /// data), or more than the decode limit allows from those bytes (encapsulated data). Such a file
+    /// (e.g. an 804-byte header claiming 60,000 frames) is skipped, so it never outnumbers real series.
+    static func declaredPixelProblem(_ ds: Dataset) -> DicomError? {
+        guard ds.pixelDataOffset >= 0 else { return nil }
+        let total = ds.flags.contains(.deflated) ? ds.source.count : ds.fileSize
+        guard total >= 0 else { return nil }
+        let held = max(0, total - ds.pixelDataOffset - 8)
+        var samples = max(1, ds.int(Tag.samplesPerPixel) ?? 1)
+        // Native YBR_FULL_422 holds 4 values per 2 pixels: 2 per pixel, not 3.
+        if samples == 3, let pi = ds.nonEmptyString(Tag.photometricInterpretation), pi.hasSuffix("_422") { samples = 2 }
+        let bits = max(1, ds.int(Tag.bitsAllocated) ?? 8)
+        let frames = max(1, ds.int(Tag.numberOfFrames) ?? 1)
+        var declared = 1
+        var overflow = false
+        for f in [frames, max(0, ds.int(Tag.rows) ?? 0), max(0, ds.int(Tag.columns) ?? 0), samples, bits] {
+            let (p, o) = declared.multipliedReportingOverflow(by: f)
+            declared = p
+            overflow = overflow || o
+        }
+        let declaredBytes = overflow ? Int.max : declared / 8 + (declared % 8 == 0 ? 0 : 1)
+        let shape = "\(frames) frame(s) of \(ds.int(Tag.rows) ?? 0)x\(ds.int(Tag.columns) ?? 0)x\(samples) at \(bits) bits"
+        let ts = ds.transferSyntax
+        let native = ts == "1.2.840.10008.1.2" || ts == "1.2.840.10008.1.2.1" || ts == "1.2.840.10008.1.2.2"
+            || ts == "1.2.840.10008.1.2.1.99"
+        if native {
+            if declaredBytes > held {
+                return DicomError(.malformed, "declares \(shape) (\(overflow ? "more than \(Int.max)" : "\(declaredBytes)") bytes of pixel data) "
+                    + "but holds \(held) bytes after the pixel data tag", offset: ds.pixelDataOffset, tag: 0x7FE0_0010)
+            }
+        } else {
+            if frames > held / 8 {
+                return DicomError(.malformed, "declares \(shape) but \(held) bytes of encapsulated pixel data cannot hold "
+                                  + "\(frames) frames", offset: ds.pixelDataOffset, tag: 0x7FE0_0010)
+            }
+            let allowed = Limits.decodedAllowance(compressed: held)
+            if declaredBytes > allowed {
+                return DicomError(.limit, "declares \(shape) (\(overflow ? "more than \(Int.max)" : "\(declaredBytes)") bytes) "
+                    + "from \(held) compressed bytes, above the decode limit max(max_decoded_bytes, decode_ratio x compressed) "
+                    + "= \(allowed) bytes; raise petct.config.max_decoded_bytes or petct.config.decode_ratio to read it",
+                    offset: ds.pixelDataOffset, tag: 0x7FE0_0010)
+            }
+        }
+        return nil
     }
 
     /// Groups entries by SeriesInstanceUID, splits mixed series, flags localizers and sorts the result.

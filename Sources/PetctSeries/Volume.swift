@@ -165,19 +165,21 @@ public final class VolumePlan: @unchecked Sendable {
 
     /// Like `open(paths:threads:)`, but a path found in `known` (headers a scan kept, read with the same
     /// stop-before-pixels options) is not read again; the others are read in parallel.
-    public static func open(paths: [String], threads: Int, known: [String: Dataset]) throws(DicomError) -> VolumePlan {
+    public static func open(paths: [String], threads: Int, known: [String: Dataset],
+                            cancel: CancelFlag = .none) throws(DicomError) -> VolumePlan {
         guard !paths.isEmpty else { throw DicomError(.argument, "no files for the volume") }
         var datasets = paths.map { known[$0] }
         let missing = datasets.indices.filter { datasets[$0] == nil }
         if !missing.isEmpty {
-            let results = HeaderReader.readAll(missing.map { paths[$0] }, threads: threads)
+            let results = HeaderReader.readAll(missing.map { paths[$0] }, threads: threads, cancel: cancel)
+            try cancel.check()
             for (j, r) in results.enumerated() {
                 let i = missing[j]
                 switch r {
                 case .success(let ds): datasets[i] = ds
                 case .failure(var e):
                     if !e.message.contains(paths[i]) { e.message = "\(paths[i]): \(e.message)" }
-                    throw e
+                    throw e.at(item: i)
                 }
             }
         }
@@ -194,7 +196,16 @@ public final class VolumePlan: @unchecked Sendable {
         var warnings: [String] = []
         var records: [SliceRecord] = []
         for (i, ds) in datasets.enumerated() {
-            records += try SliceRecord.records(of: ds, path: paths[i], fileIndex: i, warnings: &warnings)
+            do throws(DicomError) {
+                // Before anyone sizes the volume from these headers: each must hold what it declares.
+                if var problem = SeriesScanner.declaredPixelProblem(ds) {
+                    problem.message = "\(paths[i]): " + problem.message
+                    throw problem
+                }
+                records += try SliceRecord.records(of: ds, path: paths[i], fileIndex: i, warnings: &warnings)
+            } catch {
+                throw error.at(item: i)
+            }
         }
         guard let rows = records[0].rows, let columns = records[0].columns, rows > 0, columns > 0,
               rows <= 65535, columns <= 65535 else {
@@ -318,7 +329,9 @@ public final class VolumePlan: @unchecked Sendable {
         try fill(out, threads: 0)
     }
 
-    public func fill(_ out: UnsafeMutableBufferPointer<Float>, threads: Int) throws(DicomError) {
+    /// `cancel` is checked before each file; a set flag ends the fill with `.cancelled`. An error about
+    /// one file carries the index of that file's first slice (`itemIndex`, into the JSON's "files").
+    public func fill(_ out: UnsafeMutableBufferPointer<Float>, threads: Int, cancel: CancelFlag = .none) throws(DicomError) {
         let plane = rows * columns
         guard out.count == sliceCount * plane, let base = out.baseAddress else {
             throw DicomError(.argument, "output holds \(out.count) floats, the volume needs \(sliceCount * plane)")
@@ -346,13 +359,14 @@ public final class VolumePlan: @unchecked Sendable {
                 if errors.hasError { return }
                 let path = fileOrder[f]
                 do throws(DicomError) {
+                    try cancel.check()
                     try VolumePlan.decode(path: path, rows: rows, columns: columns, targets: targets[f],
                                           header: headers[targets[f][0].slice], out: dst.value, plane: plane,
-                                          threads: frameThreads)
+                                          threads: frameThreads, cancel: cancel)
                 } catch {
                     var e = error
-                    if !e.message.contains(path) { e.message = "\(path): \(e.message)" }
-                    errors.record(e, index: f)
+                    if e.kind != .cancelled && !e.message.contains(path) { e.message = "\(path): \(e.message)" }
+                    errors.record(e.at(item: targets[f][0].slice), index: f)
                 }
             }
         }
@@ -369,8 +383,8 @@ public final class VolumePlan: @unchecked Sendable {
 
     static func decode(path: String, rows: Int, columns: Int, targets: [(slice: Int, frame: Int)],
                        header: Dataset, out: UnsafeMutablePointer<Float>, plane: Int,
-                       threads: Int = 0) throws(DicomError) {
-        let ds = try DicomReader.read(path: path)
+                       threads: Int = 0, cancel: CancelFlag = .none) throws(DicomError) {
+        let ds = try DicomReader.read(path: FilePath(path), regularOnly: true)
         for (tag, name) in placementTags where ds.nonEmptyString(tag) != header.nonEmptyString(tag) {
             throw DicomError(.geometry, "the file changed after its header was read (\(name) differs): load it again",
                              tag: tag)
@@ -387,14 +401,15 @@ public final class VolumePlan: @unchecked Sendable {
         }
         if info.frames == 1, targets.count == 1 {
             try PixelDecoder.decodeRescaled(ds, into: UnsafeMutableBufferPointer(start: out + targets[0].slice * plane,
-                                                                                 count: plane), threads: threads)
+                                                                                 count: plane), threads: threads, cancel: cancel)
             return
         }
         let (total, overflow) = info.frames.multipliedReportingOverflow(by: plane)
         guard !overflow else { throw DicomError(.geometry, "too many frames") }
+        try Limits.probeAllocation(total.multipliedReportingOverflow(by: 4).partialValue, what: "the frames of a multi-frame file")
         let tmp = UnsafeMutableBufferPointer<Float>.allocate(capacity: total)
         defer { tmp.deallocate() }
-        try PixelDecoder.decodeRescaled(ds, into: tmp, threads: threads)
+        try PixelDecoder.decodeRescaled(ds, into: tmp, threads: threads, cancel: cancel)
         for t in targets {
             (out + t.slice * plane).update(from: tmp.baseAddress! + t.frame * plane, count: plane)
         }

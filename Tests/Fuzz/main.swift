@@ -1,4 +1,5 @@
-// libFuzzer target over the petct Swift core: reader, pixel decoders, series geometry and SUV.
+// libFuzzer target over the petct Swift core: reader, pixel decoders, series geometry, SUV and
+// segmentations (SEG / RTSTRUCT onto grids).
 // Built and run by .ci/fuzz (swiftc -sanitize=fuzzer,address over the module objects); not a
 // SwiftPM target. Every input must end in a value or a thrown DicomError: a trap, an ASan report,
 // a leak or a timeout is a finding.
@@ -7,6 +8,15 @@ import DicomParser
 import DicomPixels
 import PetctSeries
 import PetctSUV
+import PetctPairing
+import PetctMasks
+
+/// Two small target grids for masks: axial, and oblique with non-uniform slices.
+let maskGrids: [Grid] = [
+    Grid(slices: 4, rows: 8, columns: 8, origin: [0, 0, 0], direction: [0, 0, 1, 0, 1, 0, 1, 0, 0], spacing: [3, 2, 2]),
+    Grid(slices: 3, rows: 7, columns: 9, origin: [-5, 3, -2],
+         direction: [0.6, 0.8, 0, 0, 0, 1, 0.8, -0.6, 0], spacing: [2.5, 1.5, 1.1], sliceOffsets: [0, 2, 7]),
+]
 
 /// Largest pixel_array the fuzzer decodes (bigger claims are only checked by `info`).
 let maxDecodeBytes = 8 << 20
@@ -40,6 +50,27 @@ func exercise(_ bytes: [UInt8], options: ReadOptions) {
     _ = try? SUVCalculator.compute(slices: [ds], kind: "bw")
     _ = try? SUVCalculator.compute(slices: [ds], kind: "lbm")
     _ = try? SUVCalculator.compute(slices: [ds, ds], kind: "bsa")   // the cross-slice consistency check
+    // SEG / RTSTRUCT: parse, then every segment onto both grids, bytes and fractions, strict and not
+    // (a SEG decodes its frames whole: only claims the fuzzer may allocate, as for pixel_array above)
+    let segBytes = PixelDecoder.hasPixelData(ds) ? ((try? PixelDecoder.info(ds))?.nbytes ?? 0) : 0
+    if !options.stopBeforePixels, segBytes <= maxDecodeBytes, let set = try? MaskSet(datasets: [("fuzz", ds)]) {
+        for g in maskGrids {
+            let n = g.slices * g.rows * g.columns
+            var bytes = [UInt8](repeating: 0, count: n)
+            var floats = [Float](repeating: 0, count: n)
+            for index in 0..<min(set.count, 8) {
+                bytes.withUnsafeMutableBufferPointer { b in
+                    let sink = MaskSink(bytes: b.baseAddress, floats: nil, rows: g.rows, columns: g.columns, threshold: 0.5)
+                    _ = try? set.fill(index, grid: g, sink: sink, strict: true, threads: 1)
+                }
+                floats.withUnsafeMutableBufferPointer { f in
+                    let sink = MaskSink(bytes: nil, floats: f.baseAddress, rows: g.rows, columns: g.columns, threshold: 0.5)
+                    _ = try? set.fill(index, grid: g, sink: sink, strict: false, threads: 1)
+                }
+            }
+            precondition(bytes.allSatisfy { $0 <= 1 }, "mask bytes must be 0 or 1")
+        }
+    }
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")

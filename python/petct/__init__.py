@@ -5,8 +5,8 @@ PET with CT slice by slice.
 """
 from __future__ import annotations
 
-from .errors import (DicomError, GeometryError, GeometryWarning, InvalidDicomError, MalformedDicomError,
-                     NoPixelDataError, PairedFolderError, PetctWarning, SUVError,
+from .errors import (DecodeLimitError, DicomError, GeometryError, GeometryWarning, InvalidDicomError,
+                     MalformedDicomError, NoPixelDataError, PairedFolderError, PetctWarning, SUVError,
                      UnsupportedTransferSyntaxError)
 try:
     from . import _native
@@ -14,9 +14,13 @@ except ImportError as _exc:  # libpetct.so needs only libc, libstdc++ and zlib; 
     if "libz" in str(_exc):
         raise ImportError(f"petct needs the system library zlib: install it, e.g. `apt-get install zlib1g` ({_exc})") from _exc
     raise
+from ._config import config
 from .dataset import DataElement, Dataset, PersonName, Tag, dcmread, dictionary_entry, tag_for_keyword
 from .writer import dcmwrite
 from .pixels import apply_modality_lut, apply_voi, apply_voi_lut, apply_windowing
+from .masks import load_masks
+from . import nifti
+from .nifti import save_nifti
 from .study import (SUV_KINDS, MultipleStudiesError, ScanResult, SeriesInfo, Study, StudySeries, Volume, load_paired,
                     load_series, load_studies, load_study, pair, save_paired, scan)
 
@@ -28,9 +32,11 @@ __all__ = [
     "dcmread", "dcmwrite", "Dataset", "DataElement", "Tag", "PersonName", "dictionary_entry", "tag_for_keyword",
     "DicomError", "InvalidDicomError", "MalformedDicomError", "UnsupportedTransferSyntaxError",
     "NoPixelDataError", "SUVError", "GeometryError", "GeometryWarning", "PetctWarning", "PairedFolderError",
+    "DecodeLimitError", "config",
     "scan", "load_series", "load_study", "load_studies", "StudySeries", "MultipleStudiesError", "pair", "save_paired",
     "load_paired", "SeriesInfo", "ScanResult",
     "Volume", "Study", "SUV_KINDS", "data", "batch",
+    "load_masks", "save_nifti", "nifti",
     "apply_modality_lut", "apply_voi_lut", "apply_windowing", "apply_voi", "codecs",
 ]
 

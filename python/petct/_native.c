@@ -12,7 +12,11 @@
 #include <Python.h>
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
 #include <numpy/arrayobject.h>
+#include <errno.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "petct.h"
 
@@ -31,6 +35,7 @@ static inline PyObject *Py_NewRef(PyObject *o) { Py_INCREF(o); return o; }
 #define DATASET_CAPSULE "petct.dataset"
 #define VOLUME_CAPSULE "petct.volume"
 #define SCAN_CAPSULE "petct.scan"
+#define MASKS_CAPSULE "petct.masks"
 
 typedef struct {
     PyObject *DicomError;
@@ -40,6 +45,7 @@ typedef struct {
     PyObject *SUVError;
     PyObject *GeometryError;
     PyObject *NoPixelDataError;
+    PyObject *DecodeLimitError;
 } module_state;
 
 static module_state *
@@ -48,9 +54,38 @@ get_state(PyObject *module)
     return (module_state *)PyModule_GetState(module);
 }
 
-/* Raises the Python exception for a core error; returns NULL for convenient `return raise_error(...)`. */
+static PyObject *raise_error_inner(PyObject *module, const petct_error *err, PyObject *source);
+
+/* Raises the Python exception for a core error; returns NULL for convenient `return raise_error(...)`.
+ * Sets `item_index` on it (the failing path of a list call) when the core gave one. I/O errors keep their errno: OSError(errno, strerror, path) becomes the matching
+ * subclass (PermissionError, IsADirectoryError, FileNotFoundError, ...). A cancelled call keeps the
+ * KeyboardInterrupt (or other exception) a signal handler raised. */
 static PyObject *
 raise_error(PyObject *module, const petct_error *err, PyObject *source)
+{
+    if (err->code == PETCT_E_CANCELLED) {
+        if (!PyErr_Occurred())
+            PyErr_SetNone(PyExc_KeyboardInterrupt);
+        return NULL;
+    }
+    raise_error_inner(module, err, source);
+    if (err->item_index >= 0 && PyErr_Occurred()) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyErr_NormalizeException(&type, &value, &tb);
+        if (value != NULL) {
+            PyObject *idx = PyLong_FromLongLong(err->item_index);
+            if (idx == NULL || PyObject_SetAttrString(value, "item_index", idx) < 0)
+                PyErr_Clear();
+            Py_XDECREF(idx);
+        }
+        PyErr_Restore(type, value, tb);
+    }
+    return NULL;
+}
+
+static PyObject *
+raise_error_inner(PyObject *module, const petct_error *err, PyObject *source)
 {
     module_state *st = get_state(module);
     PyObject *cls;
@@ -62,13 +97,19 @@ raise_error(PyObject *module, const petct_error *err, PyObject *source)
     case PETCT_E_GEOMETRY: cls = st->GeometryError; break;
     case PETCT_E_NO_PIXELS: cls = st->NoPixelDataError; break;
     case PETCT_E_IO: {
-        PyObject *args = Py_BuildValue("(is)", ENOENT, err->message);
-        if (args != NULL) {
-            PyErr_SetObject(PyExc_OSError, args);
-            Py_DECREF(args);
+        /* errno and its strerror, as OSError(errno, strerror, filename) makes the matching subclass;
+         * an I/O error the core could not attribute to errno keeps its own message under EIO */
+        int e = err->os_errno > 0 ? err->os_errno : EIO;
+        const char *text = err->os_errno > 0 ? strerror(e) : err->message;
+        PyObject *exc = PyObject_CallFunction(PyExc_OSError, "isO", e, text, source ? source : Py_None);
+        if (exc != NULL) {
+            PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+            Py_DECREF(exc);
         }
         return NULL;
     }
+    case PETCT_E_NO_MEMORY: PyErr_SetString(PyExc_MemoryError, err->message); return NULL;
+    case PETCT_E_LIMIT: cls = st->DecodeLimitError; break;
     case PETCT_E_ARGUMENT: PyErr_SetString(PyExc_ValueError, err->message); return NULL;
     default: cls = st->DicomError; break;
     }
@@ -95,6 +136,98 @@ done:
 }
 
 /* ---------------------------------------------------------------------------------------------- */
+/* interruptible native calls                                                                      */
+
+/* A long core call runs on a worker thread while the calling thread waits in 50 ms steps with the GIL
+ * released; between steps it takes the GIL and runs the signal handlers (PyErr_CheckSignals). When a
+ * handler raises (Ctrl-C -> KeyboardInterrupt) it sets the call's cancel flag, which the core checks
+ * between files, slices and frames, waits for the worker to return, and reports the exception. */
+typedef int32_t (*work_fn)(void *ctx, const int32_t *cancel);
+
+typedef struct {
+    work_fn fn;
+    void *ctx;
+    int32_t cancel;
+    int32_t rc;
+    int done;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} work_item;
+
+static void *
+work_main(void *p)
+{
+    work_item *w = (work_item *)p;
+    int32_t rc = w->fn(w->ctx, &w->cancel);
+    pthread_mutex_lock(&w->mu);
+    w->rc = rc;
+    w->done = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Work this small runs on the calling thread (GIL released): a thread would cost more than it saves. */
+#define INLINE_WORK_BYTES ((size_t)16 << 20)
+
+/* Returns the call's status, or -1 with a Python exception set when a signal handler raised (the
+ * call's own status is then in *rc, so the caller can free what it made). */
+static int
+run_interruptible(work_fn fn, void *ctx, int32_t *rc)
+{
+    work_item w;
+    memset(&w, 0, sizeof(w));
+    w.fn = fn;
+    w.ctx = ctx;
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    pthread_t thread;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, (size_t)16 << 20);
+    int started = pthread_create(&thread, &attr, work_main, &w) == 0;
+    pthread_attr_destroy(&attr);
+    if (!started) {
+        /* No thread: run it here, not interruptible. */
+        NOGIL(w.rc = fn(ctx, &w.cancel));
+        *rc = w.rc;
+        pthread_mutex_destroy(&w.mu);
+        pthread_cond_destroy(&w.cv);
+        return 0;
+    }
+    int interrupted = 0;
+    for (;;) {
+        int finished;
+        Py_BEGIN_ALLOW_THREADS
+        pthread_mutex_lock(&w.mu);
+        if (!w.done) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 50 * 1000 * 1000;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec += 1;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&w.cv, &w.mu, &ts);
+        }
+        finished = w.done;
+        pthread_mutex_unlock(&w.mu);
+        Py_END_ALLOW_THREADS
+        if (finished)
+            break;
+        if (!interrupted && PyErr_CheckSignals() < 0) {
+            __atomic_store_n(&w.cancel, 1, __ATOMIC_SEQ_CST);
+            interrupted = 1;
+        }
+    }
+    NOGIL(pthread_join(thread, NULL));
+    pthread_mutex_destroy(&w.mu);
+    pthread_cond_destroy(&w.cv);
+    *rc = w.rc;
+    return interrupted ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
 /* datasets                                                                                        */
 
 /* Capsule destructors: each frees its Swift object through the matching petct_*_free. */
@@ -109,6 +242,7 @@ done:
 CAPSULE_DESTRUCTOR(dataset_capsule_destructor, petct_dataset, DATASET_CAPSULE, petct_dataset_free)
 CAPSULE_DESTRUCTOR(scan_capsule_destructor, petct_scan, SCAN_CAPSULE, petct_scan_free)
 CAPSULE_DESTRUCTOR(volume_capsule_destructor, petct_volume, VOLUME_CAPSULE, petct_volume_free)
+CAPSULE_DESTRUCTOR(masks_capsule_destructor, petct_masks, MASKS_CAPSULE, petct_masks_free)
 
 static petct_dataset *
 dataset_from_capsule(PyObject *capsule)
@@ -291,12 +425,22 @@ build_element(const petct_dataset_view *v, size_t *pos, int depth)
                          (int)e->flags, (long long)e->file_offset, (Py_ssize_t)index, lazy ? Py_True : Py_False);
 }
 
+/* A level (top level or item) with more records than this below it is not built here: build_elements
+ * returns (start, end, depth) instead, and Python reads it on demand through level() and element(),
+ * so an element-heavy file does not become millions of tuples (memory bounded by the file size). */
+#define LAZY_LEVEL_RECORDS 4096
+
 static PyObject *
 build_elements(const petct_dataset_view *v, size_t *pos, size_t end, int depth)
 {
     if (depth > 200) {
         PyErr_SetString(PyExc_RecursionError, "sequence nesting too deep");
         return NULL;
+    }
+    if (end - *pos > LAZY_LEVEL_RECORDS) {
+        PyObject *marker = Py_BuildValue("(nni)", (Py_ssize_t)*pos, (Py_ssize_t)end, depth);
+        *pos = end;
+        return marker;
     }
     PyObject *list = PyList_New(0);
     if (list == NULL)
@@ -311,6 +455,20 @@ build_elements(const petct_dataset_view *v, size_t *pos, size_t end, int depth)
         Py_DECREF(t);
     }
     return list;
+}
+
+typedef struct {
+    const char *path;
+    uint32_t flags;
+    petct_dataset **out;
+    petct_error *err;
+} read_job;
+
+static int32_t
+read_work(void *ctx, const int32_t *cancel)
+{
+    read_job *j = (read_job *)ctx;
+    return petct_read_file(j->path, j->flags, cancel, j->out, j->err);
 }
 
 /* read(source, flags, name) -> (capsule, elements, info)
@@ -332,11 +490,23 @@ native_read(PyObject *module, PyObject *args)
         PyObject *encoded = NULL;
         if (!PyUnicode_FSConverter(source, &encoded))
             return NULL;
-        const char *path = PyBytes_AS_STRING(encoded);
+        read_job job = {PyBytes_AS_STRING(encoded), flags, &ds, &err};
+        struct stat st;
+        int small_file = 0;
         Py_BEGIN_ALLOW_THREADS
-        rc = petct_read_file(path, flags, &ds, &err);
+        small_file = stat(job.path, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size < INLINE_WORK_BYTES;
         Py_END_ALLOW_THREADS
+        int interrupted = 0;
+        if (small_file)   /* a short read of a regular file: no worker thread */
+            NOGIL(rc = read_work(&job, NULL));
+        else              /* a stream (may wait on its writer) or a large file: interruptible */
+            interrupted = run_interruptible(read_work, &job, &rc) < 0;
         Py_DECREF(encoded);
+        if (interrupted) {
+            if (rc == PETCT_OK && ds != NULL)
+                NOGIL(petct_dataset_free(ds));
+            return NULL;
+        }
     }
     else {
         Py_buffer view;
@@ -399,6 +569,68 @@ dataset_view_and_index(PyObject *args, petct_dataset_view *v, Py_ssize_t *index)
 }
 
 /* element_bytes(capsule, index) -> bytes of a lazy bulk element */
+/* level(handle, start, end) -> (tags, indices): the direct children of records [start, end) as a
+ * uint32 and an int64 array in bytes (file order). */
+static PyObject *
+native_level(PyObject *module, PyObject *args)
+{
+    PyObject *capsule;
+    Py_ssize_t start, end;
+    if (!PyArg_ParseTuple(args, "Onn", &capsule, &start, &end))
+        return NULL;
+    petct_dataset *ds = dataset_from_capsule(capsule);
+    if (ds == NULL)
+        return NULL;
+    petct_dataset_view v;
+    int32_t vrc;
+    NOGIL(vrc = petct_dataset_get_view(ds, &v));
+    if (vrc != PETCT_OK || start < 0 || end < start || (size_t)end > v.element_count) {
+        PyErr_SetString(PyExc_ValueError, "bad element range");
+        return NULL;
+    }
+    size_t n = 0;
+    for (size_t i = (size_t)start; i < (size_t)end; i += 1 + (size_t)v.elements[i].descendants)
+        n++;
+    PyObject *tags = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * sizeof(uint32_t)));
+    PyObject *indices = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * sizeof(int64_t)));
+    if (tags == NULL || indices == NULL) {
+        Py_XDECREF(tags);
+        Py_XDECREF(indices);
+        return NULL;
+    }
+    uint32_t *t = (uint32_t *)PyBytes_AS_STRING(tags);
+    int64_t *x = (int64_t *)PyBytes_AS_STRING(indices);
+    size_t k = 0;
+    for (size_t i = (size_t)start; i < (size_t)end && k < n; i += 1 + (size_t)v.elements[i].descendants, k++) {
+        t[k] = v.elements[i].tag;
+        x[k] = (int64_t)i;
+    }
+    return Py_BuildValue("(NN)", tags, indices);
+}
+
+/* element(handle, index, depth) -> the element tuple of record `index` (as the read built them). */
+static PyObject *
+native_element(PyObject *module, PyObject *args)
+{
+    PyObject *capsule;
+    Py_ssize_t index;
+    int depth;
+    if (!PyArg_ParseTuple(args, "Oni", &capsule, &index, &depth))
+        return NULL;
+    petct_dataset *ds = dataset_from_capsule(capsule);
+    if (ds == NULL)
+        return NULL;
+    petct_dataset_view v;
+    int32_t vrc;
+    NOGIL(vrc = petct_dataset_get_view(ds, &v));
+    if (vrc != PETCT_OK || index < 0 || (size_t)index >= v.element_count) {
+        PyErr_SetString(PyExc_IndexError, "element index out of range");
+        return NULL;
+    }
+    size_t pos = (size_t)index;
+    return build_element(&v, &pos, depth);
+}
+
 static PyObject *
 native_element_bytes(PyObject *module, PyObject *args)
 {
@@ -498,6 +730,24 @@ numpy_type(char kind, int itemsize)
     }
 }
 
+typedef struct {
+    petct_dataset *ds;
+    void *data;
+    size_t nbytes, count;
+    int rescaled;
+    petct_error *err;
+    int threads;
+} pixel_job;
+
+static int32_t
+pixel_work(void *ctx, const int32_t *cancel)
+{
+    pixel_job *j = (pixel_job *)ctx;
+    if (j->rescaled)
+        return petct_pixel_decode_rescaled(j->ds, (float *)j->data, j->count, j->threads, cancel, j->err);
+    return petct_pixel_decode(j->ds, j->data, j->nbytes, j->threads, cancel, j->err);
+}
+
 /* pixel_array(capsule, name, rescaled) -> ndarray, decoded straight into a NumPy-owned buffer. */
 static PyObject *
 native_pixel_array(PyObject *module, PyObject *args)
@@ -526,15 +776,14 @@ native_pixel_array(PyObject *module, PyObject *args)
     petct_error err;
     int32_t rc;
     memset(&err, 0, sizeof(err));
-    void *data = PyArray_DATA(arr);
-    size_t nbytes = (size_t)PyArray_NBYTES(arr);
-    size_t count = (size_t)PyArray_SIZE(arr);
-    Py_BEGIN_ALLOW_THREADS
-    if (rescaled)
-        rc = petct_pixel_decode_rescaled(ds, (float *)data, count, threads, &err);
-    else
-        rc = petct_pixel_decode(ds, data, nbytes, threads, &err);
-    Py_END_ALLOW_THREADS
+    pixel_job job = {ds, PyArray_DATA(arr), (size_t)PyArray_NBYTES(arr), (size_t)PyArray_SIZE(arr), rescaled, &err, threads};
+    if (info.frames <= 1 && (size_t)PyArray_NBYTES(arr) < INLINE_WORK_BYTES) {
+        NOGIL(rc = pixel_work(&job, NULL));   /* one small frame: no worker thread */
+    }
+    else if (run_interruptible(pixel_work, &job, &rc) < 0) {
+        Py_DECREF(arr);
+        return NULL;
+    }
     if (rc != PETCT_OK) {
         Py_DECREF(arr);
         return raise_error(module, &err, name);
@@ -615,19 +864,38 @@ fail:
 /* The core's functions that take a list of paths and create an object; `extra` is the scan flags
  * or the scan whose headers a volume reuses. */
 typedef int32_t (*path_opener)(const char *const *paths, size_t count, int32_t threads, void *extra,
-                               void **out, petct_error *err);
+                               const int32_t *cancel, void **out, petct_error *err);
 
 static int32_t
-open_scan(const char *const *paths, size_t count, int32_t threads, void *extra, void **out, petct_error *err)
+open_scan(const char *const *paths, size_t count, int32_t threads, void *extra, const int32_t *cancel, void **out,
+          petct_error *err)
 {
     uint32_t flags = *(const uint32_t *)extra;
-    return petct_scan_files(paths, count, threads, flags, (petct_scan **)out, err);
+    return petct_scan_files(paths, count, threads, flags, cancel, (petct_scan **)out, err);
 }
 
 static int32_t
-open_volume(const char *const *paths, size_t count, int32_t threads, void *extra, void **out, petct_error *err)
+open_volume(const char *const *paths, size_t count, int32_t threads, void *extra, const int32_t *cancel,
+            void **out, petct_error *err)
 {
-    return petct_volume_open(paths, count, threads, (const petct_scan *)extra, (petct_volume **)out, err);
+    return petct_volume_open(paths, count, threads, (const petct_scan *)extra, cancel, (petct_volume **)out, err);
+}
+
+typedef struct {
+    path_opener opener;
+    const char **paths;
+    size_t count;
+    int32_t threads;
+    void *extra;
+    void **out;
+    petct_error *err;
+} open_job;
+
+static int32_t
+open_work(void *ctx, const int32_t *cancel)
+{
+    open_job *j = (open_job *)ctx;
+    return j->opener(j->paths, j->count, j->threads, j->extra, cancel, j->out, j->err);
 }
 
 /* Calls `opener` on the paths with the GIL released; returns the object or NULL with an exception set. */
@@ -643,11 +911,19 @@ open_with_paths(PyObject *module, PyObject *paths, int threads, path_opener open
     petct_error err;
     int32_t rc;
     memset(&err, 0, sizeof(err));
-    Py_BEGIN_ALLOW_THREADS
-    rc = opener(arr, (size_t)n, threads, extra, &obj, &err);
-    Py_END_ALLOW_THREADS
+    open_job job = {opener, arr, (size_t)n, threads, extra, &obj, &err};
+    int interrupted = run_interruptible(open_work, &job, &rc) < 0;
     PyMem_Free(arr);
     Py_DECREF(keep);
+    if (interrupted) {
+        if (rc == PETCT_OK && obj != NULL) {
+            if (opener == open_scan)
+                NOGIL(petct_scan_free((petct_scan *)obj));
+            else
+                NOGIL(petct_volume_free((petct_volume *)obj));
+        }
+        return NULL;
+    }
     if (rc != PETCT_OK) {
         raise_error(module, &err, Py_None);
         return NULL;
@@ -713,6 +989,21 @@ native_volume_open(PyObject *module, PyObject *args)
     return Py_BuildValue("(Ns)", capsule, text);
 }
 
+typedef struct {
+    petct_volume *vol;
+    float *data;
+    size_t count;
+    petct_error *err;
+    int threads;
+} fill_job;
+
+static int32_t
+fill_work(void *ctx, const int32_t *cancel)
+{
+    fill_job *j = (fill_job *)ctx;
+    return petct_volume_fill(j->vol, j->data, j->count, j->threads, cancel, j->err);
+}
+
 /* volume_fill(capsule, shape, threads=0) -> float32 ndarray */
 static PyObject *
 native_volume_fill(PyObject *module, PyObject *args)
@@ -732,11 +1023,11 @@ native_volume_fill(PyObject *module, PyObject *args)
     petct_error err;
     int32_t rc;
     memset(&err, 0, sizeof(err));
-    float *data = (float *)PyArray_DATA(arr);
-    size_t count = (size_t)PyArray_SIZE(arr);
-    Py_BEGIN_ALLOW_THREADS
-    rc = petct_volume_fill(vol, data, count, threads, &err);
-    Py_END_ALLOW_THREADS
+    fill_job job = {vol, (float *)PyArray_DATA(arr), (size_t)PyArray_SIZE(arr), &err, threads};
+    if (run_interruptible(fill_work, &job, &rc) < 0) {
+        Py_DECREF(arr);
+        return NULL;
+    }
     if (rc != PETCT_OK) {
         Py_DECREF(arr);
         return raise_error(module, &err, Py_None);
@@ -877,6 +1168,78 @@ done:
     return result;
 }
 
+static int32_t
+open_masks(const char *const *paths, size_t count, int32_t threads, void *extra, const int32_t *cancel,
+           void **out, petct_error *err)
+{
+    (void)threads;
+    (void)extra;
+    (void)cancel;
+    return petct_masks_open(paths, count, (petct_masks **)out, err);
+}
+
+/* masks_open(paths) -> (capsule, json) */
+static PyObject *
+native_masks_open(PyObject *module, PyObject *paths)
+{
+    petct_masks *m = open_with_paths(module, paths, 0, open_masks, NULL);
+    if (m == NULL)
+        return NULL;
+    PyObject *capsule = PyCapsule_New(m, MASKS_CAPSULE, masks_capsule_destructor);
+    if (capsule == NULL) {
+        NOGIL(petct_masks_free(m));
+        return NULL;
+    }
+    const char *text;
+    NOGIL(text = petct_masks_json(m));
+    return Py_BuildValue("(Ns)", capsule, text);
+}
+
+/* masks_fill(capsule, index, grid, fraction, strict, threshold, threads, name) -> uint8 (0/1) or float32
+ * ndarray on the grid; `name` (the object's path) goes into errors. */
+static PyObject *
+native_masks_fill(PyObject *module, PyObject *args)
+{
+    PyObject *capsule, *grid_t, *name;
+    Py_ssize_t index;
+    int fraction, strict, threads;
+    double threshold;
+    if (!PyArg_ParseTuple(args, "OnOppdiO", &capsule, &index, &grid_t, &fraction, &strict, &threshold, &threads, &name))
+        return NULL;
+    petct_masks *m = PyCapsule_GetPointer(capsule, MASKS_CAPSULE);
+    if (m == NULL)
+        return NULL;
+    if (index < 0) {
+        PyErr_SetString(PyExc_ValueError, "mask index must be >= 0");
+        return NULL;
+    }
+    petct_grid g;
+    PyObject *keep = NULL;
+    if (parse_grid(grid_t, &g, &keep) < 0)
+        return NULL;
+    npy_intp dims[3] = {(npy_intp)g.slices, (npy_intp)g.rows, (npy_intp)g.columns};
+    PyArrayObject *arr = (PyArrayObject *)PyArray_ZEROS(3, dims, fraction ? NPY_FLOAT32 : NPY_UINT8, 0);
+    if (arr == NULL) {
+        Py_XDECREF(keep);
+        return NULL;
+    }
+    petct_error err;
+    int32_t rc;
+    memset(&err, 0, sizeof(err));
+    void *data = PyArray_DATA(arr);
+    size_t nbytes = (size_t)PyArray_NBYTES(arr);
+    uint32_t flags = (fraction ? PETCT_MASKS_FRACTION : 0u) | (strict ? PETCT_MASKS_STRICT : 0u);
+    Py_BEGIN_ALLOW_THREADS
+    rc = petct_masks_fill(m, (size_t)index, &g, flags, threshold, threads, data, nbytes, &err);
+    Py_END_ALLOW_THREADS
+    Py_XDECREF(keep);
+    if (rc != PETCT_OK) {
+        Py_DECREF(arr);
+        return raise_error(module, &err, name);
+    }
+    return (PyObject *)arr;
+}
+
 static PyObject *
 native_core_version(PyObject *module, PyObject *unused)
 {
@@ -964,12 +1327,36 @@ done:
     return result;
 }
 
+/* set_limits(max_decoded_bytes, decode_ratio, max_stream_bytes) -> None (0 leaves one unchanged);
+ * get_limits() -> (max_decoded_bytes, decode_ratio, max_stream_bytes) */
+static PyObject *
+native_set_limits(PyObject *module, PyObject *args)
+{
+    unsigned long long a, b, c;
+    if (!PyArg_ParseTuple(args, "KKK", &a, &b, &c))
+        return NULL;
+    petct_limits l = {a, b, c};
+    NOGIL(petct_set_limits(&l));
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+native_get_limits(PyObject *module, PyObject *Py_UNUSED(args))
+{
+    petct_limits l;
+    NOGIL(petct_get_limits(&l));
+    return Py_BuildValue("(KKK)", (unsigned long long)l.max_decoded_bytes, (unsigned long long)l.decode_ratio,
+                         (unsigned long long)l.max_stream_bytes);
+}
+
 /* ---------------------------------------------------------------------------------------------- */
 /* module                                                                                          */
 
 static PyMethodDef native_methods[] = {
     {"read", native_read, METH_VARARGS, "read(source, flags, is_path, name) -> (handle, elements, info)"},
     {"element_bytes", native_element_bytes, METH_VARARGS, "element_bytes(handle, index) -> bytes"},
+    {"level", native_level, METH_VARARGS, "level(handle, start, end) -> (uint32 tags, int64 indices) as bytes"},
+    {"element", native_element, METH_VARARGS, "element(handle, index, depth) -> element tuple"},
     {"encoded_value", native_encoded_value, METH_VARARGS, "encoded_value(handle, index) -> bytes | None"},
     {"pixel_info", native_pixel_info, METH_VARARGS, "pixel_info(handle, name) -> dict"},
     {"pixel_array", native_pixel_array, METH_VARARGS,
@@ -982,9 +1369,14 @@ static PyMethodDef native_methods[] = {
     {"volume_suv", native_volume_suv, METH_VARARGS, "volume_suv(handle, kind, slices) -> (factors, JSON text)"},
     {"resample", native_resample, METH_VARARGS,
      "resample(src, src_grid, dst_grid, method, fill, want_mask, threads) -> dst or (dst, mask)"},
+    {"masks_open", native_masks_open, METH_O, "masks_open(paths) -> (handle, JSON text)"},
+    {"masks_fill", native_masks_fill, METH_VARARGS,
+     "masks_fill(handle, index, grid, fraction, strict, threshold, threads, name) -> uint8 or float32 ndarray"},
     {"core_version", native_core_version, METH_NOARGS, "core_version() -> str"},
     {"parallel_peak", native_parallel_peak, METH_VARARGS,
      "parallel_peak(reset=False) -> (width, active): widest parallel loop since the last reset (tests)"},
+    {"set_limits", native_set_limits, METH_VARARGS, "set_limits(max_decoded_bytes, decode_ratio, max_stream_bytes)"},
+    {"get_limits", native_get_limits, METH_NOARGS, "get_limits() -> (max_decoded_bytes, decode_ratio, max_stream_bytes)"},
     {"codec_status", native_codec_status, METH_O, "codec_status(codec) -> (loaded, description)"},
     {"write_file", native_write_file, METH_VARARGS, "write_file(path, records, heap) -> None"},
     {NULL, NULL, 0, NULL}};
@@ -1088,6 +1480,7 @@ native_exec(PyObject *module)
     LOAD(SUVError, "SUVError");
     LOAD(GeometryError, "GeometryError");
     LOAD(NoPixelDataError, "NoPixelDataError");
+    LOAD(DecodeLimitError, "DecodeLimitError");
 #undef LOAD
     Py_DECREF(errors);
     if (PyModule_AddIntConstant(module, "ABI_VERSION", PETCT_ABI_VERSION) < 0 ||
@@ -1111,6 +1504,7 @@ native_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->SUVError);
     Py_VISIT(st->GeometryError);
     Py_VISIT(st->NoPixelDataError);
+    Py_VISIT(st->DecodeLimitError);
     return 0;
 }
 
@@ -1125,6 +1519,7 @@ native_clear(PyObject *module)
     Py_CLEAR(st->SUVError);
     Py_CLEAR(st->GeometryError);
     Py_CLEAR(st->NoPixelDataError);
+    Py_CLEAR(st->DecodeLimitError);
     return 0;
 }
 

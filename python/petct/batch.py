@@ -20,7 +20,11 @@ import re
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable
+import types
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .study import Crop, PetValues, SuvKind, Target
 
 __all__ = ["batch", "find_studies", "StudyJob", "BatchResult", "SUMMARY_COLUMNS"]
 
@@ -127,8 +131,8 @@ def _shape(a) -> str:
     return "x".join(str(int(n)) for n in a) if a is not None else ""
 
 
-def run_study(job: StudyJob, out_dir: str, target: str = "ct", pet: str = "suv", suv_kind: str = "bw",
-              crop: str | None = "overlap", threads: int = 1, timing: dict | None = None) -> dict:
+def run_study(job: StudyJob, out_dir: str, target: Target = "ct", pet: PetValues = "suv", suv_kind: SuvKind = "bw",
+              crop: Crop = "overlap", threads: int = 1, timing: dict | None = None) -> dict:
     """The task of one study (runs on a Dask worker): load, pair, save. Never raises: errors go in the row."""
     import warnings
     from .study import load_study, save_paired
@@ -201,9 +205,9 @@ def write_summary(path: str, rows: list[dict]) -> None:
 
 
 def batch(root: Any, out: Any, scheduler: str | None = None, workers: int | None = None, *,
-          target: str = "ct", pet: str = "suv", suv_kind: str = "bw", crop: str | None = "overlap",
+          target: Target = "ct", pet: PetValues = "suv", suv_kind: SuvKind = "bw", crop: Crop = "overlap",
           redo: bool = False, client: Any = None, threads_per_task: int = 1,
-          progress: Callable[[dict], None] | None = None, allow_day_rollover: bool = False,
+          progress: Any = None, allow_day_rollover: bool = False,
           allow_implausible_elapsed: bool = False) -> list[dict]:
     """Pair every PET-CT study under ``root`` into ``out/<StudyInstanceUID>/`` on Dask distributed.
 
@@ -212,7 +216,8 @@ def batch(root: Any, out: Any, scheduler: str | None = None, workers: int | None
     ``client``: an existing ``dask.distributed.Client`` to use instead. Studies whose folder already
     holds ``ct.npy``, ``pet.npy`` and ``meta.json`` are skipped unless ``redo``. Returns the summary rows
     (also written to ``out/summary.csv``); a failed study has ``status == "error"`` and the reason in
-    ``error``; ``progress(row)`` is called as each study finishes. ``result.skipped`` (and
+    ``error``. ``progress``: True for a tqdm bar, or a callable receiving ``(studies done, studies to
+    run)`` as each study finishes. ``result.skipped`` (and
     ``out/skipped.csv``) lists the files under ``root`` that were not read. ``allow_day_rollover`` /
     ``allow_implausible_elapsed``: the SUV timing overrides of :meth:`petct.Volume.suv`, for every study.
     ``workers`` / ``threads_per_task`` below 1, a missing ``root`` or an ``out`` that is or holds
@@ -270,6 +275,8 @@ def batch(root: Any, out: Any, scheduler: str | None = None, workers: int | None
                 own_cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                            silence_logs=logging.ERROR, dashboard_address=None)
                 own_client = client = Client(own_cluster)
+        from ._progress import Reporter
+        reporter = Reporter(progress, len(todo), "batch")
         try:
             from dask.distributed import as_completed
             futures = {}
@@ -287,11 +294,11 @@ def batch(root: Any, out: Any, scheduler: str | None = None, workers: int | None
                                error=f"{type(exc).__name__}: {exc}",
                                output=os.path.join(out, study_folder_name(job.study_uid)))
                 rows[job.study_uid] = row
-                if progress is not None:
-                    progress(row)
+                reporter.update(1)
                 # keep the summary current, so an interrupted batch still says what it finished
                 write_summary(summary_path, [rows[k] for k in order if k in rows])
         finally:
+            reporter.close()
             if own_client is not None:
                 own_client.close()
             if own_cluster is not None:
@@ -333,7 +340,7 @@ def _write_skipped(path: str, skipped: list[tuple[str, str, str]]) -> None:
     replace_file(path, buf.getvalue().encode("utf-8", "surrogateescape"))
 
 
-class _CallableModule(type(os)):
+class _CallableModule(types.ModuleType):
     """``import petct.batch`` binds this module to ``petct.batch``; calling it runs :func:`batch`, so
     ``petct.batch(root, out)`` works whichever of the two the name holds."""
 

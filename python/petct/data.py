@@ -326,3 +326,82 @@ def sample_study(out_dir: str | os.PathLike = "petct-sample", paired: bool = Tru
                        pet_files=sorted(files["pet"]), localizer_files=files["localizer"],
                        ct_shape=(len(ct_z), ct_rows, ct_rows), pet_shape=(len(pet_z), pet_rows, pet_rows),
                        lesions=PHANTOM["lesions"], suv_factor=factor, info=info)
+
+
+def sample_rtstruct(sample: SampleStudy, path: str | os.PathLike | None = None, vertices: int = 48) -> str:
+    """Write an RTSTRUCT (with petct's own writer) contouring the sample's four lesions on its CT slices:
+    one closed polygon of ``vertices`` points per lesion and slice, on the circle where the slice plane
+    cuts the lesion sphere. Default path: ``<dicom_dir>/RS00001.dcm``, so ``load_study`` finds it.
+    Returns the path."""
+    from .dataset import dcmread
+    from .writer import dcmwrite
+    path = os.fspath(path) if path is not None else os.path.join(sample.dicom_dir, "RS00001.dcm")
+    cts = sorted((dcmread(f, stop_before_pixels=True) for f in sample.ct_files),
+                 key=lambda d: float(d.ImagePositionPatient[2]))
+    ds = Dataset()
+    _common(ds, modality="RTSTRUCT", sop_class="1.2.840.10008.5.1.4.1.1.481.3", series_uid=_uid("series-rtstruct"),
+            series_number=90, description="lesions (ground truth)", instance=1, sop_uid=_uid("rtstruct-0"))
+    for kw in ("SamplesPerPixel", "PhotometricInterpretation", "BitsAllocated", "BitsStored", "HighBit",
+               "AcquisitionNumber", "PositionReferenceIndicator"):
+        delattr(ds, kw)
+    ds.StructureSetLabel = "LESIONS"
+    ds.StructureSetDate, ds.StructureSetTime = STUDY_DATE, "110000.00"
+    images = []
+    for ct in cts:
+        ref = Dataset()
+        ref.ReferencedSOPClassUID = CT_IMAGE_STORAGE
+        ref.ReferencedSOPInstanceUID = ct.SOPInstanceUID
+        images.append(ref)
+    series = Dataset()
+    series.SeriesInstanceUID = cts[0].SeriesInstanceUID
+    series.ContourImageSequence = images
+    study = Dataset()
+    study.ReferencedSOPClassUID = "1.2.840.10008.3.1.2.3.1"
+    study.ReferencedSOPInstanceUID = cts[0].StudyInstanceUID
+    study.RTReferencedSeriesSequence = [series]
+    frame = Dataset()
+    frame.FrameOfReferenceUID = cts[0].FrameOfReferenceUID
+    frame.RTReferencedStudySequence = [study]
+    ds.ReferencedFrameOfReferenceSequence = [frame]
+    rois, contours, observations = [], [], []
+    angles = np.linspace(0.0, 2 * np.pi, vertices, endpoint=False)
+    for n, les in enumerate(sample.lesions, start=1):
+        roi = Dataset()
+        roi.ROINumber = n
+        roi.ReferencedFrameOfReferenceUID = cts[0].FrameOfReferenceUID
+        roi.ROIName = les.name
+        roi.ROIGenerationAlgorithm = "MANUAL"
+        rois.append(roi)
+        items = []
+        cx, cy, cz = les.center
+        for ct in cts:
+            z = float(ct.ImagePositionPatient[2])
+            if abs(z - cz) >= les.radius:
+                continue
+            r = float(np.sqrt(les.radius ** 2 - (z - cz) ** 2))
+            pts = np.stack([cx + r * np.cos(angles), cy + r * np.sin(angles), np.full(vertices, z)], axis=1)
+            c = Dataset()
+            img = Dataset()
+            img.ReferencedSOPClassUID = CT_IMAGE_STORAGE
+            img.ReferencedSOPInstanceUID = ct.SOPInstanceUID
+            c.ContourImageSequence = [img]
+            c.ContourGeometricType = "CLOSED_PLANAR"
+            c.NumberOfContourPoints = vertices
+            c.ContourData = [round(float(v), 4) for v in pts.ravel()]
+            items.append(c)
+        rc = Dataset()
+        rc.ReferencedROINumber = n
+        rc.ROIDisplayColor = [255, 0, 0]
+        rc.ContourSequence = items
+        contours.append(rc)
+        obs = Dataset()
+        obs.ObservationNumber = n
+        obs.ReferencedROINumber = n
+        obs.RTROIInterpretedType = "GTV"
+        obs.ROIInterpreter = ""
+        observations.append(obs)
+    ds.StructureSetROISequence = rois
+    ds.ROIContourSequence = contours
+    ds.RTROIObservationsSequence = observations
+    dcmwrite(ds, path)
+    return path

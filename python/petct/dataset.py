@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import MutableMapping
 from functools import lru_cache
 from typing import Any, Iterator
+
+import numpy as np
 
 from . import _native
 from .errors import MalformedDicomError, NoPixelDataError
@@ -256,6 +259,88 @@ def _same(a: tuple, b: tuple) -> bool:
     return len(a) == len(b) and all(x is y for x, y in zip(a, b))
 
 
+class _LazyElements(MutableMapping):
+    """The elements of a large level (over 4096 records below it) read on demand: the core's table
+    stays the only per-element record (tags and indices are two NumPy arrays, 12 bytes an element);
+    an element becomes a Python tuple when it is looked up. Mapping semantics as a dict of the level's
+    elements (a repeated tag: the last one wins); changes go to an overlay."""
+
+    __slots__ = ("_handle", "_depth", "_tags", "_index", "_overlay", "_deleted", "_unique")
+
+    def __init__(self, handle: Any, start: int, end: int, depth: int) -> None:
+        tags, indices = _native.level(handle, start, end)
+        tags = np.frombuffer(tags, dtype=np.uint32)
+        indices = np.frombuffer(indices, dtype=np.int64)
+        order = np.argsort(tags, kind="stable")
+        self._handle = handle
+        self._depth = depth
+        self._tags = tags[order]
+        self._index = indices[order]
+        self._overlay: dict = {}
+        self._deleted: set = set()
+        self._unique = int(np.count_nonzero(np.diff(self._tags))) + 1 if len(self._tags) else 0
+
+    def _find(self, tag: int) -> int:
+        if tag in self._deleted or not 0 <= tag <= 0xFFFFFFFF:
+            return -1
+        i = int(np.searchsorted(self._tags, tag, side="right")) - 1
+        return int(self._index[i]) if i >= 0 and int(self._tags[i]) == tag else -1
+
+    def __getitem__(self, tag: int) -> Any:
+        try:
+            return self._overlay[tag]
+        except KeyError:
+            pass
+        i = self._find(tag) if isinstance(tag, int) else -1
+        if i < 0:
+            raise KeyError(tag)
+        return _native.element(self._handle, i, self._depth)
+
+    def __setitem__(self, tag: int, value: Any) -> None:
+        self._overlay[tag] = value
+
+    def __delitem__(self, tag: int) -> None:
+        if tag not in self:
+            raise KeyError(tag)
+        self._overlay.pop(tag, None)
+        if self._find(tag) >= 0:
+            self._deleted.add(tag)
+
+    def __contains__(self, tag: object) -> bool:
+        return tag in self._overlay or (isinstance(tag, int) and self._find(tag) >= 0)
+
+    def _base_tags(self) -> Iterator[int]:
+        last = -1
+        for t in self._tags.tolist():
+            if t != last:
+                last = t
+                if t not in self._deleted:
+                    yield t
+
+    def __iter__(self) -> Iterator[int]:
+        yield from self._base_tags()
+        for t in list(self._overlay):
+            if self._find(t) < 0:    # not among the base tags (or deleted there and set again)
+                yield t
+
+    def __len__(self) -> int:
+        base = self._unique - len(self._deleted)
+        return base + sum(1 for t in self._overlay if self._find(t) < 0)
+
+    def pop_group(self, group: int) -> list:
+        """Removes and returns (as element tuples, tag order) the elements of ``group``."""
+        lo = int(np.searchsorted(self._tags, group << 16))
+        hi = int(np.searchsorted(self._tags, (group + 1) << 16))
+        out = []
+        for t in dict.fromkeys(self._tags[lo:hi].tolist()):
+            out.append(self[t])
+            del self[t]
+        return out
+
+    def __reduce__(self):
+        return (dict, (list(self.items()),))
+
+
 def _unpickle_dataset(state: dict) -> "Dataset":
     ds = Dataset()
     for key, value in state.items():
@@ -305,11 +390,17 @@ class Dataset:
         object.__setattr__(self, "_original", {})           # tag -> value as read, for _PIXEL_TAGS
         object.__setattr__(self, "_read_pixel_tags", frozenset())
         object.__setattr__(self, "_decodes_handle", False)  # the handle's pixel data is this data set's
+        if isinstance(_raw, tuple):   # a large level the core left to be read on demand
+            _raw = _LazyElements(_handle, *_raw)
+        if isinstance(_raw, _LazyElements):
+            object.__setattr__(self, "_elements", _raw)
+            _raw = True
         if _raw:
             elems = self._elements
-            for t in _raw:
-                elems[t[0]] = t
-            object.__setattr__(self, "_read_pixel_tags", _PIXEL_TAG_SET.intersection(elems))
+            if not isinstance(elems, _LazyElements):
+                for t in _raw:
+                    elems[t[0]] = t
+            object.__setattr__(self, "_read_pixel_tags", frozenset(t for t in _PIXEL_TAG_SET if t in elems))
             if 0x00080005 in elems and _charsets is not None:
                 cs = self._value_of(elems[0x00080005])
                 object.__setattr__(self, "_charsets", [cs] if isinstance(cs, str) else list(cs or []))
@@ -352,6 +443,14 @@ class Dataset:
         return elem
 
     # -- mapping interface --------------------------------------------------------------------
+    def __enter__(self) -> "Dataset":
+        """``with petct.dcmread(path) as ds:`` as with pydicom. petct reads the whole file at dcmread and
+        keeps no file open, so leaving the block closes nothing; the data set stays usable."""
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
     def __getitem__(self, key: Any) -> DataElement:
         tag = _to_tag(key)
         try:
@@ -694,7 +793,10 @@ class Dataset:
 def dcmread(fp: Any, stop_before_pixels: bool = False, force: bool = False, threads: int = 0) -> Dataset:
     """Read a DICOM file like ``pydicom.dcmread``.
 
-    ``fp``: a path (``str`` or ``os.PathLike``), a bytes-like buffer, or a binary file object.
+    ``fp``: a path (``str`` or ``os.PathLike``), a bytes-like buffer, or a binary file object. A path to
+    a pipe, FIFO or device is read as a stream: 'DICM' is checked on its first bytes, a FIFO without a
+    writer reads as empty (no wait), at most ``petct.config.max_stream_bytes`` are read, and Ctrl-C
+    interrupts a wait on a stalled writer.
     ``threads``: at most this many threads decode the frames of ``pixel_array`` (0 = all cores).
     Raises :class:`petct.InvalidDicomError` for non-DICOM input (unless ``force=True``) and other
     :class:`petct.DicomError` subclasses for malformed files, naming file, offset and tag.
@@ -715,8 +817,12 @@ def dcmread(fp: Any, stop_before_pixels: bool = False, force: bool = False, thre
         handle, raw, info = _native.read(fp.read(), flags, False, name)
     else:
         raise TypeError(f"dcmread() needs a path, a bytes-like object or a binary file, not {type(fp).__name__}")
-    meta = [t for t in raw if (t[0] >> 16) == 0x0002]
-    body = [t for t in raw if (t[0] >> 16) != 0x0002]
+    if isinstance(raw, tuple):   # element-heavy file: the top level is read on demand
+        body = _LazyElements(handle, *raw)
+        meta = body.pop_group(0x0002)
+    else:
+        meta = [t for t in raw if (t[0] >> 16) == 0x0002]
+        body = [t for t in raw if (t[0] >> 16) != 0x0002]
     ds = Dataset(body, _handle=handle, _charsets=[], _name=name)
     object.__setattr__(ds, "file_meta", Dataset(meta, _handle=handle, _name=name))
     object.__setattr__(ds, "filename", name)

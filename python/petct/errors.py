@@ -8,6 +8,7 @@ from __future__ import annotations
 __all__ = [
     "DicomError", "InvalidDicomError", "MalformedDicomError", "UnsupportedTransferSyntaxError",
     "NoPixelDataError", "SUVError", "GeometryError", "GeometryWarning", "PetctWarning", "PairedFolderError",
+    "DecodeLimitError",
 ]
 
 
@@ -52,6 +53,12 @@ class UnsupportedTransferSyntaxError(DicomError, NotImplementedError):
 
 class NoPixelDataError(DicomError):
     """The data set has no pixel data (or was read with ``stop_before_pixels=True``)."""
+
+
+class DecodeLimitError(DicomError, MemoryError):
+    """A file would decode (or stream) to more than petct's documented limits allow; the message names
+    the limit and how to raise it (``petct.config.max_decoded_bytes``, ``decode_ratio``,
+    ``max_stream_bytes``). Also a ``MemoryError``."""
 
 
 class SUVError(DicomError):

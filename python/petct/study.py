@@ -5,22 +5,32 @@ core with the GIL released; this module only chooses series and shapes the resul
 """
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import os
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Literal, Sequence, Union, overload
 
 import numpy as np
 
 from . import _native
 from .dataset import Dataset, dcmread
-from .errors import DicomError, GeometryError, GeometryWarning, PetctWarning
+from .errors import DicomError, GeometryError, GeometryWarning, PetctWarning, SUVError
 
-__all__ = ["SeriesInfo", "ScanResult", "StudySeries", "Volume", "Study", "scan", "load_series", "load_study",
-           "load_studies", "pair", "save_paired", "load_paired", "SUV_KINDS"]
+__all__ = ["Target", "PetValues", "SuvKind", "Crop", "SeriesInfo", "ScanResult", "StudySeries", "Volume", "Study",
+           "scan", "load_series", "load_study", "load_studies", "pair", "save_paired", "load_paired", "SUV_KINDS"]
 
 SUV_KINDS = _native.SUV_KINDS          # the core's list: ("bw", "lbm", "lbm-janma", "bsa", "ibw")
+
+Target = Literal["ct", "pet"]
+PetValues = Literal["suv", "bqml"]
+SuvKind = Literal["bw", "lbm", "lbm-janma", "bsa", "ibw"]
+Crop = Union[Literal["overlap"], None]
+Progress = Union[bool, Callable[[int, int], Any], None]
+
+log = logging.getLogger("petct")
 
 
 @dataclass
@@ -66,6 +76,10 @@ class SeriesInfo:
     def attenuation_corrected(self) -> bool:
         return "ATTN" in self.corrected_image
 
+    def _repr_html_(self) -> str:
+        from ._repr import series_html
+        return series_html([self])
+
     def __repr__(self) -> str:
         flag = " ignored: " + (self.reason or "") if self.ignore else ""
         return (f"<SeriesInfo {self.modality} #{self.series_number} {self.description!r} "
@@ -80,6 +94,10 @@ class ScanResult(list):
     def __init__(self, series: Iterable[SeriesInfo] = (), skipped: Iterable[tuple[str, str]] = ()):
         super().__init__(series)
         self.skipped = list(skipped)
+
+    def _repr_html_(self) -> str:
+        from ._repr import series_html
+        return series_html(self, self.skipped)
 
     def studies(self) -> list["StudySeries"]:
         """The series grouped by study (StudyInstanceUID and PatientID), in scan order."""
@@ -148,46 +166,111 @@ class StudySeries(ScanResult):
         return f"<StudySeries {self.summary()}>"
 
 
+def _from_core(path: str) -> str:
+    """A path the core returned (JSON text) back to the str os.fsdecode gives for its bytes: the core
+    writes each path byte that is not UTF-8 as the private-use character U+10FF00 + byte."""
+    if not path or max(path) < "\U0010ff00":
+        return path
+    out = bytearray()
+    for ch in path:
+        o = ord(ch)
+        out += bytes((o - 0x10FF00,)) if o >= 0x10FF00 else ch.encode("utf-8", "surrogateescape")
+    return os.fsdecode(bytes(out))
+
+
+def _display(text: str) -> str:
+    """Core text that may quote paths (reasons, warnings): each escaped non-UTF-8 byte as ``\\xNN``."""
+    if not text or max(text) < "\U0010ff00":
+        return text
+    return "".join(f"\\x{ord(c) - 0x10FF00:02x}" if 0x10FF00 <= ord(c) <= 0x10FFFF else c for c in text)
+
+
+def _attribute(exc: BaseException, files: Sequence[Any]) -> None:
+    """Names the failing file of a list call on its exception, from the core's ``item_index``."""
+    index = getattr(exc, "item_index", None)
+    if index is None or not 0 <= index < len(files):
+        return
+    bad = files[index]
+    exc.bad_file = bad
+    if isinstance(exc, DicomError) and exc.path is None:
+        exc.path = bad
+    elif isinstance(exc, OSError) and exc.filename is None:
+        exc.filename = bad
+
+
 def _list_files(source: Any, recursive: bool) -> list[str]:
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
         if os.path.isfile(path):
             return [path]
         if not os.path.isdir(path):
-            raise FileNotFoundError(path)
-        out = []
+            if os.path.lexists(path):
+                return [path]   # a FIFO, socket or device: the core lists it as skipped without opening it
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+        out: list[str] = []
         if recursive:
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 out.extend(os.path.join(root, f) for f in sorted(files) if not f.startswith("."))
         else:
             out = [e.path for e in sorted(os.scandir(path), key=lambda e: e.name)
-                   if e.is_file() and not e.name.startswith(".")]
+                   if not e.is_dir() and not e.name.startswith(".")]   # FIFOs etc.: skipped by the core
         return out
     return [os.fspath(p) for p in source]
 
 
-def scan(folder: Any, recursive: bool = True, threads: int = 0) -> ScanResult:
+def scan(folder: Any, recursive: bool = True, threads: int = 0, progress: Progress = None) -> ScanResult:
     """Header-only pass over a folder (or a list of files) -> the series in it.
 
     Non-DICOM and unreadable files are skipped and listed in ``result.skipped`` (never fatal). A series
     that mixes orientations or image sizes is split; localizers and minor pieces are marked ``ignore``.
+    ``progress``: True for a tqdm bar, or a callable receiving ``(files done, files)``. The scan is one
+    native call that cannot report; with progress and more than 256 files the headers are first read in
+    chunks of 256 for the counts, then grouped in one more pass (which finds them in the page cache):
+    progress costs a second header parse.
     """
-    return _scan(folder, recursive, threads, keep_headers=False)[0]
+    from ._progress import Reporter
+    with Reporter(progress, 0, "scan") as rep:
+        return _scan(folder, recursive, threads, keep_headers=False, reporter=rep)[0]
 
 
-def _scan(folder: Any, recursive: bool, threads: int, keep_headers: bool) -> tuple[ScanResult, object | None]:
+_SCAN_CHUNK = 256
+
+
+def _scan(folder: Any, recursive: bool, threads: int, keep_headers: bool,
+          reporter: Any = None) -> tuple[ScanResult, object | None]:
     """scan(); with ``keep_headers`` also the native handle holding every parsed header, which
     _open_volume reuses instead of reading the files' headers again (release it when done)."""
     files = _list_files(folder, recursive)
-    if keep_headers:
-        text, headers = _native.scan(files, threads, True)
+    headers: object | None = None
+    if reporter is not None and reporter.wants_counts and len(files) > _SCAN_CHUNK:
+        # progress wanted: a header-only read of each chunk for the counts, then the one grouping scan
+        # (a second parse, from the page cache)
+        reporter.grow(len(files))
+        for a in range(0, len(files), _SCAN_CHUNK):
+            chunk = files[a:a + _SCAN_CHUNK]
+            _native.scan(chunk, threads)
+            reporter.update(len(chunk))
+    elif reporter is not None:
+        reporter.grow(len(files))
+    res = _native.scan(files, threads, keep_headers)
+    if isinstance(res, tuple):
+        text, headers = res
     else:
-        text, headers = _native.scan(files, threads), None
+        text = res
+    if reporter is not None and reporter.done < reporter.total:
+        reporter.update(reporter.total - reporter.done)
     doc = json.loads(text)
     fields = SeriesInfo.__dataclass_fields__
+    for s in doc["series"]:
+        s["files"] = [_from_core(f) for f in s["files"]]
     series = [SeriesInfo(**{k: v for k, v in s.items() if k in fields}) for s in doc["series"]]
-    return ScanResult(series, [(s["path"], s["reason"]) for s in doc["skipped"]]), headers
+    result = ScanResult(series, [(_from_core(s["path"]), _display(s["reason"])) for s in doc["skipped"]])
+    log.info("scan of %s: %d files, %d series, %d skipped", folder if isinstance(folder, (str, os.PathLike))
+             else f"{len(files)} paths", len(files), len(series), len(result.skipped))
+    for path, reason in result.skipped:
+        log.info("left out %s: %s", path, reason)
+    return result, headers
 
 
 class Volume:
@@ -232,7 +315,38 @@ class Volume:
         self.rescale = np.asarray(info.get("rescale", []), dtype=np.float64)
         self.label: str = _volume_label(info)
         self._suv_cache: dict[str, tuple[np.ndarray, dict]] = {}
+        self._suv_errors: dict[str, str] = {}
         self._metadata: Dataset | None = None
+
+    # -- pickling, NumPy ----------------------------------------------------------------------
+    def __getstate__(self) -> dict:
+        """Arrays and metadata, no native handle. A PET volume's SUV factors of every kind are
+        computed first (or their errors kept), so the unpickled volume's suv() works without the files."""
+        if self._handle is not None and self.modality == "PT":
+            for kind in SUV_KINDS:
+                if kind not in self._suv_cache and kind not in self._suv_errors:
+                    try:
+                        self._suv(kind)
+                    except SUVError as exc:
+                        self._suv_errors[kind] = exc.reason
+        state = dict(self.__dict__)
+        state["_handle"] = None
+        state["_metadata"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """``np.asarray(volume)`` is ``volume.array`` (no copy unless a dtype or copy asks for one)."""
+        a = self.array
+        if dtype is not None and np.dtype(dtype) != a.dtype:
+            return a.astype(dtype)
+        return a.copy() if copy else a
+
+    def _repr_html_(self) -> str:
+        from ._repr import volume_html
+        return volume_html(self)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -287,26 +401,43 @@ class Volume:
         if not isinstance(kind, str) or kind not in SUV_KINDS:
             raise ValueError(f"unknown SUV kind {kind!r}; use one of {', '.join(SUV_KINDS)}")
         if self._parent is not None:
-            factors, info = self._parent._suv(kind)
+            factors, info = self._parent._suv_raw(kind)   # the timing is checked by this volume's _suv
             info = dict(info)
             frames = info.pop("frames", None) or []
             if self._frame is not None and self._frame < len(frames):
                 info["frame"] = frames[self._frame]
             return factors[self._frame], info
         if kind not in self._suv_cache:
+            if kind in self._suv_errors:          # computed before pickling: the same error again
+                raise SUVError(self._suv_errors[kind], path=self.files[0] if self.files else None)
+            if self._handle is None:              # unpickled without the kind: open the files again
+                self._handle = _native.volume_open(list(self.files), 0)[0]
             n = int(np.prod(self.array.shape[:-2]))
-            factors, info = _native.volume_suv(self._handle, kind, n)
-            self._suv_cache[kind] = (factors.reshape(self.array.shape[:-2]), json.loads(info))
+            factors, text = _native.volume_suv(self._handle, kind, n)
+            self._suv_cache[kind] = (factors.reshape(self.array.shape[:-2]), json.loads(text))
+            d = self._suv_cache[kind][1]
+            log.info("SUV%s of %s series %s: factor %.6g (%s)", kind, self.modality, self.series_uid,
+                     float(factors.reshape(-1)[0]),
+                     ", ".join(f"{k}={d[k]}" for k in ("units", "decay_correction", "scan_start_source",
+                                                       "injection_time_source", "normaliser")
+                               if d.get(k) is not None) or "see suv_info")
         return self._suv_cache[kind]
 
     def _suv(self, kind: str, allow_day_rollover: bool | None = None,
              allow_implausible_elapsed: bool | None = None) -> tuple[np.ndarray, dict]:
         factors, info = self._suv_raw(kind)
         self._check_suv_timing(info,
-                               self.allow_day_rollover if allow_day_rollover is None else allow_day_rollover,
-                               self.allow_implausible_elapsed if allow_implausible_elapsed is None
+                               self._timing_default("allow_day_rollover") if allow_day_rollover is None
+                               else allow_day_rollover,
+                               self._timing_default("allow_implausible_elapsed") if allow_implausible_elapsed is None
                                else allow_implausible_elapsed)
         return factors, info
+
+    def _timing_default(self, name: str) -> bool:
+        """A timing override set on this volume, else on the 4D volume it is a frame of."""
+        if name in self.__dict__ or self._parent is None:
+            return bool(getattr(self, name))
+        return self._parent._timing_default(name)
 
     def _check_suv_timing(self, info: dict, allow_rollover: bool, allow_elapsed: bool) -> None:
         """Refuse SUV whose decay correction rests on implausible times (see :meth:`suv`)."""
@@ -336,15 +467,15 @@ class Volume:
                 "allow_implausible_elapsed=True (or set volume.allow_implausible_elapsed) to accept",
                 path=where, tag=0x00181078 if "DateTime" in (info.get("injection_time_source") or "") else 0x00181072)
 
-    def suv_factors(self, kind: str = "bw", **timing) -> np.ndarray:
+    def suv_factors(self, kind: SuvKind = "bw", **timing) -> np.ndarray:
         """Per-slice factors: ``suv = array * factors[..., None, None]`` (``(T, slices)`` for 4D)."""
         return self._suv(kind, **timing)[0]
 
-    def suv_factor(self, kind: str = "bw", **timing) -> float:
+    def suv_factor(self, kind: SuvKind = "bw", **timing) -> float:
         """The factor turning this volume's values into SUV of ``kind`` (first slice's when per-slice)."""
         return float(self._suv(kind, **timing)[0].reshape(-1)[0])
 
-    def suv(self, kind: str = "bw", *, allow_day_rollover: bool | None = None,
+    def suv(self, kind: SuvKind = "bw", *, allow_day_rollover: bool | None = None,
             allow_implausible_elapsed: bool | None = None) -> np.ndarray:
         """float32 SUV volume of ``kind`` (``bw``, ``lbm``, ``lbm-janma``, ``bsa``, ``ibw``).
 
@@ -361,7 +492,7 @@ class Volume:
             return self.array * first
         return self.array * f[..., None, None]
 
-    def suv_info_for(self, kind: str = "bw") -> dict:
+    def suv_info_for(self, kind: SuvKind = "bw") -> dict:
         """How SUV of ``kind`` was computed (also when its timing is refused: see ``elapsed_s``,
         ``day_rollover`` and ``notes``)."""
         return dict(self._suv_raw(kind)[1])
@@ -386,8 +517,32 @@ class Volume:
         proj = self.slice_positions @ normal
         return float(proj.min()), float(proj.max())
 
+    def to_sitk(self, array: np.ndarray | None = None):
+        """A SimpleITK image of this volume (or of ``array`` on its grid): SimpleITK's (x, y, z) =
+        (column, row, slice), origin at the first slice's centre, direction columns (row direction,
+        column direction, slice normal), LPS like DICOM. Needs SimpleITK (optional). Slices that are
+        not evenly spaced get their mean spacing."""
+        try:
+            import SimpleITK as sitk
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("Volume.to_sitk() needs SimpleITK: pip install SimpleITK") from exc
+        data = self.array if array is None else np.asarray(array)
+        if data.dtype == np.bool_:
+            data = data.view(np.uint8)
+        if data.ndim != 3:
+            raise ValueError(f"to_sitk takes a (C, H, W) array, not {data.shape}; pass one frame: array[t]")
+        img = sitk.GetImageFromArray(data, isVector=False)
+        n, c, r = self.direction[:, 0], self.direction[:, 1], self.direction[:, 2]
+        d = np.diff(self.slice_offsets)
+        step = float(d.mean()) if d.size else float(self.spacing[0])
+        img.SetOrigin(tuple(float(v) for v in self.origin + n * self.slice_offsets[0]))
+        img.SetSpacing((float(self.spacing[2]), float(self.spacing[1]), step))
+        img.SetDirection(tuple(float(v) for v in np.stack([r, c, n], axis=1).ravel()))
+        return img
+
     def __repr__(self) -> str:
-        return (f"<Volume {self.modality} {self.array.shape} spacing {tuple(np.round(self.spacing, 3))} "
+        spacing = ", ".join(f"{float(v):.4g}" for v in self.spacing)
+        return (f"<Volume {self.modality} {tuple(int(n) for n in self.array.shape)} spacing ({spacing}) mm "
                 f"units {self.units or ('HU' if self.modality == 'CT' else '?')}>")
 
 
@@ -398,7 +553,7 @@ def _warn(message: str, category=PetctWarning) -> None:
     """warnings.warn pointing at the first frame outside the petct package (the caller's code)."""
     import sys
     level = 2                      # stacklevel 2 = the caller of _warn
-    frame = sys._getframe(1)
+    frame: Any = sys._getframe(1)
     while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _PACKAGE_DIR:
         frame = frame.f_back
         level += 1
@@ -423,10 +578,21 @@ def _unique_label(s: SeriesInfo, found: Sequence[SeriesInfo]) -> str:
 
 def _open_volume(files: Sequence[str], threads: int = 0, headers: object | None = None,
                  label: str | None = None) -> Volume:
-    handle, text = _native.volume_open(list(files), threads, headers)
+    files = list(files)
+    try:
+        handle, text = _native.volume_open(files, threads, headers)
+    except (DicomError, OSError) as exc:
+        _attribute(exc, files)
+        raise
     info = json.loads(text)
+    info["files"] = [_from_core(f) for f in info.get("files", [])]
+    info["warnings"] = [_display(w) for w in info.get("warnings", [])]
     shape = tuple(info["shape"])
-    array = _native.volume_fill(handle, (int(np.prod(shape[:-2])),) + shape[-2:], threads)
+    try:
+        array = _native.volume_fill(handle, (int(np.prod(shape[:-2])),) + shape[-2:], threads)
+    except (DicomError, OSError) as exc:
+        _attribute(exc, info["files"])
+        raise
     if len(shape) == 4:
         array = array.reshape(shape)
     label = label or _volume_label(info)
@@ -468,6 +634,30 @@ class Study:
     notes: list[str]
     ct_series: SeriesInfo | None = None
     pet_series: SeriesInfo | None = None
+    _masks: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def masks(self) -> dict[str, np.ndarray]:
+        """``{name: bool array}`` of every SEG / RTSTRUCT in the folder that references the study's CT
+        or PET (by SeriesInstanceUID, else Frame of Reference), each on the grid of the volume it
+        references (read on first use). ``mask_sources`` says where each came from."""
+        if self._masks is None:
+            from .masks import study_masks
+            self._masks = study_masks(self)
+        return self._masks[0]
+
+    @property
+    def mask_sources(self) -> dict[str, dict]:
+        self.masks
+        return self._masks[1]
+
+    def _repr_html_(self) -> str:
+        from ._repr import study_html
+        return study_html(self)
+
+    def has_mask_objects(self) -> bool:
+        """Whether the folder holds any SEG or RTSTRUCT (without reading them)."""
+        return any(s.modality in ("SEG", "RTSTRUCT") for s in self.series)
 
     def __repr__(self) -> str:
         return f"<Study ct={self.ct!r} pet={self.pet!r} series={len(self.series)}>"
@@ -512,12 +702,14 @@ def _choose_study(found: ScanResult, study, folder) -> ScanResult:
 
 
 def load_study(folder: Any, ct: SeriesInfo | int | str | None = None, pet: SeriesInfo | int | str | None = None,
-               threads: int = 0, study: int | str | None = None) -> Study:
+               threads: int = 0, study: int | str | None = None, progress: Progress = None) -> Study:
     """Scan ``folder``, choose the PET and CT series, load both.
 
     PET: attenuation-corrected (CorrectedImage has ATTN) over NAC, then most slices. CT: same frame of
     reference as the PET, not a localizer, most slices. ``ct`` / ``pet`` choose explicitly: a
-    SeriesInfo, an index into ``study.series`` or a SeriesInstanceUID. ``study.notes`` says why.
+    SeriesInfo, an index into ``study.series`` or a SeriesInstanceUID. ``study.notes`` says why (and
+    the ``petct`` logger records it). ``progress``: True for a tqdm bar, or a callable receiving
+    ``(done, total)`` counts of files scanned plus slices loaded.
 
     A folder holding more than one study (StudyInstanceUID / PatientID) raises
     :class:`MultipleStudiesError` listing them; ``study=`` (an index into ``scan(folder).studies()`` or a
@@ -528,22 +720,35 @@ def load_study(folder: Any, ct: SeriesInfo | int | str | None = None, pet: Serie
                 isinstance(choice, (bool, np.bool_)) or not isinstance(choice, (int, np.integer, str))):
             raise TypeError(f"{arg}= takes a SeriesInfo, an index into study.series (int) or a "
                             f"SeriesInstanceUID (str), not {type(choice).__name__} {choice!r}")
-    # The scan keeps the headers it parsed until both volumes are open, so they are not read twice.
-    found, headers = _scan(folder, True, threads, keep_headers=True)
-    found = _choose_study(found, study, folder)
-    return _study_from_scan(found, headers, folder, ct, pet, threads)
+    from ._progress import Reporter
+    with Reporter(progress, 0, "load_study") as rep:
+        # The scan keeps the headers it parsed until both volumes are open, so they are not read twice.
+        found, headers = _scan(folder, True, threads, keep_headers=True, reporter=rep)
+        found = _choose_study(found, study, folder)
+        result = _study_from_scan(found, headers, folder, ct, pet, threads, rep)
+    for note in result.notes:
+        log.info("load_study: %s", note)
+    return result
 
 
-def load_studies(root: Any, threads: int = 0):
+def load_studies(root: Any, threads: int = 0, progress: Progress = None):
     """Yield one :class:`Study` per study (StudyInstanceUID / PatientID) under ``root``, scanning once.
 
-    A study without both a PET and a CT is still yielded (with ``ct`` or ``pet`` None)."""
+    A study without both a PET and a CT is still yielded (with ``ct`` or ``pet`` None). ``progress``:
+    True for a tqdm bar, or a callable receiving ``(studies done, studies)``."""
+    from ._progress import Reporter
     found, headers = _scan(root, True, threads, keep_headers=True)
-    for i in range(len(found.studies())):
-        yield _study_from_scan(_choose_study(found, i, root), headers, root, None, None, threads)
+    n = len(found.studies())
+    with Reporter(progress, n, "load_studies") as rep:
+        for i in range(n):
+            st = _study_from_scan(_choose_study(found, i, root), headers, root, None, None, threads)
+            for note in st.notes:
+                log.info("load_studies: study %d of %d: %s", i + 1, n, note)
+            rep.update(1)
+            yield st
 
 
-def _study_from_scan(found: ScanResult, headers, folder, ct, pet, threads) -> Study:
+def _study_from_scan(found: ScanResult, headers, folder, ct, pet, threads, rep: Any = None) -> Study:
     notes: list[str] = []
 
     def explicit(choice, modality, arg):
@@ -612,8 +817,14 @@ def _study_from_scan(found: ScanResult, headers, folder, ct, pet, threads) -> St
         if s is not None and s.duplicate_files:
             notes.append(f"{name(s)}: {len(s.duplicate_files)} duplicate file(s) (an instance already read from "
                          f"another file) left out, e.g. {s.duplicate_files[0]}")
+    if rep is not None:
+        rep.grow((ct_s.slice_count if ct_s is not None else 0) + (pet_s.slice_count if pet_s is not None else 0))
     ct_v = _load_series_leaving_out_bad_files(ct_s, threads, found, notes, headers, name(ct_s)) if ct_s is not None else None
+    if rep is not None and ct_s is not None:
+        rep.update(ct_s.slice_count)
     pet_v = _load_series_leaving_out_bad_files(pet_s, threads, found, notes, headers, name(pet_s)) if pet_s is not None else None
+    if rep is not None and pet_s is not None:
+        rep.update(pet_s.slice_count)
     del headers
     return Study(ct_v, pet_v, found, notes, ct_s, pet_s)
 
@@ -631,14 +842,16 @@ def _load_series_leaving_out_bad_files(series: SeriesInfo, threads: int, found: 
         except GeometryError:
             raise
         except DicomError as exc:
-            text = str(exc)
-            bad = exc.path if exc.path in files else next((f for f in files if f in text), None)
+            failing = getattr(exc, "bad_file", None)   # from the core's item index, never from the message
+            key = os.fsencode(failing) if failing is not None else None
+            bad = next((f for f in files if os.fsencode(f) == key), None) if key is not None else None
             if bad is None or len(files) <= 1:
                 raise
-            files = [f for f in files if f != bad]
-            reason = exc.reason or text
-            if reason.startswith(bad + ": "):
-                reason = reason[len(bad) + 2:]
+            files = [f for f in files if os.fsencode(f) != key]
+            reason = exc.reason or str(exc)
+            shown = os.fsencode(bad).decode("utf-8", "backslashreplace")
+            if reason.startswith(shown + ": "):
+                reason = reason[len(shown) + 2:]
             found.skipped.append((bad, reason))
             notes.append(f"{label or series.label}: left out {bad}: {reason}")
             _warn(f"{bad} left out of {label or series.label}: {reason}", PetctWarning)
@@ -723,8 +936,34 @@ def _check_pair_args(target: Any, pet: Any, suv_kind: Any, crop: Any) -> None:
     _check_choice("crop", crop, ("overlap", None))
 
 
-def pair(study: Study, target: str = "ct", pet: str = "suv", suv_kind: str = "bw", crop: str | None = "overlap",
-         return_mask: bool = False, threads: int = 0, frame: int | None = None):
+Masks = dict[str, np.ndarray]
+
+
+@overload
+def pair(study: Study, target: Target = ..., pet: PetValues = ..., suv_kind: SuvKind = ..., crop: Crop = ...,
+         return_mask: Literal[False] = ..., threads: int = ..., frame: int | None = ...,
+         masks: Literal[False] = ...) -> tuple[np.ndarray, np.ndarray]: ...
+@overload
+def pair(study: Study, target: Target = ..., pet: PetValues = ..., suv_kind: SuvKind = ..., crop: Crop = ...,
+         *, return_mask: Literal[True], threads: int = ..., frame: int | None = ...,
+         masks: Literal[False] = ...) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+@overload
+def pair(study: Study, target: Target = ..., pet: PetValues = ..., suv_kind: SuvKind = ..., crop: Crop = ...,
+         return_mask: Literal[False] = ..., threads: int = ..., frame: int | None = ..., *,
+         masks: Literal[True]) -> tuple[np.ndarray, np.ndarray, Masks]: ...
+@overload
+def pair(study: Study, target: Target = ..., pet: PetValues = ..., suv_kind: SuvKind = ..., crop: Crop = ...,
+         *, return_mask: Literal[True], threads: int = ..., frame: int | None = ...,
+         masks: Literal[True]) -> tuple[np.ndarray, np.ndarray, np.ndarray, Masks]: ...
+@overload
+def pair(study: Study, target: Target = ..., pet: PetValues = ..., suv_kind: SuvKind = ..., crop: Crop = ...,
+         return_mask: bool = ..., threads: int = ..., frame: int | None = ...,
+         masks: bool = ...) -> tuple[Any, ...]: ...
+
+
+def pair(study: Study, target: Target = "ct", pet: PetValues = "suv", suv_kind: SuvKind = "bw",
+         crop: Crop = "overlap", return_mask: bool = False, threads: int = 0, frame: int | None = None,
+         masks: bool = False) -> tuple[Any, ...]:
     """PET and CT on one grid, slice ``i`` of one at the same patient position as slice ``i`` of the other.
 
     ``target="ct"``: PET resampled onto the CT grid (trilinear, in patient coordinates).
@@ -734,7 +973,10 @@ def pair(study: Study, target: str = "ct", pet: str = "suv", suv_kind: str = "bw
     ``crop=None`` keeps all, filling outside with -1024 HU / 0, and ``return_mask=True`` adds the validity
     mask. Returns ``(ct, pet)`` float32 ``(C, H, W)`` arrays (plus the mask). A dynamic / gated PET gives
     pet ``(T, C, H, W)`` (every frame on the same grid; the mask is that of one frame); ``frame=t`` pairs
-    frame ``t`` only, ``(C, H, W)``.
+    frame ``t`` only, ``(C, H, W)``. ``masks=True`` adds ``{name: bool array}`` of the study's SEG /
+    RTSTRUCT objects on the paired grid (see :func:`petct.load_masks` for the rules), after the mask.
+    The arrays are new: never views of ``study.ct.array`` / ``study.pet.array`` (copies where they are
+    not resampled), so writing to them leaves the study alone.
     """
     if study.ct is None or study.pet is None:
         raise GeometryError("pairing needs both a CT and a PET series; found "
@@ -765,15 +1007,21 @@ def pair(study: Study, target: str = "ct", pet: str = "suv", suv_kind: str = "bw
         res = _native.resample(ct_v.array, src.grid(), tgt.grid(k0, k1), method, fill, return_mask, threads)
         resampled, mask = res if return_mask else (res, None)
         ct_out, pet_out = resampled, pet_values[..., k0:k1, :, :]
+    # copies where not resampled: a slice of the study's arrays would share their memory
+    ct_out, pet_out = [a if a is resampled else np.array(a, dtype=np.float32, order="C", copy=True)
+                       for a in (ct_out, pet_out)]
     ct_out = np.ascontiguousarray(ct_out, dtype=np.float32)
     pet_out = np.ascontiguousarray(pet_out, dtype=np.float32)
-    if return_mask:
-        return ct_out, pet_out, mask
-    return ct_out, pet_out
+    result: tuple = (ct_out, pet_out) + ((mask,) if return_mask else ())
+    if masks:
+        from .masks import study_masks
+        on_grid = study_masks(study, like=tgt, threads=threads)[0] if study.has_mask_objects() else {}
+        result += ({name: m[..., k0:k1, :, :].copy() for name, m in on_grid.items()},)
+    return result
 
 
-def _paired_meta(study: Study, target: str, pet: str, suv_kind: str, crop, shape, frame: int | None = None,
-                 pet_shape=None) -> dict:
+def _paired_meta(study: Study, target: Target, pet: PetValues, suv_kind: SuvKind, crop: Crop, shape,
+                 frame: int | None = None, pet_shape=None) -> dict:
     from . import __version__
     tgt = study.ct if target == "ct" else study.pet
     assert tgt is not None and study.ct is not None and study.pet is not None
@@ -795,6 +1043,7 @@ def _paired_meta(study: Study, target: str, pet: str, suv_kind: str, crop, shape
         "suv": study.pet.suv_info_for(suv_kind) if pet == "suv" else None,
         "source_series": {"ct": study.ct.series_uid, "pet": study.pet.series_uid},
         "study_uid": study.ct.study_uid,
+        "frame_of_reference_uid": tgt.frame_of_reference_uid,
         "notes": study.notes,
         "petct_version": __version__,
     }
@@ -803,20 +1052,28 @@ def _paired_meta(study: Study, target: str, pet: str, suv_kind: str, crop, shape
         meta["pet_shape"] = list(pet_shape) if pet_shape is not None else None
         meta["frames"] = pv.frames
         meta["frame_kind"] = pv.frame_kind
-    elif pv.frames:
+    elif pv.frames and frame is not None:
         meta["frame"] = int(frame)
         meta["frames"] = [pv.frames[int(frame)]]
         meta["frame_kind"] = pv.frame_kind
     return meta
 
 
-def save_paired(study_or_folder: Any, out_dir: Any, target: str = "ct", pet: str = "suv", suv_kind: str = "bw",
-                crop: str | None = "overlap", frame: int | None = None, threads: int = 0) -> dict:
+def save_paired(study_or_folder: Any, out_dir: Any, target: Target = "ct", pet: PetValues = "suv",
+                suv_kind: SuvKind = "bw", crop: Crop = "overlap", frame: int | None = None,
+                format: Literal["npy", "nifti"] = "npy", masks: bool | None = None,
+                threads: int = 0) -> dict:
     """Write ``ct.npy``, ``pet.npy`` and ``meta.json`` (an Auto-Paired folder) and return the meta.
     ``threads``: for loading (when given a folder) and pairing (0 = all cores).
 
+    With masks (``masks=None``: when the folder holds SEG / RTSTRUCT objects referencing the study)
+    also ``seg.npy``: uint8 ``(N, C, H, W)``, one array per segment / ROI, names in
+    ``meta["seg"]["names"]``. ``format="nifti"`` writes the autoPET layout instead: ``CTres.nii.gz``,
+    ``SUV.nii.gz`` (4D for a dynamic PET), ``SEG.nii.gz`` (a label map, labels in ``meta["seg_labels"]``)
+    and ``meta.json``.
+
     Each file goes to a temporary name in ``out_dir`` and is then renamed over its final name,
-    ``meta.json`` last (it records size, CRC-32 and identity of ``ct.npy`` / ``pet.npy``, which
+    ``meta.json`` last (it records size, CRC-32 and identity of the data files, which
     :func:`load_paired` checks). Nothing else in ``out_dir`` is moved, renamed or deleted; an existing
     folder keeps its mode and owner; concurrent writers commit one after the other (the last complete
     result wins); Ctrl-C leaves the previous result or the new one. See :mod:`petct.outdir`.
@@ -824,13 +1081,25 @@ def save_paired(study_or_folder: Any, out_dir: Any, target: str = "ct", pet: str
     from .outdir import check_out_dir
     out = check_out_dir(out_dir)
     _check_pair_args(target, pet, suv_kind, crop)
+    if format not in ("npy", "nifti"):
+        raise ValueError("format must be 'npy' or 'nifti'")
     study = study_or_folder if isinstance(study_or_folder, Study) else load_study(study_or_folder, threads=threads)
-    ct, pt = pair(study, target=target, pet=pet, suv_kind=suv_kind, crop=crop, frame=frame, threads=threads)
+    want_masks = study.has_mask_objects() if masks is None else bool(masks)
+    res = pair(study, target=target, pet=pet, suv_kind=suv_kind, crop=crop, frame=frame, masks=want_masks, threads=threads)
+    ct, pt = res[0], res[1]
+    seg = res[2] if want_masks else {}
     meta = _paired_meta(study, target, pet, suv_kind, crop, ct.shape, frame, pt.shape)
-    return _write_paired_dir(out, ct, pt, meta)
+    if format == "nifti":
+        from .nifti import save_paired_nifti
+        return save_paired_nifti(out, ct, pt, meta, seg)
+    extra = {}
+    if seg:
+        extra["seg.npy"] = np.stack([m.view(np.uint8) for m in seg.values()])
+        meta["seg"] = {"file": "seg.npy", "names": list(seg), "layout": "(N, C, H, W) uint8, one array per name"}
+    return _write_paired_dir(out, ct, pt, meta, extra)
 
 
-_PAIRED_FILES = ("ct.npy", "pet.npy", "meta.json")
+_PAIRED_FILES = ("ct.npy", "pet.npy", "meta.json", "seg.npy")
 
 
 def _write_paired_dir(out: Any, ct: np.ndarray, pt: np.ndarray, meta: dict,
@@ -839,11 +1108,16 @@ def _write_paired_dir(out: Any, ct: np.ndarray, pt: np.ndarray, meta: dict,
     :class:`petct.outdir.OutputFolder`. Returns the meta as written (with its file records)."""
     from .outdir import OutputFolder
     with OutputFolder(out) as w:
-        w.add("ct.npy", lambda f: np.save(f, ct))
-        w.add("pet.npy", lambda f: np.save(f, pt))
-        for name, arr in (extra or {}).items():
-            w.add(name, lambda f, a=arr: np.save(f, a))
+        for name, arr in (("ct.npy", ct), ("pet.npy", pt), *(extra or {}).items()):
+            w.add(name, _npy_writer(arr))
         return w.commit("meta.json", meta)
+
+
+def _npy_writer(arr: np.ndarray):
+    """``write(fileobj)`` saving ``arr`` as .npy (bound now, not when a loop variable has moved on)."""
+    def write(f: Any) -> None:
+        np.save(f, arr)
+    return write
 
 
 def load_paired(out_dir: Any, mmap: bool = False) -> tuple[np.ndarray, np.ndarray, dict]:

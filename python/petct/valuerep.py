@@ -8,7 +8,7 @@ and used only if every value of the element parses to exactly the number the cor
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from . import _native
 
@@ -51,7 +51,8 @@ class _ElementText:
     __slots__ = ("encoded", "vr", "values", "texts")
 
     def __init__(self, encoded: bytes | None, vr: str, values: tuple) -> None:
-        self.encoded, self.vr, self.values, self.texts = encoded, vr, values, False
+        self.encoded, self.vr, self.values = encoded, vr, values
+        self.texts: list[str] | None | Literal[False] = False
 
     def text(self, position: int) -> str | None:
         if self.texts is False:
@@ -66,18 +67,19 @@ class _KeepsText:
     __slots__ = ()
 
     def _keep(self, original_string: str | None, source: _ElementText | None, position: int) -> None:
-        self._text, self._source, self._position = original_string, source, position
+        # the slots are declared by the number subclasses (float / int layouts differ)
+        self._text, self._source, self._position = original_string, source, position  # type: ignore[misc]
 
     @property
     def original_string(self) -> str | None:
         if self._source is not None:
-            self._text = self._source.text(self._position)
-            self._source = None
+            self._text = self._source.text(self._position)  # type: ignore[misc]
+            self._source = None  # type: ignore[misc]
         return self._text
 
     def __str__(self) -> str:
         text = self.original_string
-        return text if text is not None else self._number_repr()
+        return text if text is not None else self._number_repr()  # type: ignore[attr-defined]
 
     def __reduce__(self):
         return (type(self), (self._base(self), self.original_string))   # _base: the builtin number type

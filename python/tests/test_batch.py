@@ -59,8 +59,10 @@ def _serial(folder):
 def test_batch_on_local_cluster_pairs_every_study_and_reports_failures(tmp_path, client):
     root, out = tmp_path / "root", tmp_path / "out"
     uids = _cohort(root)
-    rows = petct.batch(root, out, client=client)
+    counts = []
+    rows = petct.batch(root, out, client=client, progress=lambda done, total: counts.append((done, total)))
     by = {r["study"]: r for r in rows}
+    assert counts == [(1, 3), (2, 3), (3, 3)]         # p1, p2, broken run; ctonly is not PET-CT
     assert set(by) == set(uids.values())
     for name in ("p1", "p2"):
         r = by[uids[name]]

@@ -1,4 +1,4 @@
-"""Mutation test: damaged DICOM through petct.dcmread, pixel_array, scan and load_series.
+"""Mutation test: damaged DICOM through petct.dcmread, pixel_array, scan, load_series and load_masks.
 
 Every case must end in a value or a :class:`petct.DicomError` subclass: no crash, no hang (a per-case
 timeout enforced by the parent), no allocation beyond a bound (``RLIMIT_AS`` in the worker plus a
@@ -7,7 +7,12 @@ crash or a hang is caught, named and the run continues with the next case.
 
 Mutations (deterministic seeds): bit flips, truncations, length fields set to huge values, swapped
 VRs, pixel-module values set to extremes, transfer syntax swaps and sequences nested thousands deep.
-Seeds: small synthetic CT/PET slices, a few pydicom test files, the real samples in ../shared/data when
+Allocation-bound cases (sub-1 KB RLE / JPEG 2000 files claiming 30000x30000, a deflate bomb, a header
+claiming 60,000 frames, a pixel data length near 4 GiB) must end in a DicomError under the worker's
+RLIMIT_AS, never in SIGABRT; non-regular files (a FIFO, a socket, a link to /dev/zero) must neither
+block nor be read without end.
+Seeds: small synthetic CT/PET slices, a SEG (highdicom) and an RTSTRUCT on them, a few pydicom test
+files, the real samples in ../shared/data when
 present, and every file in Tests/Fuzz/regressions (inputs the fuzzer found, replayed unmutated).
 """
 from __future__ import annotations
@@ -57,7 +62,69 @@ def synth_seeds(folder: str) -> list[str]:
     ct = write_series(os.path.join(folder, "ct"), "CT", g, rng.integers(0, 2000, (2, 8, 8)), ids, intercept=-1024.0)
     pt = write_series(os.path.join(folder, "pt"), "PT", g, rng.integers(0, 30000, (2, 8, 8)), ids,
                       slopes=np.array([0.5, 0.25]), series_number=3, extra=lambda ds, k: pet_header(ds, k))
-    return ct[:1] + pt[:1]
+    return ct[:1] + pt[:1] + mask_seeds(folder, ct)
+
+
+def mask_seeds(folder: str, ct_files: list[str]) -> list[str]:
+    """A binary SEG (highdicom, when installed) and an RTSTRUCT (pydicom) on the 2-slice CT."""
+    import numpy as np
+    import pydicom
+    from pydicom.dataset import Dataset
+    out = []
+    sources = [pydicom.dcmread(f) for f in ct_files]
+    for ds in sources:
+        for kw, v in (("PatientBirthDate", ""), ("PatientSex", "O"), ("StudyDate", "20260101"), ("StudyTime", "1"),
+                      ("AccessionNumber", ""), ("ReferringPhysicianName", ""), ("StudyID", "1"),
+                      ("PatientName", "M"), ("Manufacturer", "m")):
+            setattr(ds, kw, getattr(ds, kw, v) or v)
+    try:
+        import highdicom as hd
+        from pydicom.sr.codedict import codes
+        mask = np.zeros((2, 8, 8, 2), bool)
+        mask[0, 2:6, 1:5, 0] = mask[1, 3:7, 2:8, 1] = True
+        seg = hd.seg.Segmentation(
+            source_images=sources, pixel_array=mask, segmentation_type="BINARY",
+            segment_descriptions=[hd.seg.SegmentDescription(
+                segment_number=n, segment_label=f"s{n}", segmented_property_category=codes.SCT.Tissue,
+                segmented_property_type=codes.SCT.Tissue, algorithm_type="MANUAL") for n in (1, 2)],
+            series_instance_uid=hd.UID(), series_number=9, sop_instance_uid=hd.UID(), instance_number=1,
+            manufacturer="m", manufacturer_model_name="m", software_versions="1", device_serial_number="1")
+        seg.save_as(os.path.join(folder, "seg.dcm"))
+        out.append(os.path.join(folder, "seg.dcm"))
+    except ImportError:  # pragma: no cover - highdicom is a test dependency
+        pass
+    rs = Dataset()
+    rs.SOPClassUID, rs.SOPInstanceUID, rs.Modality = "1.2.840.10008.5.1.4.1.1.481.3", "2.25.77", "RTSTRUCT"
+    rs.StudyInstanceUID, rs.SeriesInstanceUID = sources[0].StudyInstanceUID, "2.25.78"
+    series = Dataset()
+    series.SeriesInstanceUID = sources[0].SeriesInstanceUID
+    study = Dataset()
+    study.RTReferencedSeriesSequence = [series]
+    frame = Dataset()
+    frame.FrameOfReferenceUID = sources[0].FrameOfReferenceUID
+    frame.RTReferencedStudySequence = [study]
+    rs.ReferencedFrameOfReferenceSequence = [frame]
+    roi = Dataset()
+    roi.ROINumber, roi.ROIName = 1, "r"
+    rs.StructureSetROISequence = [roi]
+    contours = []
+    for ds in sources:
+        z = float(ds.ImagePositionPatient[2])
+        c = Dataset()
+        c.ContourGeometricType, c.NumberOfContourPoints = "CLOSED_PLANAR", 4
+        c.ContourData = [2.0, 2.0, z, 10.0, 2.0, z, 10.0, 9.0, z, 2.0, 9.0, z]
+        contours.append(c)
+    rc = Dataset()
+    rc.ReferencedROINumber = 1
+    rc.ContourSequence = contours
+    rs.ROIContourSequence = [rc]
+    path = os.path.join(folder, "rs.dcm")
+    from pydicom.dataset import FileMetaDataset
+    rs.file_meta = FileMetaDataset()
+    rs.file_meta.MediaStorageSOPClassUID, rs.file_meta.MediaStorageSOPInstanceUID = rs.SOPClassUID, rs.SOPInstanceUID
+    rs.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.1"
+    rs.save_as(path, enforce_file_format=True)
+    return out + [path]
 
 
 def seed_files(folder: str) -> list[Path]:
@@ -202,17 +269,68 @@ def build_cases(folder: str) -> list[tuple[str, str]]:
         for p in sorted(REGRESSIONS.iterdir()):
             if p.is_file():
                 add(f"regression {p.name}", p.read_bytes())
+    for label, data in allocation_bound_cases():
+        add(label, data)
+    for label, path in non_regular_cases(case_dir):
+        cases.append((label, path))
     return cases
+
+
+def allocation_bound_cases() -> list[tuple[str, bytes]]:
+    """Files whose headers or codestreams ask for far more memory than their bytes justify."""
+    import test_hostile_core as h
+    native_lie = (h._meta(h.EXPLICIT_LE) + h._image_header(512, 512, frames=60000)
+                  + struct.pack("<HH2sHI", 0x7FE0, 0x10, b"OW", 0, 2) + b"\0\0")
+    length_lie = (h._meta(h.EXPLICIT_LE) + h._image_header(512, 512)
+                  + struct.pack("<HH2sHI", 0x7FE0, 0x10, b"OW", 0, 0xFFFFFFF0) + b"\0" * 64)
+    return [
+        ("bound: RLE 30000x30000 in < 1 KB", h.rle_bomb()),
+        ("bound: JPEG 2000 30000x30000 in < 1 KB", h._meta(h.J2K_LOSSLESS) + h._image_header(30000, 30000, bits=8)
+         + h._encapsulated([h.j2k_codestream(30000, 30000)])),
+        ("bound: JPEG 2000 codestream 30000x30000, header 64x64", h._meta(h.J2K_LOSSLESS) + h._image_header(64, 64, bits=8)
+         + h._encapsulated([h.j2k_codestream(30000, 30000)])),
+        ("bound: deflate bomb 300 MiB", h.deflate_bomb(300 << 20)),
+        ("bound: 60000 frames of 512x512 declared in < 1 KB", native_lie),
+        ("bound: pixel data length 0xFFFFFFF0", length_lie),
+    ]
+
+
+def non_regular_cases(folder: str) -> list[tuple[str, str]]:
+    import socket
+    out = []
+    fifo = os.path.join(folder, "fifo.dcm")
+    os.mkfifo(fifo)
+    out.append(("non-regular: FIFO without a writer", fifo))
+    sock_path = os.path.join(folder, "socket.dcm")
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(sock_path)
+    s.close()
+    out.append(("non-regular: UNIX socket", sock_path))
+    zero = os.path.join(folder, "zero.dcm")
+    os.symlink("/dev/zero", zero)
+    out.append(("non-regular: link to /dev/zero", zero))
+    return out
 
 
 # -- worker -----------------------------------------------------------------------------------
 
-def _vm_size() -> int:
+def _vm_size(field: str = "VmSize") -> int:
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmSize:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
     return 0
+
+
+# the grid of the synthetic seeds (2 slices of 8x8, 2 mm pixels, 3 mm slices): masks go onto it
+MASK_GRID = {"shape": [2, 8, 8], "origin": [0.0, 0.0, 0.0], "spacing": [3.0, 2.0, 2.0],
+             "direction": [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]}
+
+
+def _peak_rss() -> int:
+    """This process's peak RSS (VmHWM). ru_maxrss would start at the parent's peak: Linux keeps it
+    across fork and exec, so a case's growth would hide below pytest's own size."""
+    return _vm_size("VmHWM")
 
 
 def run_case(petct, path: str) -> str:
@@ -221,12 +339,27 @@ def run_case(petct, path: str) -> str:
     import warnings
     outcomes = []
 
+    import stat
+    regular = stat.S_ISREG(os.stat(path).st_mode)
+
     def attempt(name, fn):
         try:
             fn()
             outcomes.append(f"{name}:ok")
         except petct.DicomError as exc:
             outcomes.append(f"{name}:{type(exc).__name__}")
+        except OSError as exc:
+            if regular:       # only a FIFO / socket / device may fail to open (ENXIO for a socket)
+                raise
+            outcomes.append(f"{name}:{type(exc).__name__}")
+
+    if not regular:   # never opened by the scan; dcmread reads it as a (capped) stream
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            attempt("dcmread", lambda: petct.dcmread(path))
+            attempt("scan", lambda: (petct.scan([path]).skipped or 1 / 0))
+            attempt("load_series", lambda: petct.load_series([path]))
+        return " ".join(outcomes)
 
     def full():
         ds = petct.dcmread(path)
@@ -243,6 +376,7 @@ def run_case(petct, path: str) -> str:
             data = f.read()
         attempt("force", lambda: petct.dcmread(io.BytesIO(data), force=True).get("PixelData"))
         attempt("scan", lambda: petct.scan([path]))
+        attempt("load_masks", lambda: [m.sum() for m in petct.load_masks(path, like=MASK_GRID).values()])
         attempt("load_series", lambda: petct.load_series([path]).suv_factors("bw")
                 if petct.load_series([path]).modality == "PT" else petct.load_series([path]).array)
     return " ".join(outcomes)
@@ -267,15 +401,19 @@ def worker(case_file: str, start: int) -> None:
         label, path = cases[i]
         out.write(f"start {i}\n")
         out.flush()
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        before = _peak_rss()
         try:
             summary = run_case(petct, path)
         except BaseException as exc:  # noqa: BLE001 - anything but a DicomError is a finding
             out.write(f"bad {i} {type(exc).__name__}: {str(exc)[:200]!r}\n")
             out.flush()
             continue
-        grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
+        grown = _peak_rss() - before
         allowed = RSS_FLOOR + RSS_FACTOR * os.path.getsize(path)
+        if label.startswith("bound:"):
+            # a bomb is refused once it passes the documented decode limit (petct.config.max_decoded_bytes,
+            # 64 MiB): what it decoded until then, in a buffer grown geometrically, may be resident
+            allowed = max(allowed, RSS_FLOOR + 2 * petct.config.max_decoded_bytes)
         if grown > allowed:
             out.write(f"bad {i} peak RSS grew by {grown >> 20} MiB (allowed {allowed >> 20} MiB)\n")
         else:
@@ -351,6 +489,7 @@ def test_mutated_files_end_in_value_or_dicom_error():
     assert stats.get("dcmread:ok", 0) > 50 and stats.get("pixel_array:ok", 0) > 20
     assert any(k.startswith("dcmread:") and not k.endswith(":ok") for k in stats)
     assert stats.get("load_series:ok", 0) > 10
+    assert stats.get("load_masks:ok", 0) > 10
     assert not failures, f"{len(failures)} of {len(cases)} cases failed:\n" + "\n".join(failures[:30])
 
 

@@ -65,11 +65,13 @@ def test_corrupt_and_truncated_files_are_reported_by_name_and_the_load_goes_on(t
 
 
 def test_truncated_pixel_data_is_left_out_by_name_and_becomes_a_gap(tmp_path):
+    # Cut by 2 bytes the header still declares no more than the file could hold, so the scan keeps it
+    # and the load leaves it out by name (from the core's item index, not the message text).
     ct_g, _, _ = tiny_study(tmp_path)
     full = quiet_load(tmp_path)
     victim = sorted((tmp_path / "CT").iterdir())[3]
     data = victim.read_bytes()
-    victim.write_bytes(data[:len(data) - 100])   # pixel data cut short: the header still scans
+    victim.write_bytes(data[:len(data) - 2])   # pixel data cut short: the header still scans
     with pytest.warns(petct.PetctWarning, match=victim.name):
         study = petct.load_study(tmp_path)
     assert [Path(p).name for p, _ in study.series.skipped] == [victim.name]
@@ -79,6 +81,21 @@ def test_truncated_pixel_data_is_left_out_by_name_and_becomes_a_gap(tmp_path):
     assert np.array_equal(study.ct.array, full.ct.array[keep])
     np.testing.assert_allclose(study.ct.slice_positions[:, 2], [ct_g.ipp(k)[2] for k in keep], atol=1e-6)
     assert np.array_equal(study.pet.array, full.pet.array)
+
+
+def test_file_declaring_more_pixel_bytes_than_it_holds_is_skipped_at_scan(tmp_path):
+    # Cut by 100 bytes the declared pixel data no longer fits: rejected by the scan itself, with the reason.
+    tiny_study(tmp_path)
+    full = quiet_load(tmp_path)
+    victim = sorted((tmp_path / "CT").iterdir())[3]
+    data = victim.read_bytes()
+    victim.write_bytes(data[:len(data) - 100])
+    found = petct.scan(tmp_path)
+    assert [Path(p).name for p, _ in found.skipped] == [victim.name]
+    assert "holds" in found.skipped[0][1]
+    assert all(victim.name not in Path(f).name for s in found for f in s.files)
+    study = quiet_load(tmp_path)
+    assert study.ct.shape[0] == 7 and study.pet.shape == full.pet.shape
 
 
 def test_missing_slice_is_a_reported_gap_not_a_shifted_volume(tmp_path):

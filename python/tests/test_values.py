@@ -241,3 +241,25 @@ def test_pair_options_list_the_allowed_values(study_dir, tmp_path, kw, listing):
     assert not (tmp_path / "out").exists()
     with pytest.raises(ValueError, match="unknown SUV kind"):
         study.pet.suv("BW")
+
+
+def test_frames_of_a_dynamic_pet_follow_the_timing_rules_and_overrides(tmp_path):
+    """A frame of a 4D PET: refused like the whole volume; its own override or the 4D volume's applies."""
+    import pydicom
+    from test_dynamic import write_dynamic
+    write_dynamic(tmp_path / "PT", decay="START")
+    for f in (tmp_path / "PT").iterdir():
+        ds = pydicom.dcmread(f)
+        ds.RadiopharmaceuticalInformationSequence[0].RadiopharmaceuticalStartTime = "110200"
+        ds.save_as(f)
+    vol = quiet(petct.load_series, str(tmp_path / "PT"))
+    assert vol.array.ndim == 4
+    with pytest.raises(petct.SUVError, match="previous day"):
+        vol.suv("bw")
+    frame = vol.frame(1)
+    with pytest.raises(petct.SUVError, match="previous day"):
+        frame.suv("bw")
+    assert frame.suv_info["day_rollover"] is True               # the report never raises
+    assert np.isfinite(frame.suv("bw", allow_day_rollover=True)).all()
+    vol.allow_day_rollover = True
+    assert np.isfinite(vol.frame(2).suv("bw")).all() and np.isfinite(vol.suv("bw")).all()

@@ -22,7 +22,7 @@
 extern "C" {
 #endif
 
-#define PETCT_ABI_VERSION 4
+#define PETCT_ABI_VERSION 5
 
 /* ---- status / error codes ---------------------------------------------------------------- */
 enum {
@@ -35,7 +35,10 @@ enum {
     PETCT_E_GEOMETRY = 6,          /* inconsistent or missing geometry */
     PETCT_E_ARGUMENT = 7,          /* bad argument from the caller (buffer size, index, ...) */
     PETCT_E_NO_PIXELS = 8,         /* dataset has no pixel data */
-    PETCT_E_INTERNAL = 9
+    PETCT_E_INTERNAL = 9,
+    PETCT_E_LIMIT = 10,            /* a petct_limits limit was reached (decoded bytes, stream bytes) */
+    PETCT_E_CANCELLED = 11,        /* the caller's cancel flag was set */
+    PETCT_E_NO_MEMORY = 12         /* an allocation (already bounded by the input and the limits) failed */
 };
 
 #define PETCT_NO_TAG 0xFFFFFFFFu
@@ -44,8 +47,35 @@ typedef struct petct_error {
     int32_t code;          /* one of PETCT_E_* */
     uint32_t tag;          /* (group << 16) | element, or PETCT_NO_TAG */
     int64_t offset;        /* byte offset in the (decompressed) file, or -1 */
-    char message[1024];    /* UTF-8, NUL-terminated */
+    int32_t os_errno;      /* errno of the failed system call for PETCT_E_IO (EACCES, EISDIR, ...), else 0 */
+    int32_t reserved;
+    int64_t item_index;    /* list calls: index of the failing path (petct_volume_open: in `paths`;
+                              petct_volume_fill: the first slice of that file in the volume's "files"), or -1 */
+    char message[1024];    /* UTF-8, NUL-terminated; bytes of paths that are not UTF-8 appear as \xNN */
 } petct_error;
+
+/* ---- limits and cancellation ------------------------------------------------------------ */
+/* Process-wide limits (defaults in brackets). One compressed unit (a frame of encapsulated pixel data,
+ * a deflated data set) may decode to at most max(max_decoded_bytes [64 MiB], decode_ratio [200] x its
+ * compressed bytes); checked from the header and the codestream before the output is allocated.
+ * max_stream_bytes [256 MiB] caps what is read from a pipe, FIFO or device (or past the size of a file
+ * that grows while read). A zero field leaves that limit unchanged. */
+typedef struct petct_limits {
+    uint64_t max_decoded_bytes;
+    uint64_t decode_ratio;
+    uint64_t max_stream_bytes;
+} petct_limits;
+void petct_set_limits(const petct_limits *limits);
+void petct_get_limits(petct_limits *out);
+
+/* Long calls take `cancel` (nullable): the caller sets *cancel to non-zero from another thread to stop
+ * the call between files, slices and frames; it then returns PETCT_E_CANCELLED, with nothing of the
+ * caller's written except the (partially filled) output buffer it passed. */
+
+/* Paths: every `const char *path` is passed to open() as the bytes given (any encoding). Paths the
+ * core returns in JSON are UTF-8 with each byte that is not valid UTF-8 written as the private-use
+ * character U+10FF00 + byte (also each byte of a character U+10FF00..U+10FFFF in the path): mapping
+ * those back to bytes gives the path bytes exactly. */
 
 /* ---- reading a single DICOM file ---------------------------------------------------------- */
 #define PETCT_READ_STOP_BEFORE_PIXELS 0x1u   /* stop at (7FE0,0010) without reading it */
@@ -54,7 +84,10 @@ typedef struct petct_error {
 
 typedef struct petct_dataset petct_dataset;
 
-int32_t petct_read_file(const char *path, uint32_t flags, petct_dataset **out, petct_error *err);
+/* A pipe, FIFO or device is read as a stream (up to max_stream_bytes); `cancel` (nullable) stops a read
+ * that waits on a stalled writer. */
+int32_t petct_read_file(const char *path, uint32_t flags, const int32_t *cancel, petct_dataset **out,
+                        petct_error *err);
 int32_t petct_read_buffer(const uint8_t *data, size_t length, uint32_t flags,
                           petct_dataset **out, petct_error *err);
 void petct_dataset_free(petct_dataset *ds);
@@ -141,11 +174,11 @@ int32_t petct_pixel_info_get(const petct_dataset *ds, petct_pixel_info *out, pet
 /* Decode pixel_array into out (native byte order, C order, exactly info.nbytes bytes). The frames of a
  * multi-frame compressed object decode on at most `threads` threads (0 = all cores). */
 int32_t petct_pixel_decode(const petct_dataset *ds, void *out, size_t out_nbytes, int32_t threads,
-                           petct_error *err);
+                           const int32_t *cancel, petct_error *err);
 /* Decode straight to float32 stored*slope+intercept (per-frame values where the object has them;
  * slope 1 / intercept 0 where absent). out holds frames*rows*columns*samples floats. */
 int32_t petct_pixel_decode_rescaled(const petct_dataset *ds, float *out, size_t out_count, int32_t threads,
-                                    petct_error *err);
+                                    const int32_t *cancel, petct_error *err);
 
 /* ---- data dictionary --------------------------------------------------------------------- */
 typedef struct petct_dict_entry {
@@ -164,14 +197,17 @@ int32_t petct_dict_lookup_keyword(const char *keyword, uint32_t *tag);
 
 /* ---- series: folder scan ------------------------------------------------------------------ */
 /* Reads the headers of `paths` (stop before pixels) on `threads` threads (0 = all cores) and groups
- * them into series. Never fails on a bad file: unreadable and non-DICOM files are listed as skipped.
+ * them into series. Never fails on a bad file: unreadable and non-DICOM files are listed as skipped,
+ * and so is every path that is not a regular file (FIFO, socket, device), found with stat before any
+ * open (never opened, so never blocks) and re-checked with fstat after an O_NONBLOCK open; and every
+ * file whose declared pixel bytes (frames x rows x columns x samples x bits) exceed what it holds.
  * The result is a JSON document owned by the scan (see python/petct/study.py for its schema). With
  * PETCT_SCAN_KEEP_HEADERS in `flags` the scan also keeps the parsed header of every file it read, for
  * petct_volume_open to reuse, until petct_scan_free. */
 typedef struct petct_scan petct_scan;
 #define PETCT_SCAN_KEEP_HEADERS 1u
 int32_t petct_scan_files(const char *const *paths, size_t count, int32_t threads, uint32_t flags,
-                         petct_scan **out, petct_error *err);
+                         const int32_t *cancel, petct_scan **out, petct_error *err);
 const char *petct_scan_json(const petct_scan *scan);   /* valid until petct_scan_free */
 void petct_scan_free(petct_scan *scan);
 
@@ -182,13 +218,13 @@ void petct_scan_free(petct_scan *scan);
  * those files again (the volume holds its own references; the scan may be freed right after). */
 typedef struct petct_volume petct_volume;
 int32_t petct_volume_open(const char *const *paths, size_t count, int32_t threads,
-                          const petct_scan *headers, petct_volume **out, petct_error *err);
+                          const petct_scan *headers, const int32_t *cancel, petct_volume **out, petct_error *err);
 /* JSON: shape, geometry (origin, spacing, direction, affine, slice_positions), warnings, the sorted
  * file list, modality, series UID, per-slice rescale. Valid until petct_volume_free. */
 const char *petct_volume_json(const petct_volume *vol);
 /* Decodes every slice, rescaled to float32 with its own slope/intercept, into out
  * (slices*rows*columns floats, C order), on at most `threads` threads (0 = all cores). */
-int32_t petct_volume_fill(const petct_volume *vol, float *out, size_t count, int32_t threads,
+int32_t petct_volume_fill(const petct_volume *vol, float *out, size_t count, int32_t threads, const int32_t *cancel,
                           petct_error *err);
 void petct_volume_free(petct_volume *vol);
 
@@ -221,6 +257,25 @@ typedef struct petct_grid {
 int32_t petct_resample(const float *src, const petct_grid *src_grid, float *dst,
                        const petct_grid *dst_grid, int32_t method, float fill, uint8_t *mask,
                        int32_t threads, petct_error *err);
+
+/* ---- segmentations: DICOM SEG and RTSTRUCT ------------------------------------------------------ */
+/* Reads SEG and RTSTRUCT files (whole files; any other modality is an error) and lists every segment
+ * / ROI in a JSON document (path, modality, referenced series / instances / frames of reference, and
+ * per segment its number, name and object). A SEG frame without a position, a SEG or RTSTRUCT that
+ * names no referenced series, or a malformed contour fails with the element's tag and offset. */
+typedef struct petct_masks petct_masks;
+int32_t petct_masks_open(const char *const *paths, size_t count, petct_masks **out, petct_error *err);
+const char *petct_masks_json(const petct_masks *masks);   /* valid until petct_masks_free */
+#define PETCT_MASKS_FRACTION 0x1u   /* out is float32 (SEG fractions, else 0/1); without it uint8 0/1 */
+#define PETCT_MASKS_STRICT   0x2u   /* an RTSTRUCT contour off every slice of the grid is an error */
+/* Rasterises entry `index` (order of the JSON's segments) onto `grid` into out (slices*rows*columns
+ * bytes or floats, C order), which the caller zeroes first. SEG: nearest neighbour (the SEG pixel whose
+ * cell holds the voxel centre, on the nearest SEG plane within half its slice spacing); fractional
+ * values >= threshold become 1 in uint8 output. RTSTRUCT: voxel centre inside the nearest contour plane's
+ * contours by the even-odd rule (centres on a left/top edge inside, right/bottom edge outside). */
+int32_t petct_masks_fill(const petct_masks *masks, size_t index, const petct_grid *grid, uint32_t flags,
+                         double threshold, int32_t threads, void *out, size_t out_nbytes, petct_error *err);
+void petct_masks_free(petct_masks *masks);
 
 /* ---- misc -------------------------------------------------------------------------------- */
 int32_t petct_abi_version(void);
