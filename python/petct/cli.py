@@ -218,7 +218,7 @@ def _add_batch_parser(sub) -> None:
 def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         try:   # a file name that is not UTF-8 (os.fsdecode's surrogates) prints as its own bytes
-            stream.reconfigure(errors="surrogateescape")
+            stream.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
         except (AttributeError, ValueError):
             pass
     import warnings

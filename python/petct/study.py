@@ -191,7 +191,7 @@ def _attribute(exc: BaseException, files: Sequence[Any]) -> None:
     if index is None or not 0 <= index < len(files):
         return
     bad = files[index]
-    exc.bad_file = bad
+    exc.bad_file = bad  # type: ignore[attr-defined]
     if isinstance(exc, DicomError) and exc.path is None:
         exc.path = bad
     elif isinstance(exc, OSError) and exc.filename is None:
