@@ -118,32 +118,40 @@ def _folder_lock(folder, how: int = fcntl.LOCK_EX):
 _TEMP_NAME = re.compile(r"\.[A-Za-z0-9._-]+" + re.escape(TEMP_MARK) + r"[0-9a-f]{24}")
 
 
-def _sweep_abandoned(folder) -> None:
-    """Remove temporary files of petct writers that died (SIGKILL, power loss) before committing: names
-    of exactly petct's pattern that no live writer holds locked. Called under the folder's exclusive
-    lock, so no writer is between creating and locking its file."""
+def _report_abandoned(folder) -> list[str]:
+    """Names of temporary files that petct writers which died (SIGKILL, power loss) before committing
+    seem to have left: names of exactly petct's pattern that no live writer holds locked. They are only
+    reported (a PetctWarning), never removed: petct cannot prove it made them, and it deletes nothing
+    it did not create in this run."""
     with os.scandir(folder) as it:
         names = [e.name for e in it if (e.name if isinstance(e.name, str) else os.fsdecode(e.name)).startswith(".")]
+    found = []
     for name in names:
         text = name if isinstance(name, str) else os.fsdecode(name)
         if not _TEMP_NAME.fullmatch(text):
             continue
         path = os.path.join(folder, name)
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError:
             continue
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 continue
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
             except OSError:
                 continue          # a live writer holds it
-            with contextlib.suppress(OSError):
-                os.unlink(path)
+            found.append(text)
         finally:
             os.close(fd)
+    if found:
+        import warnings
+        from .errors import PetctWarning
+        warnings.warn(f"{os.fsdecode(folder)}: {len(found)} temporary file(s) of an interrupted petct write left "
+                      f"in place (not removed: delete them yourself if no other program is writing there): "
+                      + ", ".join(sorted(found)[:5]) + (" ..." if len(found) > 5 else ""), PetctWarning, stacklevel=4)
+    return found
 
 
 def _identity(st: os.stat_result) -> list[int]:
@@ -265,9 +273,9 @@ class OutputFolder:
             self._committed = True
             self._pending.clear()
             self._release()
-            _sweep_abandoned(self.folder)
             with contextlib.suppress(OSError):
                 os.fsync(dirfd)
+        _report_abandoned(self.folder)
         return meta
 
 

@@ -183,9 +183,10 @@ def test_sigint_at_random_points_leaves_old_or_new_result(two_studies, tmp_path)
         assert not [n for n in os.listdir(out) if TEMP_NAME.match(n)], f"trial {trial}: temporary files left"
 
 
-def test_abandoned_temporary_files_are_swept_live_ones_kept(two_studies, tmp_path):
-    """A writer killed before committing leaves hidden temporary files; the next commit removes those
-    (unlocked: their writer is dead) but not a live writer's, nor anything else."""
+def test_abandoned_temporary_files_are_reported_never_removed(two_studies, tmp_path):
+    """A writer killed before committing leaves hidden temporary files. The next commit names them in
+    a PetctWarning but removes nothing (petct cannot prove it made them); a live writer's file is
+    neither reported nor touched."""
     a, b, expected = two_studies
     out = tmp_path / "out"
     user_files(out, 20)
@@ -195,16 +196,24 @@ def test_abandoned_temporary_files_are_swept_live_ones_kept(two_studies, tmp_pat
             "os.kill(os.getpid(), 9)")
     p = subprocess.run([sys.executable, "-c", dies, str(out)], env=ENV, capture_output=True, text=True, timeout=60)
     assert p.returncode == -9, p.stderr
-    assert len([n for n in os.listdir(out) if TEMP_NAME.match(n)]) == 2
+    dead = sorted(n for n in os.listdir(out) if TEMP_NAME.match(n))
+    assert len(dead) == 2
+    dead_bytes = {n: (out / n).read_bytes() for n in dead}
     from petct.outdir import OutputFolder
     live = OutputFolder(out)                       # a writer in the middle of its work
     live.add("ct.npy", lambda f: f.write(b"partial"))
     live_tmp = [n for n in os.listdir(out) if TEMP_NAME.match(n) and live.content_id in n]
-    petct.save_paired(quiet_load(b), out)
-    left = [n for n in os.listdir(out) if TEMP_NAME.match(n)]
-    assert left == live_tmp
+    with pytest.warns(petct.PetctWarning, match="temporary file") as rec:
+        petct.save_paired(quiet_load(b), out)
+    said = " ".join(str(w.message) for w in rec)
+    assert all(n in said for n in dead) and not any(n in said for n in live_tmp)
+    left = sorted(n for n in os.listdir(out) if TEMP_NAME.match(n))
+    assert left == sorted(dead + live_tmp)
+    assert {n: (out / n).read_bytes() for n in dead} == dead_bytes
     live.discard()
-    assert not [n for n in os.listdir(out) if TEMP_NAME.match(n)]
+    assert sorted(n for n in os.listdir(out) if TEMP_NAME.match(n)) == dead
+    for n in dead:
+        (out / n).unlink()
     assert snapshot(out) == before and check_complete(out, expected) in expected
 
 
