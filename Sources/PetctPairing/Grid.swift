@@ -3,12 +3,14 @@ import DicomBytes
 /// A voxel grid in patient coordinates; see petct_grid in petct.h for the convention.
 public struct Grid: Sendable {
     public var slices: Int, rows: Int, columns: Int
-    public var origin: [Double]        // 3
-    public var direction: [Double]     // 9, row-major; columns are n, c, r
-    public var spacing: [Double]       // slice, row, column
-    public var sliceOffsets: [Double]? // per slice along n, relative to origin
-    public init(slices: Int, rows: Int, columns: Int, origin: [Double], direction: [Double], spacing: [Double],
-                sliceOffsets: [Double]? = nil) {
+    public var origin: [Double]  // 3
+    public var direction: [Double]  // 9, row-major; columns are n, c, r
+    public var spacing: [Double]  // slice, row, column
+    public var sliceOffsets: [Double]?  // per slice along n, relative to origin
+    public init(
+        slices: Int, rows: Int, columns: Int, origin: [Double], direction: [Double], spacing: [Double],
+        sliceOffsets: [Double]? = nil
+    ) {
         self.slices = slices; self.rows = rows; self.columns = columns; self.origin = origin
         self.direction = direction; self.spacing = spacing; self.sliceOffsets = sliceOffsets
     }
@@ -27,13 +29,18 @@ public struct Grid: Sendable {
         }
         let d = direction
         let y = i * spacing[1], x = j * spacing[2]
-        return (origin[0] + t * d[0] + y * d[1] + x * d[2],
-                origin[1] + t * d[3] + y * d[4] + x * d[5],
-                origin[2] + t * d[6] + y * d[7] + x * d[8])
+        return (
+            origin[0] + t * d[0] + y * d[1] + x * d[2],
+            origin[1] + t * d[3] + y * d[4] + x * d[5],
+            origin[2] + t * d[6] + y * d[7] + x * d[8]
+        )
     }
 }
 
-public enum ResampleMethod: Int32, Sendable { case linear = 0, area = 1 }
+public enum ResampleMethod: Int32, Sendable {
+    case linear = 0
+    case area = 1
+}
 
 /// A validated grid: the 3x3 matrix M (columns n, c*spacing[1], r*spacing[2]), its inverse and the
 /// slice positions along n.
@@ -41,8 +48,8 @@ struct GridGeometry {
     let slices: Int, rows: Int, columns: Int
     let count: Int
     let origin: [Double]
-    let m: [Double]        // row-major 3x3
-    let inv: [Double]      // row-major 3x3
+    let m: [Double]  // row-major 3x3
+    let inv: [Double]  // row-major 3x3
     let sliceSpacing: Double
     /// Slice offsets multiplied by `sign` so they increase; nil for uniform slices.
     let offsets: [Double]?
@@ -50,7 +57,9 @@ struct GridGeometry {
 
     init(_ g: Grid, _ name: String) throws(DicomError) {
         func bad(_ s: String) -> DicomError { DicomError(.argument, "\(name) grid: \(s)") }
-        guard g.slices > 0, g.rows > 0, g.columns > 0 else { throw bad("empty size \(g.slices)x\(g.rows)x\(g.columns)") }
+        guard g.slices > 0, g.rows > 0, g.columns > 0 else {
+            throw bad("empty size \(g.slices)x\(g.rows)x\(g.columns)")
+        }
         let (rc, o1) = g.rows.multipliedReportingOverflow(by: g.columns)
         let (n, o2) = rc.multipliedReportingOverflow(by: g.slices)
         guard !o1, !o2, n < Int(Int32.max) * 64 else { throw bad("size too large") }
@@ -60,10 +69,14 @@ struct GridGeometry {
         guard g.origin.allSatisfy({ $0.isFinite }), g.direction.allSatisfy({ $0.isFinite }) else {
             throw bad("non-finite origin or direction")
         }
-        guard g.spacing.allSatisfy({ $0.isFinite && $0 > 0 }) else { throw bad("spacing must be finite and > 0: \(g.spacing)") }
+        guard g.spacing.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+            throw bad("spacing must be finite and > 0: \(g.spacing)")
+        }
         let d = g.direction
         func col(_ c: Int) -> (Double, Double, Double) { (d[c], d[3 + c], d[6 + c]) }
-        func dot(_ a: (Double, Double, Double), _ b: (Double, Double, Double)) -> Double { a.0 * b.0 + a.1 * b.1 + a.2 * b.2 }
+        func dot(_ a: (Double, Double, Double), _ b: (Double, Double, Double)) -> Double {
+            a.0 * b.0 + a.1 * b.1 + a.2 * b.2
+        }
         for c in 0..<3 {
             let v = col(c)
             guard abs(dot(v, v).squareRoot() - 1) < 1e-2 else {
@@ -76,9 +89,11 @@ struct GridGeometry {
         slices = g.slices; rows = g.rows; columns = g.columns; count = n
         origin = g.origin
         let s1 = g.spacing[1], s2 = g.spacing[2]
-        let mm = [d[0], d[1] * s1, d[2] * s2,
-                  d[3], d[4] * s1, d[5] * s2,
-                  d[6], d[7] * s1, d[8] * s2]
+        let mm = [
+            d[0], d[1] * s1, d[2] * s2,
+            d[3], d[4] * s1, d[5] * s2,
+            d[6], d[7] * s1, d[8] * s2,
+        ]
         m = mm
         guard let iv = invert3(mm) else { throw DicomError(.geometry, "\(name) grid: singular direction matrix") }
         inv = iv
@@ -112,7 +127,7 @@ struct GridGeometry {
         if n == 1 { return (x - o[0]) / sliceSpacing }
         if x <= o[0] { return (x - o[0]) / (o[1] - o[0]) }
         if x >= o[n - 1] { return Double(n - 1) + (x - o[n - 1]) / (o[n - 1] - o[n - 2]) }
-        var lo = 0, hi = n - 1          // o[lo] <= x < o[hi]
+        var lo = 0, hi = n - 1  // o[lo] <= x < o[hi]
         while hi - lo > 1 {
             let mid = (lo + hi) >> 1
             if o[mid] <= x { lo = mid } else { hi = mid }
@@ -128,7 +143,9 @@ func invert3(_ a: [Double]) -> [Double]? {
     let det = a[0] * c00 + a[1] * c01 + a[2] * c02
     guard det.isFinite, abs(det) > 1e-12 else { return nil }
     let r = 1 / det
-    return [c00 * r, (a[2] * a[7] - a[1] * a[8]) * r, (a[1] * a[5] - a[2] * a[4]) * r,
-            c01 * r, (a[0] * a[8] - a[2] * a[6]) * r, (a[2] * a[3] - a[0] * a[5]) * r,
-            c02 * r, (a[1] * a[6] - a[0] * a[7]) * r, (a[0] * a[4] - a[1] * a[3]) * r]
+    return [
+        c00 * r, (a[2] * a[7] - a[1] * a[8]) * r, (a[1] * a[5] - a[2] * a[4]) * r,
+        c01 * r, (a[0] * a[8] - a[2] * a[6]) * r, (a[2] * a[3] - a[0] * a[5]) * r,
+        c02 * r, (a[1] * a[6] - a[0] * a[7]) * r, (a[0] * a[4] - a[1] * a[3]) * r,
+    ]
 }

@@ -3,19 +3,24 @@ import PetctConcurrency
 
 public enum Resampler {
     /// Resamples `src` (on `srcGrid`) onto `dstGrid`; see petct_resample in petct.h.
-    public static func resample(src: UnsafeBufferPointer<Float>, srcGrid: Grid,
-                                dst: UnsafeMutableBufferPointer<Float>, dstGrid: Grid,
-                                method: ResampleMethod, fill: Float,
-                                mask: UnsafeMutableBufferPointer<UInt8>?, threads: Int) throws(DicomError) {
-        try resample(src: src, srcGrid: srcGrid, dst: dst, dstGrid: dstGrid, method: method, fill: fill, mask: mask,
-                     threads: threads, allowSeparable: true)
+    public static func resample(
+        src: UnsafeBufferPointer<Float>, srcGrid: Grid,
+        dst: UnsafeMutableBufferPointer<Float>, dstGrid: Grid,
+        method: ResampleMethod, fill: Float,
+        mask: UnsafeMutableBufferPointer<UInt8>?, threads: Int
+    ) throws(DicomError) {
+        try resample(
+            src: src, srcGrid: srcGrid, dst: dst, dstGrid: dstGrid, method: method, fill: fill, mask: mask,
+            threads: threads, allowSeparable: true)
     }
 
     /// `allowSeparable: false` forces the generic per-voxel path (tests compare the two).
-    static func resample(src: UnsafeBufferPointer<Float>, srcGrid: Grid,
-                         dst: UnsafeMutableBufferPointer<Float>, dstGrid: Grid,
-                         method: ResampleMethod, fill: Float,
-                         mask: UnsafeMutableBufferPointer<UInt8>?, threads: Int, allowSeparable: Bool) throws(DicomError) {
+    static func resample(
+        src: UnsafeBufferPointer<Float>, srcGrid: Grid,
+        dst: UnsafeMutableBufferPointer<Float>, dstGrid: Grid,
+        method: ResampleMethod, fill: Float,
+        mask: UnsafeMutableBufferPointer<UInt8>?, threads: Int, allowSeparable: Bool
+    ) throws(DicomError) {
         let s = try GridGeometry(srcGrid, "source")
         let d = try GridGeometry(dstGrid, "destination")
         guard src.count == s.count else {
@@ -39,8 +44,9 @@ public enum Resampler {
         let delta = [d.origin[0] - s.origin[0], d.origin[1] - s.origin[1], d.origin[2] - s.origin[2]]
         let b = (0..<3).map { r in s.inv[r * 3] * delta[0] + s.inv[r * 3 + 1] * delta[1] + s.inv[r * 3 + 2] * delta[2] }
 
-        let job = Job(s: s, d: d, l: l, b: b, src: srcBase, dst: dstBase, mask: mask?.baseAddress,
-                      method: method, fill: fill)
+        let job = Job(
+            s: s, d: d, l: l, b: b, src: srcBase, dst: dstBase, mask: mask?.baseAddress,
+            method: method, fill: fill)
         if allowSeparable, let fast = job.separable() {
             Parallel.chunks(count: d.slices, threads: threads) { _, range in
                 fast.run(range)
@@ -86,7 +92,7 @@ struct Job: @unchecked Sendable {
         var ta = Taps(), tb = Taps()
         ta.inside.reserveCapacity(d.rows); tb.inside.reserveCapacity(d.columns)
         // Axis A is driven by the destination row i, axis B by the destination column j.
-        let (rowA, rowB) = swapped ? (2, 1) : (1, 2)   // source coordinate rows of l/b
+        let (rowA, rowB) = swapped ? (2, 1) : (1, 2)  // source coordinate rows of l/b
         let sizeA = swapped ? s.columns : s.rows
         let sizeB = swapped ? s.rows : s.columns
         let wA = abs(l[rowA * 3 + 1]), wB = abs(l[rowB * 3 + 2])
@@ -175,7 +181,9 @@ struct Job: @unchecked Sendable {
                             for v in 0..<nsJ {
                                 let fj = (Double(v) + 0.5) / Double(nsJ) - 0.5
                                 let tt = t + l[1] * fi + l[2] * fj
-                                if let w = trilinear(s.continuousK(tt), y + l[4] * fi + l[5] * fj, x + l[7] * fi + l[8] * fj) {
+                                if let w = trilinear(
+                                    s.continuousK(tt), y + l[4] * fi + l[5] * fj, x + l[7] * fi + l[8] * fj)
+                                {
                                     sum += Double(w); n += 1
                                 }
                             }
@@ -193,8 +201,10 @@ struct Job: @unchecked Sendable {
 extension Job {
     /// One destination row of the generic path (uniform source slices, trilinear): the columns whose
     /// centres fall inside the source form an interval [lo, hi]; only those are interpolated.
-    @inline(__always) func runRow(_ row: UnsafeMutablePointer<Float>, _ mrow: UnsafeMutablePointer<UInt8>?,
-                                  _ ti: Double, _ yi: Double, _ xi: Double) {
+    @inline(__always) func runRow(
+        _ row: UnsafeMutablePointer<Float>, _ mrow: UnsafeMutablePointer<UInt8>?,
+        _ ti: Double, _ yi: Double, _ xi: Double
+    ) {
         let cols = d.columns
         let sp = s.sliceSpacing
         let l2 = l[2], l5 = l[5], l8 = l[8]

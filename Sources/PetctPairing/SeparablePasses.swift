@@ -45,13 +45,16 @@ struct Separable: @unchecked Sendable {
         let nA = a.maxIndex - a.minIndex + 1
         // Contiguous weighted sums vectorise; the column pass gathers (counted 4x as expensive).
         let gather = 4.0
-        let rowsFirstCost = Double(d.rows) * Double(tapsA) * Double(width)
+        let rowsFirstCost =
+            Double(d.rows) * Double(tapsA) * Double(width)
             + gather * Double(d.rows) * Double(cols) * Double(taps)
-        let colsFirstCost = Double(nA) * (Double(width) + gather * Double(cols) * Double(taps))
+        let colsFirstCost =
+            Double(nA) * (Double(width) + gather * Double(cols) * Double(taps))
             + Double(d.rows) * Double(cols) * Double(tapsA)
         if nA <= d.rows && colsFirstCost < rowsFirstCost {
-            runColumnsFirst(range, bIndex: bIndex, bWeight: bWeight, taps: taps, rowMask: rowMask, buf: buf,
-                            width: width, outside: outside)
+            runColumnsFirst(
+                range, bIndex: bIndex, bWeight: bWeight, taps: taps, rowMask: rowMask, buf: buf,
+                width: width, outside: outside)
             return
         }
         a.withPointers(outside: outside) { p in
@@ -112,9 +115,11 @@ extension Separable {
     /// Column pass first: per destination slice, every source row in use is blended between the two
     /// source slices (into `buf`) and interpolated along the columns into `tmp`; each destination row
     /// is then a weighted sum of whole `tmp` rows.
-    func runColumnsFirst(_ range: Range<Int>, bIndex: UnsafeMutablePointer<Int32>, bWeight: UnsafeMutablePointer<Float>,
-                         taps: Int, rowMask: UnsafeMutablePointer<UInt8>, buf: UnsafeMutablePointer<Float>,
-                         width: Int, outside: [Int]) {
+    func runColumnsFirst(
+        _ range: Range<Int>, bIndex: UnsafeMutablePointer<Int32>, bWeight: UnsafeMutablePointer<Float>,
+        taps: Int, rowMask: UnsafeMutablePointer<UInt8>, buf: UnsafeMutablePointer<Float>,
+        width: Int, outside: [Int]
+    ) {
         let d = job.d, s = job.s
         let plane = d.rows * d.columns
         let srcPlane = s.rows * s.columns
@@ -209,7 +214,9 @@ extension Taps {
                 start.withUnsafeBufferPointer { start in
                     inside.withUnsafeBufferPointer { inside in
                         outside.withUnsafeBufferPointer { outside in
-                            body(TapPointers(index: index, weight: weight, start: start, inside: inside, outside: outside))
+                            body(
+                                TapPointers(
+                                    index: index, weight: weight, start: start, inside: inside, outside: outside))
                         }
                     }
                 }
