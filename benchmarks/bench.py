@@ -36,6 +36,7 @@ one timed run, no warm-up):
 
 Reports medians, min-max, ratios to petct and peak RSS per pipeline as Markdown.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,487 +53,23 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "python" / "tests"))
-
-ROOT = Path(os.environ.get("PETCT_BENCH_DIR", "/tmp/petct-bench"))
-STUDY = ROOT / "study"            # W1, W2 (kept at this path: earlier runs cached it here)
-
-
-def scaled_dir(factor: int) -> Path:
-    return STUDY if factor == 1 else ROOT / f"study-x{factor}"
-
-
-# -- data ------------------------------------------------------------------------------------------
-
-def generate_study(folder: Path, ct_factor: int = 1) -> None:
-    """CT (250*f) x 512^2 int16 every 3/f mm, PET 220 x 200^2 int16 with per-slice slopes, one folder."""
-    from synth import StudyIds, axial, pet_header, write_series
-    if (folder / ".complete").exists():
-        return
-    folder.mkdir(parents=True, exist_ok=True)
-    ids = StudyIds()
-    rng = np.random.default_rng(0)
-    n_ct = 250 * ct_factor
-    ct_g = axial(512, 512, (0.9765625, 0.9765625), n_ct, 3.0 / ct_factor, origin=(-249.5, -249.5, -600.0))
-    pet_g = axial(200, 200, (4.0, 4.0), 220, 3.27, origin=(-398.0, -398.0, -650.0))
-    yy, xx = np.mgrid[0:512, 0:512]
-    body = ((xx - 256) ** 2 / 200 ** 2 + (yy - 256) ** 2 / 150 ** 2) < 1
-    base = np.where(body, 1064, 24).astype(np.int16)
-    ct = base[None] + rng.integers(-20, 20, size=(n_ct, 512, 512), dtype=np.int16)
-    write_series(str(folder), "CT", ct_g, ct, ids, intercept=-1024.0, series_number=2,
-                 names=lambda k: f"IM{k:05d}.dcm")
-    del ct
-    pet = rng.uniform(0, 30000, size=(220, 200, 200)).astype(np.float32)
-    slopes = pet.reshape(220, -1).max(axis=1) / 32000
-    stored = np.round(pet / slopes[:, None, None]).astype(np.int16)
-    write_series(str(folder), "PT", pet_g, stored, ids, slopes=slopes, series_number=3,
-                 names=lambda k: f"PT{k:05d}.dcm", extra=lambda ds, k: pet_header(ds, k))
-    (folder / ".complete").write_text("ok")
-
-
-def generate_cohort(folder: Path, studies: int = 10, slices: int = 200, size: int = 128) -> None:
-    """W4: `studies` PET series of `slices` x size^2 uint16 (per-slice slopes), one folder per study."""
-    from synth import StudyIds, axial, pet_header, write_series
-    if (folder / ".complete").exists():
-        return
-    rng = np.random.default_rng(1)
-    for s in range(studies):
-        ids = StudyIds(patient_id=f"COHORT-{s:02d}")
-        g = axial(size, size, (4.0, 4.0), slices, 3.27, origin=(-254.0, -254.0, -650.0 + s))
-        pet = rng.uniform(0, 30000, size=(slices, size, size)).astype(np.float32)
-        slopes = pet.reshape(slices, -1).max(axis=1) / 65000
-        stored = np.round(pet / slopes[:, None, None]).astype(np.uint16)
-        write_series(str(folder / f"S{s:02d}"), "PT", g, stored, ids, slopes=slopes, series_number=3,
-                     names=lambda k: f"PT{k:05d}.dcm", extra=lambda ds, k: pet_header(ds, k), signed=False)
-    (folder / ".complete").write_text("ok")
-
-
-def generate_jpeg_ll(src: Path, dst: Path, count: int = 200) -> list[str]:
-    """JPEG Lossless SV1 copies of the first `count` CT files (needs dcmcjpeg from DCMTK)."""
-    dst.mkdir(parents=True, exist_ok=True)
-    out = []
-    for f in sorted(src.glob("IM*.dcm"))[:count]:
-        target = dst / f.name
-        if not target.exists():
-            subprocess.run(["dcmcjpeg", "+e1", str(f), str(target)], check=True, capture_output=True)
-        out.append(str(target))
-    return out
-
-
-def generate_codec_series(src: Path, dst: Path, codec: str, count: int = 100) -> bool:
-    """JPEG-LS ("jls") or JPEG 2000 ("j2k") lossless copies of the first `count` CT slices, encoded
-    with imagecodecs; False when imagecodecs is not installed."""
-    try:
-        import imagecodecs
-        import pydicom
-        from pydicom.encaps import encapsulate
-    except ImportError:
-        return False
-    syntax = {"jls": "1.2.840.10008.1.2.4.80", "j2k": "1.2.840.10008.1.2.4.90"}[codec]
-    dst.mkdir(parents=True, exist_ok=True)
-    for f in sorted(src.glob("IM*.dcm"))[:count]:
-        target = dst / f.name
-        if target.exists():
-            continue
-        ds = pydicom.dcmread(f)
-        if ds.Modality != "CT":
-            continue
-        a = ds.pixel_array
-        if codec == "jls":
-            # JPEG-LS has no signed samples: store the bit pattern in Bits Stored bits, as DICOM does
-            stream = imagecodecs.jpegls_encode(a.view(np.uint16) & ((1 << ds.BitsStored) - 1))
-        else:
-            stream = imagecodecs.jpeg2k_encode(a, level=0, reversible=True, codecformat="J2K")
-        ds.PixelData = encapsulate([stream])
-        ds["PixelData"].VR = "OB"
-        ds.file_meta.TransferSyntaxUID = syntax
-        ds.save_as(target, enforce_file_format=True)
-    return True
-
-
-def w78_petct(folder):
-    import petct
-    return [petct.dcmread(f).pixel_array for f in dcm_files(Path(folder))]
-
-
-def w78_pydicom(folder):
-    import pydicom
-    return [pydicom.dcmread(f).pixel_array for f in dcm_files(Path(folder))]
-
-
-def w78_imagecodecs(folder):
-    import imagecodecs
-    import pydicom
-    from pydicom.encaps import generate_frames
-    out = []
-    for f in dcm_files(Path(folder)):
-        ds = pydicom.dcmread(f)
-        frame = next(generate_frames(ds.PixelData, number_of_frames=1))
-        out.append(imagecodecs.jpegls_decode(frame) if ds.file_meta.TransferSyntaxUID.endswith(".80")
-                   else imagecodecs.jpeg2k_decode(frame))
-    return out
-W6_FRAMES, W6_SLICES = 24, 110
-
-
-def generate_dynamic(folder: Path, frames: int = W6_FRAMES, slices: int = W6_SLICES) -> None:
-    """W6: a dynamic PET series (frames x slices x 200^2 int16, per-slice slopes, FrameReferenceTime,
-    ActualFrameDuration, ImageIndex) in folder/PT and a CT (120 x 512^2 every 3 mm) in folder/CT."""
-    from synth import StudyIds, axial, pet_header, write_series
-    if (folder / ".complete").exists():
-        return
-    ids = StudyIds(patient_id="DYNAMIC-W6")
-    rng = np.random.default_rng(6)
-    ct_g = axial(512, 512, (0.9765625, 0.9765625), 120, 3.0, origin=(-249.5, -249.5, -180.0))
-    ct = (np.full((120, 512, 512), 1024, np.int16) + rng.integers(-20, 20, size=(120, 512, 512), dtype=np.int16))
-    write_series(str(folder / "CT"), "CT", ct_g, ct, ids, intercept=-1024.0, series_number=2,
-                 names=lambda k: f"IM{k:05d}.dcm")
-    del ct
-    n = frames * slices
-    pet_g = axial(200, 200, (4.0, 4.0), n, 3.27, origin=(-398.0, -398.0, -180.0),
-                  offsets=np.tile(np.arange(slices) * 3.27, frames))
-    starts = np.r_[0, np.cumsum([10] * 8 + [30] * 8 + [120] * 7)][:frames]        # s after series start
-    durations = np.r_[[10] * 8, [30] * 8, [120] * 8][:frames]
-    pet = rng.uniform(0, 30000, size=(n, 200, 200)).astype(np.float32)
-    slopes = pet.reshape(n, -1).max(axis=1) / 32000
-    stored = np.round(pet / slopes[:, None, None]).astype(np.int16)
-    del pet
-
-    def extra(ds, k):
-        t, z = divmod(k, slices)
-        pet_header(ds, k)
-        ds.SeriesType = ["DYNAMIC", "IMAGE"]
-        ds.NumberOfTimeSlices, ds.NumberOfSlices, ds.ImageIndex = frames, slices, k + 1
-        ds.FrameReferenceTime = 1000.0 * (starts[t] + durations[t] / 2)
-        ds.ActualFrameDuration = int(1000 * durations[t])
-        sec = 11 * 3600 + int(starts[t])
-        ds.AcquisitionTime = f"{sec // 3600:02d}{sec % 3600 // 60:02d}{sec % 60:02d}"
-
-    write_series(str(folder / "PT"), "PT", pet_g, stored, ids, slopes=slopes, series_number=3,
-                 names=lambda k: f"PT{k:05d}.dcm", extra=extra)
-    (folder / ".complete").write_text("ok")
-
-
-def w6_petct(folder):
-    """Folder -> 4D PET SUVbw and the CT paired onto the PET grid: ct (C, H, W), pet (T, C, H, W)."""
-    import petct
-    study = petct.load_study(folder)
-    return petct.pair(study, target="pet", pet="suv", crop=None)
-
-
-def w6_petct_pet_only(folder):
-    """The PET series alone as a 4D float32 array (Bq/ml), the closest to what dcm2niix does."""
-    import petct
-    return petct.load_series(os.path.join(folder, "PT")).array
-
-
-def w6_dcm2niix(folder):
-    """dcm2niix converting the PET series to one 4D NIfTI (uncompressed), into a fresh temporary folder."""
-    import tempfile
-    with tempfile.TemporaryDirectory(dir=os.environ.get("PETCT_BENCH_DIR", "/tmp")) as out:
-        subprocess.run(["dcm2niix", "-z", "n", "-b", "n", "-o", out, os.path.join(folder, "PT")], check=True,
-                       capture_output=True)
-        made = sorted(os.listdir(out))
-        return f"{len(made)} file(s): " + ", ".join(f"{m} {os.path.getsize(os.path.join(out, m)) / 1e6:.0f} MB"
-                                                    for m in made)
-
-
-def dcm_files(folder: Path) -> list[str]:
-    return sorted(str(p) for p in folder.rglob("*.dcm"))
-
-
-# -- pipelines (each returns what a user would keep) -----------------------------------------------
-
-W1_TAGS = ("SeriesInstanceUID", "Modality", "ImagePositionPatient", "ImageOrientationPatient", "Rows")
-
-
-def w1_petct_scan(folder):
-    import petct
-    return petct.scan(folder)
-
-
-def _w1_headers(folder, dcmread):
-    """``dcmread(f, stop_before_pixels=True)`` of every file, reading the W1 elements of each."""
-    out = []
-    for f in dcm_files(Path(folder)):
-        ds = dcmread(f, stop_before_pixels=True)
-        out.append([ds.get(k) for k in W1_TAGS])
-    return out
-
-
-def w1_petct_dcmread(folder):
-    import petct
-    return _w1_headers(folder, petct.dcmread)
-
-
-def w1_pydicom(folder):
-    import pydicom
-    return _w1_headers(folder, pydicom.dcmread)
-
-
-def w1_fastdicom(folder):
-    import fastdicom
-    out = []
-    for f in dcm_files(Path(folder)):
-        ds = fastdicom.dcmread(f)
-        out.append([ds.get(k) for k in W1_TAGS])
-    return out
-
-
-PYLIB = ROOT / "pylib"   # python-gdcm lives here, not in site-packages: pydicom would use it as a decoder
-
-
-def ensure_gdcm() -> bool:
-    """python-gdcm installed with `pip install --target $PETCT_BENCH_DIR/pylib` (once), so that it never
-    changes which pixel decoder pydicom picks elsewhere (the test oracle)."""
-    if not (PYLIB / "gdcm.py").exists():
-        r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target", str(PYLIB), "python-gdcm"],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            return False
-    return (PYLIB / "gdcm.py").exists()
-
-
-def w1_gdcm(folder):
-    sys.path.insert(0, str(PYLIB))
-    import gdcm
-    files = dcm_files(Path(folder))
-    s = gdcm.Scanner()
-    for g, e in ((0x0020, 0x000E), (0x0008, 0x0060), (0x0020, 0x0032), (0x0020, 0x0037), (0x0028, 0x0010)):
-        s.AddTag(gdcm.Tag(g, e))
-    if not s.Scan(files):
-        raise RuntimeError("gdcm.Scanner failed")
-    return [s.GetValue(f, gdcm.Tag(0x0020, 0x0032)) for f in files]
-
-
-def w2_petct(folder, target="ct"):
-    import petct
-    study = petct.load_study(folder)
-    return petct.pair(study, target=target, pet="suv")
-
-
-def _suv_bw_factor(ds) -> float:
-    ri = ds.RadiopharmaceuticalInformationSequence[0]
-
-    def secs(t):
-        t = str(t)
-        return int(t[0:2]) * 3600 + int(t[2:4]) * 60 + float(t[4:] or 0)
-    dt = secs(ds.SeriesTime) - secs(ri.RadiopharmaceuticalStartTime)
-    dose = float(ri.RadionuclideTotalDose) * 2 ** (-dt / float(ri.RadionuclideHalfLife))
-    return float(ds.PatientWeight) * 1000 / dose
-
-
-def w2_sitk(folder, target="ct"):
-    """SimpleITK: GDCM series readers (float32, per-slice rescale), SUV factor from pydicom, Resample
-    (linear; for target "pet" that is plain linear, not area averaging)."""
-    import SimpleITK as sitk
-    import pydicom
-    reader = sitk.ImageSeriesReader()
-    imgs = {}
-    for sid in reader.GetGDCMSeriesIDs(str(folder)):
-        files = reader.GetGDCMSeriesFileNames(str(folder), sid)
-        r = sitk.ImageSeriesReader()
-        r.SetFileNames(files)
-        r.SetOutputPixelType(sitk.sitkFloat32)
-        mod = pydicom.dcmread(files[0], stop_before_pixels=True).Modality
-        imgs[mod] = (r.Execute(), files[0])
-    ct, _ = imgs["CT"]
-    pet, first = imgs["PT"]
-    pet = pet * float(_suv_bw_factor(pydicom.dcmread(first, stop_before_pixels=True)))
-    if target == "ct":
-        out = sitk.Resample(pet, ct, sitk.Transform(), sitk.sitkLinear, 0.0, sitk.sitkFloat32)
-        return sitk.GetArrayViewFromImage(ct), sitk.GetArrayViewFromImage(out)
-    out = sitk.Resample(ct, pet, sitk.Transform(), sitk.sitkLinear, -1024.0, sitk.sitkFloat32)
-    return sitk.GetArrayViewFromImage(out), sitk.GetArrayViewFromImage(pet)
-
-
-def w2_pydicom(folder):
-    import pydicom
-    from scipy import ndimage
-    series = {}
-    for f in dcm_files(Path(folder)):
-        ds = pydicom.dcmread(f)
-        series.setdefault(ds.Modality, []).append(ds)
-    vols = {}
-    for mod, dss in series.items():
-        dss.sort(key=lambda d: float(d.ImagePositionPatient[2]))
-        arr = np.stack([d.pixel_array * float(d.RescaleSlope) + float(d.RescaleIntercept) for d in dss])
-        vols[mod] = (arr.astype(np.float32), dss)
-    ct, cds = vols["CT"]
-    pet, pds = vols["PT"]
-    pet = pet * _suv_bw_factor(pds[0])
-    # CT voxel centres -> PET continuous indices (axial grids)
-    cz = np.array([float(d.ImagePositionPatient[2]) for d in cds])
-    pz = np.array([float(d.ImagePositionPatient[2]) for d in pds])
-    c0 = np.array(cds[0].ImagePositionPatient, float)
-    p0 = np.array(pds[0].ImagePositionPatient, float)
-    cs = np.array(cds[0].PixelSpacing, float)
-    ps = np.array(pds[0].PixelSpacing, float)
-    kk = np.interp(cz, pz, np.arange(len(pz)), left=-1, right=-1)
-    ii = (c0[1] + np.arange(ct.shape[1]) * cs[0] - p0[1]) / ps[0]
-    jj = (c0[0] + np.arange(ct.shape[2]) * cs[1] - p0[0]) / ps[1]
-    K, I, J = np.meshgrid(kk, ii, jj, indexing="ij")
-    out = ndimage.map_coordinates(pet, [K, I, J], order=1, cval=0.0).astype(np.float32)
-    return ct, out
-
-
-def n1_petct(folder):
-    import petct
-    out = ROOT / "n1-petct"
-    meta = petct.save_paired(str(folder), out, format="nifti", masks=False)
-    return f"{'x'.join(map(str, meta['shape']))} x 2 (.nii.gz, zlib level 1)"
-
-
-def n1_dcm2niix(folder):
-    """dcm2niix (both series to .nii.gz), nibabel to load them, SUVbw factor from the PET header (pydicom),
-    PET onto the CT grid with scipy.ndimage.affine_transform (trilinear), nibabel to save both."""
-    import nibabel as nib
-    import pydicom
-    from scipy import ndimage
-    out = ROOT / "n1-dcm2niix"
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    subprocess.run(["dcm2niix", "-z", "y", "-f", "s%s", "-o", str(out), str(folder)], check=True,
-                   capture_output=True)
-    ct_img, pet_img = nib.load(str(out / "s2.nii.gz")), nib.load(str(out / "s3.nii.gz"))
-    ct = ct_img.get_fdata(dtype=np.float32)
-    pet = pet_img.get_fdata(dtype=np.float32)
-    first = next(f for f in dcm_files(Path(folder)) if Path(f).name.startswith("PT"))
-    pet *= np.float32(_suv_bw_factor(pydicom.dcmread(first, stop_before_pixels=True)))
-    m = np.linalg.inv(pet_img.affine) @ ct_img.affine
-    suv = ndimage.affine_transform(pet, m[:3, :3], offset=m[:3, 3], output_shape=ct.shape, order=1, cval=0.0)
-    nib.save(nib.Nifti1Image(ct, ct_img.affine), str(out / "CTres.nii.gz"))
-    nib.save(nib.Nifti1Image(suv.astype(np.float32), ct_img.affine), str(out / "SUV.nii.gz"))
-    return f"{'x'.join(map(str, ct.shape))} x 2 (.nii.gz, nibabel default level)"
-
-
-def w4_petct(folder):
-    import petct
-    out = []
-    for s in petct.scan(folder):
-        vol = petct.load_series(s)
-        out.append(vol.suv("bw"))
-    return out
-
-
-def w4_pydicom(folder):
-    import pydicom
-    series = {}
-    for f in dcm_files(Path(folder)):
-        ds = pydicom.dcmread(f)
-        series.setdefault(ds.SeriesInstanceUID, []).append(ds)
-    out = []
-    for dss in series.values():
-        dss.sort(key=lambda d: float(d.ImagePositionPatient[2]))
-        arr = np.stack([(d.pixel_array * float(d.RescaleSlope) + float(d.RescaleIntercept)).astype(np.float32)
-                        for d in dss])
-        out.append(arr * np.float32(_suv_bw_factor(dss[0])))
-    return out
-
-
-def w4_fastdicom(folder):
-    import fastdicom
-    import pydicom
-    series = {}
-    for f in dcm_files(Path(folder)):
-        ds = fastdicom.dcmread(f)
-        series.setdefault(ds.get("SeriesInstanceUID"), []).append(ds)
-    out = []
-    for dss in series.values():
-        dss.sort(key=lambda d: float(d.get("ImagePositionPatient")[2]))
-        arr = np.stack([(d.pixel_array * float(d.get("RescaleSlope")) + float(d.get("RescaleIntercept")))
-                        .astype(np.float32) for d in dss])
-        # fastdicom reads no nested sequences by keyword here: the SUV header comes from pydicom
-        factor = _suv_bw_factor(pydicom.dcmread(dss[0].file_path, stop_before_pixels=True))
-        out.append(arr * np.float32(factor))
-    return out
-
-
-def w4_sitk(folder):
-    import SimpleITK as sitk
-    import pydicom
-    out = []
-    for sub in sorted(Path(folder).iterdir()):
-        if not sub.is_dir():
-            continue
-        reader = sitk.ImageSeriesReader()
-        for sid in reader.GetGDCMSeriesIDs(str(sub)):
-            files = reader.GetGDCMSeriesFileNames(str(sub), sid)
-            r = sitk.ImageSeriesReader()
-            r.SetFileNames(files)
-            r.SetOutputPixelType(sitk.sitkFloat32)
-            img = r.Execute() * _suv_bw_factor(pydicom.dcmread(files[0], stop_before_pixels=True))
-            out.append(sitk.GetArrayViewFromImage(img))
-    return out
-
-
-def w5_petct(folder):
-    import petct
-    return petct.load_series(dcm_files(Path(folder))).array
-
-
-def w5_pydicom(folder):
-    import pydicom
-    arrs = []
-    for f in dcm_files(Path(folder)):
-        ds = pydicom.dcmread(f)
-        arrs.append(ds.pixel_array.astype(np.float32) * float(ds.RescaleSlope) + float(ds.RescaleIntercept))
-    return np.stack(arrs)
-
-
-def floor_read(folder):
-    """Reads every byte of every file into one reused buffer (no parsing)."""
-    buf = bytearray(1 << 20)
-    view = memoryview(buf)
-    total = 0
-    for f in dcm_files(Path(folder)):
-        with open(f, "rb", buffering=0) as fh:
-            while True:
-                n = fh.readinto(view)
-                if not n:
-                    break
-                total += n
-    return total
-
-
-def floor_write(shapes):
-    """Allocates and writes the output float32 arrays once (first touch of every page)."""
-    out = []
-    for shape in shapes:
-        a = np.empty(shape, np.float32)
-        a.fill(1.0)
-        out.append(a)
-    return out
-
-
-PIPELINES = {
-    "w1.petct.scan": w1_petct_scan,
-    "w1.petct.dcmread": w1_petct_dcmread,
-    "w1.pydicom": w1_pydicom,
-    "w1.fastdicom": w1_fastdicom,
-    "w1.gdcm": w1_gdcm,
-    "w2.petct": lambda f: w2_petct(f, "ct"),
-    "w2.sitk": lambda f: w2_sitk(f, "ct"),
-    "w2.pydicom": w2_pydicom,
-    "w2pet.petct": lambda f: w2_petct(f, "pet"),
-    "w2pet.sitk": lambda f: w2_sitk(f, "pet"),
-    "w4.petct": w4_petct,
-    "w4.pydicom": w4_pydicom,
-    "w4.fastdicom": w4_fastdicom,
-    "w4.sitk": w4_sitk,
-    "w5.petct": w5_petct,
-    "w5.pydicom": w5_pydicom,
-    "n1.petct": n1_petct,
-    "n1.dcm2niix": n1_dcm2niix,
-    "floor.read": floor_read,
-    "w78.petct": w78_petct,
-    "w78.pydicom": w78_pydicom,
-    "w78.imagecodecs": w78_imagecodecs,
-    "w6.petct": w6_petct,
-    "w6.petct.pet": w6_petct_pet_only,
-    "w6.dcm2niix": w6_dcm2niix,
-}
+from workloads import (
+    HERE,
+    PIPELINES,
+    ROOT,
+    STUDY,
+    W6_FRAMES,
+    W6_SLICES,
+    ensure_gdcm,
+    floor_read,
+    floor_write,
+    generate_codec_series,
+    generate_cohort,
+    generate_dynamic,
+    generate_jpeg_ll,
+    generate_study,
+    scaled_dir,
+)
 
 
 def child(key: str, arg: str, reps: int, warmup: bool) -> None:
@@ -569,8 +106,22 @@ def child(key: str, arg: str, reps: int, warmup: bool) -> None:
             shape_info = describe(res)
         del res
     rss = peak_rss_mb()
-    print("RESULT " + json.dumps({"times": times, "cpu": cpu, "user": user, "sys": sys_, "minflt": minflt,
-                                  "first": first, "rss": rss, "rss_start": rss0, "out": shape_info}))
+    print(
+        "RESULT "
+        + json.dumps(
+            {
+                "times": times,
+                "cpu": cpu,
+                "user": user,
+                "sys": sys_,
+                "minflt": minflt,
+                "first": first,
+                "rss": rss,
+                "rss_start": rss0,
+                "out": shape_info,
+            }
+        )
+    )
 
 
 def peak_rss_mb() -> float:
@@ -603,15 +154,22 @@ def describe(res) -> str:
 KEEP_MEMORY_ENV = {"GLIBC_TUNABLES": "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736"}
 
 
-def run_child(key: str, arg, reps: int, warmup: bool = True, timeout: float = 900,
-              env: dict | None = None) -> dict | None:
+def run_child(
+    key: str, arg, reps: int, warmup: bool = True, timeout: float = 900, env: dict | None = None
+) -> dict | None:
     arg = arg if isinstance(arg, str) else json.dumps(arg)
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", key, "--arg", arg, "--reps", str(reps)]
     if not warmup:
         cmd.append("--no-warmup")
     try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=str(HERE.parent),
-                           env={**os.environ, **env} if env else None)
+        r = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=str(HERE.parent),
+            env={**os.environ, **env} if env else None,
+        )
     except subprocess.TimeoutExpired:
         print(f"  {key}: timed out", file=sys.stderr)
         return None
@@ -624,8 +182,10 @@ def run_child(key: str, arg, reps: int, warmup: bool = True, timeout: float = 90
 
 # -- driver ----------------------------------------------------------------------------------------
 
+
 def have(module: str) -> bool:
     import importlib.util
+
     return importlib.util.find_spec(module) is not None
 
 
@@ -651,15 +211,18 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     load = os.getloadavg()[0]
     import petct
+
     pr = page_reporting()
     if pr:
         cpu += f" ({pr})"
-    return (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {cpu}, {os.cpu_count()} cores, {mem:.0f} GB RAM, "
-            f"{platform.system()} {platform.release()}; {platform.python_implementation()} {platform.python_version()}, "
-            f"NumPy {np.__version__}, petct {petct.__version__}; load average at start {load:.1f}")
+    return (
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {cpu}, {os.cpu_count()} cores, {mem:.0f} GB RAM, "
+        f"{platform.system()} {platform.release()}; {platform.python_implementation()} {platform.python_version()}, "
+        f"NumPy {np.__version__}, petct {petct.__version__}; load average at start {load:.1f}"
+    )
 
 
 def main() -> int:
@@ -705,10 +268,10 @@ def main() -> int:
                 codec_dirs[codec] = ROOT / f"ct-{codec}"
     for folder in [STUDY, cohort, jpeg, dynamic, *codec_dirs.values()] + [scaled_dir(f) for f in scales]:
         if folder is not None and folder.exists() and (only is None or folder != STUDY or only & {"W1", "W2", "W3"}):
-            floor_read(folder)            # warm the page cache
+            floor_read(folder)  # warm the page cache
 
     reps = args.reps
-    rows = []   # (workload, tool, result or None, note)
+    rows = []  # (workload, tool, result or None, note)
 
     def bench(workload, tool, key, arg, n=reps, warmup=True, note=""):
         print(f"  {workload}: {tool} ...", file=sys.stderr)
@@ -735,15 +298,20 @@ def main() -> int:
 
     # W2 and its floor
     import petct
+
     w2 = "W2 folder -> HU + SUVbw + pair(target=ct)"
     floor_rw, ct_shape = None, None
     if want("W2"):
         study = petct.load_study(str(STUDY))
         ct_shape, _ = petct.pair(study, target="ct")[0].shape, None
-        pet_shape = petct.pair(study, target="pet")[0].shape
+        _pet_shape = petct.pair(study, target="pet")[0].shape
         del study
-        floor_rw = bench(w2, "floor: read all bytes + write 2 outputs", "floor.readwrite",
-                         [str(STUDY), [list(ct_shape), list(ct_shape)]])
+        floor_rw = bench(
+            w2,
+            "floor: read all bytes + write 2 outputs",
+            "floor.readwrite",
+            [str(STUDY), [list(ct_shape), list(ct_shape)]],
+        )
         bench(w2, "floor: read all bytes", "floor.read", STUDY)
         bench(w2, "floor: write 2 outputs (float32)", "floor.write", [list(ct_shape), list(ct_shape)])
         bench(w2, "petct.load_study + pair", "w2.petct", STUDY)
@@ -789,8 +357,10 @@ def main() -> int:
         w5 = "W5 decode 200 x 512^2 JPEG Lossless CT -> HU"
         bench(w5, "petct.load_series", "w5.petct", jpeg)
         bench(w5, "pydicom + pylibjpeg", "w5.pydicom", jpeg)
-    for w, codec, title, plugin in (("W7", "jls", "JPEG-LS", "pylibjpeg-libjpeg"),
-                                     ("W8", "j2k", "JPEG 2000", "pylibjpeg-openjpeg")):
+    for w, codec, title, plugin in (
+        ("W7", "jls", "JPEG-LS", "pylibjpeg-libjpeg"),
+        ("W8", "j2k", "JPEG 2000", "pylibjpeg-openjpeg"),
+    ):
         if not want(w) or args.quick:
             continue
         label = f"{w} decode 100 x 512^2 {title} lossless CT slices"
@@ -827,16 +397,19 @@ def main() -> int:
     for workload, tool, r, _ in rows:
         if r and tool.startswith("petct") and workload not in base:
             base[workload] = stats(r)[0]
-    lines = [f"Run: {header}. Every pipeline in a fresh process: median of {reps} timed runs after one "
-             f"warm-up (pydicom + scipy W2: {args.slow_reps} run), page cache warm; \"first run\" is that warm-up, "
-             "in a fresh process (its output memory is new to the process, which costs page faults and zeroing "
-             "that later runs partly avoid); peak RSS is the process maximum (VmHWM, includes the interpreter "
-             "and imports); CPU s is the median process CPU time (all threads, user + system) of the timed runs. "
-             "W3 runs petct and the floor twice: \"fresh memory\" with the default allocator (large arrays are "
-             "unmapped when freed, so each run faults in new zeroed pages) and \"memory kept\" with "
-             f"GLIBC_TUNABLES={KEEP_MEMORY_ENV['GLIBC_TUNABLES']} (the process reuses the pages it freed).", "",
-             "| workload | pipeline | median s | min–max s | × petct | CPU s | first run s | peak RSS MB | output |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        f"Run: {header}. Every pipeline in a fresh process: median of {reps} timed runs after one "
+        f'warm-up (pydicom + scipy W2: {args.slow_reps} run), page cache warm; "first run" is that warm-up, '
+        "in a fresh process (its output memory is new to the process, which costs page faults and zeroing "
+        "that later runs partly avoid); peak RSS is the process maximum (VmHWM, includes the interpreter "
+        "and imports); CPU s is the median process CPU time (all threads, user + system) of the timed runs. "
+        'W3 runs petct and the floor twice: "fresh memory" with the default allocator (large arrays are '
+        'unmapped when freed, so each run faults in new zeroed pages) and "memory kept" with '
+        f"GLIBC_TUNABLES={KEEP_MEMORY_ENV['GLIBC_TUNABLES']} (the process reuses the pages it freed).",
+        "",
+        "| workload | pipeline | median s | min–max s | × petct | CPU s | first run s | peak RSS MB | output |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
     for workload, tool, r, note in rows:
         if r is None:
             lines.append(f"| {workload} | {tool} | – | – | – | – | – | – | {note or 'failed'} |")
@@ -845,11 +418,20 @@ def main() -> int:
         ratio = f"{med / base[workload]:.2f}" if workload in base else ""
         first = f"{r['first']:.3f}" if r.get("first") is not None else ""
         cpu = f"{statistics.median(r['cpu']):.3f}" if r.get("cpu") else ""
-        lines.append(f"| {workload} | {tool} | {med:.3f} | {lo:.3f}–{hi:.3f} | {ratio} | {cpu} | {first} | {r['rss']:.0f} | "
-                     f"{r['out']} |")
+        lines.append(
+            f"| {workload} | {tool} | {med:.3f} | {lo:.3f}–{hi:.3f} | {ratio} | {cpu} | {first} | {r['rss']:.0f} | "
+            f"{r['out']} |"
+        )
     # compact summary (quoted in the README): median s (x petct) [peak RSS MB] per tool family
-    fams = [("petct", "petct"), ("SimpleITK", "SimpleITK"), ("pydicom", "pydicom"), ("fastdicom", "fastdicom"),
-            ("GDCM", "gdcm"), ("dcm2niix", "dcm2niix"), ("floor", "floor: read all bytes + write")]
+    fams = [
+        ("petct", "petct"),
+        ("SimpleITK", "SimpleITK"),
+        ("pydicom", "pydicom"),
+        ("fastdicom", "fastdicom"),
+        ("GDCM", "gdcm"),
+        ("dcm2niix", "dcm2niix"),
+        ("floor", "floor: read all bytes + write"),
+    ]
     summary = ["| workload | " + " | ".join(f for f, _ in fams) + " |", "|---|" + "---:|" * len(fams)]
     for workload in dict.fromkeys(w for w, *_ in rows):
         cells = []
@@ -867,21 +449,31 @@ def main() -> int:
     lines = lines[:1] + ["", "Summary: median s (× petct) [peak RSS MB]", ""] + summary + ["", "All rows:"] + lines[1:]
     w2r = next((r for w, t, r, _ in rows if w == w2 and t.startswith("petct")), None)
     if w2r and floor_rw:
-        lines += ["", f"W2 (target ct): petct / floor (read + write) = {stats(w2r)[0] / stats(floor_rw)[0]:.2f}; "
-                  f"outputs {2 * np.prod(ct_shape) * 4 / 1e6:.0f} MB, petct peak RSS {w2r['rss']:.0f} MB "
-                  f"(interpreter + imports {w2r['rss_start']:.0f} MB)."]
+        lines += [
+            "",
+            f"W2 (target ct): petct / floor (read + write) = {stats(w2r)[0] / stats(floor_rw)[0]:.2f}; "
+            f"outputs {2 * np.prod(ct_shape) * 4 / 1e6:.0f} MB, petct peak RSS {w2r['rss']:.0f} MB "
+            f"(interpreter + imports {w2r['rss_start']:.0f} MB).",
+        ]
     w6r = {t: r for w, t, r, _ in rows if w == w6 and r}
     if len(w6r) == 3:
         (full, pet_only, d2n) = (stats(w6r[t])[0] for t in sorted(w6r, key=lambda t: ("dcm2niix" in t, "only" in t)))
-        lines += ["", f"W6: dcm2niix / petct = {d2n / full:.1f}× for petct's whole job (4D SUV + paired CT), "
-                  f"{d2n / pet_only:.1f}× for the 4D PET alone (dcm2niix also writes the NIfTI file)."]
+        lines += [
+            "",
+            f"W6: dcm2niix / petct = {d2n / full:.1f}× for petct's whole job (4D SUV + paired CT), "
+            f"{d2n / pet_only:.1f}× for the 4D PET alone (dcm2niix also writes the NIfTI file).",
+        ]
     if scale_rows:
-        lines += ["", "W3 scaling (target ct; voxels = both output volumes; ns/voxel from the median; "
-                  "user/sys = median CPU time of all threads per voxel; vs 1x = ns/voxel over the 1x row's "
-                  "in the same mode):", "",
-                  "| CT slices | output shape | memory | petct median s (min–max) | ns/voxel | vs 1x | "
-                  "user / sys ns/voxel | floor median s (min–max) | × floor | peak RSS MB | outputs MB |",
-                  "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "W3 scaling (target ct; voxels = both output volumes; ns/voxel from the median; "
+            "user/sys = median CPU time of all threads per voxel; vs 1x = ns/voxel over the 1x row's "
+            "in the same mode):",
+            "",
+            "| CT slices | output shape | memory | petct median s (min–max) | ns/voxel | vs 1x | "
+            "user / sys ns/voxel | floor median s (min–max) | × floor | peak RSS MB | outputs MB |",
+            "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         ref = {}
         for f, shp, got in scale_rows:
             n = 2 * float(np.prod(shp))
@@ -894,11 +486,13 @@ def main() -> int:
                 ref.setdefault(mode, per)
                 us = statistics.median(r["user"]) / n * 1e9
                 sy = statistics.median(r["sys"]) / n * 1e9
-                fcell = (f"{stats(fl)[0]:.3f} ({stats(fl)[1]:.3f}–{stats(fl)[2]:.3f})" if fl else "")
+                fcell = f"{stats(fl)[0]:.3f} ({stats(fl)[1]:.3f}–{stats(fl)[2]:.3f})" if fl else ""
                 fr = f"{med / stats(fl)[0]:.2f}" if fl else ""
-                lines.append(f"| {250 * f} | {'x'.join(map(str, shp))} | {mode} | {med:.3f} ({lo:.3f}–{hi:.3f}) | "
-                             f"{per:.2f} | {per / ref[mode]:.2f} | {us:.2f} / {sy:.2f} | {fcell} | {fr} | "
-                             f"{r['rss']:.0f} | {n * 4 / 1e6:.0f} |")
+                lines.append(
+                    f"| {250 * f} | {'x'.join(map(str, shp))} | {mode} | {med:.3f} ({lo:.3f}–{hi:.3f}) | "
+                    f"{per:.2f} | {per / ref[mode]:.2f} | {us:.2f} / {sy:.2f} | {fcell} | {fr} | "
+                    f"{r['rss']:.0f} | {n * 4 / 1e6:.0f} |"
+                )
     lines += ["", f"Total benchmark time {time.perf_counter() - t_start:.0f} s."]
     text = "\n".join(lines)
     print(text)
