@@ -278,7 +278,7 @@ def build_cases(folder: str) -> list[tuple[str, str]]:
 
 def allocation_bound_cases() -> list[tuple[str, bytes]]:
     """Files whose headers or codestreams ask for far more memory than their bytes justify."""
-    import test_hostile_core as h
+    import hostile as h
     native_lie = (h._meta(h.EXPLICIT_LE) + h._image_header(512, 512, frames=60000)
                   + struct.pack("<HH2sHI", 0x7FE0, 0x10, b"OW", 0, 2) + b"\0\0")
     length_lie = (h._meta(h.EXPLICIT_LE) + h._image_header(512, 512)
