@@ -318,7 +318,8 @@ def sample_study(out_dir: str | os.PathLike = "petct-sample", paired: bool = Tru
     paired_dir = None
     info: dict = {}
     if paired:
-        from .study import load_study, save_paired
+        from .paired_io import save_paired
+        from .selection import load_study
         paired_dir = os.path.join(root, "Auto-Paired")
         info = save_paired(load_study(dicom_dir), paired_dir)
 

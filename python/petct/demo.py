@@ -69,7 +69,9 @@ def run_demo(out: str | os.PathLike = "petct-demo") -> int:
     """Run the demo into ``out``; returns the process exit status (0)."""
     from . import __version__, core_version
     from .data import sample_study
-    from .study import load_study, pair, save_paired
+    from .paired_io import save_paired
+    from .pairing import pair
+    from .selection import load_study
 
     out = os.fspath(out)
     print(f"petct {__version__} (core {core_version}) demo -> {os.path.abspath(out)}")

@@ -45,7 +45,7 @@ def mask_files(path: Any) -> list[str]:
     p = os.fspath(path)
     if os.path.isfile(p):
         return [p]
-    from .study import scan
+    from .series import scan
     return [f for s in scan(p) if s.modality in MASK_MODALITIES for f in s.files]
 
 

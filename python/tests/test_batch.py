@@ -81,7 +81,7 @@ def test_batch_on_local_cluster_pairs_every_study_and_reports_failures(tmp_path,
     with open(out / "summary.csv", newline="") as f:
         table = list(csv.DictReader(f))
     assert {r["study"]: r["status"] for r in table} == {r["study"]: r["status"] for r in rows}
-    from petct.batch import SUMMARY_COLUMNS
+    from petct.cohort import SUMMARY_COLUMNS
     assert list(table[0]) == SUMMARY_COLUMNS
 
     # a second run, through the scheduler's address, skips the finished studies (files untouched) and
@@ -107,8 +107,8 @@ def test_cli_batch_with_its_own_local_cluster(tmp_path):
 
 def test_import_petct_does_not_import_dask():
     code = "import sys, petct; assert 'dask' not in sys.modules and 'distributed' not in sys.modules; " \
-           "f = petct.batch; assert callable(f) and 'dask' not in sys.modules; import petct.batch as m; " \
-           "assert callable(petct.batch) and callable(m)"
+           "f = petct.batch; assert callable(f) and 'dask' not in sys.modules; import petct.cohort as m; " \
+           "assert petct.batch is m.batch and callable(petct.batch)"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
@@ -244,6 +244,6 @@ def test_batch_output_files_never_block_and_keep_their_mode(tmp_path, client):
     assert stat.S_IMODE(os.stat(out / "summary.csv").st_mode) == 0o600
     assert stat.S_IMODE(os.stat(out / "skipped.csv").st_mode) == 0o640
     # a non-UTF-8 (Latin-1) file name is written to skipped.csv as its own bytes
-    from petct.batch import _write_skipped
+    from petct.cohort import _write_skipped
     _write_skipped(str(out / "skipped.csv"), [(os.fsdecode(b"/r/caf\xe9.txt"), "not DICOM", "")])
     assert b"/r/caf\xe9.txt,not DICOM" in (out / "skipped.csv").read_bytes()

@@ -144,7 +144,7 @@ def test_same_instance_twice_is_reported_as_duplicate_files(tmp_path):
     assert study.pet.shape == (30, 32, 32) and study.ct.shape == (40, 64, 64)
     assert any("duplicate file(s)" in n for n in study.notes)
     # batch runs this per study: the warnings column says duplicate files too
-    from petct.batch import find_studies, run_study
+    from petct.cohort import find_studies, run_study
     jobs, _ = find_studies(tmp_path)
     assert len(jobs) == 1
     row = run_study(jobs[0], str(tmp_path / "out"))

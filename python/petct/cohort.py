@@ -1,6 +1,6 @@
 """Cohorts: every PET-CT study under a folder, paired on Dask distributed.
 
-``petct.batch(root, out)`` scans ``root`` once (header-only), groups the series by StudyInstanceUID,
+``petct.batch(root, out)`` (:func:`batch`, defined here in ``petct.cohort``) scans ``root`` once (header-only), groups the series by StudyInstanceUID,
 and runs one task per PET-CT study on a Dask cluster (a ``LocalCluster`` of worker processes by
 default, or an existing scheduler): load the study, pair PET onto the CT grid and write
 ``out/<StudyInstanceUID>/`` (``ct.npy``, ``pet.npy``, ``meta.json``, written atomically). A study
@@ -20,11 +20,10 @@ import re
 import time
 import traceback
 from dataclasses import dataclass, field
-import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .study import Crop, PetValues, SuvKind, Target
+    from .series import Crop, PetValues, SuvKind, Target
 
 __all__ = ["batch", "find_studies", "StudyJob", "BatchResult", "SUMMARY_COLUMNS"]
 
@@ -56,7 +55,7 @@ def find_studies(root: Any, threads: int = 0, exclude: Any = None) -> tuple[list
     unreadable) that could not be attributed to a study (a skipped file is attributed to the study with
     files in its folder).
     """
-    from .study import _list_files, scan
+    from .series import _list_files, scan
     files = _list_files(root, recursive=True)
     if exclude is not None:
         ex = os.path.realpath(os.fspath(exclude))
@@ -135,7 +134,8 @@ def run_study(job: StudyJob, out_dir: str, target: Target = "ct", pet: PetValues
               crop: Crop = "overlap", threads: int = 1, timing: dict | None = None) -> dict:
     """The task of one study (runs on a Dask worker): load, pair, save. Never raises: errors go in the row."""
     import warnings
-    from .study import load_study, save_paired
+    from .paired_io import save_paired
+    from .selection import load_study
     row: dict[str, Any] = {c: "" for c in SUMMARY_COLUMNS}
     row.update(study=job.study_uid, patient_id=job.patient_id, output=out_dir, status="error")
     t0 = time.perf_counter()
@@ -338,16 +338,3 @@ def _write_skipped(path: str, skipped: list[tuple[str, str, str]]) -> None:
         w.writerow([os.fsdecode(p), r, study])
     from .outdir import replace_file
     replace_file(path, buf.getvalue().encode("utf-8", "surrogateescape"))
-
-
-class _CallableModule(types.ModuleType):
-    """``import petct.batch`` binds this module to ``petct.batch``; calling it runs :func:`batch`, so
-    ``petct.batch(root, out)`` works whichever of the two the name holds."""
-
-    def __call__(self, *args, **kwargs):
-        return batch(*args, **kwargs)
-
-
-import sys as _sys  # noqa: E402
-
-_sys.modules[__name__].__class__ = _CallableModule
