@@ -27,23 +27,20 @@ def _paired_meta(
     tgt = study.ct if target == "ct" else study.pet
     assert tgt is not None and study.ct is not None and study.pet is not None
     k0, k1 = _filled_slices(tgt, study.pet if target == "ct" else study.ct) if crop == "overlap" else (0, tgt.shape[-3])
-    grid = tgt.grid(k0, k1)
-    origin = np.asarray(grid[1])
-    affine = tgt.affine.copy()
-    affine[:3, 3] = origin
+    out = tgt.crop(k0, k1)
     meta = {
         "shape": list(shape),
         "target": target,
         "crop": crop,
         "spacing": tgt.spacing.tolist(),
-        "origin": origin.tolist(),
+        "origin": out.origin.tolist(),
         "direction": tgt.direction.tolist(),
-        "affine": affine.tolist(),
-        "slice_offsets": (tgt.slice_offsets[k0:k1] - tgt.slice_offsets[k0]).tolist(),
+        "affine": out.affine.tolist(),
+        "slice_offsets": out.slice_offsets.tolist(),
         # False: the slices are not evenly spaced; the affine uses the nominal spacing and
         # slice_positions hold every slice's exact ImagePositionPatient (LPS mm).
         "uniform": bool(tgt.uniform),
-        "slice_positions": tgt.slice_positions[k0:k1].tolist(),
+        "slice_positions": out.slice_positions.tolist(),
         "units": {"ct": "HU", "pet": (f"SUV{suv_kind}" if pet == "suv" else (study.pet.units or "BQML"))},
         "suv": study.pet.suv_info_for(suv_kind) if pet == "suv" else None,
         "source_series": {"ct": study.ct.series_uid, "pet": study.pet.series_uid},

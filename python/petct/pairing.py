@@ -199,6 +199,7 @@ def pair(
     else:
         tgt, src, fill, method = pet_v, ct_v, -1024.0, 1
     k0, k1 = _filled_slices(tgt, src) if crop == "overlap" else (0, tgt.array.shape[-3])
+    out_grid = tgt.crop(k0, k1).grid()
     mask = None
     if target == "ct":
         frames = pet_values if pet_values.ndim == 4 else pet_values[None]
@@ -207,7 +208,7 @@ def pair(
             res = _native.resample(
                 np.ascontiguousarray(frames[t]),
                 src.grid(),
-                tgt.grid(k0, k1),
+                out_grid,
                 method,
                 fill,
                 return_mask and t == 0,
@@ -219,7 +220,7 @@ def pair(
         resampled = out[0] if pet_values.ndim == 3 else np.stack(out)
         ct_out, pet_out = ct_v.array[k0:k1], resampled
     else:
-        res = _native.resample(ct_v.array, src.grid(), tgt.grid(k0, k1), method, fill, return_mask, threads)
+        res = _native.resample(ct_v.array, src.grid(), out_grid, method, fill, return_mask, threads)
         resampled, mask = res if return_mask else (res, None)
         ct_out, pet_out = resampled, pet_values[..., k0:k1, :, :]
     # copies where not resampled: a slice of the study's arrays would share their memory

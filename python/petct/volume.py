@@ -28,9 +28,16 @@ class Volume:
     """
 
     def __init__(
-        self, handle: Any, info: dict, array: np.ndarray, _parent: Volume | None = None, _frame: int | None = None
+        self,
+        handle: Any,
+        info: dict,
+        array: np.ndarray,
+        _parent: Volume | None = None,
+        _frame: int | None = None,
+        _slices: tuple[int, int] | None = None,
     ):
         self._handle = handle
+        self._slices = _slices  # a crop: slices k0:k1 of _parent
         self._info = info
         self._parent = _parent
         self._frame = _frame
@@ -146,6 +153,8 @@ class Volume:
             raise ValueError(f"unknown SUV kind {kind!r}; use one of {', '.join(SUV_KINDS)}")
         if self._parent is not None:
             factors, info = self._parent._suv_raw(kind)  # the timing is checked by this volume's _suv
+            if self._slices is not None:
+                return factors[..., self._slices[0] : self._slices[1]], info
             info = dict(info)
             frames = info.pop("frames", None) or []
             if self._frame is not None and self._frame < len(frames):
@@ -286,6 +295,38 @@ class Volume:
             tuple(self.spacing),
             None if self.uniform else np.ascontiguousarray(offsets),
         )
+
+    def crop(self, k0: int, k1: int | None = None) -> Volume:
+        """Slices ``k0:k1`` as a new :class:`Volume`: ``array[..., k0:k1, :, :]`` (a view), with the origin,
+        affine, slice offsets and positions of its first slice (the affine's translation is the first
+        slice's centre, the nominal spacing kept), the per-slice file lists cut, and SUV from this
+        volume's factors. ``crop(k0, k1).grid()`` is ``grid(k0, k1)``."""
+        n = self.array.shape[-3]
+        k1 = n if k1 is None else k1
+        for name, k in (("k0", k0), ("k1", k1)):
+            if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
+                raise TypeError(f"crop: {name} must be an int, not {type(k).__name__}")
+        k0, k1 = int(k0), int(k1)
+        if not 0 <= k0 < k1 <= n:
+            raise IndexError(f"crop({k0}, {k1}): needs 0 <= k0 < k1 <= {n} (the volume's slices)")
+        origin = self.origin + self.direction[:, 0] * self.slice_offsets[k0]
+        affine = self.affine.copy()
+        affine[:3, 3] = origin
+        info = dict(self._info)
+        frames = self.n_frames
+        for key in ("files", "rescale", "instance_numbers", "acquisition_times", "frames"):
+            if key in info and len(info[key]) == frames * n:
+                info[key] = [x for t in range(frames) for x in info[key][t * n + k0 : t * n + k1]]
+        info.update(
+            origin=origin.tolist(),
+            affine=affine.reshape(-1).tolist(),
+            slice_offsets=(self.slice_offsets[k0:k1] - self.slice_offsets[k0]).tolist(),
+            slice_positions=self.slice_positions[k0:k1].reshape(-1).tolist(),
+            shape=[*self.array.shape[:-3], k1 - k0, *self.array.shape[-2:]],
+        )
+        v = Volume(self._handle, info, self.array[..., k0:k1, :, :], _parent=self, _slices=(k0, k1))
+        v.label, v.warnings, v.frame_info = self.label, list(self.warnings), dict(self.frame_info)
+        return v
 
     def normal_extent(self, normal: np.ndarray) -> tuple[float, float]:
         """Min/max of the slice centres projected on ``normal``."""
