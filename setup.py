@@ -177,11 +177,15 @@ class BuildSwiftThenExt(build_ext):
         return os.path.join(scratch, config, "libpetct.so")
 
 
+# The extension's C files (python/petct/_native/*.c share _native_private.h), relative paths as setuptools wants.
+NATIVE_DIR = "python/petct/_native"
+NATIVE_SOURCES = [f"{NATIVE_DIR}/{name}.c" for name in ("module", "errors", "call", "dataset", "series", "write")]
+
 ext = Extension(
     "petct._native",
-    sources=["python/petct/_native.c"],
+    sources=NATIVE_SOURCES,
     include_dirs=[HEADER_DIR],
-    depends=[os.path.join(HEADER_DIR, "petct.h")],
+    depends=[os.path.join(HEADER_DIR, "petct.h"), f"{NATIVE_DIR}/_native_private.h"],
     libraries=["petct"],
     runtime_library_dirs=["$ORIGIN"],
     extra_link_args=["-Wl,--strip-debug"],  # Python's CFLAGS add -g
