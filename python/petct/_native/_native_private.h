@@ -23,7 +23,12 @@
 #include "petct.h"
 
 #if PY_VERSION_HEX < 0x030A0000 /* Python 3.9: Py_NewRef is 3.10's */
-static inline PyObject *Py_NewRef(PyObject *o) { Py_INCREF(o); return o; }
+static inline PyObject *
+Py_NewRef(PyObject *o)
+{
+    Py_INCREF(o);
+    return o;
+}
 #endif
 
 /* Runs one statement of the core with the GIL released (every native call does, short ones too). */
@@ -35,17 +40,17 @@ static inline PyObject *Py_NewRef(PyObject *o) { Py_INCREF(o); return o; }
     } while (0)
 
 #define DATASET_CAPSULE "petct.dataset"
-#define VOLUME_CAPSULE "petct.volume"
-#define SCAN_CAPSULE "petct.scan"
-#define MASKS_CAPSULE "petct.masks"
+#define VOLUME_CAPSULE  "petct.volume"
+#define SCAN_CAPSULE    "petct.scan"
+#define MASKS_CAPSULE   "petct.masks"
 
 /* Capsule destructors: each frees its Swift object through the matching petct_*_free. */
-#define CAPSULE_DESTRUCTOR(name, type, capsule_name, free_fn)           \
-    static void name(PyObject *capsule)                                \
-    {                                                                  \
-        type *obj = PyCapsule_GetPointer(capsule, capsule_name);       \
-        if (obj != NULL)                                               \
-            NOGIL(free_fn(obj));                                       \
+#define CAPSULE_DESTRUCTOR(name, type, capsule_name, free_fn)    \
+    static void name(PyObject *capsule)                          \
+    {                                                            \
+        type *obj = PyCapsule_GetPointer(capsule, capsule_name); \
+        if (obj != NULL)                                         \
+            NOGIL(free_fn(obj));                                 \
     }
 
 /* The exception classes of petct.errors, in the order of errors.c's table (error_classes). */

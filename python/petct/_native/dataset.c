@@ -76,23 +76,23 @@ text_value(const petct_element *e, const petct_dataset_view *v)
     return collapse(list);
 }
 
-#define NUMERIC_VALUE(ctype, maker)                                                              \
-    do {                                                                                         \
-        size_t n = (size_t)(e->value_length / sizeof(ctype));                                    \
-        PyObject *list = PyList_New((Py_ssize_t)n);                                              \
-        if (list == NULL)                                                                        \
-            return NULL;                                                                         \
-        for (size_t i = 0; i < n; i++) {                                                         \
-            ctype x;                                                                             \
-            memcpy(&x, v->heap + e->value_offset + i * sizeof(ctype), sizeof(ctype));            \
-            PyObject *o = maker(x);                                                              \
-            if (o == NULL) {                                                                     \
-                Py_DECREF(list);                                                                 \
-                return NULL;                                                                     \
-            }                                                                                    \
-            PyList_SET_ITEM(list, (Py_ssize_t)i, o);                                             \
-        }                                                                                        \
-        return collapse(list);                                                                   \
+#define NUMERIC_VALUE(ctype, maker)                                                   \
+    do {                                                                              \
+        size_t n = (size_t)(e->value_length / sizeof(ctype));                         \
+        PyObject *list = PyList_New((Py_ssize_t)n);                                   \
+        if (list == NULL)                                                             \
+            return NULL;                                                              \
+        for (size_t i = 0; i < n; i++) {                                              \
+            ctype x;                                                                  \
+            memcpy(&x, v->heap + e->value_offset + i * sizeof(ctype), sizeof(ctype)); \
+            PyObject *o = maker(x);                                                   \
+            if (o == NULL) {                                                          \
+                Py_DECREF(list);                                                      \
+                return NULL;                                                          \
+            }                                                                         \
+            PyList_SET_ITEM(list, (Py_ssize_t)i, o);                                  \
+        }                                                                             \
+        return collapse(list);                                                        \
     } while (0)
 
 static int
@@ -109,16 +109,11 @@ element_value(const petct_element *e, const petct_dataset_view *v, int *lazy)
     switch (e->kind) {
     case PETCT_KIND_EMPTY:
         Py_RETURN_NONE; /* the Python layer maps this to pydicom's empty value for the VR */
-    case PETCT_KIND_TEXT:
-        return text_value(e, v);
-    case PETCT_KIND_INT:
-        NUMERIC_VALUE(int64_t, PyLong_FromLongLong);
-    case PETCT_KIND_UINT:
-        NUMERIC_VALUE(uint64_t, PyLong_FromUnsignedLongLong);
-    case PETCT_KIND_FLOAT:
-        NUMERIC_VALUE(double, PyFloat_FromDouble);
-    case PETCT_KIND_TAGS:
-        NUMERIC_VALUE(uint32_t, PyLong_FromUnsignedLong);
+    case PETCT_KIND_TEXT: return text_value(e, v);
+    case PETCT_KIND_INT: NUMERIC_VALUE(int64_t, PyLong_FromLongLong);
+    case PETCT_KIND_UINT: NUMERIC_VALUE(uint64_t, PyLong_FromUnsignedLongLong);
+    case PETCT_KIND_FLOAT: NUMERIC_VALUE(double, PyFloat_FromDouble);
+    case PETCT_KIND_TAGS: NUMERIC_VALUE(uint32_t, PyLong_FromUnsignedLong);
     case PETCT_KIND_BYTES:
         if (is_bulk_tag(e->tag) && e->value_length > 4096) {
             *lazy = 1;
@@ -128,9 +123,11 @@ element_value(const petct_element *e, const petct_dataset_view *v, int *lazy)
             PyErr_SetString(PyExc_RuntimeError, "petct core returned an element outside its buffer");
             return NULL;
         }
-        return PyBytes_FromStringAndSize((const char *)v->source + e->value_offset, (Py_ssize_t)e->value_length);
+        return PyBytes_FromStringAndSize((const char *)v->source + e->value_offset,
+                                         (Py_ssize_t)e->value_length);
     case PETCT_KIND_RAW_TEXT:
-        return PyBytes_FromStringAndSize((const char *)v->heap + e->value_offset, (Py_ssize_t)e->value_length);
+        return PyBytes_FromStringAndSize((const char *)v->heap + e->value_offset,
+                                         (Py_ssize_t)e->value_length);
     default:
         PyErr_Format(PyExc_RuntimeError, "petct core returned unknown value kind %d", (int)e->kind);
         return NULL;
@@ -175,14 +172,14 @@ build_element(const petct_dataset_view *v, size_t *pos, int depth)
             }
             Py_DECREF(children);
         }
-    }
-    else {
+    } else {
         value = element_value(e, v, &lazy);
         if (value == NULL)
             return NULL;
     }
     return Py_BuildValue("(kNNiiLnO)", (unsigned long)e->tag, vr_string(e->vr), value, (int)e->kind,
-                         (int)e->flags, (long long)e->file_offset, (Py_ssize_t)index, lazy ? Py_True : Py_False);
+                         (int)e->flags, (long long)e->file_offset, (Py_ssize_t)index,
+                         lazy ? Py_True : Py_False);
 }
 
 /* A level (top level or item) with more records than this below it is not built here: build_elements
@@ -254,12 +251,13 @@ native_read(PyObject *module, PyObject *args)
         struct stat st;
         int small_file = 0;
         Py_BEGIN_ALLOW_THREADS
-        small_file = stat(job.path, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size < INLINE_WORK_BYTES;
+        small_file =
+            stat(job.path, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size < INLINE_WORK_BYTES;
         Py_END_ALLOW_THREADS
         int interrupted = 0;
-        if (small_file)   /* a short read of a regular file: no worker thread */
+        if (small_file) /* a short read of a regular file: no worker thread */
             NOGIL(rc = read_work(&job, NULL));
-        else              /* a stream (may wait on its writer) or a large file: interruptible */
+        else /* a stream (may wait on its writer) or a large file: interruptible */
             interrupted = run_interruptible(read_work, &job, &rc) < 0;
         Py_DECREF(encoded);
         if (interrupted) {
@@ -267,8 +265,7 @@ native_read(PyObject *module, PyObject *args)
                 NOGIL(petct_dataset_free(ds));
             return NULL;
         }
-    }
-    else {
+    } else {
         Py_buffer view;
         if (PyObject_GetBuffer(source, &view, PyBUF_SIMPLE) < 0)
             return NULL;
@@ -299,8 +296,9 @@ native_read(PyObject *module, PyObject *args)
         Py_DECREF(capsule);
         return NULL;
     }
-    PyObject *info = Py_BuildValue("{sIsssssn}", "flags", (unsigned int)v.flags, "transfer_syntax", v.transfer_syntax,
-                                   "character_set", v.character_set, "source_length", (Py_ssize_t)v.source_length);
+    PyObject *info =
+        Py_BuildValue("{sIsssssn}", "flags", (unsigned int)v.flags, "transfer_syntax", v.transfer_syntax,
+                      "character_set", v.character_set, "source_length", (Py_ssize_t)v.source_length);
     if (info == NULL) {
         Py_DECREF(capsule);
         Py_DECREF(elements);
@@ -361,7 +359,8 @@ native_level(PyObject *module, PyObject *args)
     uint32_t *t = (uint32_t *)PyBytes_AS_STRING(tags);
     int64_t *x = (int64_t *)PyBytes_AS_STRING(indices);
     size_t k = 0;
-    for (size_t i = (size_t)start; i < (size_t)end && k < n; i += 1 + (size_t)v.elements[i].descendants, k++) {
+    for (size_t i = (size_t)start; i < (size_t)end && k < n;
+         i += 1 + (size_t)v.elements[i].descendants, k++) {
         t[k] = v.elements[i].tag;
         x[k] = (int64_t)i;
     }
@@ -467,12 +466,13 @@ native_pixel_info(PyObject *module, PyObject *args)
         return NULL;
     for (int i = 0; i < info.ndim; i++)
         PyTuple_SET_ITEM(shape, i, PyLong_FromUnsignedLongLong(info.shape[i]));
-    return Py_BuildValue("{sNsIsIsIsIsIsIsIsIsC sisKssss}", "shape", shape, "frames", info.frames, "rows", info.rows,
-                         "columns", info.columns, "samples", info.samples, "bits_allocated", info.bits_allocated,
-                         "bits_stored", info.bits_stored, "pixel_representation", info.pixel_representation,
-                         "planar_configuration", info.planar_configuration, "dtype_kind", (int)info.dtype_kind,
-                         "itemsize", (int)info.itemsize, "nbytes", (unsigned long long)info.nbytes, "photometric",
-                         info.photometric, "transfer_syntax", info.transfer_syntax);
+    return Py_BuildValue("{sNsIsIsIsIsIsIsIsIsC sisKssss}", "shape", shape, "frames", info.frames, "rows",
+                         info.rows, "columns", info.columns, "samples", info.samples, "bits_allocated",
+                         info.bits_allocated, "bits_stored", info.bits_stored, "pixel_representation",
+                         info.pixel_representation, "planar_configuration", info.planar_configuration,
+                         "dtype_kind", (int)info.dtype_kind, "itemsize", (int)info.itemsize, "nbytes",
+                         (unsigned long long)info.nbytes, "photometric", info.photometric, "transfer_syntax",
+                         info.transfer_syntax);
 }
 
 static int
@@ -480,13 +480,19 @@ numpy_type(char kind, int itemsize)
 {
     switch (kind) {
     case 'u':
-        return itemsize == 1 ? NPY_UINT8 : itemsize == 2 ? NPY_UINT16 : itemsize == 4 ? NPY_UINT32 : itemsize == 8 ? NPY_UINT64 : -1;
+        return itemsize == 1   ? NPY_UINT8
+               : itemsize == 2 ? NPY_UINT16
+               : itemsize == 4 ? NPY_UINT32
+               : itemsize == 8 ? NPY_UINT64
+                               : -1;
     case 'i':
-        return itemsize == 1 ? NPY_INT8 : itemsize == 2 ? NPY_INT16 : itemsize == 4 ? NPY_INT32 : itemsize == 8 ? NPY_INT64 : -1;
-    case 'f':
-        return itemsize == 4 ? NPY_FLOAT32 : itemsize == 8 ? NPY_FLOAT64 : -1;
-    default:
-        return -1;
+        return itemsize == 1   ? NPY_INT8
+               : itemsize == 2 ? NPY_INT16
+               : itemsize == 4 ? NPY_INT32
+               : itemsize == 8 ? NPY_INT64
+                               : -1;
+    case 'f': return itemsize == 4 ? NPY_FLOAT32 : itemsize == 8 ? NPY_FLOAT64 : -1;
+    default: return -1;
     }
 }
 
@@ -527,7 +533,8 @@ native_pixel_array(PyObject *module, PyObject *args)
         dims[i] = (npy_intp)info.shape[i];
     int type = rescaled ? NPY_FLOAT32 : numpy_type(info.dtype_kind, info.itemsize);
     if (type < 0) {
-        PyErr_Format(PyExc_RuntimeError, "petct core returned an unknown dtype %c%d", info.dtype_kind, info.itemsize);
+        PyErr_Format(PyExc_RuntimeError, "petct core returned an unknown dtype %c%d", info.dtype_kind,
+                     info.itemsize);
         return NULL;
     }
     PyArrayObject *arr = (PyArrayObject *)PyArray_SimpleNew(info.ndim, dims, type);
@@ -536,11 +543,12 @@ native_pixel_array(PyObject *module, PyObject *args)
     petct_error err;
     int32_t rc;
     memset(&err, 0, sizeof(err));
-    pixel_job job = {ds, PyArray_DATA(arr), (size_t)PyArray_NBYTES(arr), (size_t)PyArray_SIZE(arr), rescaled, &err, threads};
+    pixel_job job = {
+        ds,     PyArray_DATA(arr), (size_t)PyArray_NBYTES(arr), (size_t)PyArray_SIZE(arr), rescaled, &err,
+        threads};
     if (info.frames <= 1 && (size_t)PyArray_NBYTES(arr) < INLINE_WORK_BYTES) {
-        NOGIL(rc = pixel_work(&job, NULL));   /* one small frame: no worker thread */
-    }
-    else if (run_interruptible(pixel_work, &job, &rc) < 0) {
+        NOGIL(rc = pixel_work(&job, NULL)); /* one small frame: no worker thread */
+    } else if (run_interruptible(pixel_work, &job, &rc) < 0) {
         Py_DECREF(arr);
         return NULL;
     }

@@ -79,7 +79,8 @@ native_get_limits(PyObject *module, PyObject *Py_UNUSED(args))
 static PyMethodDef native_methods[] = {
     {"read", native_read, METH_VARARGS, "read(source, flags, is_path, name) -> (handle, elements, info)"},
     {"element_bytes", native_element_bytes, METH_VARARGS, "element_bytes(handle, index) -> bytes"},
-    {"level", native_level, METH_VARARGS, "level(handle, start, end) -> (uint32 tags, int64 indices) as bytes"},
+    {"level", native_level, METH_VARARGS,
+     "level(handle, start, end) -> (uint32 tags, int64 indices) as bytes"},
     {"element", native_element, METH_VARARGS, "element(handle, index, depth) -> element tuple"},
     {"encoded_value", native_encoded_value, METH_VARARGS, "encoded_value(handle, index) -> bytes | None"},
     {"pixel_info", native_pixel_info, METH_VARARGS, "pixel_info(handle, name) -> dict"},
@@ -87,20 +88,27 @@ static PyMethodDef native_methods[] = {
      "pixel_array(handle, name, rescaled, threads=0) -> ndarray"},
     {"dict_tag", native_dict_tag, METH_O, "dict_tag(tag) -> (VR, VM, keyword, name, retired) or None"},
     {"dict_keyword", native_dict_keyword, METH_O, "dict_keyword(keyword) -> tag or None"},
-    {"scan", native_scan, METH_VARARGS, "scan(paths, threads, keep_headers=False) -> JSON text | (JSON text, handle)"},
-    {"volume_open", native_volume_open, METH_VARARGS, "volume_open(paths, threads, scan=None) -> (handle, JSON text)"},
-    {"volume_fill", native_volume_fill, METH_VARARGS, "volume_fill(handle, shape, threads=0) -> float32 ndarray"},
-    {"volume_suv", native_volume_suv, METH_VARARGS, "volume_suv(handle, kind, slices) -> (factors, JSON text)"},
+    {"scan", native_scan, METH_VARARGS,
+     "scan(paths, threads, keep_headers=False) -> JSON text | (JSON text, handle)"},
+    {"volume_open", native_volume_open, METH_VARARGS,
+     "volume_open(paths, threads, scan=None) -> (handle, JSON text)"},
+    {"volume_fill", native_volume_fill, METH_VARARGS,
+     "volume_fill(handle, shape, threads=0) -> float32 ndarray"},
+    {"volume_suv", native_volume_suv, METH_VARARGS,
+     "volume_suv(handle, kind, slices) -> (factors, JSON text)"},
     {"resample", native_resample, METH_VARARGS,
      "resample(src, src_grid, dst_grid, method, fill, want_mask, threads) -> dst or (dst, mask)"},
     {"masks_open", native_masks_open, METH_O, "masks_open(paths) -> (handle, JSON text)"},
     {"masks_fill", native_masks_fill, METH_VARARGS,
-     "masks_fill(handle, index, grid, fraction, strict, threshold, threads, name) -> uint8 or float32 ndarray"},
+     "masks_fill(handle, index, grid, fraction, strict, threshold, threads, name) -> uint8 or float32 "
+     "ndarray"},
     {"core_version", native_core_version, METH_NOARGS, "core_version() -> str"},
     {"parallel_peak", native_parallel_peak, METH_VARARGS,
      "parallel_peak(reset=False) -> (width, active): widest parallel loop since the last reset (tests)"},
-    {"set_limits", native_set_limits, METH_VARARGS, "set_limits(max_decoded_bytes, decode_ratio, max_stream_bytes)"},
-    {"get_limits", native_get_limits, METH_NOARGS, "get_limits() -> (max_decoded_bytes, decode_ratio, max_stream_bytes)"},
+    {"set_limits", native_set_limits, METH_VARARGS,
+     "set_limits(max_decoded_bytes, decode_ratio, max_stream_bytes)"},
+    {"get_limits", native_get_limits, METH_NOARGS,
+     "get_limits() -> (max_decoded_bytes, decode_ratio, max_stream_bytes)"},
     {"codec_status", native_codec_status, METH_O, "codec_status(codec) -> (loaded, description)"},
     {"write_file", native_write_file, METH_VARARGS, "write_file(path, records, heap) -> None"},
     {NULL, NULL, 0, NULL}};
@@ -114,14 +122,22 @@ add_core_constants(PyObject *module)
         const char *name;
         long value;
     } ints[] = {
-        {"KIND_EMPTY", PETCT_KIND_EMPTY},         {"KIND_TEXT", PETCT_KIND_TEXT},
-        {"KIND_INT", PETCT_KIND_INT},             {"KIND_UINT", PETCT_KIND_UINT},
-        {"KIND_FLOAT", PETCT_KIND_FLOAT},         {"KIND_BYTES", PETCT_KIND_BYTES},
-        {"KIND_TAGS", PETCT_KIND_TAGS},           {"KIND_SEQUENCE", PETCT_KIND_SEQUENCE},
-        {"KIND_ITEM", PETCT_KIND_ITEM},           {"KIND_RAW_TEXT", PETCT_KIND_RAW_TEXT},
-        {"DS_PREAMBLE", PETCT_DS_PREAMBLE},       {"DS_FILE_META", PETCT_DS_FILE_META},
-        {"DS_IMPLICIT_VR", PETCT_DS_IMPLICIT_VR}, {"DS_BIG_ENDIAN", PETCT_DS_BIG_ENDIAN},
-        {"DS_DEFLATED", PETCT_DS_DEFLATED},       {"DS_STOPPED", PETCT_DS_STOPPED},
+        {"KIND_EMPTY", PETCT_KIND_EMPTY},
+        {"KIND_TEXT", PETCT_KIND_TEXT},
+        {"KIND_INT", PETCT_KIND_INT},
+        {"KIND_UINT", PETCT_KIND_UINT},
+        {"KIND_FLOAT", PETCT_KIND_FLOAT},
+        {"KIND_BYTES", PETCT_KIND_BYTES},
+        {"KIND_TAGS", PETCT_KIND_TAGS},
+        {"KIND_SEQUENCE", PETCT_KIND_SEQUENCE},
+        {"KIND_ITEM", PETCT_KIND_ITEM},
+        {"KIND_RAW_TEXT", PETCT_KIND_RAW_TEXT},
+        {"DS_PREAMBLE", PETCT_DS_PREAMBLE},
+        {"DS_FILE_META", PETCT_DS_FILE_META},
+        {"DS_IMPLICIT_VR", PETCT_DS_IMPLICIT_VR},
+        {"DS_BIG_ENDIAN", PETCT_DS_BIG_ENDIAN},
+        {"DS_DEFLATED", PETCT_DS_DEFLATED},
+        {"DS_STOPPED", PETCT_DS_STOPPED},
         {"WRITE_ENCAPSULATED", PETCT_WRITE_ENCAPSULATED},
     };
     for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
@@ -183,8 +199,8 @@ native_exec(PyObject *module)
     int32_t abi;
     NOGIL(abi = petct_abi_version());
     if (abi != PETCT_ABI_VERSION) {
-        PyErr_Format(PyExc_ImportError, "libpetct ABI version %d does not match the extension's %d",
-                     (int)abi, PETCT_ABI_VERSION);
+        PyErr_Format(PyExc_ImportError, "libpetct ABI version %d does not match the extension's %d", (int)abi,
+                     PETCT_ABI_VERSION);
         return -1;
     }
     if (errors_load(module) < 0)
@@ -221,9 +237,9 @@ native_free(void *module)
 static PyModuleDef_Slot native_slots[] = {{Py_mod_exec, native_exec}, {0, NULL}};
 
 static struct PyModuleDef native_module = {
-    PyModuleDef_HEAD_INIT, "petct._native", "Bridge to the petct Swift core.", sizeof(module_state),
-    native_methods,        native_slots,    native_traverse,                      native_clear,
-    native_free};
+    PyModuleDef_HEAD_INIT, "petct._native", "Bridge to the petct Swift core.",
+    sizeof(module_state),  native_methods,  native_slots,
+    native_traverse,       native_clear,    native_free};
 
 PyMODINIT_FUNC
 PyInit__native(void)

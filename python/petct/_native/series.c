@@ -43,8 +43,8 @@ typedef int32_t (*path_opener)(const char *const *paths, size_t count, int32_t t
                                const int32_t *cancel, void **out, petct_error *err);
 
 static int32_t
-open_scan(const char *const *paths, size_t count, int32_t threads, void *extra, const int32_t *cancel, void **out,
-          petct_error *err)
+open_scan(const char *const *paths, size_t count, int32_t threads, void *extra, const int32_t *cancel,
+          void **out, petct_error *err)
 {
     uint32_t flags = *(const uint32_t *)extra;
     return petct_scan_files(paths, count, threads, flags, cancel, (petct_scan **)out, err);
@@ -54,7 +54,8 @@ static int32_t
 open_volume(const char *const *paths, size_t count, int32_t threads, void *extra, const int32_t *cancel,
             void **out, petct_error *err)
 {
-    return petct_volume_open(paths, count, threads, (const petct_scan *)extra, cancel, (petct_volume **)out, err);
+    return petct_volume_open(paths, count, threads, (const petct_scan *)extra, cancel, (petct_volume **)out,
+                             err);
 }
 
 typedef struct {
@@ -260,9 +261,10 @@ parse_grid(PyObject *t, petct_grid *g, PyObject **offsets_keep)
     unsigned long long k, r, c;
     double o[3], d[9], s[3];
     *offsets_keep = NULL;
-    if (!PyArg_ParseTuple(t, "(KKK)(ddd)(ddddddddd)(ddd)O;grid must be (shape, origin, direction, spacing, offsets)",
-                          &k, &r, &c, &o[0], &o[1], &o[2], &d[0], &d[1], &d[2], &d[3], &d[4], &d[5], &d[6], &d[7], &d[8],
-                          &s[0], &s[1], &s[2], &offsets))
+    if (!PyArg_ParseTuple(
+            t, "(KKK)(ddd)(ddddddddd)(ddd)O;grid must be (shape, origin, direction, spacing, offsets)", &k,
+            &r, &c, &o[0], &o[1], &o[2], &d[0], &d[1], &d[2], &d[3], &d[4], &d[5], &d[6], &d[7], &d[8], &s[0],
+            &s[1], &s[2], &offsets))
         return -1;
     memset(g, 0, sizeof(*g));
     g->slices = k;
@@ -304,7 +306,8 @@ native_resample(PyObject *module, PyObject *args)
     src = (PyArrayObject *)PyArray_FROMANY(src_obj, NPY_FLOAT32, 3, 3, NPY_ARRAY_IN_ARRAY);
     if (src == NULL)
         goto done;
-    if ((unsigned long long)PyArray_DIM(src, 0) != sg.slices || (unsigned long long)PyArray_DIM(src, 1) != sg.rows ||
+    if ((unsigned long long)PyArray_DIM(src, 0) != sg.slices ||
+        (unsigned long long)PyArray_DIM(src, 1) != sg.rows ||
         (unsigned long long)PyArray_DIM(src, 2) != sg.columns) {
         PyErr_SetString(PyExc_ValueError, "source array shape does not match its grid");
         goto done;
@@ -380,7 +383,8 @@ native_masks_fill(PyObject *module, PyObject *args)
     Py_ssize_t index;
     int fraction, strict, threads;
     double threshold;
-    if (!PyArg_ParseTuple(args, "OnOppdiO", &capsule, &index, &grid_t, &fraction, &strict, &threshold, &threads, &name))
+    if (!PyArg_ParseTuple(args, "OnOppdiO", &capsule, &index, &grid_t, &fraction, &strict, &threshold,
+                          &threads, &name))
         return NULL;
     petct_masks *m = PyCapsule_GetPointer(capsule, MASKS_CAPSULE);
     if (m == NULL)

@@ -4,7 +4,8 @@
 /* write_file(path, records, heap) -> None
  * records: bytes holding packed petct_write_element structs (built by petct.writer with struct);
  * heap: bytes of the values. */
-_Static_assert(sizeof(petct_write_element) == 32, "petct_write_element layout changed (petct/writer.py packs it)");
+_Static_assert(sizeof(petct_write_element) == 32,
+               "petct_write_element layout changed (petct/writer.py packs it)");
 
 PyObject *
 native_write_file(PyObject *module, PyObject *args)
