@@ -1,7 +1,6 @@
 /* petct._native: datasets (read, elements, pixels) and the data dictionary. */
 #include "_native_private.h"
 
-/* Capsule destructors: each frees its Swift object through the matching petct_*_free. */
 CAPSULE_DESTRUCTOR(dataset_capsule_destructor, petct_dataset, DATASET_CAPSULE, petct_dataset_free)
 
 static petct_dataset *
