@@ -9,15 +9,19 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import MutableMapping
-from functools import lru_cache
 from typing import Any, Iterator
 
 import numpy as np
 
-from . import _native
+from . import _native, jsonrep
+from .charset import decode_raw_text
+from .dataelem import DataElement
 from .errors import MalformedDicomError, NoPixelDataError
+from .flatten import encode_for_decoding, write
+from .tag import Tag, dictionary_entry, tag_for_keyword
+from .tag import to_tag as _to_tag
 from .uid import UID
-from .valuerep import DSfloat, IS, with_text
+from .valuerep import PersonName, with_text
 
 __all__ = ["Tag", "DataElement", "Dataset", "PersonName", "dcmread", "tag_for_keyword", "dictionary_entry"]
 
@@ -25,97 +29,6 @@ __all__ = ["Tag", "DataElement", "Dataset", "PersonName", "dcmread", "tag_for_ke
 _EMPTY, _SEQUENCE, _RAW_TEXT = _native.KIND_EMPTY, _native.KIND_SEQUENCE, _native.KIND_RAW_TEXT
 
 _TEXT_VRS = frozenset("AE AS CS DA DT LO LT PN SH ST TM UC UI UR UT".split())
-_SINGLE_TEXT_VRS = _native.SINGLE_VALUED_TEXT_VRS
-
-
-class Tag(int):
-    """A DICOM tag: an ``int`` ``0xGGGGEEEE`` that prints as ``(GGGG,EEEE)``."""
-
-    __slots__ = ()
-
-    def __new__(cls, arg: Any, element: int | None = None) -> "Tag":
-        if element is not None:
-            return super().__new__(cls, (int(arg) << 16) | int(element))
-        if isinstance(arg, tuple):
-            return super().__new__(cls, (int(arg[0]) << 16) | int(arg[1]))
-        if isinstance(arg, str):
-            t = tag_for_keyword(arg)
-            if t is None:
-                raise ValueError(f"unknown DICOM keyword {arg!r}")
-            return super().__new__(cls, t)
-        return super().__new__(cls, int(arg))
-
-    @property
-    def group(self) -> int:
-        return int(self) >> 16
-
-    @property
-    def element(self) -> int:
-        return int(self) & 0xFFFF
-
-    @property
-    def is_private(self) -> bool:
-        return self.group % 2 == 1
-
-    def __repr__(self) -> str:
-        return f"({self.group:04X},{self.element:04X})"
-
-    __str__ = __repr__
-
-
-class PersonName(str):
-    """A PN value: the string as stored, plus its components (``family_name``, ``given_name``, ...)."""
-
-    __slots__ = ()
-
-    def _component(self, i: int) -> str:
-        parts = self.split("=")[0].split("^")
-        return parts[i] if i < len(parts) else ""
-
-    @property
-    def family_name(self) -> str:
-        return self._component(0)
-
-    @property
-    def given_name(self) -> str:
-        return self._component(1)
-
-    @property
-    def middle_name(self) -> str:
-        return self._component(2)
-
-    @property
-    def name_prefix(self) -> str:
-        return self._component(3)
-
-    @property
-    def name_suffix(self) -> str:
-        return self._component(4)
-
-
-@lru_cache(maxsize=None)
-def tag_for_keyword(keyword: str) -> int | None:
-    """The tag of a data dictionary keyword (``'PatientSex'`` -> ``0x00100040``), or ``None``."""
-    return _native.dict_keyword(keyword)
-
-
-@lru_cache(maxsize=8192)
-def dictionary_entry(tag: int) -> tuple[str, str, str, str, bool] | None:
-    """``(VR, VM, keyword, name, retired)`` of a standard tag (repeating groups resolved), or ``None``."""
-    return _native.dict_tag(int(tag))
-
-
-def _to_tag(key: Any) -> int:
-    if isinstance(key, int):
-        return int(key)
-    if isinstance(key, tuple) and len(key) == 2:
-        return (int(key[0]) << 16) | int(key[1])
-    if isinstance(key, str):
-        t = tag_for_keyword(key)
-        if t is None:
-            raise KeyError(f"unknown DICOM keyword {key!r}")
-        return t
-    raise TypeError(f"a tag is an int, a (group, element) tuple or a keyword, not {type(key).__name__}")
 
 
 def _empty_value(vr: str) -> Any:
@@ -127,122 +40,6 @@ def _empty_value(vr: str) -> Any:
         return ""
     return None
 
-
-# Python codecs for Specific Character Set terms whose text the core keeps as raw bytes.
-_PY_CODECS = {
-    "": "ascii", "ISO_IR 6": "ascii", "ISO 2022 IR 6": "ascii",
-    "ISO_IR 100": "latin_1", "ISO 2022 IR 100": "latin_1",
-    "ISO_IR 101": "iso8859_2", "ISO 2022 IR 101": "iso8859_2",
-    "ISO_IR 109": "iso8859_3", "ISO 2022 IR 109": "iso8859_3",
-    "ISO_IR 110": "iso8859_4", "ISO 2022 IR 110": "iso8859_4",
-    "ISO_IR 144": "iso8859_5", "ISO 2022 IR 144": "iso8859_5",
-    "ISO_IR 127": "iso8859_6", "ISO 2022 IR 127": "iso8859_6",
-    "ISO_IR 126": "iso8859_7", "ISO 2022 IR 126": "iso8859_7",
-    "ISO_IR 138": "iso8859_8", "ISO 2022 IR 138": "iso8859_8",
-    "ISO_IR 148": "iso8859_9", "ISO 2022 IR 148": "iso8859_9",
-    "ISO_IR 203": "iso8859_15", "ISO 2022 IR 203": "iso8859_15",
-    "ISO_IR 166": "tis_620", "ISO 2022 IR 166": "tis_620",
-    "ISO_IR 13": "shift_jis", "ISO 2022 IR 13": "shift_jis",
-    "ISO 2022 IR 87": "iso2022_jp", "ISO 2022 IR 159": "iso2022_jp_2",
-    "ISO 2022 IR 149": "euc_kr", "ISO 2022 IR 58": "gb2312",
-    "ISO_IR 192": "utf_8", "GB18030": "gb18030", "GBK": "gbk",
-}
-
-
-def _decode_raw_text(raw: bytes, charsets: list[str], vr: str) -> Any:
-    """Best-effort decoding of text the core could not decode (rare character sets)."""
-    text = None
-    for term in [c for c in charsets if c] or [""]:
-        codec = _PY_CODECS.get(term.strip())
-        if codec is None:
-            continue
-        try:
-            text = raw.decode("iso2022_jp_2" if "2022" in term and len(charsets) > 1 else codec)
-            break
-        except (UnicodeDecodeError, LookupError):
-            continue
-    if text is None:
-        text = raw.decode("latin_1")
-    text = text.rstrip("\x00 ")
-    if vr in _SINGLE_TEXT_VRS:
-        return text
-    values = text.split("\\")
-    if vr == "PN":
-        values = [PersonName(v) for v in values]
-    return values[0] if len(values) == 1 else values
-
-
-class DataElement:
-    """One element: ``tag``, ``VR``, ``value`` (plus ``keyword``, ``name``, ``VM``)."""
-
-    __slots__ = ("tag", "VR", "value", "file_offset", "raw")
-
-    def __init__(self, tag: int, VR: str, value: Any, file_offset: int | None = None, raw: bytes | None = None):
-        self.tag = Tag(tag)
-        self.VR = VR
-        self.value = value
-        self.file_offset = file_offset
-        self.raw = raw
-
-    @property
-    def keyword(self) -> str:
-        e = dictionary_entry(self.tag)
-        return e[2] if e else ""
-
-    @property
-    def name(self) -> str:
-        e = dictionary_entry(self.tag)
-        if e:
-            return e[3]
-        if self.tag.is_private:
-            return "Private Creator" if 0x0010 <= self.tag.element <= 0x00FF else "Private tag data"
-        if self.tag.element == 0:
-            return "Group Length"
-        return "Unknown"
-
-    @property
-    def VM(self) -> int:
-        v = self.value
-        if v is None or v == "" or v == b"":
-            return 0
-        if self.VR == "SQ":
-            return 1
-        return len(v) if isinstance(v, list) else 1
-
-    @property
-    def is_private(self) -> bool:
-        return self.tag.is_private
-
-    def _repval(self) -> str:
-        v = self.value
-        if self.VR == "SQ":
-            return f"<Sequence, length {len(v)}>"
-        if isinstance(v, (bytes, bytearray)):
-            return f"Array of {len(v)} elements" if len(v) > 16 else repr(bytes(v))
-        if isinstance(v, list):
-            if len(v) > 16:
-                return f"Array of {len(v)} elements"
-            return "[" + ", ".join(str(x) if isinstance(x, (DSfloat, IS)) else _short(x) for x in v) + "]"
-        if self.VR == "AT" and isinstance(v, int):
-            return repr(Tag(v))
-        if isinstance(v, UID) and v:
-            return v.name
-        return _short(v)
-
-    def __repr__(self) -> str:
-        name = self.name
-        vr = self.VR or "--"
-        return f"{self.tag!r} {name[:35]:<35} {vr}: {self._repval()}"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, DataElement):
-            return NotImplemented
-        return self.tag == other.tag and self.VR == other.VR and self.value == other.value
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-_BINARY_VRS = frozenset("OB OD OF OL OV OW UN".split())
 
 # Elements pixel_array / rescaled_array read: the image pixel module, rescale, frames, the pixel data and
 # the enhanced functional groups (per-frame rescale).
@@ -348,25 +145,6 @@ def _unpickle_dataset(state: dict) -> "Dataset":
     return ds
 
 
-def _json_value(vr: str, x: Any) -> Any:
-    """One value in the DICOM JSON model: PN as its component groups, AT as hex, numbers as numbers."""
-    if vr == "PN":
-        groups = str(x).split("=")
-        return {k: g for k, g in zip(("Alphabetic", "Ideographic", "Phonetic"), groups) if g}
-    if vr == "AT":
-        return f"{int(x):08X}"
-    if isinstance(x, DSfloat):
-        return float(x)
-    if isinstance(x, IS):
-        return int(x)
-    if isinstance(x, UID):
-        return str(x)
-    return x
-
-
-def _short(v: Any) -> str:
-    s = repr(str(v)) if isinstance(v, str) else repr(v)
-    return s if len(s) <= 120 else s[:117] + "..."
 
 
 class Dataset:
@@ -425,7 +203,7 @@ class Dataset:
             value = _empty_value(vr)
         elif kind == _RAW_TEXT:
             raw = value
-            value = _decode_raw_text(value, self._charsets, vr)
+            value = decode_raw_text(value, self._charsets, vr)
         elif lazy:
             value = _native.element_bytes(self._handle, index)
         elif vr == "PN":
@@ -587,38 +365,14 @@ class Dataset:
                      suppress_invalid_tags: bool = False) -> dict[str, Any]:
         """The DICOM JSON model (PS3.18 F.2) of this data set, as pydicom's ``to_json_dict``: binary
         values inline as base64, or ``BulkDataURI`` from ``bulk_data_element_handler(element)`` when
-        longer than ``bulk_data_threshold`` bytes."""
-        import base64
-        out: dict[str, Any] = {}
-        for elem in self:
-            try:
-                entry: dict[str, Any] = {"vr": elem.VR}
-                v = elem.value
-                if elem.VR == "SQ":
-                    entry["Value"] = [item.to_json_dict(bulk_data_threshold, bulk_data_element_handler,
-                                                        suppress_invalid_tags) for item in v or []]
-                elif elem.VR in _BINARY_VRS:
-                    if v is not None and len(v):
-                        data = bytes(v) if not hasattr(v, "tobytes") else v.tobytes()
-                        if bulk_data_element_handler is not None and len(data) > bulk_data_threshold:
-                            entry["BulkDataURI"] = bulk_data_element_handler(elem)
-                        else:
-                            entry["InlineBinary"] = base64.b64encode(data).decode("ascii")
-                elif v is not None and v != "" and v != []:
-                    values = v if isinstance(v, list) else [v]
-                    entry["Value"] = [_json_value(elem.VR, x) for x in values]
-                out[f"{int(elem.tag):08X}"] = entry
-            except Exception:
-                if not suppress_invalid_tags:
-                    raise
-        return out
+        longer than ``bulk_data_threshold`` bytes (see :mod:`petct.jsonrep`)."""
+        return jsonrep.to_json_dict(self, bulk_data_threshold, bulk_data_element_handler, suppress_invalid_tags)
 
     def to_json(self, bulk_data_threshold: int = 1024, bulk_data_element_handler: Any = None,
                 dump_handler: Any = None, suppress_invalid_tags: bool = False) -> str:
         """``to_json_dict`` as a JSON string (``dump_handler(dict)`` makes it, if given)."""
-        import json
-        d = self.to_json_dict(bulk_data_threshold, bulk_data_element_handler, suppress_invalid_tags)
-        return dump_handler(d) if dump_handler is not None else json.dumps(d, sort_keys=True)
+        return jsonrep.to_json(self, bulk_data_threshold, bulk_data_element_handler, dump_handler,
+                               suppress_invalid_tags)
 
     def group_dataset(self, group: int) -> "Dataset":
         """A new Dataset holding this one's elements of ``group``."""
@@ -670,8 +424,12 @@ class Dataset:
     # -- writing --------------------------------------------------------------------------
     def save_as(self, filename: Any) -> None:
         """Write this data set as a DICOM file (Explicit VR Little Endian); see :func:`petct.dcmwrite`."""
-        from .writer import dcmwrite
-        dcmwrite(self, filename)
+        write(self, self._file_meta(), filename)
+
+    def _file_meta(self) -> "Dataset | None":
+        """The file meta data set (``file_meta``) when it is a Dataset, else None."""
+        meta = getattr(self, "file_meta", None)
+        return meta if isinstance(meta, Dataset) else None
 
     # -- pixels ---------------------------------------------------------------------------
     def _pixel_values(self) -> tuple:
@@ -713,9 +471,8 @@ class Dataset:
             return self._handle
         if self._rebuilt is not None and _same(self._rebuilt[0], key):
             return self._rebuilt[1]
-        from .writer import encode_for_decoding
         try:
-            encoded = encode_for_decoding(self)
+            encoded = encode_for_decoding(self, self._file_meta())
         except (ValueError, TypeError, UnicodeError) as exc:
             if self._handle is None:
                 raise                                 # built in Python: the caller's values are wrong

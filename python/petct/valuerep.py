@@ -127,3 +127,33 @@ def with_text(value: Any, vr: str, handle: Any, index: int) -> Any:
     cls = DSfloat if vr == "DS" else IS
     out = [cls(v, None, source, k) for k, v in enumerate(values)]
     return out if type(value) is list else out[0]
+
+
+class PersonName(str):
+    """A PN value: the string as stored, plus its components (``family_name``, ``given_name``, ...)."""
+
+    __slots__ = ()
+
+    def _component(self, i: int) -> str:
+        parts = self.split("=")[0].split("^")
+        return parts[i] if i < len(parts) else ""
+
+    @property
+    def family_name(self) -> str:
+        return self._component(0)
+
+    @property
+    def given_name(self) -> str:
+        return self._component(1)
+
+    @property
+    def middle_name(self) -> str:
+        return self._component(2)
+
+    @property
+    def name_prefix(self) -> str:
+        return self._component(3)
+
+    @property
+    def name_suffix(self) -> str:
+        return self._component(4)
