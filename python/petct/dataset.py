@@ -16,8 +16,9 @@ import numpy as np
 from . import _native, jsonrep
 from .charset import decode_raw_text
 from .dataelem import DataElement
-from .errors import MalformedDicomError, NoPixelDataError
-from .flatten import encode_for_decoding, write
+from .errors import MalformedDicomError
+from .flatten import write
+from .pixelstate import PIXEL_TAG_SET, PixelState
 from .tag import Tag, dictionary_entry, tag_for_keyword
 from .tag import to_tag as _to_tag
 from .uid import UID
@@ -39,21 +40,6 @@ def _empty_value(vr: str) -> Any:
     if vr in _TEXT_VRS:
         return ""
     return None
-
-
-# Elements pixel_array / rescaled_array read: the image pixel module, rescale, frames, the pixel data and
-# the enhanced functional groups (per-frame rescale).
-_PIXEL_TAGS = (0x00280002, 0x00280004, 0x00280006, 0x00280008, 0x00280010, 0x00280011, 0x00280100,
-               0x00280101, 0x00280102, 0x00280103, 0x00281052, 0x00281053, 0x52009229, 0x52009230,
-               0x7FE00008, 0x7FE00009, 0x7FE00010)
-
-
-_PIXEL_TAG_SET = frozenset(_PIXEL_TAGS)
-_AS_READ = object()   # marks a pixel element still holding the value read from the file
-
-
-def _same(a: tuple, b: tuple) -> bool:
-    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
 
 
 class _LazyElements(MutableMapping):
@@ -163,11 +149,7 @@ class Dataset:
         object.__setattr__(self, "_handle", _handle)
         object.__setattr__(self, "_charsets", _charsets or [])
         object.__setattr__(self, "_name", _name)
-        object.__setattr__(self, "_pixel_cache", None)      # (pixel values it was decoded from, array)
-        object.__setattr__(self, "_rebuilt", None)          # (pixel values, handle of a re-encoded copy)
-        object.__setattr__(self, "_original", {})           # tag -> value as read, for _PIXEL_TAGS
-        object.__setattr__(self, "_read_pixel_tags", frozenset())
-        object.__setattr__(self, "_decodes_handle", False)  # the handle's pixel data is this data set's
+        object.__setattr__(self, "_pixels", PixelState())    # is the pixel data still the one read?
         if isinstance(_raw, tuple):   # a large level the core left to be read on demand
             _raw = _LazyElements(_handle, *_raw)
         if isinstance(_raw, _LazyElements):
@@ -178,7 +160,7 @@ class Dataset:
             if not isinstance(elems, _LazyElements):
                 for t in _raw:
                     elems[t[0]] = t
-            object.__setattr__(self, "_read_pixel_tags", frozenset(t for t in _PIXEL_TAG_SET if t in elems))
+            self._pixels.read_tags = frozenset(t for t in PIXEL_TAG_SET if t in elems)
             if 0x00080005 in elems and _charsets is not None:
                 cs = self._value_of(elems[0x00080005])
                 object.__setattr__(self, "_charsets", [cs] if isinstance(cs, str) else list(cs or []))
@@ -216,8 +198,7 @@ class Dataset:
             value = [UID(v) for v in value] if isinstance(value, list) else UID(value) if isinstance(value, str) else value
         elem = DataElement(tag, vr, value, None if offset < 0 else offset, raw)
         self._elements[tag] = elem
-        if tag in _PIXEL_TAG_SET or tag == 0x00020010:
-            self._original[tag] = value
+        self._pixels.remember(tag, value)
         return elem
 
     # -- mapping interface --------------------------------------------------------------------
@@ -391,9 +372,9 @@ class Dataset:
         for tag, raw in list(self._elements.items()):
             out._elements[tag] = _copy.copy(self._convert(raw))   # converted first, so values are shared
         for key, value in self.__dict__.items():
-            if key not in ("_elements", "_original"):
+            if key not in ("_elements", "_pixels"):
                 object.__setattr__(out, key, value)
-        object.__setattr__(out, "_original", dict(self._original))
+        object.__setattr__(out, "_pixels", self._pixels.copy())
         return out
 
     __copy__ = copy
@@ -407,7 +388,7 @@ class Dataset:
         for tag, elem in self._elements.items():
             out._elements[tag] = _copy.deepcopy(elem, memo)
         for key, value in self.__dict__.items():
-            if key not in ("_elements", "_handle", "_charsets", "_name", "_pixel_cache", "_rebuilt"):
+            if key not in ("_elements", "_handle", "_charsets", "_name"):   # _pixels: PixelState.__deepcopy__
                 object.__setattr__(out, key, _copy.deepcopy(value, memo))
         return out
 
@@ -416,9 +397,7 @@ class Dataset:
         parsed file stays behind. An unpickled data set decodes its pixels from a re-encoded copy."""
         for tag in list(self._elements):
             self._convert(self._elements[tag])
-        state = {k: v for k, v in self.__dict__.items()
-                 if k not in ("_handle", "_pixel_cache", "_rebuilt", "_original", "_read_pixel_tags",
-                              "_decodes_handle")}
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_handle", "_pixels")}
         return (_unpickle_dataset, (state,))
 
     # -- writing --------------------------------------------------------------------------
@@ -431,67 +410,13 @@ class Dataset:
         meta = getattr(self, "file_meta", None)
         return meta if isinstance(meta, Dataset) else None
 
-    # -- pixels ---------------------------------------------------------------------------
-    def _pixel_values(self) -> tuple:
-        """The values of the elements the pixels are decoded with, as they are now (None if absent)."""
-        out = [self._as_read(tag) for tag in _PIXEL_TAGS]   # converting an element does not change it
-        meta = self.__dict__.get("file_meta")
-        out.append(meta._as_read(0x00020010) if isinstance(meta, Dataset) else None)
-        return tuple(out)
-
-    def _as_read(self, tag: int) -> Any:
-        """_AS_READ while element ``tag`` holds the value read from the file, else its value (None if
-        absent)."""
-        t = self._elements.get(tag)
-        if t is None:
-            return None
-        if isinstance(t, tuple) or (tag in self._original and t.value is self._original[tag]):
-            return _AS_READ
-        return t.value
-
-    def _pixels_as_read(self, key: tuple) -> bool:
-        """True while every element the pixel data is decoded with (``key``, from _pixel_values) is the
-        one read from the file."""
-        if not self._decodes_handle or self._handle is None:
-            return False
-        present = frozenset(tag for tag, v in zip(_PIXEL_TAGS, key) if v is not None)
-        return (present == self._read_pixel_tags and all(v is _AS_READ for v in key[:-1] if v is not None)
-                and key[-1] in (_AS_READ, None))
-
-    def _pixel_handle(self, key: tuple | None = None) -> Any:
-        """The parsed file to decode pixels from: the one read, while the pixel elements are unchanged;
-        else (edited, built in Python, unpickled, a sequence item) a copy re-encoded from the elements as
-        they are now, kept until they change again."""
-        if not any(t in self._elements for t in (0x7FE00010, 0x7FE00008, 0x7FE00009)):
-            raise NoPixelDataError("the data set has no pixel data" +
-                                   (" (read with stop_before_pixels=True)" if self._decodes_handle else ""),
-                                   path=self._name)
-        key = self._pixel_values() if key is None else key
-        if self._pixels_as_read(key):
-            return self._handle
-        if self._rebuilt is not None and _same(self._rebuilt[0], key):
-            return self._rebuilt[1]
-        try:
-            encoded = encode_for_decoding(self, self._file_meta())
-        except (ValueError, TypeError, UnicodeError) as exc:
-            if self._handle is None:
-                raise                                 # built in Python: the caller's values are wrong
-            raise MalformedDicomError(f"cannot decode the pixel data of this data set: {exc}", path=self._name) from exc
-        handle = _native.read(encoded, 0, False, self._name)[0]
-        object.__setattr__(self, "_rebuilt", (key, handle))
-        return handle
-
+    # -- pixels (whether they are still the ones read: petct.pixelstate) ------------------
     @property
     def pixel_array(self):
         """The pixel data as a NumPy array, exactly as pydicom's ``pixel_array`` (decoded in Swift). It
         follows edits: after ``ds.PixelData = ...`` (or Rows, BitsAllocated, ...) it decodes the new
         values."""
-        key = self._pixel_values()
-        if self._pixel_cache is None or not _same(self._pixel_cache[0], key):
-            handle = self._pixel_handle(key)
-            object.__setattr__(self, "_pixel_cache", (key, _native.pixel_array(handle, self._name, False,
-                                                                                self._threads)))
-        return self._pixel_cache[1]
+        return self._pixels.array(self)
 
     @property
     def rescaled_array(self):
@@ -507,12 +432,12 @@ class Dataset:
             if bad:
                 raise MalformedDicomError(f"{name} ({tag >> 16:04X},{tag & 0xFFFF:04X}) is {float(value)!r}, not a "
                                           "finite number: refusing to rescale", path=self._name, tag=tag)
-        return _native.pixel_array(self._pixel_handle(), self._name, True, self._threads)
+        return _native.pixel_array(self._pixels.handle(self), self._name, True, self._threads)
 
     @property
     def pixel_info(self) -> dict:
         """Shape, dtype and pixel module facts of the pixel data, without decoding it."""
-        return _native.pixel_info(self._pixel_handle(), self._name)
+        return _native.pixel_info(self._pixels.handle(self), self._name)
 
     # -- printing -------------------------------------------------------------------------
     def _lines(self, indent: int = 0) -> Iterator[str]:
@@ -587,7 +512,7 @@ def dcmread(fp: Any, stop_before_pixels: bool = False, force: bool = False, thre
     object.__setattr__(ds, "is_little_endian", not info["flags"] & _native.DS_BIG_ENDIAN)
     object.__setattr__(ds, "is_implicit_VR", bool(info["flags"] & _native.DS_IMPLICIT_VR))
     object.__setattr__(ds, "preamble", bool(info["flags"] & _native.DS_PREAMBLE))
-    object.__setattr__(ds, "_decodes_handle", True)
+    ds._pixels.decodes_handle = True
     if threads:
         object.__setattr__(ds, "_threads", int(threads))
     return ds
