@@ -2,13 +2,14 @@
 
 Below :mod:`petct.dataset` and the writer: it never imports :mod:`petct.dataset`.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 from .tag import Tag, dictionary_entry
 from .uid import UID
-from .valuerep import DSfloat, IS
+from .valuerep import IS, DSfloat
 
 __all__ = ["DataElement"]
 

@@ -4,12 +4,13 @@
 :class:`DataElement` and :class:`Tag` objects that behave like pydicom's for reading: attribute
 access by keyword, item access by tag, iteration, ``print(ds)``, ``ds.pixel_array``.
 """
+
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import MutableMapping
-from typing import Any, Iterator
+from collections.abc import Iterator, MutableMapping
+from typing import Any
 
 import numpy as np
 
@@ -103,7 +104,7 @@ class _LazyElements(MutableMapping):
     def __iter__(self) -> Iterator[int]:
         yield from self._base_tags()
         for t in list(self._overlay):
-            if self._find(t) < 0:    # not among the base tags (or deleted there and set again)
+            if self._find(t) < 0:  # not among the base tags (or deleted there and set again)
                 yield t
 
     def __len__(self) -> int:
@@ -124,13 +125,11 @@ class _LazyElements(MutableMapping):
         return (dict, (list(self.items()),))
 
 
-def _unpickle_dataset(state: dict) -> "Dataset":
+def _unpickle_dataset(state: dict) -> Dataset:
     ds = Dataset()
     for key, value in state.items():
         object.__setattr__(ds, key, value)
     return ds
-
-
 
 
 class Dataset:
@@ -140,17 +139,18 @@ class Dataset:
     (:class:`DataElement`), ``ds.get("PatientWeight")``, ``"KVP" in ds``, ``for elem in ds``.
     """
 
-    _threads = 0    # threads for decoding the frames of the pixel data (0 = all cores); see dcmread
+    _threads = 0  # threads for decoding the frames of the pixel data (0 = all cores); see dcmread
 
     # raw element tuples from the core: (tag, VR, value, kind, flags, file_offset, index, lazy)
-    def __init__(self, _raw: list | None = None, *, _handle: Any = None, _charsets: list[str] | None = None,
-                 _name: Any = None) -> None:
+    def __init__(
+        self, _raw: list | None = None, *, _handle: Any = None, _charsets: list[str] | None = None, _name: Any = None
+    ) -> None:
         object.__setattr__(self, "_elements", {})
         object.__setattr__(self, "_handle", _handle)
         object.__setattr__(self, "_charsets", _charsets or [])
         object.__setattr__(self, "_name", _name)
-        object.__setattr__(self, "_pixels", PixelState())    # is the pixel data still the one read?
-        if isinstance(_raw, tuple):   # a large level the core left to be read on demand
+        object.__setattr__(self, "_pixels", PixelState())  # is the pixel data still the one read?
+        if isinstance(_raw, tuple):  # a large level the core left to be read on demand
             _raw = _LazyElements(_handle, *_raw)
         if isinstance(_raw, _LazyElements):
             object.__setattr__(self, "_elements", _raw)
@@ -175,8 +175,9 @@ class Dataset:
         tag, vr, value, kind, _flags, offset, index, lazy = t
         raw = None
         if kind == _SEQUENCE:
-            value = [Dataset(item, _handle=self._handle, _charsets=list(self._charsets), _name=self._name)
-                     for item in value]
+            value = [
+                Dataset(item, _handle=self._handle, _charsets=list(self._charsets), _name=self._name) for item in value
+            ]
             if self.__dict__.get("is_little_endian") is False:
                 # items keep the file's byte order: their word values (an icon's OW pixels) are big endian
                 for item in value:
@@ -195,14 +196,16 @@ class Dataset:
         elif vr in ("DS", "IS") and self._handle is not None and index >= 0:
             value = with_text(value, vr, self._handle, index)
         elif vr == "UI":
-            value = [UID(v) for v in value] if isinstance(value, list) else UID(value) if isinstance(value, str) else value
+            value = (
+                [UID(v) for v in value] if isinstance(value, list) else UID(value) if isinstance(value, str) else value
+            )
         elem = DataElement(tag, vr, value, None if offset < 0 else offset, raw)
         self._elements[tag] = elem
         self._pixels.remember(tag, value)
         return elem
 
     # -- mapping interface --------------------------------------------------------------------
-    def __enter__(self) -> "Dataset":
+    def __enter__(self) -> Dataset:
         """``with petct.dcmread(path) as ds:`` as with pydicom. petct reads the whole file at dcmread and
         keeps no file open, so leaving the block closes nothing; the data set stays usable."""
         return self
@@ -337,25 +340,37 @@ class Dataset:
 
     def remove_private_tags(self) -> None:
         """Delete every private element (odd group), in sequence items too."""
-        def drop(d: "Dataset", e: DataElement) -> None:
+
+        def drop(d: Dataset, e: DataElement) -> None:
             if e.tag.is_private:
                 del d[e.tag]
+
         self.walk(drop)
 
-    def to_json_dict(self, bulk_data_threshold: int = 1024, bulk_data_element_handler: Any = None,
-                     suppress_invalid_tags: bool = False) -> dict[str, Any]:
+    def to_json_dict(
+        self,
+        bulk_data_threshold: int = 1024,
+        bulk_data_element_handler: Any = None,
+        suppress_invalid_tags: bool = False,
+    ) -> dict[str, Any]:
         """The DICOM JSON model (PS3.18 F.2) of this data set, as pydicom's ``to_json_dict``: binary
         values inline as base64, or ``BulkDataURI`` from ``bulk_data_element_handler(element)`` when
         longer than ``bulk_data_threshold`` bytes (see :mod:`petct.jsonrep`)."""
         return jsonrep.to_json_dict(self, bulk_data_threshold, bulk_data_element_handler, suppress_invalid_tags)
 
-    def to_json(self, bulk_data_threshold: int = 1024, bulk_data_element_handler: Any = None,
-                dump_handler: Any = None, suppress_invalid_tags: bool = False) -> str:
+    def to_json(
+        self,
+        bulk_data_threshold: int = 1024,
+        bulk_data_element_handler: Any = None,
+        dump_handler: Any = None,
+        suppress_invalid_tags: bool = False,
+    ) -> str:
         """``to_json_dict`` as a JSON string (``dump_handler(dict)`` makes it, if given)."""
-        return jsonrep.to_json(self, bulk_data_threshold, bulk_data_element_handler, dump_handler,
-                               suppress_invalid_tags)
+        return jsonrep.to_json(
+            self, bulk_data_threshold, bulk_data_element_handler, dump_handler, suppress_invalid_tags
+        )
 
-    def group_dataset(self, group: int) -> "Dataset":
+    def group_dataset(self, group: int) -> Dataset:
         """A new Dataset holding this one's elements of ``group``."""
         out = Dataset(_handle=self._handle, _charsets=list(self._charsets), _name=self._name)
         for tag in sorted(self._elements):
@@ -363,14 +378,15 @@ class Dataset:
                 out._elements[tag] = self._elements[tag]
         return out
 
-    def copy(self) -> "Dataset":
+    def copy(self) -> Dataset:
         """A shallow copy, like ``dict.copy``: its own elements, so ``copy.PatientName = ...`` leaves this
         data set alone (in pydicom it may not), but the values themselves - lists, sequence items,
         ``file_meta`` - are shared."""
         import copy as _copy
+
         out = Dataset(_handle=self._handle, _charsets=list(self._charsets), _name=self._name)
         for tag, raw in list(self._elements.items()):
-            out._elements[tag] = _copy.copy(self._convert(raw))   # converted first, so values are shared
+            out._elements[tag] = _copy.copy(self._convert(raw))  # converted first, so values are shared
         for key, value in self.__dict__.items():
             if key not in ("_elements", "_pixels"):
                 object.__setattr__(out, key, value)
@@ -379,16 +395,17 @@ class Dataset:
 
     __copy__ = copy
 
-    def __deepcopy__(self, memo: dict) -> "Dataset":
+    def __deepcopy__(self, memo: dict) -> Dataset:
         """A deep copy: elements, values and sequence items are copied; the parsed file they were read
         from (immutable, held by the core) is shared."""
         import copy as _copy
+
         out = Dataset(_handle=self._handle, _charsets=list(self._charsets), _name=self._name)
         memo[id(self)] = out
         for tag, elem in self._elements.items():
             out._elements[tag] = _copy.deepcopy(elem, memo)
         for key, value in self.__dict__.items():
-            if key not in ("_elements", "_handle", "_charsets", "_name"):   # _pixels: PixelState.__deepcopy__
+            if key not in ("_elements", "_handle", "_charsets", "_name"):  # _pixels: PixelState.__deepcopy__
                 object.__setattr__(out, key, _copy.deepcopy(value, memo))
         return out
 
@@ -405,7 +422,7 @@ class Dataset:
         """Write this data set as a DICOM file (Explicit VR Little Endian); see :func:`petct.dcmwrite`."""
         write(self, self._file_meta(), filename)
 
-    def _file_meta(self) -> "Dataset | None":
+    def _file_meta(self) -> Dataset | None:
         """The file meta data set (``file_meta``) when it is a Dataset, else None."""
         meta = getattr(self, "file_meta", None)
         return meta if isinstance(meta, Dataset) else None
@@ -430,8 +447,12 @@ class Dataset:
             except (TypeError, ValueError):
                 bad = False
             if bad:
-                raise MalformedDicomError(f"{name} ({tag >> 16:04X},{tag & 0xFFFF:04X}) is {float(value)!r}, not a "
-                                          "finite number: refusing to rescale", path=self._name, tag=tag)
+                raise MalformedDicomError(
+                    f"{name} ({tag >> 16:04X},{tag & 0xFFFF:04X}) is {float(value)!r}, not a "
+                    "finite number: refusing to rescale",
+                    path=self._name,
+                    tag=tag,
+                )
         return _native.pixel_array(self._pixels.handle(self), self._name, True, self._threads)
 
     @property
@@ -499,7 +520,7 @@ def dcmread(fp: Any, stop_before_pixels: bool = False, force: bool = False, thre
         handle, raw, info = _native.read(fp.read(), flags, False, name)
     else:
         raise TypeError(f"dcmread() needs a path, a bytes-like object or a binary file, not {type(fp).__name__}")
-    if isinstance(raw, tuple):   # element-heavy file: the top level is read on demand
+    if isinstance(raw, tuple):  # element-heavy file: the top level is read on demand
         body = _LazyElements(handle, *raw)
         meta = body.pop_group(0x0002)
     else:

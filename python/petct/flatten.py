@@ -5,6 +5,7 @@ plus one heap of values; the Swift core encodes every value for its VR, builds t
 writes an Explicit VR Little Endian Part 10 file atomically (temporary name, then rename). Data sets
 are used through their mapping interface; callers pass the file meta data set.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,15 +19,25 @@ from . import _native
 from .charset import codec_for
 from .dataelem import DataElement
 from .tag import Tag
-from .valuerep import DSfloat, IS
+from .valuerep import IS, DSfloat
 
 __all__ = ["write", "encode_for_decoding", "NATIVE_TS"]
 
 # value kinds (petct.h PETCT_KIND_*, exported by _native)
-_EMPTY, _TEXT, _INT, _UINT, _FLOAT = _native.KIND_EMPTY, _native.KIND_TEXT, _native.KIND_INT, _native.KIND_UINT, \
-    _native.KIND_FLOAT
-_BYTES, _TAGS, _SEQUENCE, _ITEM, _RAW_TEXT = _native.KIND_BYTES, _native.KIND_TAGS, _native.KIND_SEQUENCE, \
-    _native.KIND_ITEM, _native.KIND_RAW_TEXT
+_EMPTY, _TEXT, _INT, _UINT, _FLOAT = (
+    _native.KIND_EMPTY,
+    _native.KIND_TEXT,
+    _native.KIND_INT,
+    _native.KIND_UINT,
+    _native.KIND_FLOAT,
+)
+_BYTES, _TAGS, _SEQUENCE, _ITEM, _RAW_TEXT = (
+    _native.KIND_BYTES,
+    _native.KIND_TAGS,
+    _native.KIND_SEQUENCE,
+    _native.KIND_ITEM,
+    _native.KIND_RAW_TEXT,
+)
 _RECORD = struct.Struct("=IHBBIIQQ")  # petct_write_element (32 bytes)
 
 _TEXT_VRS = frozenset("AE AS CS DA DT LO LT PN SH ST TM UC UI UR UT".split())
@@ -35,7 +46,7 @@ _BYTE_VRS = frozenset("OB OW OF OD OL OV UN".split())
 _NUMBER_TYPES = (int, float, np.integer, np.floating)
 _WORD = {"OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}
 _WRITE_ENCAPSULATED = _native.WRITE_ENCAPSULATED
-_ITEM_TAG = b"\xfe\xff\x00\xe0"     # (FFFE,E000), little endian
+_ITEM_TAG = b"\xfe\xff\x00\xe0"  # (FFFE,E000), little endian
 # transfer syntaxes whose pixel data is native (not encapsulated): the core's table
 NATIVE_TS = _native.NATIVE_TRANSFER_SYNTAXES
 
@@ -50,7 +61,7 @@ class _Flattener:
         self.codec = codec
         self.records: list[tuple] = []
         self.heap = bytearray()
-        self.skip_charset = False   # True when the writer sets (0008,0005) itself
+        self.skip_charset = False  # True when the writer sets (0008,0005) itself
 
     def _put(self, data: bytes) -> tuple[int, int]:
         off = len(self.heap)
@@ -90,7 +101,8 @@ class _Flattener:
                 raise ValueError(
                     f"the transfer syntax {context['encapsulated']} is compressed but the pixel data is not an "
                     "encapsulated item stream: for native pixel data set "
-                    "ds.file_meta.TransferSyntaxUID = petct.uid.ExplicitVRLittleEndian")
+                    "ds.file_meta.TransferSyntaxUID = petct.uid.ExplicitVRLittleEndian"
+                )
             self._add(tag, "OB", _BYTES, 1, bytes(value), flags=_WRITE_ENCAPSULATED)
             return
         if vr == "SQ":
@@ -209,7 +221,7 @@ def encode_for_decoding(ds: Any, meta: Any) -> bytes:
     if "SOPClassUID" not in ds or "SOPInstanceUID" not in ds:
         src = ds.copy()
         if "SOPClassUID" not in src:
-            src.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"   # Secondary Capture Image Storage
+            src.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"  # Secondary Capture Image Storage
         if "SOPInstanceUID" not in src:
             src.SOPInstanceUID = "2.25.0"
     return _encode(*_flatten(src, meta))
@@ -238,5 +250,6 @@ def write(ds: Any, meta: Any, path: Any) -> None:
     target = os.fspath(path)
     if len(target) == 0:
         import errno
+
         raise FileNotFoundError(errno.ENOENT, "an empty path is not a file name", target)
     _native.write_file(target, records, heap)

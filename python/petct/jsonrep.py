@@ -2,6 +2,7 @@
 
 It never imports :mod:`petct.dataset` (the data set and its items are used through their methods).
 """
+
 from __future__ import annotations
 
 import base64
@@ -9,7 +10,7 @@ import json
 from typing import Any
 
 from .uid import UID
-from .valuerep import DSfloat, IS
+from .valuerep import IS, DSfloat
 
 __all__ = ["to_json_dict", "to_json"]
 
@@ -32,8 +33,9 @@ def _json_value(vr: str, x: Any) -> Any:
     return x
 
 
-def to_json_dict(ds: Any, bulk_data_threshold: int = 1024, bulk_data_element_handler: Any = None,
-                 suppress_invalid_tags: bool = False) -> dict[str, Any]:
+def to_json_dict(
+    ds: Any, bulk_data_threshold: int = 1024, bulk_data_element_handler: Any = None, suppress_invalid_tags: bool = False
+) -> dict[str, Any]:
     """The DICOM JSON model (PS3.18 F.2) of the data set ``ds``, as pydicom's ``to_json_dict``: binary
     values inline as base64, or ``BulkDataURI`` from ``bulk_data_element_handler(element)`` when
     longer than ``bulk_data_threshold`` bytes."""
@@ -43,8 +45,10 @@ def to_json_dict(ds: Any, bulk_data_threshold: int = 1024, bulk_data_element_han
             entry: dict[str, Any] = {"vr": elem.VR}
             v = elem.value
             if elem.VR == "SQ":
-                entry["Value"] = [item.to_json_dict(bulk_data_threshold, bulk_data_element_handler,
-                                                    suppress_invalid_tags) for item in v or []]
+                entry["Value"] = [
+                    item.to_json_dict(bulk_data_threshold, bulk_data_element_handler, suppress_invalid_tags)
+                    for item in v or []
+                ]
             elif elem.VR in _BINARY_VRS:
                 if v is not None and len(v):
                     data = bytes(v) if not hasattr(v, "tobytes") else v.tobytes()
@@ -61,8 +65,14 @@ def to_json_dict(ds: Any, bulk_data_threshold: int = 1024, bulk_data_element_han
                 raise
     return out
 
-def to_json(ds: Any, bulk_data_threshold: int = 1024, bulk_data_element_handler: Any = None,
-            dump_handler: Any = None, suppress_invalid_tags: bool = False) -> str:
+
+def to_json(
+    ds: Any,
+    bulk_data_threshold: int = 1024,
+    bulk_data_element_handler: Any = None,
+    dump_handler: Any = None,
+    suppress_invalid_tags: bool = False,
+) -> str:
     """``to_json_dict`` as a JSON string (``dump_handler(dict)`` makes it, if given)."""
     d = ds.to_json_dict(bulk_data_threshold, bulk_data_element_handler, suppress_invalid_tags)
     return dump_handler(d) if dump_handler is not None else json.dumps(d, sort_keys=True)

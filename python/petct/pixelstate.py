@@ -4,6 +4,7 @@ parsed file ``pixel_array`` / ``rescaled_array`` / ``pixel_info`` decode from, a
 Below :mod:`petct.dataset` (it never imports it): the data set is used through its elements, handle,
 name, thread count and file meta.
 """
+
 from __future__ import annotations
 
 import copy as _copy
@@ -15,13 +16,29 @@ from .flatten import encode_for_decoding
 
 # Elements pixel_array / rescaled_array read: the image pixel module, rescale, frames, the pixel data and
 # the enhanced functional groups (per-frame rescale).
-PIXEL_TAGS = (0x00280002, 0x00280004, 0x00280006, 0x00280008, 0x00280010, 0x00280011, 0x00280100,
-              0x00280101, 0x00280102, 0x00280103, 0x00281052, 0x00281053, 0x52009229, 0x52009230,
-              0x7FE00008, 0x7FE00009, 0x7FE00010)
+PIXEL_TAGS = (
+    0x00280002,
+    0x00280004,
+    0x00280006,
+    0x00280008,
+    0x00280010,
+    0x00280011,
+    0x00280100,
+    0x00280101,
+    0x00280102,
+    0x00280103,
+    0x00281052,
+    0x00281053,
+    0x52009229,
+    0x52009230,
+    0x7FE00008,
+    0x7FE00009,
+    0x7FE00010,
+)
 
 
 PIXEL_TAG_SET = frozenset(PIXEL_TAGS)
-_AS_READ = object()   # marks a pixel element still holding the value read from the file
+_AS_READ = object()  # marks a pixel element still holding the value read from the file
 
 
 def _same(a: tuple, b: tuple) -> bool:
@@ -37,11 +54,11 @@ class PixelState:
     __slots__ = ("original", "read_tags", "decodes_handle", "cache", "rebuilt")
 
     def __init__(self, read_tags: frozenset = frozenset()) -> None:
-        self.original: dict = {}             # tag -> value as read, for PIXEL_TAGS and the transfer syntax
+        self.original: dict = {}  # tag -> value as read, for PIXEL_TAGS and the transfer syntax
         self.read_tags = read_tags
-        self.decodes_handle = False          # the handle's pixel data is this data set's
-        self.cache: tuple | None = None      # (pixel values it was decoded from, array)
-        self.rebuilt: tuple | None = None    # (pixel values, handle of a re-encoded copy)
+        self.decodes_handle = False  # the handle's pixel data is this data set's
+        self.cache: tuple | None = None  # (pixel values it was decoded from, array)
+        self.rebuilt: tuple | None = None  # (pixel values, handle of a re-encoded copy)
 
     def copy(self) -> PixelState:
         """For ``Dataset.copy``: its own ``original`` (the copy's values may change), the rest shared."""
@@ -75,7 +92,7 @@ class PixelState:
 
     def key(self, ds: Any) -> tuple:
         """The values of the elements the pixels are decoded with, as they are now (None if absent)."""
-        out = [self.as_read(ds._elements, tag) for tag in PIXEL_TAGS]   # converting an element does not change it
+        out = [self.as_read(ds._elements, tag) for tag in PIXEL_TAGS]  # converting an element does not change it
         meta = ds._file_meta()
         out.append(meta._pixels.as_read(meta._elements, 0x00020010) if meta is not None else None)
         return tuple(out)
@@ -86,17 +103,22 @@ class PixelState:
         if not self.decodes_handle or ds._handle is None:
             return False
         present = frozenset(tag for tag, v in zip(PIXEL_TAGS, key) if v is not None)
-        return (present == self.read_tags and all(v is _AS_READ for v in key[:-1] if v is not None)
-                and key[-1] in (_AS_READ, None))
+        return (
+            present == self.read_tags
+            and all(v is _AS_READ for v in key[:-1] if v is not None)
+            and key[-1] in (_AS_READ, None)
+        )
 
     def handle(self, ds: Any, key: tuple | None = None) -> Any:
         """The parsed file to decode pixels from: the one read, while the pixel elements are unchanged;
         else (edited, built in Python, unpickled, a sequence item) a copy re-encoded from the elements as
         they are now, kept until they change again."""
         if not any(t in ds._elements for t in (0x7FE00010, 0x7FE00008, 0x7FE00009)):
-            raise NoPixelDataError("the data set has no pixel data" +
-                                   (" (read with stop_before_pixels=True)" if self.decodes_handle else ""),
-                                   path=ds._name)
+            raise NoPixelDataError(
+                "the data set has no pixel data"
+                + (" (read with stop_before_pixels=True)" if self.decodes_handle else ""),
+                path=ds._name,
+            )
         key = self.key(ds) if key is None else key
         if self.unchanged(ds, key):
             return ds._handle
@@ -106,7 +128,7 @@ class PixelState:
             encoded = encode_for_decoding(ds, ds._file_meta())
         except (ValueError, TypeError, UnicodeError) as exc:
             if ds._handle is None:
-                raise                                 # built in Python: the caller's values are wrong
+                raise  # built in Python: the caller's values are wrong
             raise MalformedDicomError(f"cannot decode the pixel data of this data set: {exc}", path=ds._name) from exc
         handle = _native.read(encoded, 0, False, ds._name)[0]
         self.rebuilt = (key, handle)

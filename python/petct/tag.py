@@ -2,9 +2,10 @@
 
 Below :mod:`petct.dataset` and the writer: it imports nothing of petct but the extension.
 """
+
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from . import _native
@@ -17,7 +18,7 @@ class Tag(int):
 
     __slots__ = ()
 
-    def __new__(cls, arg: Any, element: int | None = None) -> "Tag":
+    def __new__(cls, arg: Any, element: int | None = None) -> Tag:
         if element is not None:
             return super().__new__(cls, (int(arg) << 16) | int(element))
         if isinstance(arg, tuple):
@@ -47,7 +48,7 @@ class Tag(int):
     __str__ = __repr__
 
 
-@lru_cache(maxsize=None)
+@cache
 def tag_for_keyword(keyword: str) -> int | None:
     """The tag of a data dictionary keyword (``'PatientSex'`` -> ``0x00100040``), or ``None``."""
     return _native.dict_keyword(keyword)

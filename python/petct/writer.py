@@ -3,6 +3,7 @@
 The flattening into the core's element records and the write itself are in :mod:`petct.flatten`
 (below :mod:`petct.dataset`, so the data set can save itself without importing this module).
 """
+
 from __future__ import annotations
 
 from typing import Any
