@@ -21,8 +21,12 @@ from .pixels import apply_modality_lut, apply_voi, apply_voi_lut, apply_windowin
 from .masks import load_masks
 from . import nifti
 from .nifti import save_nifti
-from .study import (SUV_KINDS, MultipleStudiesError, ScanResult, SeriesInfo, Study, StudySeries, Volume, load_paired,
-                    load_series, load_studies, load_study, pair, save_paired, scan)
+from .series import SUV_KINDS, ScanResult, SeriesInfo, StudySeries, scan
+from .volume import Volume, load_series
+from .selection import MultipleStudiesError, Study, load_studies, load_study
+from .pairing import pair
+from .paired_io import load_paired, save_paired
+from . import study  # noqa: F401  (petct.study: the old single module, re-exporting the names above)
 
 from ._version import __version__  # noqa: E402  (written from VERSION by setup.py)
 
@@ -55,10 +59,9 @@ def __getattr__(name: str):
         import importlib
         return importlib.import_module(".data", __name__)
     if name == "batch":
-        # petct.batch (the function; Dask is imported only when a batch runs). Importing the submodule
-        # binds the module to this name, so rebind it to the function.
+        # petct.batch is the function of petct.cohort (Dask is imported only when a batch runs)
         import importlib
-        func = importlib.import_module(".batch", __name__).batch
+        func = importlib.import_module(".cohort", __name__).batch
         globals()["batch"] = func
         return func
     raise AttributeError(f"module 'petct' has no attribute {name!r}")

@@ -36,7 +36,7 @@ def _bar(label: str):
 
 
 def cmd_info(args) -> int:
-    from .study import scan
+    from .series import scan
     result = scan(args.folder)
     print(result.table())
     if args.verbose:
@@ -53,7 +53,8 @@ def cmd_dump(args) -> int:
 
 
 def cmd_pair(args) -> int:
-    from .study import load_study, save_paired
+    from .paired_io import save_paired
+    from .selection import load_study
     t0 = time.perf_counter()
     study = load_study(args.folder, study=args.study,
                        progress=_bar("scanning and loading series") if sys.stderr.isatty() else None)
@@ -171,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_batch(args) -> int:
-    from .batch import batch
+    from .cohort import batch
     progress = _bar("studies done") if sys.stderr.isatty() else None
 
     try:

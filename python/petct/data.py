@@ -11,6 +11,7 @@ PET is stored in Bq/ml (Units BQML, DecayCorrection START, per-slice RescaleSlop
 ``SUVbw = value * weight / (dose * 2^(-t / half-life))`` gives back the phantom's SUVs exactly (up to
 the 16-bit quantisation, < 0.01 %). About 3 MB; a second or two to build.
 """
+
 from __future__ import annotations
 
 import os
@@ -41,8 +42,8 @@ HEIGHT_M = 1.78
 class Lesion:
     name: str
     center: tuple[float, float, float]  # LPS mm
-    radius: float                       # mm
-    suv: float                          # SUVbw inside the sphere
+    radius: float  # mm
+    suv: float  # SUVbw inside the sphere
     hu: float
 
 
@@ -70,7 +71,7 @@ class SampleStudy:
     ct_shape: tuple[int, int, int]
     pet_shape: tuple[int, int, int]
     lesions: tuple[Lesion, ...]
-    suv_factor: float           # Bq/ml -> SUVbw
+    suv_factor: float  # Bq/ml -> SUVbw
     weight_kg: float = WEIGHT_KG
     dose_bq: float = DOSE_BQ
     half_life_s: float = HALF_LIFE_S
@@ -106,14 +107,14 @@ def phantom(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np
         hu[mask] = h
         suv[mask] = s
 
-    put(ellipse(0, 0, 170, 115), -100.0, 0.3)                      # subcutaneous fat
-    put(ellipse(0, 0, 160, 105), 40.0, 0.8)                        # soft tissue
+    put(ellipse(0, 0, 170, 115), -100.0, 0.3)  # subcutaneous fat
+    put(ellipse(0, 0, 160, 105), 40.0, 0.8)  # soft tissue
     chest = z > -30.0
-    put(chest & (ellipse(-75, -5, 55, 70) | ellipse(75, -5, 55, 70)), -850.0, 0.35)   # lungs
-    put(ellipsoid(20, -30, 10, 45, 40, 40), 45.0, 3.0)             # heart (myocardium)
-    put(ellipsoid(-60, 0, -60, 80, 70, 50) & ~chest, 60.0, 2.0)    # liver
-    put(ellipse(15, 55, 12, 12), 50.0, 1.6)                        # aorta (blood pool)
-    put(ellipse(0, 85, 16, 16), 600.0, 1.2)                        # vertebral body
+    put(chest & (ellipse(-75, -5, 55, 70) | ellipse(75, -5, 55, 70)), -850.0, 0.35)  # lungs
+    put(ellipsoid(20, -30, 10, 45, 40, 40), 45.0, 3.0)  # heart (myocardium)
+    put(ellipsoid(-60, 0, -60, 80, 70, 50) & ~chest, 60.0, 2.0)  # liver
+    put(ellipse(15, 55, 12, 12), 50.0, 1.6)  # aorta (blood pool)
+    put(ellipse(0, 85, 16, 16), 600.0, 1.2)  # vertebral body
     for les in PHANTOM["lesions"]:
         cx, cy, cz = les.center
         put(ellipsoid(cx, cy, cz, les.radius, les.radius, les.radius), les.hu, les.suv)
@@ -126,8 +127,17 @@ def _grid(rows: int, spacing: float, z: np.ndarray):
     return x0, coords[None, None, :], coords[None, :, None], z[:, None, None]
 
 
-def _common(ds: Dataset, *, modality: str, sop_class: str, series_uid: str, series_number: int,
-            description: str, instance: int, sop_uid: str) -> None:
+def _common(
+    ds: Dataset,
+    *,
+    modality: str,
+    sop_class: str,
+    series_uid: str,
+    series_number: int,
+    description: str,
+    instance: int,
+    sop_uid: str,
+) -> None:
     ds.SpecificCharacterSet = "ISO_IR 100"
     ds.SOPClassUID = sop_class
     ds.SOPInstanceUID = sop_uid
@@ -233,8 +243,16 @@ def sample_study(out_dir: str | os.PathLike = "petct-sample", paired: bool = Tru
     for k, z in enumerate(ct_z):
         ds = Dataset()
         uid = _uid(f"ct-{k}")
-        _common(ds, modality="CT", sop_class=CT_IMAGE_STORAGE, series_uid=ct_series, series_number=2,
-                description="CT WB 3.0 B30f", instance=k + 1, sop_uid=uid)
+        _common(
+            ds,
+            modality="CT",
+            sop_class=CT_IMAGE_STORAGE,
+            series_uid=ct_series,
+            series_number=2,
+            description="CT WB 3.0 B30f",
+            instance=k + 1,
+            sop_uid=uid,
+        )
         ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
         ds.KVP = 120.0
         ds.DataCollectionDiameter = 500.0
@@ -256,8 +274,16 @@ def sample_study(out_dir: str | os.PathLike = "petct-sample", paired: bool = Tru
     for k, z in enumerate(pet_z):
         ds = Dataset()
         uid = _uid(f"pet-{k}")
-        _common(ds, modality="PT", sop_class=PET_IMAGE_STORAGE, series_uid=pet_series, series_number=3,
-                description="PET WB AC", instance=k + 1, sop_uid=uid)
+        _common(
+            ds,
+            modality="PT",
+            sop_class=PET_IMAGE_STORAGE,
+            series_uid=pet_series,
+            series_number=3,
+            description="PET WB AC",
+            instance=k + 1,
+            sop_uid=uid,
+        )
         ds.ImageType = ["ORIGINAL", "PRIMARY"]
         ds.SeriesType = ["WHOLE BODY", "IMAGE"]
         ds.Units = "BQML"
@@ -287,8 +313,16 @@ def sample_study(out_dir: str | os.PathLike = "petct-sample", paired: bool = Tru
     # a coronal localizer (a CT series of one image) that pairing must ignore
     ds = Dataset()
     uid = _uid("localizer-0")
-    _common(ds, modality="CT", sop_class=CT_IMAGE_STORAGE, series_uid=loc_series, series_number=1,
-            description="Topogram 0.6 T20s", instance=1, sop_uid=uid)
+    _common(
+        ds,
+        modality="CT",
+        sop_class=CT_IMAGE_STORAGE,
+        series_uid=loc_series,
+        series_number=1,
+        description="Topogram 0.6 T20s",
+        instance=1,
+        sop_uid=uid,
+    )
     ds.ImageType = ["ORIGINAL", "PRIMARY", "LOCALIZER"]
     ds.KVP = 120.0
     ds.ImagePositionPatient = [-250.0, 0.0, 150.0]
@@ -299,7 +333,7 @@ def sample_study(out_dir: str | os.PathLike = "petct-sample", paired: bool = Tru
     ds.PixelRepresentation = 0
     ds.RescaleIntercept = -1024.0
     ds.RescaleSlope = 1.0
-    proj = np.clip(ct_hu.mean(axis=1) + 1024.0, 0, 4095)            # (z, x): mean along y
+    proj = np.clip(ct_hu.mean(axis=1) + 1024.0, 0, 4095)  # (z, x): mean along y
     topo = np.zeros((128, 128), dtype="<u2")
     zi = np.clip(((150.0 - ct_z) / 2.5).astype(int), 0, 127)
     topo[zi, :] = np.rint(proj).astype("<u2")
@@ -318,14 +352,25 @@ def sample_study(out_dir: str | os.PathLike = "petct-sample", paired: bool = Tru
     paired_dir = None
     info: dict = {}
     if paired:
-        from .study import load_study, save_paired
+        from .paired_io import save_paired
+        from .selection import load_study
+
         paired_dir = os.path.join(root, "Auto-Paired")
         info = save_paired(load_study(dicom_dir), paired_dir)
 
-    return SampleStudy(root=root, dicom_dir=dicom_dir, paired_dir=paired_dir, ct_files=sorted(files["ct"]),
-                       pet_files=sorted(files["pet"]), localizer_files=files["localizer"],
-                       ct_shape=(len(ct_z), ct_rows, ct_rows), pet_shape=(len(pet_z), pet_rows, pet_rows),
-                       lesions=PHANTOM["lesions"], suv_factor=factor, info=info)
+    return SampleStudy(
+        root=root,
+        dicom_dir=dicom_dir,
+        paired_dir=paired_dir,
+        ct_files=sorted(files["ct"]),
+        pet_files=sorted(files["pet"]),
+        localizer_files=files["localizer"],
+        ct_shape=(len(ct_z), ct_rows, ct_rows),
+        pet_shape=(len(pet_z), pet_rows, pet_rows),
+        lesions=PHANTOM["lesions"],
+        suv_factor=factor,
+        info=info,
+    )
 
 
 def sample_rtstruct(sample: SampleStudy, path: str | os.PathLike | None = None, vertices: int = 48) -> str:
@@ -335,14 +380,31 @@ def sample_rtstruct(sample: SampleStudy, path: str | os.PathLike | None = None, 
     Returns the path."""
     from .dataset import dcmread
     from .writer import dcmwrite
+
     path = os.fspath(path) if path is not None else os.path.join(sample.dicom_dir, "RS00001.dcm")
-    cts = sorted((dcmread(f, stop_before_pixels=True) for f in sample.ct_files),
-                 key=lambda d: float(d.ImagePositionPatient[2]))
+    cts = sorted(
+        (dcmread(f, stop_before_pixels=True) for f in sample.ct_files), key=lambda d: float(d.ImagePositionPatient[2])
+    )
     ds = Dataset()
-    _common(ds, modality="RTSTRUCT", sop_class="1.2.840.10008.5.1.4.1.1.481.3", series_uid=_uid("series-rtstruct"),
-            series_number=90, description="lesions (ground truth)", instance=1, sop_uid=_uid("rtstruct-0"))
-    for kw in ("SamplesPerPixel", "PhotometricInterpretation", "BitsAllocated", "BitsStored", "HighBit",
-               "AcquisitionNumber", "PositionReferenceIndicator"):
+    _common(
+        ds,
+        modality="RTSTRUCT",
+        sop_class="1.2.840.10008.5.1.4.1.1.481.3",
+        series_uid=_uid("series-rtstruct"),
+        series_number=90,
+        description="lesions (ground truth)",
+        instance=1,
+        sop_uid=_uid("rtstruct-0"),
+    )
+    for kw in (
+        "SamplesPerPixel",
+        "PhotometricInterpretation",
+        "BitsAllocated",
+        "BitsStored",
+        "HighBit",
+        "AcquisitionNumber",
+        "PositionReferenceIndicator",
+    ):
         delattr(ds, kw)
     ds.StructureSetLabel = "LESIONS"
     ds.StructureSetDate, ds.StructureSetTime = STUDY_DATE, "110000.00"
@@ -378,7 +440,7 @@ def sample_rtstruct(sample: SampleStudy, path: str | os.PathLike | None = None, 
             z = float(ct.ImagePositionPatient[2])
             if abs(z - cz) >= les.radius:
                 continue
-            r = float(np.sqrt(les.radius ** 2 - (z - cz) ** 2))
+            r = float(np.sqrt(les.radius**2 - (z - cz) ** 2))
             pts = np.stack([cx + r * np.cos(angles), cy + r * np.sin(angles), np.full(vertices, z)], axis=1)
             c = Dataset()
             img = Dataset()

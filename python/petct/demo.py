@@ -6,6 +6,7 @@ the CT grid; :func:`petct.save_paired` writes ``OUT/Auto-Paired``. A short repor
 when matplotlib is installed, ``OUT/petct-demo.png`` shows a CT slice, the PET slice, the fused
 overlay and a coronal PET maximum intensity projection.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,9 @@ def _mm(v) -> str:
     return "(" + ", ".join(f"{float(x):.4g}" for x in v) + ")"
 
 
-def save_figure(ct: np.ndarray, pet: np.ndarray, path: str, slice_index: int | None = None,
-                title: str = "", spacing=None) -> bool:
+def save_figure(
+    ct: np.ndarray, pet: np.ndarray, path: str, slice_index: int | None = None, title: str = "", spacing=None
+) -> bool:
     """CT slice, PET slice, fused overlay and coronal PET MIP of paired ``(C, H, W)`` arrays into ``path``.
 
     ``spacing`` (slice, row, column) in mm sets the MIP's aspect ratio. Returns False (and writes
@@ -33,12 +35,13 @@ def save_figure(ct: np.ndarray, pet: np.ndarray, path: str, slice_index: int | N
     """
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         return False
     k = int(np.argmax(pet.reshape(pet.shape[0], -1).max(axis=1))) if slice_index is None else slice_index
-    vmax = 0.6 * float(pet.max()) or 1.0   # SUV window 0..60 % of the maximum: lesions and organs visible
+    vmax = 0.6 * float(pet.max()) or 1.0  # SUV window 0..60 % of the maximum: lesions and organs visible
     fig, axes = plt.subplots(1, 4, figsize=(16, 4.4))
     axes[0].imshow(ct[k], cmap="gray", vmin=-1000, vmax=600)
     axes[0].set_title(f"CT slice {k} (HU)")
@@ -50,8 +53,8 @@ def save_figure(ct: np.ndarray, pet: np.ndarray, path: str, slice_index: int | N
     axes[2].set_title("fused")
     mip = pet.max(axis=1)[::-1]  # coronal: max over rows (anterior-posterior), head up
     cols = np.nonzero(mip.max(axis=0) > 0)[0]
-    if cols.size:                # crop to the body
-        mip = mip[:, max(cols[0] - 2, 0):cols[-1] + 3]
+    if cols.size:  # crop to the body
+        mip = mip[:, max(cols[0] - 2, 0) : cols[-1] + 3]
     aspect = float(spacing[0]) / float(spacing[2]) if spacing is not None else "auto"
     axes[3].imshow(mip, cmap="gray_r", vmin=0, vmax=vmax, aspect=aspect)
     axes[3].set_title("coronal PET MIP")
@@ -69,7 +72,9 @@ def run_demo(out: str | os.PathLike = "petct-demo") -> int:
     """Run the demo into ``out``; returns the process exit status (0)."""
     from . import __version__, core_version
     from .data import sample_study
-    from .study import load_study, pair, save_paired
+    from .paired_io import save_paired
+    from .pairing import pair
+    from .selection import load_study
 
     out = os.fspath(out)
     print(f"petct {__version__} (core {core_version}) demo -> {os.path.abspath(out)}")
@@ -78,8 +83,9 @@ def run_demo(out: str | os.PathLike = "petct-demo") -> int:
     t_write = time.perf_counter() - t0
     size = sum(os.path.getsize(os.path.join(sample.dicom_dir, f)) for f in os.listdir(sample.dicom_dir))
     n_files = len(os.listdir(sample.dicom_dir))
-    print(f"wrote a synthetic PET-CT study: {n_files} files, {size / 1e6:.1f} MB in {sample.dicom_dir} "
-          f"({t_write:.2f} s)")
+    print(
+        f"wrote a synthetic PET-CT study: {n_files} files, {size / 1e6:.1f} MB in {sample.dicom_dir} ({t_write:.2f} s)"
+    )
 
     t1 = time.perf_counter()
     study = load_study(sample.dicom_dir)
@@ -91,20 +97,28 @@ def run_demo(out: str | os.PathLike = "petct-demo") -> int:
 
     ct, pet = study.ct, study.pet
     assert ct is not None and pet is not None
-    print(f"\nCT : {ct.shape} voxels, spacing (slice, row, col) {_mm(ct.spacing)} mm, "
-          f"HU {ct.array.min():.0f}..{ct.array.max():.0f}")
-    print(f"PET: {pet.shape} voxels, spacing (slice, row, col) {_mm(pet.spacing)} mm, "
-          f"units {pet.units}")
+    print(
+        f"\nCT : {ct.shape} voxels, spacing (slice, row, col) {_mm(ct.spacing)} mm, "
+        f"HU {ct.array.min():.0f}..{ct.array.max():.0f}"
+    )
+    print(f"PET: {pet.shape} voxels, spacing (slice, row, col) {_mm(pet.spacing)} mm, units {pet.units}")
 
     info = pet.suv_info
     print(f"\nSUVbw factor {pet.suv_factor('bw'):.6g} (Bq/ml -> g/ml); expected {sample.suv_factor:.6g}")
     print(f"  formula: {info.get('formula', '')}")
-    for key, label in (("units", "units"), ("decay_correction", "decay correction"),
-                       ("dose_bq", "injected dose (Bq)"), ("half_life_s", "half-life (s)"),
-                       ("injection_time", "injection time"), ("injection_time_source", "  from"),
-                       ("scan_start", "scan start"), ("scan_start_source", "  from"),
-                       ("decay_factor", "decay factor"), ("weight_kg", "weight (kg)"),
-                       ("per_slice", "per-slice factors")):
+    for key, label in (
+        ("units", "units"),
+        ("decay_correction", "decay correction"),
+        ("dose_bq", "injected dose (Bq)"),
+        ("half_life_s", "half-life (s)"),
+        ("injection_time", "injection time"),
+        ("injection_time_source", "  from"),
+        ("scan_start", "scan start"),
+        ("scan_start_source", "  from"),
+        ("decay_factor", "decay factor"),
+        ("weight_kg", "weight (kg)"),
+        ("per_slice", "per-slice factors"),
+    ):
         if key in info:
             print(f"  {label}: {_fmt(info[key])}")
     for note in info.get("notes", []) or []:
@@ -116,13 +130,16 @@ def run_demo(out: str | os.PathLike = "petct-demo") -> int:
     save_paired(study, paired_dir)
     t_pair = time.perf_counter() - t2
     suv = pet.suv("bw")
-    print(f"\npaired on the CT grid: ct {ct_arr.shape} {ct_arr.dtype}, pet {pet_arr.shape} {pet_arr.dtype} "
-          f"-> {paired_dir}")
+    print(
+        f"\npaired on the CT grid: ct {ct_arr.shape} {ct_arr.dtype}, pet {pet_arr.shape} {pet_arr.dtype} "
+        f"-> {paired_dir}"
+    )
     print(f"SUVmax {float(suv.max()):.3f} (native PET grid), {float(pet_arr.max()):.3f} (on the CT grid)")
     print("phantom lesions (known SUV -> measured SUVmax in the sphere):")
     k_idx, i_idx, j_idx = np.indices(pet.shape)
-    centres = (pet.affine @ np.stack([k_idx.ravel(), i_idx.ravel(), j_idx.ravel(),
-                                      np.ones(k_idx.size)]))[:3].T.reshape(pet.shape + (3,))
+    centres = (pet.affine @ np.stack([k_idx.ravel(), i_idx.ravel(), j_idx.ravel(), np.ones(k_idx.size)]))[:3].T.reshape(
+        pet.shape + (3,)
+    )
     for les in sample.lesions:
         inside = np.linalg.norm(centres - np.asarray(les.center), axis=-1) <= les.radius
         measured = float(suv[inside].max()) if inside.any() else float("nan")

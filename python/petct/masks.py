@@ -16,12 +16,14 @@ Rules (also in the README):
   all contours of that plane (holes and islands). A centre exactly on a contour edge is inside on the
   left / top edges (smaller column / row index) and outside on the right / bottom ones.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +47,8 @@ def mask_files(path: Any) -> list[str]:
     p = os.fspath(path)
     if os.path.isfile(p):
         return [p]
-    from .study import scan
+    from .series import scan
+
     return [f for s in scan(p) if s.modality in MASK_MODALITIES for f in s.files]
 
 
@@ -58,8 +61,13 @@ def _grid_of(like: Any) -> tuple:
         offsets = like.get("slice_offsets")
         direction = np.asarray(like["direction"], dtype=np.float64).reshape(-1)
         uniform = offsets is None or np.allclose(np.diff(offsets), like["spacing"][0], atol=1e-4)
-        return (shape, tuple(like["origin"]), tuple(direction), tuple(like["spacing"]),
-                None if uniform else np.asarray(offsets, dtype=np.float64))
+        return (
+            shape,
+            tuple(like["origin"]),
+            tuple(direction),
+            tuple(like["spacing"]),
+            None if uniform else np.asarray(offsets, dtype=np.float64),
+        )
     raise TypeError("like must be a petct.Volume or a paired meta dict (shape, origin, direction, spacing)")
 
 
@@ -75,24 +83,35 @@ class _Opened:
     def source(self, index: int) -> MaskSource:
         e = self.entries[index]
         o = self.objects[e["object"]]
-        return MaskSource(path=o["path"], modality=o["modality"], number=e["number"], name=e["name"],
-                          referenced_series=o["referenced_series"],
-                          frame_of_reference_uids=o["frame_of_reference_uids"])
+        return MaskSource(
+            path=o["path"],
+            modality=o["modality"],
+            number=e["number"],
+            name=e["name"],
+            referenced_series=o["referenced_series"],
+            frame_of_reference_uids=o["frame_of_reference_uids"],
+        )
 
-    def fill(self, index: int, like: Any, fractional: bool, threshold: float, strict: bool | None,
-             threads: int) -> np.ndarray:
+    def fill(
+        self, index: int, like: Any, fractional: bool, threshold: float, strict: bool | None, threads: int
+    ) -> np.ndarray:
         e = self.entries[index]
         o = self.objects[e["object"]]
         like_for = getattr(like, "frame_of_reference_uid", None) or (
-            like.get("frame_of_reference_uid") if isinstance(like, Mapping) else None)
+            like.get("frame_of_reference_uid") if isinstance(like, Mapping) else None
+        )
         if like_for and o["frame_of_reference_uids"] and like_for not in o["frame_of_reference_uids"]:
-            raise GeometryError(f"{o['modality']} refers to frame of reference {o['frame_of_reference_uids'][0]}, "
-                                f"the target volume is in {like_for}: the referenced series is missing",
-                                path=o["path"], tag=0x00200052)
+            raise GeometryError(
+                f"{o['modality']} refers to frame of reference {o['frame_of_reference_uids'][0]}, "
+                f"the target volume is in {like_for}: the referenced series is missing",
+                path=o["path"],
+                tag=0x00200052,
+            )
         if strict is None:
             strict = getattr(like, "series_uid", None) in o["referenced_series"]
-        arr = _native.masks_fill(self.handle, index, _grid_of(like), fractional, bool(strict), float(threshold),
-                                 threads, o["path"])
+        arr = _native.masks_fill(
+            self.handle, index, _grid_of(like), fractional, bool(strict), float(threshold), threads, o["path"]
+        )
         return arr if fractional else arr.view(np.bool_)
 
 
@@ -105,8 +124,15 @@ def _unique(name: str, taken: Mapping[str, Any]) -> str:
     return f"{name} ({n})"
 
 
-def load_masks(path: Any, like: Any, fractional: bool = False, threshold: float = 0.5, strict: bool | None = None,
-               threads: int = 0, return_sources: bool = False):
+def load_masks(
+    path: Any,
+    like: Any,
+    fractional: bool = False,
+    threshold: float = 0.5,
+    strict: bool | None = None,
+    threads: int = 0,
+    return_sources: bool = False,
+):
     """``{segment or ROI name: bool array}`` on the grid of ``like`` (a :class:`petct.Volume` — CT, PET
     — or the meta dict of a paired result).
 
@@ -126,8 +152,13 @@ def load_masks(path: Any, like: Any, fractional: bool = False, threshold: float 
             name = _unique(e["name"], out)
             out[name] = opened.fill(i, like, fractional, threshold, strict, threads)
             sources[name] = opened.source(i)
-            log.info("mask %r from %s %s: %d voxels", name, sources[name]["modality"], sources[name]["path"],
-                     int(np.count_nonzero(out[name])))
+            log.info(
+                "mask %r from %s %s: %d voxels",
+                name,
+                sources[name]["modality"],
+                sources[name]["path"],
+                int(np.count_nonzero(out[name])),
+            )
     return (out, sources) if return_sources else out
 
 

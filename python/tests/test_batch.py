@@ -1,4 +1,5 @@
 """Cohorts on Dask: petct.batch and ``petct batch`` on a LocalCluster of worker processes."""
+
 from __future__ import annotations
 
 import csv
@@ -11,14 +12,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from synth import make_study
 
 import petct
-from synth import make_study
 
 distributed = pytest.importorskip("dask.distributed")
 
-SMALL = dict(ct_shape=(8, 16, 16), pet_shape=(6, 8, 8), ct_spacing=(2.0, 2.0, 3.0), pet_spacing=(4.0, 4.0, 4.0),
-             ct_z0=0.0, pet_z0=-2.0)
+SMALL = {
+    "ct_shape": (8, 16, 16),
+    "pet_shape": (6, 8, 8),
+    "ct_spacing": (2.0, 2.0, 3.0),
+    "pet_spacing": (4.0, 4.0, 4.0),
+    "ct_z0": 0.0,
+    "pet_z0": -2.0,
+}
 
 
 def _cohort(root: Path) -> dict[str, str]:
@@ -28,6 +35,7 @@ def _cohort(root: Path) -> dict[str, str]:
         _, _, ids = make_study(str(root / name), seed=i, **SMALL)
         uids[name] = ids.study_uid
     import pydicom
+
     for f in (root / "broken" / "PT").iterdir():
         ds = pydicom.dcmread(f)
         del ds.RadiopharmaceuticalInformationSequence
@@ -42,8 +50,9 @@ def _cohort(root: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                       silence_logs=40)
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+    )
     c = distributed.Client(cluster)
     yield c
     c.close()
@@ -62,7 +71,7 @@ def test_batch_on_local_cluster_pairs_every_study_and_reports_failures(tmp_path,
     counts = []
     rows = petct.batch(root, out, client=client, progress=lambda done, total: counts.append((done, total)))
     by = {r["study"]: r for r in rows}
-    assert counts == [(1, 3), (2, 3), (3, 3)]         # p1, p2, broken run; ctonly is not PET-CT
+    assert counts == [(1, 3), (2, 3), (3, 3)]  # p1, p2, broken run; ctonly is not PET-CT
     assert set(by) == set(uids.values())
     for name in ("p1", "p2"):
         r = by[uids[name]]
@@ -81,7 +90,8 @@ def test_batch_on_local_cluster_pairs_every_study_and_reports_failures(tmp_path,
     with open(out / "summary.csv", newline="") as f:
         table = list(csv.DictReader(f))
     assert {r["study"]: r["status"] for r in table} == {r["study"]: r["status"] for r in rows}
-    from petct.batch import SUMMARY_COLUMNS
+    from petct.cohort import SUMMARY_COLUMNS
+
     assert list(table[0]) == SUMMARY_COLUMNS
 
     # a second run, through the scheduler's address, skips the finished studies (files untouched) and
@@ -96,9 +106,13 @@ def test_batch_on_local_cluster_pairs_every_study_and_reports_failures(tmp_path,
 def test_cli_batch_with_its_own_local_cluster(tmp_path):
     root, out = tmp_path / "root", tmp_path / "out"
     uids = _cohort(root)
-    proc = subprocess.run([sys.executable, "-m", "petct", "batch", str(root), "-o", str(out), "--workers", "2"],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 1, proc.stderr[-2000:]          # one study failed
+    proc = subprocess.run(
+        [sys.executable, "-m", "petct", "batch", str(root), "-o", str(out), "--workers", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 1, proc.stderr[-2000:]  # one study failed
     assert "4 studies, 1 failed" in proc.stdout
     with open(out / "summary.csv", newline="") as f:
         status = {r["study"]: r["status"] for r in csv.DictReader(f)}
@@ -106,13 +120,16 @@ def test_cli_batch_with_its_own_local_cluster(tmp_path):
 
 
 def test_import_petct_does_not_import_dask():
-    code = "import sys, petct; assert 'dask' not in sys.modules and 'distributed' not in sys.modules; " \
-           "f = petct.batch; assert callable(f) and 'dask' not in sys.modules; import petct.batch as m; " \
-           "assert callable(petct.batch) and callable(m)"
+    code = (
+        "import sys, petct; assert 'dask' not in sys.modules and 'distributed' not in sys.modules; "
+        "f = petct.batch; assert callable(f) and 'dask' not in sys.modules; import petct.cohort as m; "
+        "assert petct.batch is m.batch and callable(petct.batch)"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
 # -- hostile folders (issue 14) ------------------------------------------------------------------------
+
 
 def _clashing_cohort(root: Path) -> dict[str, str]:
     """Two studies whose UIDs sanitise to the same text, one with its dose in MBq (an SUV note), and
@@ -120,14 +137,15 @@ def _clashing_cohort(root: Path) -> dict[str, str]:
     import pydicom
     from pydicom.dataset import FileMetaDataset
     from synth import StudyIds
+
     uids = {"star": "1.2.826.0.1.3680043.9.7.1*4", "under": "1.2.826.0.1.3680043.9.7.1_4"}
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")    # pydicom: not a valid UI
+        warnings.simplefilter("ignore")  # pydicom: not a valid UI
         for name, uid in uids.items():
             make_study(str(root / name), seed=3, ids=StudyIds(study_uid=uid), **SMALL)
         for f in (root / "under" / "PT").iterdir():
             ds = pydicom.dcmread(f)
-            ds.RadiopharmaceuticalInformationSequence[0].RadionuclideTotalDose = 370.0   # MBq, noted
+            ds.RadiopharmaceuticalInformationSequence[0].RadionuclideTotalDose = 370.0  # MBq, noted
             ds.save_as(f)
     (root / "README.txt").write_text("cohort notes\n")
     (root / "under" / "info.json").write_text('{"a": 1}')
@@ -149,18 +167,23 @@ def _clashing_cohort(root: Path) -> dict[str, str]:
 def test_batch_hostile_root_clashing_uids_output_inside_root_and_non_dicom_files(tmp_path, client):
     root = tmp_path / "root"
     uids = _clashing_cohort(root)
-    out = root / "paired"                                 # the output folder inside the root
+    out = root / "paired"  # the output folder inside the root
     for run in range(2):
         rows = petct.batch(root, out, client=client)
         by = {r["study"]: r for r in rows}
-        assert set(by) == set(uids.values()), by       # no "(unreadable files)" row, no row for OUT
+        assert set(by) == set(uids.values()), by  # no "(unreadable files)" row, no row for OUT
         assert all(r["status"] == ("ok" if run == 0 else "done earlier") for r in rows), rows
         folders = {r["output"] for r in rows}
-        assert len(folders) == 2                        # distinct folders (and Dask keys)
+        assert len(folders) == 2  # distinct folders (and Dask keys)
         skipped = {os.path.relpath(p, root) for p, _, _ in rows.skipped}
-        assert {"README.txt", "DICOMDIR", os.path.join("old-run", "meta.json"), os.path.join("old-run", "ct.npy"),
-                os.path.join("under", "info.json")} <= skipped
-        assert not any(s.startswith("paired") for s in skipped)       # OUT is not scanned
+        assert {
+            "README.txt",
+            "DICOMDIR",
+            os.path.join("old-run", "meta.json"),
+            os.path.join("old-run", "ct.npy"),
+            os.path.join("under", "info.json"),
+        } <= skipped
+        assert not any(s.startswith("paired") for s in skipped)  # OUT is not scanned
         with open(out / "skipped.csv", newline="") as f:
             assert {os.path.relpath(r["path"], root) for r in csv.DictReader(f)} == skipped
     for name, uid in uids.items():
@@ -191,11 +214,19 @@ def test_batch_refuses_bad_workers_and_a_missing_root_at_once(tmp_path):
     with pytest.raises(ValueError, match="empty path"):
         petct.batch(root, "")
     for args in (["--workers", "-3"], ["--workers", "0"]):
-        proc = subprocess.run([sys.executable, "-m", "petct", "batch", str(root), "-o", str(tmp_path / "out"), *args],
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-m", "petct", "batch", str(root), "-o", str(tmp_path / "out"), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 1 and "workers must be at least 1" in proc.stderr, proc.stderr[-2000:]
-    proc = subprocess.run([sys.executable, "-m", "petct", "batch", str(tmp_path / "missing"), "-o", str(tmp_path / "out")],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "petct", "batch", str(tmp_path / "missing"), "-o", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1 and "does not exist" in proc.stderr
     assert not (tmp_path / "out").exists()
 
@@ -205,19 +236,24 @@ def test_cli_batch_exit_code_ignores_skipped_files(tmp_path):
     make_study(str(root / "s"), seed=5, **SMALL)
     (root / "README.md").write_text("# cohort")
     (root / "s" / "export.json").write_text("{}")
-    proc = subprocess.run([sys.executable, "-m", "petct", "batch", str(root), "-o", str(out), "--workers", "1"],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "petct", "batch", str(root), "-o", str(out), "--workers", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
     assert "1 studies, 0 failed" in proc.stdout and "2 file(s) skipped" in proc.stdout
 
 
 def test_batch_reports_refused_suv_timing_and_takes_the_override(tmp_path, client):
     import pydicom
+
     root = tmp_path / "root"
     _, _, ids = make_study(str(root / "late"), seed=4, **SMALL)
     for f in (root / "late" / "PT").iterdir():
         ds = pydicom.dcmread(f)
-        ds.RadiopharmaceuticalInformationSequence[0].RadiopharmaceuticalStartTime = "110200"   # 2 min after
+        ds.RadiopharmaceuticalInformationSequence[0].RadiopharmaceuticalStartTime = "110200"  # 2 min after
         ds.save_as(f)
     row = petct.batch(root, tmp_path / "out", client=client)[0]
     assert row["status"] == "error" and "SUVError" in row["error"] and "previous day" in row["error"]
@@ -237,13 +273,14 @@ def test_batch_output_files_never_block_and_keep_their_mode(tmp_path, client):
     rows = petct.batch(root, out, client=client)
     assert [r["status"] for r in rows] == ["ok"]
     assert (out / "summary.csv").is_file()
-    assert stat.S_ISFIFO(os.lstat(out / f"summary.csv.tmp-{os.getpid()}").st_mode)   # not ours: untouched
+    assert stat.S_ISFIFO(os.lstat(out / f"summary.csv.tmp-{os.getpid()}").st_mode)  # not ours: untouched
     os.chmod(out / "summary.csv", 0o600)
     os.chmod(out / "skipped.csv", 0o640)
     petct.batch(root, out, client=client)
     assert stat.S_IMODE(os.stat(out / "summary.csv").st_mode) == 0o600
     assert stat.S_IMODE(os.stat(out / "skipped.csv").st_mode) == 0o640
     # a non-UTF-8 (Latin-1) file name is written to skipped.csv as its own bytes
-    from petct.batch import _write_skipped
+    from petct.cohort import _write_skipped
+
     _write_skipped(str(out / "skipped.csv"), [(os.fsdecode(b"/r/caf\xe9.txt"), "not DICOM", "")])
     assert b"/r/caf\xe9.txt,not DICOM" in (out / "skipped.csv").read_bytes()

@@ -1,4 +1,5 @@
 """Dynamic / gated (4D) PET, duplicates, multi-study folders (issue 12)."""
+
 from __future__ import annotations
 
 import math
@@ -8,12 +9,12 @@ import warnings
 
 import numpy as np
 import pytest
-
-import petct
 from synth import StudyIds, axial, make_study, pet_header, write_series
 
+import petct
+
 HALF_LIFE = 6586.2
-FRAME_STARTS_S = [0, 60, 180]          # frame start, seconds after 11:00:00
+FRAME_STARTS_S = [0, 60, 180]  # frame start, seconds after 11:00:00
 FRAME_DURATIONS_S = [60, 120, 300]
 
 
@@ -22,8 +23,19 @@ def _hms(seconds_after_11: float) -> str:
     return f"{int(t // 3600):02d}{int(t % 3600 // 60):02d}{int(t % 60):02d}"
 
 
-def write_dynamic(folder, ids=None, n_frames=3, n_slices=5, *, decay="START", image_index=True, shuffle=True,
-                  gated=False, series_number=5, values=None):
+def write_dynamic(
+    folder,
+    ids=None,
+    n_frames=3,
+    n_slices=5,
+    *,
+    decay="START",
+    image_index=True,
+    shuffle=True,
+    gated=False,
+    series_number=5,
+    values=None,
+):
     """A dynamic (or gated) PET series: n_frames x n_slices files, positions repeated per frame; stored
     value of frame t, slice k is 100*(t+1) + k (slope 1 unless ``values``)."""
     ids = ids or StudyIds()
@@ -53,8 +65,17 @@ def write_dynamic(folder, ids=None, n_frames=3, n_slices=5, *, decay="START", im
         ds.InstanceNumber = (n_frames * C - k) if shuffle else k + 1
 
     names = (lambda k: f"pt_{(k * 7) % (n_frames * C):04d}.dcm") if shuffle else None
-    write_series(str(folder), "PT", g, stored, ids, extra=extra, series_number=series_number,
-                 description="PET dynamic" if not gated else "PET gated", names=names)
+    write_series(
+        str(folder),
+        "PT",
+        g,
+        stored,
+        ids,
+        extra=extra,
+        series_number=series_number,
+        description="PET dynamic" if not gated else "PET gated",
+        names=names,
+    )
     return ids
 
 
@@ -95,6 +116,7 @@ def test_frame_with_other_positions_is_an_error_naming_frame_and_file(tmp_path):
         ds = petct.dcmread(tmp_path / name)
         if int(ds.ImageIndex) == 13:
             import pydicom
+
             p = pydicom.dcmread(tmp_path / name)
             p.ImagePositionPatient = [0.0, 0.0, 7.5]
             p.save_as(tmp_path / name)
@@ -115,17 +137,27 @@ def test_suv_per_frame_for_each_decay_mode(tmp_path):
         base = 75000 / 370e6
         lam = math.log(2) / HALF_LIFE
         if mode == "START":
-            expected = [base / math.exp(-lam * 3600)] * 3        # series start 11:00, injection 10:00
+            expected = [base / math.exp(-lam * 3600)] * 3  # series start 11:00, injection 10:00
         elif mode == "ADMIN":
             expected = [base] * 3
         else:
-            expected = [base * (lam * D / -math.expm1(-lam * D)) / math.exp(-lam * (3600 + s))
-                        for s, D in zip(FRAME_STARTS_S, FRAME_DURATIONS_S)]
+            expected = [
+                base * (lam * D / -math.expm1(-lam * D)) / math.exp(-lam * (3600 + s))
+                for s, D in zip(FRAME_STARTS_S, FRAME_DURATIONS_S)
+            ]
         np.testing.assert_allclose(f[:, 0], expected, rtol=1e-12)
         np.testing.assert_allclose(f, np.repeat(f[:, :1], 5, axis=1))
         np.testing.assert_allclose(vol.suv("bw"), vol.array * f[:, :, None, None], rtol=1e-6)
         assert vol.frame(2).suv_factor("bw") == pytest.approx(expected[2], rel=1e-12)
         assert vol.frame(2).suv_info["frame"]["decay_correction"] == mode
+        # a crop of the 4D volume keeps every frame and cuts the per-frame slices and their factors
+        crop = vol.crop(1, 4)
+        assert crop.shape == (3, 3, 6, 7) and crop.files == [
+            f for t in range(3) for f in vol.files[t * 5 + 1 : t * 5 + 4]
+        ]
+        np.testing.assert_array_equal(crop.suv_factors("bw"), f[:, 1:4])
+        np.testing.assert_array_equal(crop.suv("bw"), vol.suv("bw")[:, 1:4])
+        assert crop.frame(2).suv_factor("bw") == pytest.approx(expected[2], rel=1e-12)
 
 
 def test_same_instance_twice_is_reported_as_duplicate_files(tmp_path):
@@ -144,7 +176,8 @@ def test_same_instance_twice_is_reported_as_duplicate_files(tmp_path):
     assert study.pet.shape == (30, 32, 32) and study.ct.shape == (40, 64, 64)
     assert any("duplicate file(s)" in n for n in study.notes)
     # batch runs this per study: the warnings column says duplicate files too
-    from petct.batch import find_studies, run_study
+    from petct.cohort import find_studies, run_study
+
     jobs, _ = find_studies(tmp_path)
     assert len(jobs) == 1
     row = run_study(jobs[0], str(tmp_path / "out"))
@@ -154,6 +187,7 @@ def test_same_instance_twice_is_reported_as_duplicate_files(tmp_path):
 
 def test_identical_files_without_sop_instance_uid_are_duplicates(tmp_path):
     import pydicom
+
     ids = StudyIds()
     g = axial(4, 4, (1.0, 1.0), 3, 2.0)
     paths = write_series(str(tmp_path), "CT", g, np.arange(48, dtype=np.int16).reshape(3, 4, 4), ids)
@@ -178,7 +212,7 @@ def test_repeated_positions_with_different_timing_are_frames(tmp_path):
     def extra(ds, k):
         pet_header(ds, k)
         ds.FrameReferenceTime = 1000.0 * (k // C)
-        ds.ImageIndex, ds.NumberOfSlices = k % C + 1, C     # copied frames: ImageIndex does not separate them
+        ds.ImageIndex, ds.NumberOfSlices = k % C + 1, C  # copied frames: ImageIndex does not separate them
 
     write_series(str(tmp_path), "PT", g, stored, ids, extra=extra)
     vol = petct.load_series(tmp_path)
@@ -203,7 +237,7 @@ def test_pair_every_frame_and_save_4d(tmp_path):
     assert not np.array_equal(pet[0], pet[2])
     ct_p, pet_p = petct.pair(study, target="pet")
     assert pet_p.shape == (3,) + ct_p.shape
-    np.testing.assert_allclose(pet_p, study.pet.suv("bw")[:, :ct_p.shape[0]], rtol=1e-6)
+    np.testing.assert_allclose(pet_p, study.pet.suv("bw")[:, : ct_p.shape[0]], rtol=1e-6)
     petct.save_paired(study, tmp_path / "out")
     ct_l, pet_l, meta_l = petct.load_paired(tmp_path / "out")
     assert pet_l.shape == (3,) + ct_l.shape and np.array_equal(pet_l, pet)
@@ -212,6 +246,7 @@ def test_pair_every_frame_and_save_4d(tmp_path):
     assert [f["decay_correction"] for f in meta_l["suv"]["frames"]] == ["START"] * 3
     # command line: --frame, and info shows the frames
     from petct.cli import main
+
     assert main(["pair", str(tmp_path / "s"), "-o", str(tmp_path / "cli"), "--frame", "2"]) == 0
     ct_c, pet_c, meta_c = petct.load_paired(tmp_path / "cli")
     assert pet_c.shape == ct_c.shape and np.array_equal(pet_c, pet[2]) and meta_c["frame"] == 2
@@ -222,6 +257,7 @@ def test_info_shows_frames_and_gates(tmp_path, capsys):
     write_dynamic(tmp_path / "dyn", ids, n_frames=3)
     write_dynamic(tmp_path / "gated", ids, n_frames=4, gated=True, series_number=6)
     from petct.cli import main
+
     assert main(["info", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "3 dynamic" in out and "4 gated" in out
@@ -233,8 +269,14 @@ def test_per_slice_acquisition_times_are_not_frames(tmp_path):
     ids = StudyIds()
     offsets = np.array([0, 2, 4, 4, 6], float)
     g = axial(4, 4, (1.0, 1.0), 5, 2.0, offsets=offsets)
-    paths = write_series(str(tmp_path), "CT", g, np.zeros((5, 4, 4), np.int16), ids,
-                         extra=lambda ds, k: setattr(ds, "AcquisitionTime", f"1100{k:02d}"))
+    paths = write_series(
+        str(tmp_path),
+        "CT",
+        g,
+        np.zeros((5, 4, 4), np.int16),
+        ids,
+        extra=lambda ds, k: setattr(ds, "AcquisitionTime", f"1100{k:02d}"),
+    )
     with pytest.raises(petct.GeometryError, match="same position") as exc:
         petct.load_series(tmp_path)
     assert paths[2] in str(exc.value) and paths[3] in str(exc.value)
@@ -246,13 +288,21 @@ def test_enhanced_multiframe_pet_with_temporal_index_is_4d_with_per_frame_suv(tm
     FrameAcquisitionDuration; DecayCorrection NONE, so every time point decays from its own start."""
     from pydicom.dataset import Dataset
     from pydicom.sequence import Sequence
+
     ids = StudyIds()
     g = axial(4, 5, (2.0, 2.0), 1, 3.0)
-    path = write_series(str(tmp_path), "PT", g, np.zeros((1, 4, 5), np.int16), ids,
-                        extra=lambda ds, k: pet_header(ds, k, decay="NONE", corrected=("ATTN",)))[0]
+    path = write_series(
+        str(tmp_path),
+        "PT",
+        g,
+        np.zeros((1, 4, 5), np.int16),
+        ids,
+        extra=lambda ds, k: pet_header(ds, k, decay="NONE", corrected=("ATTN",)),
+    )[0]
     import pydicom
+
     ds = pydicom.dcmread(path)
-    order = [(2, 6.0), (1, 0.0), (2, 0.0), (1, 3.0), (1, 6.0), (2, 3.0)]      # (time point, z) per stored frame
+    order = [(2, 6.0), (1, 0.0), (2, 0.0), (1, 3.0), (1, 6.0), (2, 3.0)]  # (time point, z) per stored frame
     starts = {1: "20260101110000", 2: "20260101110500"}
     durations = {1: 300000.0, 2: 600000.0}
     frames = []
@@ -290,6 +340,7 @@ def test_enhanced_multiframe_pet_with_temporal_index_is_4d_with_per_frame_suv(tm
 
 def test_same_sop_instance_uid_at_another_position_is_an_error(tmp_path):
     import pydicom
+
     ids = StudyIds()
     paths = write_series(str(tmp_path), "CT", axial(4, 4, (1.0, 1.0), 3, 2.0), np.zeros((3, 4, 4), np.int16), ids)
     a = pydicom.dcmread(paths[0])
@@ -307,15 +358,19 @@ def test_frames_match_dcm2niix(tmp_path):
     at the same patient z, hold what petct puts in (T, C, H, W)."""
     nib = pytest.importorskip("nibabel")
     import subprocess
+
     write_dynamic(tmp_path / "dyn", n_frames=3, n_slices=6)
     (tmp_path / "nii").mkdir()
-    subprocess.run(["dcm2niix", "-z", "n", "-b", "n", "-f", "dyn", "-o", str(tmp_path / "nii"), str(tmp_path / "dyn")],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["dcm2niix", "-z", "n", "-b", "n", "-f", "dyn", "-o", str(tmp_path / "nii"), str(tmp_path / "dyn")],
+        check=True,
+        capture_output=True,
+    )
     img = nib.load(str(tmp_path / "nii" / "dyn.nii"))
-    data = np.asarray(img.dataobj, dtype=np.float64)               # (cols, rows, slices, T)
+    data = np.asarray(img.dataobj, dtype=np.float64)  # (cols, rows, slices, T)
     assert data.shape[2:] == (6, 3)
     vol = petct.load_series(tmp_path / "dyn")
-    z_nii = [float((img.affine @ [0, 0, k, 1])[2]) for k in range(6)]   # RAS z == LPS z
+    z_nii = [float((img.affine @ [0, 0, k, 1])[2]) for k in range(6)]  # RAS z == LPS z
     for k, z in enumerate(vol.slice_positions[:, 2]):
         kn = int(np.argmin(np.abs(np.asarray(z_nii) - z)))
         assert abs(z_nii[kn] - z) < 1e-3

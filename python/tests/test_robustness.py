@@ -284,10 +284,17 @@ def test_killed_writer_leaves_old_complete_result_or_a_detected_mix(tmp_path):
         kills += 1
         problem = _check_paired(out, expected)
         assert problem is None, f"after kill {kills} (delay {delay:.2f} s): {problem}"
-    # a new save still works and removes the killed writers' temporary files; the parent folder got
-    # nothing but the output folder
-    meta = petct.save_paired(quiet_load(tmp_path / "a"), out)
-    assert sorted(os.listdir(out)) == ["ct.npy", "meta.json", "pet.npy"]
+    # a new save still works; the killed writers' temporary files are left in place (named in a
+    # warning when there are any), nothing else is there; the parent folder got nothing but the output
+    # folder
+    leftovers = sorted(n for n in os.listdir(out) if ".petct-tmp-" in n)
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        meta = petct.save_paired(quiet_load(tmp_path / "a"), out)
+    said = " ".join(str(w.message) for w in rec if issubclass(w.category, petct.PetctWarning))
+    assert (f"{len(leftovers)} temporary file(s)" in said) if leftovers else not said
+    assert all(n in said for n in leftovers[:5])
+    assert sorted(os.listdir(out)) == sorted(["ct.npy", "meta.json", "pet.npy"] + leftovers)
     assert _check_paired(out, expected) is None and meta["study_uid"] == ids_a.study_uid
     ct, pt, meta2 = petct.load_paired(out)
     assert meta2["content_id"] == meta["content_id"]

@@ -1,15 +1,14 @@
 """Series, volumes, geometry and pairing, with SimpleITK as the geometry and resampling oracle."""
+
 from __future__ import annotations
 
-import json
 import os
-import warnings
 
 import numpy as np
 import pytest
+from synth import Geometry, StudyIds, axial, make_study, pet_header, write_series
 
 import petct
-from synth import Geometry, StudyIds, axial, make_study, pet_header, write_series
 
 sitk = pytest.importorskip("SimpleITK")
 
@@ -72,8 +71,7 @@ def test_pair_target_ct_matches_simpleitk_resample(study_dir):
     study = petct.load_study(study_dir)
     ct, pet = petct.pair(study, target="ct", pet="bqml", crop=None)
     assert ct.shape == pet.shape == study.ct.array.shape
-    ref = sitk.Resample(to_sitk(study.pet), to_sitk(study.ct), sitk.Transform(), sitk.sitkLinear, 0.0,
-                        sitk.sitkFloat32)
+    ref = sitk.Resample(to_sitk(study.pet), to_sitk(study.ct), sitk.Transform(), sitk.sitkLinear, 0.0, sitk.sitkFloat32)
     expected = sitk.GetArrayFromImage(ref)
     inside = expected != 0
     assert inside.sum() > 0.3 * inside.size
@@ -101,8 +99,9 @@ def test_pair_target_pet_area_average(tmp_path):
     rng = np.random.default_rng(1)
     ct = rng.integers(0, 2000, size=(n, 32, 32)).astype(np.int16)
     write_series(str(tmp_path / "CT"), "CT", ct_g, ct, ids, intercept=-1024.0)
-    write_series(str(tmp_path / "PT"), "PT", pet_g, np.ones((n, 16, 16), np.int16), ids,
-                 extra=lambda ds, k: pet_header(ds, k))
+    write_series(
+        str(tmp_path / "PT"), "PT", pet_g, np.ones((n, 16, 16), np.int16), ids, extra=lambda ds, k: pet_header(ds, k)
+    )
     study = petct.load_study(tmp_path)
     ct_on_pet, pet = petct.pair(study, target="pet", pet="bqml")
     expected = (ct.astype(np.float64) - 1024).reshape(n, 16, 2, 16, 2).mean(axis=(2, 4))
@@ -119,14 +118,21 @@ def test_oblique_pair_matches_simpleitk(tmp_path):
     pet_g = Geometry(24, 24, (3.0, 3.0), np.arange(20) * 3.0, origin=(-30.0, -40.0, -25.0), row_dir=r, col_dir=c)
     rng = np.random.default_rng(2)
     write_series(str(tmp_path / "CT"), "CT", ct_g, rng.integers(0, 100, (30, 48, 48)).astype(np.int16), ids)
-    write_series(str(tmp_path / "PT"), "PT", pet_g, rng.integers(0, 3000, (20, 24, 24)).astype(np.int16), ids,
-                 extra=lambda ds, k: pet_header(ds, k))
+    write_series(
+        str(tmp_path / "PT"),
+        "PT",
+        pet_g,
+        rng.integers(0, 3000, (20, 24, 24)).astype(np.int16),
+        ids,
+        extra=lambda ds, k: pet_header(ds, k),
+    )
     study = petct.load_study(tmp_path)
     ref_pet = sitk_series(str(tmp_path / "PT"))
     np.testing.assert_allclose(study.pet.affine, sitk_affine(ref_pet), atol=1e-6)
     ct, pet = petct.pair(study, target="ct", pet="bqml", crop=None)
-    expected = sitk.GetArrayFromImage(sitk.Resample(to_sitk(study.pet), to_sitk(study.ct), sitk.Transform(),
-                                                    sitk.sitkLinear, 0.0, sitk.sitkFloat32))
+    expected = sitk.GetArrayFromImage(
+        sitk.Resample(to_sitk(study.pet), to_sitk(study.ct), sitk.Transform(), sitk.sitkLinear, 0.0, sitk.sitkFloat32)
+    )
     inside = expected != 0
     assert inside.sum() > 1000
     np.testing.assert_allclose(pet[inside], expected[inside], rtol=2e-5, atol=1e-2)
@@ -151,8 +157,7 @@ def test_sorting_uses_normal_projection_not_instance_number(tmp_path):
     g = Geometry(8, 8, (1.0, 1.0), np.arange(6) * 2.0, row_dir=(1, 0, 0), col_dir=(0, np.cos(a), np.sin(a)))
     stored = np.stack([np.full((8, 8), k, np.int16) for k in range(6)])
     order = [3, 0, 5, 1, 4, 2]  # instance numbers unrelated to position
-    write_series(str(tmp_path), "CT", g, stored, ids,
-                 extra=lambda ds, k: setattr(ds, "InstanceNumber", order[k] + 1))
+    write_series(str(tmp_path), "CT", g, stored, ids, extra=lambda ds, k: setattr(ds, "InstanceNumber", order[k] + 1))
     vol = petct.load_series(tmp_path)
     np.testing.assert_array_equal(vol.array[:, 0, 0], np.arange(6))
 
@@ -171,8 +176,15 @@ def test_per_slice_rescale(tmp_path):
     ids = StudyIds()
     g = axial(4, 4, (1.0, 1.0), 3, 2.0)
     slopes = np.array([0.5, 2.0, 10.0])
-    write_series(str(tmp_path), "PT", g, np.full((3, 4, 4), 100, np.int16), ids, slopes=slopes,
-                 extra=lambda ds, k: pet_header(ds, k))
+    write_series(
+        str(tmp_path),
+        "PT",
+        g,
+        np.full((3, 4, 4), 100, np.int16),
+        ids,
+        slopes=slopes,
+        extra=lambda ds, k: pet_header(ds, k),
+    )
     vol = petct.load_series(tmp_path)
     np.testing.assert_allclose(vol.array[:, 0, 0], 100 * slopes)
 
@@ -194,8 +206,9 @@ def test_spheres_land_at_same_index(tmp_path):
         return np.where(d < 9.0, inside_value, outside_value).astype(np.int16)
 
     write_series(str(tmp_path / "CT"), "CT", ct_g, phantom(ct_g, 1500, 1000), ids, intercept=-1024.0)
-    write_series(str(tmp_path / "PT"), "PT", pet_g, phantom(pet_g, 8000, 100), ids,
-                 extra=lambda ds, k: pet_header(ds, k))
+    write_series(
+        str(tmp_path / "PT"), "PT", pet_g, phantom(pet_g, 8000, 100), ids, extra=lambda ds, k: pet_header(ds, k)
+    )
     study = petct.load_study(tmp_path)
     ct, pet = petct.pair(study, target="ct", pet="bqml")
 
@@ -220,13 +233,21 @@ def test_save_and_load_paired(study_dir, tmp_path):
 
 def test_localizer_and_junk_are_ignored(study_dir, tmp_path):
     import shutil
+
     d = tmp_path / "mixed"
     shutil.copytree(study_dir, d)
     (d / "notes.txt").write_text("not dicom")
     ids = StudyIds()
     loc = Geometry(32, 32, (2.0, 2.0), np.array([0.0]), row_dir=(1, 0, 0), col_dir=(0, 0, -1))
-    write_series(str(d / "LOC"), "CT", loc, np.zeros((1, 32, 32), np.int16), ids, series_number=1,
-                 extra=lambda ds, k: setattr(ds, "ImageType", ["ORIGINAL", "PRIMARY", "LOCALIZER"]))
+    write_series(
+        str(d / "LOC"),
+        "CT",
+        loc,
+        np.zeros((1, 32, 32), np.int16),
+        ids,
+        series_number=1,
+        extra=lambda ds, k: setattr(ds, "ImageType", ["ORIGINAL", "PRIMARY", "LOCALIZER"]),
+    )
     found = petct.scan(d)
     assert any(p.endswith("notes.txt") for p, _ in found.skipped)
     loc_s = [s for s in found if s.localizer]
@@ -263,6 +284,7 @@ def test_file_changed_between_scan_and_load_is_an_error(tmp_path):
     """A slice rewritten after the scan read its header is not mixed with the header: the load fails
     naming the file and the element that changed."""
     import pydicom
+
     from petct import study as study_mod
 
     make_study(str(tmp_path))
@@ -293,7 +315,40 @@ def test_suv_is_refused_when_slices_disagree_on_a_series_value(tmp_path):
     ds.PatientWeight = float(ds.PatientWeight) + 10
     ds.save_as(victim)
     st = petct.load_study(tmp_path)
-    assert st.pet.array.shape == good.shape          # the volume loads; only SUV is refused
+    assert st.pet.array.shape == good.shape  # the volume loads; only SUV is refused
     with pytest.raises(petct.SUVError, match=r"PatientWeight \(0010,1030\) differs between the slices") as err:
         st.pet.suv("bw")
     assert "slice 7" in str(err.value)
+
+
+def test_volume_crop_recomputes_the_geometry_and_keeps_suv(study_dir):
+    st = petct.load_study(study_dir)
+    for v in (st.ct, st.pet):
+        n = v.shape[-3]
+        k0, k1 = 3, n - 2
+        c = v.crop(k0, k1)
+        assert c.shape == (k1 - k0,) + v.shape[1:] and np.shares_memory(c.array, v.array)
+        np.testing.assert_array_equal(c.array, v.array[k0:k1])
+        # the cropped index (k, i, j) is the parent's (k0 + k, i, j)
+        idx = np.array([[0, 0, 0, 1], [k1 - k0 - 1, 5, 7, 1], [2, 60 % v.shape[1], 1, 1]], dtype=np.float64).T
+        np.testing.assert_allclose(c.affine @ idx, v.affine @ (idx + np.array([[k0], [0], [0], [0]])), atol=1e-6)
+        np.testing.assert_allclose(c.affine[:3, 3], v.slice_positions[k0], atol=1e-4)
+        np.testing.assert_allclose(c.slice_positions, v.slice_positions[k0:k1])
+        assert c.slice_offsets[0] == 0 and c.files == v.files[k0:k1]
+        grid, expected = c.grid(), v.grid(k0, k1)
+        assert grid[:4] == expected[:4]
+        # oracle: SimpleITK's region of interest of the whole volume has the crop's origin
+        roi = sitk.RegionOfInterest(v.to_sitk(), (v.shape[2], v.shape[1], k1 - k0), (0, 0, k0))
+        np.testing.assert_allclose(c.to_sitk().GetOrigin(), roi.GetOrigin(), atol=1e-6)
+        np.testing.assert_allclose(sitk.GetArrayFromImage(c.to_sitk()), sitk.GetArrayFromImage(roi))
+    pet = st.pet
+    c = pet.crop(2, 9)
+    np.testing.assert_array_equal(c.suv_factors(), pet.suv_factors()[2:9])
+    np.testing.assert_array_equal(c.suv(), pet.suv()[2:9])
+    assert c.crop(1, 3).files == pet.files[3:5]
+    np.testing.assert_array_equal(c.crop(1, 3).suv_factors(), pet.suv_factors()[3:5])
+    for bad in ((5, 5), (-1, 3), (0, pet.shape[0] + 1), (4, 2)):
+        with pytest.raises(IndexError, match="crop"):
+            pet.crop(*bad)
+    with pytest.raises(TypeError, match="k0 must be an int"):
+        pet.crop(1.5, 3)

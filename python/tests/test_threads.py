@@ -65,7 +65,7 @@ def test_load_series_and_pair_honour_threads(study_dir):
 
 
 def test_batch_task_threads_reach_the_core(study_dir, tmp_path):
-    from petct.batch import find_studies, run_study
+    from petct.cohort import find_studies, run_study
 
     jobs, _ = find_studies(study_dir, threads=1)
     row, width = peak_of(lambda: run_study(jobs[0], str(tmp_path / "out"), threads=1))

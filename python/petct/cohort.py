@@ -1,6 +1,6 @@
 """Cohorts: every PET-CT study under a folder, paired on Dask distributed.
 
-``petct.batch(root, out)`` scans ``root`` once (header-only), groups the series by StudyInstanceUID,
+``petct.batch(root, out)`` (:func:`batch`, defined here in ``petct.cohort``) scans ``root`` once (header-only), groups the series by StudyInstanceUID,
 and runs one task per PET-CT study on a Dask cluster (a ``LocalCluster`` of worker processes by
 default, or an existing scheduler): load the study, pair PET onto the CT grid and write
 ``out/<StudyInstanceUID>/`` (``ct.npy``, ``pet.npy``, ``meta.json``, written atomically). A study
@@ -11,6 +11,7 @@ are not errors. An ``out`` inside ``root`` is left out of the scan.
 
 Dask is an optional dependency (``pip install "petct[dask]"``); it is imported only when a batch runs.
 """
+
 from __future__ import annotations
 
 import csv
@@ -20,16 +21,28 @@ import re
 import time
 import traceback
 from dataclasses import dataclass, field
-import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .study import Crop, PetValues, SuvKind, Target
+    from .series import Crop, PetValues, SuvKind, Target
 
 __all__ = ["batch", "find_studies", "StudyJob", "BatchResult", "SUMMARY_COLUMNS"]
 
-SUMMARY_COLUMNS = ["study", "status", "patient_id", "ct_series", "pet_series", "ct_shape", "pet_shape",
-                   "paired_shape", "suv_factor", "warnings", "error", "seconds", "output"]
+SUMMARY_COLUMNS = [
+    "study",
+    "status",
+    "patient_id",
+    "ct_series",
+    "pet_series",
+    "ct_shape",
+    "pet_shape",
+    "paired_shape",
+    "suv_factor",
+    "warnings",
+    "error",
+    "seconds",
+    "output",
+]
 
 
 @dataclass
@@ -40,7 +53,7 @@ class StudyJob:
     patient_id: str
     modalities: list[str]
     files: list[str]
-    series: list[str] = field(default_factory=list)        # "MOD #num description" of each series
+    series: list[str] = field(default_factory=list)  # "MOD #num description" of each series
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -56,7 +69,8 @@ def find_studies(root: Any, threads: int = 0, exclude: Any = None) -> tuple[list
     unreadable) that could not be attributed to a study (a skipped file is attributed to the study with
     files in its folder).
     """
-    from .study import _list_files, scan
+    from .series import _list_files, scan
+
     files = _list_files(root, recursive=True)
     if exclude is not None:
         ex = os.path.realpath(os.fspath(exclude))
@@ -67,6 +81,7 @@ def find_studies(root: Any, threads: int = 0, exclude: Any = None) -> tuple[list
             if d not in real_dirs:
                 real_dirs[d] = not _inside(os.path.realpath(d), ex)
             return real_dirs[d]
+
         files = [f for f in files if keep(f)]
     found = scan(files, threads=threads)
     by_uid: dict[str, StudyJob] = {}
@@ -77,8 +92,9 @@ def find_studies(root: Any, threads: int = 0, exclude: Any = None) -> tuple[list
         if not s.ignore and s.modality not in job.modalities:
             job.modalities.append(s.modality)
         job.files.extend(s.files)
-        job.series.append(f"{s.modality} #{s.series_number if s.series_number is not None else ''} "
-                          f"{s.description}".strip())
+        job.series.append(
+            f"{s.modality} #{s.series_number if s.series_number is not None else ''} {s.description}".strip()
+        )
     folders: dict[str, StudyJob] = {}
     for job in by_uid.values():
         for f in job.files:
@@ -109,6 +125,7 @@ def study_folder_name(study_uid: str) -> str:
     if _PLAIN_UID.fullmatch(study_uid) and not study_uid.endswith("."):
         return study_uid
     import hashlib
+
     digest = hashlib.sha256(study_uid.encode("utf-8", "surrogateescape")).hexdigest()[:12]
     prefix = _SAFE.sub("_", study_uid).strip(".")[:64] or "no-study-uid"
     return f"{prefix}-h{digest}"
@@ -120,6 +137,7 @@ def _is_done(folder: str) -> bool:
         return False
     from .errors import PairedFolderError
     from .outdir import check_files, read_marker
+
     try:
         check_files(folder, read_marker(folder))
     except (OSError, ValueError, PairedFolderError):
@@ -131,12 +149,23 @@ def _shape(a) -> str:
     return "x".join(str(int(n)) for n in a) if a is not None else ""
 
 
-def run_study(job: StudyJob, out_dir: str, target: Target = "ct", pet: PetValues = "suv", suv_kind: SuvKind = "bw",
-              crop: Crop = "overlap", threads: int = 1, timing: dict | None = None) -> dict:
+def run_study(
+    job: StudyJob,
+    out_dir: str,
+    target: Target = "ct",
+    pet: PetValues = "suv",
+    suv_kind: SuvKind = "bw",
+    crop: Crop = "overlap",
+    threads: int = 1,
+    timing: dict | None = None,
+) -> dict:
     """The task of one study (runs on a Dask worker): load, pair, save. Never raises: errors go in the row."""
     import warnings
-    from .study import load_study, save_paired
-    row: dict[str, Any] = {c: "" for c in SUMMARY_COLUMNS}
+
+    from .paired_io import save_paired
+    from .selection import load_study
+
+    row: dict[str, Any] = dict.fromkeys(SUMMARY_COLUMNS, "")
     row.update(study=job.study_uid, patient_id=job.patient_id, output=out_dir, status="error")
     t0 = time.perf_counter()
     notes = [f"skipped {os.path.basename(p)}: {r}" for p, r in job.skipped]
@@ -180,6 +209,7 @@ def run_study(job: StudyJob, out_dir: str, target: Target = "ct", pet: PetValues
 def _read_summary(path: str) -> dict[str, dict]:
     from .errors import PairedFolderError
     from .outdir import open_regular
+
     if not os.path.isfile(path):
         return {}
     try:
@@ -201,14 +231,27 @@ def write_summary(path: str, rows: list[dict]) -> None:
     for r in rows:
         w.writerow({c: r.get(c, "") for c in SUMMARY_COLUMNS})
     from .outdir import replace_file
+
     replace_file(path, buf.getvalue().encode("utf-8", "surrogateescape"))
 
 
-def batch(root: Any, out: Any, scheduler: str | None = None, workers: int | None = None, *,
-          target: Target = "ct", pet: PetValues = "suv", suv_kind: SuvKind = "bw", crop: Crop = "overlap",
-          redo: bool = False, client: Any = None, threads_per_task: int = 1,
-          progress: Any = None, allow_day_rollover: bool = False,
-          allow_implausible_elapsed: bool = False) -> list[dict]:
+def batch(
+    root: Any,
+    out: Any,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    *,
+    target: Target = "ct",
+    pet: PetValues = "suv",
+    suv_kind: SuvKind = "bw",
+    crop: Crop = "overlap",
+    redo: bool = False,
+    client: Any = None,
+    threads_per_task: int = 1,
+    progress: Any = None,
+    allow_day_rollover: bool = False,
+    allow_implausible_elapsed: bool = False,
+) -> list[dict]:
     """Pair every PET-CT study under ``root`` into ``out/<StudyInstanceUID>/`` on Dask distributed.
 
     ``scheduler``: address of an existing Dask scheduler (``tcp://host:8786``); default a
@@ -224,6 +267,7 @@ def batch(root: Any, out: Any, scheduler: str | None = None, workers: int | None
     ``root`` raise before anything is created.
     """
     from .outdir import check_out_dir
+
     _check_count("workers", workers, allow_none=True)
     _check_count("threads_per_task", threads_per_task)
     root_path = os.fspath(root)
@@ -233,8 +277,10 @@ def batch(root: Any, out: Any, scheduler: str | None = None, workers: int | None
         raise NotADirectoryError(f"batch root {root_path!r} is not a folder (nothing created)")
     out = os.path.abspath(check_out_dir(out))
     if _inside(os.path.realpath(root_path), os.path.realpath(out)):
-        raise ValueError(f"the output folder {out!r} is the batch root or holds it; choose a folder beside or "
-                         "inside the root (it is then left out of the scan)")
+        raise ValueError(
+            f"the output folder {out!r} is the batch root or holds it; choose a folder beside or "
+            "inside the root (it is then left out of the scan)"
+        )
     # the scan comes first: a root that cannot be read creates no output folder
     jobs, unassigned = find_studies(root_path, exclude=out)
     os.makedirs(out, exist_ok=True)
@@ -251,12 +297,17 @@ def batch(root: Any, out: Any, scheduler: str | None = None, workers: int | None
         order.append(job.study_uid)
         folder = os.path.join(out, study_folder_name(job.study_uid))
         if not job.is_petct:
-            row = {c: "" for c in SUMMARY_COLUMNS}
-            row.update(study=job.study_uid, patient_id=job.patient_id, status="not PET-CT",
-                       error=f"series found: {', '.join(job.series) or 'none'}", seconds="0")
+            row = dict.fromkeys(SUMMARY_COLUMNS, "")
+            row.update(
+                study=job.study_uid,
+                patient_id=job.patient_id,
+                status="not PET-CT",
+                error=f"series found: {', '.join(job.series) or 'none'}",
+                seconds="0",
+            )
             rows[job.study_uid] = row
         elif not redo and _is_done(folder):
-            row = dict(previous.get(job.study_uid) or {c: "" for c in SUMMARY_COLUMNS})
+            row = dict(previous.get(job.study_uid) or dict.fromkeys(SUMMARY_COLUMNS, ""))
             row.update(study=job.study_uid, patient_id=job.patient_id, output=folder, status="done earlier")
             rows[job.study_uid] = row
         else:
@@ -267,32 +318,56 @@ def batch(root: Any, out: Any, scheduler: str | None = None, workers: int | None
         own_client = None
         if client is None:
             from dask.distributed import Client, LocalCluster
+
             if scheduler:
                 own_client = client = Client(scheduler)
             else:
                 import logging
+
                 n = workers or max(1, min(4, os.cpu_count() or 1))
-                own_cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                           silence_logs=logging.ERROR, dashboard_address=None)
+                own_cluster = LocalCluster(
+                    n_workers=n,
+                    threads_per_worker=1,
+                    processes=True,
+                    silence_logs=logging.ERROR,
+                    dashboard_address=None,
+                )
                 own_client = client = Client(own_cluster)
         from ._progress import Reporter
+
         reporter = Reporter(progress, len(todo), "batch")
         try:
             from dask.distributed import as_completed
+
             futures = {}
             for job, folder in todo:
-                fut = client.submit(run_study, job, folder, target, pet, suv_kind, crop, threads_per_task, timing,
-                                    key=f"petct-study-{study_folder_name(job.study_uid)}", pure=False)
+                fut = client.submit(
+                    run_study,
+                    job,
+                    folder,
+                    target,
+                    pet,
+                    suv_kind,
+                    crop,
+                    threads_per_task,
+                    timing,
+                    key=f"petct-study-{study_folder_name(job.study_uid)}",
+                    pure=False,
+                )
                 futures[fut] = job
             for fut in as_completed(list(futures)):
                 job = futures[fut]
                 try:
                     row = fut.result()
                 except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: the task crashed its worker
-                    row = {c: "" for c in SUMMARY_COLUMNS}
-                    row.update(study=job.study_uid, patient_id=job.patient_id, status="error",
-                               error=f"{type(exc).__name__}: {exc}",
-                               output=os.path.join(out, study_folder_name(job.study_uid)))
+                    row = dict.fromkeys(SUMMARY_COLUMNS, "")
+                    row.update(
+                        study=job.study_uid,
+                        patient_id=job.patient_id,
+                        status="error",
+                        error=f"{type(exc).__name__}: {exc}",
+                        output=os.path.join(out, study_folder_name(job.study_uid)),
+                    )
                 rows[job.study_uid] = row
                 reporter.update(1)
                 # keep the summary current, so an interrupted batch still says what it finished
@@ -337,17 +412,5 @@ def _write_skipped(path: str, skipped: list[tuple[str, str, str]]) -> None:
     for p, r, study in skipped:
         w.writerow([os.fsdecode(p), r, study])
     from .outdir import replace_file
+
     replace_file(path, buf.getvalue().encode("utf-8", "surrogateescape"))
-
-
-class _CallableModule(types.ModuleType):
-    """``import petct.batch`` binds this module to ``petct.batch``; calling it runs :func:`batch`, so
-    ``petct.batch(root, out)`` works whichever of the two the name holds."""
-
-    def __call__(self, *args, **kwargs):
-        return batch(*args, **kwargs)
-
-
-import sys as _sys  # noqa: E402
-
-_sys.modules[__name__].__class__ = _CallableModule
