@@ -19,11 +19,10 @@
 // Tests/PetctTestSupport is a test-only target shared by the test targets.
 import PackageDescription
 
-
 let package = Package(
     name: "petct",
     products: [
-        .library(name: "petct", type: .dynamic, targets: ["PetctExport"]),
+        .library(name: "petct", type: .dynamic, targets: ["PetctExport"])
     ],
     targets: [
         .target(name: "CPetct", path: "Sources/CPetct"),
@@ -40,29 +39,45 @@ let package = Package(
         .target(name: "PetctSeries", dependencies: ["PetctConcurrency", "DicomBytes", "DicomParser", "DicomPixels"]),
         .target(name: "PetctSUV", dependencies: ["DicomBytes", "DicomParser"]),
         .target(name: "PetctPairing", dependencies: ["PetctConcurrency", "DicomBytes"]),
-        .target(name: "PetctMasks", dependencies: ["DicomBytes", "DicomParser", "DicomPixels", "PetctSeries", "PetctPairing"]),
+        .target(
+            name: "PetctMasks",
+            dependencies: ["DicomBytes", "DicomParser", "DicomPixels", "PetctSeries", "PetctPairing"]),
         .target(name: "DicomWriter", dependencies: ["DicomBytes", "DicomDictionary", "DicomParser"]),
-        .target(name: "PetctExport",
-                dependencies: ["CPetct", "PetctConcurrency", "DicomBytes", "DicomDictionary", "DicomParser", "DicomPixels",
-                               "PetctSeries", "PetctSUV", "PetctPairing", "PetctMasks", "DicomWriter"],
-                exclude: ["exports.map"]),
+        .target(
+            name: "PetctExport",
+            dependencies: [
+                "CPetct", "PetctConcurrency", "DicomBytes", "DicomDictionary", "DicomParser", "DicomPixels",
+                "PetctSeries", "PetctSUV", "PetctPairing", "PetctMasks", "DicomWriter",
+            ],
+            exclude: ["exports.map"]),
         // Test-only: DICOM streams, files and in-memory data sets for the test targets.
         .target(name: "PetctTestSupport", dependencies: ["DicomBytes", "DicomParser"], path: "Tests/PetctTestSupport"),
         .testTarget(name: "PetctConcurrencyTests", dependencies: ["PetctConcurrency"]),
         .testTarget(name: "DicomBytesTests", dependencies: ["DicomBytes"]),
-        .testTarget(name: "PetctExportTests",
-                    dependencies: ["CPetct", "PetctConcurrency", "DicomBytes", "DicomParser", "PetctSUV", "PetctPairing",
-                                   "PetctExport"]),
+        .testTarget(
+            name: "PetctExportTests",
+            dependencies: [
+                "CPetct", "PetctConcurrency", "DicomBytes", "DicomParser", "PetctSUV", "PetctPairing",
+                "PetctExport",
+            ]),
         .testTarget(name: "DicomDictionaryTests", dependencies: ["DicomDictionary"]),
-        .testTarget(name: "DicomParserTests", dependencies: ["DicomBytes", "DicomDictionary", "DicomParser", "PetctTestSupport"]),
+        .testTarget(
+            name: "DicomParserTests",
+            dependencies: ["DicomBytes", "DicomDictionary", "DicomParser", "PetctTestSupport"]),
         // Test-only: the libraries' own encoders, through their installed headers (libcharls-dev, libopenjp2-7-dev);
         // a plain `swift build` builds it too: without those headers, build the library with `--product petct`.
-        .target(name: "CCodecTestEncoders", path: "Tests/CCodecTestEncoders",
-                linkerSettings: [.linkedLibrary("charls"), .linkedLibrary("openjp2")]),
-        .testTarget(name: "DicomCodecsTests", dependencies: ["DicomBytes", "DicomCodecs", "CCharLS", "COpenJPEG", "CCodecTestEncoders"]),
-        .testTarget(name: "DicomPixelsTests", dependencies: ["DicomBytes", "DicomParser", "DicomPixels", "PetctTestSupport"]),
-        .testTarget(name: "PetctSeriesTests", dependencies: ["DicomBytes", "DicomParser", "PetctSeries", "PetctTestSupport"]),
-        .testTarget(name: "PetctSUVTests", dependencies: ["DicomBytes", "DicomParser", "PetctSUV", "PetctTestSupport"]),
+        .target(
+            name: "CCodecTestEncoders", path: "Tests/CCodecTestEncoders",
+            linkerSettings: [.linkedLibrary("charls"), .linkedLibrary("openjp2")]),
+        .testTarget(
+            name: "DicomCodecsTests",
+            dependencies: ["DicomBytes", "DicomCodecs", "CCharLS", "COpenJPEG", "CCodecTestEncoders"]),
+        .testTarget(
+            name: "DicomPixelsTests", dependencies: ["DicomBytes", "DicomParser", "DicomPixels", "PetctTestSupport"]),
+        .testTarget(
+            name: "PetctSeriesTests", dependencies: ["DicomBytes", "DicomParser", "PetctSeries", "PetctTestSupport"]),
+        .testTarget(
+            name: "PetctSUVTests", dependencies: ["DicomBytes", "DicomParser", "PetctSUV", "PetctTestSupport"]),
         .testTarget(name: "PetctPairingTests", dependencies: ["PetctPairing"]),
         .testTarget(name: "PetctMasksTests", dependencies: ["PetctMasks", "PetctPairing"]),
         .testTarget(name: "DicomWriterTests", dependencies: ["DicomBytes", "DicomParser", "DicomWriter"]),

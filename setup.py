@@ -18,6 +18,7 @@ Environment:
   PETCT_SWIFT_CONFIG     release (default; debug info stripped) or debug
   PETCT_PREBUILT_LIB     use this libpetct.so instead of running `swift build` (development only)
 """
+
 import os
 import re
 import shutil
@@ -38,11 +39,13 @@ def sync_version() -> str:
     with open(os.path.join(ROOT, "VERSION")) as f:
         version = f.read().strip()
     targets = {
-        os.path.join(ROOT, "python", "petct", "_version.py"):
-            f'# Generated from VERSION by setup.py.\n__version__ = "{version}"\n',
-        os.path.join(ROOT, "Sources", "PetctExport", "Version.swift"):
-            "// Generated from VERSION by setup.py (python/tests/test_packaging.py checks that they agree).\n"
-            f'let coreVersion: StaticString = "{version}"\n',
+        os.path.join(
+            ROOT, "python", "petct", "_version.py"
+        ): f'# Generated from VERSION by setup.py.\n__version__ = "{version}"\n',
+        os.path.join(
+            ROOT, "Sources", "PetctExport", "Version.swift"
+        ): "// Generated from VERSION by setup.py (python/tests/test_packaging.py checks that they agree).\n"
+        f'let coreVersion: StaticString = "{version}"\n',
     }
     for path, text in targets.items():
         try:
@@ -68,8 +71,10 @@ def find_swift() -> str:
     if not swift and os.path.exists("/opt/swift/usr/bin/swift"):
         swift = "/opt/swift/usr/bin/swift"
     where = f"PETCT_SWIFT={swift}" if os.environ.get("PETCT_SWIFT") else "`swift` on PATH and /opt/swift/usr/bin"
-    hint = ("install Swift 6 from https://www.swift.org/install/linux/ (e.g. unpack it to /opt/swift) or set "
-            "PETCT_SWIFT; or install a petct wheel, which needs no toolchain")
+    hint = (
+        "install Swift 6 from https://www.swift.org/install/linux/ (e.g. unpack it to /opt/swift) or set "
+        "PETCT_SWIFT; or install a petct wheel, which needs no toolchain"
+    )
     if not swift or not os.access(swift, os.X_OK):
         raise PreflightError(f"the Swift 6 toolchain was not found ({where}): {hint}")
     try:
@@ -109,16 +114,22 @@ def preflight(need_swift: bool) -> str:
     try:
         import numpy
     except ImportError:
-        raise PreflightError("NumPy is needed to build the extension: `pip install numpy` "
-                             "(pip install / python -m build install it themselves)") from None
+        raise PreflightError(
+            "NumPy is needed to build the extension: `pip install numpy` "
+            "(pip install / python -m build install it themselves)"
+        ) from None
     py_include = sysconfig.get_paths()["include"]
     if not os.path.exists(os.path.join(py_include, "Python.h")):
         v = f"{sys.version_info[0]}.{sys.version_info[1]}"
-        raise PreflightError(f"the Python {v} headers (Python.h) are missing from {py_include}: install them, "
-                             f"e.g. `apt-get install python3-dev` (Debian's python3) or python{v}-dev")
+        raise PreflightError(
+            f"the Python {v} headers (Python.h) are missing from {py_include}: install them, "
+            f"e.g. `apt-get install python3-dev` (Debian's python3) or python{v}-dev"
+        )
     if not header_found("zlib.h"):
-        raise PreflightError("the zlib headers (zlib.h) were not found by the C compiler: install them, "
-                             "e.g. `apt-get install zlib1g-dev` (Debian)")
+        raise PreflightError(
+            "the zlib headers (zlib.h) were not found by the C compiler: install them, "
+            "e.g. `apt-get install zlib1g-dev` (Debian)"
+        )
     return numpy.get_include()
 
 
@@ -165,10 +176,24 @@ class BuildSwiftThenExt(build_ext):
     def build_swift(self) -> str:
         scratch = os.environ.get("PETCT_SWIFT_SCRATCH", os.path.join(ROOT, ".build"))
         config = os.environ.get("PETCT_SWIFT_CONFIG", "release")
-        cmd = [find_swift(), "build", "--package-path", ROOT, "--scratch-path", scratch, "-c", config,
-               "--product", "petct", "-Xswiftc", "-static-stdlib",
-               "-Xlinker", "--version-script=" + os.path.join(ROOT, "Sources", "PetctExport", "exports.map"),
-               "-Xlinker", "-soname=libpetct.so"]
+        cmd = [
+            find_swift(),
+            "build",
+            "--package-path",
+            ROOT,
+            "--scratch-path",
+            scratch,
+            "-c",
+            config,
+            "--product",
+            "petct",
+            "-Xswiftc",
+            "-static-stdlib",
+            "-Xlinker",
+            "--version-script=" + os.path.join(ROOT, "Sources", "PetctExport", "exports.map"),
+            "-Xlinker",
+            "-soname=libpetct.so",
+        ]
         if config == "release":
             cmd += ["-Xlinker", "--strip-debug"]
         print("petct: " + " ".join(cmd), flush=True)
@@ -177,11 +202,15 @@ class BuildSwiftThenExt(build_ext):
         return os.path.join(scratch, config, "libpetct.so")
 
 
+# The extension's C files (python/petct/_native/*.c share _native_private.h), relative paths as setuptools wants.
+NATIVE_DIR = "python/petct/_native"
+NATIVE_SOURCES = [f"{NATIVE_DIR}/{name}.c" for name in ("module", "errors", "call", "dataset", "series", "write")]
+
 ext = Extension(
     "petct._native",
-    sources=["python/petct/_native.c"],
+    sources=NATIVE_SOURCES,
     include_dirs=[HEADER_DIR],
-    depends=[os.path.join(HEADER_DIR, "petct.h")],
+    depends=[os.path.join(HEADER_DIR, "petct.h"), f"{NATIVE_DIR}/_native_private.h"],
     libraries=["petct"],
     runtime_library_dirs=["$ORIGIN"],
     extra_link_args=["-Wl,--strip-debug"],  # Python's CFLAGS add -g

@@ -25,4 +25,8 @@ static const struct codecshim_symbol symbols[] = {
 
 static struct codecshim_library library = {"CharLS", names, symbols};
 
-int codecshim_charls_load(const char **why) { return codecshim_open(&library, why); }
+int
+codecshim_charls_load(const char **why)
+{
+    return codecshim_open(&library, why);
+}

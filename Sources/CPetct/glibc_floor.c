@@ -8,8 +8,11 @@
  * lose bits. */
 #include <math.h>
 
-float hypotf(float x, float y) {
-    if (isinf(x) || isinf(y)) return INFINITY;
+float
+hypotf(float x, float y)
+{
+    if (isinf(x) || isinf(y))
+        return INFINITY;
     double dx = x, dy = y;
     return (float)sqrt(dx * dx + dy * dy);
 }

@@ -22,16 +22,18 @@ struct codecshim_symbol {
 };
 
 struct codecshim_library {
-    const char *codec;                        /* "CharLS" */
-    const char *const *names;                 /* file names to try, NULL-terminated */
-    const struct codecshim_symbol *symbols;   /* NULL-terminated */
-    int state;                                /* 0 not tried, 1 loaded, 2 unavailable */
-    char why[768];                            /* loaded: the path; unavailable: the reason */
+    const char *codec;                      /* "CharLS" */
+    const char *const *names;               /* file names to try, NULL-terminated */
+    const struct codecshim_symbol *symbols; /* NULL-terminated */
+    int state;                              /* 0 not tried, 1 loaded, 2 unavailable */
+    char why[768];                          /* loaded: the path; unavailable: the reason */
 };
 
 static pthread_mutex_t codecshim_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int codecshim_try(struct codecshim_library *lib) {
+static int
+codecshim_try(struct codecshim_library *lib)
+{
     size_t used = 0;
     lib->why[0] = 0;
     for (const char *const *name = lib->names; *name; name++) {
@@ -41,22 +43,26 @@ static int codecshim_try(struct codecshim_library *lib) {
             if (used < sizeof lib->why) {
                 int n = snprintf(lib->why + used, sizeof lib->why - used, "%s%s", used ? "; " : "",
                                  e ? e : *name);
-                if (n > 0) used += (size_t)n;
+                if (n > 0)
+                    used += (size_t)n;
             }
             continue;
         }
         const struct codecshim_symbol *s;
         for (s = lib->symbols; s->name; s++) {
             *s->slot = dlsym(handle, s->name);
-            if (!*s->slot) break;
+            if (!*s->slot)
+                break;
         }
         if (s->name) { /* an older or different library: not usable */
             if (used < sizeof lib->why) {
                 int n = snprintf(lib->why + used, sizeof lib->why - used, "%s%s has no %s", used ? "; " : "",
                                  *name, s->name);
-                if (n > 0) used += (size_t)n;
+                if (n > 0)
+                    used += (size_t)n;
             }
-            for (s = lib->symbols; s->name; s++) *s->slot = 0;
+            for (s = lib->symbols; s->name; s++)
+                *s->slot = 0;
             dlclose(handle);
             continue;
         }
@@ -71,7 +77,9 @@ static int codecshim_try(struct codecshim_library *lib) {
 }
 
 /* Returns 1 when the library is usable. *why gets the loaded path (1) or the reason (0). */
-static int codecshim_open(struct codecshim_library *lib, const char **why) {
+static int
+codecshim_open(struct codecshim_library *lib, const char **why)
+{
     int state = __atomic_load_n(&lib->state, __ATOMIC_ACQUIRE);
     if (state == 0) {
         pthread_mutex_lock(&codecshim_lock);
@@ -82,7 +90,8 @@ static int codecshim_open(struct codecshim_library *lib, const char **why) {
         }
         pthread_mutex_unlock(&codecshim_lock);
     }
-    if (why) *why = lib->why;
+    if (why)
+        *why = lib->why;
     return state == 1;
 }
 

@@ -97,14 +97,16 @@ public final class InputFile {
         guard !atEnd, bytes.count < requested else { return }
         let old = bytes.count
         if old > cap {
-            throw DicomError(.limit, "\(path): more than \(cap) bytes read from \(isRegular ? "a growing file" : "a stream") "
-                             + "(the stream limit); raise petct.config.max_stream_bytes to read it")
+            throw DicomError(
+                .limit,
+                "\(path): more than \(cap) bytes read from \(isRegular ? "a growing file" : "a stream") "
+                    + "(the stream limit); raise petct.config.max_stream_bytes to read it")
         }
         var total: Int
         if isRegular && old <= size {
             total = min(requested, size &+ 1)
         } else {
-            total = max(requested, old &+ max(65536, old / 2))   // streams grow geometrically
+            total = max(requested, old &+ max(65536, old / 2))  // streams grow geometrically
         }
         total = min(total, cap &+ 1)
         try Limits.probeAllocation(total, what: "reading \(path)")

@@ -4,8 +4,10 @@ import CZlib
 /// Endian transfer syntax. The output is capped by the decode limit (`Limits.decodedAllowance` of the
 /// input size), so a crafted stream raises a `.limit` error instead of exhausting memory; the output
 /// grows geometrically and each growth is probed first, so a failed allocation is an error, not a trap.
-public func inflateRaw(_ input: UnsafeRawBufferPointer, prefix: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
-                       maxOutput: Int? = nil, maxRatio: Int? = nil, offset: Int = 0) throws(DicomError) -> [UInt8] {
+public func inflateRaw(
+    _ input: UnsafeRawBufferPointer, prefix: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
+    maxOutput: Int? = nil, maxRatio: Int? = nil, offset: Int = 0
+) throws(DicomError) -> [UInt8] {
     var cap = Limits.decodedAllowance(compressed: input.count)
     if let maxRatio {
         let (r, o) = input.count.multipliedReportingOverflow(by: maxRatio)
@@ -46,7 +48,8 @@ public func inflateRaw(_ input: UnsafeRawBufferPointer, prefix: UnsafeRawBufferP
         if have > 0 {
             produced += have
             if produced > cap {
-                try Limits.checkDecoded(produced, compressed: input.count, what: "the deflated data set", offset: offset)
+                try Limits.checkDecoded(
+                    produced, compressed: input.count, what: "the deflated data set", offset: offset)
                 throw DicomError(.limit, "deflated data set inflates beyond \(cap) bytes", offset: offset)
             }
             if out.count + have > out.capacity {
@@ -63,7 +66,9 @@ public func inflateRaw(_ input: UnsafeRawBufferPointer, prefix: UnsafeRawBufferP
             throw DicomError.malformed("deflated data set is truncated", offset: offset + input.count)
         }
         if rc != Z_OK && rc != Z_BUF_ERROR {
-            throw DicomError.malformed("invalid deflate data (zlib \(rc))", offset: offset + (input.count - remainingIn - Int(stream.avail_in)))
+            throw DicomError.malformed(
+                "invalid deflate data (zlib \(rc))", offset: offset + (input.count - remainingIn - Int(stream.avail_in))
+            )
         }
     }
     return out

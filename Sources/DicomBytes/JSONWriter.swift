@@ -10,9 +10,13 @@ public struct JSONWriter {
         needsComma[needsComma.count - 1] = true
     }
 
-    public mutating func beginObject(_ key: String? = nil) { key.map { self.key($0) } ?? separate(); text += "{"; needsComma.append(false) }
+    public mutating func beginObject(_ key: String? = nil) {
+        key.map { self.key($0) } ?? separate(); text += "{"; needsComma.append(false)
+    }
     public mutating func endObject() { needsComma.removeLast(); text += "}" }
-    public mutating func beginArray(_ key: String? = nil) { key.map { self.key($0) } ?? separate(); text += "["; needsComma.append(false) }
+    public mutating func beginArray(_ key: String? = nil) {
+        key.map { self.key($0) } ?? separate(); text += "["; needsComma.append(false)
+    }
     public mutating func endArray() { needsComma.removeLast(); text += "]" }
 
     private mutating func key(_ k: String) {
@@ -57,7 +61,9 @@ public struct JSONWriter {
         s.withUTF8 { buf in
             var start = 0
             func flush(_ end: Int) {
-                if start < end { out += String(decoding: UnsafeBufferPointer(rebasing: buf[start..<end]), as: UTF8.self) }
+                if start < end {
+                    out += String(decoding: UnsafeBufferPointer(rebasing: buf[start..<end]), as: UTF8.self)
+                }
             }
             for i in 0..<buf.count {
                 let b = buf[i]

@@ -27,21 +27,27 @@ public enum Limits {
     }
 
     /// Throws a `.limit` error when `decoded` bytes from `compressed` bytes exceed the allowance.
-    public static func checkDecoded(_ decoded: Int, compressed: Int, what: String, offset: Int = -1,
-                                    tag: UInt32? = nil) throws(DicomError) {
+    public static func checkDecoded(
+        _ decoded: Int, compressed: Int, what: String, offset: Int = -1,
+        tag: UInt32? = nil
+    ) throws(DicomError) {
         let allowed = decodedAllowance(compressed: compressed)
         if decoded < 0 || decoded > allowed {
-            throw DicomError(.limit, "\(what) would decode to \(decoded) bytes from \(compressed) compressed bytes, "
-                             + "above the decode limit max(max_decoded_bytes=\(maxDecodedBytes), decode_ratio=\(decodeRatio) "
-                             + "x compressed) = \(allowed) bytes; raise petct.config.max_decoded_bytes or "
-                             + "petct.config.decode_ratio to read it", offset: offset, tag: tag)
+            throw DicomError(
+                .limit,
+                "\(what) would decode to \(decoded) bytes from \(compressed) compressed bytes, "
+                    + "above the decode limit max(max_decoded_bytes=\(maxDecodedBytes), decode_ratio=\(decodeRatio) "
+                    + "x compressed) = \(allowed) bytes; raise petct.config.max_decoded_bytes or "
+                    + "petct.config.decode_ratio to read it", offset: offset, tag: tag)
         }
     }
 
     /// Throws `.outOfMemory` when `bytes` cannot be allocated now. Swift traps when an array allocation
     /// fails, so an allocation whose size comes from the input (already bounded by the bytes present or
     /// the limits) is probed with malloc first; the probe is released at once.
-    public static func probeAllocation(_ bytes: Int, what: String, offset: Int = -1, tag: UInt32? = nil) throws(DicomError) {
+    public static func probeAllocation(_ bytes: Int, what: String, offset: Int = -1, tag: UInt32? = nil)
+        throws(DicomError)
+    {
         guard bytes >= 0 else { throw DicomError(.malformed, "\(what): negative size", offset: offset, tag: tag) }
         if bytes < 1 << 24 { return }
         guard let p = malloc(bytes) else {
@@ -112,9 +118,10 @@ public struct FilePath: Hashable, Sendable, CustomStringConvertible {
 
     /// The escaped (lossless) String form of the C path `p`.
     public static func escaped(cString p: UnsafePointer<CChar>) -> String {
-        let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), count: strlen(p))
+        let bytes = UnsafeBufferPointer(
+            start: UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), count: strlen(p))
         if !bytes.contains(0xF4), let valid = String(validatingCString: p) {
-            return valid   // valid UTF-8 without the escape range: the path's own text
+            return valid  // valid UTF-8 without the escape range: the path's own text
         }
         var s = String.UnicodeScalarView()
         var i = 0
@@ -122,8 +129,15 @@ public struct FilePath: Hashable, Sendable, CustomStringConvertible {
         while i < n {
             let b0 = bytes[i]
             var len = 0
-            if b0 < 0x80 { len = 1 } else if b0 >= 0xC2 && b0 <= 0xDF { len = 2 } else if b0 >= 0xE0 && b0 <= 0xEF { len = 3 }
-            else if b0 >= 0xF0 && b0 <= 0xF4 { len = 4 }
+            if b0 < 0x80 {
+                len = 1
+            } else if b0 >= 0xC2 && b0 <= 0xDF {
+                len = 2
+            } else if b0 >= 0xE0 && b0 <= 0xEF {
+                len = 3
+            } else if b0 >= 0xF0 && b0 <= 0xF4 {
+                len = 4
+            }
             var scalar: Unicode.Scalar? = nil
             if len > 0 && i + len <= n {
                 var v = UInt32(len == 1 ? b0 : len == 2 ? b0 & 0x1F : len == 3 ? b0 & 0x0F : b0 & 0x07)

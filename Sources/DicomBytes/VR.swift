@@ -41,18 +41,19 @@ public enum VRCode {
     @inlinable public static func isKnown(_ v: UInt16) -> Bool {
         let a = UInt8(truncatingIfNeeded: v), b = UInt8(truncatingIfNeeded: v >> 8)
         switch a {
-        case 0x41: return b == 0x45 || b == 0x53 || b == 0x54                      // AE AS AT
-        case 0x43: return b == 0x53                                                // CS
-        case 0x44: return b == 0x41 || b == 0x53 || b == 0x54                      // DA DS DT
-        case 0x46: return b == 0x44 || b == 0x4C                                   // FD FL
-        case 0x49: return b == 0x53                                                // IS
-        case 0x4C: return b == 0x4F || b == 0x54                                   // LO LT
+        case 0x41: return b == 0x45 || b == 0x53 || b == 0x54  // AE AS AT
+        case 0x43: return b == 0x53  // CS
+        case 0x44: return b == 0x41 || b == 0x53 || b == 0x54  // DA DS DT
+        case 0x46: return b == 0x44 || b == 0x4C  // FD FL
+        case 0x49: return b == 0x53  // IS
+        case 0x4C: return b == 0x4F || b == 0x54  // LO LT
         case 0x4F: return b == 0x42 || b == 0x44 || b == 0x46 || b == 0x4C || b == 0x56 || b == 0x57
-        case 0x50: return b == 0x4E                                                // PN
+        case 0x50: return b == 0x4E  // PN
         case 0x53: return b == 0x48 || b == 0x4C || b == 0x51 || b == 0x53 || b == 0x54 || b == 0x56
-        case 0x54: return b == 0x4D                                                // TM
-        case 0x55: return b == 0x43 || b == 0x49 || b == 0x4C || b == 0x4E || b == 0x52 || b == 0x53
-            || b == 0x54 || b == 0x56
+        case 0x54: return b == 0x4D  // TM
+        case 0x55:
+            return b == 0x43 || b == 0x49 || b == 0x4C || b == 0x4E || b == 0x52 || b == 0x53
+                || b == 0x54 || b == 0x56
         default: return false
         }
     }

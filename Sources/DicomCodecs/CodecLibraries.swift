@@ -1,6 +1,6 @@
-import DicomBytes
 import CCharLS
 import COpenJPEG
+import DicomBytes
 
 /// The codec libraries petct opens at run time (dlopen, on first use): CharLS for JPEG-LS and
 /// OpenJPEG for JPEG 2000 / HTJ2K. Neither is needed to build petct or to import it; without one,
@@ -54,7 +54,8 @@ public enum CodecLibraries {
     static func parseVersion(_ text: String) -> (major: Int, minor: Int)? {
         let parts = text.split(separator: ".", maxSplits: 2)
         guard parts.count >= 2, let major = Int(parts[0]),
-              let minor = Int(parts[1].prefix { $0 >= "0" && $0 <= "9" }) else { return nil }
+            let minor = Int(parts[1].prefix { $0 >= "0" && $0 <= "9" })
+        else { return nil }
         return (major, minor)
     }
 
@@ -73,22 +74,27 @@ public enum CodecLibraries {
         if isLoaded(library) {
             // HTJ2K (Part 15) arrived in OpenJPEG 2.5: an older library would report the stream as broken.
             if library == .openjpeg && transferSyntax.hasPrefix("1.2.840.10008.1.2.4.20"),
-               let v = openjpegVersion, v.major < 2 || (v.major == 2 && v.minor < 5) {
-                throw DicomError(.unsupportedTransferSyntax,
-                                 "\(CodecRegistry.name(of: transferSyntax)) needs OpenJPEG 2.5 or newer, found "
-                                 + "\(v.major).\(v.minor): upgrade libopenjp2-7 (or install petct's wheel, which bundles 2.5)")
+                let v = openjpegVersion, v.major < 2 || (v.major == 2 && v.minor < 5)
+            {
+                throw DicomError(
+                    .unsupportedTransferSyntax,
+                    "\(CodecRegistry.name(of: transferSyntax)) needs OpenJPEG 2.5 or newer, found "
+                        + "\(v.major).\(v.minor): upgrade libopenjp2-7 (or install petct's wheel, which bundles 2.5)")
             }
             return
         }
         let s = status(library)
-        throw DicomError(.unsupportedTransferSyntax,
-                         "\(CodecRegistry.name(of: transferSyntax)) needs the \(library.name) library "
-                         + "(\(library.file)), which could not be loaded: install the Debian package "
-                         + "\(library.debianPackage) (or petct's wheel, which bundles it) [\(s.description)]")
+        throw DicomError(
+            .unsupportedTransferSyntax,
+            "\(CodecRegistry.name(of: transferSyntax)) needs the \(library.name) library "
+                + "(\(library.file)), which could not be loaded: install the Debian package "
+                + "\(library.debianPackage) (or petct's wheel, which bundles it) [\(s.description)]")
     }
 
     /// `decoder`, preceded by the check that its library is present.
-    static func guarded(_ library: CodecLibrary, _ transferSyntax: String, _ decoder: @escaping FrameDecoder) -> FrameDecoder {
+    static func guarded(_ library: CodecLibrary, _ transferSyntax: String, _ decoder: @escaping FrameDecoder)
+        -> FrameDecoder
+    {
         return { (data: UnsafeRawBufferPointer, expected: FrameExpectation) throws(DicomError) -> DecodedFrame in
             try require(library, for: transferSyntax)
             return try decoder(data, expected)

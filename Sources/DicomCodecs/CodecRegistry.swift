@@ -39,7 +39,7 @@ public enum CodecRegistry {
         case "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81":
             return CodecLibraries.guarded(.charls, transferSyntax, JPEGLSDecoder.decode)
         case "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.201",
-             "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203":
+            "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203":
             return CodecLibraries.guarded(.openjpeg, transferSyntax, JPEG2000Decoder.decode)
         default: return nil
         }
@@ -52,7 +52,8 @@ public enum CodecRegistry {
         case "1.2.840.10008.1.2.4.50": return "JPEG Baseline (Process 1)"
         case "1.2.840.10008.1.2.4.51": return "JPEG Extended (Process 2 & 4)"
         case "1.2.840.10008.1.2.4.57": return "JPEG Lossless, Non-Hierarchical (Process 14)"
-        case "1.2.840.10008.1.2.4.70": return "JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14 [SV1])"
+        case "1.2.840.10008.1.2.4.70":
+            return "JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14 [SV1])"
         case "1.2.840.10008.1.2.4.80": return "JPEG-LS Lossless"
         case "1.2.840.10008.1.2.4.81": return "JPEG-LS Near-Lossless"
         case "1.2.840.10008.1.2.4.90": return "JPEG 2000 Image Compression (Lossless Only)"

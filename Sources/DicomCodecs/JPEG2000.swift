@@ -1,5 +1,6 @@
-import DicomBytes
 import COpenJPEG
+import DicomBytes
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,7 +31,9 @@ public enum JPEG2000Decoder {
         init(base: UnsafeRawPointer, count: Int) { self.base = base; self.count = count }
     }
 
-    public static func decode(_ data: UnsafeRawBufferPointer, _ expected: FrameExpectation) throws(DicomError) -> DecodedFrame {
+    public static func decode(_ data: UnsafeRawBufferPointer, _ expected: FrameExpectation) throws(DicomError)
+        -> DecodedFrame
+    {
         guard data.count >= 12, let base = data.baseAddress else {
             throw .malformed("JPEG 2000: stream too short (\(data.count) bytes)", offset: 0)
         }
@@ -38,7 +41,8 @@ public enum JPEG2000Decoder {
         if data[0] == 0xFF && data[1] == 0x4F && data[2] == 0xFF && data[3] == 0x51 {
             format = OPJ_CODEC_J2K
         } else if data[0] == 0 && data[1] == 0 && data[2] == 0 && data[3] == 0x0C && data[4] == 0x6A
-                    && data[5] == 0x50 && data[6] == 0x20 && data[7] == 0x20 {
+            && data[5] == 0x50 && data[6] == 0x20 && data[7] == 0x20
+        {
             format = OPJ_CODEC_JP2
         } else {
             throw .malformed("JPEG 2000: neither a codestream (FF4F FF51) nor a JP2 file signature", offset: 0)
@@ -57,7 +61,7 @@ public enum JPEG2000Decoder {
             opj_stream_set_read_function(stream) { buffer, n, user in
                 let s = Unmanaged<Source>.fromOpaque(user!).takeUnretainedValue()
                 let left = s.count - s.position
-                if left <= 0 { return -1 } // (OPJ_SIZE_T)-1: end of stream
+                if left <= 0 { return -1 }  // (OPJ_SIZE_T)-1: end of stream
                 let k = min(left, n)
                 buffer!.copyMemory(from: s.base + s.position, byteCount: k)
                 s.position += k
@@ -88,15 +92,17 @@ public enum JPEG2000Decoder {
             }
             defer { opj_destroy_codec(codec) }
             // Errors are collected (the first one is reported); warnings and information are dropped.
-            _ = opj_set_error_handler(codec, { msg, user in
-                guard let msg, let user else { return }
-                let s = Unmanaged<Source>.fromOpaque(user).takeUnretainedValue()
-                if s.error == nil {
-                    var m = String(cString: msg)
-                    while m.last == "\n" || m.last == " " { m.removeLast() }
-                    s.error = m
-                }
-            }, context)
+            _ = opj_set_error_handler(
+                codec,
+                { msg, user in
+                    guard let msg, let user else { return }
+                    let s = Unmanaged<Source>.fromOpaque(user).takeUnretainedValue()
+                    if s.error == nil {
+                        var m = String(cString: msg)
+                        while m.last == "\n" || m.last == " " { m.removeLast() }
+                        s.error = m
+                    }
+                }, context)
             _ = opj_set_warning_handler(codec, { _, _ in }, nil)
             _ = opj_set_info_handler(codec, { _, _ in }, nil)
 
@@ -142,14 +148,15 @@ public enum JPEG2000Decoder {
         func u32(_ o: Int) -> Int {
             Int(data[o]) << 24 | Int(data[o + 1]) << 16 | Int(data[o + 2]) << 8 | Int(data[o + 3])
         }
-        let s = at + 4   // Lsiz
+        let s = at + 4  // Lsiz
         let xsiz = u32(s + 4), ysiz = u32(s + 8), xo = u32(s + 12), yo = u32(s + 16)
         let xt = u32(s + 20), yt = u32(s + 24), xto = u32(s + 28), yto = u32(s + 32)
         let csiz = Int(data[s + 36]) << 8 | Int(data[s + 37])
         let width = xsiz - xo, height = ysiz - yo
         guard width == expected.columns, height == expected.rows, csiz == expected.samples else {
-            throw .malformed("JPEG 2000: image is \(height)x\(width)x\(csiz) but the data set says "
-                             + "\(expected.rows)x\(expected.columns)x\(expected.samples)", offset: at)
+            throw .malformed(
+                "JPEG 2000: image is \(height)x\(width)x\(csiz) but the data set says "
+                    + "\(expected.rows)x\(expected.columns)x\(expected.samples)", offset: at)
         }
         guard xt > 0, yt > 0, xto <= xo, yto <= yo else {
             throw .malformed("JPEG 2000: invalid tile grid in SIZ", offset: at)
@@ -170,8 +177,9 @@ public enum JPEG2000Decoder {
         let columns = Int(image.x1) - Int(image.x0), rows = Int(image.y1) - Int(image.y0)
         let samples = Int(image.numcomps)
         if rows != expected.rows || columns != expected.columns || samples != expected.samples {
-            throw .malformed("JPEG 2000: image is \(rows)x\(columns)x\(samples) but the data set says "
-                             + "\(expected.rows)x\(expected.columns)x\(expected.samples)", offset: 0)
+            throw .malformed(
+                "JPEG 2000: image is \(rows)x\(columns)x\(samples) but the data set says "
+                    + "\(expected.rows)x\(expected.columns)x\(expected.samples)", offset: 0)
         }
         guard samples >= 1, let comps = image.comps else {
             throw .malformed("JPEG 2000: image has no components", offset: 0)
@@ -180,8 +188,10 @@ public enum JPEG2000Decoder {
         for c in 0..<samples {
             let comp = comps[c]
             if comp.dx != 1 || comp.dy != 1 {
-                throw DicomError(.unsupportedTransferSyntax,
-                                 "JPEG 2000: component \(c) is subsampled (\(comp.dx)x\(comp.dy)), which is not supported", offset: 0)
+                throw DicomError(
+                    .unsupportedTransferSyntax,
+                    "JPEG 2000: component \(c) is subsampled (\(comp.dx)x\(comp.dy)), which is not supported", offset: 0
+                )
             }
             if comp.prec < 1 || comp.prec > 32 {
                 throw .malformed("JPEG 2000: component \(c) has precision \(comp.prec)", offset: 0)
@@ -191,7 +201,9 @@ public enum JPEG2000Decoder {
         return Header(precision: Int(comps[0].prec), signed: comps[0].sgnd != 0)
     }
 
-    private static func convert(_ image: opj_image_t, _ header: Header, _ expected: FrameExpectation) throws(DicomError) -> DecodedFrame {
+    private static func convert(_ image: opj_image_t, _ header: Header, _ expected: FrameExpectation) throws(DicomError)
+        -> DecodedFrame
+    {
         let rows = expected.rows, columns = expected.columns, samples = expected.samples
         guard let comps = image.comps else {
             throw .malformed("JPEG 2000: image has no components", offset: 0)
@@ -202,7 +214,8 @@ public enum JPEG2000Decoder {
             let comp = comps[c]
             // After decoding the component sizes must still be the image's (no reduction asked).
             guard Int(comp.w) == columns, Int(comp.h) == rows, comp.data != nil else {
-                throw .malformed("JPEG 2000: component \(c) decoded to \(comp.h)x\(comp.w), expected \(rows)x\(columns)", offset: 0)
+                throw .malformed(
+                    "JPEG 2000: component \(c) decoded to \(comp.h)x\(comp.w), expected \(rows)x\(columns)", offset: 0)
             }
             maxPrecision = max(maxPrecision, Int(comp.prec))
             anySigned = anySigned || comp.sgnd != 0
@@ -247,14 +260,17 @@ public enum JPEG2000Decoder {
             }
             initialized = outSize
         }
-        return DecodedFrame(rows: rows, columns: columns, samples: samples, precision: maxPrecision,
-                            bytesPerSample: outBytes, data: out)
+        return DecodedFrame(
+            rows: rows, columns: columns, samples: samples, precision: maxPrecision,
+            bytesPerSample: outBytes, data: out)
     }
 
     /// Writes component `c` (values from `value(p)` for pixel p) interleaved into `dst`.
     @inline(__always)
-    private static func store(_ dst: UnsafeMutableRawPointer, _ bytes: Int, _ c: Int, _ samples: Int, _ pixels: Int,
-                              _ value: (Int) -> Int32) {
+    private static func store(
+        _ dst: UnsafeMutableRawPointer, _ bytes: Int, _ c: Int, _ samples: Int, _ pixels: Int,
+        _ value: (Int) -> Int32
+    ) {
         switch bytes {
         case 1:
             let d = dst.assumingMemoryBound(to: UInt8.self)

@@ -8,11 +8,13 @@ import DicomBytes
 /// upsampled to full resolution, interleaved; 1 byte per sample for 8-bit, 2 (little-endian) for
 /// 12-bit.
 public enum JPEGBaselineDecoder {
-    public static func decode(_ data: UnsafeRawBufferPointer, _ expected: FrameExpectation) throws(DicomError) -> DecodedFrame {
+    public static func decode(_ data: UnsafeRawBufferPointer, _ expected: FrameExpectation) throws(DicomError)
+        -> DecodedFrame
+    {
         try JPEGMarkers.checkStart(data)
         let n = data.count
         let tables = JPEGHuffmanTables()
-        var quant = [Int32](repeating: 0, count: 4 * 64)   // natural order
+        var quant = [Int32](repeating: 0, count: 4 * 64)  // natural order
         var quantDefined = [Bool](repeating: false, count: 4)
         var state: DCTFrameState? = nil
         var restartInterval = 0
@@ -39,12 +41,14 @@ public enum JPEGBaselineDecoder {
                 }
                 let f = try JPEGMarkers.parseFrameHeader(data, mp, end: segEnd, marker: marker)
                 if f.precision != 8 && !(f.precision == 12 && marker == 0xC1) {
-                    throw .malformed("JPEG: DCT precision \(f.precision) is not 8 (baseline) or 12 (extended)",
-                                     offset: mp + 2)
+                    throw .malformed(
+                        "JPEG: DCT precision \(f.precision) is not 8 (baseline) or 12 (extended)",
+                        offset: mp + 2)
                 }
                 if f.rows != expected.rows || f.columns != expected.columns || f.components.count != expected.samples {
-                    throw .malformed("JPEG: frame is \(f.rows)x\(f.columns)x\(f.components.count) but the data set says "
-                                     + "\(expected.rows)x\(expected.columns)x\(expected.samples)", offset: mp)
+                    throw .malformed(
+                        "JPEG: frame is \(f.rows)x\(f.columns)x\(f.components.count) but the data set says "
+                            + "\(expected.rows)x\(expected.columns)x\(expected.samples)", offset: mp)
                 }
                 state = try DCTFrameState(f, dataCount: n, offset: mp)
             case 0xC3:
@@ -53,12 +57,14 @@ public enum JPEGBaselineDecoder {
                 if state == nil { return try JPEGLosslessDecoder.decode(data, expected) }
                 throw .malformed("JPEG: more than one frame header", offset: markerOffset)
             case 0xC2, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF:
-                throw DicomError(.unsupportedTransferSyntax,
-                                 "JPEG: SOF marker FF\(jpegHexByte(marker)) is not a sequential DCT Huffman frame (SOF0/SOF1)",
-                                 offset: markerOffset)
+                throw DicomError(
+                    .unsupportedTransferSyntax,
+                    "JPEG: SOF marker FF\(jpegHexByte(marker)) is not a sequential DCT Huffman frame (SOF0/SOF1)",
+                    offset: markerOffset)
             case 0xCC:
-                throw DicomError(.unsupportedTransferSyntax, "JPEG: arithmetic coding is not supported",
-                                 offset: markerOffset)
+                throw DicomError(
+                    .unsupportedTransferSyntax, "JPEG: arithmetic coding is not supported",
+                    offset: markerOffset)
             case 0xC4:
                 try tables.parseDHT(data, start: mp + 2, end: segEnd)
             case 0xDB:
@@ -91,17 +97,20 @@ public enum JPEGBaselineDecoder {
                 // Ss/Se are fixed at 0/63 in the sequential modes (T.81 B.2.3); libjpeg (the reference
                 // decoder behind pylibjpeg) rejects other values, and so do we. Ah/Al are ignored.
                 if s.ss != 0 || s.se != 63 {
-                    throw .malformed("JPEG: scan start must be 0 and scan end 63 for sequential DCT " +
-                                     "(found \(s.ss) and \(s.se))", offset: mp)
+                    throw .malformed(
+                        "JPEG: scan start must be 0 and scan end 63 for sequential DCT "
+                            + "(found \(s.ss) and \(s.se))", offset: mp)
                 }
                 for (k, ci) in s.componentIndices.enumerated() {
                     if !tables.defined[s.dcTables[k]] || !tables.defined[4 + s.acTables[k]] {
-                        throw .malformed("JPEG: scan component \(k) uses an undefined Huffman table", offset: mp + 4 + 2 * k)
+                        throw .malformed(
+                            "JPEG: scan component \(k) uses an undefined Huffman table", offset: mp + 4 + 2 * k)
                     }
                     let tq = st.frame.components[ci].tq
                     if tq > 3 || !quantDefined[tq] {
-                        throw .malformed("JPEG: component \(st.frame.components[ci].id) uses undefined quantisation table \(tq)",
-                                         offset: mp + 3 + 2 * k)
+                        throw .malformed(
+                            "JPEG: component \(st.frame.components[ci].id) uses undefined quantisation table \(tq)",
+                            offset: mp + 3 + 2 * k)
                     }
                 }
                 var reader = JPEGBitReader(data, pos: segEnd)
@@ -112,7 +121,7 @@ public enum JPEGBaselineDecoder {
                 afterScan = true
                 continue
             default:
-                break // APPn, COM, DAC, EXP, ...: skipped
+                break  // APPn, COM, DAC, EXP, ...: skipped
             }
             pos = segEnd
         }
@@ -183,8 +192,10 @@ final class DCTFrameState {
         for p in planes { p.deallocate() }
     }
 
-    func decodeScan(_ r: inout JPEGBitReader, tables: JPEGHuffmanTables, quant: [Int32], scan s: JPEGScanHeader,
-                    restartInterval: Int) throws(DicomError) {
+    func decodeScan(
+        _ r: inout JPEGBitReader, tables: JPEGHuffmanTables, quant: [Int32], scan s: JPEGScanHeader,
+        restartInterval: Int
+    ) throws(DicomError) {
         let ns = s.componentIndices.count
         var pred = [Int](repeating: 0, count: ns)
         var coef = [Int32](repeating: 0, count: 64)
@@ -240,7 +251,7 @@ final class DCTFrameState {
                                     pred[b.k] = pred[b.k] &+ jpegExtend(r.receive(t), t)
                                 }
                                 var dcv = pred[b.k]
-                                if dcv > 1 << 20 || dcv < -(1 << 20) { dcv = 0 } // corrupt data: keep arithmetic sane
+                                if dcv > 1 << 20 || dcv < -(1 << 20) { dcv = 0 }  // corrupt data: keep arithmetic sane
                                 cf[0] = Int32(dcv) &* qt[0]
                                 var kk = 1
                                 var lastNonZero = 0
@@ -290,8 +301,10 @@ final class DCTFrameState {
     /// constants), arranged to reproduce libjpeg's (pylibjpeg's) results exactly: the output keeps 4
     /// fractional bits (`jpegColorBits`) and the level shift; rounding and clamping happen in `output()`.
     @inline(__always)
-    private func idct(_ cf: UnsafeMutablePointer<Int32>, dcOnly: Bool, work: UnsafeMutablePointer<Int>,
-                      dst: UnsafeMutablePointer<Int32>, stride: Int) {
+    private func idct(
+        _ cf: UnsafeMutablePointer<Int32>, dcOnly: Bool, work: UnsafeMutablePointer<Int>,
+        dst: UnsafeMutablePointer<Int32>, stride: Int
+    ) {
         let dcOffset = levelShift << (jpegColorBits + 3)
         if dcOnly {
             // Both passes reduce to rounding (dc << 9 + 256) >> 9 = dc, then (dc + 4) >> 3.
@@ -306,9 +319,10 @@ final class DCTFrameState {
             let s = cf + y * 8
             let o = work + y * 8
             let s0 = (Int(s[0]) << jpegColorBits) + (y == 0 ? dcOffset : 0)
-            jpegIDCT1D(s0, Int(s[1]) << jpegColorBits, Int(s[2]) << jpegColorBits, Int(s[3]) << jpegColorBits,
-                       Int(s[4]) << jpegColorBits, Int(s[5]) << jpegColorBits, Int(s[6]) << jpegColorBits,
-                       Int(s[7]) << jpegColorBits, shift: 9, out: o, step: 1)
+            jpegIDCT1D(
+                s0, Int(s[1]) << jpegColorBits, Int(s[2]) << jpegColorBits, Int(s[3]) << jpegColorBits,
+                Int(s[4]) << jpegColorBits, Int(s[5]) << jpegColorBits, Int(s[6]) << jpegColorBits,
+                Int(s[7]) << jpegColorBits, shift: 9, out: o, step: 1)
         }
         // Pass 2: along columns, removing 9 fixed-point bits plus the 3 bits of the 8x scaling.
         for x in 0..<8 {
@@ -404,7 +418,8 @@ final class DCTFrameState {
                 }
             }
         }
-        return DecodedFrame(rows: Y, columns: X, samples: nf, precision: frame.precision, bytesPerSample: bps, data: out)
+        return DecodedFrame(
+            rows: Y, columns: X, samples: nf, precision: frame.precision, bytesPerSample: bps, data: out)
     }
 }
 
@@ -421,8 +436,10 @@ private func jpegFix(_ x: Double) -> Int { Int(x * 512 + 0.5) }
 /// One 8-point inverse DCT (LLM), inputs in natural order, constants with 9 fractional bits; each
 /// output is rounded and shifted right by `shift`.
 @inline(__always)
-func jpegIDCT1D(_ s0: Int, _ s1: Int, _ s2: Int, _ s3: Int, _ s4: Int, _ s5: Int, _ s6: Int, _ s7: Int,
-                shift: Int, out: UnsafeMutablePointer<Int>, step: Int) {
+func jpegIDCT1D(
+    _ s0: Int, _ s1: Int, _ s2: Int, _ s3: Int, _ s4: Int, _ s5: Int, _ s6: Int, _ s7: Int,
+    shift: Int, out: UnsafeMutablePointer<Int>, step: Int
+) {
     // Even part.
     let e1 = (s2 &+ s6) &* fix0_541
     let e2 = e1 &- s6 &* fix1_847

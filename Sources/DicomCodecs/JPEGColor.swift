@@ -43,15 +43,17 @@ public enum JPEGInspector {
                 if len < 8 + 3 * nf { return nil }
                 var ids: [Int] = []
                 for i in 0..<nf { ids.append(Int(d[p + 10 + 3 * i])) }
-                return JPEGStreamInfo(frameMarker: m, precision: Int(d[p + 4]),
-                                      rows: Int(d[p + 5]) << 8 | Int(d[p + 6]),
-                                      columns: Int(d[p + 7]) << 8 | Int(d[p + 8]),
-                                      componentIDs: ids, hasJFIF: jfif.contains(true))
+                return JPEGStreamInfo(
+                    frameMarker: m, precision: Int(d[p + 4]),
+                    rows: Int(d[p + 5]) << 8 | Int(d[p + 6]),
+                    columns: Int(d[p + 7]) << 8 | Int(d[p + 8]),
+                    componentIDs: ids, hasJFIF: jfif.contains(true))
             }
             if len < 2 || n - p - 2 < len { return nil }
             if m >= 0xE0 && m <= 0xEF {
                 let payload = len - 2
-                jfif[Int(m - 0xE0)] = payload >= 4 && d[p + 4] == 0x4A && d[p + 5] == 0x46 && d[p + 6] == 0x49
+                jfif[Int(m - 0xE0)] =
+                    payload >= 4 && d[p + 4] == 0x4A && d[p + 5] == 0x46 && d[p + 6] == 0x49
                     && d[p + 7] == 0x46
             }
             p += 2 + len

@@ -303,7 +303,8 @@ enum JPEGMarkers {
     /// Reads the marker at `pos` (skipping FF fill bytes). When `lenient`, skips non-marker bytes
     /// first (after an entropy-coded segment). Returns (marker code, offset after the marker), or nil
     /// at the end of data.
-    static func nextMarker(_ d: UnsafeRawBufferPointer, at pos: Int, lenient: Bool) throws(DicomError) -> (UInt8, Int)? {
+    static func nextMarker(_ d: UnsafeRawBufferPointer, at pos: Int, lenient: Bool) throws(DicomError) -> (UInt8, Int)?
+    {
         var p = pos
         let n = d.count
         while true {
@@ -347,7 +348,9 @@ enum JPEGMarkers {
         return p + len
     }
 
-    static func parseFrameHeader(_ d: UnsafeRawBufferPointer, _ p: Int, end: Int, marker: UInt8) throws(DicomError) -> JPEGFrameHeader {
+    static func parseFrameHeader(_ d: UnsafeRawBufferPointer, _ p: Int, end: Int, marker: UInt8) throws(DicomError)
+        -> JPEGFrameHeader
+    {
         if end - p < 8 {
             throw .malformed("JPEG: SOF segment too short", offset: p)
         }
@@ -384,7 +387,9 @@ enum JPEGMarkers {
         return JPEGFrameHeader(marker: marker, precision: precision, rows: rows, columns: cols, components: comps)
     }
 
-    static func parseScanHeader(_ d: UnsafeRawBufferPointer, _ p: Int, end: Int, frame: JPEGFrameHeader) throws(DicomError) -> JPEGScanHeader {
+    static func parseScanHeader(_ d: UnsafeRawBufferPointer, _ p: Int, end: Int, frame: JPEGFrameHeader)
+        throws(DicomError) -> JPEGScanHeader
+    {
         if end - p < 3 {
             throw .malformed("JPEG: SOS segment too short", offset: p)
         }
@@ -415,7 +420,8 @@ enum JPEGMarkers {
         }
         let q = p + 3 + 2 * ns
         let a = Int(d[q + 2])
-        return JPEGScanHeader(componentIndices: idx, dcTables: dc, acTables: ac,
-                              ss: Int(d[q]), se: Int(d[q + 1]), ah: a >> 4, al: a & 15)
+        return JPEGScanHeader(
+            componentIndices: idx, dcTables: dc, acTables: ac,
+            ss: Int(d[q]), se: Int(d[q + 1]), ah: a >> 4, al: a & 15)
     }
 }

@@ -1,5 +1,5 @@
-import DicomBytes
 import CCharLS
+import DicomBytes
 
 /// JPEG-LS Lossless and Near-Lossless (ITU-T T.87; transfer syntaxes 1.2.840.10008.1.2.4.80 and .81),
 /// decoded with CharLS (system library, Debian package libcharls-dev).
@@ -12,7 +12,9 @@ import CCharLS
 /// for a wider container (e.g. precision 8 in 16 bits allocated) the samples are written in that
 /// wider container so the sign survives the pixel layer's zero-extending copy.
 public enum JPEGLSDecoder {
-    public static func decode(_ data: UnsafeRawBufferPointer, _ expected: FrameExpectation) throws(DicomError) -> DecodedFrame {
+    public static func decode(_ data: UnsafeRawBufferPointer, _ expected: FrameExpectation) throws(DicomError)
+        -> DecodedFrame
+    {
         guard data.count >= 4 else {
             throw .malformed("JPEG-LS: stream too short (\(data.count) bytes)", offset: 0)
         }
@@ -37,13 +39,17 @@ public enum JPEGLSDecoder {
     }
 
     /// Typed-throws wrapper of `withUnsafeBytes`.
-    private static func withBytes<R>(_ a: [UInt8], _ body: (UnsafeRawBufferPointer) throws(DicomError) -> R) throws(DicomError) -> R {
+    private static func withBytes<R>(_ a: [UInt8], _ body: (UnsafeRawBufferPointer) throws(DicomError) -> R)
+        throws(DicomError) -> R
+    {
         let r = a.withUnsafeBytes { b in Result { () throws(DicomError) -> R in try body(b) } }
         return try r.get()
     }
 
     /// Decodes a stream that ends with an EOI marker.
-    private static func decodeTerminated(_ data: UnsafeRawBufferPointer, _ expected: FrameExpectation) throws(DicomError) -> DecodedFrame {
+    private static func decodeTerminated(_ data: UnsafeRawBufferPointer, _ expected: FrameExpectation)
+        throws(DicomError) -> DecodedFrame
+    {
         guard let base = data.baseAddress else {
             throw .malformed("JPEG-LS: empty stream", offset: 0)
         }
@@ -59,8 +65,9 @@ public enum JPEGLSDecoder {
         let rows = Int(info.height), columns = Int(info.width), samples = Int(info.component_count)
         let precision = Int(info.bits_per_sample)
         if rows != expected.rows || columns != expected.columns || samples != expected.samples {
-            throw .malformed("JPEG-LS: frame is \(rows)x\(columns)x\(samples) but the data set says "
-                             + "\(expected.rows)x\(expected.columns)x\(expected.samples)", offset: 0)
+            throw .malformed(
+                "JPEG-LS: frame is \(rows)x\(columns)x\(samples) but the data set says "
+                    + "\(expected.rows)x\(expected.columns)x\(expected.samples)", offset: 0)
         }
         guard precision >= 2 && precision <= 16 else {
             throw .malformed("JPEG-LS: sample precision \(precision) out of range 2-16", offset: 0)
@@ -75,7 +82,7 @@ public enum JPEGLSDecoder {
             let container = expected.bitsAllocated / 8
             if (container == 2 || container == 4) && container > bytes { outBytes = container }
         }
-        let pixels = rows * columns // both <= 65535: no overflow
+        let pixels = rows * columns  // both <= 65535: no overflow
         let (count, o1) = pixels.multipliedReportingOverflow(by: samples)
         let (size, o2) = count.multipliedReportingOverflow(by: bytes)
         let (outSize, o3) = count.multipliedReportingOverflow(by: outBytes)
@@ -107,12 +114,16 @@ public enum JPEGLSDecoder {
                 for s in 0..<samples {
                     for p in 0..<pixels {
                         let j = planar ? s * pixels + p : p * samples + s
-                        let v: UInt32 = bytes == 1 ? UInt32(tmp.load(fromByteOffset: j, as: UInt8.self))
+                        let v: UInt32 =
+                            bytes == 1
+                            ? UInt32(tmp.load(fromByteOffset: j, as: UInt8.self))
                             : UInt32(UInt16(littleEndian: tmp.loadUnaligned(fromByteOffset: 2 * j, as: UInt16.self)))
                         let i = p * samples + s
                         switch outBytes {
                         case 1: raw.storeBytes(of: UInt8(truncatingIfNeeded: v), toByteOffset: i, as: UInt8.self)
-                        case 2: raw.storeBytes(of: UInt16(truncatingIfNeeded: v).littleEndian, toByteOffset: 2 * i, as: UInt16.self)
+                        case 2:
+                            raw.storeBytes(
+                                of: UInt16(truncatingIfNeeded: v).littleEndian, toByteOffset: 2 * i, as: UInt16.self)
                         default: raw.storeBytes(of: v.littleEndian, toByteOffset: 4 * i, as: UInt32.self)
                         }
                     }
@@ -124,8 +135,9 @@ public enum JPEGLSDecoder {
             initialized = outSize
         }
         if let error { throw error }
-        return DecodedFrame(rows: rows, columns: columns, samples: samples, precision: precision,
-                            bytesPerSample: outBytes, data: out)
+        return DecodedFrame(
+            rows: rows, columns: columns, samples: samples, precision: precision,
+            bytesPerSample: outBytes, data: out)
     }
 
     /// Sign-extends `count` little-endian samples of `bytes` bytes from bit `precision - 1`.

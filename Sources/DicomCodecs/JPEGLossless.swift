@@ -7,7 +7,9 @@ import DicomBytes
 /// Output: interleaved samples, 1 byte per sample for precision <= 8, else 2 (little-endian); the
 /// values are the reconstructed samples shifted left by the point transform, without sign extension.
 public enum JPEGLosslessDecoder {
-    public static func decode(_ data: UnsafeRawBufferPointer, _ expected: FrameExpectation) throws(DicomError) -> DecodedFrame {
+    public static func decode(_ data: UnsafeRawBufferPointer, _ expected: FrameExpectation) throws(DicomError)
+        -> DecodedFrame
+    {
         try JPEGMarkers.checkStart(data)
         let n = data.count
         let tables = JPEGHuffmanTables()
@@ -27,11 +29,11 @@ public enum JPEGLosslessDecoder {
             afterScan = false
             let markerOffset = mp - 2
             switch marker {
-            case 0xD9: // EOI
+            case 0xD9:  // EOI
                 sawEOI = true
             case 0xD8:
                 throw .malformed("JPEG: unexpected second SOI marker", offset: markerOffset)
-            case 0x01: // TEM: no segment
+            case 0x01:  // TEM: no segment
                 pos = mp
                 continue
             default:
@@ -40,7 +42,7 @@ public enum JPEGLosslessDecoder {
             if sawEOI { break }
             let segEnd = try JPEGMarkers.segmentEnd(data, mp, marker: marker)
             switch marker {
-            case 0xC3: // SOF3
+            case 0xC3:  // SOF3
                 if frame != nil {
                     throw .malformed("JPEG: more than one frame header", offset: markerOffset)
                 }
@@ -49,18 +51,21 @@ public enum JPEGLosslessDecoder {
                     throw .malformed("JPEG: lossless precision \(f.precision) out of range 2-16", offset: mp + 2)
                 }
                 for c in f.components where c.h != 1 || c.v != 1 {
-                    throw DicomError(.unsupportedTransferSyntax,
-                                     "JPEG lossless: sampling factors \(c.h)x\(c.v) are not supported", offset: mp + 8)
+                    throw DicomError(
+                        .unsupportedTransferSyntax,
+                        "JPEG lossless: sampling factors \(c.h)x\(c.v) are not supported", offset: mp + 8)
                 }
                 if f.rows != expected.rows || f.columns != expected.columns || f.components.count != expected.samples {
-                    throw .malformed("JPEG: frame is \(f.rows)x\(f.columns)x\(f.components.count) but the data set says "
-                                     + "\(expected.rows)x\(expected.columns)x\(expected.samples)", offset: mp)
+                    throw .malformed(
+                        "JPEG: frame is \(f.rows)x\(f.columns)x\(f.components.count) but the data set says "
+                            + "\(expected.rows)x\(expected.columns)x\(expected.samples)", offset: mp)
                 }
                 let (total, o1) = f.rows.multipliedReportingOverflow(by: f.columns)
                 let (count, o2) = total.multipliedReportingOverflow(by: f.components.count)
                 // Each sample takes at least one bit of entropy-coded data.
                 if o1 || o2 || count / 8 > n {
-                    throw .malformed("JPEG: frame of \(f.rows)x\(f.columns) samples cannot fit in \(n) bytes", offset: mp)
+                    throw .malformed(
+                        "JPEG: frame of \(f.rows)x\(f.columns) samples cannot fit in \(n) bytes", offset: mp)
                 }
                 let w = UnsafeMutablePointer<UInt16>.allocate(capacity: count)
                 w.initialize(repeating: 0, count: count)
@@ -73,9 +78,10 @@ public enum JPEGLosslessDecoder {
                 if frame == nil { return try JPEGBaselineDecoder.decode(data, expected) }
                 throw .malformed("JPEG: more than one frame header", offset: markerOffset)
             case 0xC2, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF:
-                throw DicomError(.unsupportedTransferSyntax,
-                                 "JPEG: SOF marker FF\(jpegHexByte(marker)) is not a lossless Huffman frame (SOF3)",
-                                 offset: markerOffset)
+                throw DicomError(
+                    .unsupportedTransferSyntax,
+                    "JPEG: SOF marker FF\(jpegHexByte(marker)) is not a lossless Huffman frame (SOF3)",
+                    offset: markerOffset)
             case 0xC4:
                 try tables.parseDHT(data, start: mp + 2, end: segEnd)
             case 0xDD:
@@ -91,14 +97,17 @@ public enum JPEGLosslessDecoder {
                     throw .malformed("JPEG: invalid lossless predictor \(s.ss)", offset: segEnd - 3)
                 }
                 if s.al >= f.precision {
-                    throw .malformed("JPEG: point transform \(s.al) not below precision \(f.precision)", offset: segEnd - 1)
+                    throw .malformed(
+                        "JPEG: point transform \(s.al) not below precision \(f.precision)", offset: segEnd - 1)
                 }
                 for (k, t) in s.dcTables.enumerated() where !tables.defined[t] {
-                    throw .malformed("JPEG: scan component \(k) uses undefined Huffman table \(t)", offset: mp + 4 + 2 * k)
+                    throw .malformed(
+                        "JPEG: scan component \(k) uses undefined Huffman table \(t)", offset: mp + 4 + 2 * k)
                 }
                 var reader = JPEGBitReader(data, pos: segEnd)
-                try decodeScan(&reader, tables: tables, frame: f, scan: s, restartInterval: restartInterval,
-                               out: w, count: workCount)
+                try decodeScan(
+                    &reader, tables: tables, frame: f, scan: s, restartInterval: restartInterval,
+                    out: w, count: workCount)
                 for ci in s.componentIndices { componentDone[ci] = true }
                 pos = reader.pos
                 // Every component has had its (single) scan: whatever follows is not image data.
@@ -108,8 +117,9 @@ public enum JPEGLosslessDecoder {
             default:
                 // APPn, COM, DQT, DAC, EXP and anything else with a length: skip.
                 if marker == 0xCC {
-                    throw DicomError(.unsupportedTransferSyntax, "JPEG: arithmetic coding is not supported",
-                                     offset: markerOffset)
+                    throw DicomError(
+                        .unsupportedTransferSyntax, "JPEG: arithmetic coding is not supported",
+                        offset: markerOffset)
                 }
             }
             pos = segEnd
@@ -124,7 +134,8 @@ public enum JPEGLosslessDecoder {
         return makeFrame(f, work: w, count: workCount)
     }
 
-    private static func makeFrame(_ f: JPEGFrameHeader, work: UnsafeMutablePointer<UInt16>, count: Int) -> DecodedFrame {
+    private static func makeFrame(_ f: JPEGFrameHeader, work: UnsafeMutablePointer<UInt16>, count: Int) -> DecodedFrame
+    {
         let p = f.precision
         let bps = p <= 8 ? 1 : 2
         var out = [UInt8](repeating: 0, count: count * bps)
@@ -140,15 +151,18 @@ public enum JPEGLosslessDecoder {
                 }
             }
         }
-        return DecodedFrame(rows: f.rows, columns: f.columns, samples: f.components.count, precision: p,
-                            bytesPerSample: bps, data: out)
+        return DecodedFrame(
+            rows: f.rows, columns: f.columns, samples: f.components.count, precision: p,
+            bytesPerSample: bps, data: out)
     }
 
     /// Decodes one lossless scan into `out` (interleaved, stride = frame component count). Stores the
     /// final values (reconstructed << Pt); predictions use the un-shifted values.
-    private static func decodeScan(_ r: inout JPEGBitReader, tables: JPEGHuffmanTables, frame f: JPEGFrameHeader,
-                                   scan s: JPEGScanHeader, restartInterval: Int,
-                                   out: UnsafeMutablePointer<UInt16>, count: Int) throws(DicomError) {
+    private static func decodeScan(
+        _ r: inout JPEGBitReader, tables: JPEGHuffmanTables, frame f: JPEGFrameHeader,
+        scan s: JPEGScanHeader, restartInterval: Int,
+        out: UnsafeMutablePointer<UInt16>, count: Int
+    ) throws(DicomError) {
         let X = f.columns, Y = f.rows, nf = f.components.count
         let ns = s.componentIndices.count
         let pt = s.al
@@ -157,9 +171,10 @@ public enum JPEGLosslessDecoder {
         let mask = 0xFFFF
         let rowStride = X * nf
         if ns == 1 && (restartInterval == 0 || restartInterval % X == 0) {
-            try decodeSingleComponentScan(&r, tables: tables, frame: f, component: s.componentIndices[0],
-                                          slot: s.dcTables[0], predictor: predictor, pt: pt,
-                                          restartRows: restartInterval / X, out: out)
+            try decodeSingleComponentScan(
+                &r, tables: tables, frame: f, component: s.componentIndices[0],
+                slot: s.dcTables[0], predictor: predictor, pt: pt,
+                restartRows: restartInterval / X, out: out)
             return
         }
         let offs = s.componentIndices
@@ -221,13 +236,16 @@ public enum JPEGLosslessDecoder {
                     case 3:
                         px = Int(out[i - rowStride - nf] >> ptShift)
                     case 4:
-                        px = Int(out[i - nf] >> ptShift) + Int(out[i - rowStride] >> ptShift)
+                        px =
+                            Int(out[i - nf] >> ptShift) + Int(out[i - rowStride] >> ptShift)
                             - Int(out[i - rowStride - nf] >> ptShift)
                     case 5:
-                        px = Int(out[i - nf] >> ptShift)
+                        px =
+                            Int(out[i - nf] >> ptShift)
                             + ((Int(out[i - rowStride] >> ptShift) - Int(out[i - rowStride - nf] >> ptShift)) >> 1)
                     case 6:
-                        px = Int(out[i - rowStride] >> ptShift)
+                        px =
+                            Int(out[i - rowStride] >> ptShift)
                             + ((Int(out[i - nf] >> ptShift) - Int(out[i - rowStride - nf] >> ptShift)) >> 1)
                     default:
                         px = (Int(out[i - nf] >> ptShift) + Int(out[i - rowStride] >> ptShift)) >> 1
@@ -246,8 +264,10 @@ public enum JPEGLosslessDecoder {
 
     /// Reads one difference value (Huffman category + extra bits).
     @inline(__always)
-    private static func readDifference(_ r: inout JPEGBitReader, _ tables: JPEGHuffmanTables, _ lut: UnsafePointer<UInt16>,
-                                       _ slot: Int) throws(DicomError) -> Int {
+    private static func readDifference(
+        _ r: inout JPEGBitReader, _ tables: JPEGHuffmanTables, _ lut: UnsafePointer<UInt16>,
+        _ slot: Int
+    ) throws(DicomError) -> Int {
         r.ensure32()
         var sym: Int
         let e = Int(lut[Int(truncatingIfNeeded: r.acc >> UInt64(64 - JPEGHuffmanTables.lookBits))])
@@ -267,10 +287,12 @@ public enum JPEGLosslessDecoder {
 
     /// Fast path: one component per scan, restarts (if any) at whole lines. The prediction rule is
     /// chosen once per line instead of per sample.
-    private static func decodeSingleComponentScan(_ r: inout JPEGBitReader, tables: JPEGHuffmanTables,
-                                                  frame f: JPEGFrameHeader, component: Int, slot: Int,
-                                                  predictor: Int, pt: Int, restartRows: Int,
-                                                  out: UnsafeMutablePointer<UInt16>) throws(DicomError) {
+    private static func decodeSingleComponentScan(
+        _ r: inout JPEGBitReader, tables: JPEGHuffmanTables,
+        frame f: JPEGFrameHeader, component: Int, slot: Int,
+        predictor: Int, pt: Int, restartRows: Int,
+        out: UnsafeMutablePointer<UInt16>
+    ) throws(DicomError) {
         let X = f.columns, Y = f.rows, nf = f.components.count
         let rowStride = X * nf
         let initial = 1 << (f.precision - pt - 1)

@@ -8,13 +8,16 @@ import DicomBytes
 /// (sample-fastest) with each sample little-endian, whatever the data set's planar configuration
 /// says (pydicom ignores it for RLE as well).
 public enum RLEDecoder {
-    public static func decode(_ data: UnsafeRawBufferPointer, _ expected: FrameExpectation) throws(DicomError) -> DecodedFrame {
+    public static func decode(_ data: UnsafeRawBufferPointer, _ expected: FrameExpectation) throws(DicomError)
+        -> DecodedFrame
+    {
         let bitsAllocated = expected.bitsAllocated
         guard bitsAllocated >= 8, bitsAllocated <= 64, bitsAllocated % 8 == 0 else {
             throw DicomError(.malformed, "RLE Lossless cannot hold pixel data with \(bitsAllocated) bits allocated")
         }
         guard expected.rows > 0, expected.columns > 0, expected.samples > 0 else {
-            throw DicomError(.malformed, "RLE Lossless frame has an empty size (\(expected.rows) x \(expected.columns))")
+            throw DicomError(
+                .malformed, "RLE Lossless frame has an empty size (\(expected.rows) x \(expected.columns))")
         }
         let bytesPerSample = bitsAllocated / 8
         let (pixels, o1) = expected.rows.multipliedReportingOverflow(by: expected.columns)
@@ -38,14 +41,17 @@ public enum RLEDecoder {
             }
         }
         try result.get()
-        return DecodedFrame(rows: expected.rows, columns: expected.columns, samples: expected.samples,
-                            precision: expected.bitsStored, bytesPerSample: bytesPerSample, data: out)
+        return DecodedFrame(
+            rows: expected.rows, columns: expected.columns, samples: expected.samples,
+            precision: expected.bitsStored, bytesPerSample: bytesPerSample, data: out)
     }
 
     /// Decodes one RLE frame straight into `dst` (pixels * samples * bytesPerSample bytes,
     /// interleaved, little-endian samples).
-    public static func decode(_ data: UnsafeRawBufferPointer, into dst: UnsafeMutableRawBufferPointer,
-                              pixels: Int, samples: Int, bytesPerSample: Int) throws(DicomError) {
+    public static func decode(
+        _ data: UnsafeRawBufferPointer, into dst: UnsafeMutableRawBufferPointer,
+        pixels: Int, samples: Int, bytesPerSample: Int
+    ) throws(DicomError) {
         let stride = samples * bytesPerSample
         guard pixels > 0, stride > 0, dst.baseAddress != nil, dst.count >= pixels * stride else {
             throw DicomError(.argument, "RLE output buffer too small")
@@ -58,8 +64,9 @@ public enum RLEDecoder {
             throw DicomError.malformed("RLE header gives \(segmentCount) segments (at most 15 allowed)", offset: 0)
         }
         guard segmentCount == stride else {
-            throw DicomError.malformed("RLE frame has \(segmentCount) segments, expected \(stride) "
-                                       + "(\(samples) samples x \(bytesPerSample) bytes)", offset: 0)
+            throw DicomError.malformed(
+                "RLE frame has \(segmentCount) segments, expected \(stride) "
+                    + "(\(samples) samples x \(bytesPerSample) bytes)", offset: 0)
         }
         if samples == 1 && bytesPerSample == 2 {
             // The common 16-bit case: decode both byte planes contiguously (literal runs become
@@ -68,11 +75,13 @@ public enum RLEDecoder {
             defer { planes.deallocate() }
             for segment in 0..<2 {
                 let (s, e) = segmentRange(data, segment, segmentCount)
-                let produced = unpackBits(UnsafeRawBufferPointer(rebasing: data[s..<e]), into: planes + segment * pixels,
-                                          count: pixels, stride: 1)
+                let produced = unpackBits(
+                    UnsafeRawBufferPointer(rebasing: data[s..<e]), into: planes + segment * pixels,
+                    count: pixels, stride: 1)
                 if produced < pixels {
-                    throw DicomError.malformed("RLE segment \(segment + 1) decodes to \(produced) bytes, expected \(pixels)",
-                                               offset: s)
+                    throw DicomError.malformed(
+                        "RLE segment \(segment + 1) decodes to \(produced) bytes, expected \(pixels)",
+                        offset: s)
                 }
             }
             let hi = planes, lo = planes + pixels
@@ -83,13 +92,15 @@ public enum RLEDecoder {
         for segment in 0..<segmentCount {
             let (s, e) = segmentRange(data, segment, segmentCount)
             let sample = segment / bytesPerSample
-            let byteInSample = bytesPerSample - 1 - segment % bytesPerSample   // segments are MSB first
-            let produced = unpackBits(UnsafeRawBufferPointer(rebasing: data[s..<e]),
-                                      into: dst.baseAddress! + (sample * bytesPerSample + byteInSample),
-                                      count: pixels, stride: stride)
+            let byteInSample = bytesPerSample - 1 - segment % bytesPerSample  // segments are MSB first
+            let produced = unpackBits(
+                UnsafeRawBufferPointer(rebasing: data[s..<e]),
+                into: dst.baseAddress! + (sample * bytesPerSample + byteInSample),
+                count: pixels, stride: stride)
             if produced < pixels {
-                throw DicomError.malformed("RLE segment \(segment + 1) decodes to \(produced) bytes, expected \(pixels)",
-                                           offset: s)
+                throw DicomError.malformed(
+                    "RLE segment \(segment + 1) decodes to \(produced) bytes, expected \(pixels)",
+                    offset: s)
             }
         }
     }
@@ -108,7 +119,9 @@ public enum RLEDecoder {
     /// 257-n times, 128 is a no-op. Writes at most `count` bytes, `stride` apart; returns how many
     /// were written. A run cut short by the end of the segment yields what is there.
     @inline(__always)
-    static func unpackBits(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableRawPointer, count: Int, stride: Int) -> Int {
+    static func unpackBits(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableRawPointer, count: Int, stride: Int)
+        -> Int
+    {
         guard let base = src.baseAddress, src.count > 0 else { return 0 }
         let bytes = base.assumingMemoryBound(to: UInt8.self)
         let n = src.count

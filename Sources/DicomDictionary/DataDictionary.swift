@@ -25,8 +25,9 @@ public enum DataDictionary {
     public static func entry(for tag: UInt32) -> DictionaryEntry? {
         guard let line = FastTable.shared.lineIndex(for: tag) else {
             if isGenericGroupLength(tag) {
-                return DictionaryEntry(tag: tag, vr: "UL", vm: "1", keyword: genericGroupLengthKeyword,
-                                       name: "Group Length", retired: true)
+                return DictionaryEntry(
+                    tag: tag, vr: "UL", vm: "1", keyword: genericGroupLengthKeyword,
+                    name: "Group Length", retired: true)
             }
             return nil
         }
@@ -59,7 +60,7 @@ public enum DataDictionary {
 
     @usableFromInline
     static func isGenericGroupLength(_ tag: UInt32) -> Bool {
-        tag & 0x0001_FFFF == 0 // even group, element 0000
+        tag & 0x0001_FFFF == 0  // even group, element 0000
     }
 }
 
@@ -72,12 +73,12 @@ public enum DataDictionary {
 /// let` (initialised exactly once, thread-safely, by the runtime) and never mutated afterwards. The
 /// full entries with strings (`DataDictionary.entry(for:)`) are not needed for this.
 public enum DictionaryVR {
-    public static let unknown: UInt16 = 0     // not in the dictionary (private, unassigned)
+    public static let unknown: UInt16 = 0  // not in the dictionary (private, unassigned)
     public static let usOrSS: UInt16 = 1
-    public static let obOrOW: UInt16 = 2      // "OB or OW" and "OW or OB"
+    public static let obOrOW: UInt16 = 2  // "OB or OW" and "OW or OB"
     public static let usOrOW: UInt16 = 3
     public static let usOrSSOrOW: UInt16 = 4
-    public static let none: UInt16 = 5        // items and delimiters ("NONE")
+    public static let none: UInt16 = 5  // items and delimiters ("NONE")
 
     /// The code of `tag`. Generic group lengths (even group, element 0000) give UL.
     @inlinable
@@ -98,7 +99,7 @@ func vrFieldCode(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> U
     case "US or OW": return DictionaryVR.usOrOW
     case "US or SS or OW": return DictionaryVR.usOrSSOrOW
     case "NONE": return DictionaryVR.none
-    default: return UInt16(p[start]) | (UInt16(p[start + 1]) << 8)   // unexpected: the first VR named
+    default: return UInt16(p[start]) | (UInt16(p[start + 1]) << 8)  // unexpected: the first VR named
     }
 }
 
@@ -244,7 +245,7 @@ final class FastTable: @unchecked Sendable {
 
     @usableFromInline
     func slowPacked(for tag: UInt32) -> UInt32 {
-        if tag & 0x0001_0000 != 0 { return 0 } // private (odd group)
+        if tag & 0x0001_0000 != 0 { return 0 }  // private (odd group)
         let b = Int(tag >> 24)
         let word: UInt64
         switch b >> 6 {
@@ -298,9 +299,9 @@ final class FullTable: Sendable {
             }
             let tagText = field(0)
             var tag: UInt32 = 0
-            var xNibbles: [UInt32] = [] // shifts of the 'x' digits
+            var xNibbles: [UInt32] = []  // shifts of the 'x' digits
             for (j, c) in tagText.utf8.enumerated() {
-                tag = (tag << 4) | (hexValue(c) ?? 0) // 'x' -> 0
+                tag = (tag << 4) | (hexValue(c) ?? 0)  // 'x' -> 0
                 if c == UInt8(ascii: "x") { xNibbles.append(UInt32(28 - 4 * j)) }
             }
             if !xNibbles.isEmpty {
@@ -315,8 +316,9 @@ final class FullTable: Sendable {
                     if FastTable.shared.lineIndex(for: t) == line { tag = t; break }
                 }
             }
-            let e = DictionaryEntry(tag: tag, vr: field(1), vm: field(2), keyword: field(3), name: field(4),
-                                    retired: f[6] - 1 > f[5])
+            let e = DictionaryEntry(
+                tag: tag, vr: field(1), vm: field(2), keyword: field(3), name: field(4),
+                retired: f[6] - 1 > f[5])
             if tagText.utf8.contains(UInt8(ascii: "x")) { masks.append(tagText) }
             if !e.keyword.isEmpty && keywordToTag[e.keyword] == nil { keywordToTag[e.keyword] = tag }
             entries.append(e)

@@ -47,8 +47,10 @@ public struct CharacterSetDecoder: Sendable {
 
     /// As `decode(_:vr:replaced:)` but appends the UTF-8 text to `buffer` (no String is built).
     /// Returns false (and leaves `buffer` unchanged) when the bytes cannot be decoded.
-    public func decode(_ bytes: UnsafeRawBufferPointer, vr: UInt16, appendingTo buffer: inout [UInt8],
-                       replaced: inout Bool) -> Bool {
+    public func decode(
+        _ bytes: UnsafeRawBufferPointer, vr: UInt16, appendingTo buffer: inout [UInt8],
+        replaced: inout Bool
+    ) -> Bool {
         var plain = true
         for b in bytes where b >= 0x80 || b == 0x1B { plain = false; break }
         if plain {
@@ -82,11 +84,12 @@ public struct CharacterSetDecoder: Sendable {
 
     // MARK: - internals
 
-    /// VRs decoded with the specific character set (pydicom's CUSTOMIZABLE_CHARSET_VR).
-    static let customizableVRs: [UInt16] = [0x4F4C, 0x544C, 0x4E50, 0x4853, 0x5453, 0x4355, 0x5455] // LO LT PN SH ST UC UT
+    /// VRs decoded with the specific character set (pydicom's CUSTOMIZABLE_CHARSET_VR):
+    /// LO LT PN SH ST UC UT.
+    static let customizableVRs: [UInt16] = [0x4F4C, 0x544C, 0x4E50, 0x4853, 0x5453, 0x4355, 0x5455]
 
     enum Delimiters {
-        case text        // CR LF TAB FF
+        case text  // CR LF TAB FF
         @inline(__always) func contains(_ b: UInt8) -> Bool {
             switch self {
             case .text: return b == 0x0D || b == 0x0A || b == 0x09 || b == 0x0C
@@ -96,8 +99,10 @@ public struct CharacterSetDecoder: Sendable {
 
     /// Decodes bytes[start..<end] (one value or PN component group). False when a multi-byte set
     /// that is not implemented would be needed.
-    func decodeValue(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int, delimiters: Delimiters,
-                     _ out: inout TextOutput) -> Bool {
+    func decodeValue(
+        _ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int, delimiters: Delimiters,
+        _ out: inout TextOutput
+    ) -> Bool {
         let first = codecs[0]
         var i = start
         // Leading part without an escape sequence: the first set.
@@ -117,12 +122,16 @@ public struct CharacterSetDecoder: Sendable {
         return true
     }
 
-    func decodeEscapedFragment(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int, delimiters: Delimiters,
-                               _ out: inout TextOutput) -> Bool {
+    func decodeEscapedFragment(
+        _ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int, delimiters: Delimiters,
+        _ out: inout TextOutput
+    ) -> Bool {
         let first = codecs[0]
-        let seqLength = (end - start >= 3 && p[start + 1] == 0x24 && (p[start + 2] == 0x28 || p[start + 2] == 0x29)) ? 4 : 3
+        let seqLength =
+            (end - start >= 3 && p[start + 1] == 0x24 && (p[start + 2] == 0x28 || p[start + 2] == 0x29)) ? 4 : 3
         if let codec = TextCodec.forEscape(p, start, min(start + seqLength, end)),
-           codec == .defaultASCII || codecs.contains(codec) {
+            codec == .defaultASCII || codecs.contains(codec)
+        {
             let bodyStart = start + seqLength
             let mark = out.mark
             if codec.keepsEscapeInPython {
@@ -132,7 +141,8 @@ public struct CharacterSetDecoder: Sendable {
                 var d = bodyStart
                 while d < end && !delimiters.contains(p[d]) { d += 1 }
                 if decodeRun(p, bodyStart, d, codec, strict: true, escaped: true, &out),
-                   decodeRun(p, d, end, first, strict: true, escaped: false, &out) {
+                    decodeRun(p, d, end, first, strict: true, escaped: false, &out)
+                {
                     return true
                 }
             }
@@ -150,8 +160,10 @@ public struct CharacterSetDecoder: Sendable {
     /// sequence, which puts the ISO 2022 JIS codecs into double-byte mode). With `strict`, returns
     /// false on an undecodable byte (output then partially written; the caller resets). Without,
     /// each undecodable byte becomes U+FFFD (as Python's errors="replace").
-    func decodeRun(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ codec: TextCodec, strict: Bool,
-                   escaped: Bool, _ out: inout TextOutput) -> Bool {
+    func decodeRun(
+        _ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ codec: TextCodec, strict: Bool,
+        escaped: Bool, _ out: inout TextOutput
+    ) -> Bool {
         guard start < end else { return true }
         switch codec {
         case .defaultASCII, .latin1:
@@ -340,7 +352,8 @@ enum TextCodec: UInt8, Sendable, Equatable {
             return forTerm("ISO_IR" + String(decoding: u[6...], as: UTF8.self)) ?? .defaultASCII
         }
         if u.count >= 12 && hasPrefix("ISO") && hasPrefix("2022", at: 4) && hasPrefix("IR", at: 9)
-            && !hasPrefix("ISO 2022 IR ") {
+            && !hasPrefix("ISO 2022 IR ")
+        {
             return forTerm("ISO 2022 IR " + String(decoding: u[12...], as: UTF8.self)) ?? .defaultASCII
         }
         var name = ""
@@ -371,29 +384,29 @@ enum TextCodec: UInt8, Sendable, Equatable {
         let a = p[start + 1], b = p[start + 2]
         if n == 3 {
             switch (a, b) {
-            case (0x28, 0x42): return .defaultASCII // ( B
-            case (0x2D, 0x41): return .latin1       // - A
-            case (0x29, 0x49): return .jisX0201     // ) I
-            case (0x28, 0x4A): return .jisX0201     // ( J
-            case (0x24, 0x42): return .iso2022JP    // $ B
-            case (0x2D, 0x42): return .latin2       // - B
-            case (0x2D, 0x43): return .latin3       // - C
-            case (0x2D, 0x44): return .latin4       // - D
-            case (0x2D, 0x46): return .greek        // - F
-            case (0x2D, 0x47): return .arabic       // - G
-            case (0x2D, 0x48): return .hebrew       // - H
-            case (0x2D, 0x4C): return .cyrillic     // - L
-            case (0x2D, 0x4D): return .latin5       // - M
-            case (0x2D, 0x54): return .thai         // - T
-            case (0x2D, 0x62): return .latin9       // - b (ISO 2022 IR 203)
+            case (0x28, 0x42): return .defaultASCII  // ( B
+            case (0x2D, 0x41): return .latin1  // - A
+            case (0x29, 0x49): return .jisX0201  // ) I
+            case (0x28, 0x4A): return .jisX0201  // ( J
+            case (0x24, 0x42): return .iso2022JP  // $ B
+            case (0x2D, 0x42): return .latin2  // - B
+            case (0x2D, 0x43): return .latin3  // - C
+            case (0x2D, 0x44): return .latin4  // - D
+            case (0x2D, 0x46): return .greek  // - F
+            case (0x2D, 0x47): return .arabic  // - G
+            case (0x2D, 0x48): return .hebrew  // - H
+            case (0x2D, 0x4C): return .cyrillic  // - L
+            case (0x2D, 0x4D): return .latin5  // - M
+            case (0x2D, 0x54): return .thai  // - T
+            case (0x2D, 0x62): return .latin9  // - b (ISO 2022 IR 203)
             default: return nil
             }
         }
         guard n == 4 else { return nil }
         switch (a, b, p[start + 3]) {
-        case (0x24, 0x29, 0x43): return .eucKR      // $ ) C
-        case (0x24, 0x28, 0x44): return .iso2022JP2 // $ ( D
-        case (0x24, 0x29, 0x41): return .isoIR58    // $ ) A
+        case (0x24, 0x29, 0x43): return .eucKR  // $ ) C
+        case (0x24, 0x28, 0x44): return .iso2022JP2  // $ ( D
+        case (0x24, 0x29, 0x41): return .isoIR58  // $ ) A
         default: return nil
         }
     }
@@ -402,8 +415,10 @@ enum TextCodec: UInt8, Sendable, Equatable {
 /// The generated upper-half tables, parsed once (a `static let` is initialized lazily and atomically).
 final class SingleByteTables: Sendable {
     static let shared = SingleByteTables()
-    static let names = ["latin2", "latin3", "latin4", "cyrillic", "arabic", "greek", "hebrew", "latin5",
-                        "thai", "latin9", "jisx0201"]
+    static let names = [
+        "latin2", "latin3", "latin4", "cyrillic", "arabic", "greek", "hebrew", "latin5",
+        "thai", "latin9", "jisx0201",
+    ]
     /// 128 code points per set, in `names` order; 0xFFFD = undecodable, 0xFFFE = Shift JIS lead byte.
     let table: [UInt16]
 

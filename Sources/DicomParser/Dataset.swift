@@ -3,15 +3,15 @@ import DicomBytes
 /// Kind of a decoded value; raw values mirror PETCT_KIND_* in petct.h.
 public enum ValueKind: UInt8, Sendable {
     case empty = 0
-    case text = 1       // UTF-8 in heap, '\' separated for multi-valued VRs, padding stripped
-    case int = 2        // Int64 values in heap
-    case uint = 3       // UInt64 values in heap (UV)
-    case float = 4      // Float64 values in heap
-    case bytes = 5      // raw bytes in source
-    case tags = 6       // UInt32 tags in heap (AT)
-    case sequence = 7   // SQ; `count` items follow
-    case item = 8       // item; `count` elements follow
-    case rawText = 9    // undecodable text: raw bytes in heap
+    case text = 1  // UTF-8 in heap, '\' separated for multi-valued VRs, padding stripped
+    case int = 2  // Int64 values in heap
+    case uint = 3  // UInt64 values in heap (UV)
+    case float = 4  // Float64 values in heap
+    case bytes = 5  // raw bytes in source
+    case tags = 6  // UInt32 tags in heap (AT)
+    case sequence = 7  // SQ; `count` items follow
+    case item = 8  // item; `count` elements follow
+    case rawText = 9  // undecodable text: raw bytes in heap
 }
 
 /// Flags of an element; raw values mirror PETCT_ELEM_* in petct.h.
@@ -40,8 +40,10 @@ public struct Element: Sendable {
     /// Offset of the element's tag in `source`, -1 when synthesized.
     public var fileOffset: Int
 
-    public init(tag: UInt32, vr: UInt16, kind: ValueKind, flags: ElementFlags = [], count: UInt32 = 0,
-                descendants: UInt32 = 0, valueOffset: Int = 0, valueLength: Int = 0, fileOffset: Int = -1) {
+    public init(
+        tag: UInt32, vr: UInt16, kind: ValueKind, flags: ElementFlags = [], count: UInt32 = 0,
+        descendants: UInt32 = 0, valueOffset: Int = 0, valueLength: Int = 0, fileOffset: Int = -1
+    ) {
         self.tag = tag; self.vr = vr; self.kind = kind; self.flags = flags; self.count = count
         self.descendants = descendants; self.valueOffset = valueOffset; self.valueLength = valueLength
         self.fileOffset = fileOffset
@@ -92,8 +94,10 @@ public final class Dataset: @unchecked Sendable {
         return self
     }
 
-    public init(source: [UInt8], heap: [UInt8], elements: [Element], flags: DatasetFlags,
-                transferSyntax: String, characterSet: String) {
+    public init(
+        source: [UInt8], heap: [UInt8], elements: [Element], flags: DatasetFlags,
+        transferSyntax: String, characterSet: String
+    ) {
         self.source = source; self.heap = heap; self.elements = elements; self.flags = flags
         self.transferSyntax = transferSyntax; self.characterSet = characterSet
     }
@@ -105,7 +109,8 @@ public final class Dataset: @unchecked Sendable {
     /// Indices of the direct children of `parent` (an `.item` index), or of the top level when nil.
     public func children(of parent: Int? = nil) -> ChildIndices {
         if let parent {
-            return ChildIndices(elements: elements, start: parent + 1, end: parent + 1 + Int(elements[parent].descendants))
+            return ChildIndices(
+                elements: elements, start: parent + 1, end: parent + 1 + Int(elements[parent].descendants))
         }
         return ChildIndices(elements: elements, start: 0, end: elements.count)
     }
@@ -119,9 +124,10 @@ public final class Dataset: @unchecked Sendable {
         let e = elements[i]
         let n = source.count
         guard e.fileOffset >= 0, e.kind != .sequence, e.kind != .item, !e.flags.contains(.undefinedLength),
-              n >= 8, e.fileOffset <= n - 8 else { return nil }
+            n >= 8, e.fileOffset <= n - 8
+        else { return nil }
         let o = e.fileOffset
-        let meta = e.group == 0x0002   // the file meta is always explicit VR little endian
+        let meta = e.group == 0x0002  // the file meta is always explicit VR little endian
         let be = !meta && flags.contains(.bigEndian)
         func u16(_ k: Int) -> Int {
             be ? Int(source[k]) << 8 | Int(source[k + 1]) : Int(source[k]) | Int(source[k + 1]) << 8
@@ -175,7 +181,9 @@ public final class Dataset: @unchecked Sendable {
         switch e.kind {
         case .text, .rawText:
             return heap.withUnsafeBufferPointer {
-                String(decoding: UnsafeBufferPointer(rebasing: $0[e.valueOffset..<(e.valueOffset + e.valueLength)]), as: UTF8.self)
+                String(
+                    decoding: UnsafeBufferPointer(rebasing: $0[e.valueOffset..<(e.valueOffset + e.valueLength)]),
+                    as: UTF8.self)
             }
         case .empty: return ""
         case .int:

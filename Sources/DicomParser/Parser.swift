@@ -2,11 +2,11 @@ import DicomBytes
 
 /// Where a data set being parsed sits; decides how its element loop ends.
 enum Level {
-    case meta          // group 0002, ends at the first other group
-    case command       // group 0000, ends at the first other group
-    case top           // main data set, ends at end of data (or an item delimiter, as pydicom)
-    case definedItem   // item of defined length: ends at its end
-    case undefinedItem // item of undefined length: ends at an item delimiter
+    case meta  // group 0002, ends at the first other group
+    case command  // group 0000, ends at the first other group
+    case top  // main data set, ends at end of data (or an item delimiter, as pydicom)
+    case definedItem  // item of defined length: ends at its end
+    case undefinedItem  // item of undefined length: ends at an item delimiter
 }
 
 /// Per data set state inherited by nested items.
@@ -96,8 +96,10 @@ struct Parser {
     /// Parses the elements of one data set starting at `start`. `limit` is the end of the enclosing
     /// region (an item's end or the end of the data). Returns the position after the data set and the
     /// number of direct child records added.
-    mutating func parseDataset(from start: Int, limit: Int, level: Level, ctx inCtx: Context,
-                               depth: Int) throws(DicomError) -> (pos: Int, count: UInt32) {
+    mutating func parseDataset(
+        from start: Int, limit: Int, level: Level, ctx inCtx: Context,
+        depth: Int
+    ) throws(DicomError) -> (pos: Int, count: UInt32) {
         var ctx = inCtx
         var pos = start
         var count: UInt32 = 0
@@ -130,7 +132,8 @@ struct Parser {
                 break
             }
             if stopBeforePixels && level == .top
-                && (tag == Tags.pixelData || tag == Tags.floatPixelData || tag == Tags.doubleFloatPixelData) {
+                && (tag == Tags.pixelData || tag == Tags.floatPixelData || tag == Tags.doubleFloatPixelData)
+            {
                 stopped = true
                 stoppedAt = pos
                 break
@@ -183,7 +186,7 @@ struct Parser {
                 vr = vrForImplicit(tag, length: length, valueStart: valueStart, ctx: ctx)
             } else if vr == VRCode.UN {
                 if length == undefinedLength {
-                    vr = VRCode.SQ   // pydicom infers a sequence for UN of undefined length
+                    vr = VRCode.SQ  // pydicom infers a sequence for UN of undefined length
                 } else if (group & 1) == 1 {
                     let el = tag & 0xFFFF
                     if el >= 0x10 && el <= 0xFF { vr = VRCode.LO; flags.insert(.vrFromDictionary) }
@@ -199,11 +202,13 @@ struct Parser {
             if length == undefinedLength {
                 flags.insert(.undefinedLength)
                 if vr == VRCode.SQ {
-                    pos = try parseSequence(tag: tag, vr: vr, flags: flags, fileOffset: elemStart, start: valueStart,
-                                            end: nil, limit: limit, ctx: ctx, depth: depth + 1)
+                    pos = try parseSequence(
+                        tag: tag, vr: vr, flags: flags, fileOffset: elemStart, start: valueStart,
+                        end: nil, limit: limit, ctx: ctx, depth: depth + 1)
                 } else {
-                    pos = try parseUndefinedValue(tag: tag, vr: vr, flags: flags, fileOffset: elemStart,
-                                                  start: valueStart, limit: limit, be: be)
+                    pos = try parseUndefinedValue(
+                        tag: tag, vr: vr, flags: flags, fileOffset: elemStart,
+                        start: valueStart, limit: limit, be: be)
                 }
             } else {
                 guard valueStart <= limit else {
@@ -213,23 +218,28 @@ struct Parser {
                 // a short value (the data set then ends).
                 let len = min(Int(length), limit - valueStart)
                 if vr == VRCode.SQ {
-                    _ = try parseSequence(tag: tag, vr: vr, flags: flags, fileOffset: elemStart, start: valueStart,
-                                          end: valueStart + len, limit: limit, ctx: ctx, depth: depth + 1)
+                    _ = try parseSequence(
+                        tag: tag, vr: vr, flags: flags, fileOffset: elemStart, start: valueStart,
+                        end: valueStart + len, limit: limit, ctx: ctx, depth: depth + 1)
                 } else {
                     // a value decodes to at most 4x its bytes (2-byte US -> Int64, Latin-1 -> UTF-8); byte
                     // values stay in the source
-                    let inSource = vr == VRCode.OB || vr == VRCode.OW || vr == VRCode.OD || vr == VRCode.OF
+                    let inSource =
+                        vr == VRCode.OB || vr == VRCode.OW || vr == VRCode.OD || vr == VRCode.OF
                         || vr == VRCode.OL || vr == VRCode.OV || vr == VRCode.UN
                     try reserve(records: 1, heapBytes: inSource ? 0 : len &* 4 &+ 64)
                     let idx = elements.count
-                    appendValue(tag: tag, vr: vr, flags: flags, start: valueStart, length: len,
-                                fileOffset: elemStart, be: be, decoder: ctx.decoder)
+                    appendValue(
+                        tag: tag, vr: vr, flags: flags, start: valueStart, length: len,
+                        fileOffset: elemStart, be: be, decoder: ctx.decoder)
                     if tag == Tags.specificCharacterSet {
                         applyCharacterSet(elements[idx], ctx: &ctx, level: level)
                     } else if tag == Tags.pixelRepresentation {
                         let e = elements[idx]
                         if e.kind == .int && e.valueLength >= 8 {
-                            ctx.pixelRep = Int(heap.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: e.valueOffset, as: Int64.self) })
+                            ctx.pixelRep = Int(
+                                heap.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: e.valueOffset, as: Int64.self) }
+                            )
                         }
                     } else if isLUTDescriptor(tag) {
                         fixLUTDescriptor(idx, ctx: &ctx)
@@ -262,8 +272,9 @@ struct Parser {
     }
 
     func resolveAmbiguous(_ d: UInt16, tag: UInt32, implicit: Bool, undefined: Bool, ctx: Context) -> UInt16 {
-        AmbiguousVR.forReading(d, pixelRepresentation: Int(ctx.pixelRep), lutFirst: ctx.lutFirst,
-                               undefinedLength: undefined)
+        AmbiguousVR.forReading(
+            d, pixelRepresentation: Int(ctx.pixelRep), lutFirst: ctx.lutFirst,
+            undefinedLength: undefined)
     }
 
     /// pydicom adds 65536 to a negative first LUT Descriptor value read as explicit SS with several
@@ -283,7 +294,9 @@ struct Parser {
         var terms: [String] = []
         if e.kind == .text {
             let s = heap.withUnsafeBufferPointer {
-                String(decoding: UnsafeBufferPointer(rebasing: $0[e.valueOffset..<(e.valueOffset + e.valueLength)]), as: UTF8.self)
+                String(
+                    decoding: UnsafeBufferPointer(rebasing: $0[e.valueOffset..<(e.valueOffset + e.valueLength)]),
+                    as: UTF8.self)
             }
             terms = s.split(separator: "\\", omittingEmptySubsequences: false).map {
                 String($0.trimmingSpaces())
@@ -298,8 +311,10 @@ struct Parser {
     // MARK: sequences
 
     /// Parses a sequence value: items until `end` (defined length) or a sequence delimiter.
-    mutating func parseSequence(tag: UInt32, vr: UInt16, flags: ElementFlags, fileOffset: Int, start: Int,
-                                end: Int?, limit: Int, ctx: Context, depth: Int) throws(DicomError) -> Int {
+    mutating func parseSequence(
+        tag: UInt32, vr: UInt16, flags: ElementFlags, fileOffset: Int, start: Int,
+        end: Int?, limit: Int, ctx: Context, depth: Int
+    ) throws(DicomError) -> Int {
         if depth > maxDepth {
             throw DicomError.malformed("sequences nested deeper than \(maxDepth) levels", offset: fileOffset, tag: tag)
         }
@@ -312,8 +327,10 @@ struct Parser {
         while true {
             if end != nil && pos >= regionEnd { break }
             guard regionEnd - pos >= 8 else {
-                throw DicomError.malformed(end == nil ? "sequence of undefined length has no delimiter"
-                                                      : "truncated item header", offset: pos, tag: tag)
+                throw DicomError.malformed(
+                    end == nil
+                        ? "sequence of undefined length has no delimiter"
+                        : "truncated item header", offset: pos, tag: tag)
             }
             let itemTag = tagAt(pos, be)
             let itemLen = u32(pos + 4, be)
@@ -322,13 +339,16 @@ struct Parser {
                 break
             }
             if itemTag != Tags.item {
-                throw DicomError.malformed("expected an item tag in sequence, found \(formatTag(itemTag))", offset: pos, tag: tag)
+                throw DicomError.malformed(
+                    "expected an item tag in sequence, found \(formatTag(itemTag))", offset: pos, tag: tag)
             }
             let itemStart = pos + 8
             try reserve(records: 1, heapBytes: 0)
             let ii = elements.count
-            elements.append(Element(tag: itemTag, vr: 0, kind: .item,
-                                    flags: itemLen == undefinedLength ? .undefinedLength : [], fileOffset: pos))
+            elements.append(
+                Element(
+                    tag: itemTag, vr: 0, kind: .item,
+                    flags: itemLen == undefinedLength ? .undefinedLength : [], fileOffset: pos))
             var child = ctx
             child.lutFirst = -1
             child.implicit = detectImplicit(at: itemStart, assumed: ctx.implicit, inSequence: true)
@@ -342,7 +362,8 @@ struct Parser {
                 }
                 // Cut at the end of the enclosing region, as pydicom reads the short remainder.
                 let len = min(Int(itemLen), regionEnd - itemStart)
-                r = try parseDataset(from: itemStart, limit: itemStart + len, level: .definedItem, ctx: child, depth: depth)
+                r = try parseDataset(
+                    from: itemStart, limit: itemStart + len, level: .definedItem, ctx: child, depth: depth)
                 pos = itemStart + len
             }
             elements[ii].count = r.count
@@ -360,8 +381,10 @@ struct Parser {
     /// Reads an undefined-length non-sequence value. The value range is the item stream (basic offset
     /// table item and fragment items) up to, not including, the sequence delimiter, as pydicom's
     /// `PixelData` bytes.
-    mutating func parseUndefinedValue(tag: UInt32, vr: UInt16, flags inFlags: ElementFlags, fileOffset: Int,
-                                      start: Int, limit: Int, be: Bool) throws(DicomError) -> Int {
+    mutating func parseUndefinedValue(
+        tag: UInt32, vr: UInt16, flags inFlags: ElementFlags, fileOffset: Int,
+        start: Int, limit: Int, be: Bool
+    ) throws(DicomError) -> Int {
         var flags = inFlags
         var q = start
         var structured = true
@@ -392,12 +415,15 @@ struct Parser {
                 i += 1
             }
             guard found >= 0 else {
-                throw DicomError.malformed("value of undefined length has no sequence delimiter", offset: fileOffset, tag: tag)
+                throw DicomError.malformed(
+                    "value of undefined length has no sequence delimiter", offset: fileOffset, tag: tag)
             }
             q = found
         }
-        elements.append(Element(tag: tag, vr: vr, kind: .bytes, flags: flags, count: 1,
-                                valueOffset: start, valueLength: q - start, fileOffset: fileOffset))
+        elements.append(
+            Element(
+                tag: tag, vr: vr, kind: .bytes, flags: flags, count: 1,
+                valueOffset: start, valueLength: q - start, fileOffset: fileOffset))
         return min(q + 8, limit)
     }
 }

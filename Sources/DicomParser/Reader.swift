@@ -48,13 +48,17 @@ public enum DicomReader {
     /// opening them (folder scans); otherwise they are read as streams up to `Limits.maxStreamBytes`.
     /// The preamble / 'DICM' (and, with `force` on a stream, the first element) is checked on the
     /// first bytes, before the rest is read, so `/dev/zero` fails at once.
-    public static func read(path: FilePath, options: ReadOptions = ReadOptions(),
-                            regularOnly: Bool = false, cancel: CancelFlag = .none) throws(DicomError) -> Dataset {
+    public static func read(
+        path: FilePath, options: ReadOptions = ReadOptions(),
+        regularOnly: Bool = false, cancel: CancelFlag = .none
+    ) throws(DicomError) -> Dataset {
         let file = try InputFile(path: path, regularOnly: regularOnly)
         file.cancel = cancel
         // The first read: a header prefix, or a whole small file, or just enough to see 'DICM' (a large
         // file, a stream) before anything more is read.
-        let first = options.stopBeforePixels ? headerPrefixBytes
+        let first =
+            options.stopBeforePixels
+            ? headerPrefixBytes
             : file.isRegular && file.size < 1 << 20 ? file.size &+ 1 : 132
         try file.fill(upTo: first)
         try checkStart(file.bytes, atEnd: file.atEnd, force: options.force, stream: !file.isRegular)
@@ -81,7 +85,8 @@ public enum DicomReader {
         } else {
             try file.fillAll()
         }
-        return try parse(file.bytes, options: options, partial: false).with(fileSize: file.isRegular ? file.size : file.bytes.count)
+        return try parse(file.bytes, options: options, partial: false).with(
+            fileSize: file.isRegular ? file.size : file.bytes.count)
     }
 
     /// The cheap checks made on the first 132 bytes before the rest of a file is read.
@@ -89,20 +94,24 @@ public enum DicomReader {
         let dicm = b.count >= 132 && b[128] == 0x44 && b[129] == 0x49 && b[130] == 0x43 && b[131] == 0x4D
         if dicm { return }
         if !force {
-            throw DicomError(.invalidDicom, "not a DICOM file: no 'DICM' prefix at offset 128 (use force to read anyway)",
-                             offset: 128)
+            throw DicomError(
+                .invalidDicom, "not a DICOM file: no 'DICM' prefix at offset 128 (use force to read anyway)",
+                offset: 128)
         }
         guard stream, b.count >= 8 else { return }
         if b.prefix(8).allSatisfy({ $0 == 0 }) {
-            throw DicomError(.invalidDicom, "not a DICOM stream: it starts with 8 zero bytes, not a data element", offset: 0)
+            throw DicomError(
+                .invalidDicom, "not a DICOM stream: it starts with 8 zero bytes, not a data element", offset: 0)
         }
         // A stream read with force (no preamble) must start like a data set: an element of group
         // 0000 (command), 0002 (file meta) or 0008, in either byte order; anything else (/dev/urandom)
         // is refused before the rest of an endless stream is read.
         let le = Int(b[0]) | Int(b[1]) << 8, be = Int(b[0]) << 8 | Int(b[1])
         if !(le <= 8 || be <= 8) {
-            throw DicomError(.invalidDicom, "not a DICOM stream: it starts with group \(hex4(UInt16(le))), not 0000-0008 "
-                             + "(read it from a file, or through a buffer, to parse it anyway)", offset: 0)
+            throw DicomError(
+                .invalidDicom,
+                "not a DICOM stream: it starts with group \(hex4(UInt16(le))), not 0000-0008 "
+                    + "(read it from a file, or through a buffer, to parse it anyway)", offset: 0)
         }
     }
 
@@ -126,8 +135,10 @@ public enum DicomReader {
     /// Thrown for a prefix of a deflated file: the deflate stream is inflated once, from the whole file.
     static let needsWholeFile = "deflated data set: read the whole file"
 
-    static func parseBuffer(_ bytes: [UInt8], _ raw: UnsafeRawBufferPointer, options: ReadOptions,
-                            partial: Bool = false) throws(DicomError) -> Dataset {
+    static func parseBuffer(
+        _ bytes: [UInt8], _ raw: UnsafeRawBufferPointer, options: ReadOptions,
+        partial: Bool = false
+    ) throws(DicomError) -> Dataset {
         var parser = Parser(p: raw, options: options)
         var flags: DatasetFlags = []
         var pos = 0
@@ -136,11 +147,13 @@ public enum DicomReader {
             flags.insert(.preamble)
             pos = 132
         } else if !options.force {
-            throw DicomError(.invalidDicom, "not a DICOM file: no 'DICM' prefix at offset 128 (use force to read anyway)",
-                             offset: 128)
+            throw DicomError(
+                .invalidDicom, "not a DICOM file: no 'DICM' prefix at offset 128 (use force to read anyway)",
+                offset: 128)
         }
-        let defaultCtx = Context(implicit: false, bigEndian: false,
-                                 decoder: CharacterSetDecoder(specificCharacterSet: []), pixelRep: -1)
+        let defaultCtx = Context(
+            implicit: false, bigEndian: false,
+            decoder: CharacterSetDecoder(specificCharacterSet: []), pixelRep: -1)
         // File meta information: explicit VR little endian, every group 0002 element (the group length
         // is not trusted, as pydicom).
         var metaCtx = defaultCtx
@@ -154,7 +167,9 @@ public enum DicomReader {
             let e = parser.elements[i]
             if e.kind == .text {
                 ts = parser.heap.withUnsafeBufferPointer {
-                    String(decoding: UnsafeBufferPointer(rebasing: $0[e.valueOffset..<(e.valueOffset + e.valueLength)]), as: UTF8.self)
+                    String(
+                        decoding: UnsafeBufferPointer(rebasing: $0[e.valueOffset..<(e.valueOffset + e.valueLength)]),
+                        as: UTF8.self)
                 }
             } else if e.kind == .empty {
                 ts = nil
@@ -189,48 +204,60 @@ public enum DicomReader {
         if deflated {
             if partial { throw DicomError(.malformed, needsWholeFile) }
             flags.insert(.deflated)
-            let inflated = try inflateRaw(UnsafeRawBufferPointer(rebasing: raw[pos..<n]),
-                                          prefix: UnsafeRawBufferPointer(rebasing: raw[0..<pos]), offset: pos)
+            let inflated = try inflateRaw(
+                UnsafeRawBufferPointer(rebasing: raw[pos..<n]),
+                prefix: UnsafeRawBufferPointer(rebasing: raw[0..<pos]), offset: pos)
             let r: Result<Dataset, DicomError> = inflated.withUnsafeBytes { raw2 in
                 do throws(DicomError) {
                     var p2 = parser
                     p2.p = raw2
                     p2.n = raw2.count
-                    return .success(try finish(&p2, source: inflated, start: pos, implicit: implicit,
-                                               bigEndian: bigEndian, flags: flags, ts: ts))
+                    return .success(
+                        try finish(
+                            &p2, source: inflated, start: pos, implicit: implicit,
+                            bigEndian: bigEndian, flags: flags, ts: ts))
                 } catch {
                     return .failure(error)
                 }
             }
             return try r.get()
         }
-        return try finish(&parser, source: bytes, start: pos, implicit: implicit, bigEndian: bigEndian, flags: flags, ts: ts)
+        return try finish(
+            &parser, source: bytes, start: pos, implicit: implicit, bigEndian: bigEndian, flags: flags, ts: ts)
     }
 
-    static func finish(_ parser: inout Parser, source: [UInt8], start: Int, implicit assumedImplicit: Bool,
-                       bigEndian: Bool, flags inFlags: DatasetFlags, ts: String?) throws(DicomError) -> Dataset {
+    static func finish(
+        _ parser: inout Parser, source: [UInt8], start: Int, implicit assumedImplicit: Bool,
+        bigEndian: Bool, flags inFlags: DatasetFlags, ts: String?
+    ) throws(DicomError) -> Dataset {
         var flags = inFlags
         let implicit = parser.detectImplicit(at: start, assumed: assumedImplicit, inSequence: false)
-        let ctx = Context(implicit: implicit, bigEndian: bigEndian,
-                          decoder: CharacterSetDecoder(specificCharacterSet: []), pixelRep: -1)
+        let ctx = Context(
+            implicit: implicit, bigEndian: bigEndian,
+            decoder: CharacterSetDecoder(specificCharacterSet: []), pixelRep: -1)
         let top = try parser.parseDataset(from: start, limit: parser.n, level: .top, ctx: ctx, depth: 0)
         if implicit { flags.insert(.implicitVR) }
         if bigEndian { flags.insert(.bigEndian) }
         if parser.stopped { flags.insert(.stoppedBeforePixels) }
-        let tsText = ts ?? (implicit ? TransferSyntaxUID.implicitVRLittleEndian
-                            : bigEndian ? TransferSyntaxUID.explicitVRBigEndian : TransferSyntaxUID.explicitVRLittleEndian)
+        let tsText =
+            ts
+            ?? (implicit
+                ? TransferSyntaxUID.implicitVRLittleEndian
+                : bigEndian ? TransferSyntaxUID.explicitVRBigEndian : TransferSyntaxUID.explicitVRLittleEndian)
         if parser.stopped {
             // A header: callers keep hundreds of them (a scan), so keep only the bytes parsed, in arrays
             // sized to fit. Fresh memory is touched once instead of a read prefix per file.
             let end = min(max(top.pos, 0), source.count)
-            let header = Dataset(source: fitted(source[..<end]), heap: fitted(parser.heap[...]),
-                                 elements: fitted(parser.elements[...]), flags: flags, transferSyntax: tsText,
-                                 characterSet: parser.topCharacterSet ?? "")
+            let header = Dataset(
+                source: fitted(source[..<end]), heap: fitted(parser.heap[...]),
+                elements: fitted(parser.elements[...]), flags: flags, transferSyntax: tsText,
+                characterSet: parser.topCharacterSet ?? "")
             header.pixelDataOffset = parser.stoppedAt
             return header
         }
-        let ds = Dataset(source: source, heap: parser.heap, elements: parser.elements, flags: flags,
-                         transferSyntax: tsText, characterSet: parser.topCharacterSet ?? "")
+        let ds = Dataset(
+            source: source, heap: parser.heap, elements: parser.elements, flags: flags,
+            transferSyntax: tsText, characterSet: parser.topCharacterSet ?? "")
         ds.pixelDataOffset = parser.stoppedAt
         return ds
     }

@@ -1,17 +1,18 @@
 import DicomBytes
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// How a text VR's padding is removed (pydicom 3.0.2 values.py).
 enum StripMode {
-    case rstripWhole        // AS CS DA DT TM UI PN IS: trailing spaces/NULs of the whole value
-    case rstripEach         // LO SH UC: trailing spaces/NULs of each value
-    case stripEachWS        // AE: leading and trailing whitespace of each value
-    case rstripSingle       // LT ST UT: single valued, trailing spaces/NULs
-    case rstripSingleWS     // UR: single valued, trailing whitespace
-    case dsStrip            // DS: whitespace both ends of the whole, then trailing spaces/NULs
-    case pn                 // PN: trailing spaces/NULs of the whole, then empty trailing '=' groups of each value
+    case rstripWhole  // AS CS DA DT TM UI PN IS: trailing spaces/NULs of the whole value
+    case rstripEach  // LO SH UC: trailing spaces/NULs of each value
+    case stripEachWS  // AE: leading and trailing whitespace of each value
+    case rstripSingle  // LT ST UT: single valued, trailing spaces/NULs
+    case rstripSingleWS  // UR: single valued, trailing whitespace
+    case dsStrip  // DS: whitespace both ends of the whole, then trailing spaces/NULs
+    case pn  // PN: trailing spaces/NULs of the whole, then empty trailing '=' groups of each value
 }
 
 @inline(__always) func isPyWhitespace(_ c: UInt8) -> Bool {
@@ -21,11 +22,14 @@ enum StripMode {
 
 extension Parser {
     /// Appends the record of a non-sequence element with a defined length whose value is in bounds.
-    mutating func appendValue(tag: UInt32, vr: UInt16, flags inFlags: ElementFlags, start: Int, length: Int,
-                              fileOffset: Int, be: Bool, decoder: CharacterSetDecoder) {
+    mutating func appendValue(
+        tag: UInt32, vr: UInt16, flags inFlags: ElementFlags, start: Int, length: Int,
+        fileOffset: Int, be: Bool, decoder: CharacterSetDecoder
+    ) {
         var flags = inFlags
         if length == 0 {
-            elements.append(Element(tag: tag, vr: vr, kind: .empty, flags: flags, valueOffset: start, fileOffset: fileOffset))
+            elements.append(
+                Element(tag: tag, vr: vr, kind: .empty, flags: flags, valueOffset: start, fileOffset: fileOffset))
             return
         }
         switch vr {
@@ -40,8 +44,10 @@ extension Parser {
         case VRCode.AT:
             let cnt = length / 4
             if cnt == 0 {
-                elements.append(Element(tag: tag, vr: vr, kind: .bytes, flags: flags.union(.invalidValue), count: 1,
-                                        valueOffset: start, valueLength: length, fileOffset: fileOffset))
+                elements.append(
+                    Element(
+                        tag: tag, vr: vr, kind: .bytes, flags: flags.union(.invalidValue), count: 1,
+                        valueOffset: start, valueLength: length, fileOffset: fileOffset))
                 return
             }
             let off = heap.count
@@ -57,9 +63,12 @@ extension Parser {
                     h.storeBytes(of: t, toByteOffset: off + i * 4, as: UInt32.self)
                 }
             }
-            elements.append(Element(tag: tag, vr: vr, kind: .tags, flags: flags, count: UInt32(cnt),
-                                    valueOffset: off, valueLength: cnt * 4, fileOffset: fileOffset))
-        case VRCode.AE: appendText(tag, vr, &flags, start, length, fileOffset, mode: .stripEachWS, charset: false, decoder: decoder)
+            elements.append(
+                Element(
+                    tag: tag, vr: vr, kind: .tags, flags: flags, count: UInt32(cnt),
+                    valueOffset: off, valueLength: cnt * 4, fileOffset: fileOffset))
+        case VRCode.AE:
+            appendText(tag, vr, &flags, start, length, fileOffset, mode: .stripEachWS, charset: false, decoder: decoder)
         case VRCode.AS, VRCode.CS, VRCode.DA, VRCode.DT, VRCode.TM, VRCode.UI:
             appendText(tag, vr, &flags, start, length, fileOffset, mode: .rstripWhole, charset: false, decoder: decoder)
         case VRCode.PN:
@@ -69,7 +78,8 @@ extension Parser {
         case VRCode.LT, VRCode.ST, VRCode.UT:
             appendText(tag, vr, &flags, start, length, fileOffset, mode: .rstripSingle, charset: true, decoder: decoder)
         case VRCode.UR:
-            appendText(tag, vr, &flags, start, length, fileOffset, mode: .rstripSingleWS, charset: false, decoder: decoder)
+            appendText(
+                tag, vr, &flags, start, length, fileOffset, mode: .rstripSingleWS, charset: false, decoder: decoder)
         case VRCode.DS:
             if !appendNumbers(tag, vr, flags, start, length, fileOffset, isInt: false) {
                 appendText(tag, vr, &flags, start, length, fileOffset, mode: .dsStrip, charset: false, decoder: decoder)
@@ -77,24 +87,33 @@ extension Parser {
             }
         case VRCode.IS:
             if !appendNumbers(tag, vr, flags, start, length, fileOffset, isInt: true) {
-                appendText(tag, vr, &flags, start, length, fileOffset, mode: .rstripWhole, charset: false, decoder: decoder)
+                appendText(
+                    tag, vr, &flags, start, length, fileOffset, mode: .rstripWhole, charset: false, decoder: decoder)
                 convertNumericText(isInt: true)
             }
         default:
-            elements.append(Element(tag: tag, vr: vr, kind: .bytes, flags: flags, count: 1,
-                                    valueOffset: start, valueLength: length, fileOffset: fileOffset))
+            elements.append(
+                Element(
+                    tag: tag, vr: vr, kind: .bytes, flags: flags, count: 1,
+                    valueOffset: start, valueLength: length, fileOffset: fileOffset))
         }
     }
 
     /// A binary number value whose length is not a multiple of its size: kept as raw bytes, flagged.
-    mutating func appendInvalidBinary(_ tag: UInt32, _ vr: UInt16, _ flags: ElementFlags, _ start: Int, _ length: Int,
-                                      _ fileOffset: Int) {
-        elements.append(Element(tag: tag, vr: vr, kind: .bytes, flags: flags.union(.invalidValue), count: 1,
-                                valueOffset: start, valueLength: length, fileOffset: fileOffset))
+    mutating func appendInvalidBinary(
+        _ tag: UInt32, _ vr: UInt16, _ flags: ElementFlags, _ start: Int, _ length: Int,
+        _ fileOffset: Int
+    ) {
+        elements.append(
+            Element(
+                tag: tag, vr: vr, kind: .bytes, flags: flags.union(.invalidValue), count: 1,
+                valueOffset: start, valueLength: length, fileOffset: fileOffset))
     }
 
-    mutating func appendInts(_ tag: UInt32, _ vr: UInt16, _ flags: ElementFlags, _ start: Int, _ length: Int,
-                             _ fileOffset: Int, size: Int, signed: Bool, be: Bool) {
+    mutating func appendInts(
+        _ tag: UInt32, _ vr: UInt16, _ flags: ElementFlags, _ start: Int, _ length: Int,
+        _ fileOffset: Int, size: Int, signed: Bool, be: Bool
+    ) {
         guard length % size == 0 else {
             appendInvalidBinary(tag, vr, flags, start, length, fileOffset)
             return
@@ -135,12 +154,16 @@ extension Parser {
             }
         }
         let kind: ValueKind = (size == 8 && !signed) ? .uint : .int
-        elements.append(Element(tag: tag, vr: vr, kind: kind, flags: flags, count: UInt32(truncatingIfNeeded: cnt),
-                                valueOffset: off, valueLength: cnt * 8, fileOffset: fileOffset))
+        elements.append(
+            Element(
+                tag: tag, vr: vr, kind: kind, flags: flags, count: UInt32(truncatingIfNeeded: cnt),
+                valueOffset: off, valueLength: cnt * 8, fileOffset: fileOffset))
     }
 
-    mutating func appendFloats(_ tag: UInt32, _ vr: UInt16, _ flags: ElementFlags, _ start: Int, _ length: Int,
-                               _ fileOffset: Int, size: Int, be: Bool) {
+    mutating func appendFloats(
+        _ tag: UInt32, _ vr: UInt16, _ flags: ElementFlags, _ start: Int, _ length: Int,
+        _ fileOffset: Int, size: Int, be: Bool
+    ) {
         guard length % size == 0 else {
             appendInvalidBinary(tag, vr, flags, start, length, fileOffset)
             return
@@ -164,14 +187,18 @@ extension Parser {
                 }
             }
         }
-        elements.append(Element(tag: tag, vr: vr, kind: .float, flags: flags, count: UInt32(truncatingIfNeeded: cnt),
-                                valueOffset: off, valueLength: cnt * 8, fileOffset: fileOffset))
+        elements.append(
+            Element(
+                tag: tag, vr: vr, kind: .float, flags: flags, count: UInt32(truncatingIfNeeded: cnt),
+                valueOffset: off, valueLength: cnt * 8, fileOffset: fileOffset))
     }
 
     /// Fast path of DS / IS: plain ASCII values that all parse are converted straight from the source.
     /// Returns false (nothing appended) when the general text path must handle the value.
-    mutating func appendNumbers(_ tag: UInt32, _ vr: UInt16, _ flags: ElementFlags, _ start: Int, _ length: Int,
-                                _ fileOffset: Int, isInt: Bool) -> Bool {
+    mutating func appendNumbers(
+        _ tag: UInt32, _ vr: UInt16, _ flags: ElementFlags, _ start: Int, _ length: Int,
+        _ fileOffset: Int, isInt: Bool
+    ) -> Bool {
         let v = UnsafeRawBufferPointer(rebasing: p[start..<(start + length)])
         var a = 0, b = v.count
         if !isInt { while a < b && isPyWhitespace(v[a]) { a += 1 }; while b > a && isPyWhitespace(v[b - 1]) { b -= 1 } }
@@ -195,15 +222,19 @@ extension Parser {
             if t >= b { break }
             s = t + 1
         }
-        elements.append(Element(tag: tag, vr: vr, kind: isInt ? .int : .float, flags: flags,
-                                count: UInt32(truncatingIfNeeded: cnt), valueOffset: off, valueLength: cnt * 8,
-                                fileOffset: fileOffset))
+        elements.append(
+            Element(
+                tag: tag, vr: vr, kind: isInt ? .int : .float, flags: flags,
+                count: UInt32(truncatingIfNeeded: cnt), valueOffset: off, valueLength: cnt * 8,
+                fileOffset: fileOffset))
         return true
     }
 
     /// Decodes a text value into the heap (UTF-8), strips it and appends its record.
-    mutating func appendText(_ tag: UInt32, _ vr: UInt16, _ flags: inout ElementFlags, _ start: Int, _ length: Int,
-                             _ fileOffset: Int, mode: StripMode, charset: Bool, decoder: CharacterSetDecoder) {
+    mutating func appendText(
+        _ tag: UInt32, _ vr: UInt16, _ flags: inout ElementFlags, _ start: Int, _ length: Int,
+        _ fileOffset: Int, mode: StripMode, charset: Bool, decoder: CharacterSetDecoder
+    ) {
         let bytes = UnsafeRawBufferPointer(rebasing: p[start..<(start + length)])
         // Scan: plain ASCII (and no ISO 2022 escape) copies straight through.
         var ascii = true
@@ -213,8 +244,10 @@ extension Parser {
             if b == 0x5C { backslashes += 1 }
         }
         let raw = charset && !decodeCharset
-        if ascii && (backslashes == 0 || mode == .rstripWhole || mode == .rstripSingle || mode == .rstripSingleWS
-                     || mode == .dsStrip) {
+        if ascii
+            && (backslashes == 0 || mode == .rstripWhole || mode == .rstripSingle || mode == .rstripSingleWS
+                || mode == .dsStrip)
+        {
             // Single pass: trim in the source, copy once.
             var a = 0, b = bytes.count
             switch mode {
@@ -234,7 +267,8 @@ extension Parser {
                 while b > a && bytes[b - 1] == 0x3D { b -= 1 }
             }
             if a == b {
-                elements.append(Element(tag: tag, vr: vr, kind: .empty, flags: flags, valueOffset: start, fileOffset: fileOffset))
+                elements.append(
+                    Element(tag: tag, vr: vr, kind: .empty, flags: flags, valueOffset: start, fileOffset: fileOffset))
                 return
             }
             var count: UInt32 = 1
@@ -245,8 +279,10 @@ extension Parser {
             }
             let off = heap.count
             heap.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[a..<b]))
-            elements.append(Element(tag: tag, vr: vr, kind: raw ? .rawText : .text, flags: flags, count: count,
-                                    valueOffset: off, valueLength: b - a, fileOffset: fileOffset))
+            elements.append(
+                Element(
+                    tag: tag, vr: vr, kind: raw ? .rawText : .text, flags: flags, count: count,
+                    valueOffset: off, valueLength: b - a, fileOffset: fileOffset))
             return
         }
         let off = heap.count
@@ -272,11 +308,14 @@ extension Parser {
         let count = stripInPlace(from: off, mode: mode)
         let len = heap.count - off
         if len == 0 {
-            elements.append(Element(tag: tag, vr: vr, kind: .empty, flags: flags, valueOffset: start, fileOffset: fileOffset))
+            elements.append(
+                Element(tag: tag, vr: vr, kind: .empty, flags: flags, valueOffset: start, fileOffset: fileOffset))
             return
         }
-        elements.append(Element(tag: tag, vr: vr, kind: kind, flags: flags, count: count,
-                                valueOffset: off, valueLength: len, fileOffset: fileOffset))
+        elements.append(
+            Element(
+                tag: tag, vr: vr, kind: kind, flags: flags, count: count,
+                valueOffset: off, valueLength: len, fileOffset: fileOffset))
     }
 
     /// Strips heap[from...] in place by `mode`; returns the number of values.
@@ -289,7 +328,10 @@ extension Parser {
             switch mode {
             case .rstripWhole, .rstripSingle, .dsStrip:
                 var s = off
-                if mode == .dsStrip { while s < newEnd && isPyWhitespace(h[s]) { s += 1 } ; while newEnd > s && isPyWhitespace(h[newEnd - 1]) { newEnd -= 1 } }
+                if mode == .dsStrip {
+                    while s < newEnd && isPyWhitespace(h[s]) { s += 1 };
+                    while newEnd > s && isPyWhitespace(h[newEnd - 1]) { newEnd -= 1 }
+                }
                 while newEnd > s && isSpaceOrNul(h[newEnd - 1]) { newEnd -= 1 }
                 if s > off {
                     var w = off
@@ -387,7 +429,7 @@ func parsePyFloat(_ v: UnsafeRawBufferPointer) -> Double? {
     if v[i] == 0x2B || v[i] == 0x2D { i += 1 }
     guard i < b else { return nil }
     let c0 = v[i] | 0x20
-    if c0 == 0x69 || c0 == 0x6E {   // inf / infinity / nan
+    if c0 == 0x69 || c0 == 0x6E {  // inf / infinity / nan
         var word: [UInt8] = []
         for k in i..<b { word.append(v[k] | 0x20) }
         let sign: Double = v[a] == 0x2D ? -1 : 1
@@ -447,8 +489,10 @@ func parsePyInt(_ v: UnsafeRawBufferPointer) -> Int64? {
     return Int64(d)
 }
 
-private let exactPowersOf10: [Double] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13,
-                                         1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22]
+private let exactPowersOf10: [Double] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13,
+    1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+]
 
 /// Exactly rounded conversion of a validated decimal with at most 15 significant digits and a small
 /// exponent: the mantissa and the power of ten are exact doubles, so one multiplication or division

@@ -1,6 +1,6 @@
 import DicomBytes
-import DicomParser
 import DicomCodecs
+import DicomParser
 import Glibc
 import PetctConcurrency
 
@@ -26,21 +26,25 @@ enum Encapsulation {
 
         // Basic Offset Table item.
         guard end - pos >= 8 else {
-            throw DicomError.malformed("encapsulated pixel data is too short for its Basic Offset Table item", offset: pos, tag: tag)
+            throw DicomError.malformed(
+                "encapsulated pixel data is too short for its Basic Offset Table item", offset: pos, tag: tag)
         }
         let botTag = readLE16(src, pos) << 16 | readLE16(src, pos + 2)
         guard botTag == itemTag else {
-            throw DicomError.malformed("found tag \(formatTag(botTag)) instead of the (FFFE,E000) Basic Offset Table item",
-                                       offset: pos, tag: tag)
+            throw DicomError.malformed(
+                "found tag \(formatTag(botTag)) instead of the (FFFE,E000) Basic Offset Table item",
+                offset: pos, tag: tag)
         }
         let botLength = Int(readLE32(src, pos + 4))
         guard botLength % 4 == 0 else {
-            throw DicomError.malformed("the Basic Offset Table length \(botLength) is not a multiple of 4", offset: pos + 4, tag: tag)
+            throw DicomError.malformed(
+                "the Basic Offset Table length \(botLength) is not a multiple of 4", offset: pos + 4, tag: tag)
         }
         pos += 8
         guard botLength <= end - pos else {
-            throw DicomError.malformed("the Basic Offset Table (\(botLength) bytes) runs past the end of the pixel data",
-                                       offset: pos - 4, tag: tag)
+            throw DicomError.malformed(
+                "the Basic Offset Table (\(botLength) bytes) runs past the end of the pixel data",
+                offset: pos - 4, tag: tag)
         }
         var basicOffsets: [Int] = []
         basicOffsets.reserveCapacity(botLength / 4)
@@ -51,8 +55,9 @@ enum Encapsulation {
         // Extended Offset Table, preferred when present and consistent.
         if let ie = ds.index(of: Tag.extendedOffsetTable) {
             guard let il = ds.index(of: Tag.extendedOffsetTableLengths) else {
-                throw DicomError(.malformed, "Extended Offset Table (7FE0,0001) without Extended Offset Table Lengths (7FE0,0002)",
-                                 tag: Tag.extendedOffsetTableLengths)
+                throw DicomError(
+                    .malformed, "Extended Offset Table (7FE0,0001) without Extended Offset Table Lengths (7FE0,0002)",
+                    tag: Tag.extendedOffsetTableLengths)
             }
             let offsets = uint64Values(ds, ie), lengths = uint64Values(ds, il)
             if offsets.count == lengths.count {
@@ -60,13 +65,15 @@ enum Encapsulation {
                 frames.reserveCapacity(offsets.count)
                 for (o, l) in zip(offsets, lengths) {
                     guard o <= UInt64(end - fragmentsStart), l <= UInt64(end - fragmentsStart) else {
-                        throw DicomError.malformed("an Extended Offset Table entry (offset \(o), length \(l)) lies outside the pixel data",
-                                                   offset: fragmentsStart, tag: Tag.extendedOffsetTable)
+                        throw DicomError.malformed(
+                            "an Extended Offset Table entry (offset \(o), length \(l)) lies outside the pixel data",
+                            offset: fragmentsStart, tag: Tag.extendedOffsetTable)
                     }
                     let start = fragmentsStart + Int(o) + 8
                     guard start <= end, Int(l) <= end - start else {
-                        throw DicomError.malformed("an Extended Offset Table entry (offset \(o), length \(l)) lies outside the pixel data",
-                                                   offset: fragmentsStart, tag: Tag.extendedOffsetTable)
+                        throw DicomError.malformed(
+                            "an Extended Offset Table entry (offset \(o), length \(l)) lies outside the pixel data",
+                            offset: fragmentsStart, tag: Tag.extendedOffsetTable)
                     }
                     frames.append([start..<(start + Int(l))])
                 }
@@ -81,24 +88,28 @@ enum Encapsulation {
             let t = readLE16(src, pos) << 16 | readLE16(src, pos + 2)
             if t == itemTag {
                 guard end - pos >= 8 else {
-                    throw DicomError.malformed("the item at the end of the pixel data has no length", offset: pos, tag: tag)
+                    throw DicomError.malformed(
+                        "the item at the end of the pixel data has no length", offset: pos, tag: tag)
                 }
                 let raw = readLE32(src, pos + 4)
                 guard raw != 0xFFFF_FFFF else {
-                    throw DicomError.malformed("undefined item length in encapsulated pixel data", offset: pos + 4, tag: tag)
+                    throw DicomError.malformed(
+                        "undefined item length in encapsulated pixel data", offset: pos + 4, tag: tag)
                 }
                 let length = Int(raw)
                 pos += 8
                 guard length <= end - pos else {
-                    throw DicomError.malformed("pixel data fragment of \(length) bytes runs past the end of the data (\(end - pos) left)",
-                                               offset: pos - 4, tag: tag)
+                    throw DicomError.malformed(
+                        "pixel data fragment of \(length) bytes runs past the end of the data (\(end - pos) left)",
+                        offset: pos - 4, tag: tag)
                 }
                 fragments.append(pos..<(pos + length))
                 pos += length
             } else if t == sequenceDelimiter {
                 break
             } else {
-                throw DicomError.malformed("unexpected tag \(formatTag(t)) in encapsulated pixel data fragments", offset: pos, tag: tag)
+                throw DicomError.malformed(
+                    "unexpected tag \(formatTag(t)) in encapsulated pixel data fragments", offset: pos, tag: tag)
             }
         }
         guard !fragments.isEmpty else {
@@ -145,8 +156,9 @@ enum Encapsulation {
             if !frame.isEmpty { frames.append(frame) }
             return frames
         }
-        throw DicomError.malformed("there are fewer fragments (\(n)) than frames (\(expectedFrames)) and no offset table: "
-                                   + "the data set may be corrupt or Number of Frames wrong", offset: fragmentsStart, tag: tag)
+        throw DicomError.malformed(
+            "there are fewer fragments (\(n)) than frames (\(expectedFrames)) and no offset table: "
+                + "the data set may be corrupt or Number of Frames wrong", offset: fragmentsStart, tag: tag)
     }
 
     static func hasEOI(_ src: [UInt8], _ r: Range<Int>) -> Bool {
@@ -183,22 +195,27 @@ enum Encapsulation {
 extension PixelLayout {
     /// `decoderOverride` replaces the registry's decoder (tests). Frames decode on at most `threads`
     /// threads (0 = all cores).
-    func decodeEncapsulated(_ ds: Dataset, into out: UnsafeMutableRawPointer,
-                            decoderOverride: FrameDecoder? = nil, threads: Int = 0) throws(DicomError) {
+    func decodeEncapsulated(
+        _ ds: Dataset, into out: UnsafeMutableRawPointer,
+        decoderOverride: FrameDecoder? = nil, threads: Int = 0
+    ) throws(DicomError) {
         let ts = info.transferSyntax
         guard let decoder = decoderOverride ?? CodecRegistry.decoder(for: ts) else {
-            throw DicomError(.unsupportedTransferSyntax,
-                             "unable to decode the pixel data: \(CodecRegistry.name(of: ts)) (\(ts)) is not supported",
-                             tag: Tag.pixelData)
+            throw DicomError(
+                .unsupportedTransferSyntax,
+                "unable to decode the pixel data: \(CodecRegistry.name(of: ts)) (\(ts)) is not supported",
+                tag: Tag.pixelData)
         }
         let all = try Encapsulation.frames(ds, range: dataRange, expectedFrames: info.frames)
         guard all.count >= info.frames else {
-            throw DicomError.malformed("found \(all.count) frame(s) in the encapsulated pixel data, Number of Frames is \(info.frames)",
-                                       offset: dataRange.lowerBound, tag: Tag.pixelData)
+            throw DicomError.malformed(
+                "found \(all.count) frame(s) in the encapsulated pixel data, Number of Frames is \(info.frames)",
+                offset: dataRange.lowerBound, tag: Tag.pixelData)
         }
         for (k, f) in all.prefix(info.frames).enumerated() where f.isEmpty {
-            throw DicomError.malformed("frame \(k + 1) of the encapsulated pixel data has no fragments",
-                                       offset: dataRange.lowerBound, tag: Tag.pixelData)
+            throw DicomError.malformed(
+                "frame \(k + 1) of the encapsulated pixel data has no fragments",
+                offset: dataRange.lowerBound, tag: Tag.pixelData)
         }
         let frames = Array(all.prefix(info.frames))
         var conformed = self
@@ -221,8 +238,9 @@ extension PixelLayout {
             Parallel.forEach(count: n, threads: threads) { f in
                 let (dst, errs) = box.value
                 do throws(DicomError) {
-                    try layout.decodeFrame(ds, fragments: frames[f], index: f, decoder: decoder,
-                                           into: dst + f * layout.frameBytes)
+                    try layout.decodeFrame(
+                        ds, fragments: frames[f], index: f, decoder: decoder,
+                        into: dst + f * layout.frameBytes)
                 } catch {
                     errs[f] = error
                 }
@@ -232,8 +250,10 @@ extension PixelLayout {
     }
 
     /// Decodes frame `index` from its fragments and stores it at `dst` (frameBytes bytes).
-    func decodeFrame(_ ds: Dataset, fragments: [Range<Int>], index: Int, decoder: FrameDecoder,
-                     into dst: UnsafeMutableRawPointer) throws(DicomError) {
+    func decodeFrame(
+        _ ds: Dataset, fragments: [Range<Int>], index: Int, decoder: FrameDecoder,
+        into dst: UnsafeMutableRawPointer
+    ) throws(DicomError) {
         let start = fragments[0].lowerBound
         try cancel.check()
         do throws(DicomError) {
@@ -241,7 +261,8 @@ extension PixelLayout {
             try Limits.checkDecoded(frameBytes, compressed: compressed, what: "this frame")
             if fragments.count == 1 {
                 try withBytes(ds.source) { (raw: UnsafeRawBufferPointer) throws(DicomError) in
-                    try decodeFrameBytes(UnsafeRawBufferPointer(rebasing: raw[fragments[0]]), decoder: decoder, into: dst)
+                    try decodeFrameBytes(
+                        UnsafeRawBufferPointer(rebasing: raw[fragments[0]]), decoder: decoder, into: dst)
                 }
             } else {
                 var joined: [UInt8] = []
@@ -261,17 +282,21 @@ extension PixelLayout {
         postProcessFrame(dst)
     }
 
-    private func decodeFrameBytes(_ bytes: UnsafeRawBufferPointer, decoder: FrameDecoder,
-                                  into dst: UnsafeMutableRawPointer) throws(DicomError) {
+    private func decodeFrameBytes(
+        _ bytes: UnsafeRawBufferPointer, decoder: FrameDecoder,
+        into dst: UnsafeMutableRawPointer
+    ) throws(DicomError) {
         if info.transferSyntax == TransferSyntaxes.rle && !decodedPlanar {
             // Straight into the output: interleaved little-endian samples of itemsize bytes.
-            try RLEDecoder.decode(bytes, into: UnsafeMutableRawBufferPointer(start: dst, count: frameBytes),
-                                  pixels: pixelsPerFrame, samples: info.samples, bytesPerSample: info.itemsize)
+            try RLEDecoder.decode(
+                bytes, into: UnsafeMutableRawBufferPointer(start: dst, count: frameBytes),
+                pixels: pixelsPerFrame, samples: info.samples, bytesPerSample: info.itemsize)
             return
         }
-        let expectation = FrameExpectation(rows: info.rows, columns: info.columns, samples: info.samples,
-                                           bitsAllocated: info.bitsAllocated, bitsStored: info.bitsStored,
-                                           pixelRepresentation: info.pixelRepresentation)
+        let expectation = FrameExpectation(
+            rows: info.rows, columns: info.columns, samples: info.samples,
+            bitsAllocated: info.bitsAllocated, bitsStored: info.bitsStored,
+            pixelRepresentation: info.pixelRepresentation)
         let frame = try decoder(bytes, expectation)
         try store(frame, into: dst)
     }
@@ -279,8 +304,10 @@ extension PixelLayout {
     /// Copies a decoded frame into the output type, checking it against the data set.
     func store(_ frame: DecodedFrame, into dst: UnsafeMutableRawPointer) throws(DicomError) {
         guard frame.rows == info.rows, frame.columns == info.columns, frame.samples == info.samples else {
-            throw DicomError(.malformed, "the decoded frame is \(frame.rows) x \(frame.columns) x \(frame.samples), the data set "
-                                         + "says \(info.rows) x \(info.columns) x \(info.samples)")
+            throw DicomError(
+                .malformed,
+                "the decoded frame is \(frame.rows) x \(frame.columns) x \(frame.samples), the data set "
+                    + "says \(info.rows) x \(info.columns) x \(info.samples)")
         }
         let bps = frame.bytesPerSample
         guard bps == 1 || bps == 2 || bps == 4 || bps == 8 else {
@@ -307,7 +334,9 @@ extension PixelLayout {
 
     /// Converts little-endian samples of `bps` bytes to T (truncating or zero-extending), reading the
     /// source as planar when pydicom would.
-    private func widen<T: FixedWidthInteger>(_: T.Type, _ src: UnsafeRawPointer, _ bps: Int, _ dst: UnsafeMutableRawPointer) {
+    private func widen<T: FixedWidthInteger>(
+        _: T.Type, _ src: UnsafeRawPointer, _ bps: Int, _ dst: UnsafeMutableRawPointer
+    ) {
         let d = dst.assumingMemoryBound(to: T.self)
         let count = valuesPerFrame
         let ppf = pixelsPerFrame, samples = info.samples

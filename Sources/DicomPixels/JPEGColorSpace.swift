@@ -79,7 +79,9 @@ extension PixelLayout {
         let baseline = info.transferSyntax == "1.2.840.10008.1.2.4.50"
         for fragments in frames {
             guard let first = fragments.first else { continue }
-            var result: JPEGHeaderParse = ds.source.withUnsafeBytes { JPEGColorSpace.parse(UnsafeRawBufferPointer(rebasing: $0[first])) }
+            var result: JPEGHeaderParse = ds.source.withUnsafeBytes {
+                JPEGColorSpace.parse(UnsafeRawBufferPointer(rebasing: $0[first]))
+            }
             if result == .truncated && fragments.count > 1 {
                 var joined: [UInt8] = []
                 for r in fragments { joined.append(contentsOf: ds.source[r]) }

@@ -12,7 +12,9 @@ func withBytes<R>(_ array: [UInt8], _ body: (UnsafeRawBufferPointer) throws(Dico
 }
 
 @inline(__always)
-func withMutableBytes<R>(_ array: inout [UInt8], _ body: (UnsafeMutableRawBufferPointer) throws(DicomError) -> R) throws(DicomError) -> R {
+func withMutableBytes<R>(_ array: inout [UInt8], _ body: (UnsafeMutableRawBufferPointer) throws(DicomError) -> R)
+    throws(DicomError) -> R
+{
     let result: Result<R, DicomError> = array.withUnsafeMutableBytes { raw in
         do throws(DicomError) { return .success(try body(raw)) } catch { return .failure(error) }
     }
@@ -93,12 +95,18 @@ extension PixelLayout {
             switch (info.itemsize, signed) {
             case (1, false): copyValues(UInt8.self, src: src, into: out, planar: transposed, swap: false, shift: shift)
             case (1, true): copyValues(Int8.self, src: src, into: out, planar: transposed, swap: false, shift: shift)
-            case (2, false): copyValues(UInt16.self, src: src, into: out, planar: transposed, swap: swapBytes, shift: shift)
-            case (2, true): copyValues(Int16.self, src: src, into: out, planar: transposed, swap: swapBytes, shift: shift)
-            case (4, false): copyValues(UInt32.self, src: src, into: out, planar: transposed, swap: swapBytes, shift: shift)
-            case (4, true): copyValues(Int32.self, src: src, into: out, planar: transposed, swap: swapBytes, shift: shift)
-            case (8, false): copyValues(UInt64.self, src: src, into: out, planar: transposed, swap: swapBytes, shift: shift)
-            case (8, true): copyValues(Int64.self, src: src, into: out, planar: transposed, swap: swapBytes, shift: shift)
+            case (2, false):
+                copyValues(UInt16.self, src: src, into: out, planar: transposed, swap: swapBytes, shift: shift)
+            case (2, true):
+                copyValues(Int16.self, src: src, into: out, planar: transposed, swap: swapBytes, shift: shift)
+            case (4, false):
+                copyValues(UInt32.self, src: src, into: out, planar: transposed, swap: swapBytes, shift: shift)
+            case (4, true):
+                copyValues(Int32.self, src: src, into: out, planar: transposed, swap: swapBytes, shift: shift)
+            case (8, false):
+                copyValues(UInt64.self, src: src, into: out, planar: transposed, swap: swapBytes, shift: shift)
+            case (8, true):
+                copyValues(Int64.self, src: src, into: out, planar: transposed, swap: swapBytes, shift: shift)
             default:
                 throw DicomError(.internalError, "unexpected item size \(info.itemsize)")
             }
@@ -111,8 +119,10 @@ extension PixelLayout {
     /// Copies frames * valuesPerFrame values to `out` (interleaved), reading planar frames when
     /// `planar` (per frame: all of sample 0, then sample 1, ...).
     @inline(__always)
-    func copyValues<T: FixedWidthInteger>(_: T.Type, src: UnsafeRawPointer, into out: UnsafeMutableRawPointer,
-                                          planar: Bool, swap: Bool, shift: Int) {
+    func copyValues<T: FixedWidthInteger>(
+        _: T.Type, src: UnsafeRawPointer, into out: UnsafeMutableRawPointer,
+        planar: Bool, swap: Bool, shift: Int
+    ) {
         let size = MemoryLayout<T>.size
         let total = info.frames * valuesPerFrame
         let dst = out.assumingMemoryBound(to: T.self)
@@ -133,7 +143,8 @@ extension PixelLayout {
                 let plane = src + ((f * samples + s) * ppf) * size
                 var d = dst + (f * ppf * samples + s)
                 for p in 0..<ppf {
-                    d.pointee = fixValue(plane.loadUnaligned(fromByteOffset: p * size, as: T.self), swap: swap, shift: shift)
+                    d.pointee = fixValue(
+                        plane.loadUnaligned(fromByteOffset: p * size, as: T.self), swap: swap, shift: shift)
                     d += samples
                 }
             }

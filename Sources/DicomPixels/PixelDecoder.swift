@@ -1,6 +1,6 @@
 import DicomBytes
-import DicomParser
 import DicomCodecs
+import DicomParser
 import PetctConcurrency
 
 /// Layout of a data set's pixel_array, as pydicom shapes it.
@@ -30,8 +30,10 @@ public enum PixelDecoder {
 
     /// Decodes pixel_array into `out` (C order, native byte order, exactly `info(ds).nbytes` bytes).
     /// The frames of a multi-frame compressed object decode on at most `threads` threads (0 = all cores).
-    public static func decode(_ ds: Dataset, into out: UnsafeMutableRawBufferPointer,
-                              threads: Int = 0, cancel: CancelFlag = .none) throws(DicomError) {
+    public static func decode(
+        _ ds: Dataset, into out: UnsafeMutableRawBufferPointer,
+        threads: Int = 0, cancel: CancelFlag = .none
+    ) throws(DicomError) {
         var layout = try PixelLayout(ds)
         layout.cancel = cancel
         guard out.count == layout.info.nbytes, let base = out.baseAddress else {
@@ -42,8 +44,10 @@ public enum PixelDecoder {
 
     /// Decodes pixel_array converted to float32 as stored * slope + intercept, with the rescale of
     /// each frame (see `rescale(_:frames:)`). `out` holds frames * rows * columns * samples floats.
-    public static func decodeRescaled(_ ds: Dataset, into out: UnsafeMutableBufferPointer<Float>,
-                                      threads: Int = 0, cancel: CancelFlag = .none) throws(DicomError) {
+    public static func decodeRescaled(
+        _ ds: Dataset, into out: UnsafeMutableBufferPointer<Float>,
+        threads: Int = 0, cancel: CancelFlag = .none
+    ) throws(DicomError) {
         var layout = try PixelLayout(ds)
         layout.cancel = cancel
         let count = layout.info.nbytes / layout.info.itemsize
@@ -150,12 +154,15 @@ struct PixelLayout {
             if ds.flags.contains(.stoppedBeforePixels) {
                 throw DicomError(.noPixels, "the data set was read without its pixel data")
             }
-            throw DicomError(.noPixels, "the data set has no Pixel Data (7FE0,0010), Float Pixel Data (7FE0,0008) "
-                                        + "or Double Float Pixel Data (7FE0,0009) element")
+            throw DicomError(
+                .noPixels,
+                "the data set has no Pixel Data (7FE0,0010), Float Pixel Data (7FE0,0008) "
+                    + "or Double Float Pixel Data (7FE0,0009) element")
         }
         guard found.count == 1 else {
-            throw DicomError(.malformed, "only one of Pixel Data, Float Pixel Data or Double Float Pixel Data may be present",
-                             tag: found[1].0.tag)
+            throw DicomError(
+                .malformed, "only one of Pixel Data, Float Pixel Data or Double Float Pixel Data may be present",
+                tag: found[1].0.tag)
         }
         keyword = kw
         pixelIndex = index
@@ -179,16 +186,20 @@ struct PixelLayout {
         }
         let ba = try required(Tag.bitsAllocated, "Bits Allocated")
         guard ba >= 1, ba <= 64, ba == 1 || ba % 8 == 0 else {
-            throw DicomError(.malformed, "a (0028,0100) 'Bits Allocated' value of '\(ba)' is invalid, it must be 1 or a "
-                                         + "multiple of 8 and in the range (1, 64)", tag: Tag.bitsAllocated)
+            throw DicomError(
+                .malformed,
+                "a (0028,0100) 'Bits Allocated' value of '\(ba)' is invalid, it must be 1 or a "
+                    + "multiple of 8 and in the range (1, 64)", tag: Tag.bitsAllocated)
         }
         info.bitsAllocated = ba
         if keyword == .pixelData {
             let bs = try required(Tag.bitsStored, "Bits Stored")
             guard bs >= 1, bs <= ba else {
-                throw DicomError(.malformed, "a (0028,0101) 'Bits Stored' value of '\(bs)' is invalid, it must be in the "
-                                             + "range (1, 64) and no greater than the (0028,0100) 'Bits Allocated' value of '\(ba)'",
-                                 tag: Tag.bitsStored)
+                throw DicomError(
+                    .malformed,
+                    "a (0028,0101) 'Bits Stored' value of '\(bs)' is invalid, it must be in the "
+                        + "range (1, 64) and no greater than the (0028,0100) 'Bits Allocated' value of '\(ba)'",
+                    tag: Tag.bitsStored)
             }
             info.bitsStored = bs
         } else {
@@ -200,33 +211,40 @@ struct PixelLayout {
         }
         var frames = 1
         if let i = ds.index(of: Tag.numberOfFrames), ds.ints(at: i).isEmpty,
-           let text = ds.text(at: i)?.trimmingCharacters(), !text.isEmpty {
-            throw DicomError(.malformed, "invalid (0028,0008) 'Number of Frames' value '\(text)'", tag: Tag.numberOfFrames)
+            let text = ds.text(at: i)?.trimmingCharacters(), !text.isEmpty
+        {
+            throw DicomError(
+                .malformed, "invalid (0028,0008) 'Number of Frames' value '\(text)'", tag: Tag.numberOfFrames)
         }
         if let i = ds.index(of: Tag.numberOfFrames), let n = ds.ints(at: i).first {
             guard n >= 0 else {
-                throw DicomError(.malformed, "a (0028,0008) 'Number of Frames' value of '\(n)' is invalid",
-                                 tag: Tag.numberOfFrames)
+                throw DicomError(
+                    .malformed, "a (0028,0008) 'Number of Frames' value of '\(n)' is invalid",
+                    tag: Tag.numberOfFrames)
             }
             guard n <= Int64(Int32.max) else {
-                throw DicomError(.malformed, "a (0028,0008) 'Number of Frames' value of '\(n)' is too large",
-                                 tag: Tag.numberOfFrames)
+                throw DicomError(
+                    .malformed, "a (0028,0008) 'Number of Frames' value of '\(n)' is too large",
+                    tag: Tag.numberOfFrames)
             }
             frames = n == 0 ? 1 : Int(n)
         }
         guard let pi = ds.string(Tag.photometric), !pi.isEmpty else {
-            throw DicomError(.malformed, "missing required element (0028,0004) 'Photometric Interpretation'",
-                             tag: Tag.photometric)
+            throw DicomError(
+                .malformed, "missing required element (0028,0004) 'Photometric Interpretation'",
+                tag: Tag.photometric)
         }
         guard knownPhotometric.contains(pi) else {
-            throw DicomError(.malformed, "unknown (0028,0004) 'Photometric Interpretation' value '\(pi)'", tag: Tag.photometric)
+            throw DicomError(
+                .malformed, "unknown (0028,0004) 'Photometric Interpretation' value '\(pi)'", tag: Tag.photometric)
         }
         info.photometric = pi
         if keyword == .pixelData {
             let pr = try required(Tag.pixelRepresentation, "Pixel Representation")
             guard pr == 0 || pr == 1 else {
-                throw DicomError(.malformed, "a (0028,0103) 'Pixel Representation' value of '\(pr)' is invalid, it must be 0 or 1",
-                                 tag: Tag.pixelRepresentation)
+                throw DicomError(
+                    .malformed, "a (0028,0103) 'Pixel Representation' value of '\(pr)' is invalid, it must be 0 or 1",
+                    tag: Tag.pixelRepresentation)
             }
             info.pixelRepresentation = pr
         } else {
@@ -238,15 +256,17 @@ struct PixelLayout {
         }
         let samples = try required(Tag.samplesPerPixel, "Samples per Pixel")
         guard samples == 1 || samples == 3 else {
-            throw DicomError(.malformed, "a (0028,0002) 'Samples per Pixel' value of '\(samples)' is invalid, it must be 1 or 3",
-                             tag: Tag.samplesPerPixel)
+            throw DicomError(
+                .malformed, "a (0028,0002) 'Samples per Pixel' value of '\(samples)' is invalid, it must be 1 or 3",
+                tag: Tag.samplesPerPixel)
         }
         var planar = 0
         if samples == 3 {
             planar = try required(Tag.planarConfiguration, "Planar Configuration")
             guard planar == 0 || planar == 1 else {
-                throw DicomError(.malformed, "a (0028,0006) 'Planar Configuration' value of '\(planar)' is invalid",
-                                 tag: Tag.planarConfiguration)
+                throw DicomError(
+                    .malformed, "a (0028,0006) 'Planar Configuration' value of '\(planar)' is invalid",
+                    tag: Tag.planarConfiguration)
             }
         } else {
             planar = ds.int(Tag.planarConfiguration) ?? 0
@@ -257,18 +277,21 @@ struct PixelLayout {
         switch keyword {
         case .floatPixelData:
             guard ba == 32 else {
-                throw DicomError(.malformed, "Float Pixel Data needs 32 bits allocated, not \(ba)", tag: Tag.bitsAllocated)
+                throw DicomError(
+                    .malformed, "Float Pixel Data needs 32 bits allocated, not \(ba)", tag: Tag.bitsAllocated)
             }
             info.dtypeKind = UInt8(ascii: "f"); info.itemsize = 4
         case .doubleFloatPixelData:
             guard ba == 64 else {
-                throw DicomError(.malformed, "Double Float Pixel Data needs 64 bits allocated, not \(ba)", tag: Tag.bitsAllocated)
+                throw DicomError(
+                    .malformed, "Double Float Pixel Data needs 64 bits allocated, not \(ba)", tag: Tag.bitsAllocated)
             }
             info.dtypeKind = UInt8(ascii: "f"); info.itemsize = 8
         case .pixelData:
             guard ba == 1 || ba == 8 || ba == 16 || ba == 32 || ba == 64 else {
-                throw DicomError(.malformed, "no NumPy data type holds pixel data with \(ba) bits allocated",
-                                 tag: Tag.bitsAllocated)
+                throw DicomError(
+                    .malformed, "no NumPy data type holds pixel data with \(ba) bits allocated",
+                    tag: Tag.bitsAllocated)
             }
             info.dtypeKind = ba == 1 || info.pixelRepresentation == 0 ? UInt8(ascii: "u") : UInt8(ascii: "i")
             info.itemsize = ba == 1 ? 1 : ba / 8
@@ -288,7 +311,8 @@ struct PixelLayout {
         case .empty:
             dataRange = 0..<0
         default:
-            throw DicomError(.malformed, "pixel data element does not hold bytes", offset: element.fileOffset, tag: keyword.tag)
+            throw DicomError(
+                .malformed, "pixel data element does not hold bytes", offset: element.fileOffset, tag: keyword.tag)
         }
 
         ybr422 = !encapsulated && pi == "YBR_FULL_422"
@@ -298,7 +322,8 @@ struct PixelLayout {
             jpegConform = true
         } else if pi == "YBR_FULL" || pi == "YBR_FULL_422" {
             guard samples == 3 else {
-                throw DicomError(.malformed, "photometric interpretation \(pi) needs 3 samples per pixel", tag: Tag.samplesPerPixel)
+                throw DicomError(
+                    .malformed, "photometric interpretation \(pi) needs 3 samples per pixel", tag: Tag.samplesPerPixel)
             }
             try checkConvertible(pi)
             toRGB = true
@@ -306,19 +331,23 @@ struct PixelLayout {
 
         if encapsulated {
             guard ba != 1 else {
-                throw DicomError(.unsupportedTransferSyntax, "encapsulated bit-packed (1 bit allocated) pixel data is not supported",
-                                 tag: Tag.bitsAllocated)
+                throw DicomError(
+                    .unsupportedTransferSyntax, "encapsulated bit-packed (1 bit allocated) pixel data is not supported",
+                    tag: Tag.bitsAllocated)
             }
             // pydicom's RLE decoders return planar frames and its JPEG-LS plugin declares interleaved
             // ones; for the other codecs pydicom reshapes the decoded frame with the data set's value.
-            decodedPlanar = samples == 3 && planar == 1 && ts != TransferSyntaxes.rle
+            decodedPlanar =
+                samples == 3 && planar == 1 && ts != TransferSyntaxes.rle
                 && ts != "1.2.840.10008.1.2.4.80" && ts != "1.2.840.10008.1.2.4.81"
             guard frames <= dataRange.count / 8 else {
-                throw DicomError.malformed("\(frames) frames cannot fit in \(dataRange.count) bytes of encapsulated pixel data",
-                                           offset: dataRange.lowerBound, tag: keyword.tag)
+                throw DicomError.malformed(
+                    "\(frames) frames cannot fit in \(dataRange.count) bytes of encapsulated pixel data",
+                    offset: dataRange.lowerBound, tag: keyword.tag)
             }
         } else {
-            frames = try checkNativeLength(frames: frames, element: element, bigEndian: ts == TransferSyntaxes.explicitBig)
+            frames = try checkNativeLength(
+                frames: frames, element: element, bigEndian: ts == TransferSyntaxes.explicitBig)
         }
         info.frames = frames
 
@@ -330,15 +359,17 @@ struct PixelLayout {
         for d in shape {
             let (p, o) = total.multipliedReportingOverflow(by: d)
             guard !o, p <= PixelDecoder.maximumOutputBytes else {
-                throw DicomError(.malformed, "pixel_array of shape \(shape) would exceed \(PixelDecoder.maximumOutputBytes) bytes",
-                                 tag: keyword.tag)
+                throw DicomError(
+                    .malformed, "pixel_array of shape \(shape) would exceed \(PixelDecoder.maximumOutputBytes) bytes",
+                    tag: keyword.tag)
             }
             total = p
         }
         if encapsulated {
             // Bounded before anyone allocates the output: the decode limit relative to the bytes present.
-            try Limits.checkDecoded(total, compressed: dataRange.count, what: "the encapsulated pixel data (shape \(shape))",
-                                    offset: dataRange.lowerBound, tag: keyword.tag)
+            try Limits.checkDecoded(
+                total, compressed: dataRange.count, what: "the encapsulated pixel data (shape \(shape))",
+                offset: dataRange.lowerBound, tag: keyword.tag)
         }
         info.nbytes = total
     }
@@ -346,14 +377,18 @@ struct PixelLayout {
     /// pydicom converts only unsigned 8-bit YBR data to RGB and raises for anything else.
     func checkConvertible(_ pi: String) throws(DicomError) {
         guard info.dtypeKind == UInt8(ascii: "u"), info.itemsize == 1 else {
-            throw DicomError(.malformed, "cannot convert \(pi) pixel data with \(info.bitsAllocated) bits allocated to RGB "
-                                         + "(only unsigned 8-bit data can be converted)", tag: Tag.bitsAllocated)
+            throw DicomError(
+                .malformed,
+                "cannot convert \(pi) pixel data with \(info.bitsAllocated) bits allocated to RGB "
+                    + "(only unsigned 8-bit data can be converted)", tag: Tag.bitsAllocated)
         }
     }
 
     /// Checks the native value length as pydicom does and returns the number of frames (pydicom
     /// keeps whole excess frames). Sets nativeBytes, swapBytes and swapPairs.
-    private mutating func checkNativeLength(frames nominal: Int, element: Element, bigEndian big: Bool) throws(DicomError) -> Int {
+    private mutating func checkNativeLength(frames nominal: Int, element: Element, bigEndian big: Bool)
+        throws(DicomError) -> Int
+    {
         var frames = nominal
         let actual = dataRange.count
         // Frame length in bits (bit-packed data need not end on a byte).
@@ -371,8 +406,9 @@ struct PixelLayout {
         func expectedBytes(_ n: Int) throws(DicomError) -> Int {
             let (bits, o) = frameBits.multipliedReportingOverflow(by: n)
             guard !o, bits / 8 <= PixelDecoder.maximumOutputBytes * 2 else {
-                throw DicomError(.malformed, "pixel data of \(n) frames of \(info.rows) x \(info.columns) is too large",
-                                 tag: keyword.tag)
+                throw DicomError(
+                    .malformed, "pixel data of \(n) frames of \(info.rows) x \(info.columns) is too large",
+                    tag: keyword.tag)
             }
             return (bits + 7) / 8
         }
@@ -398,8 +434,9 @@ struct PixelLayout {
                 let whole = actual * 8 / frameBits
                 if whole > frames {
                     guard frameBits % 8 == 0 else {
-                        throw DicomError.malformed("bit-packed pixel data holds excess frames that are not byte-aligned",
-                                                   offset: dataRange.lowerBound, tag: keyword.tag)
+                        throw DicomError.malformed(
+                            "bit-packed pixel data holds excess frames that are not byte-aligned",
+                            offset: dataRange.lowerBound, tag: keyword.tag)
                     }
                     frames = whole
                 }
@@ -412,8 +449,9 @@ struct PixelLayout {
         swapBytes = big && info.itemsize > 1 && info.bitsAllocated > 8
         swapPairs = big && info.bitsAllocated == 8 && keyword == .pixelData && element.vr == vrCode("OW")
         if swapPairs && actual < nativeBytes + nativeBytes % 2 {
-            throw DicomError.malformed("big endian OW pixel data of odd length \(actual) lacks its padding byte",
-                                       offset: dataRange.lowerBound, tag: keyword.tag)
+            throw DicomError.malformed(
+                "big endian OW pixel data of odd length \(actual) lacks its padding byte",
+                offset: dataRange.lowerBound, tag: keyword.tag)
         }
         return frames
     }

@@ -16,8 +16,9 @@ extension PixelDecoder {
     /// A RescaleSlope / RescaleIntercept that is present but not a finite number (NaN, inf) is refused
     /// with a `.malformed` error naming the element: it is never replaced by 1 / 0.
     public static func rescale(_ ds: Dataset, frames: Int) throws(DicomError) -> [Rescale] {
-        let top = Rescale(slope: try finite(ds, Tag.rescaleSlope, nil) ?? 1,
-                          intercept: try finite(ds, Tag.rescaleIntercept, nil) ?? 0)
+        let top = Rescale(
+            slope: try finite(ds, Tag.rescaleSlope, nil) ?? 1,
+            intercept: try finite(ds, Tag.rescaleIntercept, nil) ?? 0)
         var shared = top
         if let item = ds.items(Tag.sharedFunctionalGroups).first, let r = try transformation(ds, in: item) {
             shared = r
@@ -49,22 +50,26 @@ extension PixelDecoder {
 /// The error for a RescaleSlope / RescaleIntercept that is NaN or infinite (shared with the volume code).
 public func nonFiniteRescale(_ tag: UInt32, _ value: Double) -> DicomError {
     let name = tag == 0x0028_1053 ? "RescaleSlope" : "RescaleIntercept"
-    return DicomError(.malformed, "\(name) \(formatTag(tag)) is \(value), not a finite number: refusing to rescale",
-                      tag: tag)
+    return DicomError(
+        .malformed, "\(name) \(formatTag(tag)) is \(value), not a finite number: refusing to rescale",
+        tag: tag)
 }
 
 extension PixelLayout {
     /// pixel_array as float32 stored * slope + intercept (computed in double, rounded once).
-    func decodeRescaled(_ ds: Dataset, into out: UnsafeMutablePointer<Float>, rescale: [Rescale],
-                        threads: Int = 0) throws(DicomError) {
+    func decodeRescaled(
+        _ ds: Dataset, into out: UnsafeMutablePointer<Float>, rescale: [Rescale],
+        threads: Int = 0
+    ) throws(DicomError) {
         let direct = !encapsulated && !swapPairs && !ybr422 && !toRGB && info.bitsAllocated >= 8
         if direct {
             try withBytes(ds.source) { (raw: UnsafeRawBufferPointer) throws(DicomError) in
                 guard let base = raw.baseAddress else {
                     throw DicomError.malformed("pixel data is empty", offset: 0, tag: keyword.tag)
                 }
-                rescaleValues(base + dataRange.lowerBound, swap: swapBytes, shift: shift,
-                              planar: info.samples > 1 && info.planarConfiguration == 1, into: out, rescale: rescale)
+                rescaleValues(
+                    base + dataRange.lowerBound, swap: swapBytes, shift: shift,
+                    planar: info.samples > 1 && info.planarConfiguration == 1, into: out, rescale: rescale)
             }
             return
         }
@@ -79,8 +84,10 @@ extension PixelLayout {
         }
     }
 
-    private func rescaleValues(_ src: UnsafeRawPointer, swap: Bool, shift: Int, planar: Bool,
-                               into out: UnsafeMutablePointer<Float>, rescale: [Rescale]) {
+    private func rescaleValues(
+        _ src: UnsafeRawPointer, swap: Bool, shift: Int, planar: Bool,
+        into out: UnsafeMutablePointer<Float>, rescale: [Rescale]
+    ) {
         let signed = info.dtypeKind == UInt8(ascii: "i")
         if info.dtypeKind == UInt8(ascii: "f") {
             if info.itemsize == 4 {
@@ -105,16 +112,19 @@ extension PixelLayout {
     /// The common case (native byte order, all bits stored): one straight loop the compiler vectorises.
     /// Same arithmetic as the general loop: Double(stored) * slope + intercept, rounded to Float once.
     @inline(__always)
-    private func rescaleContiguous<T: FixedWidthInteger>(_: T.Type, _ src: UnsafeRawPointer, _ n: Int,
-                                                         _ out: UnsafeMutablePointer<Float>, _ slope: Double,
-                                                         _ intercept: Double, _ toDouble: (T) -> Double) {
+    private func rescaleContiguous<T: FixedWidthInteger>(
+        _: T.Type, _ src: UnsafeRawPointer, _ n: Int,
+        _ out: UnsafeMutablePointer<Float>, _ slope: Double,
+        _ intercept: Double, _ toDouble: (T) -> Double
+    ) {
         let size = MemoryLayout<T>.size
         if T.bitWidth <= 16 && slope == 1 && intercept == intercept.rounded() && abs(intercept) <= Double(1 << 30) {
             // 8/16-bit integers with an integer intercept (CT: 1, -1024): stored + intercept is an exact
             // integer in Int32 as in Double, so Float(Int32 sum) rounds the same value the same way.
             let ic = Int32(intercept)
             for i in 0..<n {
-                out[i] = Float(Int32(truncatingIfNeeded: src.loadUnaligned(fromByteOffset: i &* size, as: T.self)) &+ ic)
+                out[i] = Float(
+                    Int32(truncatingIfNeeded: src.loadUnaligned(fromByteOffset: i &* size, as: T.self)) &+ ic)
             }
         } else if slope == 1 && intercept == 0 {
             for i in 0..<n {
@@ -128,9 +138,11 @@ extension PixelLayout {
     }
 
     @inline(__always)
-    private func rescaleTyped<T: FixedWidthInteger>(_: T.Type, _ src: UnsafeRawPointer, _ swap: Bool, _ shift: Int,
-                                                    _ planar: Bool, _ out: UnsafeMutablePointer<Float>,
-                                                    _ rescale: [Rescale], _ toDouble: (T) -> Double) {
+    private func rescaleTyped<T: FixedWidthInteger>(
+        _: T.Type, _ src: UnsafeRawPointer, _ swap: Bool, _ shift: Int,
+        _ planar: Bool, _ out: UnsafeMutablePointer<Float>,
+        _ rescale: [Rescale], _ toDouble: (T) -> Double
+    ) {
         let size = MemoryLayout<T>.size
         let vpf = valuesPerFrame, ppf = pixelsPerFrame, samples = info.samples
         for f in 0..<info.frames {
@@ -143,13 +155,18 @@ extension PixelLayout {
             } else if !planar {
                 if slope == 1 && intercept == 0 {
                     for i in 0..<vpf {
-                        frameOut[i] = Float(toDouble(fixValue(frameSrc.loadUnaligned(fromByteOffset: i * size, as: T.self),
-                                                              swap: swap, shift: shift)))
+                        frameOut[i] = Float(
+                            toDouble(
+                                fixValue(
+                                    frameSrc.loadUnaligned(fromByteOffset: i * size, as: T.self),
+                                    swap: swap, shift: shift)))
                     }
                 } else {
                     for i in 0..<vpf {
-                        let v = toDouble(fixValue(frameSrc.loadUnaligned(fromByteOffset: i * size, as: T.self),
-                                                  swap: swap, shift: shift))
+                        let v = toDouble(
+                            fixValue(
+                                frameSrc.loadUnaligned(fromByteOffset: i * size, as: T.self),
+                                swap: swap, shift: shift))
                         frameOut[i] = Float(v * slope + intercept)
                     }
                 }
@@ -157,8 +174,10 @@ extension PixelLayout {
                 for s in 0..<samples {
                     let plane = frameSrc + s * ppf * size
                     for p in 0..<ppf {
-                        let v = toDouble(fixValue(plane.loadUnaligned(fromByteOffset: p * size, as: T.self),
-                                                  swap: swap, shift: shift))
+                        let v = toDouble(
+                            fixValue(
+                                plane.loadUnaligned(fromByteOffset: p * size, as: T.self),
+                                swap: swap, shift: shift))
                         frameOut[p * samples + s] = Float(v * slope + intercept)
                     }
                 }

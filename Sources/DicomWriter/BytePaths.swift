@@ -1,4 +1,5 @@
 import DicomBytes
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -36,4 +37,3 @@ func readlink(_ path: String, _ buf: UnsafeMutablePointer<CChar>, _ size: Int) -
 func stat(_ path: String, _ buf: UnsafeMutablePointer<stat>) -> Int32 {
     FilePath(path).cString.withUnsafeBufferPointer { fstatat(AT_FDCWD, $0.baseAddress!, buf, 0) }
 }
-

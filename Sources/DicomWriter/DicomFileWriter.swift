@@ -1,11 +1,12 @@
+import DicomBytes
+import DicomDictionary
+import DicomParser
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import DicomBytes
-import DicomDictionary
-import DicomParser
 
 /// One record of the element tree handed to the writer, in the same pre-order layout as the reader's
 /// `Element` table: a `.sequence` record is followed by its `.item` records, an `.item` by its
@@ -23,8 +24,10 @@ public struct WriteElement: Sendable {
     /// A (7FE0,0010) `.bytes` value that is an encapsulated item stream (offset table item, fragments).
     public var encapsulated: Bool
 
-    public init(tag: UInt32, vr: UInt16, kind: ValueKind, count: UInt32 = 0, descendants: UInt32 = 0,
-                valueOffset: Int = 0, valueLength: Int = 0, encapsulated: Bool = false) {
+    public init(
+        tag: UInt32, vr: UInt16, kind: ValueKind, count: UInt32 = 0, descendants: UInt32 = 0,
+        valueOffset: Int = 0, valueLength: Int = 0, encapsulated: Bool = false
+    ) {
         self.tag = tag; self.vr = vr; self.kind = kind; self.count = count; self.descendants = descendants
         self.valueOffset = valueOffset; self.valueLength = valueLength; self.encapsulated = encapsulated
     }
@@ -54,8 +57,10 @@ public enum DicomFileWriter {
         return try result.get()
     }
 
-    public static func encode(elements given: UnsafeBufferPointer<WriteElement>,
-                              heap: UnsafeRawBufferPointer) throws(DicomError) -> [UInt8] {
+    public static func encode(
+        elements given: UnsafeBufferPointer<WriteElement>,
+        heap: UnsafeRawBufferPointer
+    ) throws(DicomError) -> [UInt8] {
         let resolved = try resolvingAmbiguousVRs(given, heap: heap)
         return try resolved.withUnsafeBufferPointer { (elements) throws(DicomError) -> [UInt8] in
             try encodeResolved(elements: elements, heap: heap)
@@ -64,8 +69,10 @@ public enum DicomFileWriter {
 
     /// The records with each ambiguous VR resolved for writing (`AmbiguousVR.forWriting`): the data
     /// set's Pixel Representation and Bits Allocated (top level) and the record's own values decide.
-    static func resolvingAmbiguousVRs(_ elements: UnsafeBufferPointer<WriteElement>,
-                                      heap: UnsafeRawBufferPointer) throws(DicomError) -> [WriteElement] {
+    static func resolvingAmbiguousVRs(
+        _ elements: UnsafeBufferPointer<WriteElement>,
+        heap: UnsafeRawBufferPointer
+    ) throws(DicomError) -> [WriteElement] {
         let enc = Encoder(elements: elements, heap: heap)
         let top = try enc.children(0, elements.count)
         func topInteger(_ tag: UInt32) throws(DicomError) -> Int64? {
@@ -80,27 +87,33 @@ public enum DicomFileWriter {
             guard AmbiguousVR.first(code) != nil else { continue }
             var negative = false
             if out[i].kind == .int { negative = try enc.integers(out[i]).contains { $0 < 0 } }
-            out[i].vr = AmbiguousVR.forWriting(code, vr: out[i].vr, signed: signed, anyNegative: negative,
-                                               bitsAllocated: bits == 0 ? 8 : bits)
+            out[i].vr = AmbiguousVR.forWriting(
+                code, vr: out[i].vr, signed: signed, anyNegative: negative,
+                bitsAllocated: bits == 0 ? 8 : bits)
         }
         return out
     }
 
-    static func encodeResolved(elements: UnsafeBufferPointer<WriteElement>,
-                               heap: UnsafeRawBufferPointer) throws(DicomError) -> [UInt8] {
+    static func encodeResolved(
+        elements: UnsafeBufferPointer<WriteElement>,
+        heap: UnsafeRawBufferPointer
+    ) throws(DicomError) -> [UInt8] {
         let enc = Encoder(elements: elements, heap: heap)
         let top = try enc.children(0, elements.count)
         // SOP class / instance: from the data set, else from file meta elements the caller passed.
         func uid(_ tag: UInt32, _ fallback: UInt32) throws(DicomError) -> [UInt8] {
             for want in [tag, fallback] {
-                for i in top where elements[i].tag == want && (elements[i].kind == .text || elements[i].kind == .rawText) {
+                for i in top
+                where elements[i].tag == want && (elements[i].kind == .text || elements[i].kind == .rawText) {
                     var b = Array(try enc.heapBytes(elements[i]))
                     while let last = b.last, last == 0 || last == 0x20 { b.removeLast() }
                     if !b.isEmpty { return b }
                 }
             }
-            throw DicomError(.argument, "cannot write a DICOM file without " +
-                             (tag == Tags.sopClassUID ? "SOPClassUID (0008,0016)" : "SOPInstanceUID (0008,0018)"), tag: tag)
+            throw DicomError(
+                .argument,
+                "cannot write a DICOM file without "
+                    + (tag == Tags.sopClassUID ? "SOPClassUID (0008,0016)" : "SOPInstanceUID (0008,0018)"), tag: tag)
         }
         let sopClass = try uid(Tags.sopClassUID, Tags.mediaStorageSOPClassUID)
         let sopInstance = try uid(Tags.sopInstanceUID, Tags.mediaStorageSOPInstanceUID)
@@ -138,23 +151,28 @@ public enum DicomFileWriter {
         return out
     }
 
-
     /// Explicit VR Little Endian, or the encapsulated syntax a (0002,0010) record names; the pixel data
     /// record must agree (encapsulated exactly when the syntax is).
-    static func chosenTransferSyntax(_ elements: UnsafeBufferPointer<WriteElement>, top: [Int],
-                                     enc: Encoder) throws(DicomError) -> String {
+    static func chosenTransferSyntax(
+        _ elements: UnsafeBufferPointer<WriteElement>, top: [Int],
+        enc: Encoder
+    ) throws(DicomError) -> String {
         var ts = explicitVRLittleEndian
         if let i = top.first(where: { elements[$0].tag == Tags.transferSyntaxUID }) {
             var b = Array(try enc.heapBytes(elements[i]))
             while let last = b.last, last == 0 || last == 0x20 { b.removeLast() }
             let named = String(decoding: b, as: UTF8.self)
             guard !named.isEmpty, b.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E }) else {
-                throw DicomError(.argument, "transfer syntax UID \(named.debugDescription) is not a UID", tag: Tags.transferSyntaxUID)
+                throw DicomError(
+                    .argument, "transfer syntax UID \(named.debugDescription) is not a UID", tag: Tags.transferSyntaxUID
+                )
             }
             if named != explicitVRLittleEndian {
                 guard !TransferSyntax.isNative(named) else {
-                    throw DicomError(.argument, "petct writes Explicit VR Little Endian, not \(named); only encapsulated "
-                                     + "transfer syntaxes may be named", tag: Tags.transferSyntaxUID)
+                    throw DicomError(
+                        .argument,
+                        "petct writes Explicit VR Little Endian, not \(named); only encapsulated "
+                            + "transfer syntaxes may be named", tag: Tags.transferSyntaxUID)
                 }
                 ts = named
             }
@@ -165,8 +183,10 @@ public enum DicomFileWriter {
             throw DicomError(.argument, "transfer syntax \(ts) needs encapsulated pixel data", tag: Tags.pixelData)
         }
         if ts == explicitVRLittleEndian && encapsulated {
-            throw DicomError(.argument, "encapsulated pixel data needs its encapsulated transfer syntax in a (0002,0010) "
-                             + "record", tag: Tags.pixelData)
+            throw DicomError(
+                .argument,
+                "encapsulated pixel data needs its encapsulated transfer syntax in a (0002,0010) "
+                    + "record", tag: Tags.pixelData)
         }
         return ts
     }
@@ -178,8 +198,10 @@ public enum DicomFileWriter {
     }
 
     /// Encodes and writes the file atomically: a temporary name in the same folder, then rename.
-    public static func write(path: String, elements: UnsafeBufferPointer<WriteElement>,
-                             heap: UnsafeRawBufferPointer) throws(DicomError) {
+    public static func write(
+        path: String, elements: UnsafeBufferPointer<WriteElement>,
+        heap: UnsafeRawBufferPointer
+    ) throws(DicomError) {
         let bytes = try encode(elements: elements, heap: heap)
         try writeAtomically(path: path, bytes: bytes)
     }
@@ -187,7 +209,6 @@ public enum DicomFileWriter {
     public static func write(path: String, elements: [WriteElement], heap: [UInt8]) throws(DicomError) {
         try writeAtomically(path: path, bytes: try encode(elements: elements, heap: heap))
     }
-
 
     /// `path` with symbolic links followed (up to 40 hops), also when the last target does not exist
     /// yet: the writer replaces the link's target and keeps the link, as `open(path, "wb")` does.
@@ -313,8 +334,9 @@ struct Encoder {
             out[offset + 2] = UInt8(truncatingIfNeeded: v >> 16); out[offset + 3] = UInt8(truncatingIfNeeded: v >> 24)
         } else {
             guard length <= 0xFFFF else {
-                throw DicomError(.argument, "value of \(length) bytes does not fit VR \(VRCode.string(vr)) (at most 65534 bytes)",
-                                 tag: tag)
+                throw DicomError(
+                    .argument, "value of \(length) bytes does not fit VR \(VRCode.string(vr)) (at most 65534 bytes)",
+                    tag: tag)
             }
             out[offset] = UInt8(truncatingIfNeeded: length); out[offset + 1] = UInt8(truncatingIfNeeded: length >> 8)
         }
@@ -330,9 +352,11 @@ struct Encoder {
 
     func heapBytes(_ e: WriteElement) throws(DicomError) -> UnsafeRawBufferPointer {
         guard e.valueOffset >= 0, e.valueLength >= 0, e.valueOffset <= heap.count,
-              e.valueLength <= heap.count - e.valueOffset else {
-            throw DicomError(.argument, "value range \(e.valueOffset)+\(e.valueLength) outside the heap of \(heap.count) bytes",
-                             tag: e.tag)
+            e.valueLength <= heap.count - e.valueOffset
+        else {
+            throw DicomError(
+                .argument, "value range \(e.valueOffset)+\(e.valueLength) outside the heap of \(heap.count) bytes",
+                tag: e.tag)
         }
         if e.valueLength == 0 { return UnsafeRawBufferPointer(start: nil, count: 0) }
         return UnsafeRawBufferPointer(rebasing: heap[e.valueOffset..<(e.valueOffset + e.valueLength)])
@@ -346,21 +370,25 @@ struct Encoder {
             out.append(i)
             let d = Int(elements[i].descendants)
             guard d <= end - i - 1 else {
-                throw DicomError(.argument, "record \(i) claims \(d) descendants past the end of its parent",
-                                 tag: elements[i].tag)
+                throw DicomError(
+                    .argument, "record \(i) claims \(d) descendants past the end of its parent",
+                    tag: elements[i].tag)
             }
             i += 1 + d
         }
         var sorted = true
-        for k in out.indices.dropFirst() where elements[out[k - 1]].tag >= elements[out[k]].tag { sorted = false; break }
+        for k in out.indices.dropFirst() where elements[out[k - 1]].tag >= elements[out[k]].tag {
+            sorted = false; break
+        }
         if !sorted {
             out = out.enumerated().sorted { a, b in
                 let ta = elements[a.element].tag, tb = elements[b.element].tag
                 return ta != tb ? ta < tb : a.offset < b.offset
             }.map { $0.element }
             for k in out.indices.dropFirst() where elements[out[k - 1]].tag == elements[out[k]].tag {
-                throw DicomError(.argument, "element \(formatTag(elements[out[k]].tag)) appears twice in one data set",
-                                 tag: elements[out[k]].tag)
+                throw DicomError(
+                    .argument, "element \(formatTag(elements[out[k]].tag)) appears twice in one data set",
+                    tag: elements[out[k]].tag)
             }
         }
         return out
@@ -368,7 +396,9 @@ struct Encoder {
 
     mutating func element(_ i: Int, depth: Int) throws(DicomError) {
         let e = elements[i]
-        guard e.kind != .item else { throw DicomError(.argument, "item record outside a sequence (record \(i))", tag: e.tag) }
+        guard e.kind != .item else {
+            throw DicomError(.argument, "item record outside a sequence (record \(i))", tag: e.tag)
+        }
         if e.kind == .sequence || e.vr == VRCode.SQ {
             guard depth < Encoder.maxDepth else { throw DicomError(.argument, "sequences nested too deep", tag: e.tag) }
             let end = i + 1 + Int(e.descendants)
@@ -381,7 +411,9 @@ struct Encoder {
                     throw DicomError(.argument, "sequence record \(i) holds a non-item record \(j)", tag: e.tag)
                 }
                 let itemEnd = j + 1 + Int(item.descendants)
-                guard itemEnd <= end else { throw DicomError(.argument, "item record \(j) runs past its sequence", tag: e.tag) }
+                guard itemEnd <= end else {
+                    throw DicomError(.argument, "item record \(j) runs past its sequence", tag: e.tag)
+                }
                 le32(0xE000_FFFE)  // (FFFE,E000) little endian: group then element
                 let itemLengthAt = out.count
                 le32(0)
@@ -423,22 +455,27 @@ struct Encoder {
             guard raw.count - pos >= 8 else {
                 throw DicomError(.argument, "encapsulated pixel data: truncated item header", offset: pos, tag: e.tag)
             }
-            let tag = UInt32(raw[pos + 2]) | UInt32(raw[pos + 3]) << 8 | UInt32(raw[pos]) << 16 | UInt32(raw[pos + 1]) << 24
-            let length = Int(UInt32(raw[pos + 4]) | UInt32(raw[pos + 5]) << 8 | UInt32(raw[pos + 6]) << 16
-                             | UInt32(raw[pos + 7]) << 24)
+            let tag =
+                UInt32(raw[pos + 2]) | UInt32(raw[pos + 3]) << 8 | UInt32(raw[pos]) << 16 | UInt32(raw[pos + 1]) << 24
+            let length = Int(
+                UInt32(raw[pos + 4]) | UInt32(raw[pos + 5]) << 8 | UInt32(raw[pos + 6]) << 16
+                    | UInt32(raw[pos + 7]) << 24)
             guard tag == Tags.item else {
-                throw DicomError(.argument, "encapsulated pixel data: \(formatTag(tag)) where an item was expected",
-                                 offset: pos, tag: e.tag)
+                throw DicomError(
+                    .argument, "encapsulated pixel data: \(formatTag(tag)) where an item was expected",
+                    offset: pos, tag: e.tag)
             }
             guard length <= raw.count - pos - 8 else {
-                throw DicomError(.argument, "encapsulated pixel data: an item of \(length) bytes runs past the value",
-                                 offset: pos, tag: e.tag)
+                throw DicomError(
+                    .argument, "encapsulated pixel data: an item of \(length) bytes runs past the value",
+                    offset: pos, tag: e.tag)
             }
             pos += 8 + length
             items += 1
         }
         guard items >= 1 else {
-            throw DicomError(.argument, "encapsulated pixel data needs at least the Basic Offset Table item", tag: e.tag)
+            throw DicomError(
+                .argument, "encapsulated pixel data needs at least the Basic Offset Table item", tag: e.tag)
         }
         _ = header(e.tag, VRCode.OB, length: 0xFFFF_FFFF)
         out += raw
@@ -450,7 +487,8 @@ struct Encoder {
         let raw = try heapBytes(e)
         let size = MemoryLayout<T>.size
         guard raw.count % size == 0 else {
-            throw DicomError(.argument, "value of \(raw.count) bytes is not a whole number of \(size)-byte values", tag: e.tag)
+            throw DicomError(
+                .argument, "value of \(raw.count) bytes is not a whole number of \(size)-byte values", tag: e.tag)
         }
         var r: [T] = []
         r.reserveCapacity(raw.count / size)
@@ -482,7 +520,8 @@ struct Encoder {
             return r
         case .empty: return []
         default:
-            throw DicomError(.argument, "VR \(VRCode.string(e.vr)) needs numbers, not value kind \(e.kind.rawValue)", tag: e.tag)
+            throw DicomError(
+                .argument, "VR \(VRCode.string(e.vr)) needs numbers, not value kind \(e.kind.rawValue)", tag: e.tag)
         }
     }
 
@@ -493,7 +532,8 @@ struct Encoder {
         case .uint: return try numbers(e, UInt64.self).map { Double($0) }
         case .empty: return []
         default:
-            throw DicomError(.argument, "VR \(VRCode.string(e.vr)) needs numbers, not value kind \(e.kind.rawValue)", tag: e.tag)
+            throw DicomError(
+                .argument, "VR \(VRCode.string(e.vr)) needs numbers, not value kind \(e.kind.rawValue)", tag: e.tag)
         }
     }
 
@@ -527,7 +567,9 @@ struct Encoder {
             }
         case VRCode.AT:
             for v in try integers(e) {
-                guard v >= 0 && v <= 0xFFFF_FFFF else { throw DicomError(.argument, "tag value \(v) out of range", tag: e.tag) }
+                guard v >= 0 && v <= 0xFFFF_FFFF else {
+                    throw DicomError(.argument, "tag value \(v) out of range", tag: e.tag)
+                }
                 le16(UInt16(truncatingIfNeeded: v >> 16)); le16(UInt16(truncatingIfNeeded: v))
             }
         case VRCode.FL:
@@ -563,9 +605,12 @@ struct Encoder {
             switch e.kind {
             case .bytes, .text, .rawText:
                 let raw = try heapBytes(e)
-                let unit = vr == VRCode.OW ? 2 : vr == VRCode.OF || vr == VRCode.OL ? 4 : vr == VRCode.OD || vr == VRCode.OV ? 8 : 1
+                let unit =
+                    vr == VRCode.OW
+                    ? 2 : vr == VRCode.OF || vr == VRCode.OL ? 4 : vr == VRCode.OD || vr == VRCode.OV ? 8 : 1
                 guard raw.count % unit == 0 else {
-                    throw DicomError(.argument, "\(raw.count) bytes is not a whole number of \(VRCode.string(vr)) words", tag: e.tag)
+                    throw DicomError(
+                        .argument, "\(raw.count) bytes is not a whole number of \(VRCode.string(vr)) words", tag: e.tag)
                 }
                 out += raw
             case .float where vr == VRCode.OF:
@@ -573,12 +618,14 @@ struct Encoder {
             case .float where vr == VRCode.OD:
                 for v in try doubles(e) { le64(v.bitPattern) }
             default:
-                throw DicomError(.argument, "VR \(VRCode.string(vr)) needs bytes, not value kind \(e.kind.rawValue)", tag: e.tag)
+                throw DicomError(
+                    .argument, "VR \(VRCode.string(vr)) needs bytes, not value kind \(e.kind.rawValue)", tag: e.tag)
             }
         default:
             // text VRs
             guard e.kind == .text || e.kind == .rawText else {
-                throw DicomError(.argument, "VR \(VRCode.string(vr)) needs text, not value kind \(e.kind.rawValue)", tag: e.tag)
+                throw DicomError(
+                    .argument, "VR \(VRCode.string(vr)) needs text, not value kind \(e.kind.rawValue)", tag: e.tag)
             }
             out += try heapBytes(e)
         }

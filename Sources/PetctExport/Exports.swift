@@ -3,16 +3,16 @@
 // they never abort on bad input (every failure becomes a status code plus a filled petct_error).
 import CPetct
 import DicomBytes
+import DicomCodecs
 import DicomDictionary
 import DicomParser
-import DicomCodecs
 import DicomPixels
-import PetctConcurrency
-import PetctSeries
-import PetctSUV
-import PetctPairing
-import PetctMasks
 import DicomWriter
+import PetctConcurrency
+import PetctMasks
+import PetctPairing
+import PetctSUV
+import PetctSeries
 
 // MARK: - helpers
 
@@ -55,13 +55,14 @@ func argumentError(_ err: UnsafeMutablePointer<petct_error>?, _ message: String)
 let elementLayoutMatches: Bool = {
     typealias E = Element
     guard MemoryLayout<E>.size == MemoryLayout<petct_element>.size,
-          MemoryLayout<E>.stride == MemoryLayout<petct_element>.stride,
-          MemoryLayout<E>.alignment == MemoryLayout<petct_element>.alignment,
-          MemoryLayout<E>.offset(of: \E.tag) == 0, MemoryLayout<E>.offset(of: \E.vr) == 4,
-          MemoryLayout<E>.offset(of: \E.kind) == 6, MemoryLayout<E>.offset(of: \E.flags) == 7,
-          MemoryLayout<E>.offset(of: \E.count) == 8, MemoryLayout<E>.offset(of: \E.descendants) == 12,
-          MemoryLayout<E>.offset(of: \E.valueOffset) == 16, MemoryLayout<E>.offset(of: \E.valueLength) == 24,
-          MemoryLayout<E>.offset(of: \E.fileOffset) == 32 else { return false }
+        MemoryLayout<E>.stride == MemoryLayout<petct_element>.stride,
+        MemoryLayout<E>.alignment == MemoryLayout<petct_element>.alignment,
+        MemoryLayout<E>.offset(of: \E.tag) == 0, MemoryLayout<E>.offset(of: \E.vr) == 4,
+        MemoryLayout<E>.offset(of: \E.kind) == 6, MemoryLayout<E>.offset(of: \E.flags) == 7,
+        MemoryLayout<E>.offset(of: \E.count) == 8, MemoryLayout<E>.offset(of: \E.descendants) == 12,
+        MemoryLayout<E>.offset(of: \E.valueOffset) == 16, MemoryLayout<E>.offset(of: \E.valueLength) == 24,
+        MemoryLayout<E>.offset(of: \E.fileOffset) == 32
+    else { return false }
     // Enum payload bytes must equal the raw values.
     for raw in UInt8(0)...9 {
         guard let k = ValueKind(rawValue: raw) else { return false }
@@ -78,11 +79,15 @@ final class DatasetHandle {
     let cElements: [petct_element]
     init(_ ds: Dataset) {
         dataset = ds
-        cElements = elementLayoutMatches ? [] : ds.elements.map { e in
-            petct_element(tag: e.tag, vr: e.vr, kind: e.kind.rawValue, flags: e.flags.rawValue, count: e.count,
-                          descendants: e.descendants, value_offset: UInt64(e.valueOffset),
-                          value_length: UInt64(e.valueLength), file_offset: Int64(e.fileOffset))
-        }
+        cElements =
+            elementLayoutMatches
+            ? []
+            : ds.elements.map { e in
+                petct_element(
+                    tag: e.tag, vr: e.vr, kind: e.kind.rawValue, flags: e.flags.rawValue, count: e.count,
+                    descendants: e.descendants, value_offset: UInt64(e.valueOffset),
+                    value_length: UInt64(e.valueLength), file_offset: Int64(e.fileOffset))
+            }
     }
     static func from(_ p: OpaquePointer?) -> DatasetHandle? {
         guard let p else { return nil }
@@ -91,9 +96,10 @@ final class DatasetHandle {
 }
 
 func readOptions(_ flags: UInt32) -> ReadOptions {
-    ReadOptions(stopBeforePixels: flags & PETCT_READ_STOP_BEFORE_PIXELS != 0,
-                force: flags & PETCT_READ_FORCE != 0,
-                decodeCharset: flags & PETCT_READ_NO_CHARSET == 0)
+    ReadOptions(
+        stopBeforePixels: flags & PETCT_READ_STOP_BEFORE_PIXELS != 0,
+        force: flags & PETCT_READ_FORCE != 0,
+        decodeCharset: flags & PETCT_READ_NO_CHARSET == 0)
 }
 
 func publish(_ ds: Dataset, _ out: UnsafeMutablePointer<OpaquePointer?>) -> Int32 {
@@ -105,23 +111,29 @@ func publish(_ ds: Dataset, _ out: UnsafeMutablePointer<OpaquePointer?>) -> Int3
 // MARK: - reading
 
 @_cdecl("petct_read_file")
-public func petct_read_file(_ path: UnsafePointer<CChar>?, _ flags: UInt32, _ cancel: UnsafePointer<Int32>?,
-                            _ out: UnsafeMutablePointer<OpaquePointer?>?,
-                            _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+public func petct_read_file(
+    _ path: UnsafePointer<CChar>?, _ flags: UInt32, _ cancel: UnsafePointer<Int32>?,
+    _ out: UnsafeMutablePointer<OpaquePointer?>?,
+    _ err: UnsafeMutablePointer<petct_error>?
+) -> Int32 {
     guard let path, let out else { return argumentError(err, "path and out must not be NULL") }
     out.pointee = nil
     do {
-        return publish(try DicomReader.read(path: FilePath(cString: path), options: readOptions(flags),
-                                            cancel: CancelFlag(cancel)), out)
+        return publish(
+            try DicomReader.read(
+                path: FilePath(cString: path), options: readOptions(flags),
+                cancel: CancelFlag(cancel)), out)
     } catch {
         return fill(err, error)
     }
 }
 
 @_cdecl("petct_read_buffer")
-public func petct_read_buffer(_ data: UnsafePointer<UInt8>?, _ length: Int, _ flags: UInt32,
-                              _ out: UnsafeMutablePointer<OpaquePointer?>?,
-                              _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+public func petct_read_buffer(
+    _ data: UnsafePointer<UInt8>?, _ length: Int, _ flags: UInt32,
+    _ out: UnsafeMutablePointer<OpaquePointer?>?,
+    _ err: UnsafeMutablePointer<petct_error>?
+) -> Int32 {
     guard let out, data != nil || length == 0 else { return argumentError(err, "data and out must not be NULL") }
     out.pointee = nil
     do {
@@ -145,7 +157,9 @@ public func petct_dataset_get_view(_ ds: OpaquePointer?, _ out: UnsafeMutablePoi
     let d = h.dataset
     // The arrays are owned by the handle and never mutated, so their storage stays put.
     if elementLayoutMatches {
-        out.pointee.elements = d.elements.withUnsafeBytes { UnsafeRawPointer($0.baseAddress)?.assumingMemoryBound(to: petct_element.self) }
+        out.pointee.elements = d.elements.withUnsafeBytes {
+            UnsafeRawPointer($0.baseAddress)?.assumingMemoryBound(to: petct_element.self)
+        }
         out.pointee.element_count = d.elements.count
     } else {
         out.pointee.elements = h.cElements.withUnsafeBufferPointer { $0.baseAddress }
@@ -163,10 +177,13 @@ public func petct_dataset_get_view(_ ds: OpaquePointer?, _ out: UnsafeMutablePoi
 }
 
 @_cdecl("petct_dataset_encoded_value")
-public func petct_dataset_encoded_value(_ ds: OpaquePointer?, _ index: Int, _ offset: UnsafeMutablePointer<Int>?,
-                                        _ length: UnsafeMutablePointer<Int>?) -> Int32 {
+public func petct_dataset_encoded_value(
+    _ ds: OpaquePointer?, _ index: Int, _ offset: UnsafeMutablePointer<Int>?,
+    _ length: UnsafeMutablePointer<Int>?
+) -> Int32 {
     guard let h = DatasetHandle.from(ds), let offset, let length,
-          let r = h.dataset.encodedValueRange(at: index) else { return 0 }
+        let r = h.dataset.encodedValueRange(at: index)
+    else { return 0 }
     offset.pointee = r.lowerBound
     length.pointee = r.count
     return 1
@@ -175,8 +192,10 @@ public func petct_dataset_encoded_value(_ ds: OpaquePointer?, _ index: Int, _ of
 // MARK: - pixels
 
 @_cdecl("petct_pixel_info_get")
-public func petct_pixel_info_get(_ ds: OpaquePointer?, _ out: UnsafeMutablePointer<petct_pixel_info>?,
-                                 _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+public func petct_pixel_info_get(
+    _ ds: OpaquePointer?, _ out: UnsafeMutablePointer<petct_pixel_info>?,
+    _ err: UnsafeMutablePointer<petct_error>?
+) -> Int32 {
     guard let h = DatasetHandle.from(ds), let out else { return argumentError(err, "NULL argument") }
     do {
         let info = try PixelDecoder.info(h.dataset)
@@ -188,7 +207,9 @@ public func petct_pixel_info_get(_ ds: OpaquePointer?, _ out: UnsafeMutablePoint
         c.dtype_kind = CChar(bitPattern: info.dtypeKind); c.itemsize = UInt8(info.itemsize)
         c.ndim = UInt8(info.shape.count)
         withUnsafeMutableBytes(of: &c.shape) { raw in
-            for (i, v) in info.shape.prefix(4).enumerated() { raw.storeBytes(of: UInt64(v), toByteOffset: i * 8, as: UInt64.self) }
+            for (i, v) in info.shape.prefix(4).enumerated() {
+                raw.storeBytes(of: UInt64(v), toByteOffset: i * 8, as: UInt64.self)
+            }
         }
         c.nbytes = UInt64(info.nbytes)
         copyCString(info.photometric, into: &c.photometric)
@@ -201,13 +222,16 @@ public func petct_pixel_info_get(_ ds: OpaquePointer?, _ out: UnsafeMutablePoint
 }
 
 @_cdecl("petct_pixel_decode")
-public func petct_pixel_decode(_ ds: OpaquePointer?, _ out: UnsafeMutableRawPointer?, _ nbytes: Int,
-                               _ threads: Int32, _ cancel: UnsafePointer<Int32>?,
-                               _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+public func petct_pixel_decode(
+    _ ds: OpaquePointer?, _ out: UnsafeMutableRawPointer?, _ nbytes: Int,
+    _ threads: Int32, _ cancel: UnsafePointer<Int32>?,
+    _ err: UnsafeMutablePointer<petct_error>?
+) -> Int32 {
     guard let h = DatasetHandle.from(ds), let out else { return argumentError(err, "NULL argument") }
     do {
-        try PixelDecoder.decode(h.dataset, into: UnsafeMutableRawBufferPointer(start: out, count: nbytes),
-                                threads: Int(threads), cancel: CancelFlag(cancel))
+        try PixelDecoder.decode(
+            h.dataset, into: UnsafeMutableRawBufferPointer(start: out, count: nbytes),
+            threads: Int(threads), cancel: CancelFlag(cancel))
         return statusOK
     } catch {
         return fill(err, error)
@@ -215,13 +239,16 @@ public func petct_pixel_decode(_ ds: OpaquePointer?, _ out: UnsafeMutableRawPoin
 }
 
 @_cdecl("petct_pixel_decode_rescaled")
-public func petct_pixel_decode_rescaled(_ ds: OpaquePointer?, _ out: UnsafeMutablePointer<Float>?, _ count: Int,
-                                        _ threads: Int32, _ cancel: UnsafePointer<Int32>?,
-                                        _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+public func petct_pixel_decode_rescaled(
+    _ ds: OpaquePointer?, _ out: UnsafeMutablePointer<Float>?, _ count: Int,
+    _ threads: Int32, _ cancel: UnsafePointer<Int32>?,
+    _ err: UnsafeMutablePointer<petct_error>?
+) -> Int32 {
     guard let h = DatasetHandle.from(ds), let out else { return argumentError(err, "NULL argument") }
     do {
-        try PixelDecoder.decodeRescaled(h.dataset, into: UnsafeMutableBufferPointer(start: out, count: count),
-                                        threads: Int(threads), cancel: CancelFlag(cancel))
+        try PixelDecoder.decodeRescaled(
+            h.dataset, into: UnsafeMutableBufferPointer(start: out, count: count),
+            threads: Int(threads), cancel: CancelFlag(cancel))
         return statusOK
     } catch {
         return fill(err, error)
@@ -264,7 +291,7 @@ func pathList(_ paths: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int) -> [
     out.reserveCapacity(count)
     for i in 0..<count {
         guard let p = paths![i] else { return nil }
-        out.append(FilePath.escaped(cString: p))   // lossless: bytes that are not UTF-8 survive
+        out.append(FilePath.escaped(cString: p))  // lossless: bytes that are not UTF-8 survive
     }
     return out
 }
@@ -287,9 +314,11 @@ final class ScanHandle {
 }
 
 @_cdecl("petct_scan_files")
-public func petct_scan_files(_ paths: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int, _ threads: Int32,
-                             _ flags: UInt32, _ cancel: UnsafePointer<Int32>?, _ out: UnsafeMutablePointer<OpaquePointer?>?,
-                             _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+public func petct_scan_files(
+    _ paths: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int, _ threads: Int32,
+    _ flags: UInt32, _ cancel: UnsafePointer<Int32>?, _ out: UnsafeMutablePointer<OpaquePointer?>?,
+    _ err: UnsafeMutablePointer<petct_error>?
+) -> Int32 {
     guard let out, let list = pathList(paths, count) else { return argumentError(err, "bad path list") }
     out.pointee = nil
     let keep = flags & UInt32(PETCT_SCAN_KEEP_HEADERS) != 0
@@ -317,16 +346,21 @@ final class VolumeHandle {
 }
 
 @_cdecl("petct_volume_open")
-public func petct_volume_open(_ paths: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int, _ threads: Int32,
-                              _ headers: OpaquePointer?, _ cancel: UnsafePointer<Int32>?,
-                              _ out: UnsafeMutablePointer<OpaquePointer?>?,
-                              _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+public func petct_volume_open(
+    _ paths: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int, _ threads: Int32,
+    _ headers: OpaquePointer?, _ cancel: UnsafePointer<Int32>?,
+    _ out: UnsafeMutablePointer<OpaquePointer?>?,
+    _ err: UnsafeMutablePointer<petct_error>?
+) -> Int32 {
     guard let out, let list = pathList(paths, count) else { return argumentError(err, "bad path list") }
     out.pointee = nil
     let known = borrow(headers, as: ScanHandle.self)?.headers ?? [:]
     do {
-        out.pointee = retain(VolumeHandle(try VolumePlan.open(paths: list, threads: Int(threads), known: known,
-                                                              cancel: CancelFlag(cancel))))
+        out.pointee = retain(
+            VolumeHandle(
+                try VolumePlan.open(
+                    paths: list, threads: Int(threads), known: known,
+                    cancel: CancelFlag(cancel))))
         return statusOK
     } catch {
         return fill(err, error)
@@ -339,17 +373,20 @@ public func petct_volume_json(_ vol: OpaquePointer?) -> UnsafePointer<CChar>? {
 }
 
 @_cdecl("petct_volume_fill")
-public func petct_volume_fill(_ vol: OpaquePointer?, _ out: UnsafeMutablePointer<Float>?, _ count: Int,
-                              _ threads: Int32, _ cancel: UnsafePointer<Int32>?,
-                              _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+public func petct_volume_fill(
+    _ vol: OpaquePointer?, _ out: UnsafeMutablePointer<Float>?, _ count: Int,
+    _ threads: Int32, _ cancel: UnsafePointer<Int32>?,
+    _ err: UnsafeMutablePointer<petct_error>?
+) -> Int32 {
     guard let h = borrow(vol, as: VolumeHandle.self), let out else { return argumentError(err, "NULL argument") }
     let p = h.plan
     guard count == p.sliceCount * p.rows * p.columns else {
         return argumentError(err, "output holds \(count) floats, the volume needs \(p.sliceCount * p.rows * p.columns)")
     }
     do {
-        try p.fill(UnsafeMutableBufferPointer(start: out, count: count), threads: Int(threads),
-                   cancel: CancelFlag(cancel))
+        try p.fill(
+            UnsafeMutableBufferPointer(start: out, count: count), threads: Int(threads),
+            cancel: CancelFlag(cancel))
         return statusOK
     } catch {
         return fill(err, error)
@@ -360,18 +397,23 @@ public func petct_volume_fill(_ vol: OpaquePointer?, _ out: UnsafeMutablePointer
 public func petct_volume_free(_ vol: OpaquePointer?) { release(vol, as: VolumeHandle.self) }
 
 @_cdecl("petct_volume_suv")
-public func petct_volume_suv(_ vol: OpaquePointer?, _ kind: UnsafePointer<CChar>?, _ factors: UnsafeMutablePointer<Double>?,
-                             _ count: Int, _ info: UnsafeMutablePointer<CChar>?, _ infoCapacity: Int,
-                             _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
-    guard let h = borrow(vol, as: VolumeHandle.self), let kind, let factors else { return argumentError(err, "NULL argument") }
+public func petct_volume_suv(
+    _ vol: OpaquePointer?, _ kind: UnsafePointer<CChar>?, _ factors: UnsafeMutablePointer<Double>?,
+    _ count: Int, _ info: UnsafeMutablePointer<CChar>?, _ infoCapacity: Int,
+    _ err: UnsafeMutablePointer<petct_error>?
+) -> Int32 {
+    guard let h = borrow(vol, as: VolumeHandle.self), let kind, let factors else {
+        return argumentError(err, "NULL argument")
+    }
     guard count == h.plan.sliceCount else {
         return argumentError(err, "factors holds \(count) values, the volume has \(h.plan.sliceCount) slices")
     }
     do {
-        let r = try SUVCalculator.compute(slices: h.plan.headers, kind: String(cString: kind),
-                                             timeFrames: h.plan.timeFrameCount,
-                                             frameStarts: h.plan.multiFrameStarts,
-                                             frameDurationsMs: h.plan.multiFrameDurationsMs)
+        let r = try SUVCalculator.compute(
+            slices: h.plan.headers, kind: String(cString: kind),
+            timeFrames: h.plan.timeFrameCount,
+            frameStarts: h.plan.multiFrameStarts,
+            frameDurationsMs: h.plan.multiFrameDurationsMs)
         for i in 0..<count { factors[i] = r.factors[i] }
         if let info, infoCapacity > 0 {
             let bytes = Array(r.infoJSON.utf8.prefix(infoCapacity - 1))
@@ -388,28 +430,35 @@ public func petct_volume_suv(_ vol: OpaquePointer?, _ kind: UnsafePointer<CChar>
 
 func grid(_ g: UnsafePointer<petct_grid>) -> Grid? {
     let c = g.pointee
-    guard c.slices > 0, c.rows > 0, c.columns > 0, c.slices < 1 << 20, c.rows < 1 << 20, c.columns < 1 << 20 else { return nil }
+    guard c.slices > 0, c.rows > 0, c.columns > 0, c.slices < 1 << 20, c.rows < 1 << 20, c.columns < 1 << 20 else {
+        return nil
+    }
     let origin = withUnsafeBytes(of: c.origin) { Array($0.bindMemory(to: Double.self)) }
     let direction = withUnsafeBytes(of: c.direction) { Array($0.bindMemory(to: Double.self)) }
     let spacing = withUnsafeBytes(of: c.spacing) { Array($0.bindMemory(to: Double.self)) }
     let offsets = c.slice_offsets.map { Array(UnsafeBufferPointer(start: $0, count: Int(c.slices))) }
-    return Grid(slices: Int(c.slices), rows: Int(c.rows), columns: Int(c.columns), origin: origin,
-                direction: direction, spacing: spacing, sliceOffsets: offsets)
+    return Grid(
+        slices: Int(c.slices), rows: Int(c.rows), columns: Int(c.columns), origin: origin,
+        direction: direction, spacing: spacing, sliceOffsets: offsets)
 }
 
 @_cdecl("petct_resample")
-public func petct_resample(_ src: UnsafePointer<Float>?, _ srcGrid: UnsafePointer<petct_grid>?,
-                           _ dst: UnsafeMutablePointer<Float>?, _ dstGrid: UnsafePointer<petct_grid>?,
-                           _ method: Int32, _ fillValue: Float, _ mask: UnsafeMutablePointer<UInt8>?,
-                           _ threads: Int32, _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+public func petct_resample(
+    _ src: UnsafePointer<Float>?, _ srcGrid: UnsafePointer<petct_grid>?,
+    _ dst: UnsafeMutablePointer<Float>?, _ dstGrid: UnsafePointer<petct_grid>?,
+    _ method: Int32, _ fillValue: Float, _ mask: UnsafeMutablePointer<UInt8>?,
+    _ threads: Int32, _ err: UnsafeMutablePointer<petct_error>?
+) -> Int32 {
     guard let src, let dst, let srcGrid, let dstGrid, let sg = grid(srcGrid), let dg = grid(dstGrid),
-          let m = ResampleMethod(rawValue: method) else { return argumentError(err, "bad resample arguments") }
+        let m = ResampleMethod(rawValue: method)
+    else { return argumentError(err, "bad resample arguments") }
     let n = dg.slices * dg.rows * dg.columns
     do {
-        try Resampler.resample(src: UnsafeBufferPointer(start: src, count: sg.slices * sg.rows * sg.columns), srcGrid: sg,
-                               dst: UnsafeMutableBufferPointer(start: dst, count: n), dstGrid: dg, method: m,
-                               fill: fillValue, mask: mask.map { UnsafeMutableBufferPointer(start: $0, count: n) },
-                               threads: Int(threads))
+        try Resampler.resample(
+            src: UnsafeBufferPointer(start: src, count: sg.slices * sg.rows * sg.columns), srcGrid: sg,
+            dst: UnsafeMutableBufferPointer(start: dst, count: n), dstGrid: dg, method: m,
+            fill: fillValue, mask: mask.map { UnsafeMutableBufferPointer(start: $0, count: n) },
+            threads: Int(threads))
         return statusOK
     } catch {
         return fill(err, error)
@@ -425,9 +474,11 @@ final class MasksHandle {
 }
 
 @_cdecl("petct_masks_open")
-public func petct_masks_open(_ paths: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int,
-                             _ out: UnsafeMutablePointer<OpaquePointer?>?,
-                             _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+public func petct_masks_open(
+    _ paths: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int,
+    _ out: UnsafeMutablePointer<OpaquePointer?>?,
+    _ err: UnsafeMutablePointer<petct_error>?
+) -> Int32 {
     guard let out, let list = pathList(paths, count) else { return argumentError(err, "bad path list") }
     out.pointee = nil
     do {
@@ -444,9 +495,11 @@ public func petct_masks_json(_ masks: OpaquePointer?) -> UnsafePointer<CChar>? {
 }
 
 @_cdecl("petct_masks_fill")
-public func petct_masks_fill(_ masks: OpaquePointer?, _ index: Int, _ gridPtr: UnsafePointer<petct_grid>?,
-                             _ flags: UInt32, _ threshold: Double, _ threads: Int32, _ out: UnsafeMutableRawPointer?,
-                             _ nbytes: Int, _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+public func petct_masks_fill(
+    _ masks: OpaquePointer?, _ index: Int, _ gridPtr: UnsafePointer<petct_grid>?,
+    _ flags: UInt32, _ threshold: Double, _ threads: Int32, _ out: UnsafeMutableRawPointer?,
+    _ nbytes: Int, _ err: UnsafeMutablePointer<petct_error>?
+) -> Int32 {
     guard let h = borrow(masks, as: MasksHandle.self), let gridPtr, let g = grid(gridPtr), let out else {
         return argumentError(err, "bad mask arguments")
     }
@@ -456,9 +509,10 @@ public func petct_masks_fill(_ masks: OpaquePointer?, _ index: Int, _ gridPtr: U
         return argumentError(err, "mask buffer is \(nbytes) bytes, the grid needs \(n * (fraction ? 4 : 1))")
     }
     guard threshold.isFinite else { return argumentError(err, "threshold must be finite") }
-    let sink = MaskSink(bytes: fraction ? nil : out.assumingMemoryBound(to: UInt8.self),
-                        floats: fraction ? out.assumingMemoryBound(to: Float.self) : nil,
-                        rows: g.rows, columns: g.columns, threshold: threshold)
+    let sink = MaskSink(
+        bytes: fraction ? nil : out.assumingMemoryBound(to: UInt8.self),
+        floats: fraction ? out.assumingMemoryBound(to: Float.self) : nil,
+        rows: g.rows, columns: g.columns, threshold: threshold)
     do {
         try h.set.fill(index, grid: g, sink: sink, strict: flags & PETCT_MASKS_STRICT != 0, threads: Int(threads))
         return statusOK
@@ -484,8 +538,9 @@ public func petct_set_limits(_ limits: UnsafePointer<petct_limits>?) {
 @_cdecl("petct_get_limits")
 public func petct_get_limits(_ out: UnsafeMutablePointer<petct_limits>?) {
     guard let out else { return }
-    out.pointee = petct_limits(max_decoded_bytes: UInt64(Limits.maxDecodedBytes), decode_ratio: UInt64(Limits.decodeRatio),
-                               max_stream_bytes: UInt64(Limits.maxStreamBytes))
+    out.pointee = petct_limits(
+        max_decoded_bytes: UInt64(Limits.maxDecodedBytes), decode_ratio: UInt64(Limits.decodeRatio),
+        max_stream_bytes: UInt64(Limits.maxStreamBytes))
 }
 
 // MARK: - misc
@@ -545,9 +600,11 @@ public func petct_codec_status(_ codec: Int32, _ buf: UnsafeMutablePointer<CChar
 // MARK: - writing
 
 @_cdecl("petct_write_file")
-public func petct_write_file(_ path: UnsafePointer<CChar>?, _ elements: UnsafePointer<petct_write_element>?,
-                             _ count: Int, _ heap: UnsafePointer<UInt8>?, _ heapLength: Int,
-                             _ err: UnsafeMutablePointer<petct_error>?) -> Int32 {
+public func petct_write_file(
+    _ path: UnsafePointer<CChar>?, _ elements: UnsafePointer<petct_write_element>?,
+    _ count: Int, _ heap: UnsafePointer<UInt8>?, _ heapLength: Int,
+    _ err: UnsafeMutablePointer<petct_error>?
+) -> Int32 {
     guard let path, count >= 0, heapLength >= 0, elements != nil || count == 0, heap != nil || heapLength == 0 else {
         return argumentError(err, "path, elements and heap must not be NULL")
     }
@@ -556,17 +613,21 @@ public func petct_write_file(_ path: UnsafePointer<CChar>?, _ elements: UnsafePo
     for i in 0..<count {
         let c = elements![i]
         guard let kind = ValueKind(rawValue: c.kind), c.value_offset <= UInt64(Int.max),
-              c.value_length <= UInt64(Int.max) else {
+            c.value_length <= UInt64(Int.max)
+        else {
             return fill(err, DicomError(.argument, "record \(i): bad value kind or range", tag: c.tag))
         }
-        list.append(WriteElement(tag: c.tag, vr: c.vr, kind: kind, count: c.count, descendants: c.descendants,
-                                 valueOffset: Int(c.value_offset), valueLength: Int(c.value_length),
-                                 encapsulated: UInt32(c.flags) & PETCT_WRITE_ENCAPSULATED != 0))
+        list.append(
+            WriteElement(
+                tag: c.tag, vr: c.vr, kind: kind, count: c.count, descendants: c.descendants,
+                valueOffset: Int(c.value_offset), valueLength: Int(c.value_length),
+                encapsulated: UInt32(c.flags) & PETCT_WRITE_ENCAPSULATED != 0))
     }
     do {
         try list.withUnsafeBufferPointer { ep throws(DicomError) in
-            try DicomFileWriter.write(path: FilePath.escaped(cString: path), elements: ep,
-                                      heap: UnsafeRawBufferPointer(start: heap, count: heapLength))
+            try DicomFileWriter.write(
+                path: FilePath.escaped(cString: path), elements: ep,
+                heap: UnsafeRawBufferPointer(start: heap, count: heapLength))
         }
         return statusOK
     } catch {

@@ -1,8 +1,8 @@
 import DicomBytes
 import DicomParser
 import DicomPixels
-import PetctSeries
 import PetctPairing
+import PetctSeries
 
 /// Tags of DICOM SEG and RTSTRUCT objects.
 enum MTag {
@@ -57,7 +57,7 @@ func norm(_ a: Vec3) -> Double { dot(a, a).squareRoot() }
 struct SegFrame {
     var position: Vec3
     var segment: Int
-    var offset: Double = 0   // position projected on the SEG normal
+    var offset: Double = 0  // position projected on the SEG normal
 }
 
 /// A parsed DICOM SEG: decoded frames (one byte per pixel) and their geometry.
@@ -67,7 +67,7 @@ final class SegObject: @unchecked Sendable {
     let fractional: Bool
     let maxFractional: Double
     let rowDir: Vec3, colDir: Vec3, normal: Vec3
-    let rowSpacing: Double, colSpacing: Double   // between rows, between columns
+    let rowSpacing: Double, colSpacing: Double  // between rows, between columns
     let halfThickness: Double?
     var frames: [SegFrame]
     let pixels: [UInt8]
@@ -81,7 +81,9 @@ final class SegObject: @unchecked Sendable {
         }
         let type = (ds.string(MTag.segmentationType) ?? "").trimmingCharacters()
         guard type == "BINARY" || type == "FRACTIONAL" else {
-            throw fail("SegmentationType is \(type.isEmpty ? "missing" : "'\(type)'"), not BINARY or FRACTIONAL", MTag.segmentationType)
+            throw fail(
+                "SegmentationType is \(type.isEmpty ? "missing" : "'\(type)'"), not BINARY or FRACTIONAL",
+                MTag.segmentationType)
         }
         fractional = type == "FRACTIONAL"
         maxFractional = fractional ? Double(ds.int(MTag.maximumFractionalValue) ?? 255) : 1
@@ -97,12 +99,16 @@ final class SegObject: @unchecked Sendable {
 
         let info = try PixelDecoder.info(ds)
         guard info.itemsize == 1, info.samples == 1, info.rows > 0, info.columns > 0 else {
-            throw fail("pixel data must be 1 or 8 bits, one sample (has \(info.bitsAllocated) bits, \(info.samples) samples)", 0x7FE0_0010)
+            throw fail(
+                "pixel data must be 1 or 8 bits, one sample (has \(info.bitsAllocated) bits, \(info.samples) samples)",
+                0x7FE0_0010)
         }
         rows = info.rows; columns = info.columns
         var buf = [UInt8](repeating: 0, count: info.nbytes)
         let decoded: Result<Void, DicomError> = buf.withUnsafeMutableBytes { raw in
-            do throws(DicomError) { try PixelDecoder.decode(ds, into: raw); return .success(()) } catch { return .failure(error) }
+            do throws(DicomError) { try PixelDecoder.decode(ds, into: raw); return .success(()) } catch {
+                return .failure(error)
+            }
         }
         try decoded.get()
         pixels = buf
@@ -111,8 +117,9 @@ final class SegObject: @unchecked Sendable {
         let shared = ds.items(MTag.sharedFunctionalGroups).first
         let perFrame = ds.items(MTag.perFrameFunctionalGroups)
         guard perFrame.count == frameCount else {
-            throw fail("has \(perFrame.count) PerFrameFunctionalGroupsSequence items for \(frameCount) frames",
-                       MTag.perFrameFunctionalGroups)
+            throw fail(
+                "has \(perFrame.count) PerFrameFunctionalGroupsSequence items for \(frameCount) frames",
+                MTag.perFrameFunctionalGroups)
         }
         /// The first item of `seq` in the frame's group, else in the shared group.
         func group(_ seq: UInt32, _ frame: Int) -> Int? {
@@ -129,7 +136,8 @@ final class SegObject: @unchecked Sendable {
         }
         let rd = (iop[0], iop[1], iop[2]), cd = (iop[3], iop[4], iop[5])
         guard abs(norm(rd) - 1) < 1e-3, abs(norm(cd) - 1) < 1e-3, abs(dot(rd, cd)) < 1e-3 else {
-            throw fail("ImageOrientationPatient is not two orthonormal vectors", MTag.imageOrientationPatient, at: orientItem)
+            throw fail(
+                "ImageOrientationPatient is not two orthonormal vectors", MTag.imageOrientationPatient, at: orientItem)
         }
         rowDir = rd; colDir = cd; normal = cross(rd, cd)
         guard let measures = group(MTag.pixelMeasuresSequence, 0) else {
@@ -148,29 +156,36 @@ final class SegObject: @unchecked Sendable {
         let known = Set(segments.map { $0.number })
         for f in 0..<frameCount {
             guard let pos = group(MTag.planePositionSequence, f) else {
-                throw DicomError(.malformed, "\(path): SEG frame \(f + 1) has no PlanePositionSequence: its position is unknown",
-                                 offset: ds.elements[perFrame[f]].fileOffset, tag: MTag.planePositionSequence)
+                throw DicomError(
+                    .malformed, "\(path): SEG frame \(f + 1) has no PlanePositionSequence: its position is unknown",
+                    offset: ds.elements[perFrame[f]].fileOffset, tag: MTag.planePositionSequence)
             }
             let ipp = ds.doubles(MTag.imagePositionPatient, in: pos)
             guard ipp.count == 3, ipp.allSatisfy({ $0.isFinite }) else {
-                throw fail("frame \(f + 1): ImagePositionPatient needs 3 finite values", MTag.imagePositionPatient, at: pos)
+                throw fail(
+                    "frame \(f + 1): ImagePositionPatient needs 3 finite values", MTag.imagePositionPatient, at: pos)
             }
             if let o = ds.items(MTag.planeOrientationSequence, in: perFrame[f]).first {
                 let v = ds.doubles(MTag.imageOrientationPatient, in: o)
                 guard v.count == 6, zip(v, iop).allSatisfy({ abs($0 - $1) < 1e-4 }) else {
-                    throw DicomError(.geometry, "\(path): SEG frame \(f + 1) has another orientation than frame 1; "
-                                     + "frames of one SEG must share their orientation", offset: ds.elements[o].fileOffset,
-                                     tag: MTag.imageOrientationPatient)
+                    throw DicomError(
+                        .geometry,
+                        "\(path): SEG frame \(f + 1) has another orientation than frame 1; "
+                            + "frames of one SEG must share their orientation", offset: ds.elements[o].fileOffset,
+                        tag: MTag.imageOrientationPatient)
                 }
             }
             guard let idItem = group(MTag.segmentIdentificationSequence, f),
-                  let seg = ds.int(MTag.referencedSegmentNumber, in: idItem) else {
-                throw fail("frame \(f + 1) has no SegmentIdentificationSequence / ReferencedSegmentNumber",
-                           MTag.referencedSegmentNumber, at: perFrame[f])
+                let seg = ds.int(MTag.referencedSegmentNumber, in: idItem)
+            else {
+                throw fail(
+                    "frame \(f + 1) has no SegmentIdentificationSequence / ReferencedSegmentNumber",
+                    MTag.referencedSegmentNumber, at: perFrame[f])
             }
             guard known.contains(seg) else {
-                throw fail("frame \(f + 1) refers to segment \(seg), which SegmentSequence does not define",
-                           MTag.referencedSegmentNumber, at: idItem)
+                throw fail(
+                    "frame \(f + 1) refers to segment \(seg), which SegmentSequence does not define",
+                    MTag.referencedSegmentNumber, at: idItem)
             }
             let p = (ipp[0], ipp[1], ipp[2])
             fr.append(SegFrame(position: p, segment: seg, offset: dot(p, normal)))
@@ -205,8 +220,10 @@ final class SegObject: @unchecked Sendable {
                 let o = g.sliceOrigin(k)
                 // skip slices whose corners are all farther than h from every SEG plane
                 var lo = Double.infinity, hi = -Double.infinity
-                for (ci, cj) in [(0.0, 0.0), (Double(g.rows - 1), 0.0), (0.0, Double(g.columns - 1)),
-                                 (Double(g.rows - 1), Double(g.columns - 1))] {
+                for (ci, cj) in [
+                    (0.0, 0.0), (Double(g.rows - 1), 0.0), (0.0, Double(g.columns - 1)),
+                    (Double(g.rows - 1), Double(g.columns - 1)),
+                ] {
                     let u = dot(g.point(o, ci, cj), normal)
                     lo = min(lo, u); hi = max(hi, u)
                 }
@@ -280,7 +297,7 @@ func smallestStep(_ values: [Double]) -> Double? {
 struct Contour {
     var points: [Vec3]
     var fileOffset: Int
-    var index: Int       // 1-based within its ROI, for messages
+    var index: Int  // 1-based within its ROI, for messages
 }
 
 final class StructObject: @unchecked Sendable {
@@ -296,7 +313,9 @@ final class StructObject: @unchecked Sendable {
         var names: [Int: String] = [:]
         var order: [Int] = []
         for item in ds.items(MTag.structureSetROISequence) {
-            guard let n = ds.int(MTag.roiNumber, in: item) else { throw fail("ROI without ROINumber", MTag.roiNumber, at: item) }
+            guard let n = ds.int(MTag.roiNumber, in: item) else {
+                throw fail("ROI without ROINumber", MTag.roiNumber, at: item)
+            }
             let name = (ds.string(MTag.roiName, in: item) ?? "").trimmingCharacters()
             names[n] = name.isEmpty ? "ROI \(n)" : name
             order.append(n)
@@ -308,20 +327,22 @@ final class StructObject: @unchecked Sendable {
                 throw fail("ROIContourSequence item without ReferencedROINumber", MTag.referencedROINumber, at: item)
             }
             guard names[n] != nil else {
-                throw fail("ROIContourSequence refers to ROI \(n), which StructureSetROISequence does not define",
-                           MTag.referencedROINumber, at: item)
+                throw fail(
+                    "ROIContourSequence refers to ROI \(n), which StructureSetROISequence does not define",
+                    MTag.referencedROINumber, at: item)
             }
             var list: [Contour] = []
             for (ci, c) in ds.items(MTag.contourSequence, in: item).enumerated() {
                 let type = (ds.string(MTag.contourGeometricType, in: c) ?? "").trimmingCharacters()
-                guard type == "CLOSED_PLANAR" else { continue }   // POINT and open contours enclose nothing
+                guard type == "CLOSED_PLANAR" else { continue }  // POINT and open contours enclose nothing
                 guard let di = ds.index(of: MTag.contourData, in: c) else {
                     throw fail("ROI \(n) contour \(ci + 1) has no ContourData", MTag.contourData, at: c)
                 }
                 let v = ds.doubles(at: di)
                 guard v.count % 3 == 0, v.count >= 9, v.allSatisfy({ $0.isFinite }) else {
-                    throw fail("ROI \(n) contour \(ci + 1): ContourData needs 3 or more finite (x, y, z) points, has \(v.count) values",
-                               MTag.contourData, at: di)
+                    throw fail(
+                        "ROI \(n) contour \(ci + 1): ContourData needs 3 or more finite (x, y, z) points, has \(v.count) values",
+                        MTag.contourData, at: di)
                 }
                 let pts = stride(from: 0, to: v.count, by: 3).map { (v[$0], v[$0 + 1], v[$0 + 2]) }
                 list.append(Contour(points: pts, fileOffset: ds.elements[di].fileOffset, index: ci + 1))
@@ -351,16 +372,20 @@ final class StructObject: @unchecked Sendable {
             var mn = Double.infinity, mx = -Double.infinity
             for p in c.points { let d = dot(p, n); mn = min(mn, d); mx = max(mx, d) }
             guard mx - mn < 1e-2 else {
-                throw DicomError(.geometry, "\(path): ROI '\(roi.name)' contour \(c.index) is not in a plane parallel to "
-                                 + "the slices of the grid (spans \(mx - mn) mm along the slice normal)",
-                                 offset: c.fileOffset, tag: MTag.contourData)
+                throw DicomError(
+                    .geometry,
+                    "\(path): ROI '\(roi.name)' contour \(c.index) is not in a plane parallel to "
+                        + "the slices of the grid (spans \(mx - mn) mm along the slice normal)",
+                    offset: c.fileOffset, tag: MTag.contourData)
             }
             let d = (mn + mx) / 2
             if d < lo - g.halfSliceSpacing - 1e-3 || d > hi + g.halfSliceSpacing + 1e-3 {
                 if strict {
-                    throw DicomError(.geometry, "\(path): ROI '\(roi.name)' contour \(c.index) lies at \(d) mm along the "
-                                     + "slice normal, off every slice of the grid (\(lo) to \(hi) mm)",
-                                     offset: c.fileOffset, tag: MTag.contourData)
+                    throw DicomError(
+                        .geometry,
+                        "\(path): ROI '\(roi.name)' contour \(c.index) lies at \(d) mm along the "
+                            + "slice normal, off every slice of the grid (\(lo) to \(hi) mm)",
+                        offset: c.fileOffset, tag: MTag.contourData)
                 }
                 continue
             }
@@ -382,10 +407,11 @@ final class StructObject: @unchecked Sendable {
                 guard abs(offs[pi] - t) <= h else { continue }
                 var polys: [[(Double, Double)]] = []
                 for ci in planes[pi].contours {
-                    polys.append(contours[ci].points.map { p in
-                        let q = sub(p, o)
-                        return (snap(dot(q, g.rowDir) / g.colSpacing), snap(dot(q, g.colDir) / g.rowSpacing))
-                    })
+                    polys.append(
+                        contours[ci].points.map { p in
+                            let q = sub(p, o)
+                            return (snap(dot(q, g.rowDir) / g.colSpacing), snap(dot(q, g.colDir) / g.rowSpacing))
+                        })
                 }
                 scanFill(polys, rows: g.rows, columns: g.columns) { i, j0, j1 in
                     for j in j0..<j1 { sink.set(k, i, j, 1) }
@@ -420,7 +446,7 @@ public func scanFill(_ polys: [[(Double, Double)]], rows: Int, columns: Int, _ s
                 let (x0, y0) = p[e], (x1, y1) = p[(e + 1) % m]
                 if (y0 <= y && y < y1) || (y1 <= y && y < y0) {
                     let x = snap(x0 + (y - y0) * (x1 - x0) / (y1 - y0))
-                    if x.isFinite { xs.append(x) }     // absurd coordinates: the crossing is dropped
+                    if x.isFinite { xs.append(x) }  // absurd coordinates: the crossing is dropped
                 }
             }
         }
@@ -445,8 +471,9 @@ public struct TargetGrid: Sendable {
 
     public init(_ g: Grid) throws(DicomError) {
         guard g.slices > 0, g.rows > 0, g.columns > 0, g.origin.count == 3, g.direction.count == 9,
-              g.spacing.count == 3, g.spacing.allSatisfy({ $0.isFinite && $0 > 0 }),
-              g.origin.allSatisfy({ $0.isFinite }), g.direction.allSatisfy({ $0.isFinite }) else {
+            g.spacing.count == 3, g.spacing.allSatisfy({ $0.isFinite && $0 > 0 }),
+            g.origin.allSatisfy({ $0.isFinite }), g.direction.allSatisfy({ $0.isFinite })
+        else {
             throw DicomError(.argument, "mask grid: bad size, origin, direction or spacing")
         }
         let (rc, o1) = g.rows.multipliedReportingOverflow(by: g.columns)
@@ -493,8 +520,10 @@ public final class MaskSink: @unchecked Sendable {
     let floats: UnsafeMutablePointer<Float>?
     let rows: Int, columns: Int
     let threshold: Double
-    public init(bytes: UnsafeMutablePointer<UInt8>?, floats: UnsafeMutablePointer<Float>?, rows: Int, columns: Int,
-                threshold: Double) {
+    public init(
+        bytes: UnsafeMutablePointer<UInt8>?, floats: UnsafeMutablePointer<Float>?, rows: Int, columns: Int,
+        threshold: Double
+    ) {
         self.bytes = bytes; self.floats = floats; self.rows = rows; self.columns = columns; self.threshold = threshold
     }
     @inline(__always) func set(_ k: Int, _ i: Int, _ j: Int, _ v: Double) {
@@ -505,7 +534,10 @@ public final class MaskSink: @unchecked Sendable {
 
 /// Every segment / ROI of a list of SEG and RTSTRUCT files.
 public final class MaskSet: @unchecked Sendable {
-    enum Object { case seg(SegObject), rt(StructObject) }
+    enum Object {
+        case seg(SegObject)
+        case rt(StructObject)
+    }
     let objects: [Object]
     /// (object index, segment or ROI number)
     let entries: [(object: Int, number: Int)]
@@ -550,13 +582,16 @@ public final class MaskSet: @unchecked Sendable {
                 objs.append(.seg(seg))
                 let refs = ds.items(MTag.referencedSeriesSequence)
                 guard !refs.isEmpty else {
-                    throw DicomError(.malformed, "\(path): SEG has no ReferencedSeriesSequence: the series it segments is unknown",
-                                     tag: MTag.referencedSeriesSequence)
+                    throw DicomError(
+                        .malformed, "\(path): SEG has no ReferencedSeriesSequence: the series it segments is unknown",
+                        tag: MTag.referencedSeriesSequence)
                 }
                 for r in refs {
                     if let s = ds.string(MTag.seriesInstanceUID, in: r)?.trimmingCharacters() { refSeries.append(s) }
                     for inst in ds.items(MTag.referencedInstanceSequence, in: r) {
-                        if let u = ds.string(MTag.referencedSOPInstanceUID, in: inst)?.trimmingCharacters() { refInstances.append(u) }
+                        if let u = ds.string(MTag.referencedSOPInstanceUID, in: inst)?.trimmingCharacters() {
+                            refInstances.append(u)
+                        }
                     }
                 }
                 if let f = ds.string(MTag.frameOfReferenceUID)?.trimmingCharacters(), !f.isEmpty { forUIDs.append(f) }
@@ -573,20 +608,28 @@ public final class MaskSet: @unchecked Sendable {
                 objs.append(.rt(rt))
                 let refs = ds.items(MTag.referencedFrameOfReferenceSequence)
                 for r in refs {
-                    if let f = ds.string(MTag.frameOfReferenceUID, in: r)?.trimmingCharacters(), !f.isEmpty { forUIDs.append(f) }
+                    if let f = ds.string(MTag.frameOfReferenceUID, in: r)?.trimmingCharacters(), !f.isEmpty {
+                        forUIDs.append(f)
+                    }
                     for st in ds.items(MTag.rtReferencedStudySequence, in: r) {
                         for se in ds.items(MTag.rtReferencedSeriesSequence, in: st) {
-                            if let s = ds.string(MTag.seriesInstanceUID, in: se)?.trimmingCharacters() { refSeries.append(s) }
+                            if let s = ds.string(MTag.seriesInstanceUID, in: se)?.trimmingCharacters() {
+                                refSeries.append(s)
+                            }
                             for ci in ds.items(MTag.contourImageSequence, in: se) {
-                                if let u = ds.string(MTag.referencedSOPInstanceUID, in: ci)?.trimmingCharacters() { refInstances.append(u) }
+                                if let u = ds.string(MTag.referencedSOPInstanceUID, in: ci)?.trimmingCharacters() {
+                                    refInstances.append(u)
+                                }
                             }
                         }
                     }
                 }
                 guard !refSeries.isEmpty else {
-                    throw DicomError(.malformed, "\(path): RTSTRUCT has no ReferencedFrameOfReferenceSequence > "
-                                     + "RTReferencedStudySequence > RTReferencedSeriesSequence: the series it contours is unknown",
-                                     tag: refs.isEmpty ? MTag.referencedFrameOfReferenceSequence : MTag.rtReferencedSeriesSequence)
+                    throw DicomError(
+                        .malformed,
+                        "\(path): RTSTRUCT has no ReferencedFrameOfReferenceSequence > "
+                            + "RTReferencedStudySequence > RTReferencedSeriesSequence: the series it contours is unknown",
+                        tag: refs.isEmpty ? MTag.referencedFrameOfReferenceSequence : MTag.rtReferencedSeriesSequence)
                 }
                 w.value(nil as String?, "segmentation_type")
                 w.beginArray("segments")
@@ -597,7 +640,8 @@ public final class MaskSet: @unchecked Sendable {
                 }
                 w.endArray()
             default:
-                throw DicomError(.invalidDicom, "\(path): Modality is '\(modality)', not SEG or RTSTRUCT", tag: MTag.modality)
+                throw DicomError(
+                    .invalidDicom, "\(path): Modality is '\(modality)', not SEG or RTSTRUCT", tag: MTag.modality)
             }
             w.values(refSeries, "referenced_series")
             w.values(refInstances, "referenced_instances")

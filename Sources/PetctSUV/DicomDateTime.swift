@@ -11,12 +11,12 @@ public enum DicomDateTime {
     public static func days(year: Int, month: Int, day: Int) -> Int {
         // Shift the year so that it starts in March: the leap day is then the last day of the year.
         let y = month <= 2 ? year - 1 : year
-        let cycle = (y >= 0 ? y : y - 399) / 400                 // 400-year cycles of 146097 days
-        let yearInCycle = y - cycle * 400                        // 0...399
-        let monthFromMarch = (month + 9) % 12                    // March = 0 ... February = 11
-        let dayOfYear = (153 * monthFromMarch + 2) / 5 + day - 1 // 0...365
+        let cycle = (y >= 0 ? y : y - 399) / 400  // 400-year cycles of 146097 days
+        let yearInCycle = y - cycle * 400  // 0...399
+        let monthFromMarch = (month + 9) % 12  // March = 0 ... February = 11
+        let dayOfYear = (153 * monthFromMarch + 2) / 5 + day - 1  // 0...365
         let dayInCycle = yearInCycle * 365 + yearInCycle / 4 - yearInCycle / 100 + dayOfYear
-        return cycle * 146_097 + dayInCycle - 719_468            // 719468 = days from 0000-03-01 to 1970-01-01
+        return cycle * 146_097 + dayInCycle - 719_468  // 719468 = days from 0000-03-01 to 1970-01-01
     }
 
     /// Inverse of `days(year:month:day:)`.
@@ -56,7 +56,9 @@ public enum DicomDateTime {
         } else {
             return nil
         }
-        guard let y = number(digits, 0, 4), let m = number(digits, 4, 2), let d = number(digits, 6, 2) else { return nil }
+        guard let y = number(digits, 0, 4), let m = number(digits, 4, 2), let d = number(digits, 6, 2) else {
+            return nil
+        }
         guard validDate(y, m, d) else { return nil }
         return days(year: y, month: m, day: d)
     }
@@ -118,7 +120,8 @@ public enum DicomDateTime {
         if let signIndex = b.lastIndex(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") }) {
             let suffix = Array(b[(signIndex + 1)...])
             guard suffix.count == 4, let hh = number(suffix, 0, 2), let mm = number(suffix, 2, 2),
-                  hh <= 14, mm < 60 else { return nil }
+                hh <= 14, mm < 60
+            else { return nil }
             let magnitude = hh * 3600 + mm * 60
             offset = b[signIndex] == UInt8(ascii: "-") ? -magnitude : magnitude
             b = Array(b[..<signIndex])
@@ -147,14 +150,16 @@ public enum DicomDateTime {
         } else if !fraction.isEmpty {
             return nil
         }
-        return DateTimeValue(days: days(year: year, month: month, day: day), secondsOfDay: seconds, utcOffsetSeconds: offset)
+        return DateTimeValue(
+            days: days(year: year, month: month, day: day), secondsOfDay: seconds, utcOffsetSeconds: offset)
     }
 
     /// "+HHMM"/"-HHMM" (Timezone Offset From UTC, 0008,0201) -> seconds east of UTC.
     public static func parseUTCOffset(_ text: String) -> Int? {
         let b = trimmedBytes(text)
         guard b.count == 5, b[0] == UInt8(ascii: "+") || b[0] == UInt8(ascii: "-"),
-              let hh = number(b, 1, 2), let mm = number(b, 3, 2), hh <= 14, mm < 60 else { return nil }
+            let hh = number(b, 1, 2), let mm = number(b, 3, 2), hh <= 14, mm < 60
+        else { return nil }
         let magnitude = hh * 3600 + mm * 60
         return b[0] == UInt8(ascii: "-") ? -magnitude : magnitude
     }

@@ -12,19 +12,24 @@ public enum SUVCalculator {
     ///   - kind: the raw value of an `SUVKind`.
     /// - Returns: one factor per slice (suv = value * factor, value rescaled with the slice's own
     ///   RescaleSlope/Intercept) and a JSON report of the path taken.
-    public static func compute(slices: [Dataset], kind: String, timeFrames: Int = 1,
-                               frameStarts: [String?]? = nil,
-                               frameDurationsMs: [Double?]? = nil) throws(DicomError) -> (factors: [Double], infoJSON: String) {
+    public static func compute(
+        slices: [Dataset], kind: String, timeFrames: Int = 1,
+        frameStarts: [String?]? = nil,
+        frameDurationsMs: [Double?]? = nil
+    ) throws(DicomError) -> (factors: [Double], infoJSON: String) {
         guard let k = SUVKind(rawValue: kind) else {
-            throw DicomError(.argument, "SUV kind '\(kind)' is not one of "
-                             + SUVKind.allCases.map(\.rawValue).joined(separator: ", "))
+            throw DicomError(
+                .argument,
+                "SUV kind '\(kind)' is not one of "
+                    + SUVKind.allCases.map(\.rawValue).joined(separator: ", "))
         }
         guard !slices.isEmpty else { throw DicomError(.suv, "SUV: the series has no slices") }
         var inputs = SUVInputs(slices: slices)
         inputs.timeFrames = max(1, timeFrames)
         if let frameStarts {
-            inputs.applyFrameTimes(starts: frameStarts, durationsMs: frameDurationsMs ?? [],
-                                   timezoneOffset: slices[0].string(SUVTag.timezoneOffset))
+            inputs.applyFrameTimes(
+                starts: frameStarts, durationsMs: frameDurationsMs ?? [],
+                timezoneOffset: slices[0].string(SUVTag.timezoneOffset))
         }
         let r = try SUVComputation.compute(inputs, kind: k)
         return (r.factors, r.info.json())

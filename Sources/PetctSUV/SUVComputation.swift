@@ -106,7 +106,8 @@ public enum SUVComputation {
     /// Outside this range (Bq) a dose is reported as implausible for a human study.
     public static let plausibleDose = 1e6...5e10
 
-    public static func compute(_ inp: SUVInputs, kind: SUVKind) throws(DicomError) -> (factors: [Double], info: SUVInfo) {
+    public static func compute(_ inp: SUVInputs, kind: SUVKind) throws(DicomError) -> (factors: [Double], info: SUVInfo)
+    {
         var c = Context(inp: inp, kind: kind)
         let factors = try c.run()
         return (factors, c.info)
@@ -159,8 +160,9 @@ public enum SUVComputation {
             case "GML", "CM2ML":
                 factors = try storedSUVFactors(units: units)
             default:
-                throw Self.fail("SUV: Units (0054,1001) '\(units)' cannot be converted to SUV "
-                                + "(supported: BQML, CNTS with Philips factors, GML, CM2ML)", SUVTag.units)
+                throw Self.fail(
+                    "SUV: Units (0054,1001) '\(units)' cannot be converted to SUV "
+                        + "(supported: BQML, CNTS with Philips factors, GML, CM2ML)", SUVTag.units)
             }
             guard factors.count == inp.sliceCount else {
                 throw DicomError(.internalError, "SUV: \(factors.count) factors for \(inp.sliceCount) slices")
@@ -184,8 +186,9 @@ public enum SUVComputation {
             let activity = info.formula.contains("dose_bq")
             return (0..<t).map { f in
                 let k = f * per
-                var e = FrameSUV(frame: f, decayCorrection: dc, path: "", start: inp.acquisitionTimes[k],
-                                 decayFactor: nil, inFrameCorrection: nil, factor: factors[k])
+                var e = FrameSUV(
+                    frame: f, decayCorrection: dc, path: "", start: inp.acquisitionTimes[k],
+                    decayFactor: nil, inFrameCorrection: nil, factor: factors[k])
                 guard activity else {
                     e.path = "no decay step: " + info.formula
                     return e
@@ -204,7 +207,8 @@ public enum SUVComputation {
                             e.inFrameCorrection = SUVMath.frameDecayCorrection(duration: ms / 1000, halfLife: hl)
                         }
                     }
-                    e.path = "NONE: decay from injection to this frame's own start (AcquisitionTime), and over "
+                    e.path =
+                        "NONE: decay from injection to this frame's own start (AcquisitionTime), and over "
                         + "its ActualFrameDuration (QIBA)"
                 }
                 return e
@@ -226,7 +230,8 @@ public enum SUVComputation {
                 throw Self.fail("SUV: missing PatientWeight (0010,1030)", SUVTag.patientWeight)
             }
             guard w.isFinite, w > 0 else {
-                throw Self.fail("SUV: invalid PatientWeight (0010,1030) \(w): not a finite positive number", SUVTag.patientWeight)
+                throw Self.fail(
+                    "SUV: invalid PatientWeight (0010,1030) \(w): not a finite positive number", SUVTag.patientWeight)
             }
             if w > 400 || w < 1 {
                 appendOnce("PatientWeight (0010,1030) \(w) kg is implausible")
@@ -236,10 +241,12 @@ public enum SUVComputation {
 
         mutating func heightCm() throws(DicomError) -> Double {
             guard let h = inp.heightM else {
-                throw Self.fail("SUV: missing PatientSize (0010,1020), needed for SUV\(kind.rawValue)", SUVTag.patientSize)
+                throw Self.fail(
+                    "SUV: missing PatientSize (0010,1020), needed for SUV\(kind.rawValue)", SUVTag.patientSize)
             }
             guard h.isFinite, h > 0 else {
-                throw Self.fail("SUV: invalid PatientSize (0010,1020) \(h): not a finite positive number", SUVTag.patientSize)
+                throw Self.fail(
+                    "SUV: invalid PatientSize (0010,1020) \(h): not a finite positive number", SUVTag.patientSize)
             }
             if h > 3 {
                 appendOnce("PatientSize (0010,1020) \(h) is not in metres: taken as cm")
@@ -265,11 +272,13 @@ public enum SUVComputation {
             if SUVMath.needsSex(k) { usedSexDependentFormula = true }
             let x = SUVMath.normaliser(k, weightKg: w, heightCm: h, sex: sex)
             guard x.isFinite, x > 0 else {
-                throw Self.fail("SUV: the \(k.rawValue) normaliser is \(x) for weight \(w) kg, height \(h) cm "
-                                + "(formula out of range)", k == .bw ? SUVTag.patientWeight : SUVTag.patientSize)
+                throw Self.fail(
+                    "SUV: the \(k.rawValue) normaliser is \(x) for weight \(w) kg, height \(h) cm "
+                        + "(formula out of range)", k == .bw ? SUVTag.patientWeight : SUVTag.patientSize)
             }
             if k == .lbm, w > 1.10 * h * h / 256 {
-                appendOnce("James LBM is past its maximum for this weight/height (obese patient): lbm-janma is more reliable")
+                appendOnce(
+                    "James LBM is past its maximum for this weight/height (obese patient): lbm-janma is more reliable")
             }
             if k == kind {
                 info.normaliser = Self.normaliserName(k)
@@ -295,15 +304,17 @@ public enum SUVComputation {
                 throw Self.fail("SUV: missing RadionuclideTotalDose (0018,1074)", SUVTag.radionuclideTotalDose)
             }
             guard raw.isFinite, raw > 0 else {
-                throw Self.fail("SUV: invalid RadionuclideTotalDose (0018,1074) \(raw): not a finite positive number",
-                                SUVTag.radionuclideTotalDose)
+                throw Self.fail(
+                    "SUV: invalid RadionuclideTotalDose (0018,1074) \(raw): not a finite positive number",
+                    SUVTag.radionuclideTotalDose)
             }
             var d = raw
             if raw < SUVComputation.mbqThreshold {
                 d = raw * 1e6
                 info.doseNote = "RadionuclideTotalDose (0018,1074) \(raw) is too small for Bq: taken as MBq (\(d) Bq)"
             } else if !SUVComputation.plausibleDose.contains(raw) {
-                info.doseNote = "RadionuclideTotalDose (0018,1074) \(raw) Bq is implausible for a human study; used as is"
+                info.doseNote =
+                    "RadionuclideTotalDose (0018,1074) \(raw) Bq is implausible for a human study; used as is"
             }
             info.doseBq = d
             return d
@@ -314,8 +325,9 @@ public enum SUVComputation {
                 throw Self.fail("SUV: missing RadionuclideHalfLife (0018,1075)", SUVTag.radionuclideHalfLife)
             }
             guard t.isFinite, t > 0 else {
-                throw Self.fail("SUV: invalid RadionuclideHalfLife (0018,1075) \(t): not a finite positive number",
-                                SUVTag.radionuclideHalfLife)
+                throw Self.fail(
+                    "SUV: invalid RadionuclideHalfLife (0018,1075) \(t): not a finite positive number",
+                    SUVTag.radionuclideHalfLife)
             }
             return t
         }
@@ -360,7 +372,8 @@ public enum SUVComputation {
             }
             if let g = inp.geScanDateTime {
                 if inp.geCreatorAssumed {
-                    appendOnce("private creator '\(SUVTag.geCreator)' absent in group 0009: (0009,100D) assumed to be GE's")
+                    appendOnce(
+                        "private creator '\(SUVTag.geCreator)' absent in group 0009: (0009,100D) assumed to be GE's")
                 }
                 info.scanStartSource = "GE private scan date-time (0009,100D)"
                 info.scanStart = g
@@ -368,10 +381,13 @@ public enum SUVComputation {
             }
             if let e = earliest {
                 if let frt = inp.frameReferenceTimesMs[e.slice], frt > 0,
-                   let dur = inp.frameDurationsMs[e.slice], dur > 0, let t = inp.halfLife, t.isFinite, t > 0 {
-                    let s = SUVMath.scanStartFromFrameReference(acquisition: e.time, frameReference: frt / 1000,
-                                                                duration: dur / 1000, halfLife: t)
-                    info.scanStartSource = "earliest acquisition - FrameReferenceTime (0054,1300) + in-frame decay offset (QIBA)"
+                    let dur = inp.frameDurationsMs[e.slice], dur > 0, let t = inp.halfLife, t.isFinite, t > 0
+                {
+                    let s = SUVMath.scanStartFromFrameReference(
+                        acquisition: e.time, frameReference: frt / 1000,
+                        duration: dur / 1000, halfLife: t)
+                    info.scanStartSource =
+                        "earliest acquisition - FrameReferenceTime (0054,1300) + in-frame decay offset (QIBA)"
                     info.scanStart = s
                     return s
                 }
@@ -379,7 +395,8 @@ public enum SUVComputation {
                 info.scanStart = e.time
                 return e.time
             }
-            throw Self.fail("SUV: missing SeriesTime (0008,0031) and AcquisitionTime (0008,0032): no scan start", SUVTag.seriesTime)
+            throw Self.fail(
+                "SUV: missing SeriesTime (0008,0031) and AcquisitionTime (0008,0032): no scan start", SUVTag.seriesTime)
         }
 
         /// Injection instant; `reference` is the scan start, used to place a time-of-day on a date.
@@ -391,8 +408,9 @@ public enum SUVComputation {
                 return t
             }
             guard let tod = inp.injectionTimeOfDay else {
-                throw Self.fail("SUV: missing RadiopharmaceuticalStartTime (0018,1072) and RadiopharmaceuticalStartDateTime (0018,1078)",
-                                SUVTag.radiopharmaceuticalStartTime)
+                throw Self.fail(
+                    "SUV: missing RadiopharmaceuticalStartTime (0018,1072) and RadiopharmaceuticalStartDateTime (0018,1078)",
+                    SUVTag.radiopharmaceuticalStartTime)
             }
             let day: Double
             if let d = inp.seriesDate {
@@ -423,7 +441,8 @@ public enum SUVComputation {
                 throw Self.fail("SUV: missing DecayCorrection (0054,1102)", SUVTag.decayCorrection)
             }
             guard dc == "START" || dc == "ADMIN" || dc == "NONE" else {
-                throw Self.fail("SUV: DecayCorrection (0054,1102) '\(dc)' is not START, ADMIN or NONE", SUVTag.decayCorrection)
+                throw Self.fail(
+                    "SUV: DecayCorrection (0054,1102) '\(dc)' is not START, ADMIN or NONE", SUVTag.decayCorrection)
             }
             return dc
         }
@@ -442,7 +461,8 @@ public enum SUVComputation {
                 if dc == "NONE" && hasDECY {
                     info.notes.append("CorrectedImage (0028,0051) has DECY but DecayCorrection is NONE: NONE followed")
                 } else if dc != "NONE" && !hasDECY {
-                    info.notes.append("CorrectedImage (0028,0051) lacks DECY but DecayCorrection is \(dc): \(dc) followed")
+                    info.notes.append(
+                        "CorrectedImage (0028,0051) lacks DECY but DecayCorrection is \(dc): \(dc) followed")
                 }
                 if !inp.correctedImage.contains("ATTN") {
                     info.notes.append("CorrectedImage (0028,0051) lacks ATTN: image not attenuation corrected")
@@ -469,20 +489,24 @@ public enum SUVComputation {
                 let decay = SUVMath.decayFactor(elapsed: start - inj, halfLife: t)
                 info.decayFactor = decay
                 for k in 0..<n { factors[k] = s[k] * x / (d * decay) }
-                info.formula = "suv = value" + scaleText + " * \(xName) / (dose_bq * 2^(-(scan_start - injection_time) / half_life_s))"
+                info.formula =
+                    "suv = value" + scaleText
+                    + " * \(xName) / (dose_bq * 2^(-(scan_start - injection_time) / half_life_s))"
             default:  // NONE
                 let t = try halfLife()
                 _ = try? scanStart()
                 guard let e = earliestAcquisition() else {
-                    throw Self.fail("SUV: missing AcquisitionTime (0008,0032), needed per slice for DecayCorrection NONE",
-                                    SUVTag.acquisitionTime)
+                    throw Self.fail(
+                        "SUV: missing AcquisitionTime (0008,0032), needed per slice for DecayCorrection NONE",
+                        SUVTag.acquisitionTime)
                 }
                 let inj = try injection(reference: info.scanStart ?? e.time)
                 var missingDuration = false
                 for k in 0..<n {
                     guard let acq = inp.acquisitionTimes[k] else {
-                        throw Self.fail("SUV: missing AcquisitionTime (0008,0032) in slice \(k), needed for DecayCorrection NONE",
-                                        SUVTag.acquisitionTime)
+                        throw Self.fail(
+                            "SUV: missing AcquisitionTime (0008,0032) in slice \(k), needed for DecayCorrection NONE",
+                            SUVTag.acquisitionTime)
                     }
                     let decay = SUVMath.decayFactor(elapsed: acq - inj, halfLife: t)
                     var frame = 1.0
@@ -495,9 +519,13 @@ public enum SUVComputation {
                     if k == 0 { info.decayFactor = decay / frame }
                 }
                 if missingDuration {
-                    info.notes.append("ActualFrameDuration (0018,1242) missing in some slices: no decay-during-frame correction there")
+                    info.notes.append(
+                        "ActualFrameDuration (0018,1242) missing in some slices: no decay-during-frame correction there"
+                    )
                 }
-                info.formula = "suv = value" + scaleText + " * \(xName) * (L*D/(1-exp(-L*D))) / (dose_bq * exp(-L*(acquisition_k - injection_time))), "
+                info.formula =
+                    "suv = value" + scaleText
+                    + " * \(xName) * (L*D/(1-exp(-L*D))) / (dose_bq * exp(-L*(acquisition_k - injection_time))), "
                     + "L = ln2/half_life_s, D = ActualFrameDuration/1000 (per slice)"
             }
             return factors
@@ -505,7 +533,9 @@ public enum SUVComputation {
 
         mutating func notePhilipsCreator() {
             if inp.philipsCreatorAssumed {
-                appendOnce("private creator '\(SUVTag.philipsCreator)' absent in group 7053: (7053,10xx) assumed to be Philips'")
+                appendOnce(
+                    "private creator '\(SUVTag.philipsCreator)' absent in group 7053: (7053,10xx) assumed to be Philips'"
+                )
             }
         }
 
@@ -525,7 +555,8 @@ public enum SUVComputation {
                     info.normaliser = Self.normaliserName(.bw)
                     info.normaliserValue = inp.weightKg.map { $0 * 1000 }
                 }
-                info.formula = kind == .bw
+                info.formula =
+                    kind == .bw
                     ? "suv = value * philips_suv_factor (7053,1000) (SUVbw)"
                     : "suv = value * philips_suv_factor (7053,1000) * \(kind.rawValue)_\(kind.unitName) / weight_g"
                 return suv.map { $0 * ratio }
@@ -535,12 +566,15 @@ public enum SUVComputation {
                 info.vendorFactor = act[0]
                 notePhilipsCreator()
                 if !suv.isEmpty {
-                    info.notes.append("Philips SUV scale factor (7053,1000) missing or invalid in some slices: activity concentration factor used")
+                    info.notes.append(
+                        "Philips SUV scale factor (7053,1000) missing or invalid in some slices: activity concentration factor used"
+                    )
                 }
                 return try activityFactors(scale: act)
             }
-            throw Self.fail("SUV: Units CNTS need the Philips SUV scale factor (7053,1000) or activity concentration "
-                            + "scale factor (7053,1009) in every slice", SUVTag.philipsSUVFactor)
+            throw Self.fail(
+                "SUV: Units CNTS need the Philips SUV scale factor (7053,1000) or activity concentration "
+                    + "scale factor (7053,1009) in every slice", SUVTag.philipsSUVFactor)
         }
 
         /// Units GML / CM2ML: values are already an SUV of the type SUV Type (0054,1006) names.
@@ -552,10 +586,13 @@ public enum SUVComputation {
                     if (k == .bsa) == (unitsDefault == .bsa) {
                         stored = k
                     } else {
-                        info.notes.append("SUVType (0054,1006) '\(t)' does not match Units \(units): \(unitsDefault.rawValue) assumed")
+                        info.notes.append(
+                            "SUVType (0054,1006) '\(t)' does not match Units \(units): \(unitsDefault.rawValue) assumed"
+                        )
                     }
                 } else {
-                    info.notes.append("SUVType (0054,1006) '\(t)' not recognised: \(unitsDefault.rawValue) assumed for \(units)")
+                    info.notes.append(
+                        "SUVType (0054,1006) '\(t)' not recognised: \(unitsDefault.rawValue) assumed for \(units)")
                 }
             } else {
                 let implied = unitsDefault == .bsa ? "BSA" : "BW"
@@ -571,7 +608,8 @@ public enum SUVComputation {
             }
             let xk = try normaliser(kind)
             let xs = try normaliser(stored)
-            info.formula = "suv = value * \(kind.rawValue)_\(kind.unitName) / \(stored.rawValue)_\(stored.unitName) (stored values are \(storedName))"
+            info.formula =
+                "suv = value * \(kind.rawValue)_\(kind.unitName) / \(stored.rawValue)_\(stored.unitName) (stored values are \(storedName))"
             return Array(repeating: xk / xs, count: inp.sliceCount)
         }
     }

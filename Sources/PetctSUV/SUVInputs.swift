@@ -167,8 +167,9 @@ public struct SUVInputs: Sendable {
                 if let v = DicomDateTime.parseDateTime(s), v.secondsOfDay != nil {
                     injectionDateTime = Self.localClock(v, localOffset: localOffset)
                     if v.utcOffsetSeconds != nil && localOffset == nil {
-                        notes.append("RadiopharmaceuticalStartDateTime (0018,1078) has a UTC offset but TimezoneOffsetFromUTC "
-                                     + "(0008,0201) is absent: offset ignored (scanner clock assumed)")
+                        notes.append(
+                            "RadiopharmaceuticalStartDateTime (0018,1078) has a UTC offset but TimezoneOffsetFromUTC "
+                                + "(0008,0201) is absent: offset ignored (scanner clock assumed)")
                     }
                 } else if !s.isEmpty {
                     notes.append("RadiopharmaceuticalStartDateTime (0018,1078) '\(s)' has no usable time; ignored")
@@ -185,7 +186,8 @@ public struct SUVInputs: Sendable {
         for (k, ds) in slices.enumerated() {
             let r = HeaderReader(ds)
             var scratch: [String] = []
-            if let s = r.text(SUVTag.acquisitionDateTime), let v = DicomDateTime.parseDateTime(s), v.secondsOfDay != nil {
+            if let s = r.text(SUVTag.acquisitionDateTime), let v = DicomDateTime.parseDateTime(s), v.secondsOfDay != nil
+            {
                 acquisitionTimes[k] = Self.localClock(v, localOffset: localOffset)
             } else if let t = r.time(SUVTag.acquisitionTime, notes: &scratch) {
                 var day = r.date(SUVTag.acquisitionDate, notes: &scratch)
@@ -204,14 +206,17 @@ public struct SUVInputs: Sendable {
             if let tag = activity.tag { philipsActivityFactors[k] = r.number(tag, notes: &scratch) }
             if geScanDateTime == nil {
                 let ge = r.privateTag(SUVTag.geScanDateTime, creator: SUVTag.geCreator)
-                if let tag = ge.tag, let s = r.text(tag), let v = DicomDateTime.parseDateTime(s), v.secondsOfDay != nil {
+                if let tag = ge.tag, let s = r.text(tag), let v = DicomDateTime.parseDateTime(s), v.secondsOfDay != nil
+                {
                     geScanDateTime = Self.localClock(v, localOffset: localOffset)
                     if ge.assumed { noteGECreator = true }
                 }
             }
             if k == 0 { notes += scratch }
         }
-        if noteAcquisitionDate { notes.append("AcquisitionDate (0008,0022) missing: SeriesDate used with AcquisitionTime") }
+        if noteAcquisitionDate {
+            notes.append("AcquisitionDate (0008,0022) missing: SeriesDate used with AcquisitionTime")
+        }
         inconsistency = Self.firstInconsistency(slices)
         philipsCreatorAssumed = notePhilipsCreator
         geCreatorAssumed = noteGECreator
@@ -259,8 +264,11 @@ public struct SUVInputs: Sendable {
                     if f.inItem && at == nil { return "absent" }
                     return h.text(f.tag, in: at).map { "'\($0)'" } ?? "absent"
                 }
-                return (f.tag, "SUV: \(f.name) \(formatTag(f.tag)) differs between the slices of the series: "
-                        + "\(raw(slices[0])) in slice 0, \(raw(slices[k])) in slice \(k); refusing to pick one")
+                return (
+                    f.tag,
+                    "SUV: \(f.name) \(formatTag(f.tag)) differs between the slices of the series: "
+                        + "\(raw(slices[0])) in slice 0, \(raw(slices[k])) in slice \(k); refusing to pick one"
+                )
             }
         }
         return nil

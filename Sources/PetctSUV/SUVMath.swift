@@ -3,10 +3,10 @@ import Glibc
 /// The SUV normalisations a caller can ask for.
 public enum SUVKind: String, Sendable, CaseIterable {
     case bw = "bw"
-    case lbm = "lbm"              // James (1976)
-    case lbmJanma = "lbm-janma"   // Janmahasatian et al. (2005)
-    case bsa = "bsa"              // DuBois & DuBois (1916)
-    case ibw = "ibw"              // ideal body weight, Devine (1974)
+    case lbm = "lbm"  // James (1976)
+    case lbmJanma = "lbm-janma"  // Janmahasatian et al. (2005)
+    case bsa = "bsa"  // DuBois & DuBois (1916)
+    case ibw = "ibw"  // ideal body weight, Devine (1974)
 
     /// Dimension of the normaliser: grams for weight-like kinds (SUV in g/ml), cm² for BSA (cm²/ml).
     public var unitName: String { self == .bsa ? "cm2" : "g" }
@@ -61,8 +61,10 @@ public enum SUVMath {
     /// QIBA: the scan start back-computed from a frame's acquisition time (s), its Frame Reference
     /// Time (s after scan start at which the frame's activity equals its mean) and duration (s):
     /// start = acquisition − reference + (1/λ)·ln(λΔ/(1 − e^(−λΔ))).
-    public static func scanStartFromFrameReference(acquisition: Double, frameReference: Double,
-                                                   duration: Double, halfLife: Double) -> Double {
+    public static func scanStartFromFrameReference(
+        acquisition: Double, frameReference: Double,
+        duration: Double, halfLife: Double
+    ) -> Double {
         let lambda = decayConstant(halfLife: halfLife)
         let offsetInFrame = log(frameDecayCorrection(duration: duration, halfLife: halfLife)) / lambda
         return acquisition - frameReference + offsetInFrame
@@ -150,10 +152,12 @@ public enum SUVMath {
         switch kind {
         case .bw: return "W[kg]*1000"
         case .lbm: return either("1.10*W - 128*(W/H)^2", "1.07*W - 148*(W/H)^2") + " [kg]*1000"
-        case .lbmJanma: return either("9270*W/(6680+216*BMI)", "9270*W/(8780+244*BMI)") + " [kg]*1000, BMI = W/(H/100)^2"
+        case .lbmJanma:
+            return either("9270*W/(6680+216*BMI)", "9270*W/(8780+244*BMI)") + " [kg]*1000, BMI = W/(H/100)^2"
         case .bsa: return "0.007184*W^0.425*H^0.725 [m2]*10000"
-        case .ibw: return either("min(50+2.3*(H/2.54-60), W)", "min(45.5+2.3*(H/2.54-60), W)")
-            + " [kg]*1000 (Devine 1974, H/2.54-60 = inches over 5 ft)"
+        case .ibw:
+            return either("min(50+2.3*(H/2.54-60), W)", "min(45.5+2.3*(H/2.54-60), W)")
+                + " [kg]*1000 (Devine 1974, H/2.54-60 = inches over 5 ft)"
         }
     }
 }

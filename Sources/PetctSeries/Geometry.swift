@@ -20,8 +20,8 @@ public struct Vec3: Equatable, Sendable {
 
 /// What the stacking needs to know about one slice (a file, or one frame of a multi-frame file).
 public struct SlicePlacement: Sendable {
-    public var position: [Double]?      // ImagePositionPatient
-    public var orientation: [Double]?   // ImageOrientationPatient
+    public var position: [Double]?  // ImagePositionPatient
+    public var orientation: [Double]?  // ImageOrientationPatient
     public var instanceNumber: Int?
     /// Names the slice in messages (its file, with the frame for multi-frame files).
     public var name: String
@@ -36,9 +36,9 @@ public struct StackGeometry: Sendable {
     public var order: [Int] = []
     /// Indices of the input slices dropped as duplicate positions.
     public var dropped: [Int] = []
-    public var rowDirection = Vec3(1, 0, 0)     // r: increasing column index
+    public var rowDirection = Vec3(1, 0, 0)  // r: increasing column index
     public var columnDirection = Vec3(0, 1, 0)  // c: increasing row index
-    public var normal = Vec3(0, 0, 1)           // n = r x c
+    public var normal = Vec3(0, 0, 1)  // n = r x c
     public var origin = Vec3(0, 0, 0)
     public var sliceSpacing = 1.0
     /// Position of every kept slice along n, relative to slice 0.
@@ -57,10 +57,12 @@ public struct StackGeometry: Sendable {
     /// Row-major 4x4 mapping (k, i, j, 1) to (x, y, z, 1) with the uniform slice spacing.
     public func affine(rowSpacing: Double, columnSpacing: Double) -> [Double] {
         let n = sliceSpacing * normal, c = rowSpacing * columnDirection, r = columnSpacing * rowDirection
-        return [n.x, c.x, r.x, origin.x,
-                n.y, c.y, r.y, origin.y,
-                n.z, c.z, r.z, origin.z,
-                0, 0, 0, 1]
+        return [
+            n.x, c.x, r.x, origin.x,
+            n.y, c.y, r.y, origin.y,
+            n.z, c.z, r.z, origin.z,
+            0, 0, 0, 1,
+        ]
     }
 }
 
@@ -102,7 +104,9 @@ public enum Stacking {
         let fallback = fallbackSpacing.flatMap { $0.isFinite && $0 > 0 ? $0 : nil }
 
         let missing = slices.firstIndex { s in
-            guard let p = s.position, Vec3(p) != nil, let o = s.orientation, o.count >= 6, o.prefix(6).allSatisfy({ $0.isFinite }) else { return true }
+            guard let p = s.position, Vec3(p) != nil, let o = s.orientation, o.count >= 6,
+                o.prefix(6).allSatisfy({ $0.isFinite })
+            else { return true }
             return Vec3(o)!.norm < 1e-6 || Vec3(o, from: 3)!.norm < 1e-6
         }
 
@@ -114,27 +118,33 @@ public enum Stacking {
             }
             g.sliceSpacing = fallback ?? 1
             let first = slices[g.order[0]]
-            if let o = first.orientation, o.count >= 6, let r = Vec3(o), let c = Vec3(o, from: 3), r.norm > 1e-6, c.norm > 1e-6 {
+            if let o = first.orientation, o.count >= 6, let r = Vec3(o), let c = Vec3(o, from: 3), r.norm > 1e-6,
+                c.norm > 1e-6
+            {
                 g.rowDirection = r.normalized; g.columnDirection = c.normalized
                 g.normal = g.rowDirection.cross(g.columnDirection).normalized
             }
             if let p = first.position, let v = Vec3(p) { g.origin = v }
             g.offsets = g.order.indices.map { Double($0) * g.sliceSpacing }
             g.positions = g.offsets.map { g.origin + $0 * g.normal }
-            g.warnings.append("ImagePositionPatient/ImageOrientationPatient missing or invalid in \(slices[m].name): "
-                              + "slices ordered by InstanceNumber with a spacing of \(formatMM(g.sliceSpacing)) mm")
+            g.warnings.append(
+                "ImagePositionPatient/ImageOrientationPatient missing or invalid in \(slices[m].name): "
+                    + "slices ordered by InstanceNumber with a spacing of \(formatMM(g.sliceSpacing)) mm")
             return g
         }
 
         // Common orientation.
         let ref = slices[0].orientation!
         for s in slices where orientationDifference(s.orientation!, ref) > orientationTolerance {
-            throw DicomError(.geometry, "\(s.name): ImageOrientationPatient \(s.orientation!.prefix(6).map { formatMM($0) }) "
-                             + "differs from \(ref.prefix(6).map { formatMM($0) }) of \(slices[0].name)")
+            throw DicomError(
+                .geometry,
+                "\(s.name): ImageOrientationPatient \(s.orientation!.prefix(6).map { formatMM($0) }) "
+                    + "differs from \(ref.prefix(6).map { formatMM($0) }) of \(slices[0].name)")
         }
         let r = Vec3(ref)!.normalized, c = Vec3(ref, from: 3)!.normalized
         guard abs(r.dot(c)) < 1e-2 else {
-            throw DicomError(.geometry, "\(slices[0].name): ImageOrientationPatient row and column directions are not orthogonal")
+            throw DicomError(
+                .geometry, "\(slices[0].name): ImageOrientationPatient row and column directions are not orthogonal")
         }
         let n = r.cross(c).normalized
         g.rowDirection = r; g.columnDirection = c; g.normal = n
@@ -169,17 +179,19 @@ public enum Stacking {
             if group.count > 1 {
                 let others = group.filter { $0 != keep }
                 g.dropped += others
-                duplicateWarnings.append("duplicate slice position \(formatMM(proj[keep])) mm along the normal: kept "
-                                         + "\(slices[keep].name), dropped " + others.map { slices[$0].name }.joined(separator: ", "))
+                duplicateWarnings.append(
+                    "duplicate slice position \(formatMM(proj[keep])) mm along the normal: kept "
+                        + "\(slices[keep].name), dropped " + others.map { slices[$0].name }.joined(separator: ", "))
             }
             t = e
         }
 
         if duplicateWarnings.count > maxListedWarnings {
             let names = g.dropped.prefix(maxListedWarnings).map { slices[$0].name }.joined(separator: ", ")
-            g.warnings.append("\(duplicateWarnings.count) duplicate slice positions (repeated or dynamic acquisition?): "
-                              + "kept the lowest InstanceNumber at each, dropped \(g.dropped.count) slices: \(names)"
-                              + (g.dropped.count > maxListedWarnings ? ", ..." : ""))
+            g.warnings.append(
+                "\(duplicateWarnings.count) duplicate slice positions (repeated or dynamic acquisition?): "
+                    + "kept the lowest InstanceNumber at each, dropped \(g.dropped.count) slices: \(names)"
+                    + (g.dropped.count > maxListedWarnings ? ", ..." : ""))
         } else {
             g.warnings += duplicateWarnings
         }
@@ -195,11 +207,14 @@ public enum Stacking {
             for (a, d) in diffs.enumerated() where abs(d - med) > 0.01 * med && abs(d - med) > 0.01 {
                 g.uniform = false
                 let what = d > med ? "gap" : "spacing"
-                spacingWarnings.append("\(what) of \(formatMM(d)) mm between slice \(a) and \(a + 1) (expected \(formatMM(med)) mm)")
+                spacingWarnings.append(
+                    "\(what) of \(formatMM(d)) mm between slice \(a) and \(a + 1) (expected \(formatMM(med)) mm)")
             }
             if spacingWarnings.count > maxListedWarnings {
                 g.warnings += spacingWarnings.prefix(maxListedWarnings)
-                g.warnings.append("non-uniform spacing at \(spacingWarnings.count) places in all; slice_offsets hold the real positions")
+                g.warnings.append(
+                    "non-uniform spacing at \(spacingWarnings.count) places in all; slice_offsets hold the real positions"
+                )
             } else {
                 g.warnings += spacingWarnings
             }
@@ -209,8 +224,9 @@ public enum Stacking {
                 shear = max(shear, (g.positions[k] - g.origin - g.offsets[k] * n).norm)
             }
             if shear > 0.01 {
-                g.warnings.append("slice positions drift up to \(formatMM(shear)) mm in-plane from the slice normal "
-                                  + "(gantry tilt?); slice_positions hold the real positions")
+                g.warnings.append(
+                    "slice positions drift up to \(formatMM(shear)) mm in-plane from the slice normal "
+                        + "(gantry tilt?); slice_positions hold the real positions")
             }
         } else {
             g.sliceSpacing = fallback ?? 1

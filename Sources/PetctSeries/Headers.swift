@@ -13,7 +13,9 @@ extension Tags {
 public enum HeaderReader {
     /// Only regular files are read (a FIFO, socket or device fails without being opened). Once
     /// `cancel` is set the remaining files fail with `.cancelled` without being read.
-    public static func readAll(_ paths: [String], threads: Int, cancel: CancelFlag = .none) -> [Result<Dataset, DicomError>] {
+    public static func readAll(_ paths: [String], threads: Int, cancel: CancelFlag = .none) -> [Result<
+        Dataset, DicomError
+    >] {
         var out = [Result<Dataset, DicomError>?](repeating: nil, count: paths.count)
         out.withUnsafeMutableBufferPointer { buf in
             let shared = SharedBox(buf)
@@ -21,8 +23,9 @@ public enum HeaderReader {
                 for i in range {
                     do throws(DicomError) {
                         try cancel.check()
-                        let ds = try DicomReader.read(path: FilePath(paths[i]), options: ReadOptions(stopBeforePixels: true),
-                                                      regularOnly: true)
+                        let ds = try DicomReader.read(
+                            path: FilePath(paths[i]), options: ReadOptions(stopBeforePixels: true),
+                            regularOnly: true)
                         shared.value[i] = .success(ds)
                     } catch {
                         shared.value[i] = .failure(error)

@@ -26,7 +26,9 @@ struct ScanEntry {
     /// One pass over the top level picks the ~20 wanted elements; values are decoded only for those.
     init(path: String, ds: Dataset) {
         self.path = path
-        var idx = (-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1)
+        var idx = (
+            -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1
+        )
         let elements = ds.elements
         withUnsafeMutableBytes(of: &idx) { raw in
             let slots = raw.bindMemory(to: Int.self)
@@ -80,7 +82,8 @@ struct ScanEntry {
         if orientation == nil || position == nil, frames > 1 {
             // Enhanced multi-frame: orientation from the shared functional groups, first frame's position.
             if let shared = ds.firstItem(Tag.sharedFunctionalGroups),
-               let po = ds.firstItem(Tag.planeOrientationSequence, in: shared) {
+                let po = ds.firstItem(Tag.planeOrientationSequence, in: shared)
+            {
                 let v = ds.doubles(Tag.imageOrientationPatient, in: po)
                 if v.count >= 6 { orientation = Array(v.prefix(6)) }
             }
@@ -99,13 +102,30 @@ struct ScanEntry {
 
     /// The wanted top-level tags (ascending); `slot` indexes the lookup table.
     enum Field: UInt32 {
-        case imageType = 0x0008_0008, sop = 0x0008_0018, studyDate = 0x0008_0020, seriesDate = 0x0008_0021
-        case seriesTime = 0x0008_0031, modality = 0x0008_0060, studyDescription = 0x0008_1030
-        case description = 0x0008_103E, patientName = 0x0010_0010, patientID = 0x0010_0020
-        case study = 0x0020_000D, series = 0x0020_000E, seriesNumber = 0x0020_0011, instance = 0x0020_0013
-        case position = 0x0020_0032, orientation = 0x0020_0037, frameOfReference = 0x0020_0052
-        case frames = 0x0028_0008, rows = 0x0028_0010, columns = 0x0028_0011, correctedImage = 0x0028_0051
-        case timeSlots = 0x0054_0071, timeSlices = 0x0054_0101, seriesType = 0x0054_1000
+        case imageType = 0x0008_0008
+        case sop = 0x0008_0018
+        case studyDate = 0x0008_0020
+        case seriesDate = 0x0008_0021
+        case seriesTime = 0x0008_0031
+        case modality = 0x0008_0060
+        case studyDescription = 0x0008_1030
+        case description = 0x0008_103E
+        case patientName = 0x0010_0010
+        case patientID = 0x0010_0020
+        case study = 0x0020_000D
+        case series = 0x0020_000E
+        case seriesNumber = 0x0020_0011
+        case instance = 0x0020_0013
+        case position = 0x0020_0032
+        case orientation = 0x0020_0037
+        case frameOfReference = 0x0020_0052
+        case frames = 0x0028_0008
+        case rows = 0x0028_0010
+        case columns = 0x0028_0011
+        case correctedImage = 0x0028_0051
+        case timeSlots = 0x0054_0071
+        case timeSlices = 0x0054_0101
+        case seriesType = 0x0054_1000
         case units = 0x0054_1001
         static let last: UInt32 = 0x0054_1001
         var slot: Int {
@@ -199,8 +219,10 @@ public enum SeriesScanner {
 
     /// `scan`, and with `keep` the parsed header of every file that was read, by path, so that opening a
     /// volume of the scanned files need not read and parse them again (`VolumePlan.open(paths:threads:known:)`).
-    public static func scanKeepingHeaders(paths: [String], threads: Int, keep: Bool,
-                                          cancel: CancelFlag = .none) -> (json: String, headers: [String: Dataset]) {
+    public static func scanKeepingHeaders(
+        paths: [String], threads: Int, keep: Bool,
+        cancel: CancelFlag = .none
+    ) -> (json: String, headers: [String: Dataset]) {
         let results = HeaderReader.readAll(paths, threads: threads, cancel: cancel)
         var headers: [String: Dataset] = [:]
         if keep {
@@ -253,25 +275,34 @@ public enum SeriesScanner {
             overflow = overflow || o
         }
         let declaredBytes = overflow ? Int.max : declared / 8 + (declared % 8 == 0 ? 0 : 1)
-        let shape = "\(frames) frame(s) of \(ds.int(Tag.rows) ?? 0)x\(ds.int(Tag.columns) ?? 0)x\(samples) at \(bits) bits"
+        let shape =
+            "\(frames) frame(s) of \(ds.int(Tag.rows) ?? 0)x\(ds.int(Tag.columns) ?? 0)x\(samples) at \(bits) bits"
         let ts = ds.transferSyntax
-        let native = ts == "1.2.840.10008.1.2" || ts == "1.2.840.10008.1.2.1" || ts == "1.2.840.10008.1.2.2"
+        let native =
+            ts == "1.2.840.10008.1.2" || ts == "1.2.840.10008.1.2.1" || ts == "1.2.840.10008.1.2.2"
             || ts == "1.2.840.10008.1.2.1.99"
         if native {
             if declaredBytes > held {
-                return DicomError(.malformed, "declares \(shape) (\(overflow ? "more than \(Int.max)" : "\(declaredBytes)") bytes of pixel data) "
-                    + "but holds \(held) bytes after the pixel data tag", offset: ds.pixelDataOffset, tag: 0x7FE0_0010)
+                return DicomError(
+                    .malformed,
+                    "declares \(shape) (\(overflow ? "more than \(Int.max)" : "\(declaredBytes)") bytes of pixel data) "
+                        + "but holds \(held) bytes after the pixel data tag", offset: ds.pixelDataOffset,
+                    tag: 0x7FE0_0010)
             }
         } else {
             if frames > held / 8 {
-                return DicomError(.malformed, "declares \(shape) but \(held) bytes of encapsulated pixel data cannot hold "
-                                  + "\(frames) frames", offset: ds.pixelDataOffset, tag: 0x7FE0_0010)
+                return DicomError(
+                    .malformed,
+                    "declares \(shape) but \(held) bytes of encapsulated pixel data cannot hold "
+                        + "\(frames) frames", offset: ds.pixelDataOffset, tag: 0x7FE0_0010)
             }
             let allowed = Limits.decodedAllowance(compressed: held)
             if declaredBytes > allowed {
-                return DicomError(.limit, "declares \(shape) (\(overflow ? "more than \(Int.max)" : "\(declaredBytes)") bytes) "
-                    + "from \(held) compressed bytes, above the decode limit max(max_decoded_bytes, decode_ratio x compressed) "
-                    + "= \(allowed) bytes; raise petct.config.max_decoded_bytes or petct.config.decode_ratio to read it",
+                return DicomError(
+                    .limit,
+                    "declares \(shape) (\(overflow ? "more than \(Int.max)" : "\(declaredBytes)") bytes) "
+                        + "from \(held) compressed bytes, above the decode limit max(max_decoded_bytes, decode_ratio x compressed) "
+                        + "= \(allowed) bytes; raise petct.config.max_decoded_bytes or petct.config.decode_ratio to read it",
                     offset: ds.pixelDataOffset, tag: 0x7FE0_0010)
             }
         }
@@ -295,7 +326,8 @@ public enum SeriesScanner {
         for s in out.indices { out[s].markDuplicates() }
 
         // Localizers: ImageType LOCALIZER, or 1-2 slices oriented unlike the study's main series.
-        for s in out.indices where out[s].entries.contains(where: { $0.imageType.contains { $0.uppercased() == "LOCALIZER" } }) {
+        for s in out.indices
+        where out[s].entries.contains(where: { $0.imageType.contains { $0.uppercased() == "LOCALIZER" } }) {
             out[s].localizer = true
             out[s].ignore = true
             out[s].reason = joined(out[s].reason, "localizer (ImageType LOCALIZER)")
@@ -311,11 +343,14 @@ public enum SeriesScanner {
         }
         for s in out.indices where !out[s].localizer && out[s].sliceCount <= 2 {
             guard let m = mainOfStudy[out[s].first.study], m != s, let mo = out[m].first.orientation,
-                  let o = out[s].first.orientation, orientationDifference(o, mo) > orientationTolerance else { continue }
+                let o = out[s].first.orientation, orientationDifference(o, mo) > orientationTolerance
+            else { continue }
             out[s].localizer = true
             out[s].ignore = true
-            out[s].reason = joined(out[s].reason, "localizer (\(out[s].sliceCount) slice\(out[s].sliceCount == 1 ? "" : "s") "
-                                   + "oriented unlike the study's main series)")
+            out[s].reason = joined(
+                out[s].reason,
+                "localizer (\(out[s].sliceCount) slice\(out[s].sliceCount == 1 ? "" : "s") "
+                    + "oriented unlike the study's main series)")
         }
         for s in out.indices where out[s].first.rows == 0 || out[s].first.columns == 0 {
             out[s].ignore = true
@@ -361,7 +396,8 @@ public enum SeriesScanner {
                 let main = pieces[order[0]][0], f = pieces[p][0]
                 s.ignore = true
                 if main.rows != f.rows || main.columns != f.columns {
-                    s.reason = "image size \(f.rows)x\(f.columns) differs from the main part of the series "
+                    s.reason =
+                        "image size \(f.rows)x\(f.columns) differs from the main part of the series "
                         + "(\(main.rows)x\(main.columns))"
                 } else {
                     s.reason = "orientation differs from the main part of the series"
@@ -375,7 +411,8 @@ public enum SeriesScanner {
     /// Along the slice normal when every file has IPP/IOP, else by InstanceNumber; then by path.
     static func sortFiles(_ entries: [ScanEntry]) -> [ScanEntry] {
         if let o = entries[0].orientation, entries.allSatisfy({ $0.position != nil && $0.orientation != nil }),
-           let r = Vec3(o), let c = Vec3(o, from: 3) {
+            let r = Vec3(o), let c = Vec3(o, from: 3)
+        {
             let n = r.cross(c).normalized
             let keyed = entries.map { (n.dot(Vec3($0.position!)!), $0) }
             return keyed.sorted { a, b in

@@ -57,8 +57,9 @@ struct SliceTiming {
         var digits = Substring(start)
         if let plus = digits.firstIndex(where: { $0 == "+" || $0 == "-" }) { digits = digits[..<plus] }
         guard digits.count >= 14, let day = Double(digits.prefix(8)),
-              let hh = Double(digits.dropFirst(8).prefix(2)), let mm = Double(digits.dropFirst(10).prefix(2)),
-              let ss = Double(digits.dropFirst(12)) else {
+            let hh = Double(digits.dropFirst(8).prefix(2)), let mm = Double(digits.dropFirst(10).prefix(2)),
+            let ss = Double(digits.dropFirst(12))
+        else {
             return Double(start).flatMap { $0.isFinite ? $0 : nil }
         }
         let v = day * 86_400 + hh * 3_600 + mm * 60 + ss

@@ -29,7 +29,9 @@ let maximumFrames = 1 << 16
 extension SliceRecord {
     /// The slices of one data set: one record, or one per frame for multi-frame objects (positions and
     /// orientations from the per-frame / shared functional groups). Adds warnings for guessed values.
-    static func records(of ds: Dataset, path: String, fileIndex: Int, warnings: inout [String]) throws(DicomError) -> [SliceRecord] {
+    static func records(of ds: Dataset, path: String, fileIndex: Int, warnings: inout [String]) throws(DicomError)
+        -> [SliceRecord]
+    {
         let rows = ds.int(Tag.rows), columns = ds.int(Tag.columns)
         let instance = ds.int(Tag.instanceNumber)
         let topSpacing = ds.doubles(Tag.pixelSpacing)
@@ -51,17 +53,22 @@ extension SliceRecord {
         }
         let frames = max(1, ds.int(Tag.numberOfFrames) ?? 1)
         guard frames <= maximumFrames else {
-            throw DicomError(.geometry, "\(path): NumberOfFrames \(frames) exceeds \(maximumFrames)", tag: Tag.numberOfFrames)
+            throw DicomError(
+                .geometry, "\(path): NumberOfFrames \(frames) exceeds \(maximumFrames)", tag: Tag.numberOfFrames)
         }
         let topTiming = SliceTiming(ds, start: topTime)
         if frames == 1 {
-            return [SliceRecord(placement: SlicePlacement(position: topIPP.count >= 3 ? topIPP : nil,
-                                                          orientation: topIOP.count >= 6 ? topIOP : nil,
-                                                          instanceNumber: instance, name: path),
-                                fileIndex: fileIndex, frame: 0, rows: rows, columns: columns,
-                                pixelSpacing: topSpacing.count >= 2 ? topSpacing : nil, thickness: topThickness,
-                                spacingBetween: between, slope: topSlope, intercept: topIntercept, acquisitionTime: topTime,
-                                timing: topTiming)]
+            return [
+                SliceRecord(
+                    placement: SlicePlacement(
+                        position: topIPP.count >= 3 ? topIPP : nil,
+                        orientation: topIOP.count >= 6 ? topIOP : nil,
+                        instanceNumber: instance, name: path),
+                    fileIndex: fileIndex, frame: 0, rows: rows, columns: columns,
+                    pixelSpacing: topSpacing.count >= 2 ? topSpacing : nil, thickness: topThickness,
+                    spacingBetween: between, slope: topSlope, intercept: topIntercept, acquisitionTime: topTime,
+                    timing: topTiming)
+            ]
         }
         // Multi-frame: functional groups (enhanced objects) or a legacy stack with one position.
         let shared = ds.firstItem(Tag.sharedFunctionalGroups)
@@ -89,10 +96,12 @@ extension SliceRecord {
             let oriItems = macro(Tag.planeOrientationSequence, f)
             let measures = macro(Tag.pixelMeasuresSequence, f)
             let transform = macro(Tag.pixelValueTransformationSequence, f)
-            let orientation = firstDoubles(Tag.imageOrientationPatient, oriItems, min: 6) ?? (topIOP.count >= 6 ? topIOP : nil)
+            let orientation =
+                firstDoubles(Tag.imageOrientationPatient, oriItems, min: 6) ?? (topIOP.count >= 6 ? topIOP : nil)
             var position = firstDoubles(Tag.imagePositionPatient, posItems, min: 3)
             if position == nil, topIPP.count >= 3, let o = orientation, let r = Vec3(o), let c = Vec3(o, from: 3),
-               let p0 = Vec3(topIPP) {
+                let p0 = Vec3(topIPP)
+            {
                 // Legacy multi-frame: frames stacked along the normal from the one position.
                 legacy = true
                 let step = between ?? topThickness ?? 1
@@ -101,8 +110,10 @@ extension SliceRecord {
             }
             let spacing = firstDoubles(Tag.pixelSpacing, measures, min: 2) ?? (topSpacing.count >= 2 ? topSpacing : nil)
             let thickness = firstDoubles(Tag.sliceThickness, measures, min: 1)?.first ?? topThickness
-            let slope = try finite(firstDoubles(Tag.rescaleSlope, transform, min: 1)?.first, Tag.rescaleSlope) ?? topSlope
-            let intercept = try finite(firstDoubles(Tag.rescaleIntercept, transform, min: 1)?.first, Tag.rescaleIntercept)
+            let slope =
+                try finite(firstDoubles(Tag.rescaleSlope, transform, min: 1)?.first, Tag.rescaleSlope) ?? topSlope
+            let intercept =
+                try finite(firstDoubles(Tag.rescaleIntercept, transform, min: 1)?.first, Tag.rescaleIntercept)
                 ?? topIntercept
             var time = topTime
             var timing = topTiming
@@ -113,15 +124,19 @@ extension SliceRecord {
                 if let i = ds.int(TimingTag.temporalPositionIndex, in: fc), i > 0 { timing.temporalIndex = i }
                 if let d = ds.double(TimingTag.frameAcquisitionDuration, in: fc), d.isFinite { timing.durationMs = d }
             }
-            out.append(SliceRecord(placement: SlicePlacement(position: position, orientation: orientation,
-                                                             instanceNumber: instance, name: "\(path) frame \(f + 1)"),
-                                   fileIndex: fileIndex, frame: f, rows: rows, columns: columns, pixelSpacing: spacing,
-                                   thickness: thickness, spacingBetween: between, slope: slope, intercept: intercept,
-                                   acquisitionTime: time, timing: timing, fromMultiFrame: true, ownFrameStart: ownStart))
+            out.append(
+                SliceRecord(
+                    placement: SlicePlacement(
+                        position: position, orientation: orientation,
+                        instanceNumber: instance, name: "\(path) frame \(f + 1)"),
+                    fileIndex: fileIndex, frame: f, rows: rows, columns: columns, pixelSpacing: spacing,
+                    thickness: thickness, spacingBetween: between, slope: slope, intercept: intercept,
+                    acquisitionTime: time, timing: timing, fromMultiFrame: true, ownFrameStart: ownStart))
         }
         if legacy && gridOffsets.count != frames {
-            warnings.append("\(path): \(frames) frames without per-frame positions: stacked along the normal every "
-                            + "\(formatMM(between ?? topThickness ?? 1)) mm")
+            warnings.append(
+                "\(path): \(frames) frames without per-frame positions: stacked along the normal every "
+                    + "\(formatMM(between ?? topThickness ?? 1)) mm")
         }
         return out
     }
@@ -151,8 +166,10 @@ public final class VolumePlan: @unchecked Sendable {
     public internal(set) var multiFrameStarts: [String?]? = nil
     public internal(set) var multiFrameDurationsMs: [Double?]? = nil
 
-    init(headers: [Dataset], paths: [String], rows: Int, columns: Int, json: String, geometry: StackGeometry,
-         pixelSpacing: (Double, Double), frames: [Int]) {
+    init(
+        headers: [Dataset], paths: [String], rows: Int, columns: Int, json: String, geometry: StackGeometry,
+        pixelSpacing: (Double, Double), frames: [Int]
+    ) {
         self.headers = headers; self.paths = paths; self.rows = rows; self.columns = columns; self.json = json
         self.geometry = geometry; self.pixelSpacing = pixelSpacing; self.frames = frames
     }
@@ -165,8 +182,10 @@ public final class VolumePlan: @unchecked Sendable {
 
     /// Like `open(paths:threads:)`, but a path found in `known` (headers a scan kept, read with the same
     /// stop-before-pixels options) is not read again; the others are read in parallel.
-    public static func open(paths: [String], threads: Int, known: [String: Dataset],
-                            cancel: CancelFlag = .none) throws(DicomError) -> VolumePlan {
+    public static func open(
+        paths: [String], threads: Int, known: [String: Dataset],
+        cancel: CancelFlag = .none
+    ) throws(DicomError) -> VolumePlan {
         guard !paths.isEmpty else { throw DicomError(.argument, "no files for the volume") }
         var datasets = paths.map { known[$0] }
         let missing = datasets.indices.filter { datasets[$0] == nil }
@@ -208,12 +227,15 @@ public final class VolumePlan: @unchecked Sendable {
             }
         }
         guard let rows = records[0].rows, let columns = records[0].columns, rows > 0, columns > 0,
-              rows <= 65535, columns <= 65535 else {
+            rows <= 65535, columns <= 65535
+        else {
             throw DicomError(.geometry, "\(paths[0]): no valid Rows/Columns (not an image)", tag: Tag.rows)
         }
         for r in records where r.rows != rows || r.columns != columns {
-            throw DicomError(.geometry, "\(r.placement.name): image size \(r.rows ?? 0)x\(r.columns ?? 0) differs from "
-                             + "\(rows)x\(columns) of \(paths[0])", tag: Tag.rows)
+            throw DicomError(
+                .geometry,
+                "\(r.placement.name): image size \(r.rows ?? 0)x\(r.columns ?? 0) differs from "
+                    + "\(rows)x\(columns) of \(paths[0])", tag: Tag.rows)
         }
         records = try dropDuplicateInstances(records, paths: paths, warnings: &warnings)
         let proj = normalProjections(records)
@@ -221,21 +243,25 @@ public final class VolumePlan: @unchecked Sendable {
         var frameGroups = grouping.frames
         if let proj {
             for t in frameGroups.indices {
-                frameGroups[t] = try dropIdenticalFiles(frameGroups[t], records: records, proj: proj, paths: paths,
-                                                        frame: frameGroups.count > 1 ? t : nil, warnings: &warnings)
+                frameGroups[t] = try dropIdenticalFiles(
+                    frameGroups[t], records: records, proj: proj, paths: paths,
+                    frame: frameGroups.count > 1 ? t : nil, warnings: &warnings)
             }
         }
         let first = records[frameGroups[0][0]]
-        var geometry = try Stacking.stack(frameGroups[0].map { records[$0].placement },
-                                          fallbackSpacing: first.spacingBetween ?? first.thickness)
+        var geometry = try Stacking.stack(
+            frameGroups[0].map { records[$0].placement },
+            fallbackSpacing: first.spacingBetween ?? first.thickness)
         let firstOrder = geometry.order.map { frameGroups[0][$0] }
         var order = firstOrder
         for t in frameGroups.indices.dropFirst() {
-            let g = try Stacking.stack(frameGroups[t].map { records[$0].placement },
-                                       fallbackSpacing: first.spacingBetween ?? first.thickness)
+            let g = try Stacking.stack(
+                frameGroups[t].map { records[$0].placement },
+                fallbackSpacing: first.spacingBetween ?? first.thickness)
             let frameOrder = g.order.map { frameGroups[t][$0] }
-            try checkSamePositions(frameOrder, as: firstOrder, frame: t, of: frameGroups.count, records: records,
-                                   geometry: geometry, other: g)
+            try checkSamePositions(
+                frameOrder, as: firstOrder, frame: t, of: frameGroups.count, records: records,
+                geometry: geometry, other: g)
             order += frameOrder
         }
         let timeFrames = frameGroups.count
@@ -270,7 +296,9 @@ public final class VolumePlan: @unchecked Sendable {
         w.value(geometry.uniform, "uniform")
         w.values(geometry.warnings, "warnings")
         w.values(kept.map { paths[$0.fileIndex] }, "files")
-        if kept.contains(where: { $0.frame != 0 }) || datasets.contains(where: { ($0.int(Tag.numberOfFrames) ?? 1) > 1 }) {
+        if kept.contains(where: { $0.frame != 0 })
+            || datasets.contains(where: { ($0.int(Tag.numberOfFrames) ?? 1) > 1 })
+        {
             w.values(kept.map { $0.frame }, "frames")
         }
         w.value(ds0.nonEmptyString(Tag.modality) ?? "", "modality")
@@ -302,7 +330,9 @@ public final class VolumePlan: @unchecked Sendable {
                 w.value(r.timing.decayFactor, "decay_factor")
                 w.value(r.timing.triggerMs, "trigger_time_ms")
                 w.value(grouping.kind == .gated ? t + 1 : nil, "gate")
-                w.value(r.timing.imageIndex.flatMap { i in r.timing.numberOfSlices.map { (i - 1) / $0 + 1 } }, "image_index_frame")
+                w.value(
+                    r.timing.imageIndex.flatMap { i in r.timing.numberOfSlices.map { (i - 1) / $0 + 1 } },
+                    "image_index_frame")
                 w.value(r.timing.temporalIndex, "temporal_position_index")
                 w.value(paths[r.fileIndex], "first_file")
                 w.endObject()
@@ -312,9 +342,10 @@ public final class VolumePlan: @unchecked Sendable {
         }
         w.endObject()
 
-        let plan = VolumePlan(headers: kept.map { datasets[$0.fileIndex] }, paths: kept.map { paths[$0.fileIndex] },
-                              rows: rows, columns: columns, json: w.text, geometry: geometry, pixelSpacing: ps,
-                              frames: kept.map { $0.frame })
+        let plan = VolumePlan(
+            headers: kept.map { datasets[$0.fileIndex] }, paths: kept.map { paths[$0.fileIndex] },
+            rows: rows, columns: columns, json: w.text, geometry: geometry, pixelSpacing: ps,
+            frames: kept.map { $0.frame })
         plan.timeFrameCount = timeFrames
         if kept.contains(where: { $0.fromMultiFrame }) {
             plan.multiFrameStarts = kept.map { $0.ownFrameStart }
@@ -331,7 +362,9 @@ public final class VolumePlan: @unchecked Sendable {
 
     /// `cancel` is checked before each file; a set flag ends the fill with `.cancelled`. An error about
     /// one file carries the index of that file's first slice (`itemIndex`, into the JSON's "files").
-    public func fill(_ out: UnsafeMutableBufferPointer<Float>, threads: Int, cancel: CancelFlag = .none) throws(DicomError) {
+    public func fill(_ out: UnsafeMutableBufferPointer<Float>, threads: Int, cancel: CancelFlag = .none)
+        throws(DicomError)
+    {
         let plane = rows * columns
         guard out.count == sliceCount * plane, let base = out.baseAddress else {
             throw DicomError(.argument, "output holds \(out.count) floats, the volume needs \(sliceCount * plane)")
@@ -360,9 +393,10 @@ public final class VolumePlan: @unchecked Sendable {
                 let path = fileOrder[f]
                 do throws(DicomError) {
                     try cancel.check()
-                    try VolumePlan.decode(path: path, rows: rows, columns: columns, targets: targets[f],
-                                          header: headers[targets[f][0].slice], out: dst.value, plane: plane,
-                                          threads: frameThreads, cancel: cancel)
+                    try VolumePlan.decode(
+                        path: path, rows: rows, columns: columns, targets: targets[f],
+                        header: headers[targets[f][0].slice], out: dst.value, plane: plane,
+                        threads: frameThreads, cancel: cancel)
                 } catch {
                     var e = error
                     if e.kind != .cancelled && !e.message.contains(path) { e.message = "\(path): \(e.message)" }
@@ -381,17 +415,21 @@ public final class VolumePlan: @unchecked Sendable {
         (Tag.rescaleIntercept, "RescaleIntercept"), (Tag.numberOfFrames, "NumberOfFrames"),
     ]
 
-    static func decode(path: String, rows: Int, columns: Int, targets: [(slice: Int, frame: Int)],
-                       header: Dataset, out: UnsafeMutablePointer<Float>, plane: Int,
-                       threads: Int = 0, cancel: CancelFlag = .none) throws(DicomError) {
+    static func decode(
+        path: String, rows: Int, columns: Int, targets: [(slice: Int, frame: Int)],
+        header: Dataset, out: UnsafeMutablePointer<Float>, plane: Int,
+        threads: Int = 0, cancel: CancelFlag = .none
+    ) throws(DicomError) {
         let ds = try DicomReader.read(path: FilePath(path), regularOnly: true)
         for (tag, name) in placementTags where ds.nonEmptyString(tag) != header.nonEmptyString(tag) {
-            throw DicomError(.geometry, "the file changed after its header was read (\(name) differs): load it again",
-                             tag: tag)
+            throw DicomError(
+                .geometry, "the file changed after its header was read (\(name) differs): load it again",
+                tag: tag)
         }
         let info = try PixelDecoder.info(ds)
         guard info.rows == rows, info.columns == columns else {
-            throw DicomError(.geometry, "pixel data is \(info.rows)x\(info.columns), the header says \(rows)x\(columns)")
+            throw DicomError(
+                .geometry, "pixel data is \(info.rows)x\(info.columns), the header says \(rows)x\(columns)")
         }
         guard info.samples == 1 else {
             throw DicomError(.geometry, "\(info.samples) samples per pixel: a volume needs grey-scale images")
@@ -400,13 +438,17 @@ public final class VolumePlan: @unchecked Sendable {
             throw DicomError(.geometry, "frame \(t.frame + 1) missing: the file has \(info.frames)")
         }
         if info.frames == 1, targets.count == 1 {
-            try PixelDecoder.decodeRescaled(ds, into: UnsafeMutableBufferPointer(start: out + targets[0].slice * plane,
-                                                                                 count: plane), threads: threads, cancel: cancel)
+            try PixelDecoder.decodeRescaled(
+                ds,
+                into: UnsafeMutableBufferPointer(
+                    start: out + targets[0].slice * plane,
+                    count: plane), threads: threads, cancel: cancel)
             return
         }
         let (total, overflow) = info.frames.multipliedReportingOverflow(by: plane)
         guard !overflow else { throw DicomError(.geometry, "too many frames") }
-        try Limits.probeAllocation(total.multipliedReportingOverflow(by: 4).partialValue, what: "the frames of a multi-frame file")
+        try Limits.probeAllocation(
+            total.multipliedReportingOverflow(by: 4).partialValue, what: "the frames of a multi-frame file")
         let tmp = UnsafeMutableBufferPointer<Float>.allocate(capacity: total)
         defer { tmp.deallocate() }
         try PixelDecoder.decodeRescaled(ds, into: tmp, threads: threads, cancel: cancel)
@@ -419,22 +461,28 @@ public final class VolumePlan: @unchecked Sendable {
 extension VolumePlan {
     /// Leaves out records whose (SOPInstanceUID, frame) another file already holds: the same instance
     /// twice (a study copied twice into one folder) is a duplicate file, not a frame.
-    static func dropDuplicateInstances(_ records: [SliceRecord], paths: [String],
-                                       warnings: inout [String]) throws(DicomError) -> [SliceRecord] {
+    static func dropDuplicateInstances(
+        _ records: [SliceRecord], paths: [String],
+        warnings: inout [String]
+    ) throws(DicomError) -> [SliceRecord] {
         var seen: [String: Int] = [:]
         var firstRecord: [String: Int] = [:]
         var out: [SliceRecord] = []
-        var dropped: [(String, String, String)] = []   // (dropped file, kept file, uid)
+        var dropped: [(String, String, String)] = []  // (dropped file, kept file, uid)
         out.reserveCapacity(records.count)
         for (index, r) in records.enumerated() {
             guard let sop = r.timing.sop else { out.append(r); continue }
             let key = sop + "#" + String(r.frame)
             if let k = seen[key] {
                 let a = records[firstRecord[key]!].placement.position, b = r.placement.position
-                let same = a == nil && b == nil || (a != nil && b != nil && zip(a!.prefix(3), b!.prefix(3)).allSatisfy { abs($0 - $1) <= 1e-3 })
+                let same =
+                    a == nil && b == nil
+                    || (a != nil && b != nil && zip(a!.prefix(3), b!.prefix(3)).allSatisfy { abs($0 - $1) <= 1e-3 })
                 guard same else {
-                    throw DicomError(.geometry, "\(paths[r.fileIndex]) and \(paths[k]) share SOPInstanceUID \(sop) but not "
-                                     + "their ImagePositionPatient: not copies of one instance", tag: Tag.sopInstanceUID)
+                    throw DicomError(
+                        .geometry,
+                        "\(paths[r.fileIndex]) and \(paths[k]) share SOPInstanceUID \(sop) but not "
+                            + "their ImagePositionPatient: not copies of one instance", tag: Tag.sopInstanceUID)
                 }
                 if paths[k] != paths[r.fileIndex] { dropped.append((paths[r.fileIndex], paths[k], sop)) }
                 continue
@@ -447,9 +495,10 @@ extension VolumePlan {
         var fileSet = Set<String>()
         for d in dropped where fileSet.insert(d.0).inserted { files.append(d.0) }
         if files.count > maxListedWarnings {
-            warnings.append("\(files.count) duplicate files (the same SOPInstanceUID as another file, e.g. the "
-                            + "same study copied twice) left out: " + files.prefix(maxListedWarnings).joined(separator: ", ")
-                            + ", ...")
+            warnings.append(
+                "\(files.count) duplicate files (the same SOPInstanceUID as another file, e.g. the "
+                    + "same study copied twice) left out: " + files.prefix(maxListedWarnings).joined(separator: ", ")
+                    + ", ...")
         } else {
             var listed = Set<String>()
             for d in dropped where listed.insert(d.0).inserted {
@@ -462,7 +511,8 @@ extension VolumePlan {
     /// Every record's position along the common slice normal, nil when a position or orientation is missing.
     static func normalProjections(_ records: [SliceRecord]) -> [Double]? {
         guard let o = records[0].placement.orientation, let r = Vec3(o), let c = Vec3(o, from: 3),
-              r.norm > 1e-6, c.norm > 1e-6 else { return nil }
+            r.norm > 1e-6, c.norm > 1e-6
+        else { return nil }
         let n = r.normalized.cross(c.normalized).normalized
         var out: [Double] = []
         out.reserveCapacity(records.count)
@@ -475,8 +525,10 @@ extension VolumePlan {
 
     /// Within one frame, slices at the same position: byte-identical files are duplicates (left out
     /// with a warning); anything else is an error naming both files.
-    static func dropIdenticalFiles(_ group: [Int], records: [SliceRecord], proj: [Double], paths: [String],
-                                   frame: Int?, warnings: inout [String]) throws(DicomError) -> [Int] {
+    static func dropIdenticalFiles(
+        _ group: [Int], records: [SliceRecord], proj: [Double], paths: [String],
+        frame: Int?, warnings: inout [String]
+    ) throws(DicomError) -> [Int] {
         let sorted = group.sorted { proj[$0] != proj[$1] ? proj[$0] < proj[$1] : $0 < $1 }
         let steps = zip(sorted.dropFirst(), sorted).map { proj[$0] - proj[$1] }.filter { $0 > 1e-3 }
         let tol = max(1e-3, 1e-2 * (steps.isEmpty ? 0 : median(steps)))
@@ -495,39 +547,48 @@ extension VolumePlan {
                     continue
                 }
                 let inFrame = frame.map { " in frame \($0 + 1)" } ?? ""
-                throw DicomError(.geometry, "\(a.placement.name) and \(b.placement.name) are at the same position "
-                                 + "(\(formatMM(proj[keep])) mm along the slice normal)\(inFrame) with the same timing, "
-                                 + "and are neither the same instance nor identical files: remove one, or give them "
-                                 + "their own FrameReferenceTime / TriggerTime if they are frames",
-                                 tag: Tag.imagePositionPatient)
+                throw DicomError(
+                    .geometry,
+                    "\(a.placement.name) and \(b.placement.name) are at the same position "
+                        + "(\(formatMM(proj[keep])) mm along the slice normal)\(inFrame) with the same timing, "
+                        + "and are neither the same instance nor identical files: remove one, or give them "
+                        + "their own FrameReferenceTime / TriggerTime if they are frames",
+                    tag: Tag.imagePositionPatient)
             }
             start = end
         }
         if !identical.isEmpty {
             let listed = identical.prefix(maxListedWarnings).joined(separator: ", ")
-            warnings.append("\(identical.count) duplicate file\(identical.count == 1 ? "" : "s") left out: \(listed)"
-                            + (identical.count > maxListedWarnings ? ", ..." : ""))
+            warnings.append(
+                "\(identical.count) duplicate file\(identical.count == 1 ? "" : "s") left out: \(listed)"
+                    + (identical.count > maxListedWarnings ? ", ..." : ""))
         }
         return group.filter { !drop.contains($0) }
     }
 
     /// A frame must hold slices at the positions of the first frame.
-    static func checkSamePositions(_ frameOrder: [Int], as firstOrder: [Int], frame t: Int, of total: Int,
-                                   records: [SliceRecord], geometry: StackGeometry,
-                                   other: StackGeometry) throws(DicomError) {
+    static func checkSamePositions(
+        _ frameOrder: [Int], as firstOrder: [Int], frame t: Int, of total: Int,
+        records: [SliceRecord], geometry: StackGeometry,
+        other: StackGeometry
+    ) throws(DicomError) {
         let name = { (i: Int) in records[i].placement.name }
         guard frameOrder.count == firstOrder.count else {
-            throw DicomError(.geometry, "frame \(t + 1) of \(total) has \(frameOrder.count) slices, frame 1 has "
-                             + "\(firstOrder.count) (first file of frame \(t + 1): \(name(frameOrder[0]))): every "
-                             + "frame must cover the same positions", tag: Tag.imagePositionPatient)
+            throw DicomError(
+                .geometry,
+                "frame \(t + 1) of \(total) has \(frameOrder.count) slices, frame 1 has "
+                    + "\(firstOrder.count) (first file of frame \(t + 1): \(name(frameOrder[0]))): every "
+                    + "frame must cover the same positions", tag: Tag.imagePositionPatient)
         }
         let tol = max(0.01, 1e-3 * geometry.sliceSpacing)
         for k in firstOrder.indices {
             let d = (other.positions[k] - geometry.positions[k]).norm
             if d > tol {
-                throw DicomError(.geometry, "frame \(t + 1) of \(total): slice \(k) \(name(frameOrder[k])) is "
-                                 + "\(formatMM(d)) mm away from slice \(k) of frame 1 (\(name(firstOrder[k]))): every "
-                                 + "frame must cover the same positions", tag: Tag.imagePositionPatient)
+                throw DicomError(
+                    .geometry,
+                    "frame \(t + 1) of \(total): slice \(k) \(name(frameOrder[k])) is "
+                        + "\(formatMM(d)) mm away from slice \(k) of frame 1 (\(name(firstOrder[k]))): every "
+                        + "frame must cover the same positions", tag: Tag.imagePositionPatient)
             }
         }
     }

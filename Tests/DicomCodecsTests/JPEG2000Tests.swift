@@ -1,30 +1,39 @@
-import Testing
-import DicomBytes
 import CCodecTestEncoders
+import DicomBytes
+import Testing
+
 @testable import DicomCodecs
 
 // JPEG 2000: streams made with OpenJPEG's own encoder, decoded by JPEG2000Decoder.
 
 /// Encodes interleaved `values` with OpenJPEG: raw codestream or JP2, lossless (5/3) or lossy (9/7).
-func encodeJ2K(_ values: [Int], rows: Int, cols: Int, nf: Int, bits: Int, signed: Bool = false,
-               jp2: Bool = false, lossy: Bool = false, mct: Bool = true) -> [UInt8] {
+func encodeJ2K(
+    _ values: [Int], rows: Int, cols: Int, nf: Int, bits: Int, signed: Bool = false,
+    jp2: Bool = false, lossy: Bool = false, mct: Bool = true
+) -> [UInt8] {
     let v = values.map { Int32(truncatingIfNeeded: $0) }
     var size = 0
-    let p = test_j2k_encode(v, Int32(rows), Int32(cols), Int32(nf), Int32(bits), signed ? 1 : 0, jp2 ? 1 : 0,
-                            lossy ? 1 : 0, mct ? 1 : 0, &size)!
+    let p = test_j2k_encode(
+        v, Int32(rows), Int32(cols), Int32(nf), Int32(bits), signed ? 1 : 0, jp2 ? 1 : 0,
+        lossy ? 1 : 0, mct ? 1 : 0, &size)!
     defer { test_encoded_free(p) }
     return Array(UnsafeBufferPointer(start: p, count: size))
 }
 
-private func j2kExpectation(_ rows: Int, _ cols: Int, _ nf: Int, _ bits: Int, ba: Int? = nil, signed: Bool = false) -> FrameExpectation {
-    FrameExpectation(rows: rows, columns: cols, samples: nf, bitsAllocated: ba ?? (bits <= 8 ? 8 : 16), bitsStored: bits,
-                     pixelRepresentation: signed ? 1 : 0)
+private func j2kExpectation(_ rows: Int, _ cols: Int, _ nf: Int, _ bits: Int, ba: Int? = nil, signed: Bool = false)
+    -> FrameExpectation
+{
+    FrameExpectation(
+        rows: rows, columns: cols, samples: nf, bitsAllocated: ba ?? (bits <= 8 ? 8 : 16), bitsStored: bits,
+        pixelRepresentation: signed ? 1 : 0)
 }
 
 private func signed16(_ f: DecodedFrame) -> [Int] { samples(f).map { Int(Int16(truncatingIfNeeded: $0)) } }
 
 @Suite struct JPEG2000DecoderTests {
-    @Test(arguments: [(1, 8, false), (1, 12, false), (1, 16, false), (3, 8, false), (3, 8, true), (1, 12, true), (1, 7, false)])
+    @Test(arguments: [
+        (1, 8, false), (1, 12, false), (1, 16, false), (3, 8, false), (3, 8, true), (1, 12, true), (1, 7, false),
+    ])
     func losslessRoundTrip(nf: Int, bits: Int, jp2: Bool) throws {
         let values = randomImage(rows: 19, cols: 26, nf: nf, bits: bits, seed: UInt64(nf * 100 + bits), smooth: true)
         let stream = encodeJ2K(values, rows: 19, cols: 26, nf: nf, bits: bits, jp2: jp2)
@@ -105,7 +114,9 @@ private func signed16(_ f: DecodedFrame) -> [Int] { samples(f).map { Int(Int16(t
                 #expect(error.message.hasPrefix("JPEG 2000"))
             }
         }
-        #expect(throws: DicomError.self) { try decodeWith(JPEG2000Decoder.decode, [UInt8](repeating: 0x42, count: 64), e) }
+        #expect(throws: DicomError.self) {
+            try decodeWith(JPEG2000Decoder.decode, [UInt8](repeating: 0x42, count: 64), e)
+        }
         var rng = SplitMix64(5)
         for _ in 0..<200 {
             var s = stream
@@ -132,7 +143,7 @@ private let htj2k_g12: [UInt8] = [
     0xC0, 0x41, 0x81, 0xBE, 0xB6, 0x00, 0xC0, 0xA0, 0x00, 0x47, 0xE5, 0x00, 0xC0, 0x01, 0x5F, 0x00, 0x05, 0xA5, 0x00,
     0x02, 0x50, 0x08, 0x07, 0x27, 0x00, 0x03, 0xFB, 0xE6, 0x02, 0x5C, 0xA5, 0x94, 0x70, 0x82, 0x79, 0x00, 0xB4, 0x48,
     0x2E, 0x9C, 0x00, 0x83, 0x45, 0xE8, 0xFA, 0x0C, 0x60, 0x7B, 0xF6, 0x21, 0x01, 0xEC, 0xBA, 0x00, 0xF8, 0xFD, 0x08,
-    0x54, 0x00, 0xFF, 0xD9
+    0x54, 0x00, 0xFF, 0xD9,
 ]
 private let htj2k_rgb8: [UInt8] = [
     0xFF, 0x4F, 0xFF, 0x51, 0x00, 0x2F, 0x40, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00,
@@ -149,7 +160,7 @@ private let htj2k_rgb8: [UInt8] = [
     0x00, 0x4E, 0x9F, 0x90, 0x9F, 0x90, 0x01, 0x3B, 0x48, 0xB5, 0xB6, 0x00, 0x00, 0x00, 0x00, 0x68, 0xAD, 0xB5, 0x00,
     0xFF, 0x7F, 0x00, 0x68, 0xAD, 0xB5, 0x00, 0xC0, 0x0A, 0xC8, 0x01, 0x38, 0x00, 0xC0, 0x5A, 0x00, 0xC0, 0x5A, 0x13,
     0xB4, 0x00, 0xB5, 0xB6, 0x00, 0x7B, 0x77, 0xC1, 0xC9, 0xEC, 0xB5, 0x00, 0xC0, 0x09, 0xE0, 0x04, 0xA0, 0x00, 0xF0,
-    0x07, 0x6A, 0xFD, 0xB5, 0x00, 0x56, 0xD5, 0xEC, 0xB4, 0x00, 0xFF, 0xD9
+    0x07, 0x6A, 0xFD, 0xB5, 0x00, 0x56, 0xD5, 0xEC, 0xB4, 0x00, 0xFF, 0xD9,
 ]
 private let htj2k_g8lossy: [UInt8] = [
     0xFF, 0x4F, 0xFF, 0x51, 0x00, 0x29, 0x40, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00,
@@ -160,12 +171,12 @@ private let htj2k_g8lossy: [UInt8] = [
     0x70, 0x65, 0x6E, 0x4A, 0x50, 0x48, 0x20, 0x56, 0x65, 0x72, 0x20, 0x30, 0x2E, 0x39, 0x2E, 0x30, 0x2E, 0xFF, 0x90,
     0x00, 0x0A, 0x00, 0x00, 0x00, 0x00, 0x00, 0x31, 0x00, 0x01, 0xFF, 0x93, 0xC0, 0x9C, 0xC1, 0xF4, 0x29, 0x00, 0x43,
     0x34, 0x00, 0xC0, 0x92, 0x04, 0x80, 0xFA, 0x22, 0x73, 0x00, 0x88, 0x13, 0x53, 0x00, 0xC1, 0x2C, 0x12, 0x80, 0xF0,
-    0xA0, 0x0B, 0xE4, 0x00, 0xF0, 0xC0, 0x3A, 0x94, 0x00, 0xFF, 0xD9
+    0xA0, 0x0B, 0xE4, 0x00, 0xF0, 0xC0, 0x3A, 0x94, 0x00, 0xFF, 0xD9,
 ]
 private let htj2k_g8lossy_pylibjpeg: [Int] = [
     5, 16, 33, 47, 61, 78, 90, 110, 19, 30, 47, 62, 76, 93, 104, 125, 43, 54, 71, 85, 99, 116, 128, 148, 63, 73, 91,
     105, 119, 136, 147, 168, 82, 93, 110, 124, 139, 155, 167, 187, 104, 115, 132, 146, 160, 177, 189, 209, 119, 130,
-    147, 161, 175, 192, 203, 224, 140, 151, 168, 182, 197, 213, 225, 245
+    147, 161, 175, 192, 203, 224, 140, 151, 168, 182, 197, 213, 225, 245,
 ]
 
 @Suite struct HTJ2KDecoderTests {

@@ -1,5 +1,6 @@
-import Testing
 import DicomBytes
+import Testing
+
 @testable import DicomCodecs
 
 // JPEG baseline / extended (SOF0/SOF1) decoding: bit-exact fixtures against pylibjpeg, a DC-only
@@ -16,8 +17,10 @@ struct DCOnlyComponent {
 /// Writes a sequential DCT stream in which every block has only a DC coefficient (quantiser 8, so a
 /// block's samples equal its DC value plus the level shift). `blockValue(c, bx, by)` gives the
 /// sample value of block (bx, by) of component c.
-func encodeDCOnly(rows: Int, cols: Int, precision: Int, comps: [DCOnlyComponent], restartInterval: Int = 0,
-                  interleaved: Bool = true, blockValue: (Int, Int, Int) -> Int) -> [UInt8] {
+func encodeDCOnly(
+    rows: Int, cols: Int, precision: Int, comps: [DCOnlyComponent], restartInterval: Int = 0,
+    interleaved: Bool = true, blockValue: (Int, Int, Int) -> Int
+) -> [UInt8] {
     let dcTable = TestHuffmanTable(permutationSeed: 99)
     var out: [UInt8] = [0xFF, 0xD8]
     // Quantisation table 0: all 8 (16-bit entries for 12-bit data).
@@ -37,8 +40,10 @@ func encodeDCOnly(rows: Int, cols: Int, precision: Int, comps: [DCOnlyComponent]
     if restartInterval > 0 {
         appendSegment(&out, 0xDD, [UInt8(restartInterval >> 8), UInt8(restartInterval & 0xFF)])
     }
-    var sof: [UInt8] = [UInt8(precision), UInt8(rows >> 8), UInt8(rows & 0xFF), UInt8(cols >> 8), UInt8(cols & 0xFF),
-                        UInt8(comps.count)]
+    var sof: [UInt8] = [
+        UInt8(precision), UInt8(rows >> 8), UInt8(rows & 0xFF), UInt8(cols >> 8), UInt8(cols & 0xFF),
+        UInt8(comps.count),
+    ]
     for (k, c) in comps.enumerated() { sof += [UInt8(k + 1), UInt8(c.h << 4 | c.v), 0] }
     appendSegment(&out, precision == 8 ? 0xC0 : 0xC1, sof)
 
@@ -88,7 +93,7 @@ func encodeDCOnly(rows: Int, cols: Int, precision: Int, comps: [DCOnlyComponent]
                 while a > 0 { s += 1; a >>= 1 }
                 w.put(dcTable.code[s], dcTable.length[s])
                 if s > 0 { w.put(d >= 0 ? d : d + (1 << s) - 1, s) }
-                w.put(0, 1) // EOB
+                w.put(0, 1)  // EOB
             }
         }
         w.flush()
@@ -101,8 +106,9 @@ func encodeDCOnly(rows: Int, cols: Int, precision: Int, comps: [DCOnlyComponent]
 @Suite struct JPEGBaselineDecoding {
     @Test func fixturesMatchPylibjpegExactly() throws {
         for f in baselineFixtures {
-            let e = FrameExpectation(rows: f.rows, columns: f.columns, samples: f.samples, bitsAllocated: 8,
-                                     bitsStored: 8, pixelRepresentation: 0)
+            let e = FrameExpectation(
+                rows: f.rows, columns: f.columns, samples: f.samples, bitsAllocated: 8,
+                bitsStored: 8, pixelRepresentation: 0)
             let d = try decodeBaseline(f.bytes, e)
             #expect(d.rows == f.rows && d.columns == f.columns && d.samples == f.samples, "\(f.name)")
             #expect(d.bytesPerSample == 1 && d.precision == 8, "\(f.name)")
@@ -121,12 +127,15 @@ func encodeDCOnly(rows: Int, cols: Int, precision: Int, comps: [DCOnlyComponent]
                 var values = [[Int]](repeating: [], count: 3)
                 for c in 0..<3 { values[c] = (0..<64).map { _ in rng.below(maxV + 1) } }
                 let comps = [DCOnlyComponent(), DCOnlyComponent(), DCOnlyComponent()]
-                let s = encodeDCOnly(rows: rows, cols: cols, precision: precision, comps: comps,
-                                     restartInterval: restart, interleaved: interleaved) { c, bx, by in
+                let s = encodeDCOnly(
+                    rows: rows, cols: cols, precision: precision, comps: comps,
+                    restartInterval: restart, interleaved: interleaved
+                ) { c, bx, by in
                     values[c][(by * 5 + bx) % 64]
                 }
-                let e = FrameExpectation(rows: rows, columns: cols, samples: 3, bitsAllocated: precision == 8 ? 8 : 16,
-                                         bitsStored: precision, pixelRepresentation: 0)
+                let e = FrameExpectation(
+                    rows: rows, columns: cols, samples: 3, bitsAllocated: precision == 8 ? 8 : 16,
+                    bitsStored: precision, pixelRepresentation: 0)
                 let f = try decodeBaseline(s, e)
                 #expect(f.precision == precision && f.bytesPerSample == (precision == 8 ? 1 : 2))
                 let got = samples(f)
@@ -149,12 +158,15 @@ func encodeDCOnly(rows: Int, cols: Int, precision: Int, comps: [DCOnlyComponent]
             for interleaved in [true, false] {
                 let rows = 37, cols = 45
                 let comps = [DCOnlyComponent(h: h, v: v), DCOnlyComponent(), DCOnlyComponent()]
-                let s = encodeDCOnly(rows: rows, cols: cols, precision: 8, comps: comps, restartInterval: 2,
-                                     interleaved: interleaved) { c, bx, by in
+                let s = encodeDCOnly(
+                    rows: rows, cols: cols, precision: 8, comps: comps, restartInterval: 2,
+                    interleaved: interleaved
+                ) { c, bx, by in
                     c == 0 ? (bx * 37 + by * 11) % 256 : (c == 1 ? 70 : 200)
                 }
-                let e = FrameExpectation(rows: rows, columns: cols, samples: 3, bitsAllocated: 8, bitsStored: 8,
-                                         pixelRepresentation: 0)
+                let e = FrameExpectation(
+                    rows: rows, columns: cols, samples: 3, bitsAllocated: 8, bitsStored: 8,
+                    pixelRepresentation: 0)
                 let got = samples(try decodeBaseline(s, e))
                 var ok = true
                 for y in 0..<rows {
@@ -173,8 +185,9 @@ func encodeDCOnly(rows: Int, cols: Int, precision: Int, comps: [DCOnlyComponent]
 
 @Suite struct JPEGBaselineErrors {
     static let fixture = baselineFixtures.first { $0.name == "rgb420_rst_33x20" }!
-    static let expect = FrameExpectation(rows: 20, columns: 33, samples: 3, bitsAllocated: 8, bitsStored: 8,
-                                         pixelRepresentation: 0)
+    static let expect = FrameExpectation(
+        rows: 20, columns: 33, samples: 3, bitsAllocated: 8, bitsStored: 8,
+        pixelRepresentation: 0)
 
     func failure(_ s: [UInt8], _ e: FrameExpectation = JPEGBaselineErrors.expect) -> DicomError? {
         do {
@@ -213,17 +226,20 @@ func encodeDCOnly(rows: Int, cols: Int, precision: Int, comps: [DCOnlyComponent]
     }
 
     @Test func unsupportedAndMismatched() {
-        let e = FrameExpectation(rows: 8, columns: 8, samples: 1, bitsAllocated: 8, bitsStored: 8, pixelRepresentation: 0)
+        let e = FrameExpectation(
+            rows: 8, columns: 8, samples: 1, bitsAllocated: 8, bitsStored: 8, pixelRepresentation: 0)
         #expect(failure(progressiveFixture, e)?.kind == .unsupportedTransferSyntax)
         // Streams of the other process (mislabelled transfer syntax) are decoded by the right decoder.
         let ll = encodeLossless([1, 2, 3, 4], rows: 2, cols: 2, nf: 1, LosslessEncodeOptions())
-        let e2 = FrameExpectation(rows: 2, columns: 2, samples: 1, bitsAllocated: 8, bitsStored: 8, pixelRepresentation: 0)
+        let e2 = FrameExpectation(
+            rows: 2, columns: 2, samples: 1, bitsAllocated: 8, bitsStored: 8, pixelRepresentation: 0)
         #expect((try? decodeBaseline(ll, e2))?.data == [1, 2, 3, 4])
         let viaLossless = try? decodeLossless(Self.fixture.bytes, Self.expect)
         #expect(viaLossless.map { fnv1a($0.data) } == Self.fixture.hash)
         // Dimension mismatch.
-        let wrong = FrameExpectation(rows: 20, columns: 32, samples: 3, bitsAllocated: 8, bitsStored: 8,
-                                     pixelRepresentation: 0)
+        let wrong = FrameExpectation(
+            rows: 20, columns: 32, samples: 3, bitsAllocated: 8, bitsStored: 8,
+            pixelRepresentation: 0)
         #expect(failure(Self.fixture.bytes, wrong)?.message.contains("data set says") == true)
     }
 

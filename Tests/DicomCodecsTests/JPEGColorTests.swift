@@ -1,15 +1,20 @@
-import Testing
 import DicomBytes
+import Testing
+
 @testable import DicomCodecs
 
 @Suite struct JPEGColorAndInspection {
     @Test func ybrToRGBMatchesPydicom() {
         // Inputs and pydicom 3.0.2 `convert_color_space(..., "YBR_FULL", "RGB")` outputs; the first six
         // triplets are ones where plain (non-fused) float32 arithmetic rounds differently.
-        var data: [UInt8] = [0, 178, 78, 7, 178, 78, 19, 78, 178, 26, 78, 178, 33, 78, 178, 40, 78, 178,
-                             0, 0, 0, 255, 128, 128, 76, 85, 255, 29, 255, 107, 150, 44, 21]
-        let expected: [UInt8] = [0, 19, 89, 0, 26, 96, 89, 0, 0, 96, 7, 0, 103, 14, 0, 110, 21, 0,
-                                 0, 135, 0, 255, 255, 255, 254, 0, 0, 0, 0, 254, 0, 255, 1]
+        var data: [UInt8] = [
+            0, 178, 78, 7, 178, 78, 19, 78, 178, 26, 78, 178, 33, 78, 178, 40, 78, 178,
+            0, 0, 0, 255, 128, 128, 76, 85, 255, 29, 255, 107, 150, 44, 21,
+        ]
+        let expected: [UInt8] = [
+            0, 19, 89, 0, 26, 96, 89, 0, 0, 96, 7, 0, 103, 14, 0, 110, 21, 0,
+            0, 135, 0, 255, 255, 255, 254, 0, 0, 0, 0, 254, 0, 255, 1,
+        ]
         JPEGColor.ybrFullToRGB(&data)
         #expect(data == expected)
     }

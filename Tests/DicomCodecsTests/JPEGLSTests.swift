@@ -1,14 +1,17 @@
-import Testing
-import DicomBytes
 import CCharLS
 import CCodecTestEncoders
+import DicomBytes
+import Testing
+
 @testable import DicomCodecs
 
 // JPEG-LS: streams made with CharLS's own encoder, decoded by JPEGLSDecoder.
 
 /// Encodes interleaved `values` (or planar ones when `mode` is NONE and nf > 1) with CharLS.
-func encodeJLS(_ values: [Int], rows: Int, cols: Int, nf: Int, bits: Int, near: Int = 0,
-               mode: charls_interleave_mode = CHARLS_INTERLEAVE_MODE_SAMPLE) -> [UInt8] {
+func encodeJLS(
+    _ values: [Int], rows: Int, cols: Int, nf: Int, bits: Int, near: Int = 0,
+    mode: charls_interleave_mode = CHARLS_INTERLEAVE_MODE_SAMPLE
+) -> [UInt8] {
     let bytes = bits <= 8 ? 1 : 2
     var src = [UInt8](repeating: 0, count: values.count * bytes)
     let pixels = rows * cols
@@ -19,16 +22,20 @@ func encodeJLS(_ values: [Int], rows: Int, cols: Int, nf: Int, bits: Int, near: 
     }
     var size = 0
     let p = src.withUnsafeBytes { b in
-        test_jls_encode(b.baseAddress!, b.count, Int32(cols), Int32(rows), Int32(bits), Int32(nf), Int32(near),
-                        Int32(nf > 1 ? mode.rawValue : CHARLS_INTERLEAVE_MODE_NONE.rawValue), &size)!
+        test_jls_encode(
+            b.baseAddress!, b.count, Int32(cols), Int32(rows), Int32(bits), Int32(nf), Int32(near),
+            Int32(nf > 1 ? mode.rawValue : CHARLS_INTERLEAVE_MODE_NONE.rawValue), &size)!
     }
     defer { test_encoded_free(p) }
     return Array(UnsafeBufferPointer(start: p, count: size))
 }
 
-private func jlsExpectation(_ rows: Int, _ cols: Int, _ nf: Int, _ bits: Int, ba: Int? = nil, signed: Bool = false) -> FrameExpectation {
-    FrameExpectation(rows: rows, columns: cols, samples: nf, bitsAllocated: ba ?? (bits <= 8 ? 8 : 16), bitsStored: bits,
-                     pixelRepresentation: signed ? 1 : 0)
+private func jlsExpectation(_ rows: Int, _ cols: Int, _ nf: Int, _ bits: Int, ba: Int? = nil, signed: Bool = false)
+    -> FrameExpectation
+{
+    FrameExpectation(
+        rows: rows, columns: cols, samples: nf, bitsAllocated: ba ?? (bits <= 8 ? 8 : 16), bitsStored: bits,
+        pixelRepresentation: signed ? 1 : 0)
 }
 
 @Suite struct JPEGLSDecoderTests {
@@ -42,8 +49,10 @@ private func jlsExpectation(_ rows: Int, _ cols: Int, _ nf: Int, _ bits: Int, ba
         #expect(samples(f) == values)
     }
 
-    @Test(arguments: [(CHARLS_INTERLEAVE_MODE_NONE, 8), (CHARLS_INTERLEAVE_MODE_LINE, 8), (CHARLS_INTERLEAVE_MODE_SAMPLE, 8),
-                      (CHARLS_INTERLEAVE_MODE_NONE, 12), (CHARLS_INTERLEAVE_MODE_LINE, 12), (CHARLS_INTERLEAVE_MODE_SAMPLE, 12)])
+    @Test(arguments: [
+        (CHARLS_INTERLEAVE_MODE_NONE, 8), (CHARLS_INTERLEAVE_MODE_LINE, 8), (CHARLS_INTERLEAVE_MODE_SAMPLE, 8),
+        (CHARLS_INTERLEAVE_MODE_NONE, 12), (CHARLS_INTERLEAVE_MODE_LINE, 12), (CHARLS_INTERLEAVE_MODE_SAMPLE, 12),
+    ])
     func colourInterleaveModesComeOutInterleaved(mode: charls_interleave_mode, bits: Int) throws {
         let values = randomImage(rows: 9, cols: 14, nf: 3, bits: bits, seed: 7 + UInt64(bits))
         let stream = encodeJLS(values, rows: 9, cols: 14, nf: 3, bits: bits, mode: mode)

@@ -1,5 +1,6 @@
-import Testing
 import DicomBytes
+import Testing
+
 @testable import DicomCodecs
 
 // Round trips through the test encoder (JPEGTestEncoder.swift) and error handling of the JPEG
@@ -27,8 +28,9 @@ func randomImage(rows: Int, cols: Int, nf: Int, bits: Int, seed: UInt64, smooth:
 }
 
 func expectation(_ rows: Int, _ cols: Int, _ nf: Int, _ p: Int) -> FrameExpectation {
-    FrameExpectation(rows: rows, columns: cols, samples: nf, bitsAllocated: p <= 8 ? 8 : 16, bitsStored: p,
-                     pixelRepresentation: 0)
+    FrameExpectation(
+        rows: rows, columns: cols, samples: nf, bitsAllocated: p <= 8 ? 8 : 16, bitsStored: p,
+        pixelRepresentation: 0)
 }
 
 func decodeLossless(_ stream: [UInt8], _ e: FrameExpectation) throws(DicomError) -> DecodedFrame {
@@ -47,11 +49,15 @@ func samples(_ f: DecodedFrame) -> [Int] {
 }
 
 /// Encodes, decodes and compares; returns false on any mismatch.
-func roundTrip(rows: Int, cols: Int, nf: Int, _ o: LosslessEncodeOptions, seed: UInt64, smooth: Bool = false) throws -> Bool {
-    let values = randomImage(rows: rows, cols: cols, nf: nf, bits: o.precision - o.pointTransform, seed: seed, smooth: smooth)
+func roundTrip(rows: Int, cols: Int, nf: Int, _ o: LosslessEncodeOptions, seed: UInt64, smooth: Bool = false) throws
+    -> Bool
+{
+    let values = randomImage(
+        rows: rows, cols: cols, nf: nf, bits: o.precision - o.pointTransform, seed: seed, smooth: smooth)
     let stream = encodeLossless(values, rows: rows, cols: cols, nf: nf, o)
     let f = try decodeLossless(stream, expectation(rows, cols, nf, o.precision))
-    let ok = f.rows == rows && f.columns == cols && f.samples == nf && f.precision == o.precision
+    let ok =
+        f.rows == rows && f.columns == cols && f.samples == nf && f.precision == o.precision
         && f.bytesPerSample == (o.precision <= 8 ? 1 : 2)
         && samples(f) == values.map { $0 << o.pointTransform }
     return ok
@@ -68,9 +74,11 @@ func roundTrip(rows: Int, cols: Int, nf: Int, _ o: LosslessEncodeOptions, seed: 
                 o.predictor = predictor
                 o.tableSeed = UInt64(p * 31 + pt)
                 let seed = UInt64(predictor * 1000 + p * 10 + pt)
-                #expect(try roundTrip(rows: 9, cols: 13, nf: 1, o, seed: seed), "P=\(p) Pt=\(pt) predictor \(predictor)")
-                #expect(try roundTrip(rows: 11, cols: 7, nf: 1, o, seed: seed + 1, smooth: true),
-                        "smooth P=\(p) Pt=\(pt) predictor \(predictor)")
+                #expect(
+                    try roundTrip(rows: 9, cols: 13, nf: 1, o, seed: seed), "P=\(p) Pt=\(pt) predictor \(predictor)")
+                #expect(
+                    try roundTrip(rows: 11, cols: 7, nf: 1, o, seed: seed + 1, smooth: true),
+                    "smooth P=\(p) Pt=\(pt) predictor \(predictor)")
             }
         }
     }
@@ -82,8 +90,9 @@ func roundTrip(rows: Int, cols: Int, nf: Int, _ o: LosslessEncodeOptions, seed: 
                 var o = LosslessEncodeOptions()
                 o.precision = p
                 o.predictor = predictor
-                #expect(try roundTrip(rows: 6, cols: 10, nf: nf, o, seed: UInt64(predictor * 7 + p)),
-                        "nf=\(nf) P=\(p) predictor \(predictor)")
+                #expect(
+                    try roundTrip(rows: 6, cols: 10, nf: nf, o, seed: UInt64(predictor * 7 + p)),
+                    "nf=\(nf) P=\(p) predictor \(predictor)")
             }
         }
     }
@@ -110,8 +119,9 @@ func roundTrip(rows: Int, cols: Int, nf: Int, _ o: LosslessEncodeOptions, seed: 
                 o.predictor = predictor
                 o.restartInterval = interval
                 o.fillBytes = interval == 5
-                #expect(try roundTrip(rows: 10, cols: 12, nf: nf, o, seed: UInt64(interval * 100 + predictor + nf)),
-                        "interval \(interval) predictor \(predictor) nf \(nf)")
+                #expect(
+                    try roundTrip(rows: 10, cols: 12, nf: nf, o, seed: UInt64(interval * 100 + predictor + nf)),
+                    "interval \(interval) predictor \(predictor) nf \(nf)")
             }
         }
     }
@@ -166,8 +176,10 @@ func roundTrip(rows: Int, cols: Int, nf: Int, _ o: LosslessEncodeOptions, seed: 
 }
 
 @Suite struct JPEGLosslessErrors {
-    static func sample(_ o: LosslessEncodeOptions = LosslessEncodeOptions(), rows: Int = 6, cols: Int = 7,
-                       nf: Int = 1) -> [UInt8] {
+    static func sample(
+        _ o: LosslessEncodeOptions = LosslessEncodeOptions(), rows: Int = 6, cols: Int = 7,
+        nf: Int = 1
+    ) -> [UInt8] {
         let values = randomImage(rows: rows, cols: cols, nf: nf, bits: o.precision - o.pointTransform, seed: 3)
         return encodeLossless(values, rows: rows, cols: cols, nf: nf, o)
     }
@@ -241,7 +253,7 @@ func roundTrip(rows: Int, cols: Int, nf: Int, _ o: LosslessEncodeOptions, seed: 
     @Test func undefinedHuffmanTable() {
         var s = Self.sample()
         let sos = Self.markerOffset(s, 0xDA)
-        s[sos + 6] = 0x30 // component 0 -> DC table 3, never defined
+        s[sos + 6] = 0x30  // component 0 -> DC table 3, never defined
         let err = malformed(s, expectation(6, 7, 1, 8))
         #expect(err?.kind == .malformed)
         #expect(err?.message.contains("undefined Huffman table") == true)
@@ -268,10 +280,10 @@ func roundTrip(rows: Int, cols: Int, nf: Int, _ o: LosslessEncodeOptions, seed: 
         }
         var c = s
         let sos = Self.markerOffset(s, 0xDA)
-        c[sos + 9] = 8 // Pt = 8 with P = 8
+        c[sos + 9] = 8  // Pt = 8 with P = 8
         #expect(malformed(c, expectation(6, 7, 1, 8))?.message.contains("point transform") == true)
         c = s
-        c[sos + 7] = 0 // predictor 0 (differential only)
+        c[sos + 7] = 0  // predictor 0 (differential only)
         #expect(malformed(c, expectation(6, 7, 1, 8))?.message.contains("predictor") == true)
         c[sos + 7] = 8
         #expect(malformed(c, expectation(6, 7, 1, 8))?.message.contains("predictor") == true)
@@ -281,13 +293,13 @@ func roundTrip(rows: Int, cols: Int, nf: Int, _ o: LosslessEncodeOptions, seed: 
         let s = Self.sample()
         let dht = Self.markerOffset(s, 0xC4)
         var c = s
-        c[dht + 2] = 0xFF // length far beyond the data
+        c[dht + 2] = 0xFF  // length far beyond the data
         var err = malformed(c, expectation(6, 7, 1, 8))
         #expect(err?.kind == .malformed)
         #expect(err?.offset == dht + 2)
         c = s
         c[dht + 2] = 0
-        c[dht + 3] = 1 // length 1 < 2
+        c[dht + 3] = 1  // length 1 < 2
         err = malformed(c, expectation(6, 7, 1, 8))
         #expect(err?.offset == dht + 2)
         // SOF length inconsistent with its component count.
@@ -302,11 +314,11 @@ func roundTrip(rows: Int, cols: Int, nf: Int, _ o: LosslessEncodeOptions, seed: 
         #expect(malformed([0x00, 0x01, 0x02, 0x03, 0x04], expectation(1, 1, 1, 8))?.kind == .malformed)
         var s = Self.sample()
         let sof = Self.markerOffset(s, 0xC3)
-        s[sof + 1] = 0xC2 // progressive DCT frame
+        s[sof + 1] = 0xC2  // progressive DCT frame
         #expect(malformed(s, expectation(6, 7, 1, 8))?.kind == .unsupportedTransferSyntax)
-        s[sof + 1] = 0xC0 // baseline DCT frame: handed to the DCT decoder, which finds no AC table
+        s[sof + 1] = 0xC0  // baseline DCT frame: handed to the DCT decoder, which finds no AC table
         #expect(malformed(s, expectation(6, 7, 1, 8))?.kind == .malformed)
-        s[sof + 1] = 0xCB // arithmetic lossless
+        s[sof + 1] = 0xCB  // arithmetic lossless
         #expect(malformed(s, expectation(6, 7, 1, 8))?.kind == .unsupportedTransferSyntax)
         // Frame header only, no scan.
         let s2 = Array(Self.sample()[0..<(Self.markerOffset(Self.sample(), 0xDA))]) + [0xFF, 0xD9]

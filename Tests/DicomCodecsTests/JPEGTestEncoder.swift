@@ -16,8 +16,8 @@ struct SplitMix64 {
 
 /// Canonical Huffman table for the 17 lossless difference categories.
 struct TestHuffmanTable {
-    var counts: [Int]          // index 1...16
-    var symbols: [UInt8]       // in code order
+    var counts: [Int]  // index 1...16
+    var symbols: [UInt8]  // in code order
     var code: [Int] = Array(repeating: -1, count: 17)
     var length: [Int] = Array(repeating: 0, count: 17)
 
@@ -103,7 +103,9 @@ func encodeLossless(_ values: [Int], rows: Int, cols: Int, nf: Int, _ o: Lossles
     if o.restartInterval > 0 {
         appendSegment(&out, 0xDD, [UInt8(o.restartInterval >> 8), UInt8(o.restartInterval & 0xFF)])
     }
-    var sof: [UInt8] = [UInt8(o.precision), UInt8(rows >> 8), UInt8(rows & 0xFF), UInt8(cols >> 8), UInt8(cols & 0xFF), UInt8(nf)]
+    var sof: [UInt8] = [
+        UInt8(o.precision), UInt8(rows >> 8), UInt8(rows & 0xFF), UInt8(cols >> 8), UInt8(cols & 0xFF), UInt8(nf),
+    ]
     for k in 0..<nf { sof += [UInt8(10 + k), 0x11, 0] }
     appendSegment(&out, 0xC3, sof)
 

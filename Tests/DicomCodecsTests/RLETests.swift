@@ -1,5 +1,6 @@
-import Testing
 import DicomBytes
+import Testing
+
 @testable import DicomCodecs
 
 // A small PackBits/RLE writer, to produce test streams.
@@ -52,8 +53,9 @@ private func rleFrame(_ values: [UInt64], samples: Int, bytes: Int) -> [UInt8] {
 }
 
 private func expectation(_ rows: Int, _ columns: Int, samples: Int = 1, bits: Int) -> FrameExpectation {
-    FrameExpectation(rows: rows, columns: columns, samples: samples, bitsAllocated: bits, bitsStored: bits,
-                     pixelRepresentation: 0)
+    FrameExpectation(
+        rows: rows, columns: columns, samples: samples, bitsAllocated: bits, bitsStored: bits,
+        pixelRepresentation: 0)
 }
 
 private func decode(_ data: [UInt8], _ e: FrameExpectation) throws(DicomError) -> DecodedFrame {
@@ -72,7 +74,9 @@ private func error(_ data: [UInt8], _ e: FrameExpectation) -> DicomError? {
     // literal 3 bytes, no-op, run of 4 x 9, literal 1 byte
     let seg: [UInt8] = [2, 1, 2, 3, 0x80, 0xFD, 9, 0, 7]
     var out = [UInt8](repeating: 0, count: 8)
-    let n = seg.withUnsafeBytes { s in out.withUnsafeMutableBytes { RLEDecoder.unpackBits(s, into: $0.baseAddress!, count: 8, stride: 1) } }
+    let n = seg.withUnsafeBytes { s in
+        out.withUnsafeMutableBytes { RLEDecoder.unpackBits(s, into: $0.baseAddress!, count: 8, stride: 1) }
+    }
     #expect(n == 8)
     #expect(out == [1, 2, 3, 9, 9, 9, 9, 7])
     // Strided output and a run longer than what is left.

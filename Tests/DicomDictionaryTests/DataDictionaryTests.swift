@@ -1,4 +1,5 @@
 import Testing
+
 @testable import DicomDictionary
 
 private func code(_ s: String) -> UInt16 {
@@ -33,9 +34,9 @@ private func code(_ s: String) -> UInt16 {
     #expect(smallest.vr == "US or SS" && smallest.keyword == "SmallestImagePixelValue")
 
     // retired ones
-    let base = try #require(DataDictionary.entry(for: 0x0008_1000)) // Network ID
+    let base = try #require(DataDictionary.entry(for: 0x0008_1000))  // Network ID
     #expect(base.retired && base.keyword == "NetworkID" && base.vr == "AE")
-    let ipl = try #require(DataDictionary.entry(for: 0x0020_0030)) // Image Position (Retired)
+    let ipl = try #require(DataDictionary.entry(for: 0x0020_0030))  // Image Position (Retired)
     #expect(ipl.retired && ipl.vm == "3" && ipl.keyword == "ImagePosition")
 
     let meta = try #require(DataDictionary.entry(for: 0x0002_0000))
@@ -79,13 +80,13 @@ private func code(_ s: String) -> UInt16 {
 }
 
 @Test func unknownAndPrivateTags() {
-    #expect(DataDictionary.entry(for: 0x0009_0010) == nil)   // private creator
+    #expect(DataDictionary.entry(for: 0x0009_0010) == nil)  // private creator
     #expect(DataDictionary.entry(for: 0x0009_1001) == nil)
     #expect(DictionaryVR.lookup(0x0029_0010) == DictionaryVR.unknown)
-    #expect(DataDictionary.entry(for: 0x0010_0011) == nil)   // unassigned
+    #expect(DataDictionary.entry(for: 0x0010_0011) == nil)  // unassigned
     #expect(DictionaryVR.lookup(0x0010_0011) == DictionaryVR.unknown)
     #expect(DictionaryVR.lookup(0xFFFF_FFFF) == DictionaryVR.unknown)
-    #expect(DictionaryVR.lookup(0) == code("UL"))     // CommandGroupLength
+    #expect(DictionaryVR.lookup(0) == code("UL"))  // CommandGroupLength
     #expect(DataDictionary.tag(forKeyword: "NoSuchKeyword") == nil)
     #expect(DataDictionary.tag(forKeyword: "") == nil)
     // items and delimiters have no VR
@@ -112,9 +113,9 @@ private func code(_ s: String) -> UInt16 {
     #expect(DictionaryVR.lookup(0x0010_0040) == code("CS"))
     #expect(DictionaryVR.lookup(0x7FE0_0010) == DictionaryVR.obOrOW)
     #expect(DictionaryVR.lookup(0x0028_0106) == DictionaryVR.usOrSS)
-    #expect(DictionaryVR.lookup(0x0028_1201) == code("OW"))   // Red Palette LUT Data: OW
-    #expect(DictionaryVR.lookup(0x0028_3006) == DictionaryVR.usOrOW)   // LUT Data
-    #expect(DictionaryVR.lookup(0x0028_1101) == DictionaryVR.usOrSS)   // descriptor
+    #expect(DictionaryVR.lookup(0x0028_1201) == code("OW"))  // Red Palette LUT Data: OW
+    #expect(DictionaryVR.lookup(0x0028_3006) == DictionaryVR.usOrOW)  // LUT Data
+    #expect(DictionaryVR.lookup(0x0028_1101) == DictionaryVR.usOrSS)  // descriptor
     #expect(DictionaryVR.lookup(0x0054_0016) == code("SQ"))
     #expect(DictionaryVR.lookup(0x0020_0032) == code("DS"))
     #expect(DictionaryVR.lookup(0x0008_0018) == code("UI"))

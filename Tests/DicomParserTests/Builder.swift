@@ -1,6 +1,8 @@
+import CZlib
 import DicomBytes
-@testable import DicomParser
 @_exported import PetctTestSupport
+
+@testable import DicomParser
 
 /// The shared stream builder (PetctTestSupport), under the short name these tests use.
 typealias DS = DicomStream
@@ -15,21 +17,26 @@ extension Dataset {
     }
     func tagValues(_ tag: UInt32) -> [UInt32] {
         guard let e = el(tag), e.kind == .tags else { return [] }
-        return heap.withUnsafeBytes { h in (0..<Int(e.count)).map { h.loadUnaligned(fromByteOffset: e.valueOffset + 4 * $0, as: UInt32.self) } }
+        return heap.withUnsafeBytes { h in
+            (0..<Int(e.count)).map { h.loadUnaligned(fromByteOffset: e.valueOffset + 4 * $0, as: UInt32.self) }
+        }
     }
     func uints(_ tag: UInt32) -> [UInt64] {
         guard let e = el(tag), e.kind == .uint else { return [] }
-        return heap.withUnsafeBytes { h in (0..<Int(e.count)).map { h.loadUnaligned(fromByteOffset: e.valueOffset + 8 * $0, as: UInt64.self) } }
+        return heap.withUnsafeBytes { h in
+            (0..<Int(e.count)).map { h.loadUnaligned(fromByteOffset: e.valueOffset + 8 * $0, as: UInt64.self) }
+        }
     }
 }
-
-import CZlib
 
 /// Raw deflate (no zlib header) of `input`, as the Deflated transfer syntax stores it.
 func rawDeflate(_ input: [UInt8]) throws -> [UInt8] {
     var s = z_stream()
-    guard deflateInit2_(&s, 6, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
-                        Int32(MemoryLayout<z_stream>.size)) == Z_OK else { throw DicomError(.internalError, "deflateInit2") }
+    guard
+        deflateInit2_(
+            &s, 6, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
+            Int32(MemoryLayout<z_stream>.size)) == Z_OK
+    else { throw DicomError(.internalError, "deflateInit2") }
     defer { deflateEnd(&s) }
     var out = [UInt8](repeating: 0, count: input.count + 1024)
     var inp = input

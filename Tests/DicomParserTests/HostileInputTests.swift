@@ -1,6 +1,8 @@
-import Testing
 import DicomBytes
+import Testing
+
 @testable import DicomParser
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,7 +15,7 @@ import Glibc
         Array("/tmp/caf".utf8) + [0xE9] + Array("-1.dcm".utf8),
         Array("/tmp/x".utf8) + Array("\u{10FF41}".utf8) + Array("y".utf8),
         Array("/tmp/ü/ok.dcm".utf8),
-        [0x2F, 0xFF, 0xFE, 0xC3],                       // truncated sequence at the end
+        [0x2F, 0xFF, 0xFE, 0xC3],  // truncated sequence at the end
     ]
     for bytes in cases {
         let c = (bytes + [0]).map { CChar(bitPattern: $0) }
@@ -80,7 +82,7 @@ import Glibc
     defer { (Limits.maxDecodedBytes, Limits.decodeRatio) = saved }
     #expect(Limits.decodedAllowance(compressed: 1000) == 64 << 20)
     #expect(Limits.decodedAllowance(compressed: 1 << 20) == 200 << 20)
-    #expect(Limits.decodedAllowance(compressed: Int.max) == Int.max)   // no overflow
+    #expect(Limits.decodedAllowance(compressed: Int.max) == Int.max)  // no overflow
     do {
         try Limits.checkDecoded(65 << 20, compressed: 1000, what: "x")
         Issue.record("expected the limit")

@@ -1,5 +1,5 @@
-import Testing
 import DicomBytes
+import Testing
 
 /// The per-scalar reference the writer must agree with: JSON string escaping as RFC 8259 requires.
 private func referenceQuoted(_ s: String) -> String {
@@ -24,9 +24,11 @@ private func referenceQuoted(_ s: String) -> String {
 }
 
 @Test func stringsAreEscapedExactly() {
-    let cases = ["", "plain/path/IM0001.dcm", "quote\"in", "back\\slash", "tab\there\nnew\rline",
-                 "\u{01}\u{1F}\u{7F}", "Müller^Jürgen", "山田^太郎", "emoji 🙂 end", "\"", "\\\\\"\"",
-                 "trailing\u{0}", "ÿ\u{1B}$B;3ED\u{1B}(B"]
+    let cases = [
+        "", "plain/path/IM0001.dcm", "quote\"in", "back\\slash", "tab\there\nnew\rline",
+        "\u{01}\u{1F}\u{7F}", "Müller^Jürgen", "山田^太郎", "emoji 🙂 end", "\"", "\\\\\"\"",
+        "trailing\u{0}", "ÿ\u{1B}$B;3ED\u{1B}(B",
+    ]
     for s in cases {
         var w = JSONWriter()
         w.value(s)

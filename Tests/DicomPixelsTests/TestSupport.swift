@@ -1,14 +1,16 @@
 import DicomBytes
 import DicomParser
-@testable import DicomPixels
-
 // TestValue and makeDataset (data sets without a reader) come from PetctTestSupport.
 @_exported import PetctTestSupport
 
+@testable import DicomPixels
+
 /// Image pixel module entries.
-func imagePixel(rows: Int, columns: Int, bitsAllocated: Int, bitsStored: Int? = nil, signed: Bool = false,
-                samples: Int = 1, planar: Int? = nil, frames: Int? = nil,
-                photometric: String? = nil) -> [(UInt32, TestValue)] {
+func imagePixel(
+    rows: Int, columns: Int, bitsAllocated: Int, bitsStored: Int? = nil, signed: Bool = false,
+    samples: Int = 1, planar: Int? = nil, frames: Int? = nil,
+    photometric: String? = nil
+) -> [(UInt32, TestValue)] {
     var e: [(UInt32, TestValue)] = [
         (0x0028_0002, .int([Int64(samples)])),
         (0x0028_0004, .text(photometric ?? (samples == 3 ? "RGB" : "MONOCHROME2"))),
@@ -55,7 +57,6 @@ func dicomError(_ body: () throws -> Void) -> DicomError? {
     return nil
 }
 
-
 // MARK: RLE / encapsulation writers for tests
 
 /// PackBits: runs of 2+ equal bytes as replicate runs, everything else as literals (<= 128 bytes).
@@ -98,7 +99,7 @@ func rleFrame(_ values: [UInt64], samples: Int, bytes: Int) -> [UInt8] {
         for b in stride(from: bytes - 1, through: 0, by: -1) {
             let plane = (0..<pixels).map { UInt8((values[$0 * samples + s] >> (8 * UInt64(b))) & 0xFF) }
             var seg = packBits(plane)
-            if seg.count % 2 == 1 { seg.append(0x80) }   // no-op header as padding
+            if seg.count % 2 == 1 { seg.append(0x80) }  // no-op header as padding
             segments.append(seg)
         }
     }

@@ -1,10 +1,12 @@
+import DicomBytes
+import DicomParser
 import Testing
+
+@testable import DicomWriter
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import DicomBytes
-import DicomParser
-@testable import DicomWriter
 
 /// Builds the writer's flat element list and heap.
 struct Builder {
@@ -24,13 +26,16 @@ struct Builder {
         var b: [UInt8] = []
         for v in vs { withUnsafeBytes(of: v.littleEndian) { b += $0 } }
         let (o, n) = put(b)
-        elements.append(WriteElement(tag: tag, vr: vrCode(vr), kind: .int, count: UInt32(vs.count), valueOffset: o, valueLength: n))
+        elements.append(
+            WriteElement(tag: tag, vr: vrCode(vr), kind: .int, count: UInt32(vs.count), valueOffset: o, valueLength: n))
     }
     mutating func floats(_ tag: UInt32, _ vr: StaticString, _ vs: [Double]) {
         var b: [UInt8] = []
         for v in vs { withUnsafeBytes(of: v.bitPattern.littleEndian) { b += $0 } }
         let (o, n) = put(b)
-        elements.append(WriteElement(tag: tag, vr: vrCode(vr), kind: .float, count: UInt32(vs.count), valueOffset: o, valueLength: n))
+        elements.append(
+            WriteElement(
+                tag: tag, vr: vrCode(vr), kind: .float, count: UInt32(vs.count), valueOffset: o, valueLength: n))
     }
     mutating func bytes(_ tag: UInt32, _ vr: StaticString, _ bs: [UInt8]) {
         let (o, n) = put(bs)
@@ -45,15 +50,19 @@ struct Builder {
         for it in items {
             let base = heap.count
             heap += it.heap
-            recs.append(WriteElement(tag: Tags.item, vr: 0, kind: .item, count: UInt32(it.elements.count),
-                                     descendants: UInt32(it.elements.count)))
+            recs.append(
+                WriteElement(
+                    tag: Tags.item, vr: 0, kind: .item, count: UInt32(it.elements.count),
+                    descendants: UInt32(it.elements.count)))
             for var e in it.elements {
                 if e.kind != .sequence && e.kind != .item { e.valueOffset += base }
                 recs.append(e)
             }
         }
-        elements.append(WriteElement(tag: tag, vr: vrCode("SQ"), kind: .sequence, count: UInt32(items.count),
-                                     descendants: UInt32(recs.count)))
+        elements.append(
+            WriteElement(
+                tag: tag, vr: vrCode("SQ"), kind: .sequence, count: UInt32(items.count),
+                descendants: UInt32(recs.count)))
         elements += recs
     }
 
@@ -132,7 +141,7 @@ struct Builder {
     #expect(ds.string(0x0008_0030) == "101500.5")
     #expect(ds.strings(0x0008_0008) == ["ORIGINAL", "PRIMARY", "AXIAL"])
     #expect(ds.string(0x0010_0010) == "Doe^Jane")
-    #expect(ds.string(0x0008_1030) == "odd")      // padding stripped
+    #expect(ds.string(0x0008_1030) == "odd")  // padding stripped
     #expect(ds.string(0x0010_4000) == "a long\\text")
     #expect(ds.string(0x0008_0120) == "http://x.org/a")
     #expect(ds.double(0x0010_1030) == 72.5)
@@ -154,7 +163,9 @@ struct Builder {
     #expect(Array(ds.source[ds.bytesRange(at: ob)!]) == [1, 2, 3, 0])
     let px = ds.index(of: 0x7FE0_0010)!
     #expect(Array(ds.source[ds.bytesRange(at: px)!]) == [1, 0, 2, 0])
-    for (tag, vr) in [(0x0009_1002, "UN"), (0x0009_1003, "OF"), (0x0009_1004, "OD"), (0x0009_1005, "OL"), (0x0009_1006, "OV")] {
+    for (tag, vr) in [
+        (0x0009_1002, "UN"), (0x0009_1003, "OF"), (0x0009_1004, "OD"), (0x0009_1005, "OL"), (0x0009_1006, "OV"),
+    ] {
         #expect(ds.index(of: UInt32(tag)).map { ds.elements[$0].vrString } == vr)
     }
     #expect(ds.index(of: 0x0010_0030).map { ds.elements[$0].kind } == .empty)
@@ -225,7 +236,7 @@ struct Builder {
     #expect(s(1) == "1")
     #expect(s(-3) == "-3")
     #expect(s(0.5) == "0.5")
-    #expect(s(370000000) == "370000000")
+    #expect(s(370_000_000) == "370000000")
     #expect(s(1.0 / 3.0)!.count <= 16)
     #expect(abs(Double(s(1.0 / 3.0)!)! - 1.0 / 3.0) < 1e-12)
     #expect(s(1.234567890123e-20)!.count <= 16)
@@ -251,7 +262,8 @@ struct Builder {
 
     var heap = Builder()
     heap.sop()
-    heap.elements.append(WriteElement(tag: 0x0010_0020, vr: vrCode("LO"), kind: .text, valueOffset: 1 << 40, valueLength: 4))
+    heap.elements.append(
+        WriteElement(tag: 0x0010_0020, vr: vrCode("LO"), kind: .text, valueOffset: 1 << 40, valueLength: 4))
     #expect(throws: DicomError.self) { try heap.encode() }
 
     var tree = Builder()
@@ -340,8 +352,10 @@ private func itemStream(_ fragments: [[UInt8]]) -> [UInt8] {
         (build(ts: nil, stream: good, encapsulated: true), "(0002,0010)"),
         (build(ts: "1.2.840.10008.1.2", stream: good, encapsulated: true), "only encapsulated"),
         (build(ts: "1.2.840.10008.1.2.5", stream: Array(good.dropLast()), encapsulated: true), "runs past"),
-        (build(ts: "1.2.840.10008.1.2.5", stream: [0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0], encapsulated: true),
-         "where an item was expected"),
+        (
+            build(ts: "1.2.840.10008.1.2.5", stream: [0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0], encapsulated: true),
+            "where an item was expected"
+        ),
         (build(ts: "1.2.840.10008.1.2.5", stream: [], encapsulated: true), "at least the Basic Offset Table"),
         (build(ts: "1.2.840.10008.1.2.5", stream: Array(good.prefix(5)), encapsulated: true), "truncated item header"),
         (build(ts: "not a uid", stream: good, encapsulated: true), "is not a UID"),

@@ -6,16 +6,18 @@
 import DicomBytes
 import DicomParser
 import DicomPixels
-import PetctSeries
-import PetctSUV
-import PetctPairing
 import PetctMasks
+import PetctPairing
+import PetctSUV
+import PetctSeries
 
 /// Two small target grids for masks: axial, and oblique with non-uniform slices.
 let maskGrids: [Grid] = [
-    Grid(slices: 4, rows: 8, columns: 8, origin: [0, 0, 0], direction: [0, 0, 1, 0, 1, 0, 1, 0, 0], spacing: [3, 2, 2]),
-    Grid(slices: 3, rows: 7, columns: 9, origin: [-5, 3, -2],
-         direction: [0.6, 0.8, 0, 0, 0, 1, 0.8, -0.6, 0], spacing: [2.5, 1.5, 1.1], sliceOffsets: [0, 2, 7]),
+    Grid(
+        slices: 4, rows: 8, columns: 8, origin: [0, 0, 0], direction: [0, 0, 1, 0, 1, 0, 1, 0, 0], spacing: [3, 2, 2]),
+    Grid(
+        slices: 3, rows: 7, columns: 9, origin: [-5, 3, -2],
+        direction: [0.6, 0.8, 0, 0, 0, 1, 0.8, -0.6, 0], spacing: [2.5, 1.5, 1.1], sliceOffsets: [0, 2, 7]),
 ]
 
 /// Largest pixel_array the fuzzer decodes (bigger claims are only checked by `info`).
@@ -49,7 +51,7 @@ func exercise(_ bytes: [UInt8], options: ReadOptions) {
     _ = try? VolumePlan.open(datasets: [ds, ds], paths: ["fuzz-a", "fuzz-b"])
     _ = try? SUVCalculator.compute(slices: [ds], kind: "bw")
     _ = try? SUVCalculator.compute(slices: [ds], kind: "lbm")
-    _ = try? SUVCalculator.compute(slices: [ds, ds], kind: "bsa")   // the cross-slice consistency check
+    _ = try? SUVCalculator.compute(slices: [ds, ds], kind: "bsa")  // the cross-slice consistency check
     // SEG / RTSTRUCT: parse, then every segment onto both grids, bytes and fractions, strict and not
     // (a SEG decodes its frames whole: only claims the fuzzer may allocate, as for pixel_array above)
     let segBytes = PixelDecoder.hasPixelData(ds) ? ((try? PixelDecoder.info(ds))?.nbytes ?? 0) : 0
@@ -60,11 +62,13 @@ func exercise(_ bytes: [UInt8], options: ReadOptions) {
             var floats = [Float](repeating: 0, count: n)
             for index in 0..<min(set.count, 8) {
                 bytes.withUnsafeMutableBufferPointer { b in
-                    let sink = MaskSink(bytes: b.baseAddress, floats: nil, rows: g.rows, columns: g.columns, threshold: 0.5)
+                    let sink = MaskSink(
+                        bytes: b.baseAddress, floats: nil, rows: g.rows, columns: g.columns, threshold: 0.5)
                     _ = try? set.fill(index, grid: g, sink: sink, strict: true, threads: 1)
                 }
                 floats.withUnsafeMutableBufferPointer { f in
-                    let sink = MaskSink(bytes: nil, floats: f.baseAddress, rows: g.rows, columns: g.columns, threshold: 0.5)
+                    let sink = MaskSink(
+                        bytes: nil, floats: f.baseAddress, rows: g.rows, columns: g.columns, threshold: 0.5)
                     _ = try? set.fill(index, grid: g, sink: sink, strict: false, threads: 1)
                 }
             }
@@ -77,7 +81,7 @@ func exercise(_ bytes: [UInt8], options: ReadOptions) {
 public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let bytes: [UInt8] = (data != nil && size > 0) ? Array(UnsafeBufferPointer(start: data, count: size)) : []
     let hasPrefix = size >= 132 && bytes[128] == 0x44 && bytes[129] == 0x49 && bytes[130] == 0x43 && bytes[131] == 0x4D
-    if !hasPrefix { exercise(bytes, options: ReadOptions()) }   // with a prefix this is the forced read
+    if !hasPrefix { exercise(bytes, options: ReadOptions()) }  // with a prefix this is the forced read
     exercise(bytes, options: ReadOptions(force: true))
     exercise(bytes, options: ReadOptions(stopBeforePixels: true, force: true))
     return 0

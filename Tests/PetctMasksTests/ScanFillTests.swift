@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PetctMasks
 
 /// The RTSTRUCT rasteriser's inclusion rule: voxel centre inside by even-odd, centres on a left/top edge
@@ -13,9 +14,11 @@ func raster(_ polys: [[(Double, Double)]], rows: Int = 12, columns: Int = 12) ->
 @Test func squareOnVoxelCentresKeepsLeftTopEdges() {
     // square with corners on centres (2,3)..(6,8): columns 2..5 and rows 3..7 (right, bottom edges out)
     let m = raster([[(2, 3), (6, 3), (6, 8), (2, 8)]])
-    for i in 0..<12 { for j in 0..<12 {
-        #expect(m[i][j] == ((2..<6).contains(j) && (3..<8).contains(i) ? 1 : 0), "voxel \(i),\(j)")
-    } }
+    for i in 0..<12 {
+        for j in 0..<12 {
+            #expect(m[i][j] == ((2..<6).contains(j) && (3..<8).contains(i) ? 1 : 0), "voxel \(i),\(j)")
+        }
+    }
 }
 
 @Test func holeAndIslandByEvenOdd() {
@@ -23,10 +26,10 @@ func raster(_ polys: [[(Double, Double)]], rows: Int = 12, columns: Int = 12) ->
     let hole: [(Double, Double)] = [(2.5, 2.5), (8.5, 2.5), (8.5, 8.5), (2.5, 8.5)]
     let island: [(Double, Double)] = [(4.5, 4.5), (6.5, 4.5), (6.5, 6.5), (4.5, 6.5)]
     let m = raster([outer, hole, island])
-    #expect(m[1][1] == 1)      // ring
-    #expect(m[3][3] == 0)      // hole
-    #expect(m[5][5] == 1)      // island in the hole
-    #expect(m[11][11] == 0)    // outside
+    #expect(m[1][1] == 1)  // ring
+    #expect(m[3][3] == 0)  // hole
+    #expect(m[5][5] == 1)  // island in the hole
+    #expect(m[11][11] == 0)  // outside
     let total = m.joined().reduce(0) { $0 + Int($1) }
     #expect(total == 100 - 36 + 4)
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PetctPairing
 
 /// Upsampling (a coarse PET-like source onto a fine CT-like grid) takes the separable plan's
@@ -9,7 +10,8 @@ import Testing
     let sg = Grid(slices: 6, rows: 9, columns: 8, origin: [-16, -18, 0], direction: axial, spacing: [3.27, 4, 4])
     let src: [Float] = (0..<(6 * 9 * 8)).map { (v: Int) -> Float in Float((v * 7919) % 613) * 0.37 - 40 }
     // 4x finer in plane, wider than the source (columns and rows outside), slices partly outside
-    let dg = Grid(slices: 9, rows: 41, columns: 37, origin: [-22, -20, -1], direction: axial, spacing: [2, 0.97, 1.01])
+    let dg = Grid(
+        slices: 9, rows: 41, columns: 37, origin: [-22, -20, -1], direction: axial, spacing: [2, 0.97, 1.01])
     let (a, ma) = try run(src, sg, dg, fill: -1024, separable: true)
     let (b, mb) = try run(src, sg, dg, fill: -1024, separable: false)
     #expect(ma == mb)

@@ -1,23 +1,28 @@
+import DicomBytes
 import Testing
+
+@testable import PetctPairing
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import DicomBytes
-@testable import PetctPairing
 
 /// Columns n = +z, c = +y, r = +x.
 let axial = [0.0, 0, 1, 0, 1, 0, 1, 0, 0]
 
 /// Runs the resampler, returning values and mask.
-func run(_ src: [Float], _ sg: Grid, _ dg: Grid, _ method: ResampleMethod = .linear, fill: Float = -1000,
-         threads: Int = 0, separable: Bool = true) throws -> ([Float], [UInt8]) {
+func run(
+    _ src: [Float], _ sg: Grid, _ dg: Grid, _ method: ResampleMethod = .linear, fill: Float = -1000,
+    threads: Int = 0, separable: Bool = true
+) throws -> ([Float], [UInt8]) {
     var dst = [Float](repeating: .nan, count: dg.slices * dg.rows * dg.columns)
     var mask = [UInt8](repeating: 7, count: dst.count)
     try src.withUnsafeBufferPointer { s in
         try dst.withUnsafeMutableBufferPointer { d in
             try mask.withUnsafeMutableBufferPointer { m in
-                try Resampler.resample(src: s, srcGrid: sg, dst: d, dstGrid: dg, method: method, fill: fill,
-                                       mask: m, threads: threads, allowSeparable: separable)
+                try Resampler.resample(
+                    src: s, srcGrid: sg, dst: d, dstGrid: dg, method: method, fill: fill,
+                    mask: m, threads: threads, allowSeparable: separable)
             }
         }
     }
@@ -27,10 +32,14 @@ func run(_ src: [Float], _ sg: Grid, _ dg: Grid, _ method: ResampleMethod = .lin
 /// Fills a grid with f(patient point).
 func sample(_ g: Grid, _ f: (Double, Double, Double) -> Double) -> [Float] {
     var out: [Float] = []
-    for k in 0..<g.slices { for i in 0..<g.rows { for j in 0..<g.columns {
-        let p = g.point(Double(k), Double(i), Double(j))
-        out.append(Float(f(p.0, p.1, p.2)))
-    } } }
+    for k in 0..<g.slices {
+        for i in 0..<g.rows {
+            for j in 0..<g.columns {
+                let p = g.point(Double(k), Double(i), Double(j))
+                out.append(Float(f(p.0, p.1, p.2)))
+            }
+        }
+    }
     return out
 }
 
@@ -72,7 +81,8 @@ func rotated(_ a: Double, _ b: Double) -> [Double] {
 
 @Test func rampIsReproducedOnAnotherAxialGrid() throws {
     let ramp: (Double, Double, Double) -> Double = { x, y, z in 3 * x - 2 * y + 0.5 * z + 7 }
-    let sg = Grid(slices: 12, rows: 30, columns: 28, origin: [-10, -12, -20], direction: axial, spacing: [3, 0.9, 1.1])
+    let sg = Grid(
+        slices: 12, rows: 30, columns: 28, origin: [-10, -12, -20], direction: axial, spacing: [3, 0.9, 1.1])
     let dg = Grid(slices: 9, rows: 17, columns: 19, origin: [-14, -5, -25], direction: axial, spacing: [4, 1.7, 1.3])
     let (dst, mask) = try run(sample(sg, ramp), sg, dg)
     let expected = sample(dg, ramp)
@@ -97,9 +107,10 @@ func rotated(_ a: Double, _ b: Double) -> [Double] {
 
 @Test func nonUniformSlicesInterpolateInPatientSpace() throws {
     let offsets = [0.0, 1, 3, 7, 8]
-    let sg = Grid(slices: 5, rows: 2, columns: 2, origin: [0, 0, 10], direction: axial, spacing: [2, 1, 1],
-                  sliceOffsets: offsets)
-    let src = sample(sg) { _, _, z in z * z }   // values at the real slice positions
+    let sg = Grid(
+        slices: 5, rows: 2, columns: 2, origin: [0, 0, 10], direction: axial, spacing: [2, 1, 1],
+        sliceOffsets: offsets)
+    let src = sample(sg) { _, _, z in z * z }  // values at the real slice positions
     let dg = Grid(slices: 9, rows: 1, columns: 1, origin: [0, 0, 10], direction: axial, spacing: [1, 1, 1])
     let (dst, _) = try run(src, sg, dg)
     // piecewise linear between the real positions
@@ -115,8 +126,9 @@ func rotated(_ a: Double, _ b: Double) -> [Double] {
     // descending offsets describe the same volume in reverse order
     var rev: [Float] = []
     for k in (0..<5).reversed() { rev += src[(k * 4)..<(k * 4 + 4)] }
-    let sg2b = Grid(slices: 5, rows: 2, columns: 2, origin: [0, 0, 10], direction: axial, spacing: [2, 1, 1],
-                    sliceOffsets: offsets.reversed())
+    let sg2b = Grid(
+        slices: 5, rows: 2, columns: 2, origin: [0, 0, 10], direction: axial, spacing: [2, 1, 1],
+        sliceOffsets: offsets.reversed())
     let (dst2, _) = try run(rev, sg2b, dg)
     for k in 0..<9 { #expect(abs(dst2[k] - dst[k]) < 1e-3) }
 }
@@ -127,11 +139,15 @@ func rotated(_ a: Double, _ b: Double) -> [Double] {
     // dst voxel centres sit between pairs of source centres, 2 mm voxels
     let dg = Grid(slices: 2, rows: 4, columns: 3, origin: [0.5, 0.5, 0], direction: axial, spacing: [2, 2, 2])
     let (dst, mask) = try run(src, sg, dg, .area)
-    for k in 0..<2 { for i in 0..<4 { for j in 0..<3 {
-        var m: Float = 0
-        for a in 0..<2 { for b in 0..<2 { m += src[k * 48 + (2 * i + a) * 6 + 2 * j + b] } }
-        #expect(abs(dst[k * 12 + i * 3 + j] - m / 4) < 1e-4)
-    } } }
+    for k in 0..<2 {
+        for i in 0..<4 {
+            for j in 0..<3 {
+                var m: Float = 0
+                for a in 0..<2 { for b in 0..<2 { m += src[k * 48 + (2 * i + a) * 6 + 2 * j + b] } }
+                #expect(abs(dst[k * 12 + i * 3 + j] - m / 4) < 1e-4)
+            }
+        }
+    }
     #expect(mask.allSatisfy { $0 == 1 })
     // linear on the same grid only looks at the 2x2 neighbours too, but an area 4x down-sample must
     // average 16 values while linear takes 4
@@ -146,8 +162,9 @@ func rotated(_ a: Double, _ b: Double) -> [Double] {
     let ramp: (Double, Double, Double) -> Double = { x, y, z in 2 * x + y - 3 * z + 1 }
     let sg = Grid(slices: 20, rows: 24, columns: 22, origin: [-11, -12, -10], direction: axial, spacing: [1, 1, 1])
     let src = sample(sg, ramp)
-    let dg = Grid(slices: 6, rows: 7, columns: 8, origin: [-3, -2, -4], direction: rotated(0.4, 0.3),
-                  spacing: [1.3, 1.1, 0.9])
+    let dg = Grid(
+        slices: 6, rows: 7, columns: 8, origin: [-3, -2, -4], direction: rotated(0.4, 0.3),
+        spacing: [1.3, 1.1, 0.9])
     let (dst, mask) = try run(src, sg, dg)
     let expected = sample(dg, ramp)
     #expect(mask.allSatisfy { $0 == 1 })
@@ -160,7 +177,8 @@ func rotated(_ a: Double, _ b: Double) -> [Double] {
     for v in 0..<d2.count where m2[v] == 1 { #expect(abs(d2[v] - e2[v]) < 1e-3) }
     #expect(m2.contains(1))
     // area on an oblique grid (supersampled) is exact on a ramp too
-    let dg3 = Grid(slices: 3, rows: 3, columns: 3, origin: [-2, -1, -3], direction: rotated(0.2, -0.5), spacing: [2, 2.5, 2.5])
+    let dg3 = Grid(
+        slices: 3, rows: 3, columns: 3, origin: [-2, -1, -3], direction: rotated(0.2, -0.5), spacing: [2, 2.5, 2.5])
     let (d3, m3) = try run(src, sg, dg3, .area)
     let e3 = sample(dg3, ramp)
     #expect(m3.allSatisfy { $0 == 1 })
@@ -183,7 +201,9 @@ func rotated(_ a: Double, _ b: Double) -> [Double] {
 @Test func threadCountsAgree() throws {
     let sg = Grid(slices: 7, rows: 9, columns: 11, origin: [0, 0, 0], direction: axial, spacing: [1, 1, 1])
     let src = (0..<(7 * 9 * 11)).map { Float(($0 * 7919) % 101) }
-    let dg = Grid(slices: 13, rows: 5, columns: 6, origin: [0.3, -0.2, -0.7], direction: rotated(0.1, 0.05), spacing: [0.6, 1.7, 1.9])
+    let dg = Grid(
+        slices: 13, rows: 5, columns: 6, origin: [0.3, -0.2, -0.7], direction: rotated(0.1, 0.05),
+        spacing: [0.6, 1.7, 1.9])
     let (a, ma) = try run(src, sg, dg, threads: 1)
     let (b, mb) = try run(src, sg, dg, threads: 0)
     let (c, mc) = try run(src, sg, dg, threads: 3)
@@ -215,10 +235,12 @@ func rotated(_ a: Double, _ b: Double) -> [Double] {
 
 @Test func separableAndGenericPathsAgree() throws {
     // CT-like source onto a PET-like grid, and back, with non-uniform source slices
-    let sg = Grid(slices: 9, rows: 40, columns: 36, origin: [-20, -22, -5], direction: axial, spacing: [1.5, 1.1, 1.2],
-                  sliceOffsets: [0, 1.5, 3, 4.5, 6, 9, 10.5, 12, 13.5])
+    let sg = Grid(
+        slices: 9, rows: 40, columns: 36, origin: [-20, -22, -5], direction: axial, spacing: [1.5, 1.1, 1.2],
+        sliceOffsets: [0, 1.5, 3, 4.5, 6, 9, 10.5, 12, 13.5])
     let src = (0..<(9 * 40 * 36)).map { Float(($0 * 7919) % 1013) - 500 }
-    let dg = Grid(slices: 5, rows: 13, columns: 11, origin: [-24, -20, -6], direction: axial, spacing: [3.2, 3.9, 4.1])
+    let dg = Grid(
+        slices: 5, rows: 13, columns: 11, origin: [-24, -20, -6], direction: axial, spacing: [3.2, 3.9, 4.1])
     let (a, ma) = try run(src, sg, dg, separable: true)
     let (b, mb) = try run(src, sg, dg, separable: false)
     #expect(ma == mb)
@@ -237,7 +259,8 @@ func rotated(_ a: Double, _ b: Double) -> [Double] {
     var sgOffsets = sg
     sgOffsets.sliceOffsets = (0..<6).map { Double($0) * 2 }
     let src = (0..<(6 * 9 * 8)).map { Float(($0 * 7919) % 211) }
-    let dg = Grid(slices: 9, rows: 14, columns: 15, origin: [-3, -2, -4], direction: rotated(0.5, 0.7), spacing: [1.9, 1.1, 1.3])
+    let dg = Grid(
+        slices: 9, rows: 14, columns: 15, origin: [-3, -2, -4], direction: rotated(0.5, 0.7), spacing: [1.9, 1.1, 1.3])
     let (a, ma) = try run(src, sg, dg)
     let (b, mb) = try run(src, sgOffsets, dg)
     #expect(ma == mb)

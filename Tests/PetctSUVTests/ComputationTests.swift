@@ -1,14 +1,15 @@
 import DicomBytes
 import Glibc
 import Testing
+
 @testable import PetctSUV
 
 /// The pure layer: `SUVInputs` -> factors and report. Base case (see `baseInputs`): 70 kg, 1.75 m,
 /// male, 370 MBq F-18 injected at 10:00, scan (series) start 11:00, i.e. 3600 s of decay.
 @Suite struct ComputationTests {
-    let startDecay = pow(2, -3600 / F18.halfLife)   // fraction left after one hour
-    let jamesMale = (1.10 * 70 - 128 * 0.16) * 1000   // 56520 g
-    let jamesFemale = (1.07 * 70 - 148 * 0.16) * 1000 // 51220 g
+    let startDecay = pow(2, -3600 / F18.halfLife)  // fraction left after one hour
+    let jamesMale = (1.10 * 70 - 128 * 0.16) * 1000  // 56520 g
+    let jamesFemale = (1.07 * 70 - 148 * 0.16) * 1000  // 51220 g
     var bsaCm2: Double { 0.007184 * pow(70, 0.425) * pow(175, 0.725) * 10_000 }
 
     func run(_ i: SUVInputs, _ k: SUVKind = .bw) throws(DicomError) -> (factors: [Double], info: SUVInfo) {
@@ -36,7 +37,7 @@ import Testing
     @Test func bqmlAdminHasNoDecay() throws {
         var i = baseInputs()
         i.decayCorrection = "ADMIN"
-        i.halfLife = nil           // not needed when images are decay corrected to administration
+        i.halfLife = nil  // not needed when images are decay corrected to administration
         i.injectionTimeOfDay = nil
         let r = try run(i)
         #expect(r.factors.allSatisfy { close($0, 70_000 / 370e6) })
@@ -76,7 +77,7 @@ import Testing
 
     @Test func nonF18Nuclide() throws {
         var i = baseInputs()
-        i.halfLife = Ga68.halfLife   // Ga-68, 67.71 min
+        i.halfLife = Ga68.halfLife  // Ga-68, 67.71 min
         i.dose = 150e6
         let r = try run(i)
         #expect(r.factors.allSatisfy { close($0, 70_000 / (150e6 * pow(2, -3600 / 4062.6))) })
@@ -105,7 +106,7 @@ import Testing
     @Test func cntsPhilipsActivityConcentrationFactor() throws {
         var i = baseInputs()
         i.units = "CNTS"
-        i.philipsActivityFactors = [2.5, 2.5, 2.5]   // counts -> Bq/ml
+        i.philipsActivityFactors = [2.5, 2.5, 2.5]  // counts -> Bq/ml
         let r = try run(i)
         #expect(r.factors.allSatisfy { close($0, 2.5 * 70_000 / (370e6 * startDecay)) })
         #expect(r.info.vendorFactor == 2.5)
@@ -170,7 +171,7 @@ import Testing
 
     @Test func seriesTimeAfterAcquisitionUsesGEPrivate() throws {
         var i = baseInputs()
-        i.seriesTime = 11.5 * 3600          // 11:30, after the acquisition at 11:00
+        i.seriesTime = 11.5 * 3600  // 11:30, after the acquisition at 11:00
         i.geScanDateTime = at(10, 55)
         let r = try run(i)
         #expect(r.info.scanStart == at(10, 55))
@@ -182,7 +183,7 @@ import Testing
     @Test func seriesTimeAfterAcquisitionBackComputesQIBA() throws {
         var i = baseInputs()
         i.seriesTime = 11.5 * 3600
-        i.acquisitionTimes = [at(11, 2), at(11), at(11, 4)]   // earliest is slice 1
+        i.acquisitionTimes = [at(11, 2), at(11), at(11, 4)]  // earliest is slice 1
         i.frameReferenceTimesMs = [0, 150_000, 0]
         i.frameDurationsMs = [0, 300_000, 0]
         let r = try run(i)
@@ -190,7 +191,7 @@ import Testing
         let x = lambda * 300
         let start = at(11) - 150 + log(x / (1 - exp(-x))) / lambda
         #expect(close(r.info.scanStart!, start, 1e-15))
-        #expect(abs(r.info.scanStart! - at(11)) < 1)   // within a second of 11:00 for this frame
+        #expect(abs(r.info.scanStart! - at(11)) < 1)  // within a second of 11:00 for this frame
         #expect(r.info.scanStartSource!.contains("QIBA"))
         let decay = exp(-lambda * (start - at(10)))
         #expect(r.factors.allSatisfy { close($0, 70_000 / (370e6 * decay)) })
@@ -259,10 +260,10 @@ import Testing
 
     @Test func scanPastMidnight() throws {
         var i = baseInputs()
-        i.seriesDate = 20090                     // 2025-01-02
-        i.seriesTime = 0.5 * 3600                // 00:30
+        i.seriesDate = 20090  // 2025-01-02
+        i.seriesTime = 0.5 * 3600  // 00:30
         i.acquisitionTimes = Array(repeating: at(0, 30, day: 1), count: 3)
-        i.injectionTimeOfDay = 23.5 * 3600       // 23:30 the evening before
+        i.injectionTimeOfDay = 23.5 * 3600  // 23:30 the evening before
         let r = try run(i)
         #expect(r.info.injectionTime == at(23, 30))
         #expect(r.info.injectionTimeSource!.contains("previous day"))
@@ -277,7 +278,7 @@ import Testing
 
     @Test func doseInMBqQuirk() throws {
         var i = baseInputs()
-        i.dose = 370                             // "Bq" that are MBq
+        i.dose = 370  // "Bq" that are MBq
         let r = try run(i)
         #expect(r.factors.allSatisfy { close($0, 70_000 / (370e6 * startDecay)) })
         #expect(r.info.doseBq == 370e6)
@@ -288,7 +289,7 @@ import Testing
 
     @Test func implausibleDoseIsReported() throws {
         var i = baseInputs()
-        i.dose = 2e5                              // 0.2 MBq: neither MBq-quirk nor plausible
+        i.dose = 2e5  // 0.2 MBq: neither MBq-quirk nor plausible
         let r = try run(i)
         #expect(r.info.doseNote!.contains("implausible"))
         #expect(close(r.factors[0], 70_000 / (2e5 * startDecay)))
@@ -327,7 +328,7 @@ import Testing
 
     @Test func missingDecayCorrectionFallsBackOnCorrectedImage() throws {
         var i = baseInputs()
-        i.decayCorrection = nil                  // CorrectedImage has DECY
+        i.decayCorrection = nil  // CorrectedImage has DECY
         let r = try run(i)
         #expect(r.info.decayCorrection == "START")
         #expect(r.info.notes.contains { $0.contains("START assumed") })
@@ -335,7 +336,7 @@ import Testing
 
     @Test func jamesOutOfRangeIsAnErrorNotNaN() {
         var i = baseInputs()
-        i.weightKg = 300                          // 1.10*300 - 128*(300/175)^2 < 0
+        i.weightKg = 300  // 1.10*300 - 128*(300/175)^2 < 0
         #expect(suvErrorTag { _ = try run(i, .lbm) } == SUVTag.patientSize)
         #expect(suvErrorTag { _ = try run(i, .lbmJanma) } == nil)
     }
@@ -347,7 +348,7 @@ import Testing
         let decayed = 370e6 * startDecay
         #expect(close(try run(i, .lbm).factors[0], jamesMale / decayed))
         #expect(close(try run(i, .bsa).factors[0], bsaCm2 / decayed))
-        #expect(close(try run(i, .ibw).factors[0], 70_000 / decayed))     // capped at W
+        #expect(close(try run(i, .ibw).factors[0], 70_000 / decayed))  // capped at W
         let bmi = 70 / (1.75 * 1.75)
         #expect(close(try run(i, .lbmJanma).factors[0], 9270 * 70 / (6680 + 216 * bmi) * 1000 / decayed))
     }
@@ -380,10 +381,12 @@ import Testing
         var i = baseInputs()
         i.sex = "O"
         let j = try run(i, .lbm).info.json()
-        for key in ["kind", "units", "suv_type", "decay_correction", "scan_start", "scan_start_source", "injection_time",
-                    "injection_time_source", "dose_bq", "dose_note", "half_life_s", "weight_kg", "height_cm", "sex",
-                    "sex_note", "normaliser", "normaliser_value", "decay_factor", "formula", "per_slice", "factor",
-                    "vendor_factor", "notes"] {
+        for key in [
+            "kind", "units", "suv_type", "decay_correction", "scan_start", "scan_start_source", "injection_time",
+            "injection_time_source", "dose_bq", "dose_note", "half_life_s", "weight_kg", "height_cm", "sex",
+            "sex_note", "normaliser", "normaliser_value", "decay_factor", "formula", "per_slice", "factor",
+            "vendor_factor", "notes",
+        ] {
             #expect(j.contains("\"\(key)\":"), "\(key)")
         }
         #expect(j.hasPrefix("{\"kind\":\"lbm\",\"units\":\"BQML\""))

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PetctSUV
 
 /// Seconds since midnight of h:m:s.
@@ -14,7 +15,7 @@ func hms(_ h: Double, _ m: Double = 0, _ s: Double = 0) -> Double { h * 3600 + m
         #expect(DicomDateTime.parseDate("20250301")! - DicomDateTime.parseDate("20250228")! == 1)
         #expect(DicomDateTime.parseDate("19691231") == -1)
         #expect(DicomDateTime.parseDate("2025.01.01") == DicomDateTime.parseDate("20250101"))  // ACR-NEMA
-        #expect(DicomDateTime.parseDate("20250101 ") == 55 * 365 + 14)                        // padding
+        #expect(DicomDateTime.parseDate("20250101 ") == 55 * 365 + 14)  // padding
     }
 
     @Test func invalidDatesAreRejected() {
@@ -36,8 +37,8 @@ func hms(_ h: Double, _ m: Double = 0, _ s: Double = 0) -> Double { h * 3600 + m
         #expect(DicomDateTime.parseTime("110000.000000") == hms(11))
         #expect(DicomDateTime.parseTime("235959.5") == hms(23, 59, 59.5))
         #expect(close(DicomDateTime.parseTime("101530.123456")!, hms(10, 15, 30.123456)))
-        #expect(DicomDateTime.parseTime("1015") == hms(10, 15))       // no seconds
-        #expect(DicomDateTime.parseTime("10") == hms(10))                   // no minutes
+        #expect(DicomDateTime.parseTime("1015") == hms(10, 15))  // no seconds
+        #expect(DicomDateTime.parseTime("10") == hms(10))  // no minutes
         #expect(DicomDateTime.parseTime("10:15:30") == hms(10, 15, 30))  // old style
         #expect(DicomDateTime.parseTime("10:15:30.25") == hms(10, 15, 30.25))
         #expect(DicomDateTime.parseTime("10:15") == hms(10, 15))
@@ -88,7 +89,7 @@ func hms(_ h: Double, _ m: Double = 0, _ s: Double = 0) -> Double { h * 3600 + m
         var parsed = 0
         for _ in 0..<20_000 {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            let length = Int(state >> 59)   // 0...31
+            let length = Int(state >> 59)  // 0...31
             var bytes: [UInt8] = []
             for i in 0..<length {
                 let r = (state >> UInt64(i % 50)) ^ UInt64(i &* 2_654_435_761)

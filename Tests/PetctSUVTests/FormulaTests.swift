@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+
 @testable import PetctSUV
 
 /// The body-size formulas and decay helpers, for W = 70 kg, H = 175 cm.
@@ -14,8 +15,8 @@ import Testing
 
     @Test func leanBodyMassJames() {
         // W/H = 70/175 = 0.4, (W/H)^2 = 0.16
-        let male = 1.10 * 70 - 128 * 0.16      // 77 - 20.48 = 56.52 kg
-        let female = 1.07 * 70 - 148 * 0.16    // 74.9 - 23.68 = 51.22 kg
+        let male = 1.10 * 70 - 128 * 0.16  // 77 - 20.48 = 56.52 kg
+        let female = 1.07 * 70 - 148 * 0.16  // 74.9 - 23.68 = 51.22 kg
         #expect(close(SUVMath.lbmJames(weightKg: w, heightCm: h, sex: .male), male))
         #expect(close(SUVMath.lbmJames(weightKg: w, heightCm: h, sex: .female), female))
         #expect(close(SUVMath.lbmJames(weightKg: w, heightCm: h, sex: .unknown), (male + female) / 2))
@@ -23,7 +24,7 @@ import Testing
     }
 
     @Test func leanBodyMassJanmahasatian() {
-        let bmi = 70 / (1.75 * 1.75)           // 22.857 kg/m2
+        let bmi = 70 / (1.75 * 1.75)  // 22.857 kg/m2
         #expect(close(SUVMath.bmi(weightKg: w, heightCm: h), bmi))
         let male = 9270 * 70 / (6680 + 216 * bmi)
         let female = 9270 * 70 / (8780 + 244 * bmi)
@@ -75,11 +76,13 @@ import Testing
         // Frame of one half-life: the reference point lies ln(2 ln 2)/L after the frame start.
         let lambda = log(2.0) / F18.halfLife
         let inFrame = log(2 * log(2.0)) / lambda
-        let start = SUVMath.scanStartFromFrameReference(acquisition: 1000, frameReference: 700,
-                                                        duration: F18.halfLife, halfLife: F18.halfLife)
+        let start = SUVMath.scanStartFromFrameReference(
+            acquisition: 1000, frameReference: 700,
+            duration: F18.halfLife, halfLife: F18.halfLife)
         #expect(close(start, 1000 - 700 + inFrame))
         // For a 300 s F-18 frame the reference point is just before mid-frame (< 150 s).
-        let s2 = SUVMath.scanStartFromFrameReference(acquisition: 0, frameReference: 150, duration: 300, halfLife: F18.halfLife)
+        let s2 = SUVMath.scanStartFromFrameReference(
+            acquisition: 0, frameReference: 150, duration: 300, halfLife: F18.halfLife)
         #expect(s2 < 0 && s2 > -1)
     }
 

@@ -1,6 +1,7 @@
 import DicomBytes
 import Glibc
 import Testing
+
 @testable import PetctSUV
 
 /// SUV of a 4D series: 2 time frames x 2 slices (stored frame by frame). Frame 1 starts 11:00:00 and

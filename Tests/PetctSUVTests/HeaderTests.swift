@@ -2,20 +2,24 @@ import DicomBytes
 import DicomParser
 import Glibc
 import Testing
+
 @testable import PetctSUV
 
 /// Header extraction (`SUVInputs(slices:)`) and the `SUVCalculator.compute` entry point, on data sets
 /// built in memory.
 @Suite struct HeaderTests {
     /// A PET slice header like the SUV DROs: 70 kg, 1.75 m, 368.08 MBq F-18 at 10:00, series at 11:00.
-    func slice(units: String = "BQML", acquisitionTime: String = "110000.000000", extra: [Node] = [],
-               radiopharmaceutical: [Node]? = nil) -> [Node] {
-        let rp = radiopharmaceutical ?? [
-            .text(SUVTag.radiopharmaceuticalStartTime, "100000.000000"),
-            .text(SUVTag.radionuclideTotalDose, "368080000.0"),
-            .text(SUVTag.radionuclideHalfLife, "6586.2"),
-            .sequence(0x0054_0300, [[.text(0x0008_0100, "C-111A1")]]),
-        ]
+    func slice(
+        units: String = "BQML", acquisitionTime: String = "110000.000000", extra: [Node] = [],
+        radiopharmaceutical: [Node]? = nil
+    ) -> [Node] {
+        let rp =
+            radiopharmaceutical ?? [
+                .text(SUVTag.radiopharmaceuticalStartTime, "100000.000000"),
+                .text(SUVTag.radionuclideTotalDose, "368080000.0"),
+                .text(SUVTag.radionuclideHalfLife, "6586.2"),
+                .sequence(0x0054_0300, [[.text(0x0008_0100, "C-111A1")]]),
+            ]
         return [
             .text(SUVTag.studyDate, "20250101"),
             .text(SUVTag.seriesDate, "20250101"),
@@ -91,25 +95,35 @@ import Testing
             nodes.filter { $0.tag != tag } + (node.map { [$0] } ?? [])
         }
         // Same values written differently agree: numbers as numbers, codes without case or padding.
-        let reformatted = makeDataset(replacing(SUVTag.units, with: .text(SUVTag.units, "bqml "),
-            in: replacing(SUVTag.patientWeight, with: .text(SUVTag.patientWeight, "70"), in: slice())))
+        let reformatted = makeDataset(
+            replacing(
+                SUVTag.units, with: .text(SUVTag.units, "bqml "),
+                in: replacing(SUVTag.patientWeight, with: .text(SUVTag.patientWeight, "70"), in: slice())))
         #expect((try? SUVCalculator.compute(slices: [good, reformatted, good], kind: "bw")) != nil)
 
-        let heavier = makeDataset(replacing(SUVTag.patientWeight, with: .text(SUVTag.patientWeight, "80.0"), in: slice()))
-        #expect(suvErrorTag { _ = try SUVCalculator.compute(slices: [good, good, heavier], kind: "bw") } == SUVTag.patientWeight)
-        let message = suvErrorMessage { _ = try SUVCalculator.compute(slices: [good, good, heavier], kind: "bw") } ?? ""
-        #expect(message.contains("PatientWeight (0010,1030)") && message.contains("'70.0' in slice 0")
+        let heavier = makeDataset(
+            replacing(SUVTag.patientWeight, with: .text(SUVTag.patientWeight, "80.0"), in: slice()))
+        #expect(
+            suvErrorTag { _ = try SUVCalculator.compute(slices: [good, good, heavier], kind: "bw") }
+                == SUVTag.patientWeight)
+        let message =
+            suvErrorMessage { _ = try SUVCalculator.compute(slices: [good, good, heavier], kind: "bw") } ?? ""
+        #expect(
+            message.contains("PatientWeight (0010,1030)") && message.contains("'70.0' in slice 0")
                 && message.contains("'80.0' in slice 2"))
 
-        let otherDose = makeDataset(slice(radiopharmaceutical: [
-            .text(SUVTag.radiopharmaceuticalStartTime, "100000.000000"),
-            .text(SUVTag.radionuclideTotalDose, "185040000.0"),
-            .text(SUVTag.radionuclideHalfLife, "6586.2"),
-        ]))
-        #expect(suvErrorTag { _ = try SUVCalculator.compute(slices: [good, otherDose], kind: "bw") }
+        let otherDose = makeDataset(
+            slice(radiopharmaceutical: [
+                .text(SUVTag.radiopharmaceuticalStartTime, "100000.000000"),
+                .text(SUVTag.radionuclideTotalDose, "185040000.0"),
+                .text(SUVTag.radionuclideHalfLife, "6586.2"),
+            ]))
+        #expect(
+            suvErrorTag { _ = try SUVCalculator.compute(slices: [good, otherDose], kind: "bw") }
                 == SUVTag.radionuclideTotalDose)
         let noWeight = makeDataset(replacing(SUVTag.patientWeight, with: nil, in: slice()))
-        #expect(suvErrorMessage { _ = try SUVCalculator.compute(slices: [good, noWeight], kind: "bw") }?
+        #expect(
+            suvErrorMessage { _ = try SUVCalculator.compute(slices: [good, noWeight], kind: "bw") }?
                 .contains("absent in slice 1") == true)
         let otherUnits = makeDataset(slice(units: "CNTS"))
         #expect(suvErrorTag { _ = try SUVCalculator.compute(slices: [good, otherUnits], kind: "bw") } == SUVTag.units)
@@ -173,7 +187,7 @@ import Testing
         #expect(r.factors == [0.0005])
         #expect(SUVInputs(slices: [ds]).philipsCreatorAssumed)
         #expect(r.infoJSON.contains("(7053,10xx) assumed to be Philips'"))
-        #expect(abs(2000 * r.factors[0] - 1) < 1e-12)   // DRO_2_4 median 2000 counts -> SUVbw 1
+        #expect(abs(2000 * r.factors[0] - 1) < 1e-12)  // DRO_2_4 median 2000 counts -> SUVbw 1
     }
 
     @Test func philipsFactorOfAnotherCreatorIsNotUsed() {
@@ -184,14 +198,16 @@ import Testing
 
     @Test func gePrivateScanDateTimeAsRawBytes() throws {
         // Implicit VR: the private value stays bytes. Series time 11:30 is after the acquisition at 11:00.
-        var nodes = slice(extra: [.text(0x0009_0010, "GEMS_PETD_01"), .raw(0x0009_100D, Array("20250101105500.00 ".utf8))])
+        var nodes = slice(extra: [
+            .text(0x0009_0010, "GEMS_PETD_01"), .raw(0x0009_100D, Array("20250101105500.00 ".utf8)),
+        ])
         nodes = nodes.filter { $0.tag != SUVTag.seriesTime } + [.text(SUVTag.seriesTime, "113000")]
         let ds = makeDataset(nodes)
         #expect(SUVInputs(slices: [ds]).geScanDateTime == at(10, 55))
         let r = try SUVCalculator.compute(slices: [ds], kind: "bw")
         #expect(close(r.factors[0], 70_000 / (368.08e6 * pow(2, -55 * 60 / 6586.2))))
         #expect(r.infoJSON.contains("\"scan_start\":\"2025-01-01T10:55:00\""))
-        #expect(!r.infoJSON.contains("assumed to be GE"))   // its creator was there
+        #expect(!r.infoJSON.contains("assumed to be GE"))  // its creator was there
     }
 
     @Test func gePrivateWithoutCreatorIsNotedOnlyWhenUsed() throws {
@@ -210,11 +226,14 @@ import Testing
             .text(SUVTag.radionuclideTotalDose, "3.7E8"),
             .text(SUVTag.radionuclideHalfLife, "6586.2"),
         ]
-        let nodes = slice(extra: [.text(SUVTag.acquisitionDateTime, "20250101110500.5"),
-                                  .text(SUVTag.timezoneOffset, "+0100")], radiopharmaceutical: rp)
+        let nodes = slice(
+            extra: [
+                .text(SUVTag.acquisitionDateTime, "20250101110500.5"),
+                .text(SUVTag.timezoneOffset, "+0100"),
+            ], radiopharmaceutical: rp)
         let i = SUVInputs(slices: [makeDataset(nodes)])
-        #expect(i.injectionDateTime == at(10))       // 09:00 UTC is 10:00 local
-        #expect(i.acquisitionTimes == [at(11, 5, 0.5)])   // DT preferred over date + time
+        #expect(i.injectionDateTime == at(10))  // 09:00 UTC is 10:00 local
+        #expect(i.acquisitionTimes == [at(11, 5, 0.5)])  // DT preferred over date + time
         #expect(i.dose == 3.7e8)
     }
 

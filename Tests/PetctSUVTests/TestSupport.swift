@@ -1,14 +1,15 @@
 import DicomBytes
 import DicomParser
 import Glibc
-@testable import PetctSUV
 import PetctTestSupport
+
+@testable import PetctSUV
 
 /// A header node for building test data sets without a reader.
 indirect enum Node {
     case text(UInt32, String)
-    case number(UInt32, Double)        // a binary FD value
-    case raw(UInt32, [UInt8])          // a value left as bytes (UN)
+    case number(UInt32, Double)  // a binary FD value
+    case raw(UInt32, [UInt8])  // a value left as bytes (UN)
     case sequence(UInt32, [[Node]])
 
     var tag: UInt32 {
@@ -34,8 +35,8 @@ func makeDataset(_ nodes: [Node]) -> Dataset {
     return PetctTestSupport.makeDataset(entries(nodes), fileMeta: false, flags: [.stoppedBeforePixels])
 }
 
-enum F18 { static let halfLife = 6586.2 }     // 109.77 min
-enum Ga68 { static let halfLife = 4062.6 }    // 67.71 min
+enum F18 { static let halfLife = 6586.2 }  // 109.77 min
+enum Ga68 { static let halfLife = 4062.6 }  // 67.71 min
 
 /// 2025-01-01 00:00 in `DicomDateTime` seconds: 20089 days after 1970-01-01.
 let jan1 = 20089.0 * 86400

@@ -1,15 +1,17 @@
+// TestFile, tempDir and removeDir come from PetctTestSupport.
+@_exported import PetctTestSupport
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
-// TestFile, tempDir and removeDir come from PetctTestSupport.
-@_exported import PetctTestSupport
-
 /// One image slice with the usual CT/PET geometry tags.
-func slice(series: String, study: String = "1.2.3", modality: String = "CT", number: Int = 1, instance: Int?,
-           ipp: [Double]?, iop: [Double]? = [1, 0, 0, 0, 1, 0], rows: Int = 2, columns: Int = 3,
-           spacing: [Double] = [0.8, 0.9], slope: Double = 1, intercept: Double = 0, values: [UInt16]? = nil,
-           imageType: String = "ORIGINAL\\PRIMARY\\AXIAL", description: String = "series") -> TestFile {
+func slice(
+    series: String, study: String = "1.2.3", modality: String = "CT", number: Int = 1, instance: Int?,
+    ipp: [Double]?, iop: [Double]? = [1, 0, 0, 0, 1, 0], rows: Int = 2, columns: Int = 3,
+    spacing: [Double] = [0.8, 0.9], slope: Double = 1, intercept: Double = 0, values: [UInt16]? = nil,
+    imageType: String = "ORIGINAL\\PRIMARY\\AXIAL", description: String = "series"
+) -> TestFile {
     var f = TestFile()
     f.text(0x0008_0008, "CS", imageType)
     f.text(0x0008_0016, "UI", "1.2.840.10008.5.1.4.1.1.2")

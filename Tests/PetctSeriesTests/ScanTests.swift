@@ -1,14 +1,18 @@
+import DicomBytes
+import DicomParser
 import Testing
+
+@testable import PetctSeries
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import DicomBytes
-import DicomParser
-@testable import PetctSeries
 
-func entry(_ path: String, series: String, study: String = "S", modality: String = "CT", number: Int? = 1,
-           instance: Int? = nil, z: Double? = nil, iop: [Double]? = [1, 0, 0, 0, 1, 0], rows: Int = 4,
-           imageType: [String] = ["ORIGINAL", "PRIMARY", "AXIAL"]) -> ScanEntry {
+func entry(
+    _ path: String, series: String, study: String = "S", modality: String = "CT", number: Int? = 1,
+    instance: Int? = nil, z: Double? = nil, iop: [Double]? = [1, 0, 0, 0, 1, 0], rows: Int = 4,
+    imageType: [String] = ["ORIGINAL", "PRIMARY", "AXIAL"]
+) -> ScanEntry {
     var e = ScanEntry(path: path)
     e.series = series; e.study = study; e.modality = modality; e.seriesNumber = number; e.instance = instance
     e.position = z.map { [0, 0, $0] }; e.orientation = iop; e.rows = rows; e.columns = 4; e.imageType = imageType
@@ -58,7 +62,8 @@ func entry(_ path: String, series: String, study: String = "S", modality: String
     var paths: [String] = []
     for k in 0..<3 {
         let p = "\(dir)/ct\(k).dcm"
-        slice(series: "1.5", number: 3, instance: k + 1, ipp: [0, 0, Double(2 - k)], description: "CT \"body\"").write(p)
+        slice(series: "1.5", number: 3, instance: k + 1, ipp: [0, 0, Double(2 - k)], description: "CT \"body\"").write(
+            p)
         paths.append(p)
     }
     var pt = slice(series: "1.6", modality: "PT", number: 4, instance: 1, ipp: [0, 0, 0])
@@ -74,15 +79,18 @@ func entry(_ path: String, series: String, study: String = "S", modality: String
     #expect(json.hasPrefix("{\"series\":[{\"study_uid\":\"1.2.3\",\"series_uid\":\"1.5\","))
     #expect(json.contains("\"files\":[\"\(dir)/ct2.dcm\",\"\(dir)/ct1.dcm\",\"\(dir)/ct0.dcm\"]"))
     #expect(json.contains("\"description\":\"CT \\\"body\\\"\""))
-    #expect(json.contains("\"series_number\":3,\"image_type\":[\"ORIGINAL\",\"PRIMARY\",\"AXIAL\"],\"rows\":2,\"columns\":3,"
-                          + "\"orientation\":[1.0,0.0,0.0,0.0,1.0,0.0],\"slice_count\":3"))
+    #expect(
+        json.contains(
+            "\"series_number\":3,\"image_type\":[\"ORIGINAL\",\"PRIMARY\",\"AXIAL\"],\"rows\":2,\"columns\":3,"
+                + "\"orientation\":[1.0,0.0,0.0,0.0,1.0,0.0],\"slice_count\":3"))
     #expect(json.contains("\"localizer\":false,\"ignore\":false,\"reason\":null,\"part\":0"))
     #expect(json.contains("\"corrected_image\":[\"DECY\",\"ATTN\"],\"units\":\"BQML\",\"number_of_frames\":1"))
     #expect(json.contains("\"patient_id\":\"P1\",\"patient_name\":\"Doe^Jane\""))
     #expect(json.contains("{\"path\":\"\(junk)\",\"reason\":"))
     #expect(json.contains("{\"path\":\"\(dir)/gone.dcm\",\"reason\":"))
     // CT before PT
-    let ctAt = json.firstRange(of: "\"series_uid\":\"1.5\"")!.lowerBound, ptAt = json.firstRange(of: "\"series_uid\":\"1.6\"")!.lowerBound
+    let ctAt = json.firstRange(of: "\"series_uid\":\"1.5\"")!.lowerBound,
+        ptAt = json.firstRange(of: "\"series_uid\":\"1.6\"")!.lowerBound
     #expect(ctAt < ptAt)
     // same result on one thread
     #expect(SeriesScanner.scan(paths: paths, threads: 1) == json)
@@ -101,9 +109,12 @@ func entry(_ path: String, series: String, study: String = "S", modality: String
     var ori = TestFile(); ori.ds(0x0020_0037, [0, 1, 0, 0, 0, -1])
     shared.seq(0x0020_9116, [ori])
     f.seq(0x5200_9229, [shared])
-    f.seq(0x5200_9230, [0.0, 5].map { x in
-        var item = TestFile(); var pos = TestFile(); pos.ds(0x0020_0032, [x, 0, 0]); item.seq(0x0020_9113, [pos]); return item
-    })
+    f.seq(
+        0x5200_9230,
+        [0.0, 5].map { x in
+            var item = TestFile(); var pos = TestFile(); pos.ds(0x0020_0032, [x, 0, 0]); item.seq(0x0020_9113, [pos]);
+            return item
+        })
     f.write("\(dir)/mf.dcm")
     // a structured report: no Rows/Columns
     var sr = TestFile()
@@ -115,6 +126,8 @@ func entry(_ path: String, series: String, study: String = "S", modality: String
     #expect(json.contains("\"orientation\":[0.0,1.0,0.0,0.0,0.0,-1.0],\"slice_count\":2"))
     #expect(json.contains("\"number_of_frames\":2"))
     #expect(json.contains("\"series_uid\":\"sr.1\""))
-    #expect(json.contains("\"rows\":0,\"columns\":0,\"orientation\":null,\"slice_count\":1,\"files\":[\"\(dir)/sr.dcm\"],"
-                          + "\"localizer\":false,\"ignore\":true,\"reason\":\"not an image (no Rows/Columns)\""))
+    #expect(
+        json.contains(
+            "\"rows\":0,\"columns\":0,\"orientation\":null,\"slice_count\":1,\"files\":[\"\(dir)/sr.dcm\"],"
+                + "\"localizer\":false,\"ignore\":true,\"reason\":\"not an image (no Rows/Columns)\""))
 }

@@ -1,5 +1,6 @@
 import DicomBytes
 import Testing
+
 @testable import PetctSeries
 
 /// An enhanced multi-frame PET with a temporal dimension: 2 time points x 2 positions, stored out of
@@ -15,19 +16,21 @@ import Testing
     f.seq(0x5200_9229, [shared])
     // stored frames: (t=2, z=3), (t=1, z=3), (t=2, z=0), (t=1, z=0)
     let stored: [(t: UInt32, z: Double)] = [(2, 3), (1, 3), (2, 0), (1, 0)]
-    f.seq(0x5200_9230, stored.map { t, z in
-        var item = TestFile()
-        var pos = TestFile(); pos.ds(0x0020_0032, [0, 0, z])
-        item.seq(0x0020_9113, [pos])
-        var content = TestFile()
-        content.elements.append((0x0020_9128, "UL", [UInt8(t), 0, 0, 0]))
-        item.seq(0x0020_9111, [content])
-        return item
-    })
+    f.seq(
+        0x5200_9230,
+        stored.map { t, z in
+            var item = TestFile()
+            var pos = TestFile(); pos.ds(0x0020_0032, [0, 0, z])
+            item.seq(0x0020_9113, [pos])
+            var content = TestFile()
+            content.elements.append((0x0020_9128, "UL", [UInt8(t), 0, 0, 0]))
+            item.seq(0x0020_9111, [content])
+            return item
+        })
     f.write("\(dir)/mf.dcm")
     let plan = try VolumePlan.open(paths: ["\(dir)/mf.dcm"], threads: 1)
     #expect(plan.timeFrameCount == 2)
-    #expect(plan.frames == [3, 1, 2, 0])          // t=1: z=0, z=3; t=2: z=0, z=3
+    #expect(plan.frames == [3, 1, 2, 0])  // t=1: z=0, z=3; t=2: z=0, z=3
     #expect(plan.json.contains("\"shape\":[2,2,2,3]"))
     #expect(plan.json.contains("\"grouped_by\":\"TemporalPositionIndex (0020,9128)\""))
     #expect(plan.json.contains("\"temporal_position_index\":2"))
@@ -79,12 +82,13 @@ import Testing
     defer { removeDir(dir) }
     slice(series: "s", instance: 1, ipp: [0, 0, 0]).write("\(dir)/a.dcm")
     slice(series: "s", instance: 2, ipp: [0, 0, 2]).write("\(dir)/b.dcm")
-    slice(series: "s", instance: 2, ipp: [0, 0, 2]).write("\(dir)/b-copy.dcm")     // same SOPInstanceUID
+    slice(series: "s", instance: 2, ipp: [0, 0, 2]).write("\(dir)/b-copy.dcm")  // same SOPInstanceUID
     let plan = try VolumePlan.open(paths: ["\(dir)/a.dcm", "\(dir)/b.dcm", "\(dir)/b-copy.dcm"], threads: 1)
     #expect(plan.sliceCount == 2 && plan.timeFrameCount == 1)
-    #expect(plan.geometry.warnings.contains { $0.hasPrefix("duplicate file \(dir)/b-copy.dcm: the same SOPInstanceUID") })
+    #expect(
+        plan.geometry.warnings.contains { $0.hasPrefix("duplicate file \(dir)/b-copy.dcm: the same SOPInstanceUID") })
 
-    var other = slice(series: "s", instance: 3, ipp: [0, 0, 2])                       // another instance, same place
+    var other = slice(series: "s", instance: 3, ipp: [0, 0, 2])  // another instance, same place
     other.text(0x0008_0032, "TM", "110000")
     other.write("\(dir)/c.dcm")
     do {
@@ -92,6 +96,8 @@ import Testing
         Issue.record("expected a geometry error")
     } catch {
         #expect(error.kind == .geometry)
-        #expect(error.message.contains("b.dcm") && error.message.contains("c.dcm") && error.message.contains("same position"))
+        #expect(
+            error.message.contains("b.dcm") && error.message.contains("c.dcm")
+                && error.message.contains("same position"))
     }
 }

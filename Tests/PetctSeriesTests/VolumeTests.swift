@@ -1,10 +1,12 @@
+import DicomBytes
+import DicomParser
 import Testing
+
+@testable import PetctSeries
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import DicomBytes
-import DicomParser
-@testable import PetctSeries
 
 func place(_ p: [Double]?, _ o: [Double]?, _ n: Int?, _ name: String) -> SlicePlacement {
     SlicePlacement(position: p, orientation: o, instanceNumber: n, name: name)
@@ -34,8 +36,8 @@ func place(_ p: [Double]?, _ o: [Double]?, _ n: Int?, _ name: String) -> SlicePl
 @Test func dropsDuplicatePositionsKeepingTheLowestInstance() throws {
     let iop = [1.0, 0, 0, 0, 1, 0]
     var slices = (0..<4).map { k in place([0, 0, Double(k) * 3], iop, k + 10, "f\(k)") }
-    slices.append(place([0, 0, 6.0000001], iop, 2, "dup"))   // same position as f2, lower instance
-    slices.append(place([0, 0, 3], iop, 50, "dup2"))          // same as f1, higher instance
+    slices.append(place([0, 0, 6.0000001], iop, 2, "dup"))  // same position as f2, lower instance
+    slices.append(place([0, 0, 3], iop, 50, "dup2"))  // same as f1, higher instance
     let g = try Stacking.stack(slices, fallbackSpacing: nil)
     #expect(g.order.map { slices[$0].name } == ["f0", "f1", "dup", "f3"])
     #expect(Set(g.dropped.map { slices[$0].name }) == ["f2", "dup2"])
@@ -74,8 +76,9 @@ func place(_ p: [Double]?, _ o: [Double]?, _ n: Int?, _ name: String) -> SlicePl
     #expect(a.count == 16 && d.count == 9)
     for (k, i, j) in [(0.0, 0.0, 0.0), (2, 5, 7), (1, 0, 3)] {
         let expected = origin + (4 * k) * n + (0.7 * i) * c + (0.9 * j) * r
-        let p = Vec3(a[0] * k + a[1] * i + a[2] * j + a[3], a[4] * k + a[5] * i + a[6] * j + a[7],
-                     a[8] * k + a[9] * i + a[10] * j + a[11])
+        let p = Vec3(
+            a[0] * k + a[1] * i + a[2] * j + a[3], a[4] * k + a[5] * i + a[6] * j + a[7],
+            a[8] * k + a[9] * i + a[10] * j + a[11])
         #expect((p - expected).norm < 1e-9)
     }
     #expect(Array(a[12...]) == [0, 0, 0, 1])
@@ -114,8 +117,10 @@ func place(_ p: [Double]?, _ o: [Double]?, _ n: Int?, _ name: String) -> SlicePl
     // written in shuffled order with shuffled names; slope/intercept differ per slice
     for (n, k) in [2, 0, 3, 1].enumerated() {
         let p = "\(dir)/x\(n).dcm"
-        slice(series: "9.9", instance: 4 - k, ipp: [-5, -6, -100 + 2 * Double(k)], slope: Double(k + 1),
-              intercept: -1000, values: (0..<6).map { UInt16(k * 100 + $0) }).write(p)
+        slice(
+            series: "9.9", instance: 4 - k, ipp: [-5, -6, -100 + 2 * Double(k)], slope: Double(k + 1),
+            intercept: -1000, values: (0..<6).map { UInt16(k * 100 + $0) }
+        ).write(p)
         paths.append(p)
     }
     let plan = try VolumePlan.open(paths: paths, threads: 2)
@@ -175,14 +180,16 @@ func place(_ p: [Double]?, _ o: [Double]?, _ n: Int?, _ name: String) -> SlicePl
     f.seq(0x5200_9229, [shared])
     // frames stored at z = 10, 4, 7 (out of order), per-frame slope
     let zs = [10.0, 4, 7]
-    f.seq(0x5200_9230, zs.enumerated().map { i, z in
-        var item = TestFile()
-        var pos = TestFile(); pos.ds(0x0020_0032, [0, 0, z])
-        item.seq(0x0020_9113, [pos])
-        var tr = TestFile(); tr.ds(0x0028_1053, [Double(i + 1)]); tr.ds(0x0028_1052, [0])
-        item.seq(0x0028_9145, [tr])
-        return item
-    })
+    f.seq(
+        0x5200_9230,
+        zs.enumerated().map { i, z in
+            var item = TestFile()
+            var pos = TestFile(); pos.ds(0x0020_0032, [0, 0, z])
+            item.seq(0x0020_9113, [pos])
+            var tr = TestFile(); tr.ds(0x0028_1053, [Double(i + 1)]); tr.ds(0x0028_1052, [0])
+            item.seq(0x0028_9145, [tr])
+            return item
+        })
     f.write("\(dir)/mf.dcm")
     let plan = try VolumePlan.open(paths: ["\(dir)/mf.dcm"], threads: 1)
     #expect(plan.sliceCount == 3)
@@ -199,7 +206,9 @@ func place(_ p: [Double]?, _ o: [Double]?, _ n: Int?, _ name: String) -> SlicePl
     // a dynamic series: 3 time points at the same 10 positions
     let iop = [1.0, 0, 0, 0, 1, 0]
     var slices: [SlicePlacement] = []
-    for t in 0..<3 { for k in 0..<10 { slices.append(place([0, 0, Double(k) * 2], iop, t * 10 + k + 1, "t\(t)k\(k)")) } }
+    for t in 0..<3 {
+        for k in 0..<10 { slices.append(place([0, 0, Double(k) * 2], iop, t * 10 + k + 1, "t\(t)k\(k)")) }
+    }
     let g = try Stacking.stack(slices, fallbackSpacing: nil)
     #expect(g.order.map { slices[$0].name } == (0..<10).map { "t0k\($0)" })
     #expect(g.dropped.count == 20)
@@ -214,8 +223,10 @@ func place(_ p: [Double]?, _ o: [Double]?, _ n: Int?, _ name: String) -> SlicePl
     var paths: [String] = []
     for k in 0..<3 {
         let p = "\(dir)/s\(k).dcm"
-        slice(series: "7.7", instance: k + 1, ipp: [0, 0, Double(k) * 2], slope: 1, intercept: -1000,
-              values: (0..<6).map { UInt16(k * 10 + $0) }).write(p)
+        slice(
+            series: "7.7", instance: k + 1, ipp: [0, 0, Double(k) * 2], slope: 1, intercept: -1000,
+            values: (0..<6).map { UInt16(k * 10 + $0) }
+        ).write(p)
         paths.append(p)
     }
     let notDicom = "\(dir)/notes.txt"
@@ -235,8 +246,10 @@ func place(_ p: [Double]?, _ o: [Double]?, _ n: Int?, _ name: String) -> SlicePl
     #expect(fromScan.headers.indices.allSatisfy { fromScan.headers[$0] === kept.headers[fromScan.paths[$0]] })
 
     // The kept header really is what is used: s2's file now says slope 5, its kept header still 1.
-    slice(series: "7.7", instance: 3, ipp: [0, 0, 4], slope: 5, intercept: -1000,
-          values: (0..<6).map { UInt16(20 + $0) }).write(paths[2])
+    slice(
+        series: "7.7", instance: 3, ipp: [0, 0, 4], slope: 5, intercept: -1000,
+        values: (0..<6).map { UInt16(20 + $0) }
+    ).write(paths[2])
     let reread = try VolumePlan.open(paths: paths, threads: 1)
     let reused = try VolumePlan.open(paths: paths, threads: 1, known: kept.headers)
     #expect(reread.json.contains("[5.0,-1000.0]"))

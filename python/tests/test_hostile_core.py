@@ -562,11 +562,16 @@ def test_ctrl_c_leaves_a_fifo_whose_writer_stalls(tmp_path):
     os.mkfifo(fifo)
     proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
         import os, sys, threading, time, petct
+        connected = threading.Event()
         def writer():
-            fd = os.open(sys.argv[1], os.O_WRONLY)      # waits for the reader, then stalls
+            # O_RDWR opens a FIFO at once and counts as a writer: the reader must never see end of
+            # file, only a writer that stalls after 10 bytes
+            fd = os.open(sys.argv[1], os.O_RDWR)
             os.write(fd, b"\\0" * 10)
+            connected.set()
             time.sleep(600)
         threading.Thread(target=writer, daemon=True).start()
+        connected.wait()
         print("start", flush=True)
         try:
             petct.dcmread(sys.argv[1])

@@ -16,9 +16,7 @@
 typedef struct charls_jpegls_decoder charls_jpegls_decoder;
 
 /* Error codes: 0 is success; the others are only reported (via charls_get_error_message). */
-typedef enum charls_jpegls_errc {
-    CHARLS_JPEGLS_ERRC_SUCCESS = 0
-} charls_jpegls_errc;
+typedef enum charls_jpegls_errc { CHARLS_JPEGLS_ERRC_SUCCESS = 0 } charls_jpegls_errc;
 
 typedef enum charls_interleave_mode {
     CHARLS_INTERLEAVE_MODE_NONE = 0,
@@ -43,7 +41,8 @@ struct codecshim_charls_api {
     int32_t (*decoder_read_header)(charls_jpegls_decoder *decoder);
     int32_t (*decoder_get_frame_info)(const charls_jpegls_decoder *decoder, charls_frame_info *info);
     int32_t (*decoder_get_interleave_mode)(const charls_jpegls_decoder *decoder, int32_t *mode);
-    int32_t (*decoder_get_destination_size)(const charls_jpegls_decoder *decoder, uint32_t stride, size_t *size);
+    int32_t (*decoder_get_destination_size)(const charls_jpegls_decoder *decoder, uint32_t stride,
+                                            size_t *size);
     int32_t (*decoder_decode_to_buffer)(const charls_jpegls_decoder *decoder, void *destination, size_t size,
                                         uint32_t stride);
 };
@@ -54,39 +53,59 @@ extern struct codecshim_charls_api codecshim_charls;
 int codecshim_charls_load(const char **why);
 
 #ifndef CODECSHIM_NO_FORWARDERS
-static inline const char *charls_get_version_string(void) { return codecshim_charls.get_version_string(); }
-static inline const char *charls_get_error_message(charls_jpegls_errc e) {
+static inline const char *
+charls_get_version_string(void)
+{
+    return codecshim_charls.get_version_string();
+}
+static inline const char *
+charls_get_error_message(charls_jpegls_errc e)
+{
     return codecshim_charls.get_error_message((int32_t)e);
 }
 /* The decoder's first call: opens the library if needed, NULL when it is missing. */
-static inline charls_jpegls_decoder *charls_jpegls_decoder_create(void) {
+static inline charls_jpegls_decoder *
+charls_jpegls_decoder_create(void)
+{
     return codecshim_charls_load(0) ? codecshim_charls.decoder_create() : 0;
 }
-static inline void charls_jpegls_decoder_destroy(const charls_jpegls_decoder *d) { codecshim_charls.decoder_destroy(d); }
-static inline charls_jpegls_errc charls_jpegls_decoder_set_source_buffer(charls_jpegls_decoder *d, const void *src,
-                                                                         size_t size) {
+static inline void
+charls_jpegls_decoder_destroy(const charls_jpegls_decoder *d)
+{
+    codecshim_charls.decoder_destroy(d);
+}
+static inline charls_jpegls_errc
+charls_jpegls_decoder_set_source_buffer(charls_jpegls_decoder *d, const void *src, size_t size)
+{
     return (charls_jpegls_errc)codecshim_charls.decoder_set_source_buffer(d, src, size);
 }
-static inline charls_jpegls_errc charls_jpegls_decoder_read_header(charls_jpegls_decoder *d) {
+static inline charls_jpegls_errc
+charls_jpegls_decoder_read_header(charls_jpegls_decoder *d)
+{
     return (charls_jpegls_errc)codecshim_charls.decoder_read_header(d);
 }
-static inline charls_jpegls_errc charls_jpegls_decoder_get_frame_info(const charls_jpegls_decoder *d,
-                                                                      charls_frame_info *info) {
+static inline charls_jpegls_errc
+charls_jpegls_decoder_get_frame_info(const charls_jpegls_decoder *d, charls_frame_info *info)
+{
     return (charls_jpegls_errc)codecshim_charls.decoder_get_frame_info(d, info);
 }
-static inline charls_jpegls_errc charls_jpegls_decoder_get_interleave_mode(const charls_jpegls_decoder *d,
-                                                                           charls_interleave_mode *mode) {
+static inline charls_jpegls_errc
+charls_jpegls_decoder_get_interleave_mode(const charls_jpegls_decoder *d, charls_interleave_mode *mode)
+{
     int32_t m = 0;
     int32_t rc = codecshim_charls.decoder_get_interleave_mode(d, &m);
     *mode = (charls_interleave_mode)m;
     return (charls_jpegls_errc)rc;
 }
-static inline charls_jpegls_errc charls_jpegls_decoder_get_destination_size(const charls_jpegls_decoder *d,
-                                                                            uint32_t stride, size_t *size) {
+static inline charls_jpegls_errc
+charls_jpegls_decoder_get_destination_size(const charls_jpegls_decoder *d, uint32_t stride, size_t *size)
+{
     return (charls_jpegls_errc)codecshim_charls.decoder_get_destination_size(d, stride, size);
 }
-static inline charls_jpegls_errc charls_jpegls_decoder_decode_to_buffer(const charls_jpegls_decoder *d, void *dst,
-                                                                        size_t size, uint32_t stride) {
+static inline charls_jpegls_errc
+charls_jpegls_decoder_decode_to_buffer(const charls_jpegls_decoder *d, void *dst, size_t size,
+                                       uint32_t stride)
+{
     return (charls_jpegls_errc)codecshim_charls.decoder_decode_to_buffer(d, dst, size, stride);
 }
 #endif

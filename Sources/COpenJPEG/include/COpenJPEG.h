@@ -128,50 +128,112 @@ int codecshim_openjpeg_load(const char **why);
 
 #ifndef CODECSHIM_NO_FORWARDERS
 #define CODECSHIM_OPJ (codecshim_openjpeg)
-static inline const char *opj_version(void) { return CODECSHIM_OPJ.version(); }
+static inline const char *
+opj_version(void)
+{
+    return CODECSHIM_OPJ.version();
+}
 /* The decoder's first call: opens the library if needed, NULL when it is missing. */
-static inline opj_stream_t *opj_stream_create(OPJ_SIZE_T n, OPJ_BOOL is_input) {
+static inline opj_stream_t *
+opj_stream_create(OPJ_SIZE_T n, OPJ_BOOL is_input)
+{
     return codecshim_openjpeg_load(0) ? CODECSHIM_OPJ.stream_create(n, is_input) : 0;
 }
-static inline void opj_stream_destroy(opj_stream_t *s) { CODECSHIM_OPJ.stream_destroy(s); }
-static inline void opj_stream_set_user_data(opj_stream_t *s, void *data, opj_stream_free_user_data_fn f) {
+static inline void
+opj_stream_destroy(opj_stream_t *s)
+{
+    CODECSHIM_OPJ.stream_destroy(s);
+}
+static inline void
+opj_stream_set_user_data(opj_stream_t *s, void *data, opj_stream_free_user_data_fn f)
+{
     CODECSHIM_OPJ.stream_set_user_data(s, data, f);
 }
-static inline void opj_stream_set_user_data_length(opj_stream_t *s, OPJ_UINT64 n) {
+static inline void
+opj_stream_set_user_data_length(opj_stream_t *s, OPJ_UINT64 n)
+{
     CODECSHIM_OPJ.stream_set_user_data_length(s, n);
 }
-static inline void opj_stream_set_read_function(opj_stream_t *s, opj_stream_read_fn f) {
+static inline void
+opj_stream_set_read_function(opj_stream_t *s, opj_stream_read_fn f)
+{
     CODECSHIM_OPJ.stream_set_read_function(s, f);
 }
-static inline void opj_stream_set_skip_function(opj_stream_t *s, opj_stream_skip_fn f) {
+static inline void
+opj_stream_set_skip_function(opj_stream_t *s, opj_stream_skip_fn f)
+{
     CODECSHIM_OPJ.stream_set_skip_function(s, f);
 }
-static inline void opj_stream_set_seek_function(opj_stream_t *s, opj_stream_seek_fn f) {
+static inline void
+opj_stream_set_seek_function(opj_stream_t *s, opj_stream_seek_fn f)
+{
     CODECSHIM_OPJ.stream_set_seek_function(s, f);
 }
-static inline opj_codec_t *opj_create_decompress(OPJ_CODEC_FORMAT format) { return CODECSHIM_OPJ.create_decompress(format); }
-static inline void opj_destroy_codec(opj_codec_t *c) { CODECSHIM_OPJ.destroy_codec(c); }
-static inline OPJ_BOOL opj_set_error_handler(opj_codec_t *c, opj_msg_callback f, void *user) {
+static inline opj_codec_t *
+opj_create_decompress(OPJ_CODEC_FORMAT format)
+{
+    return CODECSHIM_OPJ.create_decompress(format);
+}
+static inline void
+opj_destroy_codec(opj_codec_t *c)
+{
+    CODECSHIM_OPJ.destroy_codec(c);
+}
+static inline OPJ_BOOL
+opj_set_error_handler(opj_codec_t *c, opj_msg_callback f, void *user)
+{
     return CODECSHIM_OPJ.set_error_handler(c, f, user);
 }
-static inline OPJ_BOOL opj_set_warning_handler(opj_codec_t *c, opj_msg_callback f, void *user) {
+static inline OPJ_BOOL
+opj_set_warning_handler(opj_codec_t *c, opj_msg_callback f, void *user)
+{
     return CODECSHIM_OPJ.set_warning_handler(c, f, user);
 }
-static inline OPJ_BOOL opj_set_info_handler(opj_codec_t *c, opj_msg_callback f, void *user) {
+static inline OPJ_BOOL
+opj_set_info_handler(opj_codec_t *c, opj_msg_callback f, void *user)
+{
     return CODECSHIM_OPJ.set_info_handler(c, f, user);
 }
-static inline void opj_set_default_decoder_parameters(opj_dparameters_t *p) { CODECSHIM_OPJ.set_default_decoder_parameters(p); }
-static inline OPJ_BOOL opj_setup_decoder(opj_codec_t *c, opj_dparameters_t *p) { return CODECSHIM_OPJ.setup_decoder(c, p); }
-static inline OPJ_BOOL opj_read_header(opj_stream_t *s, opj_codec_t *c, opj_image_t **image) {
+static inline void
+opj_set_default_decoder_parameters(opj_dparameters_t *p)
+{
+    CODECSHIM_OPJ.set_default_decoder_parameters(p);
+}
+static inline OPJ_BOOL
+opj_setup_decoder(opj_codec_t *c, opj_dparameters_t *p)
+{
+    return CODECSHIM_OPJ.setup_decoder(c, p);
+}
+static inline OPJ_BOOL
+opj_read_header(opj_stream_t *s, opj_codec_t *c, opj_image_t **image)
+{
     return CODECSHIM_OPJ.read_header(s, c, image);
 }
-static inline void opj_image_destroy(opj_image_t *image) { CODECSHIM_OPJ.image_destroy(image); }
-static inline OPJ_BOOL opj_has_thread_support(void) { return CODECSHIM_OPJ.has_thread_support(); }
-static inline OPJ_BOOL opj_codec_set_threads(opj_codec_t *c, int n) { return CODECSHIM_OPJ.codec_set_threads(c, n); }
-static inline OPJ_BOOL opj_decode(opj_codec_t *c, opj_stream_t *s, opj_image_t *image) {
+static inline void
+opj_image_destroy(opj_image_t *image)
+{
+    CODECSHIM_OPJ.image_destroy(image);
+}
+static inline OPJ_BOOL
+opj_has_thread_support(void)
+{
+    return CODECSHIM_OPJ.has_thread_support();
+}
+static inline OPJ_BOOL
+opj_codec_set_threads(opj_codec_t *c, int n)
+{
+    return CODECSHIM_OPJ.codec_set_threads(c, n);
+}
+static inline OPJ_BOOL
+opj_decode(opj_codec_t *c, opj_stream_t *s, opj_image_t *image)
+{
     return CODECSHIM_OPJ.decode(c, s, image);
 }
-static inline OPJ_BOOL opj_end_decompress(opj_codec_t *c, opj_stream_t *s) { return CODECSHIM_OPJ.end_decompress(c, s); }
+static inline OPJ_BOOL
+opj_end_decompress(opj_codec_t *c, opj_stream_t *s)
+{
+    return CODECSHIM_OPJ.end_decompress(c, s);
+}
 #endif
 
 #endif

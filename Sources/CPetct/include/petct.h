@@ -27,31 +27,31 @@ extern "C" {
 /* ---- status / error codes ---------------------------------------------------------------- */
 enum {
     PETCT_OK = 0,
-    PETCT_E_INVALID_DICOM = 1,     /* input is not DICOM (no DICM and not parseable with force) */
-    PETCT_E_MALFORMED = 2,         /* DICOM, but truncated or structurally invalid */
-    PETCT_E_UNSUPPORTED_TS = 3,    /* transfer syntax / codec not supported */
-    PETCT_E_IO = 4,                /* open/read failure */
-    PETCT_E_SUV = 5,               /* SUV cannot be computed (missing/invalid inputs) */
-    PETCT_E_GEOMETRY = 6,          /* inconsistent or missing geometry */
-    PETCT_E_ARGUMENT = 7,          /* bad argument from the caller (buffer size, index, ...) */
-    PETCT_E_NO_PIXELS = 8,         /* dataset has no pixel data */
+    PETCT_E_INVALID_DICOM = 1,  /* input is not DICOM (no DICM and not parseable with force) */
+    PETCT_E_MALFORMED = 2,      /* DICOM, but truncated or structurally invalid */
+    PETCT_E_UNSUPPORTED_TS = 3, /* transfer syntax / codec not supported */
+    PETCT_E_IO = 4,             /* open/read failure */
+    PETCT_E_SUV = 5,            /* SUV cannot be computed (missing/invalid inputs) */
+    PETCT_E_GEOMETRY = 6,       /* inconsistent or missing geometry */
+    PETCT_E_ARGUMENT = 7,       /* bad argument from the caller (buffer size, index, ...) */
+    PETCT_E_NO_PIXELS = 8,      /* dataset has no pixel data */
     PETCT_E_INTERNAL = 9,
-    PETCT_E_LIMIT = 10,            /* a petct_limits limit was reached (decoded bytes, stream bytes) */
-    PETCT_E_CANCELLED = 11,        /* the caller's cancel flag was set */
-    PETCT_E_NO_MEMORY = 12         /* an allocation (already bounded by the input and the limits) failed */
+    PETCT_E_LIMIT = 10,     /* a petct_limits limit was reached (decoded bytes, stream bytes) */
+    PETCT_E_CANCELLED = 11, /* the caller's cancel flag was set */
+    PETCT_E_NO_MEMORY = 12  /* an allocation (already bounded by the input and the limits) failed */
 };
 
 #define PETCT_NO_TAG 0xFFFFFFFFu
 
 typedef struct petct_error {
-    int32_t code;          /* one of PETCT_E_* */
-    uint32_t tag;          /* (group << 16) | element, or PETCT_NO_TAG */
-    int64_t offset;        /* byte offset in the (decompressed) file, or -1 */
-    int32_t os_errno;      /* errno of the failed system call for PETCT_E_IO (EACCES, EISDIR, ...), else 0 */
+    int32_t code;     /* one of PETCT_E_* */
+    uint32_t tag;     /* (group << 16) | element, or PETCT_NO_TAG */
+    int64_t offset;   /* byte offset in the (decompressed) file, or -1 */
+    int32_t os_errno; /* errno of the failed system call for PETCT_E_IO (EACCES, EISDIR, ...), else 0 */
     int32_t reserved;
-    int64_t item_index;    /* list calls: index of the failing path (petct_volume_open: in `paths`;
+    int64_t item_index; /* list calls: index of the failing path (petct_volume_open: in `paths`;
                               petct_volume_fill: the first slice of that file in the volume's "files"), or -1 */
-    char message[1024];    /* UTF-8, NUL-terminated; bytes of paths that are not UTF-8 appear as \xNN */
+    char message[1024]; /* UTF-8, NUL-terminated; bytes of paths that are not UTF-8 appear as \xNN */
 } petct_error;
 
 /* ---- limits and cancellation ------------------------------------------------------------ */
@@ -78,9 +78,9 @@ void petct_get_limits(petct_limits *out);
  * those back to bytes gives the path bytes exactly. */
 
 /* ---- reading a single DICOM file ---------------------------------------------------------- */
-#define PETCT_READ_STOP_BEFORE_PIXELS 0x1u   /* stop at (7FE0,0010) without reading it */
-#define PETCT_READ_FORCE              0x2u   /* like pydicom force=True: no preamble/meta needed */
-#define PETCT_READ_NO_CHARSET         0x4u   /* keep text as raw bytes (kind RAW_TEXT) */
+#define PETCT_READ_STOP_BEFORE_PIXELS 0x1u /* stop at (7FE0,0010) without reading it */
+#define PETCT_READ_FORCE              0x2u /* like pydicom force=True: no preamble/meta needed */
+#define PETCT_READ_NO_CHARSET         0x4u /* keep text as raw bytes (kind RAW_TEXT) */
 
 typedef struct petct_dataset petct_dataset;
 
@@ -88,63 +88,63 @@ typedef struct petct_dataset petct_dataset;
  * that waits on a stalled writer. */
 int32_t petct_read_file(const char *path, uint32_t flags, const int32_t *cancel, petct_dataset **out,
                         petct_error *err);
-int32_t petct_read_buffer(const uint8_t *data, size_t length, uint32_t flags,
-                          petct_dataset **out, petct_error *err);
+int32_t petct_read_buffer(const uint8_t *data, size_t length, uint32_t flags, petct_dataset **out,
+                          petct_error *err);
 void petct_dataset_free(petct_dataset *ds);
 
 /* Value kinds of petct_element.kind */
 enum {
-    PETCT_KIND_EMPTY = 0,     /* zero-length value (or only padding) */
-    PETCT_KIND_TEXT = 1,      /* UTF-8 text in heap; values separated by '\\' for multi-valued VRs;
+    PETCT_KIND_EMPTY = 0,    /* zero-length value (or only padding) */
+    PETCT_KIND_TEXT = 1,     /* UTF-8 text in heap; values separated by '\\' for multi-valued VRs;
                                  padding already stripped as pydicom does; count = number of values */
-    PETCT_KIND_INT = 2,       /* count int64 in heap (US, SS, UL, SL, SV, IS) */
-    PETCT_KIND_UINT = 3,      /* count uint64 in heap (UV) */
-    PETCT_KIND_FLOAT = 4,     /* count float64 in heap (FL, FD, DS) */
-    PETCT_KIND_BYTES = 5,     /* raw bytes in *source* (OB, OW, OF, OD, OL, OV, UN, bulk data) */
-    PETCT_KIND_TAGS = 6,      /* count uint32 tags in heap (AT) */
-    PETCT_KIND_SEQUENCE = 7,  /* SQ; count = number of items; the items follow in the table */
-    PETCT_KIND_ITEM = 8,      /* sequence item; count = number of elements; they follow (pre-order) */
-    PETCT_KIND_RAW_TEXT = 9   /* text whose character set could not be decoded: raw bytes in heap */
+    PETCT_KIND_INT = 2,      /* count int64 in heap (US, SS, UL, SL, SV, IS) */
+    PETCT_KIND_UINT = 3,     /* count uint64 in heap (UV) */
+    PETCT_KIND_FLOAT = 4,    /* count float64 in heap (FL, FD, DS) */
+    PETCT_KIND_BYTES = 5,    /* raw bytes in *source* (OB, OW, OF, OD, OL, OV, UN, bulk data) */
+    PETCT_KIND_TAGS = 6,     /* count uint32 tags in heap (AT) */
+    PETCT_KIND_SEQUENCE = 7, /* SQ; count = number of items; the items follow in the table */
+    PETCT_KIND_ITEM = 8,     /* sequence item; count = number of elements; they follow (pre-order) */
+    PETCT_KIND_RAW_TEXT = 9  /* text whose character set could not be decoded: raw bytes in heap */
 };
 
 /* Flags of petct_element.flags */
-#define PETCT_ELEM_UNDEFINED_LENGTH 0x01u  /* value had undefined length in the file */
-#define PETCT_ELEM_ENCAPSULATED     0x02u  /* encapsulated pixel data (fragments) */
-#define PETCT_ELEM_VR_FROM_DICT     0x04u  /* implicit VR: VR came from the dictionary (or UN) */
-#define PETCT_ELEM_INVALID_VALUE    0x08u  /* DS/IS text that did not parse: stored as TEXT */
+#define PETCT_ELEM_UNDEFINED_LENGTH 0x01u /* value had undefined length in the file */
+#define PETCT_ELEM_ENCAPSULATED     0x02u /* encapsulated pixel data (fragments) */
+#define PETCT_ELEM_VR_FROM_DICT     0x04u /* implicit VR: VR came from the dictionary (or UN) */
+#define PETCT_ELEM_INVALID_VALUE    0x08u /* DS/IS text that did not parse: stored as TEXT */
 
 /* One record of the flattened element tree (pre-order: a SEQUENCE record is followed by its
  * ITEM records, an ITEM record by its elements). */
 typedef struct petct_element {
-    uint32_t tag;           /* (group << 16) | element */
-    uint16_t vr;            /* two ASCII letters: vr[0] | (vr[1] << 8); 0 for ITEM */
-    uint8_t kind;           /* PETCT_KIND_* */
-    uint8_t flags;          /* PETCT_ELEM_* */
-    uint32_t count;         /* values / items / child elements, see kinds */
-    uint32_t descendants;   /* number of records below this one (0 unless SEQUENCE or ITEM) */
-    uint64_t value_offset;  /* into heap, or into source for KIND_BYTES */
-    uint64_t value_length;  /* bytes */
-    int64_t file_offset;    /* offset of the element's tag in the source, -1 if none */
+    uint32_t tag;          /* (group << 16) | element */
+    uint16_t vr;           /* two ASCII letters: vr[0] | (vr[1] << 8); 0 for ITEM */
+    uint8_t kind;          /* PETCT_KIND_* */
+    uint8_t flags;         /* PETCT_ELEM_* */
+    uint32_t count;        /* values / items / child elements, see kinds */
+    uint32_t descendants;  /* number of records below this one (0 unless SEQUENCE or ITEM) */
+    uint64_t value_offset; /* into heap, or into source for KIND_BYTES */
+    uint64_t value_length; /* bytes */
+    int64_t file_offset;   /* offset of the element's tag in the source, -1 if none */
 } petct_element;
 
-#define PETCT_DS_PREAMBLE     0x1u  /* had a 128-byte preamble + DICM */
-#define PETCT_DS_FILE_META    0x2u  /* had a group 0002 file meta information */
-#define PETCT_DS_IMPLICIT_VR  0x4u
-#define PETCT_DS_BIG_ENDIAN   0x8u
-#define PETCT_DS_DEFLATED     0x10u
-#define PETCT_DS_STOPPED      0x20u /* stopped before pixel data */
+#define PETCT_DS_PREAMBLE    0x1u /* had a 128-byte preamble + DICM */
+#define PETCT_DS_FILE_META   0x2u /* had a group 0002 file meta information */
+#define PETCT_DS_IMPLICIT_VR 0x4u
+#define PETCT_DS_BIG_ENDIAN  0x8u
+#define PETCT_DS_DEFLATED    0x10u
+#define PETCT_DS_STOPPED     0x20u /* stopped before pixel data */
 
 typedef struct petct_dataset_view {
-    const petct_element *elements;  /* whole tree, top level and file meta (group 0002) included */
+    const petct_element *elements; /* whole tree, top level and file meta (group 0002) included */
     size_t element_count;
-    const uint8_t *heap;            /* decoded values */
+    const uint8_t *heap; /* decoded values */
     size_t heap_length;
-    const uint8_t *source;          /* the file bytes (inflated for deflated syntax) */
+    const uint8_t *source; /* the file bytes (inflated for deflated syntax) */
     size_t source_length;
-    uint32_t flags;                 /* PETCT_DS_* */
+    uint32_t flags; /* PETCT_DS_* */
     uint32_t reserved;
-    char transfer_syntax[72];       /* UID used to read the data set, NUL-terminated */
-    char character_set[72];         /* first value of (0008,0005) or "" */
+    char transfer_syntax[72]; /* UID used to read the data set, NUL-terminated */
+    char character_set[72];   /* first value of (0008,0005) or "" */
 } petct_dataset_view;
 
 int32_t petct_dataset_get_view(const petct_dataset *ds, petct_dataset_view *out);
@@ -158,14 +158,14 @@ int32_t petct_dataset_encoded_value(const petct_dataset *ds, size_t index, size_
 typedef struct petct_pixel_info {
     uint32_t frames, rows, columns, samples;
     uint32_t bits_allocated, bits_stored;
-    uint32_t pixel_representation;      /* 0 unsigned, 1 signed */
+    uint32_t pixel_representation; /* 0 unsigned, 1 signed */
     uint32_t planar_configuration;
-    char dtype_kind;                    /* 'u', 'i' or 'f' (NumPy kind of pixel_array) */
-    uint8_t itemsize;                   /* bytes per sample in pixel_array */
-    uint8_t ndim;                       /* 2, 3 or 4, as pydicom's pixel_array */
+    char dtype_kind;  /* 'u', 'i' or 'f' (NumPy kind of pixel_array) */
+    uint8_t itemsize; /* bytes per sample in pixel_array */
+    uint8_t ndim;     /* 2, 3 or 4, as pydicom's pixel_array */
     uint8_t reserved;
     uint64_t shape[4];
-    uint64_t nbytes;                    /* size of the pixel_array buffer */
+    uint64_t nbytes; /* size of the pixel_array buffer */
     char photometric[32];
     char transfer_syntax[72];
 } petct_pixel_info;
@@ -182,9 +182,9 @@ int32_t petct_pixel_decode_rescaled(const petct_dataset *ds, float *out, size_t 
 
 /* ---- data dictionary --------------------------------------------------------------------- */
 typedef struct petct_dict_entry {
-    uint32_t tag;          /* the tag asked for (repeating groups resolved) */
+    uint32_t tag; /* the tag asked for (repeating groups resolved) */
     int32_t retired;
-    char vr[12];           /* e.g. "US", "OB or OW", "US or SS" */
+    char vr[12]; /* e.g. "US", "OB or OW", "US or SS" */
     char vm[12];
     char keyword[80];
     char name[160];
@@ -208,7 +208,7 @@ typedef struct petct_scan petct_scan;
 #define PETCT_SCAN_KEEP_HEADERS 1u
 int32_t petct_scan_files(const char *const *paths, size_t count, int32_t threads, uint32_t flags,
                          const int32_t *cancel, petct_scan **out, petct_error *err);
-const char *petct_scan_json(const petct_scan *scan);   /* valid until petct_scan_free */
+const char *petct_scan_json(const petct_scan *scan); /* valid until petct_scan_free */
 void petct_scan_free(petct_scan *scan);
 
 /* ---- volumes ---------------------------------------------------------------------------------- */
@@ -217,15 +217,15 @@ void petct_scan_free(petct_scan *scan);
  * is NULL or a scan made with PETCT_SCAN_KEEP_HEADERS: the headers it kept are used instead of reading
  * those files again (the volume holds its own references; the scan may be freed right after). */
 typedef struct petct_volume petct_volume;
-int32_t petct_volume_open(const char *const *paths, size_t count, int32_t threads,
-                          const petct_scan *headers, const int32_t *cancel, petct_volume **out, petct_error *err);
+int32_t petct_volume_open(const char *const *paths, size_t count, int32_t threads, const petct_scan *headers,
+                          const int32_t *cancel, petct_volume **out, petct_error *err);
 /* JSON: shape, geometry (origin, spacing, direction, affine, slice_positions), warnings, the sorted
  * file list, modality, series UID, per-slice rescale. Valid until petct_volume_free. */
 const char *petct_volume_json(const petct_volume *vol);
 /* Decodes every slice, rescaled to float32 with its own slope/intercept, into out
  * (slices*rows*columns floats, C order), on at most `threads` threads (0 = all cores). */
-int32_t petct_volume_fill(const petct_volume *vol, float *out, size_t count, int32_t threads, const int32_t *cancel,
-                          petct_error *err);
+int32_t petct_volume_fill(const petct_volume *vol, float *out, size_t count, int32_t threads,
+                          const int32_t *cancel, petct_error *err);
 void petct_volume_free(petct_volume *vol);
 
 /* ---- SUV -------------------------------------------------------------------------------------- */
@@ -249,14 +249,13 @@ typedef struct petct_grid {
     const double *slice_offsets;
 } petct_grid;
 
-#define PETCT_RESAMPLE_LINEAR 0   /* trilinear interpolation */
-#define PETCT_RESAMPLE_AREA   1   /* area (box) averaging, for down-sampling without aliasing */
+#define PETCT_RESAMPLE_LINEAR 0 /* trilinear interpolation */
+#define PETCT_RESAMPLE_AREA   1 /* area (box) averaging, for down-sampling without aliasing */
 
 /* Resamples src on src_grid onto dst_grid. Points outside src get `fill`; mask (nullable, one byte
  * per dst voxel) gets 1 inside src, 0 outside. threads 0 = all cores. */
-int32_t petct_resample(const float *src, const petct_grid *src_grid, float *dst,
-                       const petct_grid *dst_grid, int32_t method, float fill, uint8_t *mask,
-                       int32_t threads, petct_error *err);
+int32_t petct_resample(const float *src, const petct_grid *src_grid, float *dst, const petct_grid *dst_grid,
+                       int32_t method, float fill, uint8_t *mask, int32_t threads, petct_error *err);
 
 /* ---- segmentations: DICOM SEG and RTSTRUCT ------------------------------------------------------ */
 /* Reads SEG and RTSTRUCT files (whole files; any other modality is an error) and lists every segment
@@ -265,9 +264,9 @@ int32_t petct_resample(const float *src, const petct_grid *src_grid, float *dst,
  * names no referenced series, or a malformed contour fails with the element's tag and offset. */
 typedef struct petct_masks petct_masks;
 int32_t petct_masks_open(const char *const *paths, size_t count, petct_masks **out, petct_error *err);
-const char *petct_masks_json(const petct_masks *masks);   /* valid until petct_masks_free */
-#define PETCT_MASKS_FRACTION 0x1u   /* out is float32 (SEG fractions, else 0/1); without it uint8 0/1 */
-#define PETCT_MASKS_STRICT   0x2u   /* an RTSTRUCT contour off every slice of the grid is an error */
+const char *petct_masks_json(const petct_masks *masks); /* valid until petct_masks_free */
+#define PETCT_MASKS_FRACTION 0x1u /* out is float32 (SEG fractions, else 0/1); without it uint8 0/1 */
+#define PETCT_MASKS_STRICT   0x2u /* an RTSTRUCT contour off every slice of the grid is an error */
 /* Rasterises entry `index` (order of the JSON's segments) onto `grid` into out (slices*rows*columns
  * bytes or floats, C order), which the caller zeroes first. SEG: nearest neighbour (the SEG pixel whose
  * cell holds the voxel centre, on the nearest SEG plane within half its slice spacing); fractional
@@ -283,9 +282,9 @@ int32_t petct_abi_version(void);
 const char *petct_core_version(void);
 /* Lists of names the core defines, so callers never spell them again: the names separated by '\\',
  * NUL-terminated, static storage; NULL for an unknown `which`. */
-#define PETCT_LIST_NATIVE_TRANSFER_SYNTAXES 0  /* pixel data native (not encapsulated); others are */
-#define PETCT_LIST_SUV_KINDS 1                 /* the `kind` values of petct_volume_suv */
-#define PETCT_LIST_SINGLE_VALUED_TEXT_VRS 2    /* text VRs whose value is never split at '\\' */
+#define PETCT_LIST_NATIVE_TRANSFER_SYNTAXES 0 /* pixel data native (not encapsulated); others are */
+#define PETCT_LIST_SUV_KINDS                1 /* the `kind` values of petct_volume_suv */
+#define PETCT_LIST_SINGLE_VALUED_TEXT_VRS   2 /* text VRs whose value is never split at '\\' */
 const char *petct_list(int32_t which);
 /* Test hook: the largest number of workers any parallel loop of the core was allowed since the last
  * reset (1 when a loop ran on the caller's thread only, 0 when none ran); *active (nullable) gets the
@@ -308,14 +307,14 @@ int32_t petct_codec_status(int32_t codec, char *buf, size_t cap);
  * The writer encodes per VR (US/SS/UL/SL/SV/UV/FL/FD/AT binary with range checks, DS/IS formatted
  * as text from numbers, even-length padding), sorts each level by tag, and ignores groups 0000/0002. */
 typedef struct petct_write_element {
-    uint32_t tag;           /* (group << 16) | element */
-    uint16_t vr;            /* vr[0] | (vr[1] << 8); 0 for ITEM */
-    uint8_t kind;           /* PETCT_KIND_* */
-    uint8_t flags;          /* PETCT_WRITE_* */
+    uint32_t tag;  /* (group << 16) | element */
+    uint16_t vr;   /* vr[0] | (vr[1] << 8); 0 for ITEM */
+    uint8_t kind;  /* PETCT_KIND_* */
+    uint8_t flags; /* PETCT_WRITE_* */
     uint32_t count;
     uint32_t descendants;
-    uint64_t value_offset;  /* into heap */
-    uint64_t value_length;  /* bytes */
+    uint64_t value_offset; /* into heap */
+    uint64_t value_length; /* bytes */
 } petct_write_element;
 
 /* The value of a (7FE0,0010) BYTES record is an encapsulated item stream (Basic Offset Table item, then

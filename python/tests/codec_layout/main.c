@@ -7,11 +7,14 @@ extern const long long petct_layout[];
 static const char *const names[] = {
 #include "fields.h"
 };
-int main(void) {
+int
+main(void)
+{
     int bad = 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (installed_layout[i] != petct_layout[i]) {
-            printf("%s: installed headers %lld, petct %lld\n", names[i], installed_layout[i], petct_layout[i]);
+            printf("%s: installed headers %lld, petct %lld\n", names[i], installed_layout[i],
+                   petct_layout[i]);
             bad = 1;
         }
     }

@@ -1,0 +1,594 @@
+/* petct._native: datasets (read, elements, pixels) and the data dictionary. */
+#include "_native_private.h"
+
+CAPSULE_DESTRUCTOR(dataset_capsule_destructor, petct_dataset, DATASET_CAPSULE, petct_dataset_free)
+
+static petct_dataset *
+dataset_from_capsule(PyObject *capsule)
+{
+    return (petct_dataset *)PyCapsule_GetPointer(capsule, DATASET_CAPSULE);
+}
+
+/* The core's single-valued text VRs (petct_list), packed like petct_element.vr; filled once at import. */
+uint16_t single_valued_text_vrs[SINGLE_VALUED_TEXT_VRS_MAX];
+size_t single_valued_text_vr_count;
+
+static int
+vr_is_single_valued_text(uint16_t vr)
+{
+    for (size_t i = 0; i < single_valued_text_vr_count; i++) {
+        if (single_valued_text_vrs[i] == vr)
+            return 1;
+    }
+    return 0;
+}
+
+static PyObject *
+vr_string(uint16_t vr)
+{
+    if (vr == 0)
+        return PyUnicode_FromStringAndSize("", 0);
+    char s[2] = {(char)(vr & 0xFF), (char)(vr >> 8)};
+    return PyUnicode_DecodeLatin1(s, 2, "replace");
+}
+
+/* A value list: scalar when one value, list when several, None when none. */
+static PyObject *
+collapse(PyObject *list)
+{
+    Py_ssize_t n = PyList_GET_SIZE(list);
+    if (n == 1) {
+        PyObject *item = Py_NewRef(PyList_GET_ITEM(list, 0));
+        Py_DECREF(list);
+        return item;
+    }
+    if (n == 0) {
+        Py_DECREF(list);
+        Py_RETURN_NONE;
+    }
+    return list;
+}
+
+static PyObject *
+text_value(const petct_element *e, const petct_dataset_view *v)
+{
+    const char *p = (const char *)v->heap + e->value_offset;
+    Py_ssize_t len = (Py_ssize_t)e->value_length;
+    if (vr_is_single_valued_text(e->vr))
+        return PyUnicode_DecodeUTF8(p, len, "surrogateescape");
+    PyObject *list = PyList_New(0);
+    if (list == NULL)
+        return NULL;
+    Py_ssize_t start = 0;
+    for (Py_ssize_t i = 0; i <= len; i++) {
+        if (i == len || p[i] == '\\') {
+            PyObject *s = PyUnicode_DecodeUTF8(p + start, i - start, "surrogateescape");
+            if (s == NULL || PyList_Append(list, s) < 0) {
+                Py_XDECREF(s);
+                Py_DECREF(list);
+                return NULL;
+            }
+            Py_DECREF(s);
+            start = i + 1;
+        }
+    }
+    return collapse(list);
+}
+
+#define NUMERIC_VALUE(ctype, maker)                                                   \
+    do {                                                                              \
+        size_t n = (size_t)(e->value_length / sizeof(ctype));                         \
+        PyObject *list = PyList_New((Py_ssize_t)n);                                   \
+        if (list == NULL)                                                             \
+            return NULL;                                                              \
+        for (size_t i = 0; i < n; i++) {                                              \
+            ctype x;                                                                  \
+            memcpy(&x, v->heap + e->value_offset + i * sizeof(ctype), sizeof(ctype)); \
+            PyObject *o = maker(x);                                                   \
+            if (o == NULL) {                                                          \
+                Py_DECREF(list);                                                      \
+                return NULL;                                                          \
+            }                                                                         \
+            PyList_SET_ITEM(list, (Py_ssize_t)i, o);                                  \
+        }                                                                             \
+        return collapse(list);                                                        \
+    } while (0)
+
+static int
+is_bulk_tag(uint32_t tag)
+{
+    return (tag >> 16) == 0x7FE0 || ((tag >> 16) & 0xFF01) == 0x6000;
+}
+
+/* Builds the value of element e (not SQ/ITEM). Bulk pixel data is left lazy (Py_None + flag). */
+static PyObject *
+element_value(const petct_element *e, const petct_dataset_view *v, int *lazy)
+{
+    *lazy = 0;
+    switch (e->kind) {
+    case PETCT_KIND_EMPTY:
+        Py_RETURN_NONE; /* the Python layer maps this to pydicom's empty value for the VR */
+    case PETCT_KIND_TEXT: return text_value(e, v);
+    case PETCT_KIND_INT: NUMERIC_VALUE(int64_t, PyLong_FromLongLong);
+    case PETCT_KIND_UINT: NUMERIC_VALUE(uint64_t, PyLong_FromUnsignedLongLong);
+    case PETCT_KIND_FLOAT: NUMERIC_VALUE(double, PyFloat_FromDouble);
+    case PETCT_KIND_TAGS: NUMERIC_VALUE(uint32_t, PyLong_FromUnsignedLong);
+    case PETCT_KIND_BYTES:
+        if (is_bulk_tag(e->tag) && e->value_length > 4096) {
+            *lazy = 1;
+            Py_RETURN_NONE;
+        }
+        if (e->value_offset > v->source_length || e->value_length > v->source_length - e->value_offset) {
+            PyErr_SetString(PyExc_RuntimeError, "petct core returned an element outside its buffer");
+            return NULL;
+        }
+        return PyBytes_FromStringAndSize((const char *)v->source + e->value_offset,
+                                         (Py_ssize_t)e->value_length);
+    case PETCT_KIND_RAW_TEXT:
+        return PyBytes_FromStringAndSize((const char *)v->heap + e->value_offset,
+                                         (Py_ssize_t)e->value_length);
+    default:
+        PyErr_Format(PyExc_RuntimeError, "petct core returned unknown value kind %d", (int)e->kind);
+        return NULL;
+    }
+}
+
+/* Element tuples: (tag, VR, value, kind, flags, file_offset, index, lazy).
+ * For SQ the value is a list of items, each item a list of element tuples. */
+static PyObject *build_elements(const petct_dataset_view *v, size_t *pos, size_t end, int depth);
+
+static PyObject *
+build_element(const petct_dataset_view *v, size_t *pos, int depth)
+{
+    size_t index = *pos;
+    const petct_element *e = &v->elements[index];
+    PyObject *value;
+    int lazy = 0;
+    *pos += 1;
+    if (e->kind == PETCT_KIND_SEQUENCE) {
+        size_t end = index + 1 + e->descendants;
+        if (end > v->element_count) {
+            PyErr_SetString(PyExc_RuntimeError, "petct core returned a broken element tree");
+            return NULL;
+        }
+        value = PyList_New(0);
+        if (value == NULL)
+            return NULL;
+        while (*pos < end) {
+            const petct_element *item = &v->elements[*pos];
+            size_t item_end = *pos + 1 + item->descendants;
+            if (item->kind != PETCT_KIND_ITEM || item_end > end) {
+                Py_DECREF(value);
+                PyErr_SetString(PyExc_RuntimeError, "petct core returned a broken sequence");
+                return NULL;
+            }
+            *pos += 1;
+            PyObject *children = build_elements(v, pos, item_end, depth + 1);
+            if (children == NULL || PyList_Append(value, children) < 0) {
+                Py_XDECREF(children);
+                Py_DECREF(value);
+                return NULL;
+            }
+            Py_DECREF(children);
+        }
+    } else {
+        value = element_value(e, v, &lazy);
+        if (value == NULL)
+            return NULL;
+    }
+    return Py_BuildValue("(kNNiiLnO)", (unsigned long)e->tag, vr_string(e->vr), value, (int)e->kind,
+                         (int)e->flags, (long long)e->file_offset, (Py_ssize_t)index,
+                         lazy ? Py_True : Py_False);
+}
+
+/* A level (top level or item) with more records than this below it is not built here: build_elements
+ * returns (start, end, depth) instead, and Python reads it on demand through level() and element(),
+ * so an element-heavy file does not become millions of tuples (memory bounded by the file size). */
+#define LAZY_LEVEL_RECORDS 4096
+
+static PyObject *
+build_elements(const petct_dataset_view *v, size_t *pos, size_t end, int depth)
+{
+    if (depth > 200) {
+        PyErr_SetString(PyExc_RecursionError, "sequence nesting too deep");
+        return NULL;
+    }
+    if (end - *pos > LAZY_LEVEL_RECORDS) {
+        PyObject *marker = Py_BuildValue("(nni)", (Py_ssize_t)*pos, (Py_ssize_t)end, depth);
+        *pos = end;
+        return marker;
+    }
+    PyObject *list = PyList_New(0);
+    if (list == NULL)
+        return NULL;
+    while (*pos < end) {
+        PyObject *t = build_element(v, pos, depth);
+        if (t == NULL || PyList_Append(list, t) < 0) {
+            Py_XDECREF(t);
+            Py_DECREF(list);
+            return NULL;
+        }
+        Py_DECREF(t);
+    }
+    return list;
+}
+
+typedef struct {
+    const char *path;
+    uint32_t flags;
+    petct_dataset **out;
+    petct_error *err;
+} read_job;
+
+static int32_t
+read_work(void *ctx, const int32_t *cancel)
+{
+    read_job *j = (read_job *)ctx;
+    return petct_read_file(j->path, j->flags, cancel, j->out, j->err);
+}
+
+/* read(source, flags, name) -> (capsule, elements, info)
+ * source: str/bytes path (os.fsencode'd by the caller) when is_path, else a bytes-like buffer. */
+PyObject *
+native_read(PyObject *module, PyObject *args)
+{
+    PyObject *source, *name;
+    unsigned int flags;
+    int is_path;
+    if (!PyArg_ParseTuple(args, "OIpO", &source, &flags, &is_path, &name))
+        return NULL;
+
+    petct_dataset *ds = NULL;
+    petct_error err;
+    int32_t rc;
+    memset(&err, 0, sizeof(err));
+    if (is_path) {
+        PyObject *encoded = NULL;
+        if (!PyUnicode_FSConverter(source, &encoded))
+            return NULL;
+        read_job job = {PyBytes_AS_STRING(encoded), flags, &ds, &err};
+        struct stat st;
+        int small_file = 0;
+        Py_BEGIN_ALLOW_THREADS
+        small_file =
+            stat(job.path, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size < INLINE_WORK_BYTES;
+        Py_END_ALLOW_THREADS
+        int interrupted = 0;
+        if (small_file) /* a short read of a regular file: no worker thread */
+            NOGIL(rc = read_work(&job, NULL));
+        else /* a stream (may wait on its writer) or a large file: interruptible */
+            interrupted = run_interruptible(read_work, &job, &rc) < 0;
+        Py_DECREF(encoded);
+        if (interrupted) {
+            if (rc == PETCT_OK && ds != NULL)
+                NOGIL(petct_dataset_free(ds));
+            return NULL;
+        }
+    } else {
+        Py_buffer view;
+        if (PyObject_GetBuffer(source, &view, PyBUF_SIMPLE) < 0)
+            return NULL;
+        Py_BEGIN_ALLOW_THREADS
+        rc = petct_read_buffer((const uint8_t *)view.buf, (size_t)view.len, flags, &ds, &err);
+        Py_END_ALLOW_THREADS
+        PyBuffer_Release(&view);
+    }
+    if (rc != PETCT_OK)
+        return raise_error(module, &err, name);
+
+    PyObject *capsule = PyCapsule_New(ds, DATASET_CAPSULE, dataset_capsule_destructor);
+    if (capsule == NULL) {
+        NOGIL(petct_dataset_free(ds));
+        return NULL;
+    }
+    petct_dataset_view v;
+    int32_t vrc;
+    NOGIL(vrc = petct_dataset_get_view(ds, &v));
+    if (vrc != PETCT_OK) {
+        Py_DECREF(capsule);
+        PyErr_SetString(PyExc_RuntimeError, "petct core refused a dataset view");
+        return NULL;
+    }
+    size_t pos = 0;
+    PyObject *elements = build_elements(&v, &pos, v.element_count, 0);
+    if (elements == NULL) {
+        Py_DECREF(capsule);
+        return NULL;
+    }
+    PyObject *info =
+        Py_BuildValue("{sIsssssn}", "flags", (unsigned int)v.flags, "transfer_syntax", v.transfer_syntax,
+                      "character_set", v.character_set, "source_length", (Py_ssize_t)v.source_length);
+    if (info == NULL) {
+        Py_DECREF(capsule);
+        Py_DECREF(elements);
+        return NULL;
+    }
+    return Py_BuildValue("(NNN)", capsule, elements, info);
+}
+
+/* Parses (capsule, index) and fills the data set's view; NULL with an exception set on failure. */
+static petct_dataset *
+dataset_view_and_index(PyObject *args, petct_dataset_view *v, Py_ssize_t *index)
+{
+    PyObject *capsule;
+    if (!PyArg_ParseTuple(args, "On", &capsule, index))
+        return NULL;
+    petct_dataset *ds = dataset_from_capsule(capsule);
+    if (ds == NULL)
+        return NULL;
+    int32_t vrc;
+    NOGIL(vrc = petct_dataset_get_view(ds, v));
+    if (vrc != PETCT_OK) {
+        PyErr_SetString(PyExc_RuntimeError, "petct core refused a dataset view");
+        return NULL;
+    }
+    return ds;
+}
+
+/* element_bytes(capsule, index) -> bytes of a lazy bulk element */
+/* level(handle, start, end) -> (tags, indices): the direct children of records [start, end) as a
+ * uint32 and an int64 array in bytes (file order). */
+PyObject *
+native_level(PyObject *module, PyObject *args)
+{
+    PyObject *capsule;
+    Py_ssize_t start, end;
+    if (!PyArg_ParseTuple(args, "Onn", &capsule, &start, &end))
+        return NULL;
+    petct_dataset *ds = dataset_from_capsule(capsule);
+    if (ds == NULL)
+        return NULL;
+    petct_dataset_view v;
+    int32_t vrc;
+    NOGIL(vrc = petct_dataset_get_view(ds, &v));
+    if (vrc != PETCT_OK || start < 0 || end < start || (size_t)end > v.element_count) {
+        PyErr_SetString(PyExc_ValueError, "bad element range");
+        return NULL;
+    }
+    size_t n = 0;
+    for (size_t i = (size_t)start; i < (size_t)end; i += 1 + (size_t)v.elements[i].descendants)
+        n++;
+    PyObject *tags = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * sizeof(uint32_t)));
+    PyObject *indices = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * sizeof(int64_t)));
+    if (tags == NULL || indices == NULL) {
+        Py_XDECREF(tags);
+        Py_XDECREF(indices);
+        return NULL;
+    }
+    uint32_t *t = (uint32_t *)PyBytes_AS_STRING(tags);
+    int64_t *x = (int64_t *)PyBytes_AS_STRING(indices);
+    size_t k = 0;
+    for (size_t i = (size_t)start; i < (size_t)end && k < n;
+         i += 1 + (size_t)v.elements[i].descendants, k++) {
+        t[k] = v.elements[i].tag;
+        x[k] = (int64_t)i;
+    }
+    return Py_BuildValue("(NN)", tags, indices);
+}
+
+/* element(handle, index, depth) -> the element tuple of record `index` (as the read built them). */
+PyObject *
+native_element(PyObject *module, PyObject *args)
+{
+    PyObject *capsule;
+    Py_ssize_t index;
+    int depth;
+    if (!PyArg_ParseTuple(args, "Oni", &capsule, &index, &depth))
+        return NULL;
+    petct_dataset *ds = dataset_from_capsule(capsule);
+    if (ds == NULL)
+        return NULL;
+    petct_dataset_view v;
+    int32_t vrc;
+    NOGIL(vrc = petct_dataset_get_view(ds, &v));
+    if (vrc != PETCT_OK || index < 0 || (size_t)index >= v.element_count) {
+        PyErr_SetString(PyExc_IndexError, "element index out of range");
+        return NULL;
+    }
+    size_t pos = (size_t)index;
+    return build_element(&v, &pos, depth);
+}
+
+PyObject *
+native_element_bytes(PyObject *module, PyObject *args)
+{
+    petct_dataset_view v;
+    Py_ssize_t index;
+    if (dataset_view_and_index(args, &v, &index) == NULL)
+        return NULL;
+    if (index < 0 || (size_t)index >= v.element_count) {
+        PyErr_SetString(PyExc_IndexError, "element index out of range");
+        return NULL;
+    }
+    const petct_element *e = &v.elements[index];
+    if (e->kind != PETCT_KIND_BYTES || e->value_offset > v.source_length ||
+        e->value_length > v.source_length - e->value_offset) {
+        PyErr_SetString(PyExc_ValueError, "element has no byte value");
+        return NULL;
+    }
+    return PyBytes_FromStringAndSize((const char *)v.source + e->value_offset, (Py_ssize_t)e->value_length);
+}
+
+/* encoded_value(capsule, index) -> bytes of the value as encoded in the file, or None */
+PyObject *
+native_encoded_value(PyObject *module, PyObject *args)
+{
+    petct_dataset_view v;
+    Py_ssize_t index;
+    petct_dataset *ds = dataset_view_and_index(args, &v, &index);
+    if (ds == NULL)
+        return NULL;
+    size_t offset = 0, length = 0;
+    int32_t found = 0;
+    if (index >= 0)
+        NOGIL(found = petct_dataset_encoded_value(ds, (size_t)index, &offset, &length));
+    if (!found || offset > v.source_length || length > v.source_length - offset)
+        Py_RETURN_NONE;
+    return PyBytes_FromStringAndSize((const char *)v.source + offset, (Py_ssize_t)length);
+}
+
+/* pixel_info(capsule) -> dict */
+static int
+get_pixel_info(PyObject *module, petct_dataset *ds, petct_pixel_info *info, PyObject *name)
+{
+    petct_error err;
+    int32_t rc;
+    memset(&err, 0, sizeof(err));
+    Py_BEGIN_ALLOW_THREADS
+    rc = petct_pixel_info_get(ds, info, &err);
+    Py_END_ALLOW_THREADS
+    if (rc != PETCT_OK) {
+        raise_error(module, &err, name);
+        return -1;
+    }
+    if (info->ndim < 1 || info->ndim > 4) {
+        PyErr_SetString(PyExc_RuntimeError, "petct core returned a bad pixel shape");
+        return -1;
+    }
+    return 0;
+}
+
+PyObject *
+native_pixel_info(PyObject *module, PyObject *args)
+{
+    PyObject *capsule, *name;
+    if (!PyArg_ParseTuple(args, "OO", &capsule, &name))
+        return NULL;
+    petct_dataset *ds = dataset_from_capsule(capsule);
+    if (ds == NULL)
+        return NULL;
+    petct_pixel_info info;
+    if (get_pixel_info(module, ds, &info, name) < 0)
+        return NULL;
+    PyObject *shape = PyTuple_New(info.ndim);
+    if (shape == NULL)
+        return NULL;
+    for (int i = 0; i < info.ndim; i++)
+        PyTuple_SET_ITEM(shape, i, PyLong_FromUnsignedLongLong(info.shape[i]));
+    return Py_BuildValue("{sNsIsIsIsIsIsIsIsIsC sisKssss}", "shape", shape, "frames", info.frames, "rows",
+                         info.rows, "columns", info.columns, "samples", info.samples, "bits_allocated",
+                         info.bits_allocated, "bits_stored", info.bits_stored, "pixel_representation",
+                         info.pixel_representation, "planar_configuration", info.planar_configuration,
+                         "dtype_kind", (int)info.dtype_kind, "itemsize", (int)info.itemsize, "nbytes",
+                         (unsigned long long)info.nbytes, "photometric", info.photometric, "transfer_syntax",
+                         info.transfer_syntax);
+}
+
+static int
+numpy_type(char kind, int itemsize)
+{
+    switch (kind) {
+    case 'u':
+        return itemsize == 1   ? NPY_UINT8
+               : itemsize == 2 ? NPY_UINT16
+               : itemsize == 4 ? NPY_UINT32
+               : itemsize == 8 ? NPY_UINT64
+                               : -1;
+    case 'i':
+        return itemsize == 1   ? NPY_INT8
+               : itemsize == 2 ? NPY_INT16
+               : itemsize == 4 ? NPY_INT32
+               : itemsize == 8 ? NPY_INT64
+                               : -1;
+    case 'f': return itemsize == 4 ? NPY_FLOAT32 : itemsize == 8 ? NPY_FLOAT64 : -1;
+    default: return -1;
+    }
+}
+
+typedef struct {
+    petct_dataset *ds;
+    void *data;
+    size_t nbytes, count;
+    int rescaled;
+    petct_error *err;
+    int threads;
+} pixel_job;
+
+static int32_t
+pixel_work(void *ctx, const int32_t *cancel)
+{
+    pixel_job *j = (pixel_job *)ctx;
+    if (j->rescaled)
+        return petct_pixel_decode_rescaled(j->ds, (float *)j->data, j->count, j->threads, cancel, j->err);
+    return petct_pixel_decode(j->ds, j->data, j->nbytes, j->threads, cancel, j->err);
+}
+
+/* pixel_array(capsule, name, rescaled) -> ndarray, decoded straight into a NumPy-owned buffer. */
+PyObject *
+native_pixel_array(PyObject *module, PyObject *args)
+{
+    PyObject *capsule, *name;
+    int rescaled, threads = 0;
+    if (!PyArg_ParseTuple(args, "OOp|i", &capsule, &name, &rescaled, &threads))
+        return NULL;
+    petct_dataset *ds = dataset_from_capsule(capsule);
+    if (ds == NULL)
+        return NULL;
+    petct_pixel_info info;
+    if (get_pixel_info(module, ds, &info, name) < 0)
+        return NULL;
+    npy_intp dims[4];
+    for (int i = 0; i < info.ndim; i++)
+        dims[i] = (npy_intp)info.shape[i];
+    int type = rescaled ? NPY_FLOAT32 : numpy_type(info.dtype_kind, info.itemsize);
+    if (type < 0) {
+        PyErr_Format(PyExc_RuntimeError, "petct core returned an unknown dtype %c%d", info.dtype_kind,
+                     info.itemsize);
+        return NULL;
+    }
+    PyArrayObject *arr = (PyArrayObject *)PyArray_SimpleNew(info.ndim, dims, type);
+    if (arr == NULL)
+        return NULL;
+    petct_error err;
+    int32_t rc;
+    memset(&err, 0, sizeof(err));
+    pixel_job job = {
+        ds,     PyArray_DATA(arr), (size_t)PyArray_NBYTES(arr), (size_t)PyArray_SIZE(arr), rescaled, &err,
+        threads};
+    if (info.frames <= 1 && (size_t)PyArray_NBYTES(arr) < INLINE_WORK_BYTES) {
+        NOGIL(rc = pixel_work(&job, NULL)); /* one small frame: no worker thread */
+    } else if (run_interruptible(pixel_work, &job, &rc) < 0) {
+        Py_DECREF(arr);
+        return NULL;
+    }
+    if (rc != PETCT_OK) {
+        Py_DECREF(arr);
+        return raise_error(module, &err, name);
+    }
+    return (PyObject *)arr;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* dictionary                                                                                      */
+
+PyObject *
+native_dict_tag(PyObject *module, PyObject *arg)
+{
+    unsigned long tag = PyLong_AsUnsignedLong(arg);
+    if (tag == (unsigned long)-1 && PyErr_Occurred())
+        return NULL;
+    petct_dict_entry e;
+    int32_t found;
+    Py_BEGIN_ALLOW_THREADS
+    found = petct_dict_lookup_tag((uint32_t)tag, &e);
+    Py_END_ALLOW_THREADS
+    if (!found)
+        Py_RETURN_NONE;
+    return Py_BuildValue("(ssssO)", e.vr, e.vm, e.keyword, e.name, e.retired ? Py_True : Py_False);
+}
+
+PyObject *
+native_dict_keyword(PyObject *module, PyObject *arg)
+{
+    const char *kw = PyUnicode_AsUTF8(arg);
+    if (kw == NULL)
+        return NULL;
+    uint32_t tag = 0;
+    int32_t found;
+    Py_BEGIN_ALLOW_THREADS
+    found = petct_dict_lookup_keyword(kw, &tag);
+    Py_END_ALLOW_THREADS
+    if (!found)
+        Py_RETURN_NONE;
+    return PyLong_FromUnsignedLong(tag);
+}
