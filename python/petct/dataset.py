@@ -4,20 +4,26 @@
 :class:`DataElement` and :class:`Tag` objects that behave like pydicom's for reading: attribute
 access by keyword, item access by tag, iteration, ``print(ds)``, ``ds.pixel_array``.
 """
+
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import MutableMapping
-from functools import lru_cache
-from typing import Any, Iterator
+from collections.abc import Iterator, MutableMapping
+from typing import Any
 
 import numpy as np
 
-from . import _native
-from .errors import MalformedDicomError, NoPixelDataError
+from . import _native, jsonrep
+from .charset import decode_raw_text
+from .dataelem import DataElement
+from .errors import MalformedDicomError
+from .flatten import write
+from .pixelstate import PIXEL_TAG_SET, PixelState
+from .tag import Tag, dictionary_entry, tag_for_keyword
+from .tag import to_tag as _to_tag
 from .uid import UID
-from .valuerep import DSfloat, IS, with_text
+from .valuerep import PersonName, with_text
 
 __all__ = ["Tag", "DataElement", "Dataset", "PersonName", "dcmread", "tag_for_keyword", "dictionary_entry"]
 
@@ -25,97 +31,6 @@ __all__ = ["Tag", "DataElement", "Dataset", "PersonName", "dcmread", "tag_for_ke
 _EMPTY, _SEQUENCE, _RAW_TEXT = _native.KIND_EMPTY, _native.KIND_SEQUENCE, _native.KIND_RAW_TEXT
 
 _TEXT_VRS = frozenset("AE AS CS DA DT LO LT PN SH ST TM UC UI UR UT".split())
-_SINGLE_TEXT_VRS = _native.SINGLE_VALUED_TEXT_VRS
-
-
-class Tag(int):
-    """A DICOM tag: an ``int`` ``0xGGGGEEEE`` that prints as ``(GGGG,EEEE)``."""
-
-    __slots__ = ()
-
-    def __new__(cls, arg: Any, element: int | None = None) -> "Tag":
-        if element is not None:
-            return super().__new__(cls, (int(arg) << 16) | int(element))
-        if isinstance(arg, tuple):
-            return super().__new__(cls, (int(arg[0]) << 16) | int(arg[1]))
-        if isinstance(arg, str):
-            t = tag_for_keyword(arg)
-            if t is None:
-                raise ValueError(f"unknown DICOM keyword {arg!r}")
-            return super().__new__(cls, t)
-        return super().__new__(cls, int(arg))
-
-    @property
-    def group(self) -> int:
-        return int(self) >> 16
-
-    @property
-    def element(self) -> int:
-        return int(self) & 0xFFFF
-
-    @property
-    def is_private(self) -> bool:
-        return self.group % 2 == 1
-
-    def __repr__(self) -> str:
-        return f"({self.group:04X},{self.element:04X})"
-
-    __str__ = __repr__
-
-
-class PersonName(str):
-    """A PN value: the string as stored, plus its components (``family_name``, ``given_name``, ...)."""
-
-    __slots__ = ()
-
-    def _component(self, i: int) -> str:
-        parts = self.split("=")[0].split("^")
-        return parts[i] if i < len(parts) else ""
-
-    @property
-    def family_name(self) -> str:
-        return self._component(0)
-
-    @property
-    def given_name(self) -> str:
-        return self._component(1)
-
-    @property
-    def middle_name(self) -> str:
-        return self._component(2)
-
-    @property
-    def name_prefix(self) -> str:
-        return self._component(3)
-
-    @property
-    def name_suffix(self) -> str:
-        return self._component(4)
-
-
-@lru_cache(maxsize=None)
-def tag_for_keyword(keyword: str) -> int | None:
-    """The tag of a data dictionary keyword (``'PatientSex'`` -> ``0x00100040``), or ``None``."""
-    return _native.dict_keyword(keyword)
-
-
-@lru_cache(maxsize=8192)
-def dictionary_entry(tag: int) -> tuple[str, str, str, str, bool] | None:
-    """``(VR, VM, keyword, name, retired)`` of a standard tag (repeating groups resolved), or ``None``."""
-    return _native.dict_tag(int(tag))
-
-
-def _to_tag(key: Any) -> int:
-    if isinstance(key, int):
-        return int(key)
-    if isinstance(key, tuple) and len(key) == 2:
-        return (int(key[0]) << 16) | int(key[1])
-    if isinstance(key, str):
-        t = tag_for_keyword(key)
-        if t is None:
-            raise KeyError(f"unknown DICOM keyword {key!r}")
-        return t
-    raise TypeError(f"a tag is an int, a (group, element) tuple or a keyword, not {type(key).__name__}")
 
 
 def _empty_value(vr: str) -> Any:
@@ -126,137 +41,6 @@ def _empty_value(vr: str) -> Any:
     if vr in _TEXT_VRS:
         return ""
     return None
-
-
-# Python codecs for Specific Character Set terms whose text the core keeps as raw bytes.
-_PY_CODECS = {
-    "": "ascii", "ISO_IR 6": "ascii", "ISO 2022 IR 6": "ascii",
-    "ISO_IR 100": "latin_1", "ISO 2022 IR 100": "latin_1",
-    "ISO_IR 101": "iso8859_2", "ISO 2022 IR 101": "iso8859_2",
-    "ISO_IR 109": "iso8859_3", "ISO 2022 IR 109": "iso8859_3",
-    "ISO_IR 110": "iso8859_4", "ISO 2022 IR 110": "iso8859_4",
-    "ISO_IR 144": "iso8859_5", "ISO 2022 IR 144": "iso8859_5",
-    "ISO_IR 127": "iso8859_6", "ISO 2022 IR 127": "iso8859_6",
-    "ISO_IR 126": "iso8859_7", "ISO 2022 IR 126": "iso8859_7",
-    "ISO_IR 138": "iso8859_8", "ISO 2022 IR 138": "iso8859_8",
-    "ISO_IR 148": "iso8859_9", "ISO 2022 IR 148": "iso8859_9",
-    "ISO_IR 203": "iso8859_15", "ISO 2022 IR 203": "iso8859_15",
-    "ISO_IR 166": "tis_620", "ISO 2022 IR 166": "tis_620",
-    "ISO_IR 13": "shift_jis", "ISO 2022 IR 13": "shift_jis",
-    "ISO 2022 IR 87": "iso2022_jp", "ISO 2022 IR 159": "iso2022_jp_2",
-    "ISO 2022 IR 149": "euc_kr", "ISO 2022 IR 58": "gb2312",
-    "ISO_IR 192": "utf_8", "GB18030": "gb18030", "GBK": "gbk",
-}
-
-
-def _decode_raw_text(raw: bytes, charsets: list[str], vr: str) -> Any:
-    """Best-effort decoding of text the core could not decode (rare character sets)."""
-    text = None
-    for term in [c for c in charsets if c] or [""]:
-        codec = _PY_CODECS.get(term.strip())
-        if codec is None:
-            continue
-        try:
-            text = raw.decode("iso2022_jp_2" if "2022" in term and len(charsets) > 1 else codec)
-            break
-        except (UnicodeDecodeError, LookupError):
-            continue
-    if text is None:
-        text = raw.decode("latin_1")
-    text = text.rstrip("\x00 ")
-    if vr in _SINGLE_TEXT_VRS:
-        return text
-    values = text.split("\\")
-    if vr == "PN":
-        values = [PersonName(v) for v in values]
-    return values[0] if len(values) == 1 else values
-
-
-class DataElement:
-    """One element: ``tag``, ``VR``, ``value`` (plus ``keyword``, ``name``, ``VM``)."""
-
-    __slots__ = ("tag", "VR", "value", "file_offset", "raw")
-
-    def __init__(self, tag: int, VR: str, value: Any, file_offset: int | None = None, raw: bytes | None = None):
-        self.tag = Tag(tag)
-        self.VR = VR
-        self.value = value
-        self.file_offset = file_offset
-        self.raw = raw
-
-    @property
-    def keyword(self) -> str:
-        e = dictionary_entry(self.tag)
-        return e[2] if e else ""
-
-    @property
-    def name(self) -> str:
-        e = dictionary_entry(self.tag)
-        if e:
-            return e[3]
-        if self.tag.is_private:
-            return "Private Creator" if 0x0010 <= self.tag.element <= 0x00FF else "Private tag data"
-        if self.tag.element == 0:
-            return "Group Length"
-        return "Unknown"
-
-    @property
-    def VM(self) -> int:
-        v = self.value
-        if v is None or v == "" or v == b"":
-            return 0
-        if self.VR == "SQ":
-            return 1
-        return len(v) if isinstance(v, list) else 1
-
-    @property
-    def is_private(self) -> bool:
-        return self.tag.is_private
-
-    def _repval(self) -> str:
-        v = self.value
-        if self.VR == "SQ":
-            return f"<Sequence, length {len(v)}>"
-        if isinstance(v, (bytes, bytearray)):
-            return f"Array of {len(v)} elements" if len(v) > 16 else repr(bytes(v))
-        if isinstance(v, list):
-            if len(v) > 16:
-                return f"Array of {len(v)} elements"
-            return "[" + ", ".join(str(x) if isinstance(x, (DSfloat, IS)) else _short(x) for x in v) + "]"
-        if self.VR == "AT" and isinstance(v, int):
-            return repr(Tag(v))
-        if isinstance(v, UID) and v:
-            return v.name
-        return _short(v)
-
-    def __repr__(self) -> str:
-        name = self.name
-        vr = self.VR or "--"
-        return f"{self.tag!r} {name[:35]:<35} {vr}: {self._repval()}"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, DataElement):
-            return NotImplemented
-        return self.tag == other.tag and self.VR == other.VR and self.value == other.value
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-_BINARY_VRS = frozenset("OB OD OF OL OV OW UN".split())
-
-# Elements pixel_array / rescaled_array read: the image pixel module, rescale, frames, the pixel data and
-# the enhanced functional groups (per-frame rescale).
-_PIXEL_TAGS = (0x00280002, 0x00280004, 0x00280006, 0x00280008, 0x00280010, 0x00280011, 0x00280100,
-               0x00280101, 0x00280102, 0x00280103, 0x00281052, 0x00281053, 0x52009229, 0x52009230,
-               0x7FE00008, 0x7FE00009, 0x7FE00010)
-
-
-_PIXEL_TAG_SET = frozenset(_PIXEL_TAGS)
-_AS_READ = object()   # marks a pixel element still holding the value read from the file
-
-
-def _same(a: tuple, b: tuple) -> bool:
-    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
 
 
 class _LazyElements(MutableMapping):
@@ -320,7 +104,7 @@ class _LazyElements(MutableMapping):
     def __iter__(self) -> Iterator[int]:
         yield from self._base_tags()
         for t in list(self._overlay):
-            if self._find(t) < 0:    # not among the base tags (or deleted there and set again)
+            if self._find(t) < 0:  # not among the base tags (or deleted there and set again)
                 yield t
 
     def __len__(self) -> int:
@@ -341,32 +125,11 @@ class _LazyElements(MutableMapping):
         return (dict, (list(self.items()),))
 
 
-def _unpickle_dataset(state: dict) -> "Dataset":
+def _unpickle_dataset(state: dict) -> Dataset:
     ds = Dataset()
     for key, value in state.items():
         object.__setattr__(ds, key, value)
     return ds
-
-
-def _json_value(vr: str, x: Any) -> Any:
-    """One value in the DICOM JSON model: PN as its component groups, AT as hex, numbers as numbers."""
-    if vr == "PN":
-        groups = str(x).split("=")
-        return {k: g for k, g in zip(("Alphabetic", "Ideographic", "Phonetic"), groups) if g}
-    if vr == "AT":
-        return f"{int(x):08X}"
-    if isinstance(x, DSfloat):
-        return float(x)
-    if isinstance(x, IS):
-        return int(x)
-    if isinstance(x, UID):
-        return str(x)
-    return x
-
-
-def _short(v: Any) -> str:
-    s = repr(str(v)) if isinstance(v, str) else repr(v)
-    return s if len(s) <= 120 else s[:117] + "..."
 
 
 class Dataset:
@@ -376,21 +139,18 @@ class Dataset:
     (:class:`DataElement`), ``ds.get("PatientWeight")``, ``"KVP" in ds``, ``for elem in ds``.
     """
 
-    _threads = 0    # threads for decoding the frames of the pixel data (0 = all cores); see dcmread
+    _threads = 0  # threads for decoding the frames of the pixel data (0 = all cores); see dcmread
 
     # raw element tuples from the core: (tag, VR, value, kind, flags, file_offset, index, lazy)
-    def __init__(self, _raw: list | None = None, *, _handle: Any = None, _charsets: list[str] | None = None,
-                 _name: Any = None) -> None:
+    def __init__(
+        self, _raw: list | None = None, *, _handle: Any = None, _charsets: list[str] | None = None, _name: Any = None
+    ) -> None:
         object.__setattr__(self, "_elements", {})
         object.__setattr__(self, "_handle", _handle)
         object.__setattr__(self, "_charsets", _charsets or [])
         object.__setattr__(self, "_name", _name)
-        object.__setattr__(self, "_pixel_cache", None)      # (pixel values it was decoded from, array)
-        object.__setattr__(self, "_rebuilt", None)          # (pixel values, handle of a re-encoded copy)
-        object.__setattr__(self, "_original", {})           # tag -> value as read, for _PIXEL_TAGS
-        object.__setattr__(self, "_read_pixel_tags", frozenset())
-        object.__setattr__(self, "_decodes_handle", False)  # the handle's pixel data is this data set's
-        if isinstance(_raw, tuple):   # a large level the core left to be read on demand
+        object.__setattr__(self, "_pixels", PixelState())  # is the pixel data still the one read?
+        if isinstance(_raw, tuple):  # a large level the core left to be read on demand
             _raw = _LazyElements(_handle, *_raw)
         if isinstance(_raw, _LazyElements):
             object.__setattr__(self, "_elements", _raw)
@@ -400,7 +160,7 @@ class Dataset:
             if not isinstance(elems, _LazyElements):
                 for t in _raw:
                     elems[t[0]] = t
-            object.__setattr__(self, "_read_pixel_tags", frozenset(t for t in _PIXEL_TAG_SET if t in elems))
+            self._pixels.read_tags = frozenset(t for t in PIXEL_TAG_SET if t in elems)
             if 0x00080005 in elems and _charsets is not None:
                 cs = self._value_of(elems[0x00080005])
                 object.__setattr__(self, "_charsets", [cs] if isinstance(cs, str) else list(cs or []))
@@ -415,8 +175,9 @@ class Dataset:
         tag, vr, value, kind, _flags, offset, index, lazy = t
         raw = None
         if kind == _SEQUENCE:
-            value = [Dataset(item, _handle=self._handle, _charsets=list(self._charsets), _name=self._name)
-                     for item in value]
+            value = [
+                Dataset(item, _handle=self._handle, _charsets=list(self._charsets), _name=self._name) for item in value
+            ]
             if self.__dict__.get("is_little_endian") is False:
                 # items keep the file's byte order: their word values (an icon's OW pixels) are big endian
                 for item in value:
@@ -425,7 +186,7 @@ class Dataset:
             value = _empty_value(vr)
         elif kind == _RAW_TEXT:
             raw = value
-            value = _decode_raw_text(value, self._charsets, vr)
+            value = decode_raw_text(value, self._charsets, vr)
         elif lazy:
             value = _native.element_bytes(self._handle, index)
         elif vr == "PN":
@@ -435,15 +196,16 @@ class Dataset:
         elif vr in ("DS", "IS") and self._handle is not None and index >= 0:
             value = with_text(value, vr, self._handle, index)
         elif vr == "UI":
-            value = [UID(v) for v in value] if isinstance(value, list) else UID(value) if isinstance(value, str) else value
+            value = (
+                [UID(v) for v in value] if isinstance(value, list) else UID(value) if isinstance(value, str) else value
+            )
         elem = DataElement(tag, vr, value, None if offset < 0 else offset, raw)
         self._elements[tag] = elem
-        if tag in _PIXEL_TAG_SET or tag == 0x00020010:
-            self._original[tag] = value
+        self._pixels.remember(tag, value)
         return elem
 
     # -- mapping interface --------------------------------------------------------------------
-    def __enter__(self) -> "Dataset":
+    def __enter__(self) -> Dataset:
         """``with petct.dcmread(path) as ds:`` as with pydicom. petct reads the whole file at dcmread and
         keeps no file open, so leaving the block closes nothing; the data set stays usable."""
         return self
@@ -578,49 +340,37 @@ class Dataset:
 
     def remove_private_tags(self) -> None:
         """Delete every private element (odd group), in sequence items too."""
-        def drop(d: "Dataset", e: DataElement) -> None:
+
+        def drop(d: Dataset, e: DataElement) -> None:
             if e.tag.is_private:
                 del d[e.tag]
+
         self.walk(drop)
 
-    def to_json_dict(self, bulk_data_threshold: int = 1024, bulk_data_element_handler: Any = None,
-                     suppress_invalid_tags: bool = False) -> dict[str, Any]:
+    def to_json_dict(
+        self,
+        bulk_data_threshold: int = 1024,
+        bulk_data_element_handler: Any = None,
+        suppress_invalid_tags: bool = False,
+    ) -> dict[str, Any]:
         """The DICOM JSON model (PS3.18 F.2) of this data set, as pydicom's ``to_json_dict``: binary
         values inline as base64, or ``BulkDataURI`` from ``bulk_data_element_handler(element)`` when
-        longer than ``bulk_data_threshold`` bytes."""
-        import base64
-        out: dict[str, Any] = {}
-        for elem in self:
-            try:
-                entry: dict[str, Any] = {"vr": elem.VR}
-                v = elem.value
-                if elem.VR == "SQ":
-                    entry["Value"] = [item.to_json_dict(bulk_data_threshold, bulk_data_element_handler,
-                                                        suppress_invalid_tags) for item in v or []]
-                elif elem.VR in _BINARY_VRS:
-                    if v is not None and len(v):
-                        data = bytes(v) if not hasattr(v, "tobytes") else v.tobytes()
-                        if bulk_data_element_handler is not None and len(data) > bulk_data_threshold:
-                            entry["BulkDataURI"] = bulk_data_element_handler(elem)
-                        else:
-                            entry["InlineBinary"] = base64.b64encode(data).decode("ascii")
-                elif v is not None and v != "" and v != []:
-                    values = v if isinstance(v, list) else [v]
-                    entry["Value"] = [_json_value(elem.VR, x) for x in values]
-                out[f"{int(elem.tag):08X}"] = entry
-            except Exception:
-                if not suppress_invalid_tags:
-                    raise
-        return out
+        longer than ``bulk_data_threshold`` bytes (see :mod:`petct.jsonrep`)."""
+        return jsonrep.to_json_dict(self, bulk_data_threshold, bulk_data_element_handler, suppress_invalid_tags)
 
-    def to_json(self, bulk_data_threshold: int = 1024, bulk_data_element_handler: Any = None,
-                dump_handler: Any = None, suppress_invalid_tags: bool = False) -> str:
+    def to_json(
+        self,
+        bulk_data_threshold: int = 1024,
+        bulk_data_element_handler: Any = None,
+        dump_handler: Any = None,
+        suppress_invalid_tags: bool = False,
+    ) -> str:
         """``to_json_dict`` as a JSON string (``dump_handler(dict)`` makes it, if given)."""
-        import json
-        d = self.to_json_dict(bulk_data_threshold, bulk_data_element_handler, suppress_invalid_tags)
-        return dump_handler(d) if dump_handler is not None else json.dumps(d, sort_keys=True)
+        return jsonrep.to_json(
+            self, bulk_data_threshold, bulk_data_element_handler, dump_handler, suppress_invalid_tags
+        )
 
-    def group_dataset(self, group: int) -> "Dataset":
+    def group_dataset(self, group: int) -> Dataset:
         """A new Dataset holding this one's elements of ``group``."""
         out = Dataset(_handle=self._handle, _charsets=list(self._charsets), _name=self._name)
         for tag in sorted(self._elements):
@@ -628,32 +378,34 @@ class Dataset:
                 out._elements[tag] = self._elements[tag]
         return out
 
-    def copy(self) -> "Dataset":
+    def copy(self) -> Dataset:
         """A shallow copy, like ``dict.copy``: its own elements, so ``copy.PatientName = ...`` leaves this
         data set alone (in pydicom it may not), but the values themselves - lists, sequence items,
         ``file_meta`` - are shared."""
         import copy as _copy
+
         out = Dataset(_handle=self._handle, _charsets=list(self._charsets), _name=self._name)
         for tag, raw in list(self._elements.items()):
-            out._elements[tag] = _copy.copy(self._convert(raw))   # converted first, so values are shared
+            out._elements[tag] = _copy.copy(self._convert(raw))  # converted first, so values are shared
         for key, value in self.__dict__.items():
-            if key not in ("_elements", "_original"):
+            if key not in ("_elements", "_pixels"):
                 object.__setattr__(out, key, value)
-        object.__setattr__(out, "_original", dict(self._original))
+        object.__setattr__(out, "_pixels", self._pixels.copy())
         return out
 
     __copy__ = copy
 
-    def __deepcopy__(self, memo: dict) -> "Dataset":
+    def __deepcopy__(self, memo: dict) -> Dataset:
         """A deep copy: elements, values and sequence items are copied; the parsed file they were read
         from (immutable, held by the core) is shared."""
         import copy as _copy
+
         out = Dataset(_handle=self._handle, _charsets=list(self._charsets), _name=self._name)
         memo[id(self)] = out
         for tag, elem in self._elements.items():
             out._elements[tag] = _copy.deepcopy(elem, memo)
         for key, value in self.__dict__.items():
-            if key not in ("_elements", "_handle", "_charsets", "_name", "_pixel_cache", "_rebuilt"):
+            if key not in ("_elements", "_handle", "_charsets", "_name"):  # _pixels: PixelState.__deepcopy__
                 object.__setattr__(out, key, _copy.deepcopy(value, memo))
         return out
 
@@ -662,79 +414,26 @@ class Dataset:
         parsed file stays behind. An unpickled data set decodes its pixels from a re-encoded copy."""
         for tag in list(self._elements):
             self._convert(self._elements[tag])
-        state = {k: v for k, v in self.__dict__.items()
-                 if k not in ("_handle", "_pixel_cache", "_rebuilt", "_original", "_read_pixel_tags",
-                              "_decodes_handle")}
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_handle", "_pixels")}
         return (_unpickle_dataset, (state,))
 
     # -- writing --------------------------------------------------------------------------
     def save_as(self, filename: Any) -> None:
         """Write this data set as a DICOM file (Explicit VR Little Endian); see :func:`petct.dcmwrite`."""
-        from .writer import dcmwrite
-        dcmwrite(self, filename)
+        write(self, self._file_meta(), filename)
 
-    # -- pixels ---------------------------------------------------------------------------
-    def _pixel_values(self) -> tuple:
-        """The values of the elements the pixels are decoded with, as they are now (None if absent)."""
-        out = [self._as_read(tag) for tag in _PIXEL_TAGS]   # converting an element does not change it
-        meta = self.__dict__.get("file_meta")
-        out.append(meta._as_read(0x00020010) if isinstance(meta, Dataset) else None)
-        return tuple(out)
+    def _file_meta(self) -> Dataset | None:
+        """The file meta data set (``file_meta``) when it is a Dataset, else None."""
+        meta = getattr(self, "file_meta", None)
+        return meta if isinstance(meta, Dataset) else None
 
-    def _as_read(self, tag: int) -> Any:
-        """_AS_READ while element ``tag`` holds the value read from the file, else its value (None if
-        absent)."""
-        t = self._elements.get(tag)
-        if t is None:
-            return None
-        if isinstance(t, tuple) or (tag in self._original and t.value is self._original[tag]):
-            return _AS_READ
-        return t.value
-
-    def _pixels_as_read(self, key: tuple) -> bool:
-        """True while every element the pixel data is decoded with (``key``, from _pixel_values) is the
-        one read from the file."""
-        if not self._decodes_handle or self._handle is None:
-            return False
-        present = frozenset(tag for tag, v in zip(_PIXEL_TAGS, key) if v is not None)
-        return (present == self._read_pixel_tags and all(v is _AS_READ for v in key[:-1] if v is not None)
-                and key[-1] in (_AS_READ, None))
-
-    def _pixel_handle(self, key: tuple | None = None) -> Any:
-        """The parsed file to decode pixels from: the one read, while the pixel elements are unchanged;
-        else (edited, built in Python, unpickled, a sequence item) a copy re-encoded from the elements as
-        they are now, kept until they change again."""
-        if not any(t in self._elements for t in (0x7FE00010, 0x7FE00008, 0x7FE00009)):
-            raise NoPixelDataError("the data set has no pixel data" +
-                                   (" (read with stop_before_pixels=True)" if self._decodes_handle else ""),
-                                   path=self._name)
-        key = self._pixel_values() if key is None else key
-        if self._pixels_as_read(key):
-            return self._handle
-        if self._rebuilt is not None and _same(self._rebuilt[0], key):
-            return self._rebuilt[1]
-        from .writer import encode_for_decoding
-        try:
-            encoded = encode_for_decoding(self)
-        except (ValueError, TypeError, UnicodeError) as exc:
-            if self._handle is None:
-                raise                                 # built in Python: the caller's values are wrong
-            raise MalformedDicomError(f"cannot decode the pixel data of this data set: {exc}", path=self._name) from exc
-        handle = _native.read(encoded, 0, False, self._name)[0]
-        object.__setattr__(self, "_rebuilt", (key, handle))
-        return handle
-
+    # -- pixels (whether they are still the ones read: petct.pixelstate) ------------------
     @property
     def pixel_array(self):
         """The pixel data as a NumPy array, exactly as pydicom's ``pixel_array`` (decoded in Swift). It
         follows edits: after ``ds.PixelData = ...`` (or Rows, BitsAllocated, ...) it decodes the new
         values."""
-        key = self._pixel_values()
-        if self._pixel_cache is None or not _same(self._pixel_cache[0], key):
-            handle = self._pixel_handle(key)
-            object.__setattr__(self, "_pixel_cache", (key, _native.pixel_array(handle, self._name, False,
-                                                                                self._threads)))
-        return self._pixel_cache[1]
+        return self._pixels.array(self)
 
     @property
     def rescaled_array(self):
@@ -748,14 +447,18 @@ class Dataset:
             except (TypeError, ValueError):
                 bad = False
             if bad:
-                raise MalformedDicomError(f"{name} ({tag >> 16:04X},{tag & 0xFFFF:04X}) is {float(value)!r}, not a "
-                                          "finite number: refusing to rescale", path=self._name, tag=tag)
-        return _native.pixel_array(self._pixel_handle(), self._name, True, self._threads)
+                raise MalformedDicomError(
+                    f"{name} ({tag >> 16:04X},{tag & 0xFFFF:04X}) is {float(value)!r}, not a "
+                    "finite number: refusing to rescale",
+                    path=self._name,
+                    tag=tag,
+                )
+        return _native.pixel_array(self._pixels.handle(self), self._name, True, self._threads)
 
     @property
     def pixel_info(self) -> dict:
         """Shape, dtype and pixel module facts of the pixel data, without decoding it."""
-        return _native.pixel_info(self._pixel_handle(), self._name)
+        return _native.pixel_info(self._pixels.handle(self), self._name)
 
     # -- printing -------------------------------------------------------------------------
     def _lines(self, indent: int = 0) -> Iterator[str]:
@@ -817,7 +520,7 @@ def dcmread(fp: Any, stop_before_pixels: bool = False, force: bool = False, thre
         handle, raw, info = _native.read(fp.read(), flags, False, name)
     else:
         raise TypeError(f"dcmread() needs a path, a bytes-like object or a binary file, not {type(fp).__name__}")
-    if isinstance(raw, tuple):   # element-heavy file: the top level is read on demand
+    if isinstance(raw, tuple):  # element-heavy file: the top level is read on demand
         body = _LazyElements(handle, *raw)
         meta = body.pop_group(0x0002)
     else:
@@ -830,7 +533,7 @@ def dcmread(fp: Any, stop_before_pixels: bool = False, force: bool = False, thre
     object.__setattr__(ds, "is_little_endian", not info["flags"] & _native.DS_BIG_ENDIAN)
     object.__setattr__(ds, "is_implicit_VR", bool(info["flags"] & _native.DS_IMPLICIT_VR))
     object.__setattr__(ds, "preamble", bool(info["flags"] & _native.DS_PREAMBLE))
-    object.__setattr__(ds, "_decodes_handle", True)
+    ds._pixels.decodes_handle = True
     if threads:
         object.__setattr__(ds, "_threads", int(threads))
     return ds

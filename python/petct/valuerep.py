@@ -6,6 +6,7 @@ Each element's bytes are copied from the parsed file when its value is made (not
 outlive their data set cheaply); they are split into texts when ``str()`` (or the writer) first asks,
 and used only if every value of the element parses to exactly the number the core decoded.
 """
+
 from __future__ import annotations
 
 from typing import Any, Literal
@@ -17,7 +18,7 @@ def _parse_is(text: str) -> float:
     try:
         return int(text)
     except ValueError:
-        return float(text)   # "1.0" is an IS pydicom accepts; ValueError for text that is no number
+        return float(text)  # "1.0" is an IS pydicom accepts; ValueError for text that is no number
 
 
 def checked_texts(encoded: bytes | None, vr: str, values: tuple) -> list[str] | None:
@@ -82,7 +83,7 @@ class _KeepsText:
         return text if text is not None else self._number_repr()  # type: ignore[attr-defined]
 
     def __reduce__(self):
-        return (type(self), (self._base(self), self.original_string))   # _base: the builtin number type
+        return (type(self), (self._base(self), self.original_string))  # _base: the builtin number type
 
 
 class DSfloat(_KeepsText, float):
@@ -90,8 +91,9 @@ class DSfloat(_KeepsText, float):
 
     __slots__ = ("_text", "_source", "_position")
 
-    def __new__(cls, value: Any, original_string: str | None = None, _source: _ElementText | None = None,
-                _position: int = 0) -> "DSfloat":
+    def __new__(
+        cls, value: Any, original_string: str | None = None, _source: _ElementText | None = None, _position: int = 0
+    ) -> DSfloat:
         self = float.__new__(cls, value)
         self._keep(original_string, _source, _position)
         return self
@@ -106,8 +108,9 @@ class DSfloat(_KeepsText, float):
 class IS(_KeepsText, int):
     """An Integer String value: an ``int`` whose ``str()`` is the text it was read from."""
 
-    def __new__(cls, value: Any, original_string: str | None = None, _source: _ElementText | None = None,
-                _position: int = 0) -> "IS":
+    def __new__(
+        cls, value: Any, original_string: str | None = None, _source: _ElementText | None = None, _position: int = 0
+    ) -> IS:
         self = int.__new__(cls, value)
         self._keep(original_string, _source, _position)
         return self
@@ -127,3 +130,33 @@ def with_text(value: Any, vr: str, handle: Any, index: int) -> Any:
     cls = DSfloat if vr == "DS" else IS
     out = [cls(v, None, source, k) for k, v in enumerate(values)]
     return out if type(value) is list else out[0]
+
+
+class PersonName(str):
+    """A PN value: the string as stored, plus its components (``family_name``, ``given_name``, ...)."""
+
+    __slots__ = ()
+
+    def _component(self, i: int) -> str:
+        parts = self.split("=")[0].split("^")
+        return parts[i] if i < len(parts) else ""
+
+    @property
+    def family_name(self) -> str:
+        return self._component(0)
+
+    @property
+    def given_name(self) -> str:
+        return self._component(1)
+
+    @property
+    def middle_name(self) -> str:
+        return self._component(2)
+
+    @property
+    def name_prefix(self) -> str:
+        return self._component(3)
+
+    @property
+    def name_suffix(self) -> str:
+        return self._component(4)

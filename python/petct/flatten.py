@@ -1,0 +1,255 @@
+"""Flattening a data set for the core's writer, below :mod:`petct.dataset` (it never imports it).
+
+The data set is flattened here into the core's element records (pre-order, like the reader's table)
+plus one heap of values; the Swift core encodes every value for its VR, builds the file meta and
+writes an Explicit VR Little Endian Part 10 file atomically (temporary name, then rename). Data sets
+are used through their mapping interface; callers pass the file meta data set.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+from typing import Any
+
+import numpy as np
+
+from . import _native
+from .charset import codec_for
+from .dataelem import DataElement
+from .tag import Tag
+from .valuerep import IS, DSfloat
+
+__all__ = ["write", "encode_for_decoding", "NATIVE_TS"]
+
+# value kinds (petct.h PETCT_KIND_*, exported by _native)
+_EMPTY, _TEXT, _INT, _UINT, _FLOAT = (
+    _native.KIND_EMPTY,
+    _native.KIND_TEXT,
+    _native.KIND_INT,
+    _native.KIND_UINT,
+    _native.KIND_FLOAT,
+)
+_BYTES, _TAGS, _SEQUENCE, _ITEM, _RAW_TEXT = (
+    _native.KIND_BYTES,
+    _native.KIND_TAGS,
+    _native.KIND_SEQUENCE,
+    _native.KIND_ITEM,
+    _native.KIND_RAW_TEXT,
+)
+_RECORD = struct.Struct("=IHBBIIQQ")  # petct_write_element (32 bytes)
+
+_TEXT_VRS = frozenset("AE AS CS DA DT LO LT PN SH ST TM UC UI UR UT".split())
+_INT_VRS = frozenset("US SS UL SL SV".split())
+_BYTE_VRS = frozenset("OB OW OF OD OL OV UN".split())
+_NUMBER_TYPES = (int, float, np.integer, np.floating)
+_WORD = {"OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}
+_WRITE_ENCAPSULATED = _native.WRITE_ENCAPSULATED
+_ITEM_TAG = b"\xfe\xff\x00\xe0"  # (FFFE,E000), little endian
+# transfer syntaxes whose pixel data is native (not encapsulated): the core's table
+NATIVE_TS = _native.NATIVE_TRANSFER_SYNTAXES
+
+
+def _vr_code(vr: str) -> int:
+    b = vr.encode("ascii", "replace")[:2].ljust(2, b" ")
+    return b[0] | (b[1] << 8)
+
+
+class _Flattener:
+    def __init__(self, codec: str):
+        self.codec = codec
+        self.records: list[tuple] = []
+        self.heap = bytearray()
+        self.skip_charset = False  # True when the writer sets (0008,0005) itself
+
+    def _put(self, data: bytes) -> tuple[int, int]:
+        off = len(self.heap)
+        self.heap += data
+        return off, len(data)
+
+    def _add(self, tag: int, vr: str, kind: int, count: int = 0, data: bytes = b"", flags: int = 0) -> None:
+        off, n = self._put(data) if data else (0, 0)
+        self.records.append((tag, _vr_code(vr) if vr else 0, kind, flags, count, 0, off, n))
+
+    def _text(self, s: str) -> bytes:
+        try:
+            return s.encode(self.codec)
+        except UnicodeEncodeError:
+            if self.codec == "ascii":
+                raise
+            raise ValueError(f"text {s!r} cannot be encoded in the data set's character set ({self.codec})") from None
+
+    def dataset(self, ds: Any, context: dict, depth: int = 0) -> int:
+        """Flattens the elements of ``ds``; returns how many direct children were written."""
+        if depth > 64:
+            raise ValueError("sequences nested too deep")
+        n = 0
+        for elem in ds:
+            tag = int(elem.tag)
+            if tag >> 16 in (0x0000, 0x0002) or (self.skip_charset and tag == 0x00080005):
+                continue
+            self.element(elem, context, depth)
+            n += 1
+        return n
+
+    def element(self, elem: DataElement, context: dict, depth: int) -> None:
+        tag, vr, value = int(elem.tag), elem.VR or "UN", elem.value
+        if tag == 0x7FE00010 and depth == 0 and context.get("encapsulated"):
+            # compressed pixel data read from a file: passed through as its item stream
+            if not isinstance(value, (bytes, bytearray)) or bytes(value[:4]) != _ITEM_TAG:
+                raise ValueError(
+                    f"the transfer syntax {context['encapsulated']} is compressed but the pixel data is not an "
+                    "encapsulated item stream: for native pixel data set "
+                    "ds.file_meta.TransferSyntaxUID = petct.uid.ExplicitVRLittleEndian"
+                )
+            self._add(tag, "OB", _BYTES, 1, bytes(value), flags=_WRITE_ENCAPSULATED)
+            return
+        if vr == "SQ":
+            items = list(value or [])
+            start = len(self.records)
+            self.records.append(None)  # type: ignore[arg-type]
+            for item in items:
+                istart = len(self.records)
+                self.records.append(None)  # type: ignore[arg-type]
+                children = self.dataset(item, context, depth + 1)
+                self.records[istart] = (0xFFFEE000, 0, _ITEM, 0, children, len(self.records) - istart - 1, 0, 0)
+            self.records[start] = (tag, _vr_code("SQ"), _SEQUENCE, 0, len(items), len(self.records) - start - 1, 0, 0)
+            return
+        if value is None or (isinstance(value, (str, bytes, bytearray, list, tuple)) and len(value) == 0):
+            self._add(tag, vr, _EMPTY)
+            return
+        values = list(value) if isinstance(value, (list, tuple)) else [value]
+        if vr in _TEXT_VRS:
+            if isinstance(value, (bytes, bytearray)):
+                self._add(tag, vr, _RAW_TEXT, 1, bytes(value))
+            else:
+                self._add(tag, vr, _TEXT, len(values), self._text("\\".join(_text_of(v) for v in values)))
+        elif vr in ("DS", "IS"):
+            if all(isinstance(v, (DSfloat, IS)) and v.original_string for v in values):
+                # read from a file: written back as the same text
+                self._add(tag, vr, _TEXT, len(values), "\\".join(v.original_string for v in values).encode("ascii"))
+            elif all(isinstance(v, _NUMBER_TYPES) and not isinstance(v, bool) for v in values):
+                if vr == "IS":
+                    self._add(tag, vr, _INT, len(values), _pack("q", _integers(values, tag, vr)))
+                else:
+                    self._add(tag, vr, _FLOAT, len(values), _pack("d", [float(v) for v in values]))
+            else:
+                self._add(tag, vr, _TEXT, len(values), "\\".join(str(v).strip() for v in values).encode("ascii"))
+        elif vr in _INT_VRS:
+            self._add(tag, vr, _INT, len(values), _pack("q", _integers(values, tag, vr)))
+        elif vr == "UV":
+            self._add(tag, vr, _UINT, len(values), _pack("Q", _integers(values, tag, vr)))
+        elif vr in ("FL", "FD"):
+            self._add(tag, vr, _FLOAT, len(values), _pack("d", [float(v) for v in values]))
+        elif vr == "AT":
+            self._add(tag, vr, _TAGS, len(values), np.asarray([int(Tag(v)) for v in values], dtype="<u4").tobytes())
+        elif vr in _BYTE_VRS:
+            if isinstance(value, np.ndarray):
+                data = np.ascontiguousarray(value).tobytes()
+            elif isinstance(value, (bytes, bytearray, memoryview)):
+                data = bytes(value)
+                width = _WORD.get(vr, 1)
+                if context.get("big_endian") and width > 1 and len(data) % width == 0:
+                    data = np.frombuffer(data, dtype=f">u{width}").astype(f"<u{width}").tobytes()
+            elif isinstance(value, str):
+                data = self._text(value)
+            else:
+                raise TypeError(f"{Tag(tag)} {vr}: a bytes value is needed, not {type(value).__name__}")
+            self._add(tag, vr, _BYTES, 1, data)
+        else:
+            raise ValueError(f"{Tag(tag)}: cannot write VR {vr!r}")
+
+
+def _integers(values: list, tag: int, vr: str) -> list[int]:
+    out = []
+    for v in values:
+        if isinstance(v, (float, np.floating)) and not float(v).is_integer():
+            raise ValueError(f"{Tag(tag)} {vr}: {v!r} is not an integer")
+        out.append(int(v))
+    return out
+
+
+def _pack(code: str, values: list) -> bytes:
+    try:
+        return struct.pack(f"<{len(values)}{code}", *values)
+    except struct.error as exc:
+        raise ValueError(f"value out of range: {exc}") from None
+
+
+def _text_of(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _flatten(ds: Any, meta: Any) -> tuple[bytes, bytes]:
+    """``ds`` as the core's element records and value heap; ``meta``: its file meta data set, or None."""
+    # The transfer syntax: file_meta's (which the caller may change, as in pydicom), else the one read.
+    ts = meta.get("TransferSyntaxUID") if meta is not None else None
+    ts = str(ts).strip(" \x00") if ts else getattr(ds, "transfer_syntax_uid", None)
+    encapsulated = ts if ts and ts not in NATIVE_TS and 0x7FE00010 in ds else None
+    # ambiguous VRs (US/SS, OB/OW) are resolved by the core's writer (AmbiguousVR.forWriting)
+    context = {"big_endian": getattr(ds, "is_little_endian", True) is False, "encapsulated": encapsulated}
+    codec = codec_for(ds)
+    flat = _Flattener(codec)
+    try:
+        flat.dataset(ds, context)
+    except UnicodeEncodeError:
+        # non-ASCII text and no character set: write UTF-8 and say so
+        flat = _Flattener("utf_8")
+        flat.skip_charset = True
+        flat._add(0x00080005, "CS", _TEXT, 1, b"ISO_IR 192")
+        flat.dataset(ds, context)
+    if encapsulated:
+        flat._add(0x00020010, "UI", _TEXT, 1, encapsulated.encode("ascii"))
+    if meta is not None:
+        for tag in (0x00020002, 0x00020003):
+            if tag in meta:
+                v = meta[tag].value
+                if isinstance(v, str) and v:
+                    flat._add(tag, "UI", _TEXT, 1, v.encode("ascii"))
+    records = b"".join(_RECORD.pack(*r) for r in flat.records)
+    return records, bytes(flat.heap)
+
+
+def encode_for_decoding(ds: Any, meta: Any) -> bytes:
+    """``ds`` as Part 10 bytes, for the core to decode pixel data that was edited, built in Python or
+    unpickled (``meta``: its file meta data set, or None). SOP class and instance UIDs do not matter for
+    that: placeholders stand in when absent."""
+    src = ds
+    if "SOPClassUID" not in ds or "SOPInstanceUID" not in ds:
+        src = ds.copy()
+        if "SOPClassUID" not in src:
+            src.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"  # Secondary Capture Image Storage
+        if "SOPInstanceUID" not in src:
+            src.SOPInstanceUID = "2.25.0"
+    return _encode(*_flatten(src, meta))
+
+
+def _encode(records: bytes, heap: bytes) -> bytes:
+    """The Part 10 bytes the core writes for ``records`` / ``heap`` (through a temporary file: the core
+    writes files atomically)."""
+    fd, tmp = tempfile.mkstemp(suffix=".dcm")
+    os.close(fd)
+    try:
+        _native.write_file(tmp, records, heap)
+        with open(tmp, "rb") as f:
+            return f.read()
+    finally:
+        os.unlink(tmp)
+
+
+def write(ds: Any, meta: Any, path: Any) -> None:
+    """Write ``ds`` (file meta data set ``meta``, or None) to ``path`` or a binary file object: the
+    body of :func:`petct.dcmwrite` and ``Dataset.save_as``."""
+    records, heap = _flatten(ds, meta)
+    if hasattr(path, "write"):
+        path.write(_encode(records, heap))
+        return
+    target = os.fspath(path)
+    if len(target) == 0:
+        import errno
+
+        raise FileNotFoundError(errno.ENOENT, "an empty path is not a file name", target)
+    _native.write_file(target, records, heap)
