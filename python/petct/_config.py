@@ -5,6 +5,7 @@ pixel data, a deflated data set) may decode to at most ``max(max_decoded_bytes, 
 compressed bytes)``; beyond that :class:`petct.DecodeLimitError` is raised before anything is allocated.
 ``max_stream_bytes`` (256 MiB): the most read from a pipe, FIFO or device (``dcmread("/dev/stdin")``).
 """
+
 from __future__ import annotations
 
 from . import _native

@@ -1,5 +1,6 @@
 """``progress=`` of scan, load_study and batch: True -> tqdm (tqdm.auto, so a widget in Jupyter) when it
 is installed, a callable -> called with ``(done, total)`` counts, None / False -> nothing."""
+
 from __future__ import annotations
 
 import logging
@@ -52,7 +53,7 @@ class Reporter:
         if self._bar is not None:
             self._bar.close()
 
-    def __enter__(self) -> "Reporter":
+    def __enter__(self) -> Reporter:
         return self
 
     def __exit__(self, *exc: Any) -> None:

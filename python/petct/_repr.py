@@ -1,8 +1,10 @@
 """HTML reprs for Jupyter: Study, Volume, SeriesInfo and scan results (plain tables, no scripts)."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -16,16 +18,22 @@ def _vec(v: Iterable[Any], digits: int = 4) -> str:
 
 
 def _table(rows: list[tuple[str, str]]) -> str:
-    body = "".join(f"<tr><th style='text-align:left'>{escape(k)}</th><td style='text-align:left'>{v}</td></tr>"
-                   for k, v in rows)
+    body = "".join(
+        f"<tr><th style='text-align:left'>{escape(k)}</th><td style='text-align:left'>{v}</td></tr>" for k, v in rows
+    )
     return f"<table>{body}</table>"
 
 
 def _volume_rows(v: Any) -> list[tuple[str, str]]:
     a = v.array
     units = v.units or ("HU" if v.modality == "CT" else "?")
-    rows = [("modality", escape(v.modality)), ("shape", escape(str(tuple(int(n) for n in a.shape)))),
-            ("spacing (mm)", _vec(v.spacing)), ("origin (LPS mm)", _vec(v.origin, 6)), ("units", escape(units))]
+    rows = [
+        ("modality", escape(v.modality)),
+        ("shape", escape(str(tuple(int(n) for n in a.shape)))),
+        ("spacing (mm)", _vec(v.spacing)),
+        ("origin (LPS mm)", _vec(v.origin, 6)),
+        ("units", escape(units)),
+    ]
     if a.size:
         rows.append(("values", f"{_num(np.nanmin(a))} to {_num(np.nanmax(a))}"))
     if v.modality == "PT":
@@ -48,9 +56,17 @@ def series_html(series: Iterable[Any], skipped: list | None = None) -> str:
     rows = []
     for i, s in enumerate(series):
         ac = "yes" if s.attenuation_corrected else ("no" if s.modality == "PT" else "")
-        cells = [str(i), s.modality, "" if s.series_number is None else str(s.series_number), str(s.slice_count),
-                 f"{s.rows}x{s.columns}", s.units or "", ac, s.description,
-                 f"ignored: {s.reason}" if s.ignore else ""]
+        cells = [
+            str(i),
+            s.modality,
+            "" if s.series_number is None else str(s.series_number),
+            str(s.slice_count),
+            f"{s.rows}x{s.columns}",
+            s.units or "",
+            ac,
+            s.description,
+            f"ignored: {s.reason}" if s.ignore else "",
+        ]
         rows.append("<tr>" + "".join(f"<td style='text-align:left'>{escape(c)}</td>" for c in cells) + "</tr>")
     th = "".join(f"<th style='text-align:left'>{h}</th>" for h in head)
     out = f"<table><tr>{th}</tr>{''.join(rows)}</table>"

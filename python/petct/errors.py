@@ -3,11 +3,20 @@
 Every error about DICOM content is a :class:`DicomError` (a ``ValueError``) whose message names the
 file, the byte offset and the tag where the problem was found; the same facts are attributes.
 """
+
 from __future__ import annotations
 
 __all__ = [
-    "DicomError", "InvalidDicomError", "MalformedDicomError", "UnsupportedTransferSyntaxError",
-    "NoPixelDataError", "SUVError", "GeometryError", "GeometryWarning", "PetctWarning", "PairedFolderError",
+    "DicomError",
+    "InvalidDicomError",
+    "MalformedDicomError",
+    "UnsupportedTransferSyntaxError",
+    "NoPixelDataError",
+    "SUVError",
+    "GeometryError",
+    "GeometryWarning",
+    "PetctWarning",
+    "PairedFolderError",
     "DecodeLimitError",
 ]
 

@@ -4,6 +4,7 @@ petct's arrays are ``(slices, rows, cols)`` with an LPS affine mapping ``(k, i, 
 ``x`` fastest with a RAS affine, so the NIfTI voxel ``(x, y, z)`` is petct's ``(j, i, k)`` (the C-order
 bytes of the array are written as they are) and the affine's first two rows change sign.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -11,7 +12,8 @@ import logging
 import os
 import struct
 import warnings
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +36,7 @@ def _geometry(like: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
         offsets = np.asarray(like.get("slice_offsets") or np.arange(like["shape"][-3]) * spacing[0], float)
     else:
         direction, spacing = like.direction, like.spacing
-        origin = like.origin + direction[:, 0] * like.slice_offsets[0]      # the first slice's centre
+        origin = like.origin + direction[:, 0] * like.slice_offsets[0]  # the first slice's centre
         offsets = like.slice_offsets - like.slice_offsets[0]
     return origin, direction, spacing, offsets
 
@@ -48,8 +50,12 @@ def nifti_affine(like: Any) -> np.ndarray:
     if len(offsets) > 1:
         d = np.diff(offsets)
         if np.abs(d - d.mean()).max() > 1e-3:
-            warnings.warn("slices are not evenly spaced; NIfTI gets their mean spacing "
-                          f"({d.mean():.4f} mm, from {d.min():.4f} to {d.max():.4f})", PetctWarning, stacklevel=3)
+            warnings.warn(
+                "slices are not evenly spaced; NIfTI gets their mean spacing "
+                f"({d.mean():.4f} mm, from {d.min():.4f} to {d.max():.4f})",
+                PetctWarning,
+                stacklevel=3,
+            )
         step = float(d.mean())
     n, c, r = direction[:, 0], direction[:, 1], direction[:, 2]
     lps = np.eye(4)
@@ -63,7 +69,7 @@ def nifti_affine(like: Any) -> np.ndarray:
 def _quaternion(affine: np.ndarray) -> tuple[float, float, float, float, float, float, float, float, float, float]:
     """(b, c, d, qx, qy, qz, qfac, dx, dy, dz) of the qform for a rotation+scale affine (NIfTI-1 method 2)."""
     m = affine[:3, :3]
-    pix = np.sqrt((m ** 2).sum(axis=0))
+    pix = np.sqrt((m**2).sum(axis=0))
     rot = m / pix
     qfac = 1.0
     if np.linalg.det(rot) < 0:
@@ -82,16 +88,35 @@ def _quaternion(affine: np.ndarray) -> tuple[float, float, float, float, float, 
     else:
         xd, yd, zd = 1.0 + r11 - (r22 + r33), 1.0 + r22 - (r11 + r33), 1.0 + r33 - (r11 + r22)
         if xd > 1.0:
-            b = 0.5 * np.sqrt(xd); c = 0.25 * (r12 + r21) / b; d = 0.25 * (r13 + r31) / b; a = 0.25 * (r32 - r23) / b
+            b = 0.5 * np.sqrt(xd)
+            c = 0.25 * (r12 + r21) / b
+            d = 0.25 * (r13 + r31) / b
+            a = 0.25 * (r32 - r23) / b
         elif yd > 1.0:
-            c = 0.5 * np.sqrt(yd); b = 0.25 * (r12 + r21) / c; d = 0.25 * (r23 + r32) / c; a = 0.25 * (r13 - r31) / c
+            c = 0.5 * np.sqrt(yd)
+            b = 0.25 * (r12 + r21) / c
+            d = 0.25 * (r23 + r32) / c
+            a = 0.25 * (r13 - r31) / c
         else:
-            d = 0.5 * np.sqrt(zd); b = 0.25 * (r13 + r31) / d; c = 0.25 * (r23 + r32) / d; a = 0.25 * (r21 - r12) / d
+            d = 0.5 * np.sqrt(zd)
+            b = 0.25 * (r13 + r31) / d
+            c = 0.25 * (r23 + r32) / d
+            a = 0.25 * (r21 - r12) / d
         if a < 0:
             b, c, d = -b, -c, -d
     t = affine[:3, 3]
-    return (float(b), float(c), float(d), float(t[0]), float(t[1]), float(t[2]), qfac,
-            float(pix[0]), float(pix[1]), float(pix[2]))
+    return (
+        float(b),
+        float(c),
+        float(d),
+        float(t[0]),
+        float(t[1]),
+        float(t[2]),
+        qfac,
+        float(pix[0]),
+        float(pix[1]),
+        float(pix[2]),
+    )
 
 
 def _header(shape: tuple[int, ...], dtype: np.dtype, affine: np.ndarray, time_step: float) -> bytes:
@@ -105,16 +130,16 @@ def _header(shape: tuple[int, ...], dtype: np.dtype, affine: np.ndarray, time_st
     struct.pack_into("<8h", h, 40, *dim)
     struct.pack_into("<hhh", h, 70, datatype, bitpix, 0)
     struct.pack_into("<8f", h, 76, *pixdim)
-    struct.pack_into("<f", h, 108, 352.0)           # vox_offset
-    struct.pack_into("<ff", h, 112, 1.0, 0.0)        # scl_slope, scl_inter
-    struct.pack_into("<B", h, 123, 2 | 8)            # xyzt_units: mm, s
-    h[148:148 + 5] = b"petct"                        # descrip
-    struct.pack_into("<hh", h, 252, 1, 1)            # qform_code, sform_code: scanner
+    struct.pack_into("<f", h, 108, 352.0)  # vox_offset
+    struct.pack_into("<ff", h, 112, 1.0, 0.0)  # scl_slope, scl_inter
+    struct.pack_into("<B", h, 123, 2 | 8)  # xyzt_units: mm, s
+    h[148 : 148 + 5] = b"petct"  # descrip
+    struct.pack_into("<hh", h, 252, 1, 1)  # qform_code, sform_code: scanner
     struct.pack_into("<6f", h, 256, b, c, d, qx, qy, qz)
     for row in range(3):
         struct.pack_into("<4f", h, 280 + 16 * row, *affine[row])
     h[344:348] = b"n+1\0"
-    return bytes(h) + b"\0\0\0\0"                     # no extensions
+    return bytes(h) + b"\0\0\0\0"  # no extensions
 
 
 def _write_atomic(path: str, payload: list[bytes | memoryview], compress: bool) -> None:
@@ -173,7 +198,7 @@ def nifti_parts(obj: Any, like: Any = None, time_step: float | None = None) -> l
     data = np.ascontiguousarray(arr, dtype=dtype)
     if time_step is None:
         time_step = _time_step(like) if data.ndim == 4 else 0.0
-    shape = tuple(reversed(data.shape))              # (W, H, C[, T]): x fastest
+    shape = tuple(reversed(data.shape))  # (W, H, C[, T]): x fastest
     header = _header(shape, dtype, nifti_affine(like), float(time_step))
     return [header, data.data.cast("B")]
 
@@ -227,16 +252,19 @@ def label_map(masks: Mapping[str, np.ndarray]) -> tuple[np.ndarray | None, dict[
 def _gz_writer(parts: list[bytes | memoryview]):
     def write(f: Any) -> None:
         write_nifti(f, parts, compress=True)
+
     return write
 
 
-def save_paired_nifti(out_dir: Any, ct: np.ndarray, pet: np.ndarray, meta: dict,
-                      masks: Mapping[str, np.ndarray] | None = None) -> dict:
+def save_paired_nifti(
+    out_dir: Any, ct: np.ndarray, pet: np.ndarray, meta: dict, masks: Mapping[str, np.ndarray] | None = None
+) -> dict:
     """The autoPET layout: ``CTres.nii.gz`` (HU), ``SUV.nii.gz`` (the PET values; 4D ``(W, H, C, T)`` for
     a dynamic PET, the time step from ``meta["frames"]``), ``SEG.nii.gz`` (a uint8 label map, when masks
     exist) and ``meta.json``, written by :class:`petct.outdir.OutputFolder` (temporary names, renamed
     with ``meta.json`` last; nothing else in the folder is touched). Returns the meta as written."""
     from .outdir import OutputFolder
+
     meta = dict(meta)
     meta["format"] = "nifti"
     meta["files"] = {"ct": "CTres.nii.gz", "pet": "SUV.nii.gz"}

@@ -27,6 +27,7 @@ The rules:
 - Modes: a new folder and new files get the umask-derived mode (0777 / 0666 minus umask); an existing
   folder is left as it is; a file that is replaced keeps its mode (and, as root, its owner).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -54,7 +55,7 @@ def check_out_dir(out: Any) -> str | bytes:
         raise TypeError("an output folder is needed, not None")
     path = os.fspath(out)
     if len(path) == 0:
-        raise ValueError("the output folder is an empty path; give a folder name (\".\" for the current folder)")
+        raise ValueError('the output folder is an empty path; give a folder name ("." for the current folder)')
     return path
 
 
@@ -107,12 +108,12 @@ def _folder_lock(folder, how: int = fcntl.LOCK_EX):
     try:
         try:
             fcntl.flock(fd, how)
-        except OSError as exc:   # a file system without flock: go on unlocked
+        except OSError as exc:  # a file system without flock: go on unlocked
             if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
                 raise
         yield fd
     finally:
-        os.close(fd)   # releases the lock
+        os.close(fd)  # releases the lock
 
 
 _TEMP_NAME = re.compile(r"\.[A-Za-z0-9._-]+" + re.escape(TEMP_MARK) + r"[0-9a-f]{24}")
@@ -141,16 +142,23 @@ def _report_abandoned(folder) -> list[str]:
             try:
                 fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
             except OSError:
-                continue          # a live writer holds it
+                continue  # a live writer holds it
             found.append(text)
         finally:
             os.close(fd)
     if found:
         import warnings
+
         from .errors import PetctWarning
-        warnings.warn(f"{os.fsdecode(folder)}: {len(found)} temporary file(s) of an interrupted petct write left "
-                      f"in place (not removed: delete them yourself if no other program is writing there): "
-                      + ", ".join(sorted(found)[:5]) + (" ..." if len(found) > 5 else ""), PetctWarning, stacklevel=4)
+
+        warnings.warn(
+            f"{os.fsdecode(folder)}: {len(found)} temporary file(s) of an interrupted petct write left "
+            f"in place (not removed: delete them yourself if no other program is writing there): "
+            + ", ".join(sorted(found)[:5])
+            + (" ..." if len(found) > 5 else ""),
+            PetctWarning,
+            stacklevel=4,
+        )
     return found
 
 
@@ -167,13 +175,13 @@ class OutputFolder:
         self.folder = check_out_dir(folder)
         self.content_id = os.urandom(12).hex()
         self.files: dict[str, dict] = {}
-        self._pending: list[tuple[Any, Any]] = []   # (temporary path, final path), in write order
-        self._locks: list[int] = []                   # fds holding a flock on each temporary file
+        self._pending: list[tuple[Any, Any]] = []  # (temporary path, final path), in write order
+        self._locks: list[int] = []  # fds holding a flock on each temporary file
         self._committed = False
         if not os.path.isdir(self.folder):
-            os.makedirs(self.folder, exist_ok=True)   # new folders: mode 0777 minus the umask
+            os.makedirs(self.folder, exist_ok=True)  # new folders: mode 0777 minus the umask
 
-    def __enter__(self) -> "OutputFolder":
+    def __enter__(self) -> OutputFolder:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -207,9 +215,10 @@ class OutputFolder:
                 continue
             if stat.S_ISDIR(st.st_mode):
                 raise IsADirectoryError(errno.EISDIR, "a folder is in the way of an output file", os.fsdecode(final))
-            if (dir_st.st_mode & stat.S_ISVTX and euid != 0 and st.st_uid != euid and dir_st.st_uid != euid):
-                raise PermissionError(errno.EPERM, "in this sticky folder the file belongs to another user",
-                                      os.fsdecode(final))
+            if dir_st.st_mode & stat.S_ISVTX and euid != 0 and st.st_uid != euid and dir_st.st_uid != euid:
+                raise PermissionError(
+                    errno.EPERM, "in this sticky folder the file belongs to another user", os.fsdecode(final)
+                )
 
     def _create(self, name: str):
         final = _join(self.folder, name)
@@ -217,7 +226,7 @@ class OutputFolder:
         # Created and locked under a shared lock of the folder, so a sweep (under the exclusive lock)
         # never sees it unlocked; the lock is held until commit or discard: a temporary file that can be
         # locked by someone else belongs to a writer that died.
-        with _sigint_deferred(), _folder_lock(self.folder, fcntl.LOCK_SH):   # no Ctrl-C before it is registered
+        with _sigint_deferred(), _folder_lock(self.folder, fcntl.LOCK_SH):  # no Ctrl-C before it is registered
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
             self._pending.append((tmp, final))
             lock = os.open(tmp, os.O_RDONLY | os.O_CLOEXEC)
@@ -346,13 +355,19 @@ def check_files(folder: Any, meta: dict, opened: dict[str, os.stat_result] | Non
     size and CRC-32. ``opened`` gives the stat of files already opened by the caller (by name)."""
     files = meta.get("file_records")
     if files is None:
-        return   # written by an earlier petct: nothing to check against
+        return  # written by an earlier petct: nothing to check against
     where = os.fsdecode(folder)
     if not isinstance(files, dict):
-        raise PairedFolderError(f"{where}: meta.json's \"file_records\" is not an object")
+        raise PairedFolderError(f'{where}: meta.json\'s "file_records" is not an object')
     for name, rec in files.items():
-        if (not isinstance(name, str) or not isinstance(rec, dict) or not name or name.startswith(".")
-                or "/" in name or "\0" in name):
+        if (
+            not isinstance(name, str)
+            or not isinstance(rec, dict)
+            or not name
+            or name.startswith(".")
+            or "/" in name
+            or "\0" in name
+        ):
             raise PairedFolderError(f"{where}: meta.json lists a bad file entry {name!r}")
         path = _join(folder, name)
         try:
@@ -368,7 +383,8 @@ def check_files(folder: Any, meta: dict, opened: dict[str, os.stat_result] | Non
         raise PairedFolderError(
             f"{where}: {name} does not belong to meta.json (content id "
             f"{meta.get('content_id')}): the folder holds a mix of two runs, left by a writer killed while "
-            "committing or by a program other than petct; write it again")
+            "committing or by a program other than petct; write it again"
+        )
 
 
 def _crc_of(path) -> int:

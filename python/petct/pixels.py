@@ -6,6 +6,7 @@ the VOI LUT (a window or a LUT). NumPy only; for volumes, ``Volume.array`` is al
 
 PS3.3 C.11.1 (Modality LUT) and C.11.2 (VOI LUT, windowing functions LINEAR, LINEAR_EXACT, SIGMOID).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -26,7 +27,7 @@ def _lut(arr: np.ndarray, item: Any, signed: bool) -> np.ndarray:
     entries = int(desc[0]) or 65536
     first = int(desc[1])
     if signed and first >= 0x8000:
-        first -= 0x10000                    # the first mapped value is SS for signed pixel data
+        first -= 0x10000  # the first mapped value is SS for signed pixel data
     bits = int(desc[2])
     data = item.LUTData
     if isinstance(data, (bytes, bytearray)):
@@ -51,15 +52,23 @@ def apply_modality_lut(arr: np.ndarray, ds: Any) -> np.ndarray:
         return arr
     # pydicom's arithmetic (a NaN / inf slope or intercept gives NaN / inf values), but said out loud;
     # ds.rescaled_array and volume loading refuse such values with MalformedDicomError instead
-    bad = [f"{name} {float(v)!r}" for name, v in (("RescaleSlope", slope), ("RescaleIntercept", intercept))
-           if not np.isfinite(float(v))]
+    bad = [
+        f"{name} {float(v)!r}"
+        for name, v in (("RescaleSlope", slope), ("RescaleIntercept", intercept))
+        if not np.isfinite(float(v))
+    ]
     if bad:
         import warnings
+
         from .errors import PetctWarning
+
         where = getattr(ds, "filename", None)
-        warnings.warn(f"{where + ': ' if isinstance(where, str) else ''}{' and '.join(bad)} is not a finite number: "
-                      "the rescaled values are not finite (ds.rescaled_array and load_series refuse this file)",
-                      PetctWarning, stacklevel=2)
+        warnings.warn(
+            f"{where + ': ' if isinstance(where, str) else ''}{' and '.join(bad)} is not a finite number: "
+            "the rescaled values are not finite (ds.rescaled_array and load_series refuse this file)",
+            PetctWarning,
+            stacklevel=2,
+        )
     return np.asarray(arr).astype(np.float64) * float(slope) + float(intercept)
 
 
@@ -88,7 +97,7 @@ def apply_windowing(arr: np.ndarray, ds: Any, index: int = 0) -> np.ndarray:
     if mlut:
         lo, hi = 0.0, float(2 ** int(mlut[0].LUTDescriptor[2]) - 1)
     elif ds.get("PixelRepresentation", 0) == 0:
-        lo, hi = 0.0, float(2 ** bits - 1)
+        lo, hi = 0.0, float(2**bits - 1)
     else:
         lo, hi = float(-(2 ** (bits - 1))), float(2 ** (bits - 1) - 1)
     slope, intercept = ds.get("RescaleSlope"), ds.get("RescaleIntercept")
@@ -98,18 +107,18 @@ def apply_windowing(arr: np.ndarray, ds: Any, index: int = 0) -> np.ndarray:
 
     x = np.asarray(arr).astype(np.float64)
     if function in ("LINEAR", "LINEAR_EXACT"):
-        if function == "LINEAR":                  # C.11.2.1.2.1
+        if function == "LINEAR":  # C.11.2.1.2.1
             if w < 1:
                 raise ValueError("WindowWidth must be at least 1 for LINEAR windowing")
             c, w = c - 0.5, w - 1
-        elif w <= 0:                              # C.11.2.1.3.2
+        elif w <= 0:  # C.11.2.1.3.2
             raise ValueError("WindowWidth must be positive for LINEAR_EXACT windowing")
         low_edge, high_edge = c - w / 2, c + w / 2
         out = np.where(x <= low_edge, lo, np.where(x > high_edge, hi, 0.0))
         inside = (x > low_edge) & (x <= high_edge)
         out[inside] = ((x[inside] - c) / w + 0.5) * span + lo
         return out
-    if function == "SIGMOID":                     # C.11.2.1.3.1
+    if function == "SIGMOID":  # C.11.2.1.3.1
         if w <= 0:
             raise ValueError("WindowWidth must be positive for SIGMOID windowing")
         return span / (1 + np.exp(-4 * (x - c) / w)) + lo

@@ -4,6 +4,7 @@
 ``_uid_table.py``), read the first time one is asked for. Registry keywords are attributes of this
 module: ``petct.uid.ExplicitVRLittleEndian``.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,6 +26,7 @@ def _registry() -> dict[str, tuple[str, str, str, bool, str]]:
     global _REGISTRY, _BY_KEYWORD
     if _REGISTRY is None:
         from ._uid_table import TABLE
+
         reg, kw = {}, {}
         for line in TABLE.splitlines():
             uid, name, kind, info, retired, keyword = line.split("\t")
@@ -42,7 +44,7 @@ class UID(str):
 
     __slots__ = ()
 
-    def __new__(cls, value: Any) -> "UID":
+    def __new__(cls, value: Any) -> UID:
         if not isinstance(value, str):
             raise TypeError(f"a UID is made from a str, not {type(value).__name__}")
         return super().__new__(cls, value.strip(" \x00"))
@@ -57,10 +59,10 @@ class UID(str):
         entry = _registry().get(str(self))
         return entry[0] if entry else str(self)
 
-    type = property(lambda self: self._entry()[1], doc="Registry type (\"SOP Class\", \"Transfer Syntax\", ...).")
+    type = property(lambda self: self._entry()[1], doc='Registry type ("SOP Class", "Transfer Syntax", ...).')
     info = property(lambda self: self._entry()[2], doc="Registry remarks.")
     is_retired = property(lambda self: self._entry()[3], doc="Retired from the standard.")
-    keyword = property(lambda self: self._entry()[4], doc="Registry keyword (\"CTImageStorage\").")
+    keyword = property(lambda self: self._entry()[4], doc='Registry keyword ("CTImageStorage").')
 
     @property
     def is_private(self) -> bool:

@@ -1,4 +1,5 @@
 """Shared fixtures: where the real test data lives, and oracle availability."""
+
 from __future__ import annotations
 
 import os
@@ -14,7 +15,9 @@ def shared_data(*parts: str) -> Path:
     """Path below ../shared/data; skips the test (with the reason) when that folder is absent."""
     p = SHARED_DATA.joinpath(*parts)
     if not p.exists():
-        pytest.skip(f"needs the shared test data at {p} (../shared/data beside the repository, or set PETCT_SHARED_DATA)")
+        pytest.skip(
+            f"needs the shared test data at {p} (../shared/data beside the repository, or set PETCT_SHARED_DATA)"
+        )
     return p
 
 
@@ -24,6 +27,7 @@ def oracle_files() -> list[Path]:
     files: list[Path] = []
     try:
         from pydicom.data import get_charset_files, get_palette_files, get_testdata_files
+
         files += [Path(f) for f in get_testdata_files()]
         files += [Path(f) for f in get_charset_files()]
         files += [Path(f) for f in get_palette_files()]

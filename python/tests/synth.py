@@ -3,6 +3,7 @@
 Geometry is explicit: each slice k sits at ``origin + offsets[k] * normal`` with row direction ``r``
 and column direction ``c`` (ImageOrientationPatient = r + c).
 """
+
 from __future__ import annotations
 
 import os
@@ -22,7 +23,7 @@ class Geometry:
     rows: int
     cols: int
     pixel_spacing: tuple[float, float]  # (row spacing, column spacing)
-    offsets: np.ndarray                 # slice positions along the normal, mm
+    offsets: np.ndarray  # slice positions along the normal, mm
     origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
     row_dir: tuple[float, float, float] = (1.0, 0.0, 0.0)
     col_dir: tuple[float, float, float] = (0.0, 1.0, 0.0)
@@ -37,8 +38,12 @@ class Geometry:
     def world(self, k: float, i: float, j: float) -> np.ndarray:
         """Patient coordinates of voxel (k, i, j) (k may be fractional: offsets are interpolated)."""
         off = float(np.interp(k, np.arange(len(self.offsets)), self.offsets))
-        return (np.asarray(self.origin) + off * self.normal + i * self.pixel_spacing[0] * np.asarray(self.col_dir)
-                + j * self.pixel_spacing[1] * np.asarray(self.row_dir))
+        return (
+            np.asarray(self.origin)
+            + off * self.normal
+            + i * self.pixel_spacing[0] * np.asarray(self.col_dir)
+            + j * self.pixel_spacing[1] * np.asarray(self.row_dir)
+        )
 
 
 @dataclass
@@ -72,9 +77,21 @@ def _base(ids: StudyIds, modality: str, sop_class: str, series_uid: str, k: int)
     return ds
 
 
-def write_series(folder: str, modality: str, geom: Geometry, stored: np.ndarray, ids: StudyIds, *,
-                 slopes: np.ndarray | None = None, intercept: float = 0.0, series_number: int = 1,
-                 description: str = "", extra=None, names=None, signed: bool = True) -> list[str]:
+def write_series(
+    folder: str,
+    modality: str,
+    geom: Geometry,
+    stored: np.ndarray,
+    ids: StudyIds,
+    *,
+    slopes: np.ndarray | None = None,
+    intercept: float = 0.0,
+    series_number: int = 1,
+    description: str = "",
+    extra=None,
+    names=None,
+    signed: bool = True,
+) -> list[str]:
     """Writes one file per slice; ``stored`` is (slices, rows, cols) int16/uint16. Returns the paths."""
     os.makedirs(folder, exist_ok=True)
     series_uid = generate_uid()
@@ -116,8 +133,17 @@ def write_series(folder: str, modality: str, geom: Geometry, stored: np.ndarray,
     return paths
 
 
-def pet_header(ds: Dataset, k: int, *, dose=370e6, half_life=6586.2, injection="100000.00",
-               units="BQML", decay="START", corrected=("DECY", "ATTN")) -> None:
+def pet_header(
+    ds: Dataset,
+    k: int,
+    *,
+    dose=370e6,
+    half_life=6586.2,
+    injection="100000.00",
+    units="BQML",
+    decay="START",
+    corrected=("DECY", "ATTN"),
+) -> None:
     ds.Units = units
     ds.DecayCorrection = decay
     ds.CorrectedImage = list(corrected)
@@ -136,25 +162,66 @@ def axial(rows, cols, spacing, n, dz, origin=(0.0, 0.0, 0.0), offsets=None) -> G
     return Geometry(rows, cols, spacing, offs, origin)
 
 
-def make_study(folder: str, *, ct_shape=(40, 64, 64), pet_shape=(30, 32, 32), ct_spacing=(1.0, 1.0, 2.0),
-               pet_spacing=(2.5, 2.5, 3.0), ct_z0=0.0, pet_z0=-10.0, per_slice_slopes=True, seed=0,
-               ct_dirname="CT", pet_dirname="PT", ids: StudyIds | None = None):
+def make_study(
+    folder: str,
+    *,
+    ct_shape=(40, 64, 64),
+    pet_shape=(30, 32, 32),
+    ct_spacing=(1.0, 1.0, 2.0),
+    pet_spacing=(2.5, 2.5, 3.0),
+    ct_z0=0.0,
+    pet_z0=-10.0,
+    per_slice_slopes=True,
+    seed=0,
+    ct_dirname="CT",
+    pet_dirname="PT",
+    ids: StudyIds | None = None,
+):
     """A small PET/CT study with different grids and z extents; values are smooth functions of
     patient position so resampling can be checked analytically. Returns (ct_geom, pet_geom, ids)."""
     ids = ids or StudyIds()
     ck, cr, cc = ct_shape
     pk, pr, pc = pet_shape
-    ct_g = axial(cr, cc, (ct_spacing[0], ct_spacing[1]), ck, ct_spacing[2],
-                 origin=(-(cc - 1) * ct_spacing[1] / 2, -(cr - 1) * ct_spacing[0] / 2, ct_z0))
-    pet_g = axial(pr, pc, (pet_spacing[0], pet_spacing[1]), pk, pet_spacing[2],
-                  origin=(-(pc - 1) * pet_spacing[1] / 2, -(pr - 1) * pet_spacing[0] / 2, pet_z0))
+    ct_g = axial(
+        cr,
+        cc,
+        (ct_spacing[0], ct_spacing[1]),
+        ck,
+        ct_spacing[2],
+        origin=(-(cc - 1) * ct_spacing[1] / 2, -(cr - 1) * ct_spacing[0] / 2, ct_z0),
+    )
+    pet_g = axial(
+        pr,
+        pc,
+        (pet_spacing[0], pet_spacing[1]),
+        pk,
+        pet_spacing[2],
+        origin=(-(pc - 1) * pet_spacing[1] / 2, -(pr - 1) * pet_spacing[0] / 2, pet_z0),
+    )
     rng = np.random.default_rng(seed)
     ct = rng.integers(-50, 50, size=ct_shape).astype(np.int16)
-    write_series(os.path.join(folder, ct_dirname), "CT", ct_g, ct + 1024, ids, intercept=-1024.0, series_number=2,
-                 description="CT synthetic")
+    write_series(
+        os.path.join(folder, ct_dirname),
+        "CT",
+        ct_g,
+        ct + 1024,
+        ids,
+        intercept=-1024.0,
+        series_number=2,
+        description="CT synthetic",
+    )
     pet_bq = rng.uniform(1000, 20000, size=pet_shape)
     slopes = (pet_bq.reshape(pk, -1).max(axis=1) / 32000.0) if per_slice_slopes else np.full(pk, 1.0)
     stored = np.round(pet_bq / slopes[:, None, None]).astype(np.int16)
-    write_series(os.path.join(folder, pet_dirname), "PT", pet_g, stored, ids, slopes=slopes, series_number=3,
-                 description="PET AC synthetic", extra=lambda ds, k: pet_header(ds, k))
+    write_series(
+        os.path.join(folder, pet_dirname),
+        "PT",
+        pet_g,
+        stored,
+        ids,
+        slopes=slopes,
+        series_number=3,
+        description="PET AC synthetic",
+        extra=lambda ds, k: pet_header(ds, k),
+    )
     return ct_g, pet_g, ids

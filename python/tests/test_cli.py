@@ -1,5 +1,6 @@
 """The command line: success paths are run by test_readme (info, dump, pair, demo); here the failure
 contract: non-zero exit and a one-line reason."""
+
 from __future__ import annotations
 
 import subprocess
@@ -19,10 +20,10 @@ def test_pair_on_missing_folder_fails_with_one_line(tmp_path):
 
 
 def test_pair_without_pet_fails_with_reason(tmp_path):
-    from synth import StudyIds, axial, write_series
     import numpy as np
-    write_series(str(tmp_path / "ct"), "CT", axial(8, 8, (1.0, 1.0), 3, 2.0), np.zeros((3, 8, 8), np.int16),
-                 StudyIds())
+    from synth import StudyIds, axial, write_series
+
+    write_series(str(tmp_path / "ct"), "CT", axial(8, 8, (1.0, 1.0), 3, 2.0), np.zeros((3, 8, 8), np.int16), StudyIds())
     r = run("pair", str(tmp_path / "ct"), "-o", str(tmp_path / "out"))
     assert r.returncode == 1
     assert "PET" in r.stderr and len(r.stderr.strip().splitlines()) == 1
@@ -37,6 +38,7 @@ def test_dump_non_dicom_fails(tmp_path):
 
 def test_info_prints_series_table(tmp_path):
     from synth import make_study
+
     make_study(str(tmp_path), ct_shape=(4, 16, 16), pet_shape=(3, 8, 8))
     r = run("info", str(tmp_path))
     assert r.returncode == 0

@@ -2,6 +2,7 @@
 pydicom + pylibjpeg; without them, `import petct` works, their transfer syntaxes raise
 UnsupportedTransferSyntaxError naming the package to install, and every other codec still works.
 petct's own declarations of the two libraries' C API are compared with the installed headers."""
+
 from __future__ import annotations
 
 import glob
@@ -22,8 +23,13 @@ REPO = Path(__file__).resolve().parents[2]
 pydicom = pytest.importorskip("pydicom")
 from pydicom.data import get_testdata_file  # noqa: E402
 
-JPEG_LS = ["MR_small_jpeg_ls_lossless.dcm", "JPEGLSNearLossless_08.dcm", "JPEGLSNearLossless_16.dcm",
-           "SC_rgb_jls_lossy_line.dcm", "SC_rgb_jls_lossy_sample.dcm"]
+JPEG_LS = [
+    "MR_small_jpeg_ls_lossless.dcm",
+    "JPEGLSNearLossless_08.dcm",
+    "JPEGLSNearLossless_16.dcm",
+    "SC_rgb_jls_lossy_line.dcm",
+    "SC_rgb_jls_lossy_sample.dcm",
+]
 JPEG_2000 = ["MR_small_jp2klossless.dcm", "JPEG2000.dcm", "GDCMJ2K_TextGBR.dcm", "J2K_pixelrep_mismatch.dcm"]
 OTHERS = ["CT_small.dcm", "MR_small_RLE.dcm", "JPEG-LL.dcm", "SC_rgb_jpeg_dcmtk.dcm"]  # native, RLE, JPEG family
 
@@ -69,8 +75,17 @@ def test_version_command_names_package_core_and_codecs():
 def _library_files(stem: str) -> list[str]:
     """Every file a dlopen of `stem`.so* could reach: the system folders and the one petct loaded."""
     found = set()
-    for folder in ["/lib", "/usr/lib", "/lib64", "/usr/lib64", "/usr/local/lib", "/lib/x86_64-linux-gnu",
-                   "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", os.path.dirname(petct.__file__)]:
+    for folder in [
+        "/lib",
+        "/usr/lib",
+        "/lib64",
+        "/usr/lib64",
+        "/usr/local/lib",
+        "/lib/x86_64-linux-gnu",
+        "/usr/lib/x86_64-linux-gnu",
+        "/usr/lib/aarch64-linux-gnu",
+        os.path.dirname(petct.__file__),
+    ]:
         for f in glob.glob(os.path.join(folder, stem + ".so*")):
             found.add(os.path.realpath(f))
     return sorted(f for f in found if os.path.isfile(f))
@@ -84,9 +99,14 @@ def _run_hidden(code: str, hide: list[str]) -> subprocess.CompletedProcess:
     if probe.returncode != 0:
         pytest.skip(f"cannot make a mount namespace here: {probe.stderr.decode().strip()}")
     mounts = " && ".join(f"mount --bind /dev/null '{p}'" for p in hide) or "true"
-    script = f"{mounts} && exec \"$0\" -c \"$1\""
-    return subprocess.run(["unshare", "-m", "sh", "-c", script, sys.executable, code], capture_output=True,
-                          text=True, timeout=300, env=os.environ.copy())
+    script = f'{mounts} && exec "$0" -c "$1"'
+    return subprocess.run(
+        ["unshare", "-m", "sh", "-c", script, sys.executable, code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ.copy(),
+    )
 
 
 def test_without_codec_libraries_import_works_and_errors_name_the_package():
@@ -119,6 +139,7 @@ def test_without_codec_libraries_import_works_and_errors_name_the_package():
     r = _run_hidden(code, hide)
     assert r.returncode == 0, r.stderr[-3000:]
     import json
+
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["codecs"]["JPEG-LS"][0] is False and "not found" in out["codecs"]["JPEG-LS"][1]
     assert out["codecs"]["JPEG 2000"][0] is False and "not found" in out["codecs"]["JPEG 2000"][1]
@@ -145,13 +166,20 @@ def test_declarations_match_installed_headers(tmp_path):
     cc = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
     assert cc, "no C compiler"
     for header in ["charls/charls.h", "openjpeg-2.5/openjpeg.h"]:
-        probe = subprocess.run([cc, "-E", "-x", "c", "-o", os.devnull, "-"], input=f"#include <{header}>\n",
-                               capture_output=True, text=True)
+        probe = subprocess.run(
+            [cc, "-E", "-x", "c", "-o", os.devnull, "-"], input=f"#include <{header}>\n", capture_output=True, text=True
+        )
         if probe.returncode != 0:
             pytest.skip(f"needs the installed header {header} (libcharls-dev / libopenjp2-7-dev) to compare with")
     exe = tmp_path / "layout"
-    cmd = [cc, "-w", *[f"-I{p}" for p in shim_includes], *(str(layout / f) for f in
-           ["installed.c", "petct_decls.c", "main.c"]), "-o", str(exe)]
+    cmd = [
+        cc,
+        "-w",
+        *[f"-I{p}" for p in shim_includes],
+        *(str(layout / f) for f in ["installed.c", "petct_decls.c", "main.c"]),
+        "-o",
+        str(exe),
+    ]
     subprocess.run(cmd, check=True, capture_output=True)
     r = subprocess.run([str(exe)], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout

@@ -1,22 +1,22 @@
 """What Python users expect: pickling, NumPy protocol, Jupyter reprs, progress, logging, context
 manager, pair outputs not sharing memory, CLI --help, typing (mypy)."""
+
 from __future__ import annotations
 
 import argparse
 import logging
 import multiprocessing
 import pickle
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from synth import make_study
 
 import petct
 from petct import cli
-from synth import make_study
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -69,7 +69,7 @@ def test_progress_counts_and_tqdm(study_dir, capsys):
     calls = []
     study = petct.load_study(str(study_dir), progress=lambda done, total: calls.append((done, total)))
     n_files = sum(len(s.files) for s in study.series)
-    assert calls[0] == (n_files, n_files)              # files scanned
+    assert calls[0] == (n_files, n_files)  # files scanned
     assert calls[-1][0] == calls[-1][1] == n_files + study.ct.shape[0] + study.pet.shape[0]
     assert all(a[0] <= b[0] for a, b in zip(calls, calls[1:]))
     seen = []
@@ -87,9 +87,9 @@ def test_logger_records_decisions(study_dir, caplog):
         study = petct.load_study(str(study_dir))
         study.pet.suv("bw")
     text = caplog.text
-    assert "PET: PT #3" in text and "attenuation-corrected" in text         # which series, why
+    assert "PET: PT #3" in text and "attenuation-corrected" in text  # which series, why
     assert "CT: CT #2" in text and "same frame of reference" in text
-    assert "SUVbw" in text and "decay_correction=START" in text              # SUV path
+    assert "SUVbw" in text and "decay_correction=START" in text  # SUV path
 
 
 def test_logger_names_files_left_out(tmp_path, caplog):
@@ -158,6 +158,7 @@ def test_mypy_passes_on_the_package():
 
 def test_scan_progress_in_chunks_gives_the_same_result(tmp_path):
     from synth import StudyIds, axial, write_series
+
     write_series(str(tmp_path), "CT", axial(4, 4, (1.0, 1.0), 300, 1.0), np.zeros((300, 4, 4), np.int16), StudyIds())
     calls = []
     with_counts = petct.scan(str(tmp_path), progress=lambda d, t: calls.append((d, t)))

@@ -1,5 +1,6 @@
 """Core behaviour on DICOM streams built byte by byte in the test (no pydicom needed, so this file also
 runs under Debian's system Python with NumPy 1.24 in CI)."""
+
 from __future__ import annotations
 
 import os
@@ -26,32 +27,36 @@ def elem(group: int, element: int, vr: str, value: bytes) -> bytes:
 
 
 def part10(body: bytes, ts: str = "1.2.840.10008.1.2.1") -> bytes:
-    meta_elems = (elem(0x0002, 0x0001, "OB", b"\x00\x01")
-                  + elem(0x0002, 0x0002, "UI", b"1.2.840.10008.5.1.4.1.1.2")
-                  + elem(0x0002, 0x0003, "UI", b"1.2.3.4")
-                  + elem(0x0002, 0x0010, "UI", ts.encode()))
+    meta_elems = (
+        elem(0x0002, 0x0001, "OB", b"\x00\x01")
+        + elem(0x0002, 0x0002, "UI", b"1.2.840.10008.5.1.4.1.1.2")
+        + elem(0x0002, 0x0003, "UI", b"1.2.3.4")
+        + elem(0x0002, 0x0010, "UI", ts.encode())
+    )
     meta = elem(0x0002, 0x0000, "UL", struct.pack("<I", len(meta_elems))) + meta_elems
     return b"\x00" * 128 + b"DICM" + meta + body
 
 
 def ct_body(pixels: np.ndarray | None = None, slope: str = "1", intercept: str = "-1024") -> bytes:
     rows, cols = (2, 3) if pixels is None else pixels.shape
-    body = (elem(0x0008, 0x0060, "CS", b"CT")
-            + elem(0x0010, 0x0010, "PN", b"Doe^Jane")
-            + elem(0x0010, 0x0040, "CS", b"F")
-            + elem(0x0010, 0x1030, "DS", b"72.5")
-            + elem(0x0018, 0x0060, "DS", b"120")
-            + elem(0x0020, 0x0032, "DS", b"-10\\20.5\\30")
-            + elem(0x0028, 0x0002, "US", struct.pack("<H", 1))
-            + elem(0x0028, 0x0004, "CS", b"MONOCHROME2")
-            + elem(0x0028, 0x0010, "US", struct.pack("<H", rows))
-            + elem(0x0028, 0x0011, "US", struct.pack("<H", cols))
-            + elem(0x0028, 0x0100, "US", struct.pack("<H", 16))
-            + elem(0x0028, 0x0101, "US", struct.pack("<H", 16))
-            + elem(0x0028, 0x0102, "US", struct.pack("<H", 15))
-            + elem(0x0028, 0x0103, "US", struct.pack("<H", 1))
-            + elem(0x0028, 0x1052, "DS", intercept.encode())
-            + elem(0x0028, 0x1053, "DS", slope.encode()))
+    body = (
+        elem(0x0008, 0x0060, "CS", b"CT")
+        + elem(0x0010, 0x0010, "PN", b"Doe^Jane")
+        + elem(0x0010, 0x0040, "CS", b"F")
+        + elem(0x0010, 0x1030, "DS", b"72.5")
+        + elem(0x0018, 0x0060, "DS", b"120")
+        + elem(0x0020, 0x0032, "DS", b"-10\\20.5\\30")
+        + elem(0x0028, 0x0002, "US", struct.pack("<H", 1))
+        + elem(0x0028, 0x0004, "CS", b"MONOCHROME2")
+        + elem(0x0028, 0x0010, "US", struct.pack("<H", rows))
+        + elem(0x0028, 0x0011, "US", struct.pack("<H", cols))
+        + elem(0x0028, 0x0100, "US", struct.pack("<H", 16))
+        + elem(0x0028, 0x0101, "US", struct.pack("<H", 16))
+        + elem(0x0028, 0x0102, "US", struct.pack("<H", 15))
+        + elem(0x0028, 0x0103, "US", struct.pack("<H", 1))
+        + elem(0x0028, 0x1052, "DS", intercept.encode())
+        + elem(0x0028, 0x1053, "DS", slope.encode())
+    )
     if pixels is None:
         pixels = np.arange(rows * cols, dtype="<i2").reshape(rows, cols) - 2
     return body + elem(0x7FE0, 0x0010, "OW", pixels.astype("<i2").tobytes())
@@ -187,8 +192,7 @@ def test_installed_library_needs_no_toolchain():
     assert "libswiftCore" not in needed and "/opt/swift" not in needed
     if shutil.which("unshare") is None or not os.path.isdir("/opt/swift"):
         pytest.skip("needs unshare and /opt/swift to hide the toolchain")
-    code = ("import petct, sys; ds = petct.dcmread(sys.argv[1]); "
-            "assert ds.pixel_array.shape == (2, 3); print('ok')")
+    code = "import petct, sys; ds = petct.dcmread(sys.argv[1]); assert ds.pixel_array.shape == (2, 3); print('ok')"
     probe = subprocess.run(["unshare", "-m", "true"], capture_output=True)
     if probe.returncode != 0:
         pytest.skip("cannot create a mount namespace here (needs root)")
@@ -196,8 +200,12 @@ def test_installed_library_needs_no_toolchain():
     tmp.write_bytes(part10(ct_body()))
     try:
         script = f'mount -t tmpfs none /opt/swift && exec {sys.executable} -c "{code}" {tmp}'
-        r = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True,
-                           env={**os.environ, "PATH": "/usr/bin:/bin"})
+        r = subprocess.run(
+            ["unshare", "-m", "sh", "-c", script],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PATH": "/usr/bin:/bin"},
+        )
     finally:
         tmp.unlink()
     assert r.returncode == 0, r.stderr
@@ -210,11 +218,12 @@ def test_missing_codec_library_does_not_stop_import(tmp_path):
     if shutil.which("unshare") is None or subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode:
         pytest.skip("needs a private mount namespace (root) to hide the library")
     import glob
+
     libs = glob.glob("/usr/lib/*/libopenjp2.so.7") + glob.glob("/lib/*/libopenjp2.so.7")
     if not libs:
         pytest.skip("libopenjp2 is not where Debian puts it")
     lib = os.path.realpath(libs[0])
-    code = "import petct; ok, why = petct.codecs()[\"JPEG 2000\"]; print(ok, why)"
+    code = 'import petct; ok, why = petct.codecs()["JPEG 2000"]; print(ok, why)'
     script = f"mount --bind /dev/null {lib} && exec {sys.executable} -c '{code}'"
     r = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr

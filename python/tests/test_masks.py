@@ -1,5 +1,6 @@
 """Segmentations onto voxel grids: DICOM SEG written by highdicom, RTSTRUCT written by rt-utils, real
 RTSTRUCTs with MIRP's reference masks (../shared/data/ibsi-sts), and broken objects."""
+
 from __future__ import annotations
 
 import glob
@@ -7,9 +8,9 @@ import os
 
 import numpy as np
 import pytest
+from synth import StudyIds, axial, make_study, write_series
 
 import petct
-from synth import StudyIds, axial, make_study, write_series
 
 hd = pytest.importorskip("highdicom")
 pydicom = pytest.importorskip("pydicom")
@@ -18,16 +19,27 @@ from pydicom.sr.codedict import codes  # noqa: E402
 
 def _desc(n: int, label: str):
     return hd.seg.SegmentDescription(
-        segment_number=n, segment_label=label,
+        segment_number=n,
+        segment_label=label,
         segmented_property_category=codes.SCT.MorphologicallyAbnormalStructure,
-        segmented_property_type=codes.SCT.Neoplasm, algorithm_type="MANUAL")
+        segmented_property_type=codes.SCT.Neoplasm,
+        algorithm_type="MANUAL",
+    )
 
 
 def _study_attrs(ds, k=0):
     """Patient / study attributes that highdicom and rt-utils expect in the source images."""
-    for kw, v in (("PatientBirthDate", ""), ("PatientSex", "O"), ("StudyDate", "20260101"),
-                  ("StudyTime", "110000"), ("AccessionNumber", ""), ("ReferringPhysicianName", ""),
-                  ("StudyID", "1"), ("PatientName", "Test^Masks"), ("Manufacturer", "test")):
+    for kw, v in (
+        ("PatientBirthDate", ""),
+        ("PatientSex", "O"),
+        ("StudyDate", "20260101"),
+        ("StudyTime", "110000"),
+        ("AccessionNumber", ""),
+        ("ReferringPhysicianName", ""),
+        ("StudyID", "1"),
+        ("PatientName", "Test^Masks"),
+        ("Manufacturer", "test"),
+    ):
         if kw not in ds:
             setattr(ds, kw, v)
 
@@ -45,17 +57,27 @@ def _sources(files):
 def _seg(sources, masks, labels, path, seg_type="BINARY", **kw):
     """masks: (slices, rows, cols, segments) in the order of `sources`."""
     seg = hd.seg.Segmentation(
-        source_images=sources, pixel_array=masks, segmentation_type=seg_type,
+        source_images=sources,
+        pixel_array=masks,
+        segmentation_type=seg_type,
         segment_descriptions=[_desc(i + 1, l) for i, l in enumerate(labels)],
-        series_instance_uid=hd.UID(), series_number=50, sop_instance_uid=hd.UID(), instance_number=1,
-        manufacturer="test", manufacturer_model_name="test", software_versions="1", device_serial_number="1", **kw)
+        series_instance_uid=hd.UID(),
+        series_number=50,
+        sop_instance_uid=hd.UID(),
+        instance_number=1,
+        manufacturer="test",
+        manufacturer_model_name="test",
+        software_versions="1",
+        device_serial_number="1",
+        **kw,
+    )
     seg.save_as(path)
     return path
 
 
 def _blob(shape, centre, radius):
     k, i, j = np.indices(shape)
-    return ((k - centre[0]) ** 2 / 4 + (i - centre[1]) ** 2 + (j - centre[2]) ** 2) <= radius ** 2
+    return ((k - centre[0]) ** 2 / 4 + (i - centre[1]) ** 2 + (j - centre[2]) ** 2) <= radius**2
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +86,7 @@ def odd_ct(tmp_path_factory):
     d = tmp_path_factory.mktemp("oddct")
     ids = StudyIds()
     g = axial(13, 11, (1.5, 1.25), 9, 2.0, origin=(-7.0, -9.0, 30.0))
-    write_series(str(d / "CT"), "CT", g, np.zeros((9, 13, 11), np.int16), ids, series_number=2,
-                 extra=_study_attrs)
+    write_series(str(d / "CT"), "CT", g, np.zeros((9, 13, 11), np.int16), ids, series_number=2, extra=_study_attrs)
     files = sorted(glob.glob(str(d / "CT" / "*.dcm")))
     return d, files, ids
 
@@ -75,7 +96,7 @@ def test_seg_binary_round_trip_frames_by_position_not_order(odd_ct):
     sources = _sources(files)
     a = _blob((9, 13, 11), (4, 6, 5), 3.5)
     b = np.zeros_like(a)
-    b[6:8, 2:5, 7:10] = True                      # covers only two slices
+    b[6:8, 2:5, 7:10] = True  # covers only two slices
     path = _seg(sources, np.stack([a, b], -1), ["liver", "lesion"], str(d / "seg.dcm"))
     # shuffle the frames: positions, not order, must place them
     ds = pydicom.dcmread(path)
@@ -83,6 +104,7 @@ def test_seg_binary_round_trip_frames_by_position_not_order(odd_ct):
     perm = np.random.default_rng(1).permutation(len(frames))
     ds.PerFrameFunctionalGroupsSequence = pydicom.Sequence([ds.PerFrameFunctionalGroupsSequence[p] for p in perm])
     from pydicom.pixels import pack_bits
+
     ds.PixelData = pack_bits(frames[perm].astype(np.uint8).ravel())
     ds.save_as(str(d / "seg_shuffled.dcm"))
     ct = petct.load_series(files)
@@ -94,17 +116,23 @@ def test_seg_binary_round_trip_frames_by_position_not_order(odd_ct):
         np.testing.assert_array_equal(masks["lesion"], b)
 
 
-@pytest.mark.parametrize("syntax", ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2.5"])   # native, RLE Lossless
+@pytest.mark.parametrize("syntax", ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2.5"])  # native, RLE Lossless
 def test_seg_fractional_threshold_and_fractions(odd_ct, syntax):
     d, files, _ = odd_ct
     sources = _sources(files)
     k, i, j = np.indices((9, 13, 11))
     frac = np.clip(1 - np.sqrt((k - 4) ** 2 + (i - 6) ** 2 + (j - 5) ** 2) / 6, 0, 1).astype(np.float32)
-    path = _seg(sources, frac[..., None], ["prob"], str(d / f"frac-{syntax}.dcm"), seg_type="FRACTIONAL",
-                transfer_syntax_uid=syntax)
+    path = _seg(
+        sources,
+        frac[..., None],
+        ["prob"],
+        str(d / f"frac-{syntax}.dcm"),
+        seg_type="FRACTIONAL",
+        transfer_syntax_uid=syntax,
+    )
     assert pydicom.dcmread(path).file_meta.TransferSyntaxUID == syntax
     ct = petct.load_series(files)
-    stored = np.round(frac * 255) / 255          # what the file holds
+    stored = np.round(frac * 255) / 255  # what the file holds
     got = petct.load_masks(path, like=ct, fractional=True)["prob"]
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, stored, atol=1e-6)
@@ -114,8 +142,15 @@ def test_seg_fractional_threshold_and_fractions(odd_ct, syntax):
 
 def test_seg_on_pet_onto_ct_grid_is_nearest_neighbour(tmp_path):
     sitk = pytest.importorskip("SimpleITK")
-    ct_g, pet_g, ids = make_study(str(tmp_path), ct_shape=(30, 40, 40), pet_shape=(14, 20, 20),
-                                  ct_spacing=(1.0, 1.0, 2.0), pet_spacing=(2.37, 2.37, 3.31), ct_z0=0.3, pet_z0=-4.0)
+    ct_g, pet_g, ids = make_study(
+        str(tmp_path),
+        ct_shape=(30, 40, 40),
+        pet_shape=(14, 20, 20),
+        ct_spacing=(1.0, 1.0, 2.0),
+        pet_spacing=(2.37, 2.37, 3.31),
+        ct_z0=0.3,
+        pet_z0=-4.0,
+    )
     study = petct.load_study(str(tmp_path))
     pet_files = study.pet.files
     sources = _sources(pet_files)
@@ -132,8 +167,10 @@ def test_seg_on_pet_onto_ct_grid_is_nearest_neighbour(tmp_path):
         n, c, r = v.direction[:, 0], v.direction[:, 1], v.direction[:, 2]
         im.SetDirection(tuple(np.stack([r, c, n], axis=1).ravel()))
         return im
-    ref = sitk.Resample(img(m, study.pet), img(np.zeros(study.ct.shape), study.ct), sitk.Transform(),
-                        sitk.sitkNearestNeighbor, 0)
+
+    ref = sitk.Resample(
+        img(m, study.pet), img(np.zeros(study.ct.shape), study.ct), sitk.Transform(), sitk.sitkNearestNeighbor, 0
+    )
     np.testing.assert_array_equal(got, sitk.GetArrayFromImage(ref).astype(bool))
     assert got.sum() > 1000
 
@@ -143,7 +180,7 @@ def _boundary(mask: np.ndarray) -> np.ndarray:
     pad = np.pad(mask, ((0, 0), (1, 1), (1, 1)))
     edge = np.zeros_like(mask)
     for di, dj in ((1, 0), (-1, 0), (0, 1), (0, -1)):
-        nb = pad[:, 1 + di:1 + di + mask.shape[1], 1 + dj:1 + dj + mask.shape[2]]
+        nb = pad[:, 1 + di : 1 + di + mask.shape[1], 1 + dj : 1 + dj + mask.shape[2]]
         edge |= nb != mask
     return edge
 
@@ -153,12 +190,11 @@ def test_rtstruct_from_rt_utils_equal_but_counted_boundary(odd_ct, tmp_path):
     ids = StudyIds()
     g = axial(40, 36, (1.0, 1.0), 12, 2.5, origin=(-18.0, -20.0, 0.0))
     ct_dir = tmp_path / "CT"
-    write_series(str(ct_dir), "CT", g, np.zeros((12, 40, 36), np.int16), ids, series_number=2,
-                 extra=_study_attrs)
+    write_series(str(ct_dir), "CT", g, np.zeros((12, 40, 36), np.int16), ids, series_number=2, extra=_study_attrs)
     ct = petct.load_series(str(ct_dir))
     a = _blob((12, 40, 36), (5, 18, 15), 9)
-    ring = _blob((12, 40, 36), (5, 20, 20), 12) & ~_blob((12, 40, 36), (5, 20, 20), 6)   # a hole
-    ring[5, 18:23, 18:23] = True                                                          # an island in it
+    ring = _blob((12, 40, 36), (5, 20, 20), 12) & ~_blob((12, 40, 36), (5, 20, 20), 6)  # a hole
+    ring[5, 18:23, 18:23] = True  # an island in it
     rt = rt_utils.RTStructBuilder.create_new(dicom_series_path=str(ct_dir))
     # rt-utils takes (rows, cols, slices) in its own slice order (sorted along z, as petct here)
     rt.add_roi(mask=np.moveaxis(a, 0, -1), name="blob", approximate_contours=False)
@@ -177,17 +213,18 @@ def test_rtstruct_from_rt_utils_equal_but_counted_boundary(odd_ct, tmp_path):
         # petct's rule keeps them on left/top edges and drops them on right/bottom edges.
         print(f"{name}: {int(diff.sum())} boundary voxels differ of {int(want.sum())}")
         assert diff.sum() <= edge.sum() // 2
-        assert (got & ~want).sum() == 0              # nothing added outside rt-utils' mask
+        assert (got & ~want).sum() == 0  # nothing added outside rt-utils' mask
         # every voxel left out is on the right or bottom edge: its next column or next row is outside
         pad = np.pad(want, ((0, 0), (0, 1), (0, 1)))
         right_or_bottom = ~pad[:, :-1, 1:] | ~pad[:, 1:, :-1]
         assert (right_or_bottom[diff]).all()
-    assert masks["ring"][5, 20, 20] and not masks["ring"][5, 20, 16]    # island in, hole out
+    assert masks["ring"][5, 20, 20] and not masks["ring"][5, 20, 16]  # island in, hole out
 
 
 def test_ibsi_rtstruct_against_mirp_masks():
     nib = pytest.importorskip("nibabel")
     from conftest import shared_data
+
     root = shared_data("ibsi-sts")
     for case in ("STS_004", "STS_006"):
         for mod in ("CT", "PET"):
@@ -195,12 +232,14 @@ def test_ibsi_rtstruct_against_mirp_masks():
             masks = petct.load_masks(str(root / case / f"{mod}_mask" / "RS.dcm"), like=vol)
             got = next(iter(masks.values()))
             ref_img = nib.load(str(root / case / "nifti" / f"{mod}_mask.nii.gz"))
-            assert np.allclose(ref_img.affine, petct.nifti.nifti_affine(vol), atol=1e-3)   # same grid
+            assert np.allclose(ref_img.affine, petct.nifti.nifti_affine(vol), atol=1e-3)  # same grid
             ref = _vol_order(ref_img.dataobj) > 0.5
             diff = got != ref
             edge = _boundary(ref)
-            print(f"{case} {mod}: {int(ref.sum())} voxels, {int(diff.sum())} differ "
-                  f"({int((diff & ~edge).sum())} off the boundary)")
+            print(
+                f"{case} {mod}: {int(ref.sum())} voxels, {int(diff.sum())} differ "
+                f"({int((diff & ~edge).sum())} off the boundary)"
+            )
             inner = ref & ~edge
             assert got[inner].all() and not (got & ~ref & ~_boundary(ref)).any()
             # measured: MIRP's rasterisation and petct's rule agree voxel for voxel on all four masks
@@ -261,8 +300,15 @@ def _vol_order(nifti_data: np.ndarray) -> np.ndarray:
 
 
 def test_study_finds_masks_pair_and_save_paired(tmp_path):
-    ct_g, pet_g, ids = make_study(str(tmp_path / "study"), ct_shape=(20, 24, 24), pet_shape=(12, 12, 12),
-                                  ct_spacing=(1.0, 1.0, 2.0), pet_spacing=(2.1, 2.1, 3.1), ct_z0=0.0, pet_z0=-3.0)
+    ct_g, pet_g, ids = make_study(
+        str(tmp_path / "study"),
+        ct_shape=(20, 24, 24),
+        pet_shape=(12, 12, 12),
+        ct_spacing=(1.0, 1.0, 2.0),
+        pet_spacing=(2.1, 2.1, 3.1),
+        ct_z0=0.0,
+        pet_z0=-3.0,
+    )
     study = petct.load_study(str(tmp_path / "study"))
     sources = _sources(study.ct.files)
     m = np.zeros(study.ct.shape, bool)
@@ -273,7 +319,7 @@ def test_study_finds_masks_pair_and_save_paired(tmp_path):
     assert study.mask_sources["lesion"]["modality"] == "SEG"
     ct, pet, masks = petct.pair(study, target="ct", masks=True)
     k0 = int(round((study.ct.slice_positions[:, 2] >= -3.0 - 1e-3).argmax()))
-    np.testing.assert_array_equal(masks["lesion"], m[k0:k0 + ct.shape[0]])
+    np.testing.assert_array_equal(masks["lesion"], m[k0 : k0 + ct.shape[0]])
     assert not np.shares_memory(ct, study.ct.array) and not np.shares_memory(pet, study.pet.array)
     ct_p, pet_p, masks_p = petct.pair(study, target="pet", pet="bqml", masks=True)
     assert masks_p["lesion"].shape == ct_p.shape and masks_p["lesion"].any()
@@ -294,6 +340,7 @@ def test_rtstruct_contours_between_target_slices_against_polygon_oracle(tmp_path
     half the contour spacing, and a voxel must be inside when its centre is inside that plane's
     polygons (even-odd: XOR over polygons), checked with matplotlib's point-in-polygon as the oracle."""
     from matplotlib.path import Path as MplPath
+
     sample = petct.data.sample_study(str(tmp_path / "s"), paired=False)
     rs = petct.data.sample_rtstruct(sample)
     study = petct.load_study(sample.dicom_dir)
@@ -307,7 +354,7 @@ def test_rtstruct_contours_between_target_slices_against_polygon_oracle(tmp_path
             planes = sorted({round(p[0, 2], 4) for p in polys})
             plane_arr = np.asarray(planes)
             nearest = plane_arr[np.abs(world[:, 2][:, None] - plane_arr[None]).argmin(axis=1)]
-            near_enough = np.abs(nearest - world[:, 2]) <= 1.5 + 1e-4    # half the 3 mm contour spacing
+            near_enough = np.abs(nearest - world[:, 2]) <= 1.5 + 1e-4  # half the 3 mm contour spacing
             want = np.zeros(len(world), bool)
             for zc in planes:
                 sel = near_enough & (nearest == zc)
@@ -332,8 +379,12 @@ def test_seg_onto_an_oblique_grid_is_nearest_neighbour(odd_ct, tmp_path):
     spacing = [0.83, 0.71, 0.67]
     shape = [31, 29, 27]
     origin = centre[:3] - (n * spacing[0] * 15 + c * spacing[1] * 14 + r * spacing[2] * 13)
-    grid = {"shape": shape, "origin": origin.tolist(), "spacing": spacing,
-            "direction": np.stack([n, c, r], axis=1).tolist()}
+    grid = {
+        "shape": shape,
+        "origin": origin.tolist(),
+        "spacing": spacing,
+        "direction": np.stack([n, c, r], axis=1).tolist(),
+    }
     got = petct.load_masks(path, like=grid)["x"]
     src = ct.to_sitk(a.astype(np.uint8))
     ref = sitk.Image(shape[2], shape[1], shape[0], sitk.sitkUInt8)
@@ -348,6 +399,7 @@ def test_seg_onto_an_oblique_grid_is_nearest_neighbour(odd_ct, tmp_path):
 def _rtstruct(path, ct_files, rois):
     """A minimal RTSTRUCT on the CT of `ct_files`: rois = {name: [(z, [(x, y), ...]), ...]}."""
     from pydicom.dataset import Dataset, FileMetaDataset
+
     ct = pydicom.dcmread(ct_files[0], stop_before_pixels=True)
     rs = Dataset()
     rs.file_meta = FileMetaDataset()
@@ -384,19 +436,24 @@ def _rtstruct(path, ct_files, rois):
 def test_rtstruct_each_roi_uses_its_own_plane_spacing(tmp_path):
     """On a 1 mm grid, an ROI drawn every 3 mm fills the slices within 1.5 mm of its planes, while an
     ROI drawn every 1 mm in the same file keeps exactly its planes."""
-    files = write_series(str(tmp_path / "CT"), "CT", axial(8, 8, (1.0, 1.0), 9, 1.0), np.zeros((9, 8, 8), np.int16),
-                         StudyIds())
+    files = write_series(
+        str(tmp_path / "CT"), "CT", axial(8, 8, (1.0, 1.0), 9, 1.0), np.zeros((9, 8, 8), np.int16), StudyIds()
+    )
     square = [(1.0, 1.0), (5.0, 1.0), (5.0, 5.0), (1.0, 5.0)]
-    rs = _rtstruct(tmp_path / "rs.dcm", files, {"coarse": [(1.0, square), (4.0, square), (7.0, square)],
-                                                 "fine": [(2.0, square), (3.0, square)]})
+    rs = _rtstruct(
+        tmp_path / "rs.dcm",
+        files,
+        {"coarse": [(1.0, square), (4.0, square), (7.0, square)], "fine": [(2.0, square), (3.0, square)]},
+    )
     masks = petct.load_masks(rs, like=petct.load_series(files))
     assert masks["coarse"].any(axis=(1, 2)).tolist() == [True] * 9
     assert masks["fine"].any(axis=(1, 2)).tolist() == [False, False, True, True] + [False] * 5
-    assert masks["coarse"][4].sum() == 16          # columns / rows 1..4: the right / bottom edge at 5 is out
+    assert masks["coarse"][4].sum() == 16  # columns / rows 1..4: the right / bottom edge at 5 is out
 
 
 def test_threads_loading_masks_at_once_get_the_same_masks(odd_ct):
     from concurrent.futures import ThreadPoolExecutor
+
     d, files, _ = odd_ct
     a = _blob((9, 13, 11), (4, 6, 5), 3.5)
     path = _seg(_sources(files), a[..., None], ["x"], str(d / "threads.dcm"))

@@ -1,17 +1,17 @@
 """NIfTI export: petct's own writer read back by nibabel and SimpleITK with petct's geometry, compared with
 dcm2niix and with the IBSI reference NIfTI (MIRP) on world geometry; the autoPET layout; Volume.to_sitk."""
+
 from __future__ import annotations
 
-import glob
 import json
 import shutil
 import subprocess
 
 import numpy as np
 import pytest
+from synth import Geometry, StudyIds, make_study, write_series
 
 import petct
-from synth import Geometry, StudyIds, make_study, write_series
 
 nib = pytest.importorskip("nibabel")
 
@@ -46,19 +46,22 @@ def test_nibabel_and_sitk_read_petct_geometry(tmp_path, suffix):
     np.testing.assert_allclose(img.get_qform(), img.get_sform(), atol=1e-5)
     k, i, j = np.meshgrid(*[np.arange(n) for n in vol.shape], indexing="ij")
     k, i, j = k.ravel(), i.ravel(), j.ravel()
-    want = _world_lps(vol, k, i, j) * [-1, -1, 1]            # RAS
+    want = _world_lps(vol, k, i, j) * [-1, -1, 1]  # RAS
     for aff in (img.get_sform(), img.get_qform()):
         got = (aff @ np.stack([j, i, k, np.ones_like(k)]).astype(float))[:3].T
         assert np.abs(got - want).max() < 1e-4
     sitk = pytest.importorskip("SimpleITK")
     im = sitk.ReadImage(str(path))
     np.testing.assert_array_equal(sitk.GetArrayFromImage(im), vol.array)
-    pts = np.array([im.TransformIndexToPhysicalPoint((int(b), int(c), int(a)))
-                    for a, c, b in zip(k[::7], i[::7], j[::7])])
+    pts = np.array(
+        [im.TransformIndexToPhysicalPoint((int(b), int(c), int(a))) for a, c, b in zip(k[::7], i[::7], j[::7])]
+    )
     assert np.abs(pts - _world_lps(vol, k[::7], i[::7], j[::7])).max() < 1e-4
     # to_sitk gives the same image geometry without a file
     t = vol.to_sitk()
-    assert np.allclose(t.GetOrigin(), im.GetOrigin(), atol=1e-4) and np.allclose(t.GetDirection(), im.GetDirection(), atol=1e-5)
+    assert np.allclose(t.GetOrigin(), im.GetOrigin(), atol=1e-4) and np.allclose(
+        t.GetDirection(), im.GetDirection(), atol=1e-5
+    )
     assert np.allclose(t.GetSpacing(), im.GetSpacing(), atol=1e-6)
     np.testing.assert_array_equal(sitk.GetArrayFromImage(t), vol.array)
 
@@ -80,7 +83,9 @@ def test_masks_uint8_and_4d_time_step(tmp_path):
 
 def _corners(affine, shape):
     """World coordinates of the 8 corner voxel centres (independent of axis order and flips)."""
-    idx = np.array([[a, b, c, 1] for a in (0, shape[0] - 1) for b in (0, shape[1] - 1) for c in (0, shape[2] - 1)], float)
+    idx = np.array(
+        [[a, b, c, 1] for a in (0, shape[0] - 1) for b in (0, shape[1] - 1) for c in (0, shape[2] - 1)], float
+    )
     pts = (affine @ idx.T)[:3].T
     return pts[np.lexsort(pts.T[::-1])]
 
@@ -93,8 +98,9 @@ def test_same_world_geometry_as_dcm2niix(tmp_path):
     for folder, v in ((tmp_path / "s" / "CT", petct.load_series(str(tmp_path / "s" / "CT"))), (tmp_path / "obl", vol)):
         out = tmp_path / ("d2n_" + folder.name)
         out.mkdir()
-        subprocess.run(["dcm2niix", "-z", "y", "-f", "img", "-o", str(out), str(folder)], check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["dcm2niix", "-z", "y", "-f", "img", "-o", str(out), str(folder)], check=True, capture_output=True
+        )
         ref = nib.load(str(out / "img.nii.gz"))
         ours = nib.load(petct.save_nifti(v, tmp_path / f"ours_{folder.name}.nii.gz"))
         assert sorted(ref.shape) == sorted(ours.shape)
@@ -103,6 +109,7 @@ def test_same_world_geometry_as_dcm2niix(tmp_path):
 
 def test_ibsi_reference_nifti_same_geometry_and_values():
     from conftest import shared_data
+
     root = shared_data("ibsi-sts")
     for case in ("STS_004", "STS_006"):
         for mod in ("CT", "PET"):
@@ -135,6 +142,7 @@ def test_save_paired_nifti_autopet_layout(tmp_path):
 
 def test_written_files_get_the_usual_mode(tmp_path):
     import os
+
     vol = _oblique_volume(tmp_path)
     p = petct.save_nifti(vol, tmp_path / "mode.nii")
     umask = os.umask(0)
@@ -148,6 +156,7 @@ def test_time_step_from_frame_timing():
 
     class V:
         frames = [{"duration_ms": 60000.0}, {"duration_ms": 60000.0}, {"duration_ms": 120000.0}]
+
     assert _time_step(V) == 60.0
     V.frames = [{"frame_reference_time_ms": t} for t in (0.0, 500.0, 1000.0)]
     assert _time_step(V) == 0.5
@@ -157,6 +166,7 @@ def test_time_step_from_frame_timing():
 
 def test_label_map_later_mask_wins_and_overlap_is_counted():
     from petct.nifti import label_map
+
     a = np.zeros((2, 3, 3), bool)
     b = np.zeros((2, 3, 3), bool)
     a[0, :2, :2] = True
@@ -171,7 +181,9 @@ def test_dynamic_pet_4d_nifti_matches_dcm2niix_and_autopet_layout(tmp_path):
     positions as dcm2niix's 4D NIfTI of the series, the median frame duration as pixdim[4]; the paired
     autoPET layout gets a 4D SUV.nii.gz; the volume and one of its frames pickle."""
     import pickle
+
     from test_dynamic import FRAME_DURATIONS_S, write_dynamic
+
     ids = StudyIds()
     make_study(str(tmp_path / "s"), ids=ids, pet_dirname="unused")
     shutil.rmtree(tmp_path / "s" / "unused")
@@ -184,8 +196,11 @@ def test_dynamic_pet_4d_nifti_matches_dcm2niix_and_autopet_layout(tmp_path):
     np.testing.assert_array_equal(np.asanyarray(ours.dataobj).transpose(3, 2, 1, 0), vol.array)
     if shutil.which("dcm2niix"):
         (tmp_path / "d2n").mkdir()
-        subprocess.run(["dcm2niix", "-z", "n", "-b", "n", "-f", "dyn", "-o", str(tmp_path / "d2n"),
-                        str(tmp_path / "s" / "PT")], check=True, capture_output=True)
+        subprocess.run(
+            ["dcm2niix", "-z", "n", "-b", "n", "-f", "dyn", "-o", str(tmp_path / "d2n"), str(tmp_path / "s" / "PT")],
+            check=True,
+            capture_output=True,
+        )
         ref = nib.load(str(tmp_path / "d2n" / "dyn.nii"))
         assert np.abs(_corners(ref.affine, ref.shape[:3]) - _corners(ours.affine, ours.shape[:3])).max() < 1e-3
     study = petct.load_study(str(tmp_path / "s"))

@@ -1,4 +1,5 @@
 """The notebooks in notebooks/ run top to bottom in a real Jupyter kernel (nbclient + ipykernel)."""
+
 from __future__ import annotations
 
 import json
@@ -20,10 +21,20 @@ def _execute(name: str, cwd: Path):
     client.execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors, errors
-    text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                     for o in c.get("outputs", []) if o.output_type == "stream")
-    images = sum(1 for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-                 if o.output_type in ("display_data", "execute_result") and "image/png" in o.get("data", {}))
+    text = "\n".join(
+        o.get("text", "")
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.output_type == "stream"
+    )
+    images = sum(
+        1
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.output_type in ("display_data", "execute_result") and "image/png" in o.get("data", {})
+    )
     return nb, text, images
 
 
@@ -52,5 +63,5 @@ def test_read_npy_notebook(tmp_path):
     assert "ct  shape (57, 128, 128) float32" in text
     assert "pet shape (57, 128, 128) float32" in text
     assert "SUVmax" in text
-    assert images >= 3           # side by side, fused, MIPs
+    assert images >= 3  # side by side, fused, MIPs
     assert (tmp_path / "petct-sample" / "Auto-Paired" / "ct.npy").exists()

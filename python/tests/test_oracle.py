@@ -5,6 +5,7 @@ same tag, VR and value; for every file whose transfer syntax petct decodes, ``pi
 identical (dtype, shape, values). Where pydicom raises on a file, petct raises a petct.DicomError.
 Intentional differences are listed below, each with its reason.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -12,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import oracle_files
 
 import petct
-from conftest import oracle_files
 
 pydicom = pytest.importorskip("pydicom")
 from pydicom.multival import MultiValue  # noqa: E402
@@ -28,13 +29,22 @@ FILES = oracle_files()
 # Transfer syntaxes whose pixel data petct decodes; for every other encapsulated syntax petct must
 # raise UnsupportedTransferSyntaxError naming it (issue 5 adds codecs here).
 DECODED_SYNTAXES = {
-    "1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99",
+    "1.2.840.10008.1.2",
+    "1.2.840.10008.1.2.1",
+    "1.2.840.10008.1.2.2",
+    "1.2.840.10008.1.2.1.99",
     "1.2.840.10008.1.2.5",  # RLE Lossless
-    "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51",  # JPEG Baseline / Extended (Swift, as libjpeg)
-    "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70",  # JPEG Lossless (Process 14, SV1)
-    "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81",  # JPEG-LS Lossless, Near-Lossless (CharLS)
-    "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91",  # JPEG 2000 Lossless, Lossy (OpenJPEG)
-    "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203",  # HTJ2K (OpenJPEG)
+    "1.2.840.10008.1.2.4.50",
+    "1.2.840.10008.1.2.4.51",  # JPEG Baseline / Extended (Swift, as libjpeg)
+    "1.2.840.10008.1.2.4.57",
+    "1.2.840.10008.1.2.4.70",  # JPEG Lossless (Process 14, SV1)
+    "1.2.840.10008.1.2.4.80",
+    "1.2.840.10008.1.2.4.81",  # JPEG-LS Lossless, Near-Lossless (CharLS)
+    "1.2.840.10008.1.2.4.90",
+    "1.2.840.10008.1.2.4.91",  # JPEG 2000 Lossless, Lossy (OpenJPEG)
+    "1.2.840.10008.1.2.4.201",
+    "1.2.840.10008.1.2.4.202",
+    "1.2.840.10008.1.2.4.203",  # HTJ2K (OpenJPEG)
 }
 
 # Intentional differences, by file name: reason.
@@ -43,11 +53,11 @@ DIFFERENCES: dict[str, str] = {}
 # Files pydicom reads without complaint but petct refuses, on purpose: name -> reason. The test asserts
 # that petct raises a DicomError naming the problem.
 PETCT_REFUSES = {
-    "emri_small_jpeg_2k_lossless_too_short.dcm":
-        "the encapsulated pixel data runs to the end of the file without a sequence delimiter: pydicom "
-        "silently returns a data set without the elements it could not finish; petct raises "
-        "MalformedDicomError naming (7FE0,0010) and the offset instead of losing data silently",
+    "emri_small_jpeg_2k_lossless_too_short.dcm": "the encapsulated pixel data runs to the end of the file without a sequence delimiter: pydicom "
+    "silently returns a data set without the elements it could not finish; petct raises "
+    "MalformedDicomError naming (7FE0,0010) and the offset instead of losing data silently",
 }
+
 
 # Elements petct deliberately reads differently, as (predicate, reason); applied to every file.
 def _private_implicit_vr(p_elem, raw_elem) -> bool:
@@ -105,6 +115,7 @@ def _petct_norm(value):
 
 def _same_private_value(p_elem, q_elem) -> bool:
     from pydicom.dataelem import RawDataElement, convert_raw_data_element
+
     raw = RawDataElement(p_elem.tag, p_elem.VR, len(q_elem.value or b""), q_elem.value or b"", 0, True, True)
     try:
         conv = convert_raw_data_element(raw)
@@ -120,8 +131,10 @@ def _compare(p_ds, q_ds, where: str, problems: list[str]) -> None:
     if p_tags != q_tags:
         missing = sorted(set(p_tags) - set(q_tags))
         extra = sorted(set(q_tags) - set(p_tags))
-        problems.append(f"{where}: tags differ; missing in petct {[hex(t) for t in missing][:8]}, "
-                        f"extra {[hex(t) for t in extra][:8]}")
+        problems.append(
+            f"{where}: tags differ; missing in petct {[hex(t) for t in missing][:8]}, "
+            f"extra {[hex(t) for t in extra][:8]}"
+        )
     for q_elem in q_ds:
         tag = int(q_elem.tag)
         if tag not in p_ds:
@@ -160,15 +173,18 @@ def _compare(p_ds, q_ds, where: str, problems: list[str]) -> None:
             p_vals = list(p_elem.value) if isinstance(p_elem.value, MultiValue) else [p_elem.value]
             q_vals = q_elem.value if isinstance(q_elem.value, list) else [q_elem.value]
             if [str(v) for v in q_vals] != [str(v) for v in p_vals]:
-                problems.append(f"{here} {p_elem.VR}: text {[str(v) for v in q_vals][:6]} != pydicom "
-                                f"{[str(v) for v in p_vals][:6]}")
+                problems.append(
+                    f"{here} {p_elem.VR}: text {[str(v) for v in q_vals][:6]} != pydicom {[str(v) for v in p_vals][:6]}"
+                )
         elif p_elem.VR == "UI" and p_elem.value:
             # UIDs come back as petct.uid.UID with pydicom's registry name (and the same element line)
             p_uids = list(p_elem.value) if isinstance(p_elem.value, MultiValue) else [p_elem.value]
             q_uids = q_elem.value if isinstance(q_elem.value, list) else [q_elem.value]
             if any(not isinstance(u, UID) or u.name != p.name for p, u in zip(p_uids, q_uids)):
-                problems.append(f"{here} UI: names {[getattr(u, 'name', None) for u in q_uids]} != pydicom "
-                                f"{[p.name for p in p_uids]}")
+                problems.append(
+                    f"{here} UI: names {[getattr(u, 'name', None) for u in q_uids]} != pydicom "
+                    f"{[p.name for p in p_uids]}"
+                )
             elif len(p_uids) == 1 and not p_elem.tag.is_private and repr(q_elem) != repr(p_elem):
                 problems.append(f"{here} UI: {q_elem!r} != pydicom {p_elem!r}")
 
@@ -188,7 +204,7 @@ def test_elements_match_pydicom(path: Path):
     try:
         p_ds, forced = _read_pydicom(path)
         list(p_ds)  # pydicom converts lazily; make it read everything now
-    except Exception as exc:
+    except Exception:
         # pydicom refuses the file: petct must refuse it with a DicomError too (never crash).
         with pytest.raises((petct.DicomError, OSError)):
             petct.dcmread(path, force=True)
@@ -236,7 +252,7 @@ def test_pixel_array_matches_pydicom(path: Path, forced: bool):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             expected = p_ds.pixel_array
-    except Exception as exc:
+    except Exception:
         # pydicom cannot produce pixels (malformed/short data): petct must raise a DicomError.
         with pytest.raises(petct.DicomError):
             q_ds.pixel_array

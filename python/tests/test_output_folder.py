@@ -1,5 +1,6 @@
 """save_paired / petct pair -o / dcmwrite and the user's files: nothing of theirs is moved, renamed or
 deleted; concurrent writers and Ctrl-C leave one complete result; modes and owners are kept."""
+
 from __future__ import annotations
 
 import hashlib
@@ -21,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+from synth import make_study
 
 import petct
-from synth import make_study
 
 HERE = Path(__file__).resolve().parent
 TEMP_NAME = re.compile(r"^\.(ct\.npy|pet\.npy|meta\.json)\.petct-tmp-[0-9a-f]{24}$")
@@ -31,8 +32,15 @@ ENV = dict(os.environ, PYTHONPATH=str(HERE.parent) + os.pathsep + str(HERE))
 
 
 def tiny_study(folder, seed=0, **kw):
-    args = dict(ct_shape=(8, 16, 16), pet_shape=(6, 8, 8), ct_spacing=(2.0, 2.0, 3.0), pet_spacing=(4.0, 4.0, 4.0),
-                ct_z0=0.0, pet_z0=-2.0, seed=seed)
+    args = dict(
+        ct_shape=(8, 16, 16),
+        pet_shape=(6, 8, 8),
+        ct_spacing=(2.0, 2.0, 3.0),
+        pet_spacing=(4.0, 4.0, 4.0),
+        ct_z0=0.0,
+        pet_z0=-2.0,
+        seed=seed,
+    )
     args.update(kw)
     return make_study(str(folder), **args)
 
@@ -46,7 +54,7 @@ def quiet_load(folder):
 def snapshot(folder: Path, skip=("ct.npy", "pet.npy", "meta.json")) -> dict:
     """Every entry under ``folder`` (except petct's three files at the top) -> type, mode, owner, content."""
     st = os.stat(folder)
-    out = {".": (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, st.st_ino)}   # the folder itself stays
+    out = {".": (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, st.st_ino)}  # the folder itself stays
     for root, dirs, files in os.walk(folder):
         for name in dirs + files:
             p = Path(root) / name
@@ -60,8 +68,15 @@ def snapshot(folder: Path, skip=("ct.npy", "pet.npy", "meta.json")) -> dict:
                 body = os.readlink(p)
             else:
                 body = None
-            out[rel] = (stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, st.st_ino,
-                        st.st_mtime_ns, body)
+            out[rel] = (
+                stat.S_IFMT(st.st_mode),
+                stat.S_IMODE(st.st_mode),
+                st.st_uid,
+                st.st_gid,
+                st.st_ino,
+                st.st_mtime_ns,
+                body,
+            )
     return out
 
 
@@ -83,8 +98,10 @@ def two_studies(tmp_path_factory):
     big = dict(ct_shape=(24, 48, 48), pet_shape=(16, 24, 24))
     _, _, ids_a = tiny_study(base / "a", seed=1, **big)
     _, _, ids_b = tiny_study(base / "b", seed=2, ct_z0=1.5, **big)
-    expected = {ids_a.study_uid: petct.pair(quiet_load(base / "a")),
-                ids_b.study_uid: petct.pair(quiet_load(base / "b"))}
+    expected = {
+        ids_a.study_uid: petct.pair(quiet_load(base / "a")),
+        ids_b.study_uid: petct.pair(quiet_load(base / "b")),
+    }
     return base / "a", base / "b", expected
 
 
@@ -122,6 +139,7 @@ WRITER = textwrap.dedent("""
 
 # -- item 1: never touch anything petct did not create ----------------------------------------------
 
+
 def test_thousands_of_user_files_stay_byte_identical(two_studies, tmp_path):
     a, b, expected = two_studies
     out = tmp_path / "out"
@@ -129,7 +147,7 @@ def test_thousands_of_user_files_stay_byte_identical(two_studies, tmp_path):
     before = snapshot(out)
     petct.save_paired(quiet_load(a), out)
     petct.save_paired(quiet_load(b), out, target="ct")
-    assert snapshot(out) == before       # same inodes, modes, owners, times, contents
+    assert snapshot(out) == before  # same inodes, modes, owners, times, contents
     assert check_complete(out, expected) in expected
     leftovers = [n for n in os.listdir(out) if TEMP_NAME.match(n)]
     assert leftovers == []
@@ -140,9 +158,16 @@ def test_concurrent_writers_last_complete_result_wins(two_studies, tmp_path):
     out = tmp_path / "out"
     user_files(out, 300)
     before = snapshot(out)
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(study), str(out), "15"], env=ENV,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for study in (a, b, a, b)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(study), str(out), "15"],
+            env=ENV,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for study in (a, b, a, b)
+    ]
     # a reader meanwhile always gets one complete run (it opens the files under a shared folder lock)
     reads = 0
     while any(p.poll() is None for p in procs):
@@ -170,15 +195,22 @@ def test_sigint_at_random_points_leaves_old_or_new_result(two_studies, tmp_path)
     rng = random.Random(14)
     for trial in range(10):
         study = (a, b)[trial % 2]
-        p = subprocess.Popen([sys.executable, "-c", WRITER, str(study), str(out), "0"], env=ENV,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        p = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(study), str(out), "0"],
+            env=ENV,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         assert p.stdout.readline().strip() == "ready", p.stderr.read()
         time.sleep(rng.uniform(0.0, 0.3))
         p.send_signal(signal.SIGINT)
         _, stderr = p.communicate(timeout=60)
         assert "KeyboardInterrupt" in stderr, stderr[-2000:]
         now = snapshot(out)
-        assert now == before, f"trial {trial}: " + repr({k: (before.get(k), now.get(k)) for k in set(before) | set(now) if before.get(k) != now.get(k)})
+        assert now == before, f"trial {trial}: " + repr(
+            {k: (before.get(k), now.get(k)) for k in set(before) | set(now) if before.get(k) != now.get(k)}
+        )
         assert check_complete(out, expected) in expected
         assert not [n for n in os.listdir(out) if TEMP_NAME.match(n)], f"trial {trial}: temporary files left"
 
@@ -191,16 +223,19 @@ def test_abandoned_temporary_files_are_reported_never_removed(two_studies, tmp_p
     out = tmp_path / "out"
     user_files(out, 20)
     before = snapshot(out)
-    dies = ("import os, sys; from petct.outdir import OutputFolder; w = OutputFolder(sys.argv[1]); "
-            "w.add('ct.npy', lambda f: f.write(b'x' * 1000)); w.add('pet.npy', lambda f: f.write(b'y')); "
-            "os.kill(os.getpid(), 9)")
+    dies = (
+        "import os, sys; from petct.outdir import OutputFolder; w = OutputFolder(sys.argv[1]); "
+        "w.add('ct.npy', lambda f: f.write(b'x' * 1000)); w.add('pet.npy', lambda f: f.write(b'y')); "
+        "os.kill(os.getpid(), 9)"
+    )
     p = subprocess.run([sys.executable, "-c", dies, str(out)], env=ENV, capture_output=True, text=True, timeout=60)
     assert p.returncode == -9, p.stderr
     dead = sorted(n for n in os.listdir(out) if TEMP_NAME.match(n))
     assert len(dead) == 2
     dead_bytes = {n: (out / n).read_bytes() for n in dead}
     from petct.outdir import OutputFolder
-    live = OutputFolder(out)                       # a writer in the middle of its work
+
+    live = OutputFolder(out)  # a writer in the middle of its work
     live.add("ct.npy", lambda f: f.write(b"partial"))
     live_tmp = [n for n in os.listdir(out) if TEMP_NAME.match(n) and live.content_id in n]
     with pytest.warns(petct.PetctWarning, match="temporary file") as rec:
@@ -223,7 +258,7 @@ def test_load_paired_detects_files_of_two_runs(two_studies, tmp_path):
     petct.save_paired(quiet_load(a), out)
     old_pet = (out / "pet.npy").read_bytes()
     petct.save_paired(quiet_load(b), out)
-    (out / "pet.npy").write_bytes(old_pet)     # what a writer killed between its renames leaves
+    (out / "pet.npy").write_bytes(old_pet)  # what a writer killed between its renames leaves
     with pytest.raises(petct.PairedFolderError, match=r"pet\.npy does not belong to meta\.json"):
         petct.load_paired(out)
     with pytest.raises(petct.PairedFolderError, match="pet.npy"):
@@ -236,7 +271,7 @@ def test_load_paired_detects_files_of_two_runs(two_studies, tmp_path):
 def test_a_copied_folder_still_loads(two_studies, tmp_path):
     a, _, expected = two_studies
     petct.save_paired(quiet_load(a), tmp_path / "out")
-    shutil.copytree(tmp_path / "out", tmp_path / "copy")     # new inodes: checked by size and CRC-32
+    shutil.copytree(tmp_path / "out", tmp_path / "copy")  # new inodes: checked by size and CRC-32
     assert check_complete(tmp_path / "copy", expected) in expected
 
 
@@ -275,7 +310,7 @@ def test_sticky_shared_folder_other_users_files_untouched(two_studies, request):
     """A non-root user writing into a sticky shared folder (1777) whose ct.npy belongs to someone else:
     PermissionError, the other user's files stay, and the writer's own temporary files are gone."""
     a, b, expected = two_studies
-    base = Path(tempfile.mkdtemp(prefix="petct-sticky-"))   # under /tmp: pytest's folders are 0700
+    base = Path(tempfile.mkdtemp(prefix="petct-sticky-"))  # under /tmp: pytest's folders are 0700
     request.addfinalizer(lambda: shutil.rmtree(base, ignore_errors=True))
     os.chmod(base, 0o755)
     shared = base / "shared"
@@ -299,6 +334,7 @@ def test_sticky_shared_folder_other_users_files_untouched(two_studies, request):
 
 
 # -- item 2: permissions, "" ------------------------------------------------------------------------
+
 
 def test_existing_folder_keeps_mode_and_owner_new_files_get_umask(two_studies, tmp_path):
     a, _, _ = two_studies
@@ -336,11 +372,13 @@ def test_empty_output_path_is_an_error(two_studies, tmp_path, monkeypatch):
         with pytest.raises(ValueError, match="empty path"):
             petct.save_paired(quiet_load(a), bad)
     from petct.cli import main
+
     assert main(["pair", str(a), "-o", ""]) == 1
     assert sorted(os.listdir(tmp_path)) == ["keep.txt"]
 
 
 # -- dcmwrite: mode, owner, symlinks -------------------------------------------------------------------
+
 
 def _some_dataset(tmp_path) -> petct.Dataset:
     tiny_study(tmp_path / "src")
@@ -382,9 +420,9 @@ def test_dcmwrite_writes_through_a_symlink_and_keeps_it(tmp_path):
     real.write_bytes(b"old")
     os.chmod(real, 0o640)
     link = tmp_path / "link.dcm"
-    os.symlink(os.path.join("data", "real.dcm"), link)          # relative link
+    os.symlink(os.path.join("data", "real.dcm"), link)  # relative link
     chain = tmp_path / "chain.dcm"
-    os.symlink(link, chain)                                      # link to a link
+    os.symlink(link, chain)  # link to a link
     petct.dcmwrite(ds, chain)
     assert link.is_symlink() and chain.is_symlink() and os.readlink(link) == os.path.join("data", "real.dcm")
     assert petct.dcmread(real).SOPInstanceUID == ds.SOPInstanceUID
@@ -418,7 +456,9 @@ def test_mount_point_inside_the_output_folder_is_untouched(two_studies, tmp_path
     out = tmp_path / "out"
     mnt = out / "mnt"
     mnt.mkdir(parents=True)
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "petct-test", str(mnt)], capture_output=True, text=True)
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8m", "petct-test", str(mnt)], capture_output=True, text=True
+    )
     if r.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here (needs root / CAP_SYS_ADMIN): {r.stderr.strip()}")
     try:
@@ -471,7 +511,9 @@ def test_load_paired_hostile_folder_never_hangs(two_studies, tmp_path):
             os.mkfifo(d / "pet.npy")
         elif case == "files-fifo":
             os.mkfifo(d / "pipe")
-            m = dict(meta, file_records=dict(meta["file_records"], pipe={"bytes": 0, "crc32": 0, "identity": [0, 0, 0]}))
+            m = dict(
+                meta, file_records=dict(meta["file_records"], pipe={"bytes": 0, "crc32": 0, "identity": [0, 0, 0]})
+            )
             (d / "meta.json").write_text(json.dumps(m))
         elif case == "files-outside":
             m = dict(meta, file_records={"../out/ct.npy": meta["file_records"]["ct.npy"]})
@@ -554,6 +596,7 @@ def test_output_folder_takes_other_layouts(tmp_path):
     """OutputFolder as another layout would use it: extra files, any names, meta.json records them all."""
     from petct.outdir import OutputFolder, check_files, read_marker
     from petct.study import _write_paired_dir
+
     out = tmp_path / "out"
     a = np.arange(12, dtype=np.float32).reshape(1, 3, 4)
     meta = _write_paired_dir(out, a, a + 1, {"shape": [1, 3, 4]}, {"seg.npy": (a > 5).astype(np.uint8)})

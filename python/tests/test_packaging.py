@@ -1,5 +1,6 @@
 """Packaging: one version string (the file VERSION) everywhere, and setup.py's build preflight, which
 stops with one line naming what is missing and how to install it (no traceback)."""
+
 from __future__ import annotations
 
 import os
@@ -37,8 +38,10 @@ def _setup_py(tmp_path, env_extra: dict, pre: str = "") -> subprocess.CompletedP
     env = os.environ.copy()
     env.update(env_extra)
     env["PYTHONWARNINGS"] = "ignore"  # setuptools' own notices (e.g. "[tool.setuptools] is beta" on old ones)
-    code = (f"import runpy, sys\n{pre}\nsys.argv = ['setup.py', '-q', 'build_ext', '-b', {str(tmp_path / 'b')!r}, "
-            f"'-t', {str(tmp_path / 't')!r}]\nrunpy.run_path('setup.py', run_name='__main__')\n")
+    code = (
+        f"import runpy, sys\n{pre}\nsys.argv = ['setup.py', '-q', 'build_ext', '-b', {str(tmp_path / 'b')!r}, "
+        f"'-t', {str(tmp_path / 't')!r}]\nrunpy.run_path('setup.py', run_name='__main__')\n"
+    )
     return subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -71,8 +74,10 @@ def test_preflight_names_missing_zlib_headers(tmp_path):
 def test_preflight_names_missing_python_headers(tmp_path):
     _need_source_tree()
     lib = Path(petct.__file__).with_name("libpetct.so")
-    pre = ("import sysconfig\n_paths = sysconfig.get_paths\n"
-           f"sysconfig.get_paths = lambda *a, **k: {{**_paths(*a, **k), 'include': {str(tmp_path)!r}}}")
+    pre = (
+        "import sysconfig\n_paths = sysconfig.get_paths\n"
+        f"sysconfig.get_paths = lambda *a, **k: {{**_paths(*a, **k), 'include': {str(tmp_path)!r}}}"
+    )
     r = _setup_py(tmp_path, {"PETCT_PREBUILT_LIB": str(lib)}, pre)
     line = _one_line_failure(r)
     assert "Python.h" in line and "python3-dev" in line
@@ -82,6 +87,7 @@ def test_extension_and_core_carry_no_build_machine_paths():
     """RUNPATH of the built extension and library: only $ORIGIN (where libpetct.so and, in a wheel,
     the codec libraries sit)."""
     import shutil
+
     readelf = shutil.which("readelf")
     if not readelf:
         pytest.skip("needs readelf (binutils)")

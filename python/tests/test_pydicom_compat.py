@@ -1,5 +1,6 @@
 """pydicom conveniences people migrate with: UID names and transfer-syntax properties, Dataset.dir,
 data_element, walk, group_dataset, copy and deepcopy, each checked against pydicom itself."""
+
 from __future__ import annotations
 
 import copy
@@ -77,9 +78,11 @@ def test_dataset_helpers_match_pydicom(name):
 
 def test_walk_callback_may_delete_what_it_is_given():
     ds = petct.dcmread(get_testdata_file("rtplan.dcm"))
+
     def drop_private_and_names(d, e):
         if e.tag.is_private or e.VR == "PN":
             del d[e.tag]
+
     ds.walk(drop_private_and_names)
     left = []
     ds.walk(lambda d, e: left.append(e))
@@ -96,7 +99,7 @@ def test_copy_is_shallow_and_deepcopy_is_independent():
         shallow.PatientID = "changed"
         shallow.PatientName = "Changed^Name"
         assert ds.PatientID == original_id and str(ds.PatientName) == str(ref.PatientName)
-        assert shallow.BeamSequence[0] is ds.BeamSequence[0]   # values (sequence items) are shared
+        assert shallow.BeamSequence[0] is ds.BeamSequence[0]  # values (sequence items) are shared
         assert shallow.file_meta is ds.file_meta
     deep = copy.deepcopy(ds)
     assert deep == ds
@@ -105,7 +108,8 @@ def test_copy_is_shallow_and_deepcopy_is_independent():
     deep.PatientName = "Someone^Else"
     assert ds.BeamSequence[0].BeamName == ref.BeamSequence[0].BeamName
     assert ds.BeamSequence[0].ControlPointSequence[0].GantryAngle == float(
-        ref.BeamSequence[0].ControlPointSequence[0].GantryAngle)
+        ref.BeamSequence[0].ControlPointSequence[0].GantryAngle
+    )
     assert str(ds.PatientName) == str(ref.PatientName)
     image = petct.dcmread(get_testdata_file("CT_small.dcm"))
     twin = copy.deepcopy(image)
@@ -117,12 +121,13 @@ def test_copy_is_shallow_and_deepcopy_is_independent():
 def test_decimal_and_integer_strings_keep_their_text():
     import pickle
 
-    from petct.valuerep import DSfloat, IS, checked_texts
+    from petct.valuerep import IS, DSfloat, checked_texts
+
     ds = petct.dcmread(get_testdata_file("CT_small.dcm"))
     ref = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
     assert str(ds.SliceThickness) == str(ref.SliceThickness) == "5.000000"
     assert ds.SliceThickness == 5.0 and type(ds.SliceThickness + 1) is float
-    assert str(ds.PixelSpacing) == str(ref.PixelSpacing)          # [0.661468, 0.661468]
+    assert str(ds.PixelSpacing) == str(ref.PixelSpacing)  # [0.661468, 0.661468]
     assert f"{ds.KVP} kV" == f"{ref.KVP} kV" == "120 kV"
     assert isinstance(ds.InstanceNumber, IS) and ds.InstanceNumber.original_string == ref.InstanceNumber.original_string
     v = pickle.loads(pickle.dumps(ds.SliceThickness))
@@ -140,6 +145,7 @@ def test_number_values_do_not_keep_the_parsed_file_alive():
     """A DSfloat keeps its element's few bytes, not the file: values collected from many data sets do
     not pin every file's buffer in memory."""
     import sys
+
     ds = petct.dcmread(get_testdata_file("CT_small.dcm"))
     handle = ds._handle
     before = sys.getrefcount(handle)
@@ -177,27 +183,29 @@ def test_to_json_dict_matches_pydicom_on_every_oracle_file():
     import warnings
 
     from conftest import oracle_files
+
     compared = 0
     for path in oracle_files():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
                 ref = pydicom.dcmread(path).to_json_dict()
-            except Exception:   # pydicom cannot read or convert it: nothing to compare with
+            except Exception:  # pydicom cannot read or convert it: nothing to compare with
                 continue
         try:
             ours = petct.dcmread(path, force=True).to_json_dict()
-        except petct.DicomError:   # files petct refuses on purpose (test_oracle.PETCT_REFUSES)
+        except petct.DicomError:  # files petct refuses on purpose (test_oracle.PETCT_REFUSES)
             continue
         drop = _private_un(ours)
         assert _without(ours, drop) == _without(ref, drop), path.name
-        json.dumps(ours)            # plain JSON types only
+        json.dumps(ours)  # plain JSON types only
         compared += 1
     assert compared > 200
 
 
 def test_bulk_data_handler_and_to_json():
     import json
+
     ds = petct.dcmread(get_testdata_file("CT_small.dcm"))
     ref = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
     handler = lambda elem: f"bulk/{int(elem.tag):08X}"  # noqa: E731
@@ -211,6 +219,7 @@ def _monochrome_files():
     import warnings
 
     from conftest import oracle_files
+
     for path in oracle_files():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -238,14 +247,20 @@ def test_display_transforms_match_pydicom():
     windows; and on windows rewritten as LINEAR_EXACT and SIGMOID, and invalid widths."""
     import numpy as np
     from pydicom.pixels import apply_modality_lut, apply_voi_lut, apply_windowing
+
     files = 0
     for path, ref, ours, arr in _monochrome_files():
         cases = [
             (lambda: apply_modality_lut(arr, ref), lambda: petct.apply_modality_lut(arr, ours)),
             (lambda: apply_windowing(arr, ref), lambda: petct.apply_windowing(arr, ours)),
-            (lambda: apply_voi_lut(apply_modality_lut(arr, ref), ref),
-             lambda: petct.apply_voi_lut(petct.apply_modality_lut(arr, ours), ours)),
-            (lambda: apply_voi_lut(arr, ref, prefer_lut=False), lambda: petct.apply_voi_lut(arr, ours, prefer_lut=False)),
+            (
+                lambda: apply_voi_lut(apply_modality_lut(arr, ref), ref),
+                lambda: petct.apply_voi_lut(petct.apply_modality_lut(arr, ours), ours),
+            ),
+            (
+                lambda: apply_voi_lut(arr, ref, prefer_lut=False),
+                lambda: petct.apply_voi_lut(arr, ours, prefer_lut=False),
+            ),
         ]
         for want, got in cases:
             a, b = _outcome(want), _outcome(got)
@@ -269,16 +284,17 @@ def test_pixel_array_follows_edits():
     """After PixelData, Rows/Columns or the rescale change, the arrays are those of the new values
     (pydicom decodes the edited data set the same way); unchanged elements keep using the file."""
     import numpy as np
+
     ds = petct.dcmread(get_testdata_file("CT_small.dcm"))
     original = ds.pixel_array.copy()
-    assert ds.pixel_array is ds.pixel_array                  # cached while nothing changes
-    ds.PatientName, ds.Rows                                  # reading or editing others keeps it
+    assert ds.pixel_array is ds.pixel_array  # cached while nothing changes
+    ds.PatientName, ds.Rows  # reading or editing others keeps it
     ds.PatientName = "Someone"
     cached = ds.pixel_array
     assert cached is ds.pixel_array
     ds.PixelData = (original[::-1] + 3).astype(original.dtype).tobytes()
     assert np.array_equal(ds.pixel_array, original[::-1] + 3)
-    ds.Rows, ds.Columns = 64, 256                            # same bytes, another shape
+    ds.Rows, ds.Columns = 64, 256  # same bytes, another shape
     assert ds.pixel_array.shape == (64, 256)
     assert np.array_equal(ds.pixel_array.ravel(), (original[::-1] + 3).ravel())
     ds.Rows, ds.Columns = 128, 128
@@ -292,13 +308,13 @@ def test_pixel_array_follows_edits():
 def test_sequence_item_pixels_are_the_items_own():
     """An icon image in a real PET file decodes to the icon (64x64), not the file's image."""
     import numpy as np
-
     from conftest import shared_data
+
     path = shared_data("real-samples", "pet-acrin-flt-breast-1.dcm")
     ds, ref = petct.dcmread(path), pydicom.dcmread(path)
     icon = ref.IconImageSequence[0]
     icon.file_meta = pydicom.dataset.FileMetaDataset()
-    icon.file_meta.TransferSyntaxUID = ref.file_meta.TransferSyntaxUID   # pydicom needs it on the item
+    icon.file_meta.TransferSyntaxUID = ref.file_meta.TransferSyntaxUID  # pydicom needs it on the item
     ours = ds.IconImageSequence[0].pixel_array
     assert ours.shape == (64, 64) != ds.pixel_array.shape
     assert ours.dtype == icon.pixel_array.dtype and np.array_equal(ours, icon.pixel_array)
@@ -306,6 +322,7 @@ def test_sequence_item_pixels_are_the_items_own():
 
 def test_python_built_data_set_has_a_pixel_array():
     import numpy as np
+
     arr = np.arange(-6, 6, dtype=np.int16).reshape(3, 4)
     ds = petct.Dataset()
     ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.PhotometricInterpretation = 3, 4, 1, "MONOCHROME2"
@@ -328,12 +345,14 @@ def test_pickle_round_trip_and_process_pools(name):
     import pickle
 
     import numpy as np
+
     path = get_testdata_file(name)
     ds = petct.dcmread(path)
     back = pickle.loads(pickle.dumps(ds))
     assert back == ds
-    assert [str(e.value) for e in back.iterall() if e.VR in ("DS", "IS")] == \
-        [str(e.value) for e in ds.iterall() if e.VR in ("DS", "IS")]
+    assert [str(e.value) for e in back.iterall() if e.VR in ("DS", "IS")] == [
+        str(e.value) for e in ds.iterall() if e.VR in ("DS", "IS")
+    ]
     if "PixelData" in ds:
         assert np.array_equal(back.pixel_array, ds.pixel_array)
         assert back.file_meta.TransferSyntaxUID == ds.file_meta.TransferSyntaxUID
@@ -347,6 +366,7 @@ def test_icon_image_of_a_big_endian_file(tmp_path):
     decodes to its values, not byte-swapped ones."""
     import numpy as np
     from pydicom.dataset import Dataset as PydicomDataset
+
     ref = pydicom.dcmread(get_testdata_file("MR_small_bigendian.dcm"))
     icon = PydicomDataset()
     icon.Rows, icon.Columns, icon.SamplesPerPixel, icon.PhotometricInterpretation = 4, 5, 1, "MONOCHROME2"

@@ -3,6 +3,7 @@ of the ```bash blocks, in a scratch folder (so the README cannot rot).
 
 Not run here, because the test run itself is them or they take minutes: the set-up and test commands
 (`bash .ci/...`, `pip install ...`) and the benchmark (`python3 benchmarks/...`)."""
+
 from __future__ import annotations
 
 import os
@@ -57,6 +58,6 @@ def test_shell_commands_run(workdir):
     env = {**os.environ, "MPLBACKEND": "Agg"}
     for cmd in cmds:
         if cmd.startswith("petct "):
-            cmd = f"{sys.executable} -m petct " + cmd[len("petct "):]
+            cmd = f"{sys.executable} -m petct " + cmd[len("petct ") :]
         r = subprocess.run(cmd, shell=True, cwd=workdir, capture_output=True, text=True, env=env, timeout=300)
         assert r.returncode == 0, f"README command failed: {cmd}\n{r.stdout}\n{r.stderr}"

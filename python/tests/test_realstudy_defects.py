@@ -1,4 +1,5 @@
 """Issue 12: multi-study folders and the defects found on real studies."""
+
 from __future__ import annotations
 
 import os
@@ -8,9 +9,9 @@ import warnings
 
 import numpy as np
 import pytest
+from synth import StudyIds, axial, make_study, pet_header, write_series
 
 import petct
-from synth import StudyIds, axial, make_study, pet_header, write_series
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "ibsi-sts")
 
@@ -47,14 +48,28 @@ def test_two_study_folder_is_refused_naming_both(tmp_path):
 
 def _gappy_study(folder):
     ids = StudyIds()
-    ct_off = np.r_[np.arange(20) * 2.0, 45 + np.arange(20) * 2.0]        # a gap in the CT
-    pet_off = np.r_[np.arange(10) * 4.0, 46 + np.arange(10) * 4.0]       # and one in the PET
-    write_series(os.path.join(folder, "CT"), "CT", axial(16, 16, (2.0, 2.0), 40, 2.0, offsets=ct_off),
-                 np.full((40, 16, 16), 1024, np.int16), ids, intercept=-1024.0, series_number=2,
-                 description="CT body")
-    write_series(os.path.join(folder, "PT"), "PT", axial(8, 8, (4.0, 4.0), 20, 4.0, offsets=pet_off),
-                 np.full((20, 8, 8), 100, np.int16), ids, series_number=2, description="PET AC",
-                 extra=lambda ds, k: pet_header(ds, k))
+    ct_off = np.r_[np.arange(20) * 2.0, 45 + np.arange(20) * 2.0]  # a gap in the CT
+    pet_off = np.r_[np.arange(10) * 4.0, 46 + np.arange(10) * 4.0]  # and one in the PET
+    write_series(
+        os.path.join(folder, "CT"),
+        "CT",
+        axial(16, 16, (2.0, 2.0), 40, 2.0, offsets=ct_off),
+        np.full((40, 16, 16), 1024, np.int16),
+        ids,
+        intercept=-1024.0,
+        series_number=2,
+        description="CT body",
+    )
+    write_series(
+        os.path.join(folder, "PT"),
+        "PT",
+        axial(8, 8, (4.0, 4.0), 20, 4.0, offsets=pet_off),
+        np.full((20, 8, 8), 100, np.int16),
+        ids,
+        series_number=2,
+        description="PET AC",
+        extra=lambda ds, k: pet_header(ds, k),
+    )
     return ids
 
 
@@ -77,8 +92,15 @@ def test_warnings_name_their_series_and_point_at_the_caller(tmp_path):
 def test_notes_tell_apart_two_series_with_the_same_number(tmp_path):
     ids = StudyIds()
     make_study(str(tmp_path), ids=ids)
-    write_series(str(tmp_path / "CT2"), "CT", axial(64, 64, (1.0, 1.0), 10, 2.0), np.zeros((10, 64, 64), np.int16),
-                 ids, series_number=2, description="CT synthetic")
+    write_series(
+        str(tmp_path / "CT2"),
+        "CT",
+        axial(64, 64, (1.0, 1.0), 10, 2.0),
+        np.zeros((10, 64, 64), np.int16),
+        ids,
+        series_number=2,
+        description="CT synthetic",
+    )
     study = petct.load_study(tmp_path)
     found = study.series
     cts = [s for s in found if s.modality == "CT"]
@@ -91,8 +113,13 @@ def test_notes_tell_apart_two_series_with_the_same_number(tmp_path):
 def test_petct_pair_prints_no_internal_source_line(tmp_path):
     _gappy_study(str(tmp_path / "s"))
     env = dict(os.environ, PYTHONPATH=os.path.dirname(petct.__path__[0]))
-    r = subprocess.run([sys.executable, "-m", "petct.cli", "pair", str(tmp_path / "s"), "-o", str(tmp_path / "o")],
-                       capture_output=True, text=True, env=env, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "petct.cli", "pair", str(tmp_path / "s"), "-o", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     assert "GeometryWarning: CT #2 'CT body': gap of" in r.stderr
     assert "study.py" not in r.stderr and "warn(" not in r.stderr
@@ -116,8 +143,8 @@ def _crop_matches_mask(study, target):
     rows = np.nonzero(mask.reshape(mask.shape[0], -1).any(axis=1))[0]
     ct_c, pet_c = petct.pair(study, target=target, pet="bqml", crop="overlap")
     assert ct_c.shape[0] == rows.size and rows.size == rows[-1] - rows[0] + 1
-    np.testing.assert_array_equal(ct_c, ct_n[rows[0]:rows[-1] + 1])
-    np.testing.assert_array_equal(pet_c, pet_n[rows[0]:rows[-1] + 1])
+    np.testing.assert_array_equal(ct_c, ct_n[rows[0] : rows[-1] + 1])
+    np.testing.assert_array_equal(pet_c, pet_n[rows[0] : rows[-1] + 1])
     return rows
 
 
@@ -127,22 +154,36 @@ def test_crop_overlap_keeps_exactly_the_filled_slices(tmp_path, overhang):
     centres) at both ends, and a CT slice 0.02 mm beyond the first PET centre."""
     ids = StudyIds()
     pet_dz = 4.0
-    pet_off = np.arange(10) * pet_dz                          # PET centres 0 .. 36, reach -2 .. 38
-    ct_off = np.r_[-2.0 - overhang - 2.0, -2.0 - overhang, -0.02, np.arange(1, 19) * 2.0, 38.0 + overhang,
-                   40.0 + overhang]
-    write_series(str(tmp_path / "CT"), "CT", axial(8, 8, (2.0, 2.0), len(ct_off), 2.0, offsets=ct_off),
-                 np.full((len(ct_off), 8, 8), 1000, np.int16), ids, intercept=-1024.0)
-    write_series(str(tmp_path / "PT"), "PT", axial(4, 4, (4.0, 4.0), 10, pet_dz, offsets=pet_off),
-                 np.full((10, 4, 4), 50, np.int16), ids, extra=lambda ds, k: pet_header(ds, k), series_number=3)
+    pet_off = np.arange(10) * pet_dz  # PET centres 0 .. 36, reach -2 .. 38
+    ct_off = np.r_[
+        -2.0 - overhang - 2.0, -2.0 - overhang, -0.02, np.arange(1, 19) * 2.0, 38.0 + overhang, 40.0 + overhang
+    ]
+    write_series(
+        str(tmp_path / "CT"),
+        "CT",
+        axial(8, 8, (2.0, 2.0), len(ct_off), 2.0, offsets=ct_off),
+        np.full((len(ct_off), 8, 8), 1000, np.int16),
+        ids,
+        intercept=-1024.0,
+    )
+    write_series(
+        str(tmp_path / "PT"),
+        "PT",
+        axial(4, 4, (4.0, 4.0), 10, pet_dz, offsets=pet_off),
+        np.full((10, 4, 4), 50, np.int16),
+        ids,
+        extra=lambda ds, k: pet_header(ds, k),
+        series_number=3,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         study = petct.load_study(tmp_path)
         rows = _crop_matches_mask(study, "ct")
         _crop_matches_mask(study, "pet")
     z = study.ct.slice_positions[rows, 2]
-    if overhang > 0:          # -2.02 and 38.02 are beyond the reach; -0.02 is kept
+    if overhang > 0:  # -2.02 and 38.02 are beyond the reach; -0.02 is kept
         assert z.min() == pytest.approx(-0.02) and z.max() == pytest.approx(36.0)
-    else:                     # -1.98 and 37.98 are filled
+    else:  # -1.98 and 37.98 are filled
         assert z.min() == pytest.approx(-1.98) and z.max() == pytest.approx(37.98)
 
 
@@ -175,28 +216,38 @@ def _load_images(root):
 
 
 def test_table_stays_aligned_for_wide_values():
-    rows = [petct.SeriesInfo("1.2", "1.2.3", None, m, d, n, [], r, c, [], k, units=u)
-            for m, d, n, r, c, k, u in [("RTSTRUCT", "contours", 12345678, 0, 0, 1, None),
-                                        ("PT", "PET", 3, 200, 200, 220, "PROPCPS"),
-                                        ("CT", "CT body", 2, 512, 512, 250, None)]]
+    rows = [
+        petct.SeriesInfo("1.2", "1.2.3", None, m, d, n, [], r, c, [], k, units=u)
+        for m, d, n, r, c, k, u in [
+            ("RTSTRUCT", "contours", 12345678, 0, 0, 1, None),
+            ("PT", "PET", 3, 200, 200, 220, "PROPCPS"),
+            ("CT", "CT body", 2, 512, 512, 250, None),
+        ]
+    ]
     table = petct.ScanResult(rows).table()
     lines = [l for l in table.splitlines() if l and not l.startswith(("study", "-"))]
     starts = {l.index(word) for l, word in zip(lines, ["description", "contours", "PET", "CT body"])}
     assert len(starts) == 1, table
 
 
-@pytest.mark.parametrize("sex, expected_kg", [("M", 50 + 2.3 * (178 / 2.54 - 60)),
-                                              ("F", 45.5 + 2.3 * (178 / 2.54 - 60)),
-                                              ("O", 47.75 + 2.3 * (178 / 2.54 - 60))])
+@pytest.mark.parametrize(
+    "sex, expected_kg",
+    [
+        ("M", 50 + 2.3 * (178 / 2.54 - 60)),
+        ("F", 45.5 + 2.3 * (178 / 2.54 - 60)),
+        ("O", 47.75 + 2.3 * (178 / 2.54 - 60)),
+    ],
+)
 def test_ibw_is_devine_and_named_in_suv_info(tmp_path, sex, expected_kg):
     ids = StudyIds()
 
     def extra(ds, k):
         pet_header(ds, k)
-        ds.PatientSex = sex          # 75 kg, 1.78 m (synth defaults)
+        ds.PatientSex = sex  # 75 kg, 1.78 m (synth defaults)
 
-    write_series(str(tmp_path), "PT", axial(4, 4, (2.0, 2.0), 3, 2.0), np.full((3, 4, 4), 10, np.int16), ids,
-                 extra=extra)
+    write_series(
+        str(tmp_path), "PT", axial(4, 4, (2.0, 2.0), 3, 2.0), np.full((3, 4, 4), 10, np.int16), ids, extra=extra
+    )
     vol = petct.load_series(tmp_path)
     info = vol.suv_info_for("ibw")
     assert info["normaliser"] == "ideal body weight, Devine 1974 (g)"

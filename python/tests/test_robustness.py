@@ -1,4 +1,5 @@
 """Robustness under bad folders and load: corrupt files, missing slices, threads, leaks, killed writers."""
+
 from __future__ import annotations
 
 import json
@@ -15,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from synth import make_study
 
 import petct
-from synth import make_study
 
 HERE = Path(__file__).resolve().parent
 
@@ -28,8 +29,15 @@ LEAK_CYCLES = int(os.environ.get("PETCT_LEAK_CYCLES", "1000"))
 
 
 def tiny_study(folder, seed=0, **kw):
-    args = dict(ct_shape=(8, 16, 16), pet_shape=(6, 8, 8), ct_spacing=(2.0, 2.0, 3.0), pet_spacing=(4.0, 4.0, 4.0),
-                ct_z0=0.0, pet_z0=-2.0, seed=seed)
+    args = dict(
+        ct_shape=(8, 16, 16),
+        pet_shape=(6, 8, 8),
+        ct_spacing=(2.0, 2.0, 3.0),
+        pet_spacing=(4.0, 4.0, 4.0),
+        ct_z0=0.0,
+        pet_z0=-2.0,
+        seed=seed,
+    )
     args.update(kw)
     return make_study(str(folder), **args)
 
@@ -41,6 +49,7 @@ def quiet_load(folder):
 
 
 # -- bad files in a folder ----------------------------------------------------------------------
+
 
 def test_corrupt_and_truncated_files_are_reported_by_name_and_the_load_goes_on(tmp_path):
     tiny_study(tmp_path)
@@ -71,7 +80,7 @@ def test_truncated_pixel_data_is_left_out_by_name_and_becomes_a_gap(tmp_path):
     full = quiet_load(tmp_path)
     victim = sorted((tmp_path / "CT").iterdir())[3]
     data = victim.read_bytes()
-    victim.write_bytes(data[:len(data) - 2])   # pixel data cut short: the header still scans
+    victim.write_bytes(data[: len(data) - 2])  # pixel data cut short: the header still scans
     with pytest.warns(petct.PetctWarning, match=victim.name):
         study = petct.load_study(tmp_path)
     assert [Path(p).name for p, _ in study.series.skipped] == [victim.name]
@@ -89,7 +98,7 @@ def test_file_declaring_more_pixel_bytes_than_it_holds_is_skipped_at_scan(tmp_pa
     full = quiet_load(tmp_path)
     victim = sorted((tmp_path / "CT").iterdir())[3]
     data = victim.read_bytes()
-    victim.write_bytes(data[:len(data) - 100])
+    victim.write_bytes(data[: len(data) - 100])
     found = petct.scan(tmp_path)
     assert [Path(p).name for p, _ in found.skipped] == [victim.name]
     assert "holds" in found.skipped[0][1]
@@ -119,7 +128,7 @@ def test_missing_slice_is_a_reported_gap_not_a_shifted_volume(tmp_path):
     ct_full, pet_full = petct.pair(full)
     ct_gap, pet_gap = petct.pair(study)
     k0_full = int(np.argmin(np.abs(full.ct.slice_positions[:, 2] - study.ct.slice_positions[0, 2])))
-    for i, k in enumerate(keep[:ct_gap.shape[0]]):
+    for i, k in enumerate(keep[: ct_gap.shape[0]]):
         j = k - keep[0] + k0_full
         if j < ct_full.shape[0]:
             assert np.array_equal(ct_gap[i], ct_full[j])
@@ -127,6 +136,7 @@ def test_missing_slice_is_a_reported_gap_not_a_shifted_volume(tmp_path):
 
 
 # -- concurrency --------------------------------------------------------------------------------
+
 
 def _result(study):
     ct, pt = petct.pair(study)
@@ -209,8 +219,12 @@ LEAK_SCRIPT = textwrap.dedent("""
 def test_repeated_loads_do_not_leak(tmp_path):
     """RSS stays flat (within 5 %) over many load_study + pair cycles; traced Python memory does not grow."""
     tiny_study(tmp_path / "s")
-    out = subprocess.run([sys.executable, "-c", LEAK_SCRIPT, str(tmp_path / "s"), str(LEAK_CYCLES)],
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", LEAK_SCRIPT, str(tmp_path / "s"), str(LEAK_CYCLES)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     r = json.loads(out.stdout.strip().splitlines()[-1])
     assert r["rss1"] <= r["rss0"] * 1.05, r
@@ -267,14 +281,20 @@ def test_killed_writer_leaves_old_complete_result_or_a_detected_mix(tmp_path):
     big = dict(ct_shape=(24, 48, 48), pet_shape=(16, 24, 24))
     _, _, ids_a = tiny_study(tmp_path / "a", seed=1, **big)
     _, _, ids_b = tiny_study(tmp_path / "b", seed=2, ct_z0=1.5, **big)
-    expected = {ids_a.study_uid: petct.pair(quiet_load(tmp_path / "a")),
-                ids_b.study_uid: petct.pair(quiet_load(tmp_path / "b"))}
+    expected = {
+        ids_a.study_uid: petct.pair(quiet_load(tmp_path / "a")),
+        ids_b.study_uid: petct.pair(quiet_load(tmp_path / "b")),
+    }
     out = tmp_path / "out" / "Auto-Paired"
     kills = 0
     delays = [0.01 * (1 + (i * 7) % 23) for i in range(12)]
     for delay in delays:
-        proc = subprocess.Popen([sys.executable, "-c", WRITER_SCRIPT, str(tmp_path / "a"), str(tmp_path / "b"), str(out)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER_SCRIPT, str(tmp_path / "a"), str(tmp_path / "b"), str(out)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)

@@ -1,4 +1,5 @@
 """petct.data.sample_study and `petct demo`: layout, headers (checked with pydicom), known SUVs."""
+
 from __future__ import annotations
 
 import os
@@ -53,7 +54,7 @@ def test_headers_read_by_pydicom(sample):
     assert ct.Modality == "CT" and float(ct.KVP) == 120.0
     assert ct.StudyInstanceUID == p.StudyInstanceUID and ct.FrameOfReferenceUID == p.FrameOfReferenceUID
     assert ct.SeriesInstanceUID != p.SeriesInstanceUID
-    assert len({float(d.RescaleSlope) for d in pet}) > 1          # per-slice PET slopes
+    assert len({float(d.RescaleSlope) for d in pet}) > 1  # per-slice PET slopes
     assert p.pixel_array.dtype == np.int16
     loc = pydicom.dcmread(sample.localizer_files[0])
     assert "LOCALIZER" in loc.ImageType
@@ -65,7 +66,7 @@ def test_known_suvs_recovered(sample):
         study = petct.load_study(sample.dicom_dir)
     assert study.ct.shape == sample.ct_shape and study.pet.shape == sample.pet_shape
     assert not any(s.localizer and s in (study.ct_series,) for s in study.series)
-    assert any(s.localizer or s.ignore for s in study.series)          # the localizer was seen, not used
+    assert any(s.localizer or s.ignore for s in study.series)  # the localizer was seen, not used
     assert study.pet.suv_factor("bw") == pytest.approx(sample.suv_factor, rel=1e-4)
     suv = study.pet.suv("bw")
     k, i, j = np.indices(suv.shape)
@@ -102,8 +103,7 @@ def test_demo_command(tmp_path):
 
 
 def test_demo_without_matplotlib(tmp_path):
-    code = ("import sys; sys.modules['matplotlib'] = None; "
-            "from petct.demo import run_demo; sys.exit(run_demo('out'))")
+    code = "import sys; sys.modules['matplotlib'] = None; from petct.demo import run_demo; sys.exit(run_demo('out'))"
     r = _run(["-c", code], tmp_path)
     assert r.returncode == 0, r.stderr
     assert "matplotlib is not installed" in r.stdout

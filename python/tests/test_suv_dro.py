@@ -8,15 +8,16 @@ The expected numbers are SUVbw for every case: the GML/CM2ML cases store SUVlbm 
 their values are the stored ones unchanged) and test the conversion back to SUVbw through the ratio of
 the normalisers.
 """
+
 from __future__ import annotations
 
 import csv
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA, shared_data
 
 import petct
-from conftest import SHARED_DATA, shared_data
 
 sitk = pytest.importorskip("SimpleITK")
 
@@ -29,7 +30,7 @@ def _cases():
     if not csv_path.exists():
         return [pytest.param(None, marks=pytest.mark.skip(reason=f"needs {csv_path}"))]
     with open(csv_path, newline="", encoding="utf-8") as f:
-        return [row for row in csv.DictReader(f)]
+        return list(csv.DictReader(f))
 
 
 def _to_sitk(vol: petct.Volume, array: np.ndarray):
@@ -54,8 +55,13 @@ def test_dro_suv(case):
     got = (inside.min(), np.median(inside), inside.max())
     want = tuple(float(case[k]) for k in ("SUVmin_expected", "SUVmed_expected", "SUVmax_expected"))
     step = float(vol.rescale[:, 0].max()) * float(vol.suv_factors("bw").max())  # one stored unit, in SUV
-    np.testing.assert_allclose(got, want, rtol=5e-3, atol=step, err_msg=f"{case['ID']} ({case['Description']}) "
-                               f"suv_info={vol.suv_info_for('bw')}")
+    np.testing.assert_allclose(
+        got,
+        want,
+        rtol=5e-3,
+        atol=step,
+        err_msg=f"{case['ID']} ({case['Description']}) suv_info={vol.suv_info_for('bw')}",
+    )
     stored_kind = STORED_KIND.get(case["ID"])
     if stored_kind:
         np.testing.assert_array_equal(vol.suv(stored_kind), vol.array)

@@ -1,6 +1,7 @@
 """Compressed round trips made by other tools: the real samples in ../shared/data are transcoded with
 DCMTK (dcmcjpeg, dcmcjpls, dcmcrle) and GDCM (gdcmconv) into every lossless syntax those tools write,
 and petct must decode each result to exactly the pixels of the uncompressed original."""
+
 from __future__ import annotations
 
 import shutil
@@ -8,9 +9,9 @@ import subprocess
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA, shared_data
 
 import petct
-from conftest import SHARED_DATA, shared_data
 
 # (name, command prefix, transfer syntax the tool writes)
 TOOLS = [
@@ -38,8 +39,12 @@ def test_lossless_round_trip(sample, tool, tmp_path):
     if shutil.which(cmd[0]) is None:
         pytest.skip(f"{cmd[0]} not installed (apt-get install dcmtk libgdcm-tools; .ci/run does)")
     original = petct.dcmread(sample)
-    if original.transfer_syntax_uid not in ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2",
-                                            "1.2.840.10008.1.2.1.99"):
+    if original.transfer_syntax_uid not in (
+        "1.2.840.10008.1.2",
+        "1.2.840.10008.1.2.1",
+        "1.2.840.10008.1.2.2",
+        "1.2.840.10008.1.2.1.99",
+    ):
         pytest.skip("the sample is compressed already")
     out = tmp_path / f"{name}.dcm"
     r = subprocess.run(cmd + [str(sample), str(out)], capture_output=True, text=True)

@@ -1,23 +1,25 @@
 """Wrong values and unclear errors: NaN / inf rescale, SUV timing, argument validation, invalid weights."""
+
 from __future__ import annotations
 
-import json
-import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pydicom
 import pytest
-from pydicom.dataset import Dataset as PdDataset
-from pydicom.sequence import Sequence
-
-import petct
 from synth import StudyIds, axial, make_study, pet_header, write_series
 
+import petct
 
-SMALL = dict(ct_shape=(8, 16, 16), pet_shape=(6, 8, 8), ct_spacing=(2.0, 2.0, 3.0), pet_spacing=(4.0, 4.0, 4.0),
-             ct_z0=0.0, pet_z0=-2.0)
+SMALL = dict(
+    ct_shape=(8, 16, 16),
+    pet_shape=(6, 8, 8),
+    ct_spacing=(2.0, 2.0, 3.0),
+    pet_spacing=(4.0, 4.0, 4.0),
+    ct_z0=0.0,
+    pet_z0=-2.0,
+)
 
 
 def quiet(fn, *args, **kw):
@@ -28,20 +30,36 @@ def quiet(fn, *args, **kw):
 
 def ct_series(folder: Path, bad: dict | None = None, n: int = 4) -> list[str]:
     """A 4-slice CT; ``bad`` maps slice index -> {keyword: DS text} written into that slice."""
+
     def extra(ds, k):
         for key, text in (bad or {}).get(k, {}).items():
             setattr(ds, key, text)
+
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")   # pydicom warns about "NaN" as DS
-        return write_series(str(folder), "CT", axial(8, 8, (1.0, 1.0), n, 2.0), np.full((n, 8, 8), 1000, np.int16),
-                            StudyIds(), intercept=-1024.0, extra=extra)
+        warnings.simplefilter("ignore")  # pydicom warns about "NaN" as DS
+        return write_series(
+            str(folder),
+            "CT",
+            axial(8, 8, (1.0, 1.0), n, 2.0),
+            np.full((n, 8, 8), 1000, np.int16),
+            StudyIds(),
+            intercept=-1024.0,
+            extra=extra,
+        )
 
 
 # -- item 4: NaN / inf RescaleSlope / RescaleIntercept ---------------------------------------------------
 
-@pytest.mark.parametrize("key,text,tag", [("RescaleSlope", "NaN", 0x00281053), ("RescaleSlope", "inf", 0x00281053),
-                                          ("RescaleIntercept", "-inf", 0x00281052),
-                                          ("RescaleIntercept", "NaN", 0x00281052)])
+
+@pytest.mark.parametrize(
+    "key,text,tag",
+    [
+        ("RescaleSlope", "NaN", 0x00281053),
+        ("RescaleSlope", "inf", 0x00281053),
+        ("RescaleIntercept", "-inf", 0x00281052),
+        ("RescaleIntercept", "NaN", 0x00281052),
+    ],
+)
 def test_non_finite_rescale_is_refused_in_every_path(tmp_path, key, text, tag):
     files = ct_series(tmp_path / "CT", {2: {key: text}})
     bad = files[2]
@@ -59,6 +77,7 @@ def test_non_finite_rescale_is_refused_in_every_path(tmp_path, key, text, tag):
     assert np.allclose(ct.array, -24.0) and np.isfinite(ct.rescale).all()
     # apply_modality_lut follows pydicom's arithmetic but warns
     from pydicom.pixels import apply_modality_lut as pd_lut
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = pd_lut(pydicom.dcmread(bad).pixel_array, pydicom.dcmread(bad))
@@ -97,8 +116,17 @@ def test_load_study_leaves_out_a_slice_with_nan_slope(tmp_path):
 
 # -- item 5: SUV timing -------------------------------------------------------------------------------------
 
-def pet_series(folder: Path, *, series_time="110000", series_date="20260101", injection="100000.00",
-               injection_dt=None, weight=75.0, decay="START") -> petct.Volume:
+
+def pet_series(
+    folder: Path,
+    *,
+    series_time="110000",
+    series_date="20260101",
+    injection="100000.00",
+    injection_dt=None,
+    weight=75.0,
+    decay="START",
+) -> petct.Volume:
     def extra(ds, k):
         pet_header(ds, k, injection=injection, decay=decay)
         ds.SeriesTime = series_time
@@ -110,10 +138,17 @@ def pet_series(folder: Path, *, series_time="110000", series_date="20260101", in
         ds.PatientSex = "M"
         if injection_dt is not None:
             ds.RadiopharmaceuticalInformationSequence[0].RadiopharmaceuticalStartDateTime = injection_dt
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        write_series(str(folder), "PT", axial(8, 8, (4.0, 4.0), 3, 4.0), np.full((3, 8, 8), 100, np.int16),
-                     StudyIds(), extra=extra)
+        write_series(
+            str(folder),
+            "PT",
+            axial(8, 8, (4.0, 4.0), 3, 4.0),
+            np.full((3, 8, 8), 100, np.int16),
+            StudyIds(),
+            extra=extra,
+        )
         return petct.load_series(str(folder))
 
 
@@ -146,12 +181,13 @@ def test_pair_and_save_paired_refuse_and_follow_the_volume_override(tmp_path):
     with pytest.raises(petct.SUVError, match="previous day"):
         petct.save_paired(study, tmp_path / "out")
     assert not (tmp_path / "out" / "meta.json").exists()
-    ct, pt = petct.pair(study, pet="bqml")                  # no SUV: no timing involved
+    ct, pt = petct.pair(study, pet="bqml")  # no SUV: no timing involved
     study.pet.allow_day_rollover = True
     ct, pt = petct.pair(study)
     assert np.isfinite(pt).all()
     # the command line: refused with the reason, accepted with the flag
     from petct.cli import main
+
     assert main(["pair", str(tmp_path / "s"), "-o", str(tmp_path / "cli")]) == 1
     assert not (tmp_path / "cli" / "meta.json").exists()
     assert main(["pair", str(tmp_path / "s"), "-o", str(tmp_path / "cli"), "--allow-day-rollover"]) == 0
@@ -178,8 +214,9 @@ def test_admin_decay_correction_does_not_depend_on_the_times(tmp_path):
     assert pet.suv_factor("bw") == pytest.approx(expected_factor(0.0), rel=1e-9)
 
 
-@pytest.mark.parametrize("weight,word", [("inf", "invalid"), ("NaN", "invalid"), ("-70", "invalid"),
-                                         ("0", "invalid"), (None, "missing")])
+@pytest.mark.parametrize(
+    "weight,word", [("inf", "invalid"), ("NaN", "invalid"), ("-70", "invalid"), ("0", "invalid"), (None, "missing")]
+)
 def test_patient_weight_invalid_or_missing(tmp_path, weight, word):
     def extra(ds, k):
         pet_header(ds, k)
@@ -187,10 +224,17 @@ def test_patient_weight_invalid_or_missing(tmp_path, weight, word):
             del ds.PatientWeight
         else:
             ds.PatientWeight = weight
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        write_series(str(tmp_path / "PT"), "PT", axial(8, 8, (4.0, 4.0), 2, 4.0), np.full((2, 8, 8), 100, np.int16),
-                     StudyIds(), extra=extra)
+        write_series(
+            str(tmp_path / "PT"),
+            "PT",
+            axial(8, 8, (4.0, 4.0), 2, 4.0),
+            np.full((2, 8, 8), 100, np.int16),
+            StudyIds(),
+            extra=extra,
+        )
     pet = petct.load_series(str(tmp_path / "PT"))
     with pytest.raises(petct.SUVError, match=f"{word} PatientWeight") as exc:
         pet.suv("bw")
@@ -199,6 +243,7 @@ def test_patient_weight_invalid_or_missing(tmp_path, weight, word):
 
 
 # -- item 6: argument validation -----------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def study_dir(tmp_path_factory):
@@ -221,15 +266,18 @@ def test_load_study_series_choice_is_validated(study_dir):
     assert quiet(petct.load_study, study_dir, pet=np.int64(pt_index)).pet.modality == "PT"
 
 
-@pytest.mark.parametrize("kw,listing", [
-    (dict(target="CT"), "target='CT' is not one of: 'ct', 'pet'"),
-    (dict(target=None), "target=None is not one of"),
-    (dict(pet="SUV"), "pet='SUV' is not one of: 'suv', 'bqml'"),
-    (dict(suv_kind="bmi"), "suv_kind='bmi' is not one of: 'bw', 'lbm', 'lbm-janma', 'bsa', 'ibw'"),
-    (dict(suv_kind=True), "suv_kind=True is not one of"),
-    (dict(crop="all"), "crop='all' is not one of: 'overlap', None"),
-    (dict(crop=False), "crop=False is not one of"),
-])
+@pytest.mark.parametrize(
+    "kw,listing",
+    [
+        (dict(target="CT"), "target='CT' is not one of: 'ct', 'pet'"),
+        (dict(target=None), "target=None is not one of"),
+        (dict(pet="SUV"), "pet='SUV' is not one of: 'suv', 'bqml'"),
+        (dict(suv_kind="bmi"), "suv_kind='bmi' is not one of: 'bw', 'lbm', 'lbm-janma', 'bsa', 'ibw'"),
+        (dict(suv_kind=True), "suv_kind=True is not one of"),
+        (dict(crop="all"), "crop='all' is not one of: 'overlap', None"),
+        (dict(crop=False), "crop=False is not one of"),
+    ],
+)
 def test_pair_options_list_the_allowed_values(study_dir, tmp_path, kw, listing):
     study = quiet(petct.load_study, study_dir)
     with pytest.raises(ValueError) as exc:
@@ -247,6 +295,7 @@ def test_frames_of_a_dynamic_pet_follow_the_timing_rules_and_overrides(tmp_path)
     """A frame of a 4D PET: refused like the whole volume; its own override or the 4D volume's applies."""
     import pydicom
     from test_dynamic import write_dynamic
+
     write_dynamic(tmp_path / "PT", decay="START")
     for f in (tmp_path / "PT").iterdir():
         ds = pydicom.dcmread(f)
@@ -259,7 +308,7 @@ def test_frames_of_a_dynamic_pet_follow_the_timing_rules_and_overrides(tmp_path)
     frame = vol.frame(1)
     with pytest.raises(petct.SUVError, match="previous day"):
         frame.suv("bw")
-    assert frame.suv_info["day_rollover"] is True               # the report never raises
+    assert frame.suv_info["day_rollover"] is True  # the report never raises
     assert np.isfinite(frame.suv("bw", allow_day_rollover=True)).all()
     vol.allow_day_rollover = True
     assert np.isfinite(vol.frame(2).suv("bw")).all() and np.isfinite(vol.suv("bw")).all()

@@ -1,4 +1,5 @@
 """petct.dcmwrite: round trips against pydicom in both directions, every VR, sequences, errors."""
+
 from __future__ import annotations
 
 import io
@@ -11,7 +12,8 @@ import pytest
 import petct
 
 pydicom = pytest.importorskip("pydicom")
-from pydicom.dataset import Dataset as PdDataset, FileMetaDataset  # noqa: E402
+from pydicom.dataset import Dataset as PdDataset  # noqa: E402
+from pydicom.dataset import FileMetaDataset  # noqa: E402
 from pydicom.sequence import Sequence as PdSequence  # noqa: E402
 from pydicom.uid import ExplicitVRLittleEndian  # noqa: E402
 
@@ -47,7 +49,7 @@ SPEC = [
     (0x00186020, "SL", -100000),
     (0x00289001, "UL", 4000000000),
     (0x0040A160, "UT", "free text value"),
-    (0x00091010, "LO", "PETCT TEST"),          # private creator
+    (0x00091010, "LO", "PETCT TEST"),  # private creator
     (0x00091001, "OB", b"\x01\x02\x03"),
     (0x00091002, "OW", b"\x01\x00\x02\x00"),
     (0x00091003, "OF", np.asarray([1.5, -2.0], dtype="<f4").tobytes()),
@@ -169,6 +171,7 @@ def test_petct_round_trip_and_rewrite_of_read_file(tmp_path):
         _assert_same(vr, value, ds[tag].value, hex(tag))
     # rewrite a real CT (pixel data, many VRs) and compare with pydicom element by element
     from pydicom.data import get_testdata_file
+
     src = get_testdata_file("CT_small.dcm")
     out = tmp_path / "ct.dcm"
     petct.dcmwrite(petct.dcmread(src), out)
@@ -185,7 +188,7 @@ def test_petct_round_trip_and_rewrite_of_read_file(tmp_path):
 
 
 def test_scratch_image_with_pixels(tmp_path):
-    arr = (np.arange(64 * 48, dtype=np.int16).reshape(64, 48) - 1000)
+    arr = np.arange(64 * 48, dtype=np.int16).reshape(64, 48) - 1000
     ds = petct.Dataset()
     ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
     ds.SOPInstanceUID = "1.2.3.4"
@@ -196,7 +199,7 @@ def test_scratch_image_with_pixels(tmp_path):
     ds.BitsAllocated = ds.BitsStored = 16
     ds.HighBit = 15
     ds.PixelRepresentation = 1
-    ds.SmallestImagePixelValue = int(arr.min())      # dictionary VR "US or SS": signed image -> SS
+    ds.SmallestImagePixelValue = int(arr.min())  # dictionary VR "US or SS": signed image -> SS
     ds.RescaleSlope = 1
     ds.RescaleIntercept = -1024
     ds.PixelData = arr.tobytes()
@@ -215,18 +218,18 @@ def test_text_encoding_and_file_objects(tmp_path):
     ds = petct.Dataset()
     ds.SOPClassUID = SOP_CLASS
     ds.SOPInstanceUID = "1.2.3"
-    ds.PatientName = "Müller^Jörg"                 # no character set given: written as UTF-8, ISO_IR 192
+    ds.PatientName = "Müller^Jörg"  # no character set given: written as UTF-8, ISO_IR 192
     buf = io.BytesIO()
     petct.dcmwrite(ds, buf)
     pd = pydicom.dcmread(io.BytesIO(buf.getvalue()))
     assert pd.SpecificCharacterSet == "ISO_IR 192"
     assert str(pd.PatientName) == "Müller^Jörg"
-    ds.SpecificCharacterSet = "ISO_IR 6"           # declared ASCII: replaced, not duplicated
+    ds.SpecificCharacterSet = "ISO_IR 6"  # declared ASCII: replaced, not duplicated
     petct.dcmwrite(ds, tmp_path / "utf8.dcm")
     assert pydicom.dcmread(tmp_path / "utf8.dcm").SpecificCharacterSet == "ISO_IR 192"
     ds.SpecificCharacterSet = "ISO_IR 100"
     path = tmp_path / "latin1.dcm"
-    petct.dcmwrite(path, ds)                        # pydicom's argument order works too
+    petct.dcmwrite(path, ds)  # pydicom's argument order works too
     raw = path.read_bytes()
     assert "Müller".encode("latin_1") in raw
     assert str(pydicom.dcmread(path).PatientName) == "Müller^Jörg"
@@ -240,7 +243,7 @@ def test_errors_and_atomicity(tmp_path):
         petct.dcmwrite(ds, tmp_path / "x.dcm")
     ds.SOPClassUID = SOP_CLASS
     ds.SOPInstanceUID = "1.2.3"
-    ds.Rows = 70000                                  # US holds 0..65535
+    ds.Rows = 70000  # US holds 0..65535
     with pytest.raises(ValueError, match="out of range"):
         petct.dcmwrite(ds, tmp_path / "x.dcm")
     ds.Rows = 10.5
@@ -256,7 +259,7 @@ def test_errors_and_atomicity(tmp_path):
     with pytest.raises(TypeError):
         petct.dcmwrite({"a": 1}, tmp_path / "x.dcm")
     petct.dcmwrite(ds, tmp_path / "ok.dcm")
-    assert sorted(os.listdir(tmp_path)) == ["ok.dcm"]   # no temporary files left behind
+    assert sorted(os.listdir(tmp_path)) == ["ok.dcm"]  # no temporary files left behind
     assert petct.dcmread(tmp_path / "ok.dcm").Rows == 10
 
 
@@ -264,21 +267,25 @@ def test_rewrite_keeps_decimal_and_integer_string_text(tmp_path):
     """DS and IS values read from a file are written back as the same text ("5.000000" stays that,
     not "5.0"), in every syntax the source used; values set as numbers are still formatted."""
     from pydicom.data import get_testdata_file
+
     for name in ("CT_small.dcm", "MR_small_bigendian.dcm", "MR_small_implicit.dcm", "rtplan.dcm"):
         src = get_testdata_file(name)
         out = tmp_path / name
         ds = petct.dcmread(src)
         petct.dcmwrite(ds, out)
         a, b = pydicom.dcmread(src), pydicom.dcmread(out)
-        checked = []
+
         def texts(dataset):
             found = {}
+
             def grab(d, e):
                 if e.VR in ("DS", "IS") and e.value not in (None, ""):
                     vals = e.value if isinstance(e.value, pydicom.multival.MultiValue) else [e.value]
                     found[(id(d) if d is not dataset else 0, int(e.tag), len(found))] = [str(v) for v in vals]
+
             dataset.walk(grab)
             return list(found.values())
+
         ta, tb = texts(a), texts(b)
         assert ta == tb and len(ta) > 3, name
     ds = petct.dcmread(get_testdata_file("CT_small.dcm"))
@@ -294,6 +301,7 @@ def test_rewrite_keeps_decimal_and_integer_string_text(tmp_path):
 def test_rewrite_big_endian_and_implicit_files(tmp_path):
     """Files read in other syntaxes are written as Explicit VR Little Endian with the same pixels."""
     from pydicom.data import get_testdata_file
+
     for name in ("MR_small_bigendian.dcm", "MR_small_implicit.dcm", "OBXXXX1A.dcm"):
         src = get_testdata_file(name)
         out = tmp_path / name
@@ -304,9 +312,16 @@ def test_rewrite_big_endian_and_implicit_files(tmp_path):
         assert a.PatientName == b.PatientName
 
 
-COMPRESSED_FILES = ["MR_small_RLE.dcm", "JPEG-LL.dcm", "SC_rgb_jpeg_dcmtk.dcm", "JPEG2000.dcm",
-                    "MR_small_jpeg_ls_lossless.dcm", "emri_small_jpeg_2k_lossless.dcm", "SC_rgb_rle_2frame.dcm",
-                    "JPGExtended.dcm"]
+COMPRESSED_FILES = [
+    "MR_small_RLE.dcm",
+    "JPEG-LL.dcm",
+    "SC_rgb_jpeg_dcmtk.dcm",
+    "JPEG2000.dcm",
+    "MR_small_jpeg_ls_lossless.dcm",
+    "emri_small_jpeg_2k_lossless.dcm",
+    "SC_rgb_rle_2frame.dcm",
+    "JPGExtended.dcm",
+]
 
 
 @pytest.mark.parametrize("name", COMPRESSED_FILES)
@@ -314,6 +329,7 @@ def test_compressed_pixel_data_is_written_back_as_it_is(tmp_path, name):
     """Read, edit the header, save: the compressed fragments, the transfer syntax and the pixels are
     unchanged (pydicom with pylibjpeg as the oracle), the edit is there."""
     from pydicom.data import get_testdata_file
+
     src = get_testdata_file(name)
     ds = petct.dcmread(src)
     ds.PatientName = "Anonymous"
@@ -322,7 +338,7 @@ def test_compressed_pixel_data_is_written_back_as_it_is(tmp_path, name):
     ds.save_as(out)
     a, b = pydicom.dcmread(src), pydicom.dcmread(out)
     assert b.file_meta.TransferSyntaxUID == a.file_meta.TransferSyntaxUID
-    assert b.PixelData == a.PixelData                      # the same item stream, byte for byte
+    assert b.PixelData == a.PixelData  # the same item stream, byte for byte
     assert str(b.PatientName) == "Anonymous"
     assert np.array_equal(b.pixel_array, a.pixel_array)
     again = petct.dcmread(out)
@@ -331,14 +347,15 @@ def test_compressed_pixel_data_is_written_back_as_it_is(tmp_path, name):
 
 def test_compressed_pixel_data_needs_an_item_stream(tmp_path):
     from pydicom.data import get_testdata_file
+
     ds = petct.dcmread(get_testdata_file("MR_small_RLE.dcm"))
     native = ds.pixel_array
-    ds.PixelData = native.tobytes()        # decoded, but the transfer syntax still says RLE
+    ds.PixelData = native.tobytes()  # decoded, but the transfer syntax still says RLE
     with pytest.raises(ValueError, match="ExplicitVRLittleEndian"):
         petct.dcmwrite(ds, tmp_path / "x.dcm")
     assert not (tmp_path / "x.dcm").exists()
     ds.file_meta.TransferSyntaxUID = petct.uid.ExplicitVRLittleEndian
-    assert np.array_equal(ds.pixel_array, native)       # decoded from the edited data set
+    assert np.array_equal(ds.pixel_array, native)  # decoded from the edited data set
     petct.dcmwrite(ds, tmp_path / "x.dcm")
     back = pydicom.dcmread(tmp_path / "x.dcm")
     assert back.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
