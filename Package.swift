@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "DicomCodecs", dependencies: ["DicomBytes", "CCharLS", "COpenJPEG"]),
         .target(name: "DicomPixels", dependencies: ["PetctConcurrency", "DicomBytes", "DicomParser", "DicomCodecs"]),
         .target(name: "PetctSeries", dependencies: ["PetctConcurrency", "DicomBytes", "DicomParser", "DicomPixels"]),
-        .target(name: "PetctSUV", dependencies: ["DicomBytes", "DicomParser"]),
+        .target(name: "PetctSUV", dependencies: ["DicomBytes", "DicomDictionary", "DicomParser"]),
         .target(name: "PetctPairing", dependencies: ["PetctConcurrency", "DicomBytes"]),
         .target(
             name: "PetctMasks",

@@ -1,4 +1,5 @@
 import DicomBytes
+import DicomDictionary
 import DicomParser
 
 /// Tags read for SUV: the generated constants (DicomBytes' Tags.swift) under the names this target
@@ -36,34 +37,15 @@ public enum SUVTag {
     public static let geScanDateTime: UInt32 = 0x0009_100D
     public static let geCreator = "GEMS_PETD_01"
 
-    /// "Name (GGGG,EEEE)" for messages.
+    /// "Keyword (GGGG,EEEE)" for messages: the keyword from the generated data dictionary; the
+    /// vendors' private tags by what they hold.
     public static func describe(_ tag: UInt32) -> String {
         let name: String
         switch tag {
-        case studyDate: name = "StudyDate"
-        case seriesDate: name = "SeriesDate"
-        case acquisitionDate: name = "AcquisitionDate"
-        case acquisitionDateTime: name = "AcquisitionDateTime"
-        case seriesTime: name = "SeriesTime"
-        case acquisitionTime: name = "AcquisitionTime"
-        case patientSex: name = "PatientSex"
-        case patientSize: name = "PatientSize"
-        case patientWeight: name = "PatientWeight"
-        case radiopharmaceuticalStartTime: name = "RadiopharmaceuticalStartTime"
-        case radionuclideTotalDose: name = "RadionuclideTotalDose"
-        case radionuclideHalfLife: name = "RadionuclideHalfLife"
-        case radiopharmaceuticalStartDateTime: name = "RadiopharmaceuticalStartDateTime"
-        case actualFrameDuration: name = "ActualFrameDuration"
-        case correctedImage: name = "CorrectedImage"
-        case radiopharmaceuticalInformationSequence: name = "RadiopharmaceuticalInformationSequence"
-        case units: name = "Units"
-        case suvType: name = "SUVType"
-        case decayCorrection: name = "DecayCorrection"
-        case frameReferenceTime: name = "FrameReferenceTime"
         case philipsSUVFactor: name = "Philips SUV scale factor"
         case philipsActivityFactor: name = "Philips activity concentration scale factor"
         case geScanDateTime: name = "GE private scan date-time"
-        default: name = "tag"
+        default: name = DataDictionary.entry(for: tag)?.keyword ?? "tag"
         }
         return name + " " + formatTag(tag)
     }

@@ -262,4 +262,13 @@ import Testing
         #expect(i.acquisitionTimes == [at(11)])
         #expect(i.notes.contains { $0.contains("AcquisitionDate (0008,0022) missing") })
     }
+
+    @Test func describeNamesTagsFromTheDataDictionary() {
+        #expect(SUVTag.describe(SUVTag.radionuclideTotalDose) == "RadionuclideTotalDose (0018,1074)")
+        #expect(SUVTag.describe(SUVTag.suvType) == "SUVType (0054,1006)")
+        // a tag the SUV code never had its own name for: still named by the dictionary
+        #expect(SUVTag.describe(Tags.timezoneOffsetFromUTC) == "TimezoneOffsetFromUTC (0008,0201)")
+        #expect(SUVTag.describe(SUVTag.philipsSUVFactor) == "Philips SUV scale factor (7053,1000)")
+        #expect(SUVTag.describe(0x0009_0010) == "tag (0009,0010)")
+    }
 }
