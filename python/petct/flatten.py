@@ -18,7 +18,7 @@ import numpy as np
 from . import _native
 from .charset import codec_for
 from .dataelem import DataElement
-from .tag import Tag
+from .tag import Tag, tag_for_keyword
 from .valuerep import IS, DSfloat
 
 __all__ = ["write", "encode_for_decoding", "NATIVE_TS"]
@@ -39,6 +39,22 @@ _BYTES, _TAGS, _SEQUENCE, _ITEM, _RAW_TEXT = (
     _native.KIND_RAW_TEXT,
 )
 _RECORD = struct.Struct("=IHBBIIQQ")  # petct_write_element (32 bytes)
+
+
+def _tag(keyword: str) -> int:
+    """The tag of a dictionary keyword (the generated dictionary in the core)."""
+    tag = tag_for_keyword(keyword)
+    if tag is None:  # pragma: no cover - the dictionary is generated with every keyword used here
+        raise LookupError(keyword)
+    return tag
+
+
+PIXEL_DATA = _tag("PixelData")
+SPECIFIC_CHARACTER_SET = _tag("SpecificCharacterSet")
+ITEM = _tag("Item")
+TRANSFER_SYNTAX_UID = _tag("TransferSyntaxUID")
+MEDIA_STORAGE_SOP_CLASS_UID = _tag("MediaStorageSOPClassUID")
+MEDIA_STORAGE_SOP_INSTANCE_UID = _tag("MediaStorageSOPInstanceUID")
 
 _TEXT_VRS = frozenset("AE AS CS DA DT LO LT PN SH ST TM UC UI UR UT".split())
 _INT_VRS = frozenset("US SS UL SL SV".split())
@@ -87,7 +103,7 @@ class _Flattener:
         n = 0
         for elem in ds:
             tag = int(elem.tag)
-            if tag >> 16 in (0x0000, 0x0002) or (self.skip_charset and tag == 0x00080005):
+            if tag >> 16 in (0x0000, 0x0002) or (self.skip_charset and tag == SPECIFIC_CHARACTER_SET):
                 continue
             self.element(elem, context, depth)
             n += 1
@@ -95,7 +111,7 @@ class _Flattener:
 
     def element(self, elem: DataElement, context: dict, depth: int) -> None:
         tag, vr, value = int(elem.tag), elem.VR or "UN", elem.value
-        if tag == 0x7FE00010 and depth == 0 and context.get("encapsulated"):
+        if tag == PIXEL_DATA and depth == 0 and context.get("encapsulated"):
             # compressed pixel data read from a file: passed through as its item stream
             if not isinstance(value, (bytes, bytearray)) or bytes(value[:4]) != _ITEM_TAG:
                 raise ValueError(
@@ -113,7 +129,7 @@ class _Flattener:
                 istart = len(self.records)
                 self.records.append(None)  # type: ignore[arg-type]
                 children = self.dataset(item, context, depth + 1)
-                self.records[istart] = (0xFFFEE000, 0, _ITEM, 0, children, len(self.records) - istart - 1, 0, 0)
+                self.records[istart] = (ITEM, 0, _ITEM, 0, children, len(self.records) - istart - 1, 0, 0)
             self.records[start] = (tag, _vr_code("SQ"), _SEQUENCE, 0, len(items), len(self.records) - start - 1, 0, 0)
             return
         if value is None or (isinstance(value, (str, bytes, bytearray, list, tuple)) and len(value) == 0):
@@ -183,28 +199,41 @@ def _text_of(v: Any) -> str:
     return str(v)
 
 
+def _code_extensions(ds: Any) -> bool:
+    """True when ``ds`` uses ISO 2022 code extensions (several Specific Character Set terms) or a
+    sequence item has a Specific Character Set of its own: text the writer cannot re-encode as read."""
+    cs = ds.get("SpecificCharacterSet", None)
+    if not isinstance(cs, str) and cs is not None and len(list(cs)) > 1:
+        return True
+    top = 1 if cs is not None else 0
+    return sum(1 for e in ds.iterall() if int(e.tag) == SPECIFIC_CHARACTER_SET) > top
+
+
 def _flatten(ds: Any, meta: Any) -> tuple[bytes, bytes]:
     """``ds`` as the core's element records and value heap; ``meta``: its file meta data set, or None."""
     # The transfer syntax: file_meta's (which the caller may change, as in pydicom), else the one read.
     ts = meta.get("TransferSyntaxUID") if meta is not None else None
     ts = str(ts).strip(" \x00") if ts else getattr(ds, "transfer_syntax_uid", None)
-    encapsulated = ts if ts and ts not in NATIVE_TS and 0x7FE00010 in ds else None
+    encapsulated = ts if ts and ts not in NATIVE_TS and PIXEL_DATA in ds else None
     # ambiguous VRs (US/SS, OB/OW) are resolved by the core's writer (AmbiguousVR.forWriting)
     context = {"big_endian": getattr(ds, "is_little_endian", True) is False, "encapsulated": encapsulated}
     codec = codec_for(ds)
     flat = _Flattener(codec)
     try:
+        if _code_extensions(ds):
+            raise UnicodeEncodeError(codec, "", 0, 0, "ISO 2022 code extensions are written as UTF-8")
         flat.dataset(ds, context)
     except UnicodeEncodeError:
-        # non-ASCII text and no character set: write UTF-8 and say so
+        # non-ASCII text and no character set, or a character set petct cannot encode back (ISO 2022
+        # code extensions, items with their own character set): write UTF-8 and say so
         flat = _Flattener("utf_8")
         flat.skip_charset = True
-        flat._add(0x00080005, "CS", _TEXT, 1, b"ISO_IR 192")
+        flat._add(SPECIFIC_CHARACTER_SET, "CS", _TEXT, 1, b"ISO_IR 192")
         flat.dataset(ds, context)
     if encapsulated:
-        flat._add(0x00020010, "UI", _TEXT, 1, encapsulated.encode("ascii"))
+        flat._add(TRANSFER_SYNTAX_UID, "UI", _TEXT, 1, encapsulated.encode("ascii"))
     if meta is not None:
-        for tag in (0x00020002, 0x00020003):
+        for tag in (MEDIA_STORAGE_SOP_CLASS_UID, MEDIA_STORAGE_SOP_INSTANCE_UID):
             if tag in meta:
                 v = meta[tag].value
                 if isinstance(v, str) and v:
