@@ -416,7 +416,7 @@ public func petct_volume_suv(
             frameDurationsMs: h.plan.multiFrameDurationsMs)
         for i in 0..<count { factors[i] = r.factors[i] }
         if let info, infoCapacity > 0 {
-            let bytes = Array(r.infoJSON.utf8.prefix(infoCapacity - 1))
+            let bytes = Array(JSONEncoding.suvReport(r.info).utf8.prefix(infoCapacity - 1))
             for (i, b) in bytes.enumerated() { info[i] = CChar(bitPattern: b) }
             info[bytes.count] = 0
         }

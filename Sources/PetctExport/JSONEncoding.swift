@@ -1,0 +1,54 @@
+import DicomBytes
+import PetctSUV
+
+/// Every JSON document of the C ABI is encoded here, from the typed results of the domain layers.
+/// The documents are described field by field in CPetct/include/petct.h.
+enum JSONEncoding {
+    /// The SUV report (petct_volume_suv).
+    static func suvReport(_ info: SUVInfo) -> String {
+        var w = JSONWriter()
+        w.beginObject()
+        w.value(info.kind, "kind")
+        w.value(info.units, "units")
+        w.value(info.suvType, "suv_type")
+        w.value(info.decayCorrection, "decay_correction")
+        w.value(info.scanStart.map(DicomDateTime.format), "scan_start")
+        w.value(info.scanStartSource, "scan_start_source")
+        w.value(info.injectionTime.map(DicomDateTime.format), "injection_time")
+        w.value(info.injectionTimeSource, "injection_time_source")
+        w.value(info.doseBq, "dose_bq")
+        w.value(info.doseNote, "dose_note")
+        w.value(info.halfLife, "half_life_s")
+        w.value(info.weightKg, "weight_kg")
+        w.value(info.heightCm, "height_cm")
+        w.value(info.sex, "sex")
+        w.value(info.sexNote, "sex_note")
+        w.value(info.normaliser, "normaliser")
+        w.value(info.normaliserValue, "normaliser_value")
+        w.value(info.decayFactor, "decay_factor")
+        w.value(info.formula, "formula")
+        w.value(info.perSlice, "per_slice")
+        w.value(info.factor, "factor")
+        w.value(info.vendorFactor, "vendor_factor")
+        w.values(info.notes, "notes")
+        if let s = info.scanStart, let i = info.injectionTime { w.value(s - i, "elapsed_s") }
+        w.value(info.dayRollover, "day_rollover")
+        if !info.frames.isEmpty {
+            w.beginArray("frames")
+            for f in info.frames {
+                w.beginObject()
+                w.value(f.frame, "frame")
+                w.value(f.path, "path")
+                w.value(f.decayCorrection, "decay_correction")
+                w.value(f.start.map(DicomDateTime.format), "start")
+                w.value(f.decayFactor, "decay_factor")
+                w.value(f.inFrameCorrection, "in_frame_correction")
+                w.value(f.factor, "factor")
+                w.endObject()
+            }
+            w.endArray()
+        }
+        w.endObject()
+        return w.text
+    }
+}
