@@ -201,7 +201,7 @@ int32_t petct_dict_lookup_keyword(const char *keyword, uint32_t *tag);
  * and so is every path that is not a regular file (FIFO, socket, device), found with stat before any
  * open (never opened, so never blocks) and re-checked with fstat after an O_NONBLOCK open; and every
  * file whose declared pixel bytes (frames x rows x columns x samples x bits) exceed what it holds.
- * The result is a JSON document owned by the scan (see python/petct/study.py for its schema). With
+ * The result is a JSON document owned by the scan (fields: "the JSON documents" below). With
  * PETCT_SCAN_KEEP_HEADERS in `flags` the scan also keeps the parsed header of every file it read, for
  * petct_volume_open to reuse, until petct_scan_free. */
 typedef struct petct_scan petct_scan;
@@ -329,6 +329,45 @@ typedef struct petct_write_element {
  * and is passed through as it is. Written to a temporary name in the same folder and renamed (atomic). */
 int32_t petct_write_file(const char *path, const petct_write_element *elements, size_t count,
                          const uint8_t *heap, size_t heap_length, petct_error *err);
+
+/* ---- the JSON documents ------------------------------------------------------------------------ */
+/* Encoded in Sources/PetctExport/JSONEncoding.swift from typed Swift results, keys in this order.
+ * Strings are UTF-8 (see the note on undecodable bytes above); a number that is not finite is null.
+ *
+ * Scan (petct_scan_json): {"series": [S...], "skipped": [{"path", "reason"}...]}. Each S, one per
+ * series or split-off part of a series (largest part first):
+ *   study_uid, series_uid, frame_of_reference_uid (or null), modality, description   strings
+ *   series_number (int or null), image_type [str], rows, columns (0 for a non-image),
+ *   orientation (6 doubles, ImageOrientationPatient, or null), slice_count (frames, duplicates left out),
+ *   files [path] (sorted along the slice normal, else by InstanceNumber, then path),
+ *   localizer, ignore (bools), reason (why ignored, or null), part (0 = main part),
+ *   corrected_image [str], units (or null), number_of_frames, patient_id, patient_name, series_date,
+ *   series_time, study_date, study_description, duplicate_files [path] (same SOPInstanceUID again),
+ *   frame_kind ("dynamic" / "gated" / "frames", or null), time_frames (int, or null with frame_kind null).
+ *
+ * Volume (petct_volume_json):
+ *   shape [slices, rows, columns], or [time_frames, slices_per_frame, rows, columns] when 4D;
+ *   origin [x,y,z] mm (LPS), spacing [slice, row, column] mm, direction (9 doubles, row-major, columns
+ *   n, c, r as for petct_grid), affine (16 doubles, row-major 4x4), slice_offsets [mm along n],
+ *   slice_positions [[x,y,z]...], uniform (bool), warnings [str], files [path] (volume order);
+ *   frames [int] (frame of each slice in its file; present only for multi-frame files);
+ *   modality, series_uid (strings), series_number (int or null), series_description, study_uid,
+ *   frame_of_reference_uid (or null), rescale [[slope, intercept]...] (per slice),
+ *   instance_numbers [int or null], acquisition_times [str] (AcquisitionDate+Time, "" when absent),
+ *   units (or null);
+ *   time_frames (4D only): {"kind", "grouped_by", "frames": [{"index", "start", "duration_ms",
+ *   "frame_reference_time_ms", "decay_factor", "trigger_time_ms", "gate", "image_index_frame",
+ *   "temporal_position_index", "first_file"}...]} (each value null when unknown).
+ *
+ * SUV report (petct_volume_suv):
+ *   kind, units, suv_type, decay_correction (strings or null), scan_start (ISO date-time or null),
+ *   scan_start_source, injection_time (ISO date-time or null), injection_time_source, dose_bq,
+ *   dose_note, half_life_s, weight_kg, height_cm, sex, sex_note, normaliser, normaliser_value,
+ *   decay_factor (decayed dose = dose * decay_factor, or null), formula, per_slice (bool), factor
+ *   (first slice's, or null), vendor_factor (or null), notes [str], elapsed_s (scan start minus
+ *   injection, present only when both are known), day_rollover (bool: injection moved to the previous
+ *   day); frames (4D only): [{"frame", "path", "decay_correction", "start", "decay_factor",
+ *   "in_frame_correction", "factor"}...]. */
 
 #ifdef __cplusplus
 }
