@@ -57,8 +57,8 @@ let package = Package(
         .testTarget(
             name: "PetctExportTests",
             dependencies: [
-                "CPetct", "PetctConcurrency", "DicomBytes", "DicomParser", "PetctSUV", "PetctPairing",
-                "PetctExport",
+                "CPetct", "PetctConcurrency", "DicomBytes", "DicomParser", "PetctSeries", "PetctSUV",
+                "PetctPairing", "PetctExport",
             ]),
         .testTarget(name: "DicomDictionaryTests", dependencies: ["DicomDictionary"]),
         .testTarget(

@@ -325,7 +325,7 @@ public func petct_scan_files(
     let flag = CancelFlag(cancel)
     let r = SeriesScanner.scanKeepingHeaders(paths: list, threads: Int(threads), keep: keep, cancel: flag)
     if flag.isSet { return fill(err, DicomError(.cancelled, "interrupted")) }
-    out.pointee = retain(ScanHandle(json: r.json, headers: r.headers))
+    out.pointee = retain(ScanHandle(json: JSONEncoding.scan(r.result), headers: r.headers))
     return statusOK
 }
 

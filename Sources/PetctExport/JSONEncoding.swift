@@ -1,5 +1,6 @@
 import DicomBytes
 import PetctSUV
+import PetctSeries
 
 /// Every JSON document of the C ABI is encoded here, from the typed results of the domain layers.
 /// The documents are described field by field in CPetct/include/petct.h.
@@ -48,6 +49,57 @@ enum JSONEncoding {
             }
             w.endArray()
         }
+        w.endObject()
+        return w.text
+    }
+
+    /// The scan document (petct_scan_json).
+    static func scan(_ result: ScanResult) -> String {
+        var w = JSONWriter()
+        w.beginObject()
+        w.beginArray("series")
+        for s in result.series {
+            let f = s.first
+            w.beginObject()
+            w.value(f.study, "study_uid")
+            w.value(f.series, "series_uid")
+            w.value(f.frameOfReference, "frame_of_reference_uid")
+            w.value(f.modality, "modality")
+            w.value(f.description, "description")
+            w.value(f.seriesNumber, "series_number")
+            w.values(f.imageType, "image_type")
+            w.value(f.rows, "rows")
+            w.value(f.columns, "columns")
+            if let o = f.orientation { w.values(o, "orientation") } else { w.value(nil as String?, "orientation") }
+            w.value(s.sliceCount, "slice_count")
+            w.values(s.entries.map { $0.path }, "files")
+            w.value(s.localizer, "localizer")
+            w.value(s.ignore, "ignore")
+            w.value(s.reason, "reason")
+            w.value(s.part, "part")
+            w.values(f.correctedImage, "corrected_image")
+            w.value(f.units, "units")
+            w.value(f.frames, "number_of_frames")
+            w.value(f.patientID, "patient_id")
+            w.value(f.patientName, "patient_name")
+            w.value(f.seriesDate, "series_date")
+            w.value(f.seriesTime, "series_time")
+            w.value(f.studyDate, "study_date")
+            w.value(f.studyDescription, "study_description")
+            w.values(s.duplicates, "duplicate_files")
+            w.value(s.frameKind, "frame_kind")
+            w.value(s.frameKind == nil ? nil : s.presentFrames, "time_frames")
+            w.endObject()
+        }
+        w.endArray()
+        w.beginArray("skipped")
+        for k in result.skipped {
+            w.beginObject()
+            w.value(k.path, "path")
+            w.value(k.reason, "reason")
+            w.endObject()
+        }
+        w.endArray()
         w.endObject()
         return w.text
     }

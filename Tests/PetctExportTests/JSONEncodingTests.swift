@@ -3,6 +3,7 @@ import Testing
 
 @testable import PetctExport
 @testable import PetctSUV
+@testable import PetctSeries
 
 @Test func suvReportHasEveryDocumentedKeyInOrder() {
     var info = SUVInfo()
@@ -26,4 +27,46 @@ import Testing
     #expect(!j.contains("\"frames\""))
     info.frames = [FrameSUV(frame: 0, decayCorrection: "NONE", path: "NONE", start: nil, factor: 2)]
     #expect(JSONEncoding.suvReport(info).contains("\"frames\":[{\"frame\":0,\"path\":\"NONE\","))
+}
+
+@Test func scanDocumentKeysOrderAndEscaping() {
+    #expect(JSONEncoding.scan(ScanResult(series: [], skipped: [])) == "{\"series\":[],\"skipped\":[]}")
+    var e = ScanEntry(path: "/d/ct0.dcm")
+    e.study = "1.2.3"
+    e.series = "1.5"
+    e.description = "CT \"body\""
+    e.seriesNumber = 3
+    e.imageType = ["ORIGINAL", "PRIMARY"]
+    e.rows = 2
+    e.columns = 3
+    e.orientation = [1, 0, 0, 0, 1, 0]
+    e.correctedImage = ["DECY", "ATTN"]
+    e.units = "BQML"
+    e.patientID = "P1"
+    var sr = ScanEntry(path: "/d/sr.dcm")
+    sr.series = "sr.1"
+    var nonImage = ScanSeries(entries: [sr])
+    nonImage.ignore = true
+    nonImage.reason = "not an image (no Rows/Columns)"
+    let j = JSONEncoding.scan(
+        ScanResult(
+            series: [ScanSeries(entries: [e]), nonImage], skipped: [ScanSkip(path: "/d/notes.txt", reason: "r")]))
+    #expect(
+        j.hasPrefix("{\"series\":[{\"study_uid\":\"1.2.3\",\"series_uid\":\"1.5\",\"frame_of_reference_uid\":null,"))
+    #expect(j.contains("\"description\":\"CT \\\"body\\\"\""))
+    let main: [String] = [
+        "\"series_number\":3,\"image_type\":[\"ORIGINAL\",\"PRIMARY\"],\"rows\":2,\"columns\":3,",
+        "\"orientation\":[1.0,0.0,0.0,0.0,1.0,0.0],\"slice_count\":1,\"files\":[\"/d/ct0.dcm\"],",
+        "\"localizer\":false,\"ignore\":false,\"reason\":null,\"part\":0,",
+        "\"corrected_image\":[\"DECY\",\"ATTN\"],\"units\":\"BQML\",\"number_of_frames\":1,",
+        "\"patient_id\":\"P1\",\"patient_name\":\"\"",
+    ]
+    #expect(j.contains(main.joined()))
+    let nonImagePart: [String] = [
+        "\"rows\":0,\"columns\":0,\"orientation\":null,\"slice_count\":1,\"files\":[\"/d/sr.dcm\"],",
+        "\"localizer\":false,\"ignore\":true,\"reason\":\"not an image (no Rows/Columns)\"",
+    ]
+    #expect(j.contains(nonImagePart.joined()))
+    #expect(j.contains("\"duplicate_files\":[],\"frame_kind\":null,\"time_frames\":null}"))
+    #expect(j.hasSuffix("],\"skipped\":[{\"path\":\"/d/notes.txt\",\"reason\":\"r\"}]}"))
 }

@@ -236,7 +236,7 @@ func place(_ p: [Double]?, _ o: [Double]?, _ n: Int?, _ name: String) -> SlicePl
     let plain = SeriesScanner.scanKeepingHeaders(paths: paths + [notDicom], threads: 2, keep: false)
     #expect(plain.headers.isEmpty)
     let kept = SeriesScanner.scanKeepingHeaders(paths: paths + [notDicom], threads: 2, keep: true)
-    #expect(kept.json == plain.json)
+    #expect(kept.result == plain.result)
     #expect(Set(kept.headers.keys) == Set(paths))
 
     // A plan from kept headers equals one read from the files.
