@@ -342,7 +342,7 @@ public func petct_scan_free(_ scan: OpaquePointer?) { release(scan, as: ScanHand
 final class VolumeHandle {
     let plan: VolumePlan
     let json: CText
-    init(_ plan: VolumePlan) { self.plan = plan; json = CText(plan.json) }
+    init(_ plan: VolumePlan) { self.plan = plan; json = CText(JSONEncoding.volume(plan.info)) }
 }
 
 @_cdecl("petct_volume_open")

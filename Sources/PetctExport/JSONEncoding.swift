@@ -103,4 +103,61 @@ enum JSONEncoding {
         w.endObject()
         return w.text
     }
+
+    /// The volume document (petct_volume_json).
+    static func volume(_ v: VolumeInfo) -> String {
+        var w = JSONWriter()
+        w.beginObject()
+        w.values(v.shape, "shape")
+        w.values(v.origin, "origin")
+        w.values(v.spacing, "spacing")
+        w.values(v.direction, "direction")
+        w.values(v.affine, "affine")
+        w.values(v.sliceOffsets, "slice_offsets")
+        w.beginArray("slice_positions")
+        for p in v.slicePositions { w.values(p) }
+        w.endArray()
+        w.value(v.uniform, "uniform")
+        w.values(v.warnings, "warnings")
+        w.values(v.files, "files")
+        if let frames = v.frames { w.values(frames, "frames") }
+        w.value(v.modality, "modality")
+        w.value(v.seriesUID, "series_uid")
+        w.value(v.seriesNumber, "series_number")
+        w.value(v.seriesDescription, "series_description")
+        w.value(v.studyUID, "study_uid")
+        w.value(v.frameOfReferenceUID, "frame_of_reference_uid")
+        w.beginArray("rescale")
+        for r in v.rescale { w.values(r) }
+        w.endArray()
+        w.beginArray("instance_numbers")
+        for n in v.instanceNumbers { w.value(n) }
+        w.endArray()
+        w.values(v.acquisitionTimes, "acquisition_times")
+        w.value(v.units, "units")
+        if let tf = v.timeFrames {
+            w.beginObject("time_frames")
+            w.value(tf.kind, "kind")
+            w.value(tf.groupedBy, "grouped_by")
+            w.beginArray("frames")
+            for f in tf.frames {
+                w.beginObject()
+                w.value(f.index, "index")
+                w.value(f.start, "start")
+                w.value(f.durationMs, "duration_ms")
+                w.value(f.frameReferenceMs, "frame_reference_time_ms")
+                w.value(f.decayFactor, "decay_factor")
+                w.value(f.triggerMs, "trigger_time_ms")
+                w.value(f.gate, "gate")
+                w.value(f.imageIndexFrame, "image_index_frame")
+                w.value(f.temporalPositionIndex, "temporal_position_index")
+                w.value(f.firstFile, "first_file")
+                w.endObject()
+            }
+            w.endArray()
+            w.endObject()
+        }
+        w.endObject()
+        return w.text
+    }
 }

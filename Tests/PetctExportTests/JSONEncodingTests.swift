@@ -70,3 +70,36 @@ import Testing
     #expect(j.contains("\"duplicate_files\":[],\"frame_kind\":null,\"time_frames\":null}"))
     #expect(j.hasSuffix("],\"skipped\":[{\"path\":\"/d/notes.txt\",\"reason\":\"r\"}]}"))
 }
+
+@Test func volumeDocumentKeysOrderAndOptionalParts() {
+    var v = VolumeInfo(
+        shape: [2, 1, 1], origin: [0, 0, 0], spacing: [2, 1, 1], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1],
+        affine: [Double](repeating: 0, count: 16), sliceOffsets: [0, 2], slicePositions: [[0, 0, 0], [0, 0, 2]],
+        uniform: true, warnings: [], files: ["a", "b"])
+    v.rescale = [[1, -1000], [2, 0]]
+    v.instanceNumbers = [1, nil]
+    v.acquisitionTimes = ["", "t"]
+    let j = JSONEncoding.volume(v)
+    #expect(j.hasPrefix("{\"shape\":[2,1,1],\"origin\":[0.0,0.0,0.0],\"spacing\":[2.0,1.0,1.0],"))
+    #expect(j.contains("\"slice_positions\":[[0.0,0.0,0.0],[0.0,0.0,2.0]],\"uniform\":true,\"warnings\":[]"))
+    #expect(j.contains("\"files\":[\"a\",\"b\"],\"modality\":\"\""))  // no "frames" key
+    #expect(j.contains("\"series_number\":null,"))
+    #expect(j.contains("\"rescale\":[[1.0,-1000.0],[2.0,0.0]],\"instance_numbers\":[1,null]"))
+    #expect(j.hasSuffix("\"acquisition_times\":[\"\",\"t\"],\"units\":null}"))
+    v.frames = [0, 1]
+    v.timeFrames = VolumeInfo.TimeFrames(
+        kind: "gated", groupedBy: "g",
+        frames: [
+            VolumeInfo.Frame(
+                index: 0, start: nil, durationMs: nil, frameReferenceMs: nil, decayFactor: nil, triggerMs: 0,
+                gate: 1, imageIndexFrame: nil, temporalPositionIndex: nil, firstFile: "a")
+        ])
+    let j4 = JSONEncoding.volume(v)
+    #expect(j4.contains("\"files\":[\"a\",\"b\"],\"frames\":[0,1],\"modality\""))
+    #expect(
+        j4.hasSuffix(
+            "\"time_frames\":{\"kind\":\"gated\",\"grouped_by\":\"g\",\"frames\":[{\"index\":0,\"start\":null,"
+                + "\"duration_ms\":null,\"frame_reference_time_ms\":null,\"decay_factor\":null,"
+                + "\"trigger_time_ms\":0.0,\"gate\":1,\"image_index_frame\":null,\"temporal_position_index\":null,"
+                + "\"first_file\":\"a\"}]}}"))
+}
