@@ -470,7 +470,7 @@ public func petct_resample(
 final class MasksHandle {
     let set: MaskSet
     let json: CText
-    init(_ set: MaskSet) { self.set = set; json = CText(set.json) }
+    init(_ set: MaskSet) { self.set = set; json = CText(JSONEncoding.masks(set.infos)) }
 }
 
 @_cdecl("petct_masks_open")

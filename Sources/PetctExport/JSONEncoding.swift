@@ -1,4 +1,5 @@
 import DicomBytes
+import PetctMasks
 import PetctSUV
 import PetctSeries
 
@@ -157,6 +158,38 @@ enum JSONEncoding {
             w.endArray()
             w.endObject()
         }
+        w.endObject()
+        return w.text
+    }
+
+    /// The masks document (petct_masks_json).
+    static func masks(_ infos: [MaskObjectInfo]) -> String {
+        var w = JSONWriter()
+        w.beginObject()
+        w.beginArray("objects")
+        for o in infos {
+            w.beginObject()
+            w.value(o.path, "path")
+            w.value(o.modality, "modality")
+            w.value(o.sopInstanceUID, "sop_instance_uid")
+            w.value(o.seriesUID, "series_uid")
+            w.value(o.segmentationType, "segmentation_type")
+            w.beginArray("segments")
+            for s in o.segments {
+                w.beginObject()
+                w.value(s.number, "number")
+                w.value(s.name, "name")
+                w.value(s.object, "object")
+                w.value(s.planes, "planes")
+                w.endObject()
+            }
+            w.endArray()
+            w.values(o.referencedSeries, "referenced_series")
+            w.values(o.referencedInstances, "referenced_instances")
+            w.values(o.frameOfReferenceUIDs, "frame_of_reference_uids")
+            w.endObject()
+        }
+        w.endArray()
         w.endObject()
         return w.text
     }
