@@ -59,7 +59,7 @@ let package = Package(
             name: "PetctExportTests",
             dependencies: [
                 "CPetct", "PetctConcurrency", "DicomBytes", "DicomParser", "PetctSeries", "PetctSUV",
-                "PetctPairing", "PetctExport",
+                "PetctPairing", "PetctMasks", "PetctExport",
             ]),
         .testTarget(name: "DicomDictionaryTests", dependencies: ["DicomDictionary"]),
         .testTarget(

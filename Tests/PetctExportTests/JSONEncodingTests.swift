@@ -2,6 +2,7 @@
 import Testing
 
 @testable import PetctExport
+@testable import PetctMasks
 @testable import PetctSUV
 @testable import PetctSeries
 
@@ -102,4 +103,17 @@ import Testing
                 + "\"duration_ms\":null,\"frame_reference_time_ms\":null,\"decay_factor\":null,"
                 + "\"trigger_time_ms\":0.0,\"gate\":1,\"image_index_frame\":null,\"temporal_position_index\":null,"
                 + "\"first_file\":\"a\"}]}}"))
+}
+
+@Test func masksDocumentKeysOrder() {
+    #expect(JSONEncoding.masks([]) == "{\"objects\":[]}")
+    var o = MaskObjectInfo(path: "/s.dcm", modality: "RTSTRUCT", sopInstanceUID: "1.9", seriesUID: nil)
+    o.segments = [MaskSegmentInfo(number: 3, name: "GTV \"a\"", object: 0, planes: 2)]
+    o.referencedSeries = ["1.5"]
+    #expect(
+        JSONEncoding.masks([o])
+            == "{\"objects\":[{\"path\":\"/s.dcm\",\"modality\":\"RTSTRUCT\",\"sop_instance_uid\":\"1.9\","
+            + "\"series_uid\":null,\"segmentation_type\":null,\"segments\":[{\"number\":3,\"name\":\"GTV \\\"a\\\"\","
+            + "\"object\":0,\"planes\":2}],\"referenced_series\":[\"1.5\"],\"referenced_instances\":[],"
+            + "\"frame_of_reference_uids\":[]}]}")
 }
