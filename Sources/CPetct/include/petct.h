@@ -367,7 +367,12 @@ int32_t petct_write_file(const char *path, const petct_write_element *elements, 
  *   (first slice's, or null), vendor_factor (or null), notes [str], elapsed_s (scan start minus
  *   injection, present only when both are known), day_rollover (bool: injection moved to the previous
  *   day); frames (4D only): [{"frame", "path", "decay_correction", "start", "decay_factor",
- *   "in_frame_correction", "factor"}...]. */
+ *   "in_frame_correction", "factor"}...].
+ *
+ * Masks (petct_masks_json): {"objects": [{"path", "modality", "sop_instance_uid" (or null), "series_uid"
+ *   (or null), "segmentation_type" ("BINARY" / "FRACTIONAL" for SEG, null for RTSTRUCT), "segments":
+ *   [{"number", "name", "object" (index in objects), "planes" (frames / contours)}...],
+ *   "referenced_series" [uid], "referenced_instances" [uid], "frame_of_reference_uids" [uid]}...]}. */
 
 #ifdef __cplusplus
 }
