@@ -142,7 +142,7 @@ typedef struct petct_dataset_view {
     size_t heap_length;
     const uint8_t *source; /* always NULL (ABI 6): read source bytes with petct_dataset_copy_source */
     size_t source_length;  /* length of the file bytes (inflated for deflated syntax) */
-    uint32_t flags; /* PETCT_DS_* */
+    uint32_t flags;        /* PETCT_DS_* */
     uint32_t reserved;
     char transfer_syntax[72]; /* UID used to read the data set, NUL-terminated */
     char character_set[72];   /* first value of (0008,0005) or "" */
