@@ -22,7 +22,7 @@
 extern "C" {
 #endif
 
-#define PETCT_ABI_VERSION 5
+#define PETCT_ABI_VERSION 6
 
 /* ---- status / error codes ---------------------------------------------------------------- */
 enum {
@@ -135,19 +135,24 @@ typedef struct petct_element {
 #define PETCT_DS_STOPPED     0x20u /* stopped before pixel data */
 
 typedef struct petct_dataset_view {
+    /* elements and heap point into buffers the data set owns: valid until petct_dataset_free. */
     const petct_element *elements; /* whole tree, top level and file meta (group 0002) included */
     size_t element_count;
     const uint8_t *heap; /* decoded values */
     size_t heap_length;
-    const uint8_t *source; /* the file bytes (inflated for deflated syntax) */
-    size_t source_length;
-    uint32_t flags; /* PETCT_DS_* */
+    const uint8_t *source; /* always NULL (ABI 6): read source bytes with petct_dataset_copy_source */
+    size_t source_length;  /* length of the file bytes (inflated for deflated syntax) */
+    uint32_t flags;        /* PETCT_DS_* */
     uint32_t reserved;
     char transfer_syntax[72]; /* UID used to read the data set, NUL-terminated */
     char character_set[72];   /* first value of (0008,0005) or "" */
 } petct_dataset_view;
 
 int32_t petct_dataset_get_view(const petct_dataset *ds, petct_dataset_view *out);
+/* Copies source bytes [offset, offset + length) into out (caller-allocated, `length` bytes): the way to
+ * read KIND_BYTES values without a second copy of the pixel data. PETCT_E_ARGUMENT when the range does
+ * not lie inside the source. */
+int32_t petct_dataset_copy_source(const petct_dataset *ds, uint64_t offset, size_t length, uint8_t *out);
 /* Where element `index`'s value lies in the view's source as it was encoded, before conversion (the
  * text of a DS or IS value): 1 and *offset / *length, or 0 when that cannot be found (synthesized
  * elements, sequences, items, undefined lengths). Found again from the element's header, so a caller
@@ -230,10 +235,11 @@ void petct_volume_free(petct_volume *vol);
 
 /* ---- SUV -------------------------------------------------------------------------------------- */
 /* Per-slice factors that turn the volume's values into SUV of `kind` (one of
- * petct_list(PETCT_LIST_SUV_KINDS)): suv[k] = value[k] * factors[k]. `factors` holds the volume's slice count. A JSON
- * report of the path taken is written to info_json (NUL-terminated, truncated to info_capacity). */
+ * petct_list(PETCT_LIST_SUV_KINDS)): suv[k] = value[k] * factors[k]. `factors` holds the volume's slice count.
+ * *info_json (when info_json is not NULL) receives the JSON report of the path taken, whole,
+ * NUL-terminated UTF-8, owned by the volume and valid until petct_volume_free (NULL on failure). */
 int32_t petct_volume_suv(const petct_volume *vol, const char *kind, double *factors, size_t count,
-                         char *info_json, size_t info_capacity, petct_error *err);
+                         const char **info_json, petct_error *err);
 
 /* ---- resampling / pairing --------------------------------------------------------------------- */
 /* A voxel grid in patient coordinates (LPS, mm). Index (k, i, j) = (slice, row, column) maps to
@@ -329,6 +335,10 @@ typedef struct petct_write_element {
  * and is passed through as it is. Written to a temporary name in the same folder and renamed (atomic). */
 int32_t petct_write_file(const char *path, const petct_write_element *elements, size_t count,
                          const uint8_t *heap, size_t heap_length, petct_error *err);
+/* The same records encoded in memory, as petct_write_file would write them, then parsed with
+ * petct_read_buffer's `flags` (PETCT_READ_*): no file is created. *out as from petct_read_buffer. */
+int32_t petct_encode_read(const petct_write_element *elements, size_t count, const uint8_t *heap,
+                          size_t heap_length, uint32_t flags, petct_dataset **out, petct_error *err);
 
 /* ---- the JSON documents ------------------------------------------------------------------------ */
 /* Encoded in Sources/PetctExport/JSONEncoding.swift from typed Swift results, keys in this order.
