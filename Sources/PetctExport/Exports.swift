@@ -8,6 +8,7 @@ import DicomDictionary
 import DicomParser
 import DicomPixels
 import DicomWriter
+import Glibc
 import PetctConcurrency
 import PetctMasks
 import PetctPairing
@@ -72,22 +73,45 @@ let elementLayoutMatches: Bool = {
     return true
 }()
 
-/// Owner of a Dataset handed to C. The element table is shared as it is when the layouts match, else
-/// converted once to the C layout.
+/// A stable copy of an array, owned by a handle: allocated and filled once, freed in `deinit`, so a
+/// pointer handed to C never escapes a `withUnsafeBufferPointer` closure.
+final class OwnedBuffer<T> {
+    let pointer: UnsafeMutablePointer<T>?
+    let count: Int
+    init(_ values: some Collection<T>) {
+        count = values.count
+        if count == 0 {
+            pointer = nil
+            return
+        }
+        let p = UnsafeMutablePointer<T>.allocate(capacity: count)
+        _ = UnsafeMutableBufferPointer(start: p, count: count).initialize(from: values)
+        pointer = p
+    }
+    deinit {
+        guard let pointer else { return }
+        pointer.deinitialize(count: count)
+        pointer.deallocate()
+    }
+}
+
+/// Owner of a Dataset handed to C. The element table (in the C layout) and the value heap are copied
+/// once into buffers the handle owns; the view points into them. The source bytes (which hold the
+/// pixel data) are not copied: the Dataset keeps them and `source` exposes them without a copy.
 final class DatasetHandle {
     let dataset: Dataset
-    let cElements: [petct_element]
+    let cElements: OwnedBuffer<petct_element>
+    let heap: OwnedBuffer<UInt8>
     init(_ ds: Dataset) {
         dataset = ds
-        cElements =
-            elementLayoutMatches
-            ? []
-            : ds.elements.map { e in
+        cElements = OwnedBuffer(
+            ds.elements.lazy.map { e in
                 petct_element(
                     tag: e.tag, vr: e.vr, kind: e.kind.rawValue, flags: e.flags.rawValue, count: e.count,
                     descendants: e.descendants, value_offset: UInt64(e.valueOffset),
                     value_length: UInt64(e.valueLength), file_offset: Int64(e.fileOffset))
-            }
+            })
+        heap = OwnedBuffer(ds.heap)
     }
     static func from(_ p: OpaquePointer?) -> DatasetHandle? {
         guard let p else { return nil }
@@ -155,24 +179,35 @@ public func petct_dataset_free(_ ds: OpaquePointer?) {
 public func petct_dataset_get_view(_ ds: OpaquePointer?, _ out: UnsafeMutablePointer<petct_dataset_view>?) -> Int32 {
     guard let h = DatasetHandle.from(ds), let out else { return Int32(PETCT_E_ARGUMENT) }
     let d = h.dataset
-    // The arrays are owned by the handle and never mutated, so their storage stays put.
-    if elementLayoutMatches {
-        out.pointee.elements = d.elements.withUnsafeBytes {
-            UnsafeRawPointer($0.baseAddress)?.assumingMemoryBound(to: petct_element.self)
-        }
-        out.pointee.element_count = d.elements.count
-    } else {
-        out.pointee.elements = h.cElements.withUnsafeBufferPointer { $0.baseAddress }
-        out.pointee.element_count = h.cElements.count
-    }
-    out.pointee.heap = d.heap.withUnsafeBufferPointer { $0.baseAddress }
-    out.pointee.heap_length = d.heap.count
-    out.pointee.source = d.source.withUnsafeBufferPointer { $0.baseAddress }
+    out.pointee.elements = UnsafePointer(h.cElements.pointer)
+    out.pointee.element_count = h.cElements.count
+    out.pointee.heap = UnsafePointer(h.heap.pointer)
+    out.pointee.heap_length = h.heap.count
+    out.pointee.source = nil  // read through petct_dataset_copy_source: no pointer into Swift's array
     out.pointee.source_length = d.source.count
     out.pointee.flags = d.flags.rawValue
     out.pointee.reserved = 0
     copyCString(d.transferSyntax, into: &out.pointee.transfer_syntax)
     copyCString(d.characterSet, into: &out.pointee.character_set)
+    return statusOK
+}
+
+@_cdecl("petct_dataset_copy_source")
+public func petct_dataset_copy_source(
+    _ ds: OpaquePointer?, _ offset: UInt64, _ length: Int, _ out: UnsafeMutablePointer<UInt8>?
+) -> Int32 {
+    guard let h = DatasetHandle.from(ds), out != nil || length == 0, length >= 0 else {
+        return Int32(PETCT_E_ARGUMENT)
+    }
+    let source = h.dataset.source
+    guard offset <= UInt64(source.count), length <= source.count - Int(offset) else {
+        return Int32(PETCT_E_ARGUMENT)
+    }
+    if length > 0 {
+        source.withUnsafeBufferPointer { src in
+            out!.update(from: src.baseAddress! + Int(offset), count: length)
+        }
+    }
     return statusOK
 }
 
@@ -278,11 +313,12 @@ public func petct_dict_lookup_keyword(_ keyword: UnsafePointer<CChar>?, _ tag: U
 
 // MARK: - series scan
 
-/// A Swift-owned, NUL-terminated UTF-8 copy of a JSON document, freed with its owner.
+/// A Swift-owned, NUL-terminated UTF-8 copy of a JSON document, allocated and copied once, freed with
+/// its owner (`deinit`): the pointer handed to C stays valid as long as the owner lives.
 final class CText {
-    let bytes: [CChar]
-    init(_ s: String) { bytes = Array(s.utf8CString) }
-    var pointer: UnsafePointer<CChar> { bytes.withUnsafeBufferPointer { $0.baseAddress! } }
+    let storage: OwnedBuffer<CChar>
+    init(_ s: String) { storage = OwnedBuffer(s.utf8CString) }
+    var pointer: UnsafePointer<CChar> { UnsafePointer(storage.pointer!) }
 }
 
 func pathList(_ paths: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int) -> [String]? {
@@ -325,7 +361,7 @@ public func petct_scan_files(
     let flag = CancelFlag(cancel)
     let r = SeriesScanner.scanKeepingHeaders(paths: list, threads: Int(threads), keep: keep, cancel: flag)
     if flag.isSet { return fill(err, DicomError(.cancelled, "interrupted")) }
-    out.pointee = retain(ScanHandle(json: r.json, headers: r.headers))
+    out.pointee = retain(ScanHandle(json: JSONEncoding.scan(r.result), headers: r.headers))
     return statusOK
 }
 
@@ -342,7 +378,28 @@ public func petct_scan_free(_ scan: OpaquePointer?) { release(scan, as: ScanHand
 final class VolumeHandle {
     let plan: VolumePlan
     let json: CText
-    init(_ plan: VolumePlan) { self.plan = plan; json = CText(plan.json) }
+    /// The SUV reports computed so far, one per kind, each kept until the volume is freed so the pointer
+    /// petct_volume_suv hands out stays valid. Guarded by `lock`: calls on one volume may run at once.
+    private var reports: [String: CText] = [:]
+    private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    init(_ plan: VolumePlan) {
+        self.plan = plan
+        json = CText(JSONEncoding.volume(plan.info))
+        pthread_mutex_init(lock, nil)
+    }
+    deinit {
+        pthread_mutex_destroy(lock)
+        lock.deallocate()
+    }
+    /// The report kept for `kind`: the first one stored (a later computation gives the same text).
+    func keepReport(_ text: String, kind: String) -> UnsafePointer<CChar> {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        if let kept = reports[kind] { return kept.pointer }
+        let owned = CText(text)
+        reports[kind] = owned
+        return owned.pointer
+    }
 }
 
 @_cdecl("petct_volume_open")
@@ -399,9 +456,10 @@ public func petct_volume_free(_ vol: OpaquePointer?) { release(vol, as: VolumeHa
 @_cdecl("petct_volume_suv")
 public func petct_volume_suv(
     _ vol: OpaquePointer?, _ kind: UnsafePointer<CChar>?, _ factors: UnsafeMutablePointer<Double>?,
-    _ count: Int, _ info: UnsafeMutablePointer<CChar>?, _ infoCapacity: Int,
+    _ count: Int, _ info: UnsafeMutablePointer<UnsafePointer<CChar>?>?,
     _ err: UnsafeMutablePointer<petct_error>?
 ) -> Int32 {
+    info?.pointee = nil
     guard let h = borrow(vol, as: VolumeHandle.self), let kind, let factors else {
         return argumentError(err, "NULL argument")
     }
@@ -409,17 +467,14 @@ public func petct_volume_suv(
         return argumentError(err, "factors holds \(count) values, the volume has \(h.plan.sliceCount) slices")
     }
     do {
+        let kindName = String(cString: kind)
         let r = try SUVCalculator.compute(
-            slices: h.plan.headers, kind: String(cString: kind),
+            slices: h.plan.headers, kind: kindName,
             timeFrames: h.plan.timeFrameCount,
             frameStarts: h.plan.multiFrameStarts,
             frameDurationsMs: h.plan.multiFrameDurationsMs)
         for i in 0..<count { factors[i] = r.factors[i] }
-        if let info, infoCapacity > 0 {
-            let bytes = Array(r.infoJSON.utf8.prefix(infoCapacity - 1))
-            for (i, b) in bytes.enumerated() { info[i] = CChar(bitPattern: b) }
-            info[bytes.count] = 0
-        }
+        info?.pointee = h.keepReport(JSONEncoding.suvReport(r.info), kind: kindName)
         return statusOK
     } catch {
         return fill(err, error)
@@ -470,7 +525,7 @@ public func petct_resample(
 final class MasksHandle {
     let set: MaskSet
     let json: CText
-    init(_ set: MaskSet) { self.set = set; json = CText(set.json) }
+    init(_ set: MaskSet) { self.set = set; json = CText(JSONEncoding.masks(set.infos)) }
 }
 
 @_cdecl("petct_masks_open")
@@ -599,6 +654,26 @@ public func petct_codec_status(_ codec: Int32, _ buf: UnsafeMutablePointer<CChar
 
 // MARK: - writing
 
+/// The writer's records from their C layout (`count` records at `elements`, checked non-NULL).
+func writeElements(_ elements: UnsafePointer<petct_write_element>?, _ count: Int) throws(DicomError) -> [WriteElement] {
+    var list: [WriteElement] = []
+    list.reserveCapacity(count)
+    for i in 0..<count {
+        let c = elements![i]
+        guard let kind = ValueKind(rawValue: c.kind), c.value_offset <= UInt64(Int.max),
+            c.value_length <= UInt64(Int.max)
+        else {
+            throw DicomError(.argument, "record \(i): bad value kind or range", tag: c.tag)
+        }
+        list.append(
+            WriteElement(
+                tag: c.tag, vr: c.vr, kind: kind, count: c.count, descendants: c.descendants,
+                valueOffset: Int(c.value_offset), valueLength: Int(c.value_length),
+                encapsulated: UInt32(c.flags) & PETCT_WRITE_ENCAPSULATED != 0))
+    }
+    return list
+}
+
 @_cdecl("petct_write_file")
 public func petct_write_file(
     _ path: UnsafePointer<CChar>?, _ elements: UnsafePointer<petct_write_element>?,
@@ -608,20 +683,11 @@ public func petct_write_file(
     guard let path, count >= 0, heapLength >= 0, elements != nil || count == 0, heap != nil || heapLength == 0 else {
         return argumentError(err, "path, elements and heap must not be NULL")
     }
-    var list: [WriteElement] = []
-    list.reserveCapacity(count)
-    for i in 0..<count {
-        let c = elements![i]
-        guard let kind = ValueKind(rawValue: c.kind), c.value_offset <= UInt64(Int.max),
-            c.value_length <= UInt64(Int.max)
-        else {
-            return fill(err, DicomError(.argument, "record \(i): bad value kind or range", tag: c.tag))
-        }
-        list.append(
-            WriteElement(
-                tag: c.tag, vr: c.vr, kind: kind, count: c.count, descendants: c.descendants,
-                valueOffset: Int(c.value_offset), valueLength: Int(c.value_length),
-                encapsulated: UInt32(c.flags) & PETCT_WRITE_ENCAPSULATED != 0))
+    let list: [WriteElement]
+    do {
+        list = try writeElements(elements, count)
+    } catch {
+        return fill(err, error)
     }
     do {
         try list.withUnsafeBufferPointer { ep throws(DicomError) in
@@ -630,6 +696,27 @@ public func petct_write_file(
                 heap: UnsafeRawBufferPointer(start: heap, count: heapLength))
         }
         return statusOK
+    } catch {
+        return fill(err, error)
+    }
+}
+
+@_cdecl("petct_encode_read")
+public func petct_encode_read(
+    _ elements: UnsafePointer<petct_write_element>?, _ count: Int, _ heap: UnsafePointer<UInt8>?,
+    _ heapLength: Int, _ flags: UInt32, _ out: UnsafeMutablePointer<OpaquePointer?>?,
+    _ err: UnsafeMutablePointer<petct_error>?
+) -> Int32 {
+    guard let out, count >= 0, heapLength >= 0, elements != nil || count == 0, heap != nil || heapLength == 0 else {
+        return argumentError(err, "out, elements and heap must not be NULL")
+    }
+    out.pointee = nil
+    do {
+        let list = try writeElements(elements, count)
+        let bytes = try list.withUnsafeBufferPointer { (ep) throws(DicomError) -> [UInt8] in
+            try DicomFileWriter.encode(elements: ep, heap: UnsafeRawBufferPointer(start: heap, count: heapLength))
+        }
+        return publish(try DicomReader.read(bytes: bytes, options: readOptions(flags)), out)
     } catch {
         return fill(err, error)
     }

@@ -532,6 +532,28 @@ public final class MaskSink: @unchecked Sendable {
     }
 }
 
+/// What the masks document (petct_masks_json) says of one SEG or RTSTRUCT file (encoded by PetctExport).
+public struct MaskObjectInfo: Equatable, Sendable {
+    public var path: String
+    public var modality: String
+    public var sopInstanceUID: String?
+    public var seriesUID: String?
+    /// "BINARY" / "FRACTIONAL" for SEG, nil for RTSTRUCT.
+    public var segmentationType: String? = nil
+    public var segments: [MaskSegmentInfo] = []
+    public var referencedSeries: [String] = []
+    public var referencedInstances: [String] = []
+    public var frameOfReferenceUIDs: [String] = []
+}
+
+/// One segment (SEG) or ROI (RTSTRUCT): its number, name, owning object and planes (frames / contours).
+public struct MaskSegmentInfo: Equatable, Sendable {
+    public var number: Int
+    public var name: String
+    public var object: Int
+    public var planes: Int
+}
+
 /// Every segment / ROI of a list of SEG and RTSTRUCT files.
 public final class MaskSet: @unchecked Sendable {
     enum Object {
@@ -541,7 +563,8 @@ public final class MaskSet: @unchecked Sendable {
     let objects: [Object]
     /// (object index, segment or ROI number)
     let entries: [(object: Int, number: Int)]
-    public let json: String
+    /// One entry per file, in order: the masks JSON document.
+    public let infos: [MaskObjectInfo]
 
     public var count: Int { entries.count }
 
@@ -564,17 +587,13 @@ public final class MaskSet: @unchecked Sendable {
     public init(datasets: [(String, Dataset)]) throws(DicomError) {
         var objs: [Object] = []
         var ents: [(Int, Int)] = []
-        var w = JSONWriter()
-        w.beginObject()
-        w.beginArray("objects")
+        var infos: [MaskObjectInfo] = []
         for (path, ds) in datasets {
             let modality = (ds.string(MTag.modality) ?? "").trimmingCharacters()
             let oi = objs.count
-            w.beginObject()
-            w.value(path, "path")
-            w.value(modality, "modality")
-            w.value(ds.string(MTag.sopInstanceUID)?.trimmingCharacters(), "sop_instance_uid")
-            w.value(ds.string(MTag.seriesInstanceUID)?.trimmingCharacters(), "series_uid")
+            var info = MaskObjectInfo(
+                path: path, modality: modality, sopInstanceUID: ds.string(MTag.sopInstanceUID)?.trimmingCharacters(),
+                seriesUID: ds.string(MTag.seriesInstanceUID)?.trimmingCharacters())
             var refSeries: [String] = [], refInstances: [String] = [], forUIDs: [String] = []
             switch modality {
             case "SEG":
@@ -595,14 +614,14 @@ public final class MaskSet: @unchecked Sendable {
                     }
                 }
                 if let f = ds.string(MTag.frameOfReferenceUID)?.trimmingCharacters(), !f.isEmpty { forUIDs.append(f) }
-                w.value(seg.fractional ? "FRACTIONAL" : "BINARY", "segmentation_type")
-                w.beginArray("segments")
+                info.segmentationType = seg.fractional ? "FRACTIONAL" : "BINARY"
                 for s in seg.segments {
                     ents.append((oi, s.number))
-                    w.beginObject(); w.value(s.number, "number"); w.value(s.label, "name"); w.value(oi, "object")
-                    w.value(seg.frames.filter { $0.segment == s.number }.count, "planes"); w.endObject()
+                    info.segments.append(
+                        MaskSegmentInfo(
+                            number: s.number, name: s.label, object: oi,
+                            planes: seg.frames.filter { $0.segment == s.number }.count))
                 }
-                w.endArray()
             case "RTSTRUCT":
                 let rt = try StructObject(path: path, ds: ds)
                 objs.append(.rt(rt))
@@ -631,31 +650,26 @@ public final class MaskSet: @unchecked Sendable {
                             + "RTReferencedStudySequence > RTReferencedSeriesSequence: the series it contours is unknown",
                         tag: refs.isEmpty ? MTag.referencedFrameOfReferenceSequence : MTag.rtReferencedSeriesSequence)
                 }
-                w.value(nil as String?, "segmentation_type")
-                w.beginArray("segments")
                 for r in rt.rois {
                     ents.append((oi, r.number))
-                    w.beginObject(); w.value(r.number, "number"); w.value(r.name, "name"); w.value(oi, "object")
-                    w.value(r.contours.count, "planes"); w.endObject()
+                    info.segments.append(
+                        MaskSegmentInfo(number: r.number, name: r.name, object: oi, planes: r.contours.count))
                 }
-                w.endArray()
             default:
                 throw DicomError(
                     .invalidDicom, "\(path): Modality is '\(modality)', not SEG or RTSTRUCT", tag: MTag.modality)
             }
-            w.values(refSeries, "referenced_series")
-            w.values(refInstances, "referenced_instances")
-            w.values(forUIDs, "frame_of_reference_uids")
-            w.endObject()
+            info.referencedSeries = refSeries
+            info.referencedInstances = refInstances
+            info.frameOfReferenceUIDs = forUIDs
+            infos.append(info)
         }
-        w.endArray()
-        w.endObject()
         objects = objs
         entries = ents
-        json = w.text
+        self.infos = infos
     }
 
-    /// Fills entry `index` (in the JSON's order) on `grid` into `sink`. `strict`: an RTSTRUCT contour
+    /// Fills entry `index` (in the order of `infos` and their segments) on `grid` into `sink`. `strict`: an RTSTRUCT contour
     /// off every slice of the grid raises instead of being left out.
     public func fill(_ index: Int, grid: Grid, sink: MaskSink, strict: Bool, threads: Int) throws(DicomError) {
         guard index >= 0, index < entries.count else { throw DicomError(.argument, "mask index \(index) out of range") }

@@ -11,12 +11,12 @@ public enum SUVCalculator {
     ///   - slices: headers of the series' slices in volume order.
     ///   - kind: the raw value of an `SUVKind`.
     /// - Returns: one factor per slice (suv = value * factor, value rescaled with the slice's own
-    ///   RescaleSlope/Intercept) and a JSON report of the path taken.
+    ///   RescaleSlope/Intercept) and the report of the path taken.
     public static func compute(
         slices: [Dataset], kind: String, timeFrames: Int = 1,
         frameStarts: [String?]? = nil,
         frameDurationsMs: [Double?]? = nil
-    ) throws(DicomError) -> (factors: [Double], infoJSON: String) {
+    ) throws(DicomError) -> (factors: [Double], info: SUVInfo) {
         guard let k = SUVKind(rawValue: kind) else {
             throw DicomError(
                 .argument,
@@ -32,6 +32,6 @@ public enum SUVCalculator {
                 timezoneOffset: slices[0].string(SUVTag.timezoneOffset))
         }
         let r = try SUVComputation.compute(inputs, kind: k)
-        return (r.factors, r.info.json())
+        return (r.factors, r.info)
     }
 }

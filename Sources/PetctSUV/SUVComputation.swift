@@ -1,7 +1,7 @@
 import DicomBytes
 import Glibc
 
-/// The report of one SUV computation (serialised by `json()`).
+/// The report of one SUV computation (encoded as the SUV report JSON by PetctExport, see petct.h).
 public struct SUVInfo: Sendable {
     public var kind: String = ""
     public var units: String?
@@ -33,53 +33,6 @@ public struct SUVInfo: Sendable {
     public var frames: [FrameSUV] = []
 
     public init() {}
-
-    public func json() -> String {
-        var w = JSONWriter()
-        w.beginObject()
-        w.value(kind, "kind")
-        w.value(units, "units")
-        w.value(suvType, "suv_type")
-        w.value(decayCorrection, "decay_correction")
-        w.value(scanStart.map(DicomDateTime.format), "scan_start")
-        w.value(scanStartSource, "scan_start_source")
-        w.value(injectionTime.map(DicomDateTime.format), "injection_time")
-        w.value(injectionTimeSource, "injection_time_source")
-        w.value(doseBq, "dose_bq")
-        w.value(doseNote, "dose_note")
-        w.value(halfLife, "half_life_s")
-        w.value(weightKg, "weight_kg")
-        w.value(heightCm, "height_cm")
-        w.value(sex, "sex")
-        w.value(sexNote, "sex_note")
-        w.value(normaliser, "normaliser")
-        w.value(normaliserValue, "normaliser_value")
-        w.value(decayFactor, "decay_factor")
-        w.value(formula, "formula")
-        w.value(perSlice, "per_slice")
-        w.value(factor, "factor")
-        w.value(vendorFactor, "vendor_factor")
-        w.values(notes, "notes")
-        if let s = scanStart, let i = injectionTime { w.value(s - i, "elapsed_s") }
-        w.value(dayRollover, "day_rollover")
-        if !frames.isEmpty {
-            w.beginArray("frames")
-            for f in frames {
-                w.beginObject()
-                w.value(f.frame, "frame")
-                w.value(f.path, "path")
-                w.value(f.decayCorrection, "decay_correction")
-                w.value(f.start.map(DicomDateTime.format), "start")
-                w.value(f.decayFactor, "decay_factor")
-                w.value(f.inFrameCorrection, "in_frame_correction")
-                w.value(f.factor, "factor")
-                w.endObject()
-            }
-            w.endArray()
-        }
-        w.endObject()
-        return w.text
-    }
 }
 
 /// How one time frame (or gate) of a 4D series was turned into SUV.

@@ -2,43 +2,37 @@ import DicomBytes
 import DicomParser
 
 /// The header fields the scan keeps of one file.
-struct ScanEntry {
-    var path: String
-    var study = "", series = "", frameOfReference: String? = nil, modality = "", description = ""
-    var seriesNumber: Int? = nil
-    var imageType: [String] = []
-    var rows = 0, columns = 0
-    var orientation: [Double]? = nil
-    var position: [Double]? = nil
-    var instance: Int? = nil
-    var correctedImage: [String] = []
-    var units: String? = nil
-    var frames = 1
-    var patientID = "", patientName = "", seriesDate = "", seriesTime = ""
-    var sop = ""
-    var studyDate = "", studyDescription = ""
+public struct ScanEntry: Equatable {
+    public var path: String
+    public var study = "", series = "", frameOfReference: String? = nil, modality = "", description = ""
+    public var seriesNumber: Int? = nil
+    public var imageType: [String] = []
+    public var rows = 0, columns = 0
+    public var orientation: [Double]? = nil
+    public var position: [Double]? = nil
+    public var instance: Int? = nil
+    public var correctedImage: [String] = []
+    public var units: String? = nil
+    public var frames = 1
+    public var patientID = "", patientName = "", seriesDate = "", seriesTime = ""
+    public var sop = ""
+    public var studyDate = "", studyDescription = ""
     /// SeriesType (0054,1000) first value, NumberOfTimeSlices (0054,0101), NumberOfTimeSlots (0054,0071).
-    var seriesType = ""
-    var timeSlices: Int? = nil, timeSlots: Int? = nil
+    public var seriesType = ""
+    public var timeSlices: Int? = nil, timeSlots: Int? = nil
 
     init(path: String) { self.path = path }
 
     /// One pass over the top level picks the ~20 wanted elements; values are decoded only for those.
     init(path: String, ds: Dataset) {
         self.path = path
-        var idx = (
-            -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1
-        )
+        var slots = [Int](repeating: -1, count: Field.count)
         let elements = ds.elements
-        withUnsafeMutableBytes(of: &idx) { raw in
-            let slots = raw.bindMemory(to: Int.self)
-            for i in ds.children() {
-                let tag = elements[i].tag
-                if tag > Field.last && tag >> 16 != 0x0002 { break }
-                if let f = Field(rawValue: tag) { slots[f.slot] = i }
-            }
+        for i in ds.children() {
+            let tag = elements[i].tag
+            if tag > Field.last && tag >> 16 != 0x0002 { break }
+            if let f = Field(rawValue: tag) { slots[f.slot] = i }
         }
-        let slots = withUnsafeBytes(of: idx) { Array($0.bindMemory(to: Int.self)) }
         func text(_ f: Field) -> String? {
             let i = slots[f.slot]
             guard i >= 0, let s = ds.text(at: i) else { return nil }
@@ -100,8 +94,8 @@ struct ScanEntry {
         }
     }
 
-    /// The wanted top-level tags (ascending); `slot` indexes the lookup table.
-    enum Field: UInt32 {
+    /// The wanted top-level tags (ascending); `slot` indexes the per-file lookup table.
+    enum Field: UInt32, CaseIterable {
         case imageType = 0x0008_0008
         case sop = 0x0008_0018
         case studyDate = 0x0008_0020
@@ -128,50 +122,52 @@ struct ScanEntry {
         case seriesType = 0x0054_1000
         case units = 0x0054_1001
         static let last: UInt32 = 0x0054_1001
+        static let count = 25
+        /// Index of the field in `slots` (declaration order).
         var slot: Int {
             switch self {
             case .imageType: 0
-            case .seriesDate: 1
-            case .seriesTime: 2
-            case .modality: 3
-            case .description: 4
-            case .patientName: 5
-            case .patientID: 6
-            case .study: 7
-            case .series: 8
-            case .seriesNumber: 9
-            case .instance: 10
-            case .position: 11
-            case .orientation: 12
-            case .frameOfReference: 13
-            case .frames: 14
-            case .rows: 15
-            case .columns: 16
-            case .correctedImage: 17
-            case .units: 18
-            case .sop: 19
-            case .studyDate: 20
-            case .studyDescription: 21
-            case .timeSlots: 22
-            case .timeSlices: 23
-            case .seriesType: 24
+            case .sop: 1
+            case .studyDate: 2
+            case .seriesDate: 3
+            case .seriesTime: 4
+            case .modality: 5
+            case .studyDescription: 6
+            case .description: 7
+            case .patientName: 8
+            case .patientID: 9
+            case .study: 10
+            case .series: 11
+            case .seriesNumber: 12
+            case .instance: 13
+            case .position: 14
+            case .orientation: 15
+            case .frameOfReference: 16
+            case .frames: 17
+            case .rows: 18
+            case .columns: 19
+            case .correctedImage: 20
+            case .timeSlots: 21
+            case .timeSlices: 22
+            case .seriesType: 23
+            case .units: 24
             }
         }
     }
 }
 
 /// One series (or one piece of a split series) in the scan result.
-struct ScanSeries {
-    var entries: [ScanEntry]
-    var part = 0
-    var localizer = false
-    var ignore = false
-    var reason: String? = nil
+public struct ScanSeries: Equatable {
+    public var entries: [ScanEntry]
+    public var part = 0
+    public var localizer = false
+    public var ignore = false
+    public var reason: String? = nil
     /// Files holding an instance (SOPInstanceUID) an earlier file of the series already holds.
-    var duplicates: [String] = []
-    var sliceCount: Int { entries.reduce(0) { $0 + $1.frames } - duplicateSlices }
-    var duplicateSlices = 0
-    var first: ScanEntry { entries[0] }
+    public var duplicates: [String] = []
+    public var sliceCount: Int { entries.reduce(0) { $0 + $1.frames } - duplicateSlices }
+    public var duplicateSlices = 0
+    public var first: ScanEntry { entries[0] }
 
     /// Finds the duplicate instances (same SOPInstanceUID in two files).
     mutating func markDuplicates() {
@@ -188,7 +184,7 @@ struct ScanSeries {
 
     /// Time frames / gates present: files per distinct position (duplicates left out), 1 when positions
     /// do not repeat or are unknown.
-    var presentFrames: Int {
+    public var presentFrames: Int {
         let dup = Set(duplicates)
         let kept = entries.filter { !dup.contains($0.path) }
         guard !kept.isEmpty, kept.allSatisfy({ $0.frames == 1 && $0.position != nil }) else { return 1 }
@@ -201,7 +197,7 @@ struct ScanSeries {
 
     /// "dynamic" / "gated" (as the headers declare it; "frames" when they do not) when positions repeat
     /// with more than one frame present.
-    var frameKind: String? {
+    public var frameKind: String? {
         guard presentFrames > 1 else { return nil }
         let f = first
         if f.seriesType == "GATED" || (f.timeSlots ?? 1) > 1 { return "gated" }
@@ -210,11 +206,24 @@ struct ScanSeries {
     }
 }
 
+/// A file the scan could not use, and why.
+public struct ScanSkip: Equatable {
+    public var path: String
+    public var reason: String
+}
+
+/// What a scan found: the series (main parts first), and the files it skipped. Encoded as the scan
+/// JSON document (petct_scan_json) by PetctExport.
+public struct ScanResult: Equatable {
+    public var series: [ScanSeries]
+    public var skipped: [ScanSkip]
+}
+
 /// Header-only pass over many files, grouped into series. See petct_scan_files in petct.h.
 public enum SeriesScanner {
-    /// Never throws for a bad file: those are listed under "skipped" in the JSON result.
-    public static func scan(paths: [String], threads: Int) -> String {
-        scanKeepingHeaders(paths: paths, threads: threads, keep: false).json
+    /// Never throws for a bad file: those are listed in `skipped`.
+    public static func scan(paths: [String], threads: Int) -> ScanResult {
+        scanKeepingHeaders(paths: paths, threads: threads, keep: false).result
     }
 
     /// `scan`, and with `keep` the parsed header of every file that was read, by path, so that opening a
@@ -222,7 +231,7 @@ public enum SeriesScanner {
     public static func scanKeepingHeaders(
         paths: [String], threads: Int, keep: Bool,
         cancel: CancelFlag = .none
-    ) -> (json: String, headers: [String: Dataset]) {
+    ) -> (result: ScanResult, headers: [String: Dataset]) {
         let results = HeaderReader.readAll(paths, threads: threads, cancel: cancel)
         var headers: [String: Dataset] = [:]
         if keep {
@@ -232,25 +241,26 @@ public enum SeriesScanner {
             }
         }
         var entries: [ScanEntry] = []
-        var skipped: [(String, String)] = []
+        var skipped: [ScanSkip] = []
         entries.reserveCapacity(paths.count)
         for (i, r) in results.enumerated() {
             switch r {
             case .success(let ds):
                 let e = ScanEntry(path: paths[i], ds: ds)
                 if let problem = declaredPixelProblem(ds) {
-                    skipped.append((paths[i], problem.message))
+                    skipped.append(ScanSkip(path: paths[i], reason: problem.message))
                     if keep { headers[paths[i]] = nil }
                 } else if e.series.isEmpty && e.rows == 0 {
-                    skipped.append((paths[i], "no SeriesInstanceUID and no image (e.g. DICOMDIR)"))
+                    skipped.append(
+                        ScanSkip(path: paths[i], reason: "no SeriesInstanceUID and no image (e.g. DICOMDIR)"))
                 } else {
                     entries.append(e)
                 }
             case .failure(let e):
-                skipped.append((paths[i], e.description))
+                skipped.append(ScanSkip(path: paths[i], reason: e.description))
             }
         }
-        return (json(group(entries), skipped: skipped), headers)
+        return (ScanResult(series: group(entries), skipped: skipped), headers)
     }
 
     /// Why a header must not stand for image data, or nil: its declared pixel bytes (frames x rows x
@@ -425,55 +435,5 @@ public enum SeriesScanner {
             let ia = a.instance ?? Int.max, ib = b.instance ?? Int.max
             return ia != ib ? ia < ib : a.path < b.path
         }
-    }
-
-    static func json(_ series: [ScanSeries], skipped: [(String, String)]) -> String {
-        var w = JSONWriter()
-        w.beginObject()
-        w.beginArray("series")
-        for s in series {
-            let f = s.first
-            w.beginObject()
-            w.value(f.study, "study_uid")
-            w.value(f.series, "series_uid")
-            w.value(f.frameOfReference, "frame_of_reference_uid")
-            w.value(f.modality, "modality")
-            w.value(f.description, "description")
-            w.value(f.seriesNumber, "series_number")
-            w.values(f.imageType, "image_type")
-            w.value(f.rows, "rows")
-            w.value(f.columns, "columns")
-            if let o = f.orientation { w.values(o, "orientation") } else { w.value(nil as String?, "orientation") }
-            w.value(s.sliceCount, "slice_count")
-            w.values(s.entries.map { $0.path }, "files")
-            w.value(s.localizer, "localizer")
-            w.value(s.ignore, "ignore")
-            w.value(s.reason, "reason")
-            w.value(s.part, "part")
-            w.values(f.correctedImage, "corrected_image")
-            w.value(f.units, "units")
-            w.value(f.frames, "number_of_frames")
-            w.value(f.patientID, "patient_id")
-            w.value(f.patientName, "patient_name")
-            w.value(f.seriesDate, "series_date")
-            w.value(f.seriesTime, "series_time")
-            w.value(f.studyDate, "study_date")
-            w.value(f.studyDescription, "study_description")
-            w.values(s.duplicates, "duplicate_files")
-            w.value(s.frameKind, "frame_kind")
-            w.value(s.frameKind == nil ? nil : s.presentFrames, "time_frames")
-            w.endObject()
-        }
-        w.endArray()
-        w.beginArray("skipped")
-        for (p, r) in skipped {
-            w.beginObject()
-            w.value(p, "path")
-            w.value(r, "reason")
-            w.endObject()
-        }
-        w.endArray()
-        w.endObject()
-        return w.text
     }
 }

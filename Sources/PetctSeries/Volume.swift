@@ -142,6 +142,55 @@ extension SliceRecord {
     }
 }
 
+/// The facts of an opened volume that cross the C ABI (encoded as the volume JSON by PetctExport; fields
+/// as in petct.h, in the same order).
+public struct VolumeInfo: Equatable, Sendable {
+    public var shape: [Int]
+    public var origin: [Double]
+    public var spacing: [Double]
+    public var direction: [Double]
+    public var affine: [Double]
+    public var sliceOffsets: [Double]
+    public var slicePositions: [[Double]]
+    public var uniform: Bool
+    public var warnings: [String]
+    public var files: [String]
+    /// Frame within its file of every slice; nil (key absent) when no file is multi-frame.
+    public var frames: [Int]? = nil
+    public var modality = ""
+    public var seriesUID = ""
+    public var seriesNumber: Int? = nil
+    public var seriesDescription = ""
+    public var studyUID = ""
+    public var frameOfReferenceUID: String? = nil
+    /// [slope, intercept] of every slice.
+    public var rescale: [[Double]] = []
+    public var instanceNumbers: [Int?] = []
+    public var acquisitionTimes: [String] = []
+    public var units: String? = nil
+    /// Present only for 4D volumes.
+    public var timeFrames: TimeFrames? = nil
+
+    public struct TimeFrames: Equatable, Sendable {
+        public var kind: String?
+        public var groupedBy: String
+        public var frames: [Frame]
+    }
+
+    public struct Frame: Equatable, Sendable {
+        public var index: Int
+        public var start: String?
+        public var durationMs: Double?
+        public var frameReferenceMs: Double?
+        public var decayFactor: Double?
+        public var triggerMs: Double?
+        public var gate: Int?
+        public var imageIndexFrame: Int?
+        public var temporalPositionIndex: Int?
+        public var firstFile: String
+    }
+}
+
 /// One series opened for loading: sorted slice headers and geometry; pixels are read by `fill`.
 public final class VolumePlan: @unchecked Sendable {
     /// Slice headers (read with stopBeforePixels), in volume order (a multi-frame file's header
@@ -151,8 +200,8 @@ public final class VolumePlan: @unchecked Sendable {
     public let paths: [String]
     public let rows: Int
     public let columns: Int
-    /// The JSON document described in petct.h (petct_volume_json).
-    public let json: String
+    /// What the volume document (petct_volume_json, described in petct.h) holds.
+    public let info: VolumeInfo
     /// Geometry of the stack.
     public let geometry: StackGeometry
     /// Pixel spacing (row, column) in mm.
@@ -167,10 +216,10 @@ public final class VolumePlan: @unchecked Sendable {
     public internal(set) var multiFrameDurationsMs: [Double?]? = nil
 
     init(
-        headers: [Dataset], paths: [String], rows: Int, columns: Int, json: String, geometry: StackGeometry,
+        headers: [Dataset], paths: [String], rows: Int, columns: Int, info: VolumeInfo, geometry: StackGeometry,
         pixelSpacing: (Double, Double), frames: [Int]
     ) {
-        self.headers = headers; self.paths = paths; self.rows = rows; self.columns = columns; self.json = json
+        self.headers = headers; self.paths = paths; self.rows = rows; self.columns = columns; self.info = info
         self.geometry = geometry; self.pixelSpacing = pixelSpacing; self.frames = frames
     }
 
@@ -281,70 +330,48 @@ public final class VolumePlan: @unchecked Sendable {
         geometry.warnings = warnings + geometry.warnings
 
         let ds0 = datasets[kept[0].fileIndex]
-        var w = JSONWriter()
-        w.beginObject()
         let perFrame = kept.count / timeFrames
-        w.values(timeFrames > 1 ? [timeFrames, perFrame, rows, columns] : [kept.count, rows, columns], "shape")
-        w.values(geometry.origin.array, "origin")
-        w.values([geometry.sliceSpacing, ps.0, ps.1], "spacing")
-        w.values(geometry.direction, "direction")
-        w.values(geometry.affine(rowSpacing: ps.0, columnSpacing: ps.1), "affine")
-        w.values(geometry.offsets, "slice_offsets")
-        w.beginArray("slice_positions")
-        for p in geometry.positions { w.values(p.array) }
-        w.endArray()
-        w.value(geometry.uniform, "uniform")
-        w.values(geometry.warnings, "warnings")
-        w.values(kept.map { paths[$0.fileIndex] }, "files")
+        var info = VolumeInfo(
+            shape: timeFrames > 1 ? [timeFrames, perFrame, rows, columns] : [kept.count, rows, columns],
+            origin: geometry.origin.array, spacing: [geometry.sliceSpacing, ps.0, ps.1],
+            direction: geometry.direction, affine: geometry.affine(rowSpacing: ps.0, columnSpacing: ps.1),
+            sliceOffsets: geometry.offsets, slicePositions: geometry.positions.map { $0.array },
+            uniform: geometry.uniform, warnings: geometry.warnings, files: kept.map { paths[$0.fileIndex] })
         if kept.contains(where: { $0.frame != 0 })
             || datasets.contains(where: { ($0.int(Tag.numberOfFrames) ?? 1) > 1 })
         {
-            w.values(kept.map { $0.frame }, "frames")
+            info.frames = kept.map { $0.frame }
         }
-        w.value(ds0.nonEmptyString(Tag.modality) ?? "", "modality")
-        w.value(ds0.nonEmptyString(Tag.seriesInstanceUID) ?? "", "series_uid")
-        w.value(ds0.int(Tag.seriesNumber), "series_number")
-        w.value(ds0.nonEmptyString(Tag.seriesDescription) ?? "", "series_description")
-        w.value(ds0.nonEmptyString(Tag.studyInstanceUID) ?? "", "study_uid")
-        w.value(ds0.nonEmptyString(Tag.frameOfReferenceUID), "frame_of_reference_uid")
-        w.beginArray("rescale")
-        for r in kept { w.values([r.slope, r.intercept]) }
-        w.endArray()
-        w.beginArray("instance_numbers")
-        for r in kept { w.value(r.placement.instanceNumber) }
-        w.endArray()
-        w.values(kept.map { $0.acquisitionTime }, "acquisition_times")
-        w.value(ds0.nonEmptyString(Tag.units), "units")
+        info.modality = ds0.nonEmptyString(Tag.modality) ?? ""
+        info.seriesUID = ds0.nonEmptyString(Tag.seriesInstanceUID) ?? ""
+        info.seriesNumber = ds0.int(Tag.seriesNumber)
+        info.seriesDescription = ds0.nonEmptyString(Tag.seriesDescription) ?? ""
+        info.studyUID = ds0.nonEmptyString(Tag.studyInstanceUID) ?? ""
+        info.frameOfReferenceUID = ds0.nonEmptyString(Tag.frameOfReferenceUID)
+        info.rescale = kept.map { [$0.slope, $0.intercept] }
+        info.instanceNumbers = kept.map { $0.placement.instanceNumber }
+        info.acquisitionTimes = kept.map { $0.acquisitionTime }
+        info.units = ds0.nonEmptyString(Tag.units)
         if timeFrames > 1 {
-            w.beginObject("time_frames")
-            w.value(grouping.kind?.rawValue, "kind")
-            w.value(grouping.groupedBy, "grouped_by")
-            w.beginArray("frames")
-            for t in 0..<timeFrames {
-                let r = kept[t * perFrame]
-                w.beginObject()
-                w.value(t, "index")
-                w.value(r.timing.start.isEmpty ? nil : r.timing.start, "start")
-                w.value(r.timing.durationMs, "duration_ms")
-                w.value(r.timing.frameReferenceMs, "frame_reference_time_ms")
-                w.value(r.timing.decayFactor, "decay_factor")
-                w.value(r.timing.triggerMs, "trigger_time_ms")
-                w.value(grouping.kind == .gated ? t + 1 : nil, "gate")
-                w.value(
-                    r.timing.imageIndex.flatMap { i in r.timing.numberOfSlices.map { (i - 1) / $0 + 1 } },
-                    "image_index_frame")
-                w.value(r.timing.temporalIndex, "temporal_position_index")
-                w.value(paths[r.fileIndex], "first_file")
-                w.endObject()
-            }
-            w.endArray()
-            w.endObject()
+            info.timeFrames = VolumeInfo.TimeFrames(
+                kind: grouping.kind?.rawValue, groupedBy: grouping.groupedBy,
+                frames: (0..<timeFrames).map { t in
+                    let r = kept[t * perFrame]
+                    return VolumeInfo.Frame(
+                        index: t, start: r.timing.start.isEmpty ? nil : r.timing.start,
+                        durationMs: r.timing.durationMs, frameReferenceMs: r.timing.frameReferenceMs,
+                        decayFactor: r.timing.decayFactor, triggerMs: r.timing.triggerMs,
+                        gate: grouping.kind == .gated ? t + 1 : nil,
+                        imageIndexFrame: r.timing.imageIndex.flatMap { i in
+                            r.timing.numberOfSlices.map { (i - 1) / $0 + 1 }
+                        },
+                        temporalPositionIndex: r.timing.temporalIndex, firstFile: paths[r.fileIndex])
+                })
         }
-        w.endObject()
 
         let plan = VolumePlan(
             headers: kept.map { datasets[$0.fileIndex] }, paths: kept.map { paths[$0.fileIndex] },
-            rows: rows, columns: columns, json: w.text, geometry: geometry, pixelSpacing: ps,
+            rows: rows, columns: columns, info: info, geometry: geometry, pixelSpacing: ps,
             frames: kept.map { $0.frame })
         plan.timeFrameCount = timeFrames
         if kept.contains(where: { $0.fromMultiFrame }) {

@@ -72,8 +72,8 @@ import Testing
         let r = try SUVCalculator.compute(slices: [ds, ds, ds], kind: "bw")
         #expect(r.factors.count == 3)
         #expect(r.factors.allSatisfy { close($0, 70_000 / (368.08e6 * droDecay)) })
-        #expect(r.infoJSON.contains("\"kind\":\"bw\""))
-        #expect(r.infoJSON.contains("\"decay_correction\":\"START\""))
+        #expect(r.info.kind == "bw")
+        #expect(r.info.decayCorrection == "START")
         // The DRO's stored median 3600 Bq/ml is SUVbw 1.
         #expect(abs(3600 * r.factors[0] - 1) < 1e-5)
     }
@@ -186,7 +186,7 @@ import Testing
         let r = try SUVCalculator.compute(slices: [ds], kind: "bw")
         #expect(r.factors == [0.0005])
         #expect(SUVInputs(slices: [ds]).philipsCreatorAssumed)
-        #expect(r.infoJSON.contains("(7053,10xx) assumed to be Philips'"))
+        #expect(r.info.notes.contains { $0.contains("(7053,10xx) assumed to be Philips'") })
         #expect(abs(2000 * r.factors[0] - 1) < 1e-12)  // DRO_2_4 median 2000 counts -> SUVbw 1
     }
 
@@ -206,8 +206,8 @@ import Testing
         #expect(SUVInputs(slices: [ds]).geScanDateTime == at(10, 55))
         let r = try SUVCalculator.compute(slices: [ds], kind: "bw")
         #expect(close(r.factors[0], 70_000 / (368.08e6 * pow(2, -55 * 60 / 6586.2))))
-        #expect(r.infoJSON.contains("\"scan_start\":\"2025-01-01T10:55:00\""))
-        #expect(!r.infoJSON.contains("assumed to be GE"))  // its creator was there
+        #expect(r.info.scanStart.map(DicomDateTime.format) == "2025-01-01T10:55:00")
+        #expect(!r.info.notes.contains { $0.contains("assumed to be GE") })  // its creator was there
     }
 
     @Test func gePrivateWithoutCreatorIsNotedOnlyWhenUsed() throws {
@@ -215,8 +215,8 @@ import Testing
         let ds = makeDataset(slice(acquisitionTime: "113000", extra: [.text(0x0009_100D, "20250101110000.000000")]))
         #expect(SUVInputs(slices: [ds]).geCreatorAssumed)
         let r = try SUVCalculator.compute(slices: [ds], kind: "bw")
-        #expect(r.infoJSON.contains("\"scan_start\":\"2025-01-01T11:00:00\""))
-        #expect(!r.infoJSON.contains("GEMS_PETD_01"))
+        #expect(r.info.scanStart.map(DicomDateTime.format) == "2025-01-01T11:00:00")
+        #expect(!r.info.notes.contains { $0.contains("GEMS_PETD_01") })
     }
 
     @Test func acquisitionDateTimeAndTimezones() {

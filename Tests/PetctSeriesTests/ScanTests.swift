@@ -75,29 +75,29 @@ func entry(
     let f = fopen(junk, "w")!; fputs("hello, not dicom", f); fclose(f)
     paths.append(junk)
     paths.append("\(dir)/gone.dcm")
-    let json = SeriesScanner.scan(paths: paths, threads: 2)
-    #expect(json.hasPrefix("{\"series\":[{\"study_uid\":\"1.2.3\",\"series_uid\":\"1.5\","))
-    #expect(json.contains("\"files\":[\"\(dir)/ct2.dcm\",\"\(dir)/ct1.dcm\",\"\(dir)/ct0.dcm\"]"))
-    #expect(json.contains("\"description\":\"CT \\\"body\\\"\""))
-    #expect(
-        json.contains(
-            "\"series_number\":3,\"image_type\":[\"ORIGINAL\",\"PRIMARY\",\"AXIAL\"],\"rows\":2,\"columns\":3,"
-                + "\"orientation\":[1.0,0.0,0.0,0.0,1.0,0.0],\"slice_count\":3"))
-    #expect(json.contains("\"localizer\":false,\"ignore\":false,\"reason\":null,\"part\":0"))
-    #expect(json.contains("\"corrected_image\":[\"DECY\",\"ATTN\"],\"units\":\"BQML\",\"number_of_frames\":1"))
-    #expect(json.contains("\"patient_id\":\"P1\",\"patient_name\":\"Doe^Jane\""))
-    #expect(json.contains("{\"path\":\"\(junk)\",\"reason\":"))
-    #expect(json.contains("{\"path\":\"\(dir)/gone.dcm\",\"reason\":"))
+    let r = SeriesScanner.scan(paths: paths, threads: 2)
+    let ct = r.series[0], c = ct.first
+    #expect(c.study == "1.2.3" && c.series == "1.5")
+    #expect(ct.entries.map(\.path) == ["\(dir)/ct2.dcm", "\(dir)/ct1.dcm", "\(dir)/ct0.dcm"])
+    #expect(c.description == "CT \"body\"")
+    #expect(c.seriesNumber == 3 && c.imageType == ["ORIGINAL", "PRIMARY", "AXIAL"] && c.rows == 2 && c.columns == 3)
+    #expect(c.orientation == [1, 0, 0, 0, 1, 0] && ct.sliceCount == 3)
+    #expect(!ct.localizer && !ct.ignore && ct.reason == nil && ct.part == 0)
+    let petSeries = r.series.first { $0.first.series == "1.6" }!.first
+    #expect(petSeries.correctedImage == ["DECY", "ATTN"] && petSeries.units == "BQML" && petSeries.frames == 1)
+    #expect(c.patientID == "P1" && c.patientName == "Doe^Jane")
+    #expect(r.skipped.map(\.path) == [junk, "\(dir)/gone.dcm"])
+    #expect(r.skipped.allSatisfy { !$0.reason.isEmpty })
     // CT before PT
-    let ctAt = json.firstRange(of: "\"series_uid\":\"1.5\"")!.lowerBound,
-        ptAt = json.firstRange(of: "\"series_uid\":\"1.6\"")!.lowerBound
-    #expect(ctAt < ptAt)
+    let uids = r.series.map(\.first.series)
+    #expect(uids.firstIndex(of: "1.5")! < uids.firstIndex(of: "1.6")!)
     // same result on one thread
-    #expect(SeriesScanner.scan(paths: paths, threads: 1) == json)
+    #expect(SeriesScanner.scan(paths: paths, threads: 1) == r)
 }
 
-@Test func emptyScanIsAValidDocument() {
-    #expect(SeriesScanner.scan(paths: [], threads: 0) == "{\"series\":[],\"skipped\":[]}")
+@Test func emptyScanIsEmpty() {
+    let r = SeriesScanner.scan(paths: [], threads: 0)
+    #expect(r.series.isEmpty && r.skipped.isEmpty)
 }
 
 @Test func scanReadsEnhancedGeometryAndFlagsNonImages() throws {
@@ -122,12 +122,21 @@ func entry(
     sr.text(0x0020_000D, "UI", "1.2.3")
     sr.text(0x0020_000E, "UI", "sr.1")
     sr.write("\(dir)/sr.dcm")
-    let json = SeriesScanner.scan(paths: ["\(dir)/mf.dcm", "\(dir)/sr.dcm"], threads: 1)
-    #expect(json.contains("\"orientation\":[0.0,1.0,0.0,0.0,0.0,-1.0],\"slice_count\":2"))
-    #expect(json.contains("\"number_of_frames\":2"))
-    #expect(json.contains("\"series_uid\":\"sr.1\""))
+    let r = SeriesScanner.scan(paths: ["\(dir)/mf.dcm", "\(dir)/sr.dcm"], threads: 1)
+    let mf = r.series.first { $0.first.series == "mf" }!
+    #expect(mf.first.orientation == [0, 1, 0, 0, 0, -1] && mf.sliceCount == 2)
+    #expect(mf.first.frames == 2)
+    let report = r.series.first { $0.first.series == "sr.1" }!
     #expect(
-        json.contains(
-            "\"rows\":0,\"columns\":0,\"orientation\":null,\"slice_count\":1,\"files\":[\"\(dir)/sr.dcm\"],"
-                + "\"localizer\":false,\"ignore\":true,\"reason\":\"not an image (no Rows/Columns)\""))
+        report.first.rows == 0 && report.first.columns == 0 && report.first.orientation == nil && report.sliceCount == 1
+    )
+    #expect(report.entries.map { $0.path } == ["\(dir)/sr.dcm"] && !report.localizer && report.ignore)
+    #expect(report.reason == "not an image (no Rows/Columns)")
+}
+
+@Test func scanFieldSlotsIndexTheLookupTableOnce() {
+    let all = ScanEntry.Field.allCases
+    #expect(ScanEntry.Field.count == all.count)
+    #expect(all.map(\.slot) == Array(0..<all.count))
+    #expect(all.map(\.rawValue) == all.map(\.rawValue).sorted() && all.last!.rawValue == ScanEntry.Field.last)
 }

@@ -31,9 +31,9 @@ import Testing
     let plan = try VolumePlan.open(paths: ["\(dir)/mf.dcm"], threads: 1)
     #expect(plan.timeFrameCount == 2)
     #expect(plan.frames == [3, 1, 2, 0])  // t=1: z=0, z=3; t=2: z=0, z=3
-    #expect(plan.json.contains("\"shape\":[2,2,2,3]"))
-    #expect(plan.json.contains("\"grouped_by\":\"TemporalPositionIndex (0020,9128)\""))
-    #expect(plan.json.contains("\"temporal_position_index\":2"))
+    #expect(plan.info.shape == [2, 2, 2, 3])
+    #expect(plan.info.timeFrames?.groupedBy == "TemporalPositionIndex (0020,9128)")
+    #expect(plan.info.timeFrames?.frames.map(\.temporalPositionIndex) == [1, 2])
 }
 
 /// Single-frame files that repeat positions with different TriggerTime are gates, ordered by it.
@@ -50,8 +50,8 @@ import Testing
     let plan = try VolumePlan.open(paths: paths, threads: 1)
     #expect(plan.timeFrameCount == 2)
     #expect(plan.paths == ["\(dir)/g3.dcm", "\(dir)/g1.dcm", "\(dir)/g0.dcm", "\(dir)/g2.dcm"])
-    #expect(plan.json.contains("\"kind\":\"gated\""))
-    #expect(plan.json.contains("\"gate\":2"))
+    #expect(plan.info.timeFrames?.kind == "gated")
+    #expect(plan.info.timeFrames?.frames.map(\.gate) == [1, 2])
 }
 
 /// A frame missing a position is an error naming that frame and a file of it.

@@ -242,9 +242,10 @@ def _flatten(ds: Any, meta: Any) -> tuple[bytes, bytes]:
     return records, bytes(flat.heap)
 
 
-def encode_for_decoding(ds: Any, meta: Any) -> bytes:
-    """``ds`` as Part 10 bytes, for the core to decode pixel data that was edited, built in Python or
-    unpickled (``meta``: its file meta data set, or None). SOP class and instance UIDs do not matter for
+def encode_for_decoding(ds: Any, meta: Any) -> object:
+    """A core data set handle for ``ds``, to decode pixel data that was edited, built in Python or
+    unpickled (``meta``: its file meta data set, or None): the core encodes the flattened elements
+    in memory and parses that buffer (no temporary file). SOP class and instance UIDs do not matter for
     that: placeholders stand in when absent."""
     src = ds
     if "SOPClassUID" not in ds or "SOPInstanceUID" not in ds:
@@ -253,7 +254,8 @@ def encode_for_decoding(ds: Any, meta: Any) -> bytes:
             src.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"  # Secondary Capture Image Storage
         if "SOPInstanceUID" not in src:
             src.SOPInstanceUID = "2.25.0"
-    return _encode(*_flatten(src, meta))
+    records, heap = _flatten(src, meta)
+    return _native.encode_read(records, heap, 0, getattr(ds, "_name", None))[0]
 
 
 def _encode(records: bytes, heap: bytes) -> bytes:

@@ -125,12 +125,11 @@ class PixelState:
         if self.rebuilt is not None and _same(self.rebuilt[0], key):
             return self.rebuilt[1]
         try:
-            encoded = encode_for_decoding(ds, ds._file_meta())
+            handle = encode_for_decoding(ds, ds._file_meta())
         except (ValueError, TypeError, UnicodeError) as exc:
             if ds._handle is None:
                 raise  # built in Python: the caller's values are wrong
             raise MalformedDicomError(f"cannot decode the pixel data of this data set: {exc}", path=ds._name) from exc
-        handle = _native.read(encoded, 0, False, ds._name)[0]
         self.rebuilt = (key, handle)
         return handle
 

@@ -66,3 +66,28 @@ def test_dro_suv(case):
     if stored_kind:
         np.testing.assert_array_equal(vol.suv(stored_kind), vol.array)
         assert vol.suv_info_for(stored_kind)["units"] == vol.units
+
+
+def test_suv_report_is_whole_and_owned_by_the_volume():
+    """The SUV report comes from the volume handle whole (no caller buffer to cut it): valid JSON for
+    every kind, the same text when asked again after other kinds were computed."""
+    import json
+
+    from petct import _native
+
+    root = shared_data("suv-dro", "DRO_2_0")
+    vol = petct.load_series(root / "PT")
+    handle, _ = _native.volume_open([str(p) for p in vol.files], 0)
+    n = int(np.prod(vol.array.shape[:-2]))
+    first = {}
+    for kind in _native.SUV_KINDS:
+        try:
+            factors, text = _native.volume_suv(handle, kind, n)
+        except petct.DicomError:
+            continue
+        assert json.loads(text) and text.endswith("}")
+        first[kind] = text
+    assert "bw" in first
+    for kind, text in first.items():
+        assert _native.volume_suv(handle, kind, n)[1] == text
+    assert json.loads(first["bw"]) == vol.suv_info_for("bw")

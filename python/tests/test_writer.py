@@ -360,3 +360,47 @@ def test_compressed_pixel_data_needs_an_item_stream(tmp_path):
     back = pydicom.dcmread(tmp_path / "x.dcm")
     assert back.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
     assert np.array_equal(back.pixel_array, native)
+
+
+def test_edited_pixels_decode_in_memory_without_a_temporary_file(monkeypatch):
+    """An edited or built data set is encoded and parsed by the core in memory (petct_encode_read): no
+    mkstemp round trip, and the decoded pixels are the new ones."""
+    import tempfile
+
+    def no_temp_files(*args, **kwargs):
+        raise AssertionError("pixel decoding of an edited data set must not create a temporary file")
+
+    monkeypatch.setattr(tempfile, "mkstemp", no_temp_files)
+    arr = np.arange(12 * 10, dtype=np.uint16).reshape(12, 10)
+    ds = petct.Dataset()
+    ds.Modality = "OT"
+    ds.Rows, ds.Columns = arr.shape
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = ds.BitsStored = 16
+    ds.HighBit = 15
+    ds.PixelRepresentation = 0
+    ds.PixelData = arr.tobytes()
+    assert np.array_equal(ds.pixel_array, arr)
+    ds.PixelData = (arr + 7).tobytes()  # edited: decoded again from the new value
+    assert np.array_equal(ds.pixel_array, arr + 7)
+
+
+def test_encode_read_parses_the_writer_bytes():
+    """_native.encode_read gives the same elements as writing a file and reading it back."""
+    from petct import _native, flatten
+
+    ds = petct.Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    ds.SOPInstanceUID = "2.25.1"
+    ds.PatientName = "Doe^Jane"
+    ds.Rows = 4
+    records, heap = flatten._flatten(ds, None)
+    handle, elements, info = _native.encode_read(records, heap, 0, "mem")
+    buf = io.BytesIO()
+    petct.dcmwrite(ds, buf)
+    _, file_elements, file_info = _native.read(buf.getvalue(), 0, False, "buf")
+    assert elements == file_elements
+    assert info == file_info
+    with pytest.raises(ValueError):
+        _native.encode_read(records[:-1], heap, 0, "mem")  # not whole records

@@ -22,7 +22,7 @@
 extern "C" {
 #endif
 
-#define PETCT_ABI_VERSION 5
+#define PETCT_ABI_VERSION 6
 
 /* ---- status / error codes ---------------------------------------------------------------- */
 enum {
@@ -135,19 +135,24 @@ typedef struct petct_element {
 #define PETCT_DS_STOPPED     0x20u /* stopped before pixel data */
 
 typedef struct petct_dataset_view {
+    /* elements and heap point into buffers the data set owns: valid until petct_dataset_free. */
     const petct_element *elements; /* whole tree, top level and file meta (group 0002) included */
     size_t element_count;
     const uint8_t *heap; /* decoded values */
     size_t heap_length;
-    const uint8_t *source; /* the file bytes (inflated for deflated syntax) */
-    size_t source_length;
-    uint32_t flags; /* PETCT_DS_* */
+    const uint8_t *source; /* always NULL (ABI 6): read source bytes with petct_dataset_copy_source */
+    size_t source_length;  /* length of the file bytes (inflated for deflated syntax) */
+    uint32_t flags;        /* PETCT_DS_* */
     uint32_t reserved;
     char transfer_syntax[72]; /* UID used to read the data set, NUL-terminated */
     char character_set[72];   /* first value of (0008,0005) or "" */
 } petct_dataset_view;
 
 int32_t petct_dataset_get_view(const petct_dataset *ds, petct_dataset_view *out);
+/* Copies source bytes [offset, offset + length) into out (caller-allocated, `length` bytes): the way to
+ * read KIND_BYTES values without a second copy of the pixel data. PETCT_E_ARGUMENT when the range does
+ * not lie inside the source. */
+int32_t petct_dataset_copy_source(const petct_dataset *ds, uint64_t offset, size_t length, uint8_t *out);
 /* Where element `index`'s value lies in the view's source as it was encoded, before conversion (the
  * text of a DS or IS value): 1 and *offset / *length, or 0 when that cannot be found (synthesized
  * elements, sequences, items, undefined lengths). Found again from the element's header, so a caller
@@ -201,7 +206,7 @@ int32_t petct_dict_lookup_keyword(const char *keyword, uint32_t *tag);
  * and so is every path that is not a regular file (FIFO, socket, device), found with stat before any
  * open (never opened, so never blocks) and re-checked with fstat after an O_NONBLOCK open; and every
  * file whose declared pixel bytes (frames x rows x columns x samples x bits) exceed what it holds.
- * The result is a JSON document owned by the scan (see python/petct/study.py for its schema). With
+ * The result is a JSON document owned by the scan (fields: "the JSON documents" below). With
  * PETCT_SCAN_KEEP_HEADERS in `flags` the scan also keeps the parsed header of every file it read, for
  * petct_volume_open to reuse, until petct_scan_free. */
 typedef struct petct_scan petct_scan;
@@ -230,10 +235,11 @@ void petct_volume_free(petct_volume *vol);
 
 /* ---- SUV -------------------------------------------------------------------------------------- */
 /* Per-slice factors that turn the volume's values into SUV of `kind` (one of
- * petct_list(PETCT_LIST_SUV_KINDS)): suv[k] = value[k] * factors[k]. `factors` holds the volume's slice count. A JSON
- * report of the path taken is written to info_json (NUL-terminated, truncated to info_capacity). */
+ * petct_list(PETCT_LIST_SUV_KINDS)): suv[k] = value[k] * factors[k]. `factors` holds the volume's slice count.
+ * *info_json (when info_json is not NULL) receives the JSON report of the path taken, whole,
+ * NUL-terminated UTF-8, owned by the volume and valid until petct_volume_free (NULL on failure). */
 int32_t petct_volume_suv(const petct_volume *vol, const char *kind, double *factors, size_t count,
-                         char *info_json, size_t info_capacity, petct_error *err);
+                         const char **info_json, petct_error *err);
 
 /* ---- resampling / pairing --------------------------------------------------------------------- */
 /* A voxel grid in patient coordinates (LPS, mm). Index (k, i, j) = (slice, row, column) maps to
@@ -329,6 +335,54 @@ typedef struct petct_write_element {
  * and is passed through as it is. Written to a temporary name in the same folder and renamed (atomic). */
 int32_t petct_write_file(const char *path, const petct_write_element *elements, size_t count,
                          const uint8_t *heap, size_t heap_length, petct_error *err);
+/* The same records encoded in memory, as petct_write_file would write them, then parsed with
+ * petct_read_buffer's `flags` (PETCT_READ_*): no file is created. *out as from petct_read_buffer. */
+int32_t petct_encode_read(const petct_write_element *elements, size_t count, const uint8_t *heap,
+                          size_t heap_length, uint32_t flags, petct_dataset **out, petct_error *err);
+
+/* ---- the JSON documents ------------------------------------------------------------------------ */
+/* Encoded in Sources/PetctExport/JSONEncoding.swift from typed Swift results, keys in this order.
+ * Strings are UTF-8 (see the note on undecodable bytes above); a number that is not finite is null.
+ *
+ * Scan (petct_scan_json): {"series": [S...], "skipped": [{"path", "reason"}...]}. Each S, one per
+ * series or split-off part of a series (largest part first):
+ *   study_uid, series_uid, frame_of_reference_uid (or null), modality, description   strings
+ *   series_number (int or null), image_type [str], rows, columns (0 for a non-image),
+ *   orientation (6 doubles, ImageOrientationPatient, or null), slice_count (frames, duplicates left out),
+ *   files [path] (sorted along the slice normal, else by InstanceNumber, then path),
+ *   localizer, ignore (bools), reason (why ignored, or null), part (0 = main part),
+ *   corrected_image [str], units (or null), number_of_frames, patient_id, patient_name, series_date,
+ *   series_time, study_date, study_description, duplicate_files [path] (same SOPInstanceUID again),
+ *   frame_kind ("dynamic" / "gated" / "frames", or null), time_frames (int, or null with frame_kind null).
+ *
+ * Volume (petct_volume_json):
+ *   shape [slices, rows, columns], or [time_frames, slices_per_frame, rows, columns] when 4D;
+ *   origin [x,y,z] mm (LPS), spacing [slice, row, column] mm, direction (9 doubles, row-major, columns
+ *   n, c, r as for petct_grid), affine (16 doubles, row-major 4x4), slice_offsets [mm along n],
+ *   slice_positions [[x,y,z]...], uniform (bool), warnings [str], files [path] (volume order);
+ *   frames [int] (frame of each slice in its file; present only for multi-frame files);
+ *   modality, series_uid (strings), series_number (int or null), series_description, study_uid,
+ *   frame_of_reference_uid (or null), rescale [[slope, intercept]...] (per slice),
+ *   instance_numbers [int or null], acquisition_times [str] (AcquisitionDate+Time, "" when absent),
+ *   units (or null);
+ *   time_frames (4D only): {"kind", "grouped_by", "frames": [{"index", "start", "duration_ms",
+ *   "frame_reference_time_ms", "decay_factor", "trigger_time_ms", "gate", "image_index_frame",
+ *   "temporal_position_index", "first_file"}...]} (each value null when unknown).
+ *
+ * SUV report (petct_volume_suv):
+ *   kind, units, suv_type, decay_correction (strings or null), scan_start (ISO date-time or null),
+ *   scan_start_source, injection_time (ISO date-time or null), injection_time_source, dose_bq,
+ *   dose_note, half_life_s, weight_kg, height_cm, sex, sex_note, normaliser, normaliser_value,
+ *   decay_factor (decayed dose = dose * decay_factor, or null), formula, per_slice (bool), factor
+ *   (first slice's, or null), vendor_factor (or null), notes [str], elapsed_s (scan start minus
+ *   injection, present only when both are known), day_rollover (bool: injection moved to the previous
+ *   day); frames (4D only): [{"frame", "path", "decay_correction", "start", "decay_factor",
+ *   "in_frame_correction", "factor"}...].
+ *
+ * Masks (petct_masks_json): {"objects": [{"path", "modality", "sop_instance_uid" (or null), "series_uid"
+ *   (or null), "segmentation_type" ("BINARY" / "FRACTIONAL" for SEG, null for RTSTRUCT), "segments":
+ *   [{"number", "name", "object" (index in objects), "planes" (frames / contours)}...],
+ *   "referenced_series" [uid], "referenced_instances" [uid], "frame_of_reference_uids" [uid]}...]}. */
 
 #ifdef __cplusplus
 }

@@ -112,6 +112,8 @@ PyObject *native_masks_fill(PyObject *module, PyObject *args);
 
 /* write.c */
 PyObject *native_write_file(PyObject *module, PyObject *args);
+PyObject *native_encode_read(PyObject *module, PyObject *args);
+PyObject *dataset_result(PyObject *module, int32_t rc, petct_dataset *ds, petct_error *err, PyObject *name);
 
 #pragma GCC visibility pop
 

@@ -101,8 +101,27 @@ is_bulk_tag(uint32_t tag)
 }
 
 /* Builds the value of element e (not SQ/ITEM). Bulk pixel data is left lazy (Py_None + flag). */
+/* Bytes [offset, offset + length) of the data set's source, copied by the core straight into a new
+ * bytes object (the caller checked the range against the view's source_length). */
 static PyObject *
-element_value(const petct_element *e, const petct_dataset_view *v, int *lazy)
+source_bytes(const petct_dataset *ds, uint64_t offset, uint64_t length)
+{
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)length);
+    if (out == NULL)
+        return NULL;
+    int32_t rc;
+    uint8_t *dst = (uint8_t *)PyBytes_AS_STRING(out);
+    NOGIL(rc = petct_dataset_copy_source(ds, offset, (size_t)length, dst));
+    if (rc != PETCT_OK) {
+        Py_DECREF(out);
+        PyErr_SetString(PyExc_RuntimeError, "petct core returned an element outside its buffer");
+        return NULL;
+    }
+    return out;
+}
+
+static PyObject *
+element_value(const petct_dataset *ds, const petct_element *e, const petct_dataset_view *v, int *lazy)
 {
     *lazy = 0;
     switch (e->kind) {
@@ -122,8 +141,7 @@ element_value(const petct_element *e, const petct_dataset_view *v, int *lazy)
             PyErr_SetString(PyExc_RuntimeError, "petct core returned an element outside its buffer");
             return NULL;
         }
-        return PyBytes_FromStringAndSize((const char *)v->source + e->value_offset,
-                                         (Py_ssize_t)e->value_length);
+        return source_bytes(ds, e->value_offset, e->value_length);
     case PETCT_KIND_RAW_TEXT:
         return PyBytes_FromStringAndSize((const char *)v->heap + e->value_offset,
                                          (Py_ssize_t)e->value_length);
@@ -135,10 +153,11 @@ element_value(const petct_element *e, const petct_dataset_view *v, int *lazy)
 
 /* Element tuples: (tag, VR, value, kind, flags, file_offset, index, lazy).
  * For SQ the value is a list of items, each item a list of element tuples. */
-static PyObject *build_elements(const petct_dataset_view *v, size_t *pos, size_t end, int depth);
+static PyObject *build_elements(const petct_dataset *ds, const petct_dataset_view *v, size_t *pos, size_t end,
+                                int depth);
 
 static PyObject *
-build_element(const petct_dataset_view *v, size_t *pos, int depth)
+build_element(const petct_dataset *ds, const petct_dataset_view *v, size_t *pos, int depth)
 {
     size_t index = *pos;
     const petct_element *e = &v->elements[index];
@@ -163,7 +182,7 @@ build_element(const petct_dataset_view *v, size_t *pos, int depth)
                 return NULL;
             }
             *pos += 1;
-            PyObject *children = build_elements(v, pos, item_end, depth + 1);
+            PyObject *children = build_elements(ds, v, pos, item_end, depth + 1);
             if (children == NULL || PyList_Append(value, children) < 0) {
                 Py_XDECREF(children);
                 Py_DECREF(value);
@@ -172,7 +191,7 @@ build_element(const petct_dataset_view *v, size_t *pos, int depth)
             Py_DECREF(children);
         }
     } else {
-        value = element_value(e, v, &lazy);
+        value = element_value(ds, e, v, &lazy);
         if (value == NULL)
             return NULL;
     }
@@ -187,7 +206,7 @@ build_element(const petct_dataset_view *v, size_t *pos, int depth)
 #define LAZY_LEVEL_RECORDS 4096
 
 static PyObject *
-build_elements(const petct_dataset_view *v, size_t *pos, size_t end, int depth)
+build_elements(const petct_dataset *ds, const petct_dataset_view *v, size_t *pos, size_t end, int depth)
 {
     if (depth > 200) {
         PyErr_SetString(PyExc_RecursionError, "sequence nesting too deep");
@@ -202,7 +221,7 @@ build_elements(const petct_dataset_view *v, size_t *pos, size_t end, int depth)
     if (list == NULL)
         return NULL;
     while (*pos < end) {
-        PyObject *t = build_element(v, pos, depth);
+        PyObject *t = build_element(ds, v, pos, depth);
         if (t == NULL || PyList_Append(list, t) < 0) {
             Py_XDECREF(t);
             Py_DECREF(list);
@@ -273,8 +292,16 @@ native_read(PyObject *module, PyObject *args)
         Py_END_ALLOW_THREADS
         PyBuffer_Release(&view);
     }
+    return dataset_result(module, rc, ds, &err, name);
+}
+
+/* (handle, elements, info) for a data set the core just read (rc PETCT_OK), or the core's error raised
+ * with `name`. Owns `ds`. */
+PyObject *
+dataset_result(PyObject *module, int32_t rc, petct_dataset *ds, petct_error *err, PyObject *name)
+{
     if (rc != PETCT_OK)
-        return raise_error(module, &err, name);
+        return raise_error(module, err, name);
 
     PyObject *capsule = PyCapsule_New(ds, DATASET_CAPSULE, dataset_capsule_destructor);
     if (capsule == NULL) {
@@ -290,7 +317,7 @@ native_read(PyObject *module, PyObject *args)
         return NULL;
     }
     size_t pos = 0;
-    PyObject *elements = build_elements(&v, &pos, v.element_count, 0);
+    PyObject *elements = build_elements(ds, &v, &pos, v.element_count, 0);
     if (elements == NULL) {
         Py_DECREF(capsule);
         return NULL;
@@ -386,7 +413,7 @@ native_element(PyObject *module, PyObject *args)
         return NULL;
     }
     size_t pos = (size_t)index;
-    return build_element(&v, &pos, depth);
+    return build_element(ds, &v, &pos, depth);
 }
 
 PyObject *
@@ -394,7 +421,8 @@ native_element_bytes(PyObject *module, PyObject *args)
 {
     petct_dataset_view v;
     Py_ssize_t index;
-    if (dataset_view_and_index(args, &v, &index) == NULL)
+    petct_dataset *ds = dataset_view_and_index(args, &v, &index);
+    if (ds == NULL)
         return NULL;
     if (index < 0 || (size_t)index >= v.element_count) {
         PyErr_SetString(PyExc_IndexError, "element index out of range");
@@ -406,7 +434,7 @@ native_element_bytes(PyObject *module, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "element has no byte value");
         return NULL;
     }
-    return PyBytes_FromStringAndSize((const char *)v.source + e->value_offset, (Py_ssize_t)e->value_length);
+    return source_bytes(ds, e->value_offset, e->value_length);
 }
 
 /* encoded_value(capsule, index) -> bytes of the value as encoded in the file, or None */
@@ -424,7 +452,7 @@ native_encoded_value(PyObject *module, PyObject *args)
         NOGIL(found = petct_dataset_encoded_value(ds, (size_t)index, &offset, &length));
     if (!found || offset > v.source_length || length > v.source_length - offset)
         Py_RETURN_NONE;
-    return PyBytes_FromStringAndSize((const char *)v.source + offset, (Py_ssize_t)length);
+    return source_bytes(ds, offset, length);
 }
 
 /* pixel_info(capsule) -> dict */

@@ -111,6 +111,9 @@ static PyMethodDef native_methods[] = {
      "get_limits() -> (max_decoded_bytes, decode_ratio, max_stream_bytes)"},
     {"codec_status", native_codec_status, METH_O, "codec_status(codec) -> (loaded, description)"},
     {"write_file", native_write_file, METH_VARARGS, "write_file(path, records, heap) -> None"},
+    {"encode_read", native_encode_read, METH_VARARGS,
+     "encode_read(records, heap, flags, name) -> (handle, elements, info): write_file's bytes, parsed in "
+     "memory"},
     {NULL, NULL, 0, NULL}};
 
 /* The core's constants as module attributes (KIND_*, DS_*, WRITE_*, and the lists of petct_list:

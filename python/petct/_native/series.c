@@ -228,28 +228,20 @@ native_volume_suv(PyObject *module, PyObject *args)
     PyArrayObject *arr = (PyArrayObject *)PyArray_SimpleNew(1, dims, NPY_FLOAT64);
     if (arr == NULL)
         return NULL;
-    enum { INFO_CAPACITY = 16384 };
-    char *info = PyMem_Malloc(INFO_CAPACITY);
-    if (info == NULL) {
-        Py_DECREF(arr);
-        return PyErr_NoMemory();
-    }
-    info[0] = 0;
+    const char *info = NULL;
     petct_error err;
     int32_t rc;
     memset(&err, 0, sizeof(err));
     double *data = (double *)PyArray_DATA(arr);
     Py_BEGIN_ALLOW_THREADS
-    rc = petct_volume_suv(vol, kind, data, (size_t)slices, info, INFO_CAPACITY, &err);
+    rc = petct_volume_suv(vol, kind, data, (size_t)slices, &info, &err);
     Py_END_ALLOW_THREADS
     if (rc != PETCT_OK) {
-        PyMem_Free(info);
         Py_DECREF(arr);
         return raise_error(module, &err, Py_None);
     }
-    PyObject *result = Py_BuildValue("(Ns)", (PyObject *)arr, info);
-    PyMem_Free(info);
-    return result;
+    /* the report is owned by the volume, which the capsule keeps alive during this call */
+    return Py_BuildValue("(Ns)", (PyObject *)arr, info != NULL ? info : "");
 }
 
 /* Fills a petct_grid from (shape(3), origin(3), direction(9), spacing(3), offsets or None).

@@ -48,3 +48,40 @@ done:
     PyBuffer_Release(&heap);
     return result;
 }
+
+/* encode_read(records, heap, flags, name) -> (handle, elements, info), as read(): the records encoded in
+ * memory by the core's writer and parsed from that buffer (no file). `name` names errors. */
+PyObject *
+native_encode_read(PyObject *module, PyObject *args)
+{
+    PyObject *name;
+    unsigned int flags;
+    Py_buffer records, heap;
+    if (!PyArg_ParseTuple(args, "y*y*IO", &records, &heap, &flags, &name))
+        return NULL;
+    PyObject *result = NULL;
+    if (records.len % (Py_ssize_t)sizeof(petct_write_element) != 0) {
+        PyErr_SetString(PyExc_ValueError, "element records are not a whole number of petct_write_element");
+        goto done;
+    }
+    size_t count = (size_t)records.len / sizeof(petct_write_element);
+    petct_write_element *recs = PyMem_Malloc(count ? count * sizeof(petct_write_element) : 1);
+    if (recs == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    memcpy(recs, records.buf, count * sizeof(petct_write_element));
+    petct_error err;
+    petct_dataset *ds = NULL;
+    int32_t rc;
+    memset(&err, 0, sizeof(err));
+    Py_BEGIN_ALLOW_THREADS
+    rc = petct_encode_read(recs, count, (const uint8_t *)heap.buf, (size_t)heap.len, flags, &ds, &err);
+    Py_END_ALLOW_THREADS
+    PyMem_Free(recs);
+    result = dataset_result(module, rc, ds, &err, name);
+done:
+    PyBuffer_Release(&records);
+    PyBuffer_Release(&heap);
+    return result;
+}

@@ -1,5 +1,6 @@
-import DicomBytes
 import Testing
+
+@testable import PetctExport
 
 /// The per-scalar reference the writer must agree with: JSON string escaping as RFC 8259 requires.
 private func referenceQuoted(_ s: String) -> String {

@@ -1,23 +1,25 @@
-/// A minimal JSON writer (no Foundation): results that cross the C ABI as documents use it.
-public struct JSONWriter {
-    public private(set) var text = ""
+import DicomBytes
+
+/// A minimal JSON writer (no Foundation): the encoders of JSONEncoding.swift use it.
+struct JSONWriter {
+    private(set) var text = ""
     private var needsComma: [Bool] = [false]
 
-    public init() {}
+    init() {}
 
     private mutating func separate() {
         if needsComma[needsComma.count - 1] { text += "," }
         needsComma[needsComma.count - 1] = true
     }
 
-    public mutating func beginObject(_ key: String? = nil) {
+    mutating func beginObject(_ key: String? = nil) {
         key.map { self.key($0) } ?? separate(); text += "{"; needsComma.append(false)
     }
-    public mutating func endObject() { needsComma.removeLast(); text += "}" }
-    public mutating func beginArray(_ key: String? = nil) {
+    mutating func endObject() { needsComma.removeLast(); text += "}" }
+    mutating func beginArray(_ key: String? = nil) {
         key.map { self.key($0) } ?? separate(); text += "["; needsComma.append(false)
     }
-    public mutating func endArray() { needsComma.removeLast(); text += "]" }
+    mutating func endArray() { needsComma.removeLast(); text += "]" }
 
     private mutating func key(_ k: String) {
         separate()
@@ -26,29 +28,29 @@ public struct JSONWriter {
     }
 
     /// Writes `key: value` inside an object, or a bare value inside an array when key is nil.
-    public mutating func value(_ v: String?, _ key: String? = nil) {
+    mutating func value(_ v: String?, _ key: String? = nil) {
         if let key { self.key(key) } else { separate() }
         if let v { JSONWriter.appendQuoted(v, to: &text) } else { text += "null" }
     }
-    public mutating func value(_ v: Double?, _ key: String? = nil) {
+    mutating func value(_ v: Double?, _ key: String? = nil) {
         if let key { self.key(key) } else { separate() }
         if let v, v.isFinite { text += "\(v)" } else { text += "null" }
     }
-    public mutating func value(_ v: Int?, _ key: String? = nil) {
+    mutating func value(_ v: Int?, _ key: String? = nil) {
         if let key { self.key(key) } else { separate() }
         if let v { text += "\(v)" } else { text += "null" }
     }
-    public mutating func value(_ v: Bool?, _ key: String? = nil) {
+    mutating func value(_ v: Bool?, _ key: String? = nil) {
         if let key { self.key(key) } else { separate() }
         if let v { text += v ? "true" : "false" } else { text += "null" }
     }
-    public mutating func values(_ vs: [Double], _ key: String? = nil) {
+    mutating func values(_ vs: [Double], _ key: String? = nil) {
         beginArray(key); for v in vs { value(v) }; endArray()
     }
-    public mutating func values(_ vs: [Int], _ key: String? = nil) {
+    mutating func values(_ vs: [Int], _ key: String? = nil) {
         beginArray(key); for v in vs { value(v) }; endArray()
     }
-    public mutating func values(_ vs: [String], _ key: String? = nil) {
+    mutating func values(_ vs: [String], _ key: String? = nil) {
         beginArray(key); for v in vs { value(v) }; endArray()
     }
 
