@@ -352,7 +352,22 @@ dataset_view_and_index(PyObject *args, petct_dataset_view *v, Py_ssize_t *index)
     return ds;
 }
 
-/* element_bytes(capsule, index) -> bytes of a lazy bulk element */
+/* The data set of `capsule` and its view, or NULL with an exception set. */
+static petct_dataset *
+capsule_view(PyObject *capsule, petct_dataset_view *v)
+{
+    petct_dataset *ds = dataset_from_capsule(capsule);
+    if (ds == NULL)
+        return NULL;
+    int32_t vrc;
+    NOGIL(vrc = petct_dataset_get_view(ds, v));
+    if (vrc != PETCT_OK) {
+        PyErr_SetString(PyExc_RuntimeError, "petct core refused a dataset view");
+        return NULL;
+    }
+    return ds;
+}
+
 /* level(handle, start, end) -> (tags, indices): the direct children of records [start, end) as a
  * uint32 and an int64 array in bytes (file order). */
 PyObject *
@@ -362,13 +377,10 @@ native_level(PyObject *module, PyObject *args)
     Py_ssize_t start, end;
     if (!PyArg_ParseTuple(args, "Onn", &capsule, &start, &end))
         return NULL;
-    petct_dataset *ds = dataset_from_capsule(capsule);
-    if (ds == NULL)
-        return NULL;
     petct_dataset_view v;
-    int32_t vrc;
-    NOGIL(vrc = petct_dataset_get_view(ds, &v));
-    if (vrc != PETCT_OK || start < 0 || end < start || (size_t)end > v.element_count) {
+    if (capsule_view(capsule, &v) == NULL)
+        return NULL;
+    if (start < 0 || end < start || (size_t)end > v.element_count) {
         PyErr_SetString(PyExc_ValueError, "bad element range");
         return NULL;
     }
@@ -402,13 +414,11 @@ native_element(PyObject *module, PyObject *args)
     int depth;
     if (!PyArg_ParseTuple(args, "Oni", &capsule, &index, &depth))
         return NULL;
-    petct_dataset *ds = dataset_from_capsule(capsule);
+    petct_dataset_view v;
+    petct_dataset *ds = capsule_view(capsule, &v);
     if (ds == NULL)
         return NULL;
-    petct_dataset_view v;
-    int32_t vrc;
-    NOGIL(vrc = petct_dataset_get_view(ds, &v));
-    if (vrc != PETCT_OK || index < 0 || (size_t)index >= v.element_count) {
+    if (index < 0 || (size_t)index >= v.element_count) {
         PyErr_SetString(PyExc_IndexError, "element index out of range");
         return NULL;
     }
