@@ -245,6 +245,23 @@ struct Builder {
     #expect(s(.infinity) == nil)
 }
 
+/// Found by the fuzz round trip: a DS -0.0 (Image Orientation "-0") was written as "0" and read back +0.0.
+@Test func dsNegativeZeroKeepsItsSign() throws {
+    #expect(formatDS(-0.0).map { String(decoding: $0, as: UTF8.self) } == "-0")
+    #expect(formatDS(0.0).map { String(decoding: $0, as: UTF8.self) } == "0")
+    var b = Builder()
+    b.floats(0x0020_0037, "DS", [1, -0.0, 0, 0, 1, -0.0])
+    b.sop()
+    let ds = try b.roundTrip()
+    let i = try #require(Array(ds.children()).first { ds.elements[$0].tag == 0x0020_0037 })
+    let e = ds.elements[i]
+    #expect(e.kind == .float && e.count == 6)
+    let values = ds.heap.withUnsafeBytes { h in
+        (0..<6).map { h.loadUnaligned(fromByteOffset: e.valueOffset + 8 * $0, as: Double.self) }
+    }
+    #expect(values.map { $0.sign } == [.plus, .minus, .plus, .plus, .plus, .minus])
+}
+
 @Test func errors() throws {
     var noSop = Builder()
     noSop.text(0x0010_0040, "CS", "M")
