@@ -1,5 +1,6 @@
 // libFuzzer target over the petct Swift core: reader, pixel decoders, series geometry, SUV and
-// segmentations (SEG / RTSTRUCT onto grids).
+// segmentations (SEG / RTSTRUCT onto grids), and the write round trip: read -> flatten -> encode ->
+// read gives the same elements (RoundTrip.swift).
 // Built and run by .ci/fuzz (swiftc -sanitize=fuzzer,address over the module objects); not a
 // SwiftPM target. Every input must end in a value or a thrown DicomError: a trap, an ASan report,
 // a leak or a timeout is a finding.
@@ -83,6 +84,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let hasPrefix = size >= 132 && bytes[128] == 0x44 && bytes[129] == 0x49 && bytes[130] == 0x43 && bytes[131] == 0x4D
     if !hasPrefix { exercise(bytes, options: ReadOptions()) }  // with a prefix this is the forced read
     exercise(bytes, options: ReadOptions(force: true))
+    if let ds = try? DicomReader.read(bytes: bytes, options: ReadOptions(force: true)) { roundTrip(ds) }
     exercise(bytes, options: ReadOptions(stopBeforePixels: true, force: true))
     return 0
 }

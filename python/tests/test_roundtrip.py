@@ -1,14 +1,22 @@
 """Read -> write -> read keeps every element: each oracle file and each mutation seed is read with
 petct, written with ``petct.dcmwrite``, read again, and compared element by element (tag, VR, value,
 at every sequence level). The Swift side of the same property is the fuzz harness in
-``Tests/Fuzz/main.swift`` (``roundTrip``).
+``Tests/Fuzz/RoundTrip.swift``; both name the same exceptions (and the README's fuzzing paragraph).
 
 Documented exceptions (what the writer legitimately changes):
-- the file meta group (0002,xxxx): petct builds its own (implementation UID / version name, transfer
-  syntax Explicit VR Little Endian unless the pixel data stays encapsulated);
-- group lengths (gggg,0000): not written;
-- the VR of elements whose dictionary VR is ambiguous (US or SS, OB or OW...): the writer resolves it;
-  their values are compared as read.
+1. the file meta group (0002,xxxx): petct builds its own (implementation UID / version name, transfer
+   syntax Explicit VR Little Endian unless the pixel data stays encapsulated); a data set without SOP
+   UIDs gets placeholder Media Storage SOP UIDs there (the writer's fallback), as the harness does;
+2. group lengths (gggg,0000): not written; the command group (0000,xxxx) at the top level: not
+   written (a Part 10 file holds no command set);
+3. the VR of elements whose dictionary VR is ambiguous (US or SS, OB or OW...): the writer resolves it;
+   their values are compared as read;
+4. words of big-endian OW/OF/OL/OD/OV values: compared as little-endian bytes;
+5. text in a character set: compared decoded, so the Specific Character Set itself is left out (the
+   writer may write UTF-8 under "ISO_IR 192" when it cannot encode back);
+6. a byte value of odd length (invalid DICOM, kept as read) gets the writer's padding byte: compared
+   with a trailing NUL;
+7. undecodable text (bytes for a text VR): no such file in this set; the harness compares only its tag.
 Files petct cannot read are not part of the property (the oracle suite covers them); files the writer
 refuses must raise a ``petct.DicomError`` or ``ValueError`` / ``TypeError`` and are listed, not skipped
 silently.
@@ -25,6 +33,7 @@ from conftest import oracle_files
 from test_mutation import seed_files
 
 import petct
+from petct.flatten import NATIVE_TS
 
 
 def _norm(value: Any) -> Any:
@@ -47,17 +56,22 @@ def _ambiguous(tag: int) -> bool:
     return entry is not None and " or " in entry[0]
 
 
+PIXEL_DATA = 0x7FE00010
+
+
 def elements(ds: Any, top: bool = True, big_endian: bool | None = None) -> list[tuple[Any, ...]]:
     """(tag, VR, value) of every element of ``ds`` sorted by tag, sequences as nested lists; VR None
     for ambiguous-VR tags; words of big-endian OW/OF/OL/OD/OV values as little-endian bytes; the
-    Specific Character Set left out (compared through the decoded text)."""
+    Specific Character Set left out (compared through the decoded text); odd byte values padded."""
     if big_endian is None:
         big_endian = getattr(ds, "is_little_endian", True) is False
+    ts = getattr(ds, "transfer_syntax_uid", None) if top else None
+    encapsulated = bool(ts) and ts not in NATIVE_TS
     out = []
     for elem in ds:
         tag = int(elem.tag)
-        if tag & 0xFFFF == 0 or (top and tag >> 16 == 0x0002) or tag == 0x00080005:
-            continue
+        if tag & 0xFFFF == 0 or (top and tag >> 16 in (0x0000, 0x0002)) or tag == 0x00080005:
+            continue  # exceptions 1, 2 and 5
         vr = None if _ambiguous(tag) else elem.VR
         if elem.VR == "SQ":
             value: Any = [elements(item, top=False, big_endian=big_endian) for item in elem.value]
@@ -65,9 +79,26 @@ def elements(ds: Any, top: bool = True, big_endian: bool | None = None) -> list[
             value = _norm(elem.value)
             size = WORD_SIZE.get(elem.VR, 0)
             if big_endian and size and isinstance(value, bytes) and len(value) % size == 0:
-                value = np.frombuffer(value, f">u{size}").astype(f"<u{size}").tobytes()
+                value = np.frombuffer(value, f">u{size}").astype(f"<u{size}").tobytes()  # exception 4
+            if isinstance(value, bytes) and len(value) % 2 == 1 and not (top and tag == PIXEL_DATA and encapsulated):
+                value += b"\x00"  # exception 6
         out.append((tag, vr, value))
     return sorted(out, key=lambda t: t[0])
+
+
+def _sop_fallback(ds: Any) -> None:
+    """Gives a data set without SOP UIDs placeholder Media Storage SOP UIDs in its file meta (the
+    writer's fallback, which ends up in the new file meta only), as the fuzz harness does."""
+    meta = ds._file_meta()
+    if meta is None:
+        meta = petct.Dataset()
+        ds.file_meta = meta
+    for keyword, placeholder in (
+        ("MediaStorageSOPClassUID", "1.2.840.10008.5.1.4.1.1.7"),
+        ("MediaStorageSOPInstanceUID", "2.25.0"),
+    ):
+        if not meta.get(keyword):
+            setattr(meta, keyword, placeholder)
 
 
 def round_trip(path: str) -> tuple[list[Any], list[Any]] | None:
@@ -76,6 +107,7 @@ def round_trip(path: str) -> tuple[list[Any], list[Any]] | None:
         before = elements(ds)
     except petct.DicomError:
         return None
+    _sop_fallback(ds)
     buf = io.BytesIO()
     petct.dcmwrite(ds, buf)
     again = petct.dcmread(io.BytesIO(buf.getvalue()))
@@ -107,3 +139,21 @@ def test_read_write_read_keeps_every_element():
                 failures.append(f"{path}: {_diff(before, after)}")
     assert compared >= 20, f"only {compared} files compared; refused: {refused[:5]}"
     assert not failures, f"{len(failures)} of {compared} files changed:\n" + "\n".join(failures[:20])
+
+
+def test_ds_negative_zero_keeps_its_sign():
+    """Found by the fuzz round trip: a DS -0.0 set from a float was written as "0" (read back +0.0).
+    pydicom reads the written text as the oracle."""
+    import math
+
+    import pydicom
+    from pydicom.data import get_testdata_file
+
+    ds = petct.dcmread(get_testdata_file("CT_small.dcm"))
+    ds.ImageOrientationPatient = [1.0, -0.0, 0.0, 0.0, 1.0, -0.0]
+    buf = io.BytesIO()
+    petct.dcmwrite(ds, buf)
+    again = petct.dcmread(io.BytesIO(buf.getvalue()))
+    assert [math.copysign(1, v) for v in again.ImageOrientationPatient] == [1, -1, 1, 1, 1, -1]
+    oracle = pydicom.dcmread(io.BytesIO(buf.getvalue()))
+    assert [v.original_string for v in oracle.ImageOrientationPatient] == ["1", "-0", "0", "0", "1", "-0"]
