@@ -354,8 +354,10 @@ struct Encoder {
     }
 }
 
-/// A DS string of at most 16 characters for `v` (shortest round-trip form when it fits), or nil for
-/// NaN and infinities.
+/// A DS string of at most 16 characters for `v` (shortest round-trip form when it fits, else the
+/// most significant digits that fit, in the shortest of plain, scientific and integer-mantissa
+/// notation: "1234567890123e63" keeps the 13 digits a "1.2345678901E+75" would cut), or nil for NaN
+/// and infinities.
 public func formatDS(_ v: Double) -> [UInt8]? {
     guard v.isFinite else { return nil }
     // -0.0 keeps its sign ("-0"): Int64(-0.0) would print "0", which reads back as +0.0
@@ -363,20 +365,40 @@ public func formatDS(_ v: Double) -> [UInt8]? {
     if v == v.rounded() && abs(v) < 1e15 {
         return Array(String(Int64(v)).utf8)
     }
-    var s = Array(v.description.utf8)
+    let s = Array(v.description.utf8)
     if s.count <= 16 { return s }
-    // Too long: the most significant digits that fit.
+    // Too long: from 17 significant digits (always exact) down, the first precision with a form
+    // that fits (the correctly rounded digits of "%.*e").
     var buf = [CChar](repeating: 0, count: 40)
-    var precision: Int32 = 15
-    while precision > 0 {
+    for precision in stride(from: Int32(16), through: 0, by: -1) {
         let n = buf.withUnsafeMutableBufferPointer { p in
-            withVaList([precision, v]) { vsnprintf(p.baseAddress, 40, "%.*G", $0) }
+            withVaList([precision, abs(v)]) { vsnprintf(p.baseAddress, 40, "%.*e", $0) }
         }
-        if n > 0 && n <= 16 {
-            s = buf.prefix(Int(n)).map { UInt8(bitPattern: $0) }
-            return s
-        }
-        precision -= 1
+        guard n > 0 && n < 40, let form = shortestDSForm(buf.prefix(Int(n)).map { UInt8(bitPattern: $0) }),
+            form.count + (v < 0 ? 1 : 0) <= 16
+        else { continue }
+        return v < 0 ? [0x2D] + form : form
     }
     return nil
+}
+
+/// The shortest spelling of a positive "d.ddde[+-]xx" number: plain ("0.000123", "12.5"),
+/// scientific with a compact exponent ("1.25e-7") or with an integer mantissa ("125e-9").
+func shortestDSForm(_ sci: [UInt8]) -> [UInt8]? {
+    guard let e = sci.firstIndex(of: 0x65), let exponent = Int(String(decoding: sci[(e + 1)...], as: UTF8.self))
+    else { return nil }
+    var digits = sci[..<e].filter { $0 != 0x2E }
+    while digits.count > 1 && digits.last == 0x30 { digits.removeLast() }
+    let n = digits.count
+    let rest = Array(digits.dropFirst())
+    var forms: [[UInt8]] = [[digits[0]] + (rest.isEmpty ? [] : [0x2E] + rest) + Array("e\(exponent)".utf8)]
+    if n > 1 { forms.append(digits + Array("e\(exponent - (n - 1))".utf8)) }
+    if exponent < 0 {
+        forms.append(Array("0.".utf8) + [UInt8](repeating: 0x30, count: -exponent - 1) + digits)
+    } else if exponent >= n - 1 {
+        if exponent < 17 { forms.append(digits + [UInt8](repeating: 0x30, count: exponent - (n - 1))) }
+    } else {
+        forms.append(Array(digits[...exponent]) + [0x2E] + Array(digits[(exponent + 1)...]))
+    }
+    return forms.min { $0.count < $1.count }
 }

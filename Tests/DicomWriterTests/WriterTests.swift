@@ -245,6 +245,30 @@ struct Builder {
     #expect(s(.infinity) == nil)
 }
 
+/// Found by the fuzz round trip: a DS "1234567890123e63" (16 characters) read back from "%.*G"
+/// as "1.2345678901E+75" (11 digits). Every value that some DS spelling holds exactly comes back
+/// exactly; any other keeps at least 10 significant digits.
+@Test func dsFormattingKeepsEveryDigitThatFits() throws {
+    for text in [
+        "1234567890123e63", "-1.23456789e-100", "0.00012345678901", "12345.6789012345", "9.9999999999e307",
+        "-123456789012e-9", "1.0000000000001e5", "4.9406564584e-324", "-0.0000012345678", "12345678901234e3",
+    ] {
+        let v = try #require(Double(text))
+        let written = try #require(formatDS(v))
+        #expect(written.count <= 16, "\(text) -> \(String(decoding: written, as: UTF8.self))")
+        #expect(Double(String(decoding: written, as: UTF8.self)) == v, "\(text)")
+    }
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+    for _ in 0..<5000 {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        let v = Double(bitPattern: state)
+        guard v.isFinite, v != 0 else { continue }
+        let written = try #require(formatDS(v))
+        let back = try #require(Double(String(decoding: written, as: UTF8.self)))
+        #expect(written.count <= 16 && abs(back - v) <= abs(v) * 1e-9, "\(v)")
+    }
+}
+
 /// Found by the fuzz round trip: a DS -0.0 (Image Orientation "-0") was written as "0" and read back +0.0.
 @Test func dsNegativeZeroKeepsItsSign() throws {
     #expect(formatDS(-0.0).map { String(decoding: $0, as: UTF8.self) } == "-0")
