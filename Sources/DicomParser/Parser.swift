@@ -208,7 +208,7 @@ struct Parser {
                 } else {
                     pos = try parseUndefinedValue(
                         tag: tag, vr: vr, flags: flags, fileOffset: elemStart,
-                        start: valueStart, limit: limit, be: be)
+                        start: valueStart, limit: limit, be: be, decoder: ctx.decoder)
                 }
             } else {
                 guard valueStart <= limit else {
@@ -258,12 +258,13 @@ struct Parser {
         if d != DictionaryVR.unknown && d != DictionaryVR.none {
             return resolveAmbiguous(d, tag: tag, implicit: true, undefined: length == undefinedLength, ctx: ctx)
         }
-        if length == undefinedLength {
-            // Unknown tag of undefined length: a sequence when an item follows.
-            if n - valueStart >= 4 && tagAt(valueStart, ctx.bigEndian) == Tags.item { return VRCode.SQ }
-            return VRCode.UN
-        }
         let group = tag >> 16, el = tag & 0xFFFF
+        if length == undefinedLength {
+            // Unknown tag of undefined length: a sequence when an item follows; else a private
+            // creator is LO (pydicom's private_vr_for_tag, whatever the length), the rest UN.
+            if n - valueStart >= 4 && tagAt(valueStart, ctx.bigEndian) == Tags.item { return VRCode.SQ }
+            return (group & 1) == 1 && el >= 0x10 && el <= 0xFF ? VRCode.LO : VRCode.UN
+        }
         if (group & 1) == 1 {
             return (el >= 0x10 && el <= 0xFF) ? VRCode.LO : VRCode.UN
         }
@@ -383,7 +384,7 @@ struct Parser {
     /// `PixelData` bytes.
     mutating func parseUndefinedValue(
         tag: UInt32, vr: UInt16, flags inFlags: ElementFlags, fileOffset: Int,
-        start: Int, limit: Int, be: Bool
+        start: Int, limit: Int, be: Bool, decoder: CharacterSetDecoder
     ) throws(DicomError) -> Int {
         var flags = inFlags
         var q = start
@@ -420,10 +421,23 @@ struct Parser {
             }
             q = found
         }
-        elements.append(
-            Element(
-                tag: tag, vr: vr, kind: .bytes, flags: flags, count: 1,
-                valueOffset: start, valueLength: q - start, fileOffset: fileOffset))
+        let byteVR =
+            vr == VRCode.OB || vr == VRCode.OW || vr == VRCode.OD || vr == VRCode.OF || vr == VRCode.OL
+            || vr == VRCode.OV || vr == VRCode.UN
+        if byteVR {
+            elements.append(
+                Element(
+                    tag: tag, vr: vr, kind: .bytes, flags: flags, count: 1,
+                    valueOffset: start, valueLength: q - start, fileOffset: fileOffset))
+        } else {
+            // Any other VR (a private creator's LO, UT...): the value up to the delimiter decoded as
+            // that VR, as pydicom converts it (it was kept as bytes, which no writer takes for text).
+            flags.remove(.encapsulated)
+            try reserve(records: 1, heapBytes: (q - start) &* 4 &+ 64)
+            appendValue(
+                tag: tag, vr: vr, flags: flags, start: start, length: q - start, fileOffset: fileOffset, be: be,
+                decoder: decoder)
+        }
         return min(q + 8, limit)
     }
 }

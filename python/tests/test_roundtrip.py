@@ -157,3 +157,34 @@ def test_ds_negative_zero_keeps_its_sign():
     assert [math.copysign(1, v) for v in again.ImageOrientationPatient] == [1, -1, 1, 1, 1, -1]
     oracle = pydicom.dcmread(io.BytesIO(buf.getvalue()))
     assert [v.original_string for v in oracle.ImageOrientationPatient] == ["1", "-0", "0", "0", "1", "-0"]
+
+
+def _implicit(tag: int, value: bytes, undefined: bool = False) -> bytes:
+    import struct
+
+    if undefined:
+        return struct.pack("<HHI", tag >> 16, tag & 0xFFFF, 0xFFFFFFFF) + value + b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"
+    return struct.pack("<HHI", tag >> 16, tag & 0xFFFF, len(value)) + value
+
+
+def test_undefined_length_text_is_read_as_its_vr():
+    """Found by the fuzz round trip: an implicit-VR private creator of undefined length was kept as UN
+    bytes (and a text VR of undefined length as bytes), written as UN, and read back as LO text. pydicom
+    (the oracle) reads both as text; so does petct now, and the round trip keeps them."""
+    import pydicom
+
+    data = (
+        _implicit(0x00080016, b"1.2.840.10008.5.1.4.1.1.7\x00")
+        + _implicit(0x00080018, b"2.25.1")
+        + _implicit(0x00090010, b"ACME 1.0", undefined=True)
+        + _implicit(0x00091001, b"\x01\x02\x03\x04")
+        + _implicit(0x00100010, b"Doe^John", undefined=True)
+    )
+    ds = petct.dcmread(io.BytesIO(data), force=True)
+    oracle = pydicom.dcmread(io.BytesIO(data), force=True)
+    for tag in (0x00090010, 0x00100010):
+        assert (ds[tag].VR, ds[tag].value) == (oracle[tag].VR, oracle[tag].value)
+    assert (ds[0x00090010].VR, ds[0x00090010].value) == ("LO", "ACME 1.0")
+    buf = io.BytesIO()
+    petct.dcmwrite(ds, buf)
+    assert elements(petct.dcmread(io.BytesIO(buf.getvalue()))) == elements(ds)
