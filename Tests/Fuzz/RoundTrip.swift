@@ -171,6 +171,7 @@ func nodes(_ ds: Dataset, _ start: Int, _ end: Int, top: Bool, dropCharset: Bool
                     return isDS ? (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F) : c == 0x3D
                 }
                 while let last = node.value.last, hidden(last) { node.value.removeLast() }
+                if node.value.isEmpty { node.kind = .empty }  // "\x0c\0" reads "\x0c", then nothing
             }
         }
         out.append(node)
