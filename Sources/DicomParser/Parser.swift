@@ -190,7 +190,9 @@ struct Parser {
                 } else if (group & 1) == 1 {
                     let el = tag & 0xFFFF
                     if el >= 0x10 && el <= 0xFF { vr = VRCode.LO; flags.insert(.vrFromDictionary) }
-                } else if length < 65535 {
+                } else if min(Int(length), max(0, limit - valueStart)) < 0xFFFF {
+                    // pydicom checks the bytes it read, not the declared length: a value the end of
+                    // the data cut short is resolved too (a written copy holds just those bytes)
                     let d = DictionaryVR.lookup(tag)
                     if d != DictionaryVR.unknown && d != DictionaryVR.none {
                         vr = resolveAmbiguous(d, tag: tag, implicit: true, undefined: false, ctx: ctx)

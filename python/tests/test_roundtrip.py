@@ -17,12 +17,11 @@ Documented exceptions (what the writer legitimately changes):
 6. a byte value of odd length (invalid DICOM, kept as read) gets the writer's padding byte: compared
    with a trailing NUL;
 7. undecodable text (bytes for a text VR): the harness compares only its tag.
-Exceptions 8-11 of the harness only arise in malformed input, none in these files (the Python flattener
-writes a DS read from a file as its original text, so 11 never arises here): 8. an explicit UN cut short
-of a declared length >= 0xFFFF reads back with its dictionary VR; 9. DS whitespace a NUL hid, PN NULs a
-'=' hid, are stripped on the second read; 10. an ISO 2022 fragment decoded by the replacing fallback
-(escape sequence + U+FFFD) decodes on the second read; 11. a DS longer than 16 characters is written
-with the most digits 16 characters hold.
+Exceptions 8-10 of the harness only arise in malformed input, none in these files (the Python flattener
+writes a DS read from a file as its original text, so 10 never arises here): 8. DS whitespace a NUL hid,
+PN NULs a '=' hid, are stripped on the second read; 9. an ISO 2022 fragment decoded by the replacing
+fallback (escape sequence + U+FFFD) decodes on the second read; 10. a DS longer than 16 characters is
+written with the most digits 16 characters hold.
 Files petct cannot read are not part of the property (the oracle suite covers them); files the writer
 refuses must raise a ``petct.DicomError`` or ``ValueError`` / ``TypeError`` and are listed, not skipped
 silently.
@@ -207,3 +206,29 @@ def test_fuzz_round_trip_regressions_keep_every_element():
         result = round_trip(str(path))
         assert result is not None, path.name
         assert result[0] == result[1], f"{path.name}: {_diff(*result)}"
+
+
+def test_un_cut_short_takes_its_dictionary_vr():
+    """Found by the fuzz round trip: an explicit UN whose declared length (>= 0xFFFF) runs past the end
+    of the data was kept UN; written with its real length it read back as the dictionary VR (or, for a
+    sequence tag, not at all). pydicom resolves UN by the bytes it read; so does petct now."""
+    import struct
+
+    import pydicom
+
+    def explicit(tag: int, vr: bytes, value: bytes, length: int | None = None) -> bytes:
+        n = len(value) if length is None else length
+        return struct.pack("<HH2sHI", tag >> 16, tag & 0xFFFF, vr, 0, n) + value
+
+    data = (
+        explicit(0x00080016, b"UN", b"1.2.840.10008.5.1.4.1.1.7\x00")
+        + explicit(0x00080018, b"UN", b"2.25.1")
+        + explicit(0x00100010, b"UN", b"Doe^John", length=0x10000)
+    )
+    ds = petct.dcmread(io.BytesIO(data), force=True)
+    oracle = pydicom.dcmread(io.BytesIO(data), force=True)
+    assert (ds[0x00100010].VR, ds[0x00100010].value) == (oracle[0x00100010].VR, oracle[0x00100010].value)
+    assert (ds[0x00100010].VR, str(ds[0x00100010].value)) == ("PN", "Doe^John")
+    buf = io.BytesIO()
+    petct.dcmwrite(ds, buf)
+    assert elements(petct.dcmread(io.BytesIO(buf.getvalue()))) == elements(ds)
