@@ -361,6 +361,16 @@ capsule_view_at(PyObject *capsule, petct_dataset_view *v, Py_ssize_t index)
     return ds;
 }
 
+/* Parses (capsule, index) and fills the data set's view; `checked`: index must name a record. */
+static petct_dataset *
+parsed_view(PyObject *args, petct_dataset_view *v, Py_ssize_t *index, int checked)
+{
+    PyObject *capsule;
+    if (!PyArg_ParseTuple(args, "On", &capsule, index))
+        return NULL;
+    return checked ? capsule_view_at(capsule, v, *index) : capsule_view(capsule, v);
+}
+
 /* level(handle, start, end) -> (tags, indices): the direct children of records [start, end) as a
  * uint32 and an int64 array in bytes (file order). */
 PyObject *
@@ -418,12 +428,9 @@ native_element(PyObject *module, PyObject *args)
 PyObject *
 native_element_bytes(PyObject *module, PyObject *args)
 {
-    PyObject *capsule;
-    Py_ssize_t index;
-    if (!PyArg_ParseTuple(args, "On", &capsule, &index))
-        return NULL;
     petct_dataset_view v;
-    petct_dataset *ds = capsule_view_at(capsule, &v, index);
+    Py_ssize_t index;
+    petct_dataset *ds = parsed_view(args, &v, &index, 1);
     if (ds == NULL)
         return NULL;
     const petct_element *e = &v.elements[index];
@@ -439,12 +446,9 @@ native_element_bytes(PyObject *module, PyObject *args)
 PyObject *
 native_encoded_value(PyObject *module, PyObject *args)
 {
-    PyObject *capsule;
-    Py_ssize_t index;
-    if (!PyArg_ParseTuple(args, "On", &capsule, &index))
-        return NULL;
     petct_dataset_view v;
-    petct_dataset *ds = capsule_view(capsule, &v);
+    Py_ssize_t index;
+    petct_dataset *ds = parsed_view(args, &v, &index, 0);
     if (ds == NULL)
         return NULL;
     size_t offset = 0, length = 0;
