@@ -199,14 +199,16 @@ public func petct_dict_lookup_keyword(_ keyword: UnsafePointer<CChar>?, _ tag: U
 @_cdecl("petct_scan_files")
 public func petct_scan_files(
     _ paths: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int, _ threads: Int32,
-    _ flags: UInt32, _ cancel: UnsafePointer<Int32>?, _ out: UnsafeMutablePointer<OpaquePointer?>?,
-    _ err: UnsafeMutablePointer<petct_error>?
+    _ flags: UInt32, _ cancel: UnsafePointer<Int32>?, _ filesDone: UnsafeMutablePointer<Int64>?,
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ err: UnsafeMutablePointer<petct_error>?
 ) -> Int32 {
     guard let out, let list = pathList(paths, count) else { return argumentError(err, "bad path list") }
     out.pointee = nil
     let keep = flags & UInt32(PETCT_SCAN_KEEP_HEADERS) != 0
     let flag = CancelFlag(cancel)
-    let r = SeriesScanner.scanKeepingHeaders(paths: list, threads: Int(threads), keep: keep, cancel: flag)
+    let report: ((Int) -> Void)? = filesDone.map { p in { n in storeCounter(p, Int64(n)) } }
+    let r = SeriesScanner.scanKeepingHeaders(
+        paths: list, threads: Int(threads), keep: keep, cancel: flag, filesDone: report)
     if flag.isSet { return fill(err, DicomError(.cancelled, "interrupted")) }
     out.pointee = retain(ScanHandle(json: JSONEncoding.scan(r.result), headers: r.headers))
     return statusOK

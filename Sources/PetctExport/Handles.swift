@@ -118,6 +118,14 @@ final class CText {
     var pointer: UnsafePointer<CChar> { UnsafePointer(storage.pointer!) }
 }
 
+/// Publishes a progress count to a counter the caller polls from another thread (petct_scan_files'
+/// `files_done`): one aligned 8-byte store, not inlined so it is not merged or dropped; only one thread
+/// (the one running the call) writes it, and the C caller reads it with an atomic load.
+@inline(never)
+func storeCounter(_ p: UnsafeMutablePointer<Int64>, _ value: Int64) {
+    UnsafeMutableRawPointer(p).storeBytes(of: value, as: Int64.self)
+}
+
 func pathList(_ paths: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int) -> [String]? {
     guard count >= 0, paths != nil || count == 0 else { return nil }
     var out: [String] = []

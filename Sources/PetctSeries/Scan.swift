@@ -221,6 +221,9 @@ public struct ScanResult: Equatable {
 
 /// Header-only pass over many files, grouped into series. See petct_scan_files in petct.h.
 public enum SeriesScanner {
+    /// Files read between two `filesDone` reports of `scanKeepingHeaders`.
+    public static let progressBlock = 64
+
     /// Never throws for a bad file: those are listed in `skipped`.
     public static func scan(paths: [String], threads: Int) -> ScanResult {
         scanKeepingHeaders(paths: paths, threads: threads, keep: false).result
@@ -228,11 +231,19 @@ public enum SeriesScanner {
 
     /// `scan`, and with `keep` the parsed header of every file that was read, by path, so that opening a
     /// volume of the scanned files need not read and parse them again (`VolumePlan.open(paths:threads:known:)`).
+    /// `filesDone`, when given, is called (on the calling thread) with the number of files read so far
+    /// after every block of `progressBlock` files: the headers are read block by block.
     public static func scanKeepingHeaders(
         paths: [String], threads: Int, keep: Bool,
-        cancel: CancelFlag = .none
+        cancel: CancelFlag = .none, filesDone: ((Int) -> Void)? = nil
     ) -> (result: ScanResult, headers: [String: Dataset]) {
-        let results = HeaderReader.readAll(paths, threads: threads, cancel: cancel)
+        var results: [Result<Dataset, DicomError>] = []
+        let block = filesDone == nil ? max(paths.count, 1) : progressBlock
+        for lo in stride(from: 0, to: paths.count, by: block) {
+            let hi = min(paths.count, lo + block)
+            results += HeaderReader.readAll(Array(paths[lo..<hi]), threads: threads, cancel: cancel)
+            filesDone?(hi)
+        }
         var headers: [String: Dataset] = [:]
         if keep {
             headers.reserveCapacity(paths.count)

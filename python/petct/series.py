@@ -244,18 +244,14 @@ def scan(folder: Any, recursive: bool = True, threads: int = 0, progress: Progre
 
     Non-DICOM and unreadable files are skipped and listed in ``result.skipped`` (never fatal). A series
     that mixes orientations or image sizes is split; localizers and minor pieces are marked ``ignore``.
-    ``progress``: True for a tqdm bar, or a callable receiving ``(files done, files)``. The scan is one
-    native call that cannot report; with progress and more than 256 files the headers are first read in
-    chunks of 256 for the counts, then grouped in one more pass (which finds them in the page cache):
-    progress costs a second header parse.
+    ``progress``: True for a tqdm bar, or a callable receiving ``(files done, files)``. The headers are
+    read once, in one native call: the core counts the files it has read and the waiting thread (which
+    also watches for Ctrl-C) passes that count on every 50 ms, and once more at the end.
     """
     from ._progress import Reporter
 
     with Reporter(progress, 0, "scan") as rep:
         return _scan(folder, recursive, threads, keep_headers=False, reporter=rep)[0]
-
-
-_SCAN_CHUNK = 256
 
 
 def _scan(
@@ -265,17 +261,16 @@ def _scan(
     _open_volume reuses instead of reading the files' headers again (release it when done)."""
     files = _list_files(folder, recursive)
     headers: object | None = None
-    if reporter is not None and reporter.wants_counts and len(files) > _SCAN_CHUNK:
-        # progress wanted: a header-only read of each chunk for the counts, then the one grouping scan
-        # (a second parse, from the page cache)
+    report: Callable[[int], None] | None = None
+    if reporter is not None:
         reporter.grow(len(files))
-        for a in range(0, len(files), _SCAN_CHUNK):
-            chunk = files[a : a + _SCAN_CHUNK]
-            _native.scan(chunk, threads)
-            reporter.update(len(chunk))
-    elif reporter is not None:
-        reporter.grow(len(files))
-    res = _native.scan(files, threads, keep_headers)
+        if reporter.wants_counts:
+            base = reporter.done
+
+            def report(n: int) -> None:
+                reporter.update(base + n - reporter.done)
+
+    res = _native.scan(files, threads, keep_headers, report)
     if isinstance(res, tuple):
         text, headers = res
     else:

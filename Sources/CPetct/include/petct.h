@@ -22,7 +22,7 @@
 extern "C" {
 #endif
 
-#define PETCT_ABI_VERSION 7
+#define PETCT_ABI_VERSION 8
 
 /* ---- status / error codes ---------------------------------------------------------------- */
 enum {
@@ -208,11 +208,14 @@ int32_t petct_dict_lookup_keyword(const char *keyword, uint32_t *tag);
  * file whose declared pixel bytes (frames x rows x columns x samples x bits) exceed what it holds.
  * The result is a JSON document owned by the scan (fields: "the JSON documents" below). With
  * PETCT_SCAN_KEEP_HEADERS in `flags` the scan also keeps the parsed header of every file it read, for
- * petct_volume_open to reuse, until petct_scan_free. */
+ * petct_volume_open to reuse, until petct_scan_free. `files_done` (nullable, 8-byte aligned) is a
+ * progress counter beside the cancel flag: the core stores into it the number of files whose header
+ * has been read (after every block of 64, rising to `count`) while the caller polls it from another
+ * thread with an atomic load (only the core writes it during the call). */
 typedef struct petct_scan petct_scan;
 #define PETCT_SCAN_KEEP_HEADERS 1u
 int32_t petct_scan_files(const char *const *paths, size_t count, int32_t threads, uint32_t flags,
-                         const int32_t *cancel, petct_scan **out, petct_error *err);
+                         const int32_t *cancel, int64_t *files_done, petct_scan **out, petct_error *err);
 const char *petct_scan_json(const petct_scan *scan); /* valid until petct_scan_free */
 void petct_scan_free(petct_scan *scan);
 

@@ -69,7 +69,7 @@ get_state(PyObject *module)
 /* Work this small runs on the calling thread (GIL released): a thread would cost more than it saves. */
 #define INLINE_WORK_BYTES ((size_t)16 << 20)
 
-typedef int32_t (*work_fn)(void *ctx, const int32_t *cancel);
+typedef int32_t (*work_fn)(void *ctx, const int32_t *cancel, int64_t *progress);
 
 /* Size of the table of single-valued text VRs (dataset.c), filled by module.c at import. */
 #define SINGLE_VALUED_TEXT_VRS_MAX 16
@@ -87,6 +87,9 @@ PyObject *raise_error(PyObject *module, const petct_error *err, PyObject *source
  * status, or -1 with a Python exception set when a signal handler raised (the call's own status is then
  * in *rc, so the caller can free what it made). */
 int run_interruptible(work_fn fn, void *ctx, int32_t *rc);
+/* run_interruptible that also passes the progress counter the core bumps to `report(count)` (callable,
+ * or NULL) from the waiting thread whenever it changed, and once more at the end. */
+int run_reporting(work_fn fn, void *ctx, int32_t *rc, PyObject *report);
 
 /* dataset.c; dataset_from_capsule: NULL with an exception set when not a data set capsule; source_bytes:
  * a new bytes object with the source bytes [offset, offset + length) (range checked by the caller) */

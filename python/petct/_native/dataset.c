@@ -240,9 +240,10 @@ typedef struct {
 } read_job;
 
 static int32_t
-read_work(void *ctx, const int32_t *cancel)
+read_work(void *ctx, const int32_t *cancel, int64_t *progress)
 {
     read_job *j = (read_job *)ctx;
+    (void)progress;
     return petct_read_file(j->path, j->flags, cancel, j->out, j->err);
 }
 
@@ -274,7 +275,7 @@ native_read(PyObject *module, PyObject *args)
         Py_END_ALLOW_THREADS
         int interrupted = 0;
         if (small_file) /* a short read of a regular file: no worker thread */
-            NOGIL(rc = read_work(&job, NULL));
+            NOGIL(rc = read_work(&job, NULL, NULL));
         else /* a stream (may wait on its writer) or a large file: interruptible */
             interrupted = run_interruptible(read_work, &job, &rc) < 0;
         Py_DECREF(encoded);

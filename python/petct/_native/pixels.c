@@ -80,9 +80,10 @@ typedef struct {
 } pixel_job;
 
 static int32_t
-pixel_work(void *ctx, const int32_t *cancel)
+pixel_work(void *ctx, const int32_t *cancel, int64_t *progress)
 {
     pixel_job *j = (pixel_job *)ctx;
+    (void)progress;
     if (j->rescaled)
         return petct_pixel_decode_rescaled(j->ds, (float *)j->data, j->count, j->threads, cancel, j->err);
     return petct_pixel_decode(j->ds, j->data, j->nbytes, j->threads, cancel, j->err);
@@ -119,7 +120,7 @@ native_pixel_array(PyObject *module, PyObject *args)
         ds,     PyArray_DATA(arr), (size_t)PyArray_NBYTES(arr), (size_t)PyArray_SIZE(arr), rescaled, &err,
         threads};
     if (info.frames <= 1 && (size_t)PyArray_NBYTES(arr) < INLINE_WORK_BYTES) {
-        NOGIL(rc = pixel_work(&job, NULL)); /* one small frame: no worker thread */
+        NOGIL(rc = pixel_work(&job, NULL, NULL)); /* one small frame: no worker thread */
     } else if (run_interruptible(pixel_work, &job, &rc) < 0) {
         Py_DECREF(arr);
         return NULL;

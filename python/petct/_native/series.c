@@ -38,22 +38,23 @@ fail:
 }
 
 /* The core's functions that take a list of paths and create an object; `extra` is the scan flags
- * or the scan whose headers a volume reuses. */
+ * or the scan whose headers a volume reuses; `progress` the counter the scan bumps per file read. */
 typedef int32_t (*path_opener)(const char *const *paths, size_t count, int32_t threads, void *extra,
-                               const int32_t *cancel, void **out, petct_error *err);
+                               const int32_t *cancel, int64_t *progress, void **out, petct_error *err);
 
 static int32_t
 open_scan(const char *const *paths, size_t count, int32_t threads, void *extra, const int32_t *cancel,
-          void **out, petct_error *err)
+          int64_t *progress, void **out, petct_error *err)
 {
     uint32_t flags = *(const uint32_t *)extra;
-    return petct_scan_files(paths, count, threads, flags, cancel, (petct_scan **)out, err);
+    return petct_scan_files(paths, count, threads, flags, cancel, progress, (petct_scan **)out, err);
 }
 
 static int32_t
 open_volume(const char *const *paths, size_t count, int32_t threads, void *extra, const int32_t *cancel,
-            void **out, petct_error *err)
+            int64_t *progress, void **out, petct_error *err)
 {
+    (void)progress;
     return petct_volume_open(paths, count, threads, (const petct_scan *)extra, cancel, (petct_volume **)out,
                              err);
 }
@@ -69,15 +70,17 @@ typedef struct {
 } open_job;
 
 static int32_t
-open_work(void *ctx, const int32_t *cancel)
+open_work(void *ctx, const int32_t *cancel, int64_t *progress)
 {
     open_job *j = (open_job *)ctx;
-    return j->opener(j->paths, j->count, j->threads, j->extra, cancel, j->out, j->err);
+    return j->opener(j->paths, j->count, j->threads, j->extra, cancel, progress, j->out, j->err);
 }
 
-/* Calls `opener` on the paths with the GIL released; returns the object or NULL with an exception set. */
+/* Calls `opener` on the paths with the GIL released (`report`: NULL or the callable that gets the
+ * progress count, see run_reporting); returns the object or NULL with an exception set. */
 static void *
-open_with_paths(PyObject *module, PyObject *paths, int threads, path_opener opener, void *extra)
+open_with_paths(PyObject *module, PyObject *paths, int threads, path_opener opener, void *extra,
+                PyObject *report)
 {
     PyObject *keep = NULL;
     Py_ssize_t n;
@@ -89,7 +92,7 @@ open_with_paths(PyObject *module, PyObject *paths, int threads, path_opener open
     int32_t rc;
     memset(&err, 0, sizeof(err));
     open_job job = {opener, arr, (size_t)n, threads, extra, &obj, &err};
-    int interrupted = run_interruptible(open_work, &job, &rc) < 0;
+    int interrupted = run_reporting(open_work, &job, &rc, report) < 0;
     PyMem_Free(arr);
     Py_DECREF(keep);
     if (interrupted) {
@@ -108,17 +111,24 @@ open_with_paths(PyObject *module, PyObject *paths, int threads, path_opener open
     return obj;
 }
 
-/* scan(paths, threads, keep_headers=False) -> JSON text, or (JSON text, capsule) with keep_headers:
- * the capsule holds the parsed headers for volume_open until it is released. */
+/* scan(paths, threads, keep_headers=False, progress=None) -> JSON text, or (JSON text, capsule) with
+ * keep_headers: the capsule holds the parsed headers for volume_open until it is released. `progress`:
+ * None or a callable called with the number of files read so far while the scan runs (from the
+ * waiting thread's 50 ms polls) and with the file count at the end; what it raises stops the scan. */
 PyObject *
 native_scan(PyObject *module, PyObject *args)
 {
-    PyObject *paths;
+    PyObject *paths, *report = Py_None;
     int threads, keep_headers = 0;
-    if (!PyArg_ParseTuple(args, "Oi|p", &paths, &threads, &keep_headers))
+    if (!PyArg_ParseTuple(args, "Oi|pO", &paths, &threads, &keep_headers, &report))
         return NULL;
+    if (report != Py_None && !PyCallable_Check(report)) {
+        PyErr_SetString(PyExc_TypeError, "progress must be None or a callable");
+        return NULL;
+    }
     uint32_t flags = keep_headers ? PETCT_SCAN_KEEP_HEADERS : 0u;
-    petct_scan *scan = open_with_paths(module, paths, threads, open_scan, &flags);
+    petct_scan *scan =
+        open_with_paths(module, paths, threads, open_scan, &flags, report == Py_None ? NULL : report);
     if (scan == NULL)
         return NULL;
     const char *text;
@@ -153,7 +163,7 @@ native_volume_open(PyObject *module, PyObject *args)
             return NULL;
     }
     /* scan_obj is borrowed from args, which outlive the call: the scan stays alive while Swift reads it. */
-    petct_volume *vol = open_with_paths(module, paths, threads, open_volume, scan);
+    petct_volume *vol = open_with_paths(module, paths, threads, open_volume, scan, NULL);
     if (vol == NULL)
         return NULL;
     PyObject *capsule = PyCapsule_New(vol, VOLUME_CAPSULE, volume_capsule_destructor);
@@ -175,9 +185,10 @@ typedef struct {
 } fill_job;
 
 static int32_t
-fill_work(void *ctx, const int32_t *cancel)
+fill_work(void *ctx, const int32_t *cancel, int64_t *progress)
 {
     fill_job *j = (fill_job *)ctx;
+    (void)progress;
     return petct_volume_fill(j->vol, j->data, j->count, j->threads, cancel, j->err);
 }
 
@@ -341,11 +352,12 @@ done:
 
 static int32_t
 open_masks(const char *const *paths, size_t count, int32_t threads, void *extra, const int32_t *cancel,
-           void **out, petct_error *err)
+           int64_t *progress, void **out, petct_error *err)
 {
     (void)threads;
     (void)extra;
     (void)cancel;
+    (void)progress;
     return petct_masks_open(paths, count, (petct_masks **)out, err);
 }
 
@@ -353,7 +365,7 @@ open_masks(const char *const *paths, size_t count, int32_t threads, void *extra,
 PyObject *
 native_masks_open(PyObject *module, PyObject *paths)
 {
-    petct_masks *m = open_with_paths(module, paths, 0, open_masks, NULL);
+    petct_masks *m = open_with_paths(module, paths, 0, open_masks, NULL, NULL);
     if (m == NULL)
         return NULL;
     PyObject *capsule = PyCapsule_New(m, MASKS_CAPSULE, masks_capsule_destructor);
