@@ -4,47 +4,6 @@ import DicomPixels
 import PetctPairing
 import PetctSeries
 
-/// Tags of DICOM SEG and RTSTRUCT objects.
-enum MTag {
-    static let sopInstanceUID: UInt32 = 0x0008_0018
-    static let modality: UInt32 = 0x0008_0060
-    static let referencedSeriesSequence: UInt32 = 0x0008_1115
-    static let referencedInstanceSequence: UInt32 = 0x0008_114A
-    static let referencedSOPInstanceUID: UInt32 = 0x0008_1155
-    static let sliceThickness: UInt32 = 0x0018_0050
-    static let spacingBetweenSlices: UInt32 = 0x0018_0088
-    static let seriesInstanceUID: UInt32 = 0x0020_000E
-    static let imagePositionPatient: UInt32 = 0x0020_0032
-    static let imageOrientationPatient: UInt32 = 0x0020_0037
-    static let frameOfReferenceUID: UInt32 = 0x0020_0052
-    static let planePositionSequence: UInt32 = 0x0020_9113
-    static let planeOrientationSequence: UInt32 = 0x0020_9116
-    static let pixelSpacing: UInt32 = 0x0028_0030
-    static let pixelMeasuresSequence: UInt32 = 0x0028_9110
-    static let referencedFrameOfReferenceSequence: UInt32 = 0x3006_0010
-    static let rtReferencedStudySequence: UInt32 = 0x3006_0012
-    static let rtReferencedSeriesSequence: UInt32 = 0x3006_0014
-    static let contourImageSequence: UInt32 = 0x3006_0016
-    static let structureSetROISequence: UInt32 = 0x3006_0020
-    static let roiNumber: UInt32 = 0x3006_0022
-    static let referencedFrameOfReferenceUID: UInt32 = 0x3006_0024
-    static let roiName: UInt32 = 0x3006_0026
-    static let roiContourSequence: UInt32 = 0x3006_0039
-    static let contourSequence: UInt32 = 0x3006_0040
-    static let contourGeometricType: UInt32 = 0x3006_0042
-    static let contourData: UInt32 = 0x3006_0050
-    static let referencedROINumber: UInt32 = 0x3006_0084
-    static let segmentationType: UInt32 = 0x0062_0001
-    static let segmentSequence: UInt32 = 0x0062_0002
-    static let segmentNumber: UInt32 = 0x0062_0004
-    static let segmentLabel: UInt32 = 0x0062_0005
-    static let segmentIdentificationSequence: UInt32 = 0x0062_000A
-    static let referencedSegmentNumber: UInt32 = 0x0062_000B
-    static let maximumFractionalValue: UInt32 = 0x0062_000E
-    static let sharedFunctionalGroups: UInt32 = 0x5200_9229
-    static let perFrameFunctionalGroups: UInt32 = 0x5200_9230
-}
-
 typealias Vec3 = (Double, Double, Double)
 @inline(__always) func dot(_ a: Vec3, _ b: Vec3) -> Double { a.0 * b.0 + a.1 * b.1 + a.2 * b.2 }
 @inline(__always) func sub(_ a: Vec3, _ b: Vec3) -> Vec3 { (a.0 - b.0, a.1 - b.1, a.2 - b.2) }
@@ -79,29 +38,29 @@ final class SegObject: @unchecked Sendable {
             let off = index.map { ds.elements[$0].fileOffset } ?? -1
             return DicomError(.malformed, "\(path): SEG \(msg)", offset: off, tag: tag)
         }
-        let type = (ds.string(MTag.segmentationType) ?? "").trimmingCharacters()
+        let type = (ds.string(Tags.segmentationType) ?? "").trimmingCharacters()
         guard type == "BINARY" || type == "FRACTIONAL" else {
             throw fail(
                 "SegmentationType is \(type.isEmpty ? "missing" : "'\(type)'"), not BINARY or FRACTIONAL",
-                MTag.segmentationType)
+                Tags.segmentationType)
         }
         fractional = type == "FRACTIONAL"
-        maxFractional = fractional ? Double(ds.int(MTag.maximumFractionalValue) ?? 255) : 1
-        guard maxFractional > 0 else { throw fail("MaximumFractionalValue must be > 0", MTag.maximumFractionalValue) }
-        for item in ds.items(MTag.segmentSequence) {
-            guard let n = ds.int(MTag.segmentNumber, in: item) else {
-                throw fail("segment without SegmentNumber", MTag.segmentNumber, at: item)
+        maxFractional = fractional ? Double(ds.int(Tags.maximumFractionalValue) ?? 255) : 1
+        guard maxFractional > 0 else { throw fail("MaximumFractionalValue must be > 0", Tags.maximumFractionalValue) }
+        for item in ds.items(Tags.segmentSequence) {
+            guard let n = ds.int(Tags.segmentNumber, in: item) else {
+                throw fail("segment without SegmentNumber", Tags.segmentNumber, at: item)
             }
-            let label = (ds.string(MTag.segmentLabel, in: item) ?? "").trimmingCharacters()
+            let label = (ds.string(Tags.segmentLabel, in: item) ?? "").trimmingCharacters()
             segments.append((n, label.isEmpty ? "segment \(n)" : label))
         }
-        guard !segments.isEmpty else { throw fail("has no SegmentSequence items", MTag.segmentSequence) }
+        guard !segments.isEmpty else { throw fail("has no SegmentSequence items", Tags.segmentSequence) }
 
         let info = try PixelDecoder.info(ds)
         guard info.itemsize == 1, info.samples == 1, info.rows > 0, info.columns > 0 else {
             throw fail(
                 "pixel data must be 1 or 8 bits, one sample (has \(info.bitsAllocated) bits, \(info.samples) samples)",
-                0x7FE0_0010)
+                Tags.pixelData)
         }
         rows = info.rows; columns = info.columns
         var buf = [UInt8](repeating: 0, count: info.nbytes)
@@ -114,12 +73,12 @@ final class SegObject: @unchecked Sendable {
         pixels = buf
         let frameCount = info.frames
 
-        let shared = ds.items(MTag.sharedFunctionalGroups).first
-        let perFrame = ds.items(MTag.perFrameFunctionalGroups)
+        let shared = ds.items(Tags.sharedFunctionalGroupsSequence).first
+        let perFrame = ds.items(Tags.perFrameFunctionalGroupsSequence)
         guard perFrame.count == frameCount else {
             throw fail(
                 "has \(perFrame.count) PerFrameFunctionalGroupsSequence items for \(frameCount) frames",
-                MTag.perFrameFunctionalGroups)
+                Tags.perFrameFunctionalGroupsSequence)
         }
         /// The first item of `seq` in the frame's group, else in the shared group.
         func group(_ seq: UInt32, _ frame: Int) -> Int? {
@@ -127,65 +86,65 @@ final class SegObject: @unchecked Sendable {
             if let shared, let it = ds.items(seq, in: shared).first { return it }
             return nil
         }
-        guard let orientItem = group(MTag.planeOrientationSequence, 0) else {
-            throw fail("frame 1 has no PlaneOrientationSequence (per-frame or shared)", MTag.planeOrientationSequence)
+        guard let orientItem = group(Tags.planeOrientationSequence, 0) else {
+            throw fail("frame 1 has no PlaneOrientationSequence (per-frame or shared)", Tags.planeOrientationSequence)
         }
-        let iop = ds.doubles(MTag.imageOrientationPatient, in: orientItem)
+        let iop = ds.doubles(Tags.imageOrientationPatient, in: orientItem)
         guard iop.count == 6, iop.allSatisfy({ $0.isFinite }) else {
-            throw fail("ImageOrientationPatient needs 6 finite values", MTag.imageOrientationPatient, at: orientItem)
+            throw fail("ImageOrientationPatient needs 6 finite values", Tags.imageOrientationPatient, at: orientItem)
         }
         let rd = (iop[0], iop[1], iop[2]), cd = (iop[3], iop[4], iop[5])
         guard abs(norm(rd) - 1) < 1e-3, abs(norm(cd) - 1) < 1e-3, abs(dot(rd, cd)) < 1e-3 else {
             throw fail(
-                "ImageOrientationPatient is not two orthonormal vectors", MTag.imageOrientationPatient, at: orientItem)
+                "ImageOrientationPatient is not two orthonormal vectors", Tags.imageOrientationPatient, at: orientItem)
         }
         rowDir = rd; colDir = cd; normal = cross(rd, cd)
-        guard let measures = group(MTag.pixelMeasuresSequence, 0) else {
-            throw fail("has no PixelMeasuresSequence (per-frame or shared)", MTag.pixelMeasuresSequence)
+        guard let measures = group(Tags.pixelMeasuresSequence, 0) else {
+            throw fail("has no PixelMeasuresSequence (per-frame or shared)", Tags.pixelMeasuresSequence)
         }
-        let ps = ds.doubles(MTag.pixelSpacing, in: measures)
+        let ps = ds.doubles(Tags.pixelSpacing, in: measures)
         guard ps.count == 2, ps.allSatisfy({ $0.isFinite && $0 > 0 }) else {
-            throw fail("PixelSpacing needs 2 positive values", MTag.pixelSpacing, at: measures)
+            throw fail("PixelSpacing needs 2 positive values", Tags.pixelSpacing, at: measures)
         }
         rowSpacing = ps[0]; colSpacing = ps[1]
-        let between = ds.double(MTag.spacingBetweenSlices, in: measures)
-        let thickness = ds.double(MTag.sliceThickness, in: measures)
+        let between = ds.double(Tags.spacingBetweenSlices, in: measures)
+        let thickness = ds.double(Tags.sliceThickness, in: measures)
 
         var fr: [SegFrame] = []
         fr.reserveCapacity(frameCount)
         let known = Set(segments.map { $0.number })
         for f in 0..<frameCount {
-            guard let pos = group(MTag.planePositionSequence, f) else {
+            guard let pos = group(Tags.planePositionSequence, f) else {
                 throw DicomError(
                     .malformed, "\(path): SEG frame \(f + 1) has no PlanePositionSequence: its position is unknown",
-                    offset: ds.elements[perFrame[f]].fileOffset, tag: MTag.planePositionSequence)
+                    offset: ds.elements[perFrame[f]].fileOffset, tag: Tags.planePositionSequence)
             }
-            let ipp = ds.doubles(MTag.imagePositionPatient, in: pos)
+            let ipp = ds.doubles(Tags.imagePositionPatient, in: pos)
             guard ipp.count == 3, ipp.allSatisfy({ $0.isFinite }) else {
                 throw fail(
-                    "frame \(f + 1): ImagePositionPatient needs 3 finite values", MTag.imagePositionPatient, at: pos)
+                    "frame \(f + 1): ImagePositionPatient needs 3 finite values", Tags.imagePositionPatient, at: pos)
             }
-            if let o = ds.items(MTag.planeOrientationSequence, in: perFrame[f]).first {
-                let v = ds.doubles(MTag.imageOrientationPatient, in: o)
+            if let o = ds.items(Tags.planeOrientationSequence, in: perFrame[f]).first {
+                let v = ds.doubles(Tags.imageOrientationPatient, in: o)
                 guard v.count == 6, zip(v, iop).allSatisfy({ abs($0 - $1) < 1e-4 }) else {
                     throw DicomError(
                         .geometry,
                         "\(path): SEG frame \(f + 1) has another orientation than frame 1; "
                             + "frames of one SEG must share their orientation", offset: ds.elements[o].fileOffset,
-                        tag: MTag.imageOrientationPatient)
+                        tag: Tags.imageOrientationPatient)
                 }
             }
-            guard let idItem = group(MTag.segmentIdentificationSequence, f),
-                let seg = ds.int(MTag.referencedSegmentNumber, in: idItem)
+            guard let idItem = group(Tags.segmentIdentificationSequence, f),
+                let seg = ds.int(Tags.referencedSegmentNumber, in: idItem)
             else {
                 throw fail(
                     "frame \(f + 1) has no SegmentIdentificationSequence / ReferencedSegmentNumber",
-                    MTag.referencedSegmentNumber, at: perFrame[f])
+                    Tags.referencedSegmentNumber, at: perFrame[f])
             }
             guard known.contains(seg) else {
                 throw fail(
                     "frame \(f + 1) refers to segment \(seg), which SegmentSequence does not define",
-                    MTag.referencedSegmentNumber, at: idItem)
+                    Tags.referencedSegmentNumber, at: idItem)
             }
             let p = (ipp[0], ipp[1], ipp[2])
             fr.append(SegFrame(position: p, segment: seg, offset: dot(p, normal)))
@@ -312,37 +271,37 @@ final class StructObject: @unchecked Sendable {
         }
         var names: [Int: String] = [:]
         var order: [Int] = []
-        for item in ds.items(MTag.structureSetROISequence) {
-            guard let n = ds.int(MTag.roiNumber, in: item) else {
-                throw fail("ROI without ROINumber", MTag.roiNumber, at: item)
+        for item in ds.items(Tags.structureSetROISequence) {
+            guard let n = ds.int(Tags.roiNumber, in: item) else {
+                throw fail("ROI without ROINumber", Tags.roiNumber, at: item)
             }
-            let name = (ds.string(MTag.roiName, in: item) ?? "").trimmingCharacters()
+            let name = (ds.string(Tags.roiName, in: item) ?? "").trimmingCharacters()
             names[n] = name.isEmpty ? "ROI \(n)" : name
             order.append(n)
         }
-        guard !order.isEmpty else { throw fail("has no StructureSetROISequence items", MTag.structureSetROISequence) }
+        guard !order.isEmpty else { throw fail("has no StructureSetROISequence items", Tags.structureSetROISequence) }
         var contours: [Int: [Contour]] = [:]
-        for item in ds.items(MTag.roiContourSequence) {
-            guard let n = ds.int(MTag.referencedROINumber, in: item) else {
-                throw fail("ROIContourSequence item without ReferencedROINumber", MTag.referencedROINumber, at: item)
+        for item in ds.items(Tags.roiContourSequence) {
+            guard let n = ds.int(Tags.referencedROINumber, in: item) else {
+                throw fail("ROIContourSequence item without ReferencedROINumber", Tags.referencedROINumber, at: item)
             }
             guard names[n] != nil else {
                 throw fail(
                     "ROIContourSequence refers to ROI \(n), which StructureSetROISequence does not define",
-                    MTag.referencedROINumber, at: item)
+                    Tags.referencedROINumber, at: item)
             }
             var list: [Contour] = []
-            for (ci, c) in ds.items(MTag.contourSequence, in: item).enumerated() {
-                let type = (ds.string(MTag.contourGeometricType, in: c) ?? "").trimmingCharacters()
+            for (ci, c) in ds.items(Tags.contourSequence, in: item).enumerated() {
+                let type = (ds.string(Tags.contourGeometricType, in: c) ?? "").trimmingCharacters()
                 guard type == "CLOSED_PLANAR" else { continue }  // POINT and open contours enclose nothing
-                guard let di = ds.index(of: MTag.contourData, in: c) else {
-                    throw fail("ROI \(n) contour \(ci + 1) has no ContourData", MTag.contourData, at: c)
+                guard let di = ds.index(of: Tags.contourData, in: c) else {
+                    throw fail("ROI \(n) contour \(ci + 1) has no ContourData", Tags.contourData, at: c)
                 }
                 let v = ds.doubles(at: di)
                 guard v.count % 3 == 0, v.count >= 9, v.allSatisfy({ $0.isFinite }) else {
                     throw fail(
                         "ROI \(n) contour \(ci + 1): ContourData needs 3 or more finite (x, y, z) points, has \(v.count) values",
-                        MTag.contourData, at: di)
+                        Tags.contourData, at: di)
                 }
                 let pts = stride(from: 0, to: v.count, by: 3).map { (v[$0], v[$0 + 1], v[$0 + 2]) }
                 list.append(Contour(points: pts, fileOffset: ds.elements[di].fileOffset, index: ci + 1))
@@ -376,7 +335,7 @@ final class StructObject: @unchecked Sendable {
                     .geometry,
                     "\(path): ROI '\(roi.name)' contour \(c.index) is not in a plane parallel to "
                         + "the slices of the grid (spans \(mx - mn) mm along the slice normal)",
-                    offset: c.fileOffset, tag: MTag.contourData)
+                    offset: c.fileOffset, tag: Tags.contourData)
             }
             let d = (mn + mx) / 2
             if d < lo - g.halfSliceSpacing - 1e-3 || d > hi + g.halfSliceSpacing + 1e-3 {
@@ -385,7 +344,7 @@ final class StructObject: @unchecked Sendable {
                         .geometry,
                         "\(path): ROI '\(roi.name)' contour \(c.index) lies at \(d) mm along the "
                             + "slice normal, off every slice of the grid (\(lo) to \(hi) mm)",
-                        offset: c.fileOffset, tag: MTag.contourData)
+                        offset: c.fileOffset, tag: Tags.contourData)
                 }
                 continue
             }
@@ -589,31 +548,31 @@ public final class MaskSet: @unchecked Sendable {
         var ents: [(Int, Int)] = []
         var infos: [MaskObjectInfo] = []
         for (path, ds) in datasets {
-            let modality = (ds.string(MTag.modality) ?? "").trimmingCharacters()
+            let modality = (ds.string(Tags.modality) ?? "").trimmingCharacters()
             let oi = objs.count
             var info = MaskObjectInfo(
-                path: path, modality: modality, sopInstanceUID: ds.string(MTag.sopInstanceUID)?.trimmingCharacters(),
-                seriesUID: ds.string(MTag.seriesInstanceUID)?.trimmingCharacters())
+                path: path, modality: modality, sopInstanceUID: ds.string(Tags.sopInstanceUID)?.trimmingCharacters(),
+                seriesUID: ds.string(Tags.seriesInstanceUID)?.trimmingCharacters())
             var refSeries: [String] = [], refInstances: [String] = [], forUIDs: [String] = []
             switch modality {
             case "SEG":
                 let seg = try SegObject(path: path, ds: ds)
                 objs.append(.seg(seg))
-                let refs = ds.items(MTag.referencedSeriesSequence)
+                let refs = ds.items(Tags.referencedSeriesSequence)
                 guard !refs.isEmpty else {
                     throw DicomError(
                         .malformed, "\(path): SEG has no ReferencedSeriesSequence: the series it segments is unknown",
-                        tag: MTag.referencedSeriesSequence)
+                        tag: Tags.referencedSeriesSequence)
                 }
                 for r in refs {
-                    if let s = ds.string(MTag.seriesInstanceUID, in: r)?.trimmingCharacters() { refSeries.append(s) }
-                    for inst in ds.items(MTag.referencedInstanceSequence, in: r) {
-                        if let u = ds.string(MTag.referencedSOPInstanceUID, in: inst)?.trimmingCharacters() {
+                    if let s = ds.string(Tags.seriesInstanceUID, in: r)?.trimmingCharacters() { refSeries.append(s) }
+                    for inst in ds.items(Tags.referencedInstanceSequence, in: r) {
+                        if let u = ds.string(Tags.referencedSOPInstanceUID, in: inst)?.trimmingCharacters() {
                             refInstances.append(u)
                         }
                     }
                 }
-                if let f = ds.string(MTag.frameOfReferenceUID)?.trimmingCharacters(), !f.isEmpty { forUIDs.append(f) }
+                if let f = ds.string(Tags.frameOfReferenceUID)?.trimmingCharacters(), !f.isEmpty { forUIDs.append(f) }
                 info.segmentationType = seg.fractional ? "FRACTIONAL" : "BINARY"
                 for s in seg.segments {
                     ents.append((oi, s.number))
@@ -625,18 +584,18 @@ public final class MaskSet: @unchecked Sendable {
             case "RTSTRUCT":
                 let rt = try StructObject(path: path, ds: ds)
                 objs.append(.rt(rt))
-                let refs = ds.items(MTag.referencedFrameOfReferenceSequence)
+                let refs = ds.items(Tags.referencedFrameOfReferenceSequence)
                 for r in refs {
-                    if let f = ds.string(MTag.frameOfReferenceUID, in: r)?.trimmingCharacters(), !f.isEmpty {
+                    if let f = ds.string(Tags.frameOfReferenceUID, in: r)?.trimmingCharacters(), !f.isEmpty {
                         forUIDs.append(f)
                     }
-                    for st in ds.items(MTag.rtReferencedStudySequence, in: r) {
-                        for se in ds.items(MTag.rtReferencedSeriesSequence, in: st) {
-                            if let s = ds.string(MTag.seriesInstanceUID, in: se)?.trimmingCharacters() {
+                    for st in ds.items(Tags.rtReferencedStudySequence, in: r) {
+                        for se in ds.items(Tags.rtReferencedSeriesSequence, in: st) {
+                            if let s = ds.string(Tags.seriesInstanceUID, in: se)?.trimmingCharacters() {
                                 refSeries.append(s)
                             }
-                            for ci in ds.items(MTag.contourImageSequence, in: se) {
-                                if let u = ds.string(MTag.referencedSOPInstanceUID, in: ci)?.trimmingCharacters() {
+                            for ci in ds.items(Tags.contourImageSequence, in: se) {
+                                if let u = ds.string(Tags.referencedSOPInstanceUID, in: ci)?.trimmingCharacters() {
                                     refInstances.append(u)
                                 }
                             }
@@ -648,7 +607,7 @@ public final class MaskSet: @unchecked Sendable {
                         .malformed,
                         "\(path): RTSTRUCT has no ReferencedFrameOfReferenceSequence > "
                             + "RTReferencedStudySequence > RTReferencedSeriesSequence: the series it contours is unknown",
-                        tag: refs.isEmpty ? MTag.referencedFrameOfReferenceSequence : MTag.rtReferencedSeriesSequence)
+                        tag: refs.isEmpty ? Tags.referencedFrameOfReferenceSequence : Tags.rtReferencedSeriesSequence)
                 }
                 for r in rt.rois {
                     ents.append((oi, r.number))
@@ -657,7 +616,7 @@ public final class MaskSet: @unchecked Sendable {
                 }
             default:
                 throw DicomError(
-                    .invalidDicom, "\(path): Modality is '\(modality)', not SEG or RTSTRUCT", tag: MTag.modality)
+                    .invalidDicom, "\(path): Modality is '\(modality)', not SEG or RTSTRUCT", tag: Tags.modality)
             }
             info.referencedSeries = refSeries
             info.referencedInstances = refInstances

@@ -138,5 +138,9 @@ func entry(
     let all = ScanEntry.Field.allCases
     #expect(ScanEntry.Field.count == all.count)
     #expect(all.map(\.slot) == Array(0..<all.count))
-    #expect(all.map(\.rawValue) == all.map(\.rawValue).sorted() && all.last!.rawValue == ScanEntry.Field.last)
+    #expect(all.map(\.tag) == all.map(\.tag).sorted() && all.last!.tag == ScanEntry.Field.last)
+    #expect(Set(all.map(\.tag)).count == all.count)
+    #expect(all.allSatisfy { ScanEntry.Field(tag: $0.tag) == $0 })
+    #expect(ScanEntry.Field(tag: 0x0008_0016) == nil && ScanEntry.Field(tag: 0x0054_1002) == nil)
+    #expect(ScanEntry.Field.sop.tag == 0x0008_0018 && ScanEntry.Field.units.tag == 0x0054_1001)
 }
