@@ -91,6 +91,18 @@ public enum SUVComputation {
             DicomError(.suv, message, tag: tag)
         }
 
+        /// `value` of header element `tag` when it is a finite positive number; otherwise the error saying
+        /// it is missing (and what it is `neededFor`, when given) or invalid.
+        static func positive(_ value: Double?, _ tag: UInt32, neededFor: String? = nil) throws(DicomError) -> Double {
+            guard let v = value else {
+                throw fail("SUV: missing \(describeTag(tag))" + (neededFor.map { ", needed for \($0)" } ?? ""), tag)
+            }
+            guard v.isFinite, v > 0 else {
+                throw fail("SUV: invalid \(describeTag(tag)) \(v): not a finite positive number", tag)
+            }
+            return v
+        }
+
         mutating func run() throws(DicomError) -> [Double] {
             guard inp.sliceCount > 0 else { throw Self.fail("SUV: the series has no slices", nil) }
             if let bad = inp.inconsistency { throw Self.fail(bad.message, bad.tag) }
@@ -179,13 +191,7 @@ public enum SUVComputation {
         }
 
         mutating func weight() throws(DicomError) -> Double {
-            guard let w = inp.weightKg else {
-                throw Self.fail("SUV: missing PatientWeight (0010,1030)", Tags.patientWeight)
-            }
-            guard w.isFinite, w > 0 else {
-                throw Self.fail(
-                    "SUV: invalid PatientWeight (0010,1030) \(w): not a finite positive number", Tags.patientWeight)
-            }
+            let w = try Self.positive(inp.weightKg, Tags.patientWeight)
             if w > 400 || w < 1 {
                 appendOnce("PatientWeight (0010,1030) \(w) kg is implausible")
             }
@@ -193,14 +199,7 @@ public enum SUVComputation {
         }
 
         mutating func heightCm() throws(DicomError) -> Double {
-            guard let h = inp.heightM else {
-                throw Self.fail(
-                    "SUV: missing PatientSize (0010,1020), needed for SUV\(kind.rawValue)", Tags.patientSize)
-            }
-            guard h.isFinite, h > 0 else {
-                throw Self.fail(
-                    "SUV: invalid PatientSize (0010,1020) \(h): not a finite positive number", Tags.patientSize)
-            }
+            let h = try Self.positive(inp.heightM, Tags.patientSize, neededFor: "SUV\(kind.rawValue)")
             if h > 3 {
                 appendOnce("PatientSize (0010,1020) \(h) is not in metres: taken as cm")
                 return h
@@ -253,14 +252,7 @@ public enum SUVComputation {
         // MARK: dose, times
 
         mutating func dose() throws(DicomError) -> Double {
-            guard let raw = inp.dose else {
-                throw Self.fail("SUV: missing RadionuclideTotalDose (0018,1074)", Tags.radionuclideTotalDose)
-            }
-            guard raw.isFinite, raw > 0 else {
-                throw Self.fail(
-                    "SUV: invalid RadionuclideTotalDose (0018,1074) \(raw): not a finite positive number",
-                    Tags.radionuclideTotalDose)
-            }
+            let raw = try Self.positive(inp.dose, Tags.radionuclideTotalDose)
             var d = raw
             if raw < SUVComputation.mbqThreshold {
                 d = raw * 1e6
@@ -274,15 +266,7 @@ public enum SUVComputation {
         }
 
         func halfLife() throws(DicomError) -> Double {
-            guard let t = inp.halfLife else {
-                throw Self.fail("SUV: missing RadionuclideHalfLife (0018,1075)", Tags.radionuclideHalfLife)
-            }
-            guard t.isFinite, t > 0 else {
-                throw Self.fail(
-                    "SUV: invalid RadionuclideHalfLife (0018,1075) \(t): not a finite positive number",
-                    Tags.radionuclideHalfLife)
-            }
-            return t
+            try Self.positive(inp.halfLife, Tags.radionuclideHalfLife)
         }
 
         /// Earliest acquisition instant and its slice index.
