@@ -72,7 +72,9 @@ let package = Package(
             linkerSettings: [.linkedLibrary("charls"), .linkedLibrary("openjp2")]),
         .testTarget(
             name: "DicomCodecsTests",
-            dependencies: ["DicomBytes", "DicomCodecs", "CCharLS", "COpenJPEG", "CCodecTestEncoders"]),
+            dependencies: [
+                "DicomBytes", "DicomCodecs", "CCharLS", "COpenJPEG", "CCodecTestEncoders", "PetctTestSupport",
+            ]),
         .testTarget(
             name: "DicomPixelsTests", dependencies: ["DicomBytes", "DicomParser", "DicomPixels", "PetctTestSupport"]),
         .testTarget(

@@ -27,27 +27,6 @@ func randomImage(rows: Int, cols: Int, nf: Int, bits: Int, seed: UInt64, smooth:
     return v
 }
 
-func expectation(_ rows: Int, _ cols: Int, _ nf: Int, _ p: Int) -> FrameExpectation {
-    FrameExpectation(
-        rows: rows, columns: cols, samples: nf, bitsAllocated: p <= 8 ? 8 : 16, bitsStored: p,
-        pixelRepresentation: 0)
-}
-
-func decodeLossless(_ stream: [UInt8], _ e: FrameExpectation) throws(DicomError) -> DecodedFrame {
-    try decodeWith(JPEGLosslessDecoder.decode, stream, e)
-}
-
-func decodeWith(_ dec: FrameDecoder, _ stream: [UInt8], _ e: FrameExpectation) throws(DicomError) -> DecodedFrame {
-    let r = stream.withUnsafeBytes { b in Result { () throws(DicomError) in try dec(b, e) } }
-    return try r.get()
-}
-
-/// Samples of a decoded frame as Ints.
-func samples(_ f: DecodedFrame) -> [Int] {
-    if f.bytesPerSample == 1 { return f.data.map { Int($0) } }
-    return (0..<(f.data.count / 2)).map { Int(f.data[2 * $0]) | Int(f.data[2 * $0 + 1]) << 8 }
-}
-
 /// Encodes, decodes and compares; returns false on any mismatch.
 func roundTrip(rows: Int, cols: Int, nf: Int, _ o: LosslessEncodeOptions, seed: UInt64, smooth: Bool = false) throws
     -> Bool

@@ -1,0 +1,38 @@
+import CCodecTestEncoders
+import DicomBytes
+
+@testable import DicomCodecs
+
+// Shared by the codec tests: frame expectations, decoding a stream, samples of a decoded frame, and the
+// streams the libraries' own encoders return.
+
+/// What the data set says of a frame: `nf` samples of `p` bits stored, in `ba` bits allocated (8 or 16
+/// by default).
+func expectation(_ rows: Int, _ cols: Int, _ nf: Int, _ p: Int, ba: Int? = nil, signed: Bool = false)
+    -> FrameExpectation
+{
+    FrameExpectation(
+        rows: rows, columns: cols, samples: nf, bitsAllocated: ba ?? (p <= 8 ? 8 : 16), bitsStored: p,
+        pixelRepresentation: signed ? 1 : 0)
+}
+
+func decodeLossless(_ stream: [UInt8], _ e: FrameExpectation) throws(DicomError) -> DecodedFrame {
+    try decodeWith(JPEGLosslessDecoder.decode, stream, e)
+}
+
+func decodeWith(_ dec: FrameDecoder, _ stream: [UInt8], _ e: FrameExpectation) throws(DicomError) -> DecodedFrame {
+    let r = stream.withUnsafeBytes { b in Result { () throws(DicomError) in try dec(b, e) } }
+    return try r.get()
+}
+
+/// Samples of a decoded frame as Ints.
+func samples(_ f: DecodedFrame) -> [Int] {
+    if f.bytesPerSample == 1 { return f.data.map { Int($0) } }
+    return (0..<(f.data.count / 2)).map { Int(f.data[2 * $0]) | Int(f.data[2 * $0 + 1]) << 8 }
+}
+
+/// The bytes of a stream a CCodecTestEncoders encoder returned (`p`, `size` bytes), which it frees.
+func takeEncoded(_ p: UnsafeMutablePointer<UInt8>, _ size: Int) -> [UInt8] {
+    defer { test_encoded_free(p) }
+    return Array(UnsafeBufferPointer(start: p, count: size))
+}
