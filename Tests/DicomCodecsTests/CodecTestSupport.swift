@@ -1,5 +1,6 @@
 import CCodecTestEncoders
 import DicomBytes
+import Testing
 
 @testable import DicomCodecs
 
@@ -35,4 +36,30 @@ func samples(_ f: DecodedFrame) -> [Int] {
 func takeEncoded(_ p: UnsafeMutablePointer<UInt8>, _ size: Int) -> [UInt8] {
     defer { test_encoded_free(p) }
     return Array(UnsafeBufferPointer(start: p, count: size))
+}
+
+/// Every truncation of `stream` short of its last two bytes (the EOI may be missing) fails as
+/// `.malformed` at an offset inside the bytes given (`failure`: the error of decoding, nil on success).
+func expectEveryTruncationThrows(_ stream: [UInt8], _ failure: ([UInt8]) -> DicomError?) {
+    for n in 0..<(stream.count - 2) {
+        let err = failure(Array(stream[0..<n]))
+        #expect(err?.kind == .malformed, "cut at \(n)")
+        if let err { #expect(err.offset >= 0 && err.offset <= n, "offset \(err.offset) for cut at \(n)") }
+    }
+}
+
+/// Calls `body` with `count` corrupted copies of `stream` (seeded): with `multi`, 1 to 3 bytes each set to
+/// any value; otherwise one byte each.
+func corruptedCopies(of stream: [UInt8], seed: UInt64, count: Int, multi: Bool, _ body: ([UInt8]) -> Void) {
+    var rng = SplitMix64(seed)
+    for _ in 0..<count {
+        var c = stream
+        if multi {
+            for _ in 0..<(1 + rng.below(3)) { c[rng.below(c.count)] = UInt8(truncatingIfNeeded: rng.next()) }
+        } else {
+            let k = rng.below(c.count)
+            c[k] = UInt8(truncatingIfNeeded: rng.below(256))
+        }
+        body(c)
+    }
 }

@@ -108,11 +108,7 @@ private func signed16(_ f: DecodedFrame) -> [Int] { samples(f).map { Int(Int16(t
         #expect(throws: DicomError.self) {
             try decodeWith(JPEG2000Decoder.decode, [UInt8](repeating: 0x42, count: 64), e)
         }
-        var rng = SplitMix64(5)
-        for _ in 0..<200 {
-            var s = stream
-            let k = rng.below(s.count)
-            s[k] = UInt8(truncatingIfNeeded: rng.below(256))
+        corruptedCopies(of: stream, seed: 5, count: 200, multi: false) { s in
             if let f = try? decodeWith(JPEG2000Decoder.decode, s, e) { #expect(f.data.count == 40 * 40 * 2) }
         }
     }

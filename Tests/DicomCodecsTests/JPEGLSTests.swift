@@ -115,11 +115,7 @@ func encodeJLS(
         // Not a JPEG stream at all.
         #expect(throws: DicomError.self) { try decodeWith(JPEGLSDecoder.decode, [0, 1, 2, 3, 4, 5, 6, 7], e) }
         // Byte flips anywhere must either decode (to something) or throw, never crash.
-        var rng = SplitMix64(99)
-        for _ in 0..<200 {
-            var s = stream
-            let k = rng.below(s.count)
-            s[k] = UInt8(truncatingIfNeeded: rng.below(256))
+        corruptedCopies(of: stream, seed: 99, count: 200, multi: false) { s in
             if let f = try? decodeWith(JPEGLSDecoder.decode, s, e) { #expect(f.data.count == 32 * 32 * 2) }
         }
     }

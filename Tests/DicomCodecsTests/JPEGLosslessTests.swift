@@ -187,11 +187,7 @@ func roundTrip(rows: Int, cols: Int, nf: Int, _ o: LosslessEncodeOptions, seed: 
         let e = expectation(8, 10, 2, 12)
         #expect(malformed(s, e) == nil)
         // Dropping only the EOI is tolerated; any shorter stream must fail cleanly.
-        for n in 0..<(s.count - 2) {
-            let err = malformed(Array(s[0..<n]), e)
-            #expect(err?.kind == .malformed, "cut at \(n)")
-            if let err { #expect(err.offset >= 0 && err.offset <= n, "offset \(err.offset) for cut at \(n)") }
-        }
+        expectEveryTruncationThrows(s) { malformed($0, e) }
     }
 
     @Test func corruptedStreamsNeverCrash() {
@@ -201,13 +197,8 @@ func roundTrip(rows: Int, cols: Int, nf: Int, _ o: LosslessEncodeOptions, seed: 
         o.restartInterval = 7
         let s = Self.sample(o, rows: 6, cols: 7, nf: 3)
         let e = expectation(6, 7, 3, 16)
-        var rng = SplitMix64(42)
         var failures = 0
-        for _ in 0..<3000 {
-            var c = s
-            for _ in 0..<(1 + rng.below(3)) {
-                c[rng.below(c.count)] = UInt8(truncatingIfNeeded: rng.next())
-            }
+        corruptedCopies(of: s, seed: 42, count: 3000, multi: true) { c in
             if let err = malformed(c, e) {
                 failures += 1
                 #expect(err.kind == .malformed || err.kind == .unsupportedTransferSyntax)
