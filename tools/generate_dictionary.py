@@ -158,8 +158,7 @@ def private_tags(private: dict) -> list[str]:
         tag = f"0x{mask[:4].upper()}_10{mask[6:].upper()}"
         body.append(f"    /// {creator} ({mask[:4]},xx{mask[6:]}) {vr} {vm}: {name}")
         body.append(
-            f"    public static let {ident} = PrivateTag(creator: \"{creator}\", tag: {tag}, vr: \"{vr}\", "
-            f"name: \"{name}\")"
+            f'    public static let {ident} = PrivateTag(creator: "{creator}", tag: {tag}, vr: "{vr}", name: "{name}")'
         )
     return [
         "/// A private element (pydicom's private dictionary): its creator, its tag in block 0x10 form",
