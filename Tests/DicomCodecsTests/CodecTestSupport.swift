@@ -26,6 +26,16 @@ func decodeWith(_ dec: FrameDecoder, _ stream: [UInt8], _ e: FrameExpectation) t
     return try r.get()
 }
 
+/// The error `dec` throws for `stream`, nil when it decodes.
+func decodeError(_ dec: FrameDecoder, _ stream: [UInt8], _ e: FrameExpectation) -> DicomError? {
+    do {
+        _ = try decodeWith(dec, stream, e)
+        return nil
+    } catch {
+        return error
+    }
+}
+
 /// Samples of a decoded frame as Ints.
 func samples(_ f: DecodedFrame) -> [Int] {
     if f.bytesPerSample == 1 { return f.data.map { Int($0) } }

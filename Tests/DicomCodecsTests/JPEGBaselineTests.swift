@@ -190,12 +190,7 @@ func encodeDCOnly(
         pixelRepresentation: 0)
 
     func failure(_ s: [UInt8], _ e: FrameExpectation = JPEGBaselineErrors.expect) -> DicomError? {
-        do {
-            _ = try decodeBaseline(s, e)
-            return nil
-        } catch {
-            return error
-        }
+        decodeError(JPEGBaselineDecoder.decode, s, e)
     }
 
     @Test func everyTruncationThrows() {

@@ -9,8 +9,7 @@ private func decode(_ data: [UInt8], _ e: FrameExpectation) throws(DicomError) -
 }
 
 private func error(_ data: [UInt8], _ e: FrameExpectation) -> DicomError? {
-    do { _ = try decode(data, e) } catch { return error }
-    return nil
+    decodeError(RLEDecoder.decode, data, e)
 }
 
 @Test func packBitsRunsLiteralsAndNoOp() {
