@@ -166,21 +166,21 @@ public struct SUVInputs: Sendable {
         geCreatorAssumed = noteGECreator
     }
 
-    /// Series-level elements SUV reads from the first slice: (name, tag, in the radiopharmaceutical item,
+    /// Series-level elements SUV reads from the first slice: (tag, in the radiopharmaceutical item,
     /// compared as a number).
-    static let seriesLevel: [(name: String, tag: UInt32, inItem: Bool, numeric: Bool)] = [
-        ("Units", Tags.units, false, false),
-        ("DecayCorrection", Tags.decayCorrection, false, false),
-        ("SUVType", Tags.suvType, false, false),
-        ("PatientWeight", Tags.patientWeight, false, true),
-        ("PatientSize", Tags.patientSize, false, true),
-        ("PatientSex", Tags.patientSex, false, false),
-        ("SeriesDate", Tags.seriesDate, false, false),
-        ("SeriesTime", Tags.seriesTime, false, true),
-        ("RadionuclideTotalDose", Tags.radionuclideTotalDose, true, true),
-        ("RadionuclideHalfLife", Tags.radionuclideHalfLife, true, true),
-        ("RadiopharmaceuticalStartTime", Tags.radiopharmaceuticalStartTime, true, true),
-        ("RadiopharmaceuticalStartDateTime", Tags.radiopharmaceuticalStartDateTime, true, false),
+    static let seriesLevel: [(tag: UInt32, inItem: Bool, numeric: Bool)] = [
+        (Tags.units, false, false),
+        (Tags.decayCorrection, false, false),
+        (Tags.suvType, false, false),
+        (Tags.patientWeight, false, true),
+        (Tags.patientSize, false, true),
+        (Tags.patientSex, false, false),
+        (Tags.seriesDate, false, false),
+        (Tags.seriesTime, false, true),
+        (Tags.radionuclideTotalDose, true, true),
+        (Tags.radionuclideHalfLife, true, true),
+        (Tags.radiopharmaceuticalStartTime, true, true),
+        (Tags.radiopharmaceuticalStartDateTime, true, false),
     ]
 
     /// The first series-level value that differs between slice 0 and a later slice (numbers compared
@@ -210,7 +210,7 @@ public struct SUVInputs: Sendable {
                 }
                 return (
                     f.tag,
-                    "SUV: \(f.name) \(formatTag(f.tag)) differs between the slices of the series: "
+                    "SUV: \(describeTag(f.tag)) differs between the slices of the series: "
                         + "\(raw(slices[0])) in slice 0, \(raw(slices[k])) in slice \(k); refusing to pick one"
                 )
             }

@@ -274,6 +274,13 @@ import Testing
             describeTag(PrivateTag.philipsSUVScaleFactor.tag)
                 == "Philips PET Private Group SUV Scale Factor (7053,1000)")
         #expect(PrivateTag.all.map(\.tag) == [0x7053_1000, 0x7053_1009, 0x0009_100D])
+        // The series-level elements are named in messages by their dictionary keywords.
+        #expect(
+            SUVInputs.seriesLevel.map { describeTag($0.tag).split(separator: " ")[0] } == [
+                "Units", "DecayCorrection", "SUVType", "PatientWeight", "PatientSize", "PatientSex", "SeriesDate",
+                "SeriesTime", "RadionuclideTotalDose", "RadionuclideHalfLife", "RadiopharmaceuticalStartTime",
+                "RadiopharmaceuticalStartDateTime",
+            ])
         #expect(
             PrivateTag.all.map(\.creator) == ["Philips PET Private Group", "Philips PET Private Group", "GEMS_PETD_01"])
         #expect(describeTag(0x0009_0010) == "tag (0009,0010)")
