@@ -1,7 +1,13 @@
 import DicomBytes
 import DicomCodecs
+import DicomDictionary
 import DicomParser
 import PetctConcurrency
+
+/// "(GGGG,EEEE) 'Name'", an element as pydicom's pixel messages name it (the name from the data dictionary).
+func elementLabel(_ tag: UInt32) -> String {
+    "\(formatTag(tag)) '\(DataDictionary.entry(for: tag)?.name ?? "")'"
+}
 
 /// Layout of a data set's pixel_array, as pydicom shapes it.
 public struct PixelInfo: Sendable {
@@ -169,96 +175,87 @@ struct PixelLayout {
         }
 
         // Image pixel module, validated as pydicom does.
-        func required(_ tag: UInt32, _ name: String) throws(DicomError) -> Int {
+        func required(_ tag: UInt32) throws(DicomError) -> Int {
             guard let v = ds.int(tag) else {
-                throw DicomError(.malformed, "missing required element \(formatTag(tag)) '\(name)'", tag: tag)
+                throw DicomError(.malformed, "missing required element \(elementLabel(tag))", tag: tag)
             }
             return v
         }
-        let ba = try required(Tags.bitsAllocated, "Bits Allocated")
+        func invalid(_ tag: UInt32, _ value: some Any, _ rule: String = "") -> DicomError {
+            DicomError(.malformed, "a \(elementLabel(tag)) value of '\(value)' is invalid" + rule, tag: tag)
+        }
+        let ba = try required(Tags.bitsAllocated)
         guard ba >= 1, ba <= 64, ba == 1 || ba % 8 == 0 else {
-            throw DicomError(
-                .malformed,
-                "a (0028,0100) 'Bits Allocated' value of '\(ba)' is invalid, it must be 1 or a "
-                    + "multiple of 8 and in the range (1, 64)", tag: Tags.bitsAllocated)
+            throw invalid(Tags.bitsAllocated, ba, ", it must be 1 or a multiple of 8 and in the range (1, 64)")
         }
         info.bitsAllocated = ba
         if keyword == .pixelData {
-            let bs = try required(Tags.bitsStored, "Bits Stored")
+            let bs = try required(Tags.bitsStored)
             guard bs >= 1, bs <= ba else {
-                throw DicomError(
-                    .malformed,
-                    "a (0028,0101) 'Bits Stored' value of '\(bs)' is invalid, it must be in the "
-                        + "range (1, 64) and no greater than the (0028,0100) 'Bits Allocated' value of '\(ba)'",
-                    tag: Tags.bitsStored)
+                throw invalid(
+                    Tags.bitsStored, bs,
+                    ", it must be in the range (1, 64) and no greater than the \(elementLabel(Tags.bitsAllocated)) value of '\(ba)'"
+                )
             }
             info.bitsStored = bs
         } else {
             info.bitsStored = ds.int(Tags.bitsStored) ?? ba
         }
-        let columns = try required(Tags.columns, "Columns")
+        let columns = try required(Tags.columns)
         guard columns > 0, columns <= 65535 else {
-            throw DicomError(.malformed, "a (0028,0011) 'Columns' value of '\(columns)' is invalid", tag: Tags.columns)
+            throw invalid(Tags.columns, columns)
         }
         var frames = 1
         if let i = ds.index(of: Tags.numberOfFrames), ds.ints(at: i).isEmpty,
             let text = ds.text(at: i)?.trimmingCharacters(), !text.isEmpty
         {
             throw DicomError(
-                .malformed, "invalid (0028,0008) 'Number of Frames' value '\(text)'", tag: Tags.numberOfFrames)
+                .malformed, "invalid \(elementLabel(Tags.numberOfFrames)) value '\(text)'", tag: Tags.numberOfFrames)
         }
         if let i = ds.index(of: Tags.numberOfFrames), let n = ds.ints(at: i).first {
             guard n >= 0 else {
-                throw DicomError(
-                    .malformed, "a (0028,0008) 'Number of Frames' value of '\(n)' is invalid",
-                    tag: Tags.numberOfFrames)
+                throw invalid(Tags.numberOfFrames, n)
             }
             guard n <= Int64(Int32.max) else {
                 throw DicomError(
-                    .malformed, "a (0028,0008) 'Number of Frames' value of '\(n)' is too large",
+                    .malformed, "a \(elementLabel(Tags.numberOfFrames)) value of '\(n)' is too large",
                     tag: Tags.numberOfFrames)
             }
             frames = n == 0 ? 1 : Int(n)
         }
         guard let pi = ds.string(Tags.photometricInterpretation), !pi.isEmpty else {
             throw DicomError(
-                .malformed, "missing required element (0028,0004) 'Photometric Interpretation'",
+                .malformed, "missing required element \(elementLabel(Tags.photometricInterpretation))",
                 tag: Tags.photometricInterpretation)
         }
         guard knownPhotometric.contains(pi) else {
             throw DicomError(
-                .malformed, "unknown (0028,0004) 'Photometric Interpretation' value '\(pi)'",
+                .malformed, "unknown \(elementLabel(Tags.photometricInterpretation)) value '\(pi)'",
                 tag: Tags.photometricInterpretation)
         }
         info.photometric = pi
         if keyword == .pixelData {
-            let pr = try required(Tags.pixelRepresentation, "Pixel Representation")
+            let pr = try required(Tags.pixelRepresentation)
             guard pr == 0 || pr == 1 else {
-                throw DicomError(
-                    .malformed, "a (0028,0103) 'Pixel Representation' value of '\(pr)' is invalid, it must be 0 or 1",
-                    tag: Tags.pixelRepresentation)
+                throw invalid(Tags.pixelRepresentation, pr, ", it must be 0 or 1")
             }
             info.pixelRepresentation = pr
         } else {
             info.pixelRepresentation = ds.int(Tags.pixelRepresentation) ?? 0
         }
-        let rows = try required(Tags.rows, "Rows")
+        let rows = try required(Tags.rows)
         guard rows > 0, rows <= 65535 else {
-            throw DicomError(.malformed, "a (0028,0010) 'Rows' value of '\(rows)' is invalid", tag: Tags.rows)
+            throw invalid(Tags.rows, rows)
         }
-        let samples = try required(Tags.samplesPerPixel, "Samples per Pixel")
+        let samples = try required(Tags.samplesPerPixel)
         guard samples == 1 || samples == 3 else {
-            throw DicomError(
-                .malformed, "a (0028,0002) 'Samples per Pixel' value of '\(samples)' is invalid, it must be 1 or 3",
-                tag: Tags.samplesPerPixel)
+            throw invalid(Tags.samplesPerPixel, samples, ", it must be 1 or 3")
         }
         var planar = 0
         if samples == 3 {
-            planar = try required(Tags.planarConfiguration, "Planar Configuration")
+            planar = try required(Tags.planarConfiguration)
             guard planar == 0 || planar == 1 else {
-                throw DicomError(
-                    .malformed, "a (0028,0006) 'Planar Configuration' value of '\(planar)' is invalid",
-                    tag: Tags.planarConfiguration)
+                throw invalid(Tags.planarConfiguration, planar)
             }
         } else {
             planar = ds.int(Tags.planarConfiguration) ?? 0

@@ -1,4 +1,5 @@
 import DicomBytes
+import DicomDictionary
 import DicomParser
 
 /// Modality LUT rescale of one frame: value = stored * slope + intercept.
@@ -49,7 +50,7 @@ extension PixelDecoder {
 
 /// The error for a RescaleSlope / RescaleIntercept that is NaN or infinite (shared with the volume code).
 public func nonFiniteRescale(_ tag: UInt32, _ value: Double) -> DicomError {
-    let name = tag == Tags.rescaleSlope ? "RescaleSlope" : "RescaleIntercept"
+    let name = DataDictionary.entry(for: tag)?.keyword ?? "Rescale"
     return DicomError(
         .malformed, "\(name) \(formatTag(tag)) is \(value), not a finite number: refusing to rescale",
         tag: tag)
