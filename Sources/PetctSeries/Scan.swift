@@ -24,14 +24,23 @@ public struct ScanEntry: Equatable {
     init(path: String) { self.path = path }
 
     /// One pass over the top level picks the ~20 wanted elements; values are decoded only for those.
+    /// Elements and fields both ascend, so the fields are walked along with the elements; an element
+    /// out of order (a malformed file) is looked up.
     init(path: String, ds: Dataset) {
         self.path = path
-        var slots = [Int](repeating: -1, count: Field.count)
+        let fieldTags = Field.tags, last = Field.last
+        var slots = [Int](repeating: -1, count: fieldTags.count)
         let elements = ds.elements
+        var next = 0  // the first field whose tag is not below the current element's
         for i in ds.children() {
             let tag = elements[i].tag
-            if tag > Field.last && tag >> 16 != 0x0002 { break }
-            if let f = Field(tag: tag) { slots[f.slot] = i }
+            if tag > last && tag >> 16 != 0x0002 { break }
+            while next < fieldTags.count && fieldTags[next] < tag { next += 1 }
+            if next < fieldTags.count && fieldTags[next] == tag {
+                slots[next] = i
+            } else if next > 0 && tag <= fieldTags[next - 1], let f = Field(tag: tag) {
+                slots[f.slot] = i
+            }
         }
         func text(_ f: Field) -> String? {
             let i = slots[f.slot]
