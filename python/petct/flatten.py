@@ -2,7 +2,8 @@
 
 The data set is flattened here into the core's element records (pre-order, like the reader's table)
 plus one heap of values; the Swift core encodes every value for its VR, builds the file meta and
-writes an Explicit VR Little Endian Part 10 file atomically (temporary name, then rename). Data sets
+writes an Explicit VR Little Endian Part 10 file atomically (temporary name, then rename), or returns
+those bytes for a file object (encoded in memory: no temporary file). Data sets
 are used through their mapping interface; callers pass the file meta data set.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ from .dataelem import DataElement
 from .tag import Tag, tag_for_keyword
 from .valuerep import IS, DSfloat
 
-__all__ = ["write", "encode_for_decoding", "NATIVE_TS"]
+__all__ = ["write", "encode", "encode_for_decoding", "NATIVE_TS"]
 
 # value kinds (petct.h PETCT_KIND_*, exported by _native)
 _EMPTY, _TEXT, _INT, _UINT, _FLOAT = (
@@ -258,26 +258,20 @@ def encode_for_decoding(ds: Any, meta: Any) -> object:
     return _native.encode_read(records, heap, 0, getattr(ds, "_name", None))[0]
 
 
-def _encode(records: bytes, heap: bytes) -> bytes:
-    """The Part 10 bytes the core writes for ``records`` / ``heap`` (through a temporary file: the core
-    writes files atomically)."""
-    fd, tmp = tempfile.mkstemp(suffix=".dcm")
-    os.close(fd)
-    try:
-        _native.write_file(tmp, records, heap)
-        with open(tmp, "rb") as f:
-            return f.read()
-    finally:
-        os.unlink(tmp)
+def encode(ds: Any, meta: Any, name: Any = None) -> bytes:
+    """The Part 10 bytes the core writes for ``ds`` (file meta data set ``meta``, or None), encoded in
+    memory (no temporary file); ``name`` names errors."""
+    records, heap = _flatten(ds, meta)
+    return _native.encode(records, heap, name)
 
 
 def write(ds: Any, meta: Any, path: Any) -> None:
     """Write ``ds`` (file meta data set ``meta``, or None) to ``path`` or a binary file object: the
     body of :func:`petct.dcmwrite` and ``Dataset.save_as``."""
-    records, heap = _flatten(ds, meta)
     if hasattr(path, "write"):
-        path.write(_encode(records, heap))
+        path.write(encode(ds, meta, getattr(path, "name", None)))
         return
+    records, heap = _flatten(ds, meta)
     target = os.fspath(path)
     if len(target) == 0:
         import errno

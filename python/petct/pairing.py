@@ -126,32 +126,6 @@ def pair(
     pet: PetValues = ...,
     suv_kind: SuvKind = ...,
     crop: Crop = ...,
-    return_mask: Literal[False] = ...,
-    threads: int = ...,
-    frame: int | None = ...,
-    *,
-    masks: Literal[True],
-) -> tuple[np.ndarray, np.ndarray, Masks]: ...
-@overload
-def pair(
-    study: Study,
-    target: Target = ...,
-    pet: PetValues = ...,
-    suv_kind: SuvKind = ...,
-    crop: Crop = ...,
-    *,
-    return_mask: Literal[True],
-    threads: int = ...,
-    frame: int | None = ...,
-    masks: Literal[True],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, Masks]: ...
-@overload
-def pair(
-    study: Study,
-    target: Target = ...,
-    pet: PetValues = ...,
-    suv_kind: SuvKind = ...,
-    crop: Crop = ...,
     return_mask: bool = ...,
     threads: int = ...,
     frame: int | None = ...,

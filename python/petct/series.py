@@ -70,6 +70,12 @@ class SeriesInfo:
     def attenuation_corrected(self) -> bool:
         return "ATTN" in self.corrected_image
 
+    def _table_cells(self) -> tuple[str, ...]:
+        """Modality, number, slices, size, units and AC as the series tables show them (text and HTML)."""
+        ac = "yes" if self.attenuation_corrected else ("no" if self.modality == "PT" else "")
+        number = "" if self.series_number is None else str(self.series_number)
+        return (self.modality, number, str(self.slice_count), f"{self.rows}x{self.columns}", self.units or "", ac)
+
     def _repr_html_(self) -> str:
         from ._repr import series_html
 
@@ -119,24 +125,11 @@ class ScanResult(list):
         studies = self.studies()
         rows = []
         for i, s in enumerate(self):
-            ac = "yes" if s.attenuation_corrected else ("no" if s.modality == "PT" else "")
             frames = f"{s.time_frames or '?'} {s.frame_kind}" if s.frame_kind else ""
             note = f"  [ignored: {s.reason}]" if s.ignore else ""
             if s.duplicate_files:
                 note += f"  [{len(s.duplicate_files)} duplicate file(s)]"
-            rows.append(
-                (
-                    str(i),
-                    s.modality,
-                    "" if s.series_number is None else str(s.series_number),
-                    str(s.slice_count),
-                    f"{s.rows}x{s.columns}",
-                    s.units or "",
-                    ac,
-                    frames,
-                    s.description + note,
-                )
-            )
+            rows.append((str(i), *s._table_cells(), frames, s.description + note))
         head = ("#", "mod", "num", "slices", "size", "units", "AC", "frames", "description")
         right = (True, False, True, True, True, False, False, False, False)
         widths = [max([len(h)] + [len(r[c]) for r in rows]) for c, h in enumerate(head)]

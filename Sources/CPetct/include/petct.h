@@ -22,7 +22,7 @@
 extern "C" {
 #endif
 
-#define PETCT_ABI_VERSION 6
+#define PETCT_ABI_VERSION 7
 
 /* ---- status / error codes ---------------------------------------------------------------- */
 enum {
@@ -336,7 +336,11 @@ typedef struct petct_write_element {
 int32_t petct_write_file(const char *path, const petct_write_element *elements, size_t count,
                          const uint8_t *heap, size_t heap_length, petct_error *err);
 /* The same records encoded in memory, as petct_write_file would write them, then parsed with
- * petct_read_buffer's `flags` (PETCT_READ_*): no file is created. *out as from petct_read_buffer. */
+ * petct_read_buffer's `flags` (PETCT_READ_*): no file is created. *out as from petct_read_buffer.
+ * With PETCT_ENCODE_ONLY in `flags` the bytes are not parsed: *out holds them as its source and
+ * nothing else (no elements, flags 0, empty transfer syntax): source_length is the size of the Part 10
+ * bytes petct_write_file would write, copied out with petct_dataset_copy_source (ABI 7). */
+#define PETCT_ENCODE_ONLY 0x100u
 int32_t petct_encode_read(const petct_write_element *elements, size_t count, const uint8_t *heap,
                           size_t heap_length, uint32_t flags, petct_dataset **out, petct_error *err);
 

@@ -1,6 +1,6 @@
 /*
  * petct._native - private declarations shared by the extension's files (module.c, errors.c, call.c,
- * dataset.c, series.c, write.c). Not installed, not part of the ABI (that is petct.h).
+ * dataset.c, pixels.c, series.c, write.c). Not installed, not part of the ABI (that is petct.h).
  */
 #ifndef PETCT_NATIVE_PRIVATE_H
 #define PETCT_NATIVE_PRIVATE_H
@@ -88,14 +88,19 @@ PyObject *raise_error(PyObject *module, const petct_error *err, PyObject *source
  * in *rc, so the caller can free what it made). */
 int run_interruptible(work_fn fn, void *ctx, int32_t *rc);
 
-/* dataset.c */
+/* dataset.c; dataset_from_capsule: NULL with an exception set when not a data set capsule; source_bytes:
+ * a new bytes object with the source bytes [offset, offset + length) (range checked by the caller) */
 extern uint16_t single_valued_text_vrs[SINGLE_VALUED_TEXT_VRS_MAX];
 extern size_t single_valued_text_vr_count;
+petct_dataset *dataset_from_capsule(PyObject *capsule);
+PyObject *source_bytes(const petct_dataset *ds, uint64_t offset, uint64_t length);
 PyObject *native_read(PyObject *module, PyObject *args);
 PyObject *native_element_bytes(PyObject *module, PyObject *args);
 PyObject *native_level(PyObject *module, PyObject *args);
 PyObject *native_element(PyObject *module, PyObject *args);
 PyObject *native_encoded_value(PyObject *module, PyObject *args);
+
+/* pixels.c */
 PyObject *native_pixel_info(PyObject *module, PyObject *args);
 PyObject *native_pixel_array(PyObject *module, PyObject *args);
 PyObject *native_dict_tag(PyObject *module, PyObject *arg);
@@ -113,6 +118,7 @@ PyObject *native_masks_fill(PyObject *module, PyObject *args);
 /* write.c */
 PyObject *native_write_file(PyObject *module, PyObject *args);
 PyObject *native_encode_read(PyObject *module, PyObject *args);
+PyObject *native_encode(PyObject *module, PyObject *args);
 PyObject *dataset_result(PyObject *module, int32_t rc, petct_dataset *ds, petct_error *err, PyObject *name);
 
 #pragma GCC visibility pop

@@ -114,6 +114,8 @@ static PyMethodDef native_methods[] = {
     {"encode_read", native_encode_read, METH_VARARGS,
      "encode_read(records, heap, flags, name) -> (handle, elements, info): write_file's bytes, parsed in "
      "memory"},
+    {"encode", native_encode, METH_VARARGS,
+     "encode(records, heap, name) -> bytes: write_file's bytes, encoded in memory (no file)"},
     {NULL, NULL, 0, NULL}};
 
 /* The core's constants as module attributes (KIND_*, DS_*, WRITE_*, and the lists of petct_list:
