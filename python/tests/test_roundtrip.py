@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 from conftest import oracle_files
-from test_mutation import seed_files
+from mutation_cases import seed_files
 
 import petct
 
