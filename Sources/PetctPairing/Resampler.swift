@@ -47,7 +47,12 @@ public enum Resampler {
         let job = Job(
             s: s, d: d, l: l, b: b, src: srcBase, dst: dstBase, mask: mask?.baseAddress,
             method: method, fill: fill)
-        if allowSeparable, let fast = job.separable() {
+        if s.shifts != nil || d.shifts != nil {
+            let shifts = ShearedShifts(s, d)
+            Parallel.chunks(count: d.slices, threads: threads) { _, range in
+                job.runSheared(range, shifts)
+            }
+        } else if allowSeparable, let fast = job.separable() {
             Parallel.chunks(count: d.slices, threads: threads) { _, range in
                 fast.run(range)
             }

@@ -29,6 +29,7 @@ import numpy as np
 
 from . import _native
 from .errors import GeometryError
+from .volume import grid_shifts, slice_shifts
 
 __all__ = ["load_masks", "MaskSource", "mask_files"]
 
@@ -61,12 +62,17 @@ def _grid_of(like: Any) -> tuple:
         offsets = like.get("slice_offsets")
         direction = np.asarray(like["direction"], dtype=np.float64).reshape(-1)
         uniform = offsets is None or np.allclose(np.diff(offsets), like["spacing"][0], atol=1e-4)
+        positions = like.get("slice_positions")
+        shifts = None
+        if offsets is not None and positions is not None and len(positions) == len(offsets) == shape[0]:
+            shifts = grid_shifts(slice_shifts(like["origin"], direction, offsets, positions))
         return (
             shape,
             tuple(like["origin"]),
             tuple(direction),
             tuple(like["spacing"]),
             None if uniform else np.asarray(offsets, dtype=np.float64),
+            shifts,
         )
     raise TypeError("like must be a petct.Volume or a paired meta dict (shape, origin, direction, spacing)")
 

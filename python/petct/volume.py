@@ -15,6 +15,26 @@ from .dataset import Dataset, dcmread
 from .errors import DicomError, GeometryError, GeometryWarning, NonUniformSpacingWarning, PetctWarning, SUVError
 from .series import SUV_KINDS, SeriesInfo, SuvKind, _attribute, _display, _from_core, _list_files, log, scan
 
+# In-plane drift of the slice positions from the normal (mm) above which a stack counts as sheared
+# (the loader's gantry-tilt warning uses the same 0.01 mm).
+SHEAR_THRESHOLD_MM = 0.01
+
+
+def slice_shifts(origin: Any, direction: Any, offsets: Any, positions: Any) -> np.ndarray:
+    """``(slices, 3)``: ``positions[k] - origin - offsets[k] * n`` (n = first column of ``direction``)."""
+    n = np.asarray(direction, dtype=np.float64).reshape(3, 3)[:, 0]
+    pos = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
+    off = np.asarray(offsets, dtype=np.float64).reshape(-1)
+    return pos - np.asarray(origin, dtype=np.float64)[None, :] - off[:, None] * n[None, :]
+
+
+def grid_shifts(shifts: np.ndarray) -> np.ndarray | None:
+    """The shifts for a native grid: contiguous float64 when some slice drifts more than
+    SHEAR_THRESHOLD_MM, else None (a stack along the normal takes the resampler's ordinary paths)."""
+    if shifts.size == 0 or float(np.sqrt((shifts**2).sum(axis=1)).max()) <= SHEAR_THRESHOLD_MM:
+        return None
+    return np.ascontiguousarray(shifts, dtype=np.float64)
+
 
 class Volume:
     """A series as a float32 volume ``(slices, rows, cols)`` with its patient-space geometry (LPS, mm).
@@ -294,7 +314,21 @@ class Volume:
             tuple(self.direction.reshape(-1)),
             tuple(self.spacing),
             None if self.uniform else np.ascontiguousarray(offsets),
+            grid_shifts(self.slice_shifts[k0:k1]),
         )
+
+    @property
+    def slice_shifts(self) -> np.ndarray:
+        """``(slices, 3)`` mm: each slice's in-plane displacement from ``origin + slice_offsets[k] * n``
+        (``slice_positions[k] - origin - slice_offsets[k] * n``; perpendicular to the normal). Zero for
+        slices stacked along the normal; non-zero for a sheared stack (gantry-tilted CT)."""
+        return slice_shifts(self.origin, self.direction, self.slice_offsets, self.slice_positions)
+
+    @property
+    def sheared(self) -> bool:
+        """Whether the slices drift in-plane from the normal by more than 0.01 mm (the loader's
+        gantry-tilt rule): pairing and masks then use each slice's real position."""
+        return grid_shifts(self.slice_shifts) is not None
 
     def crop(self, k0: int, k1: int | None = None) -> Volume:
         """Slices ``k0:k1`` as a new :class:`Volume`: ``array[..., k0:k1, :, :]`` (a view), with the origin,
