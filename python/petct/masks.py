@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from . import _native
+from ._shear import grid_of as _grid_of
 from .errors import GeometryError
-from .volume import grid_shifts, slice_shifts
 
 __all__ = ["load_masks", "MaskSource", "mask_files"]
 
@@ -51,30 +51,6 @@ def mask_files(path: Any) -> list[str]:
     from .series import scan
 
     return [f for s in scan(p) if s.modality in MASK_MODALITIES for f in s.files]
-
-
-def _grid_of(like: Any) -> tuple:
-    """The native grid tuple of a Volume, or of a paired meta dict (meta.json of save_paired)."""
-    if hasattr(like, "grid"):
-        return like.grid()
-    if isinstance(like, Mapping) and {"shape", "origin", "direction", "spacing"} <= set(like):
-        shape = tuple(int(v) for v in like["shape"])
-        offsets = like.get("slice_offsets")
-        direction = np.asarray(like["direction"], dtype=np.float64).reshape(-1)
-        uniform = offsets is None or np.allclose(np.diff(offsets), like["spacing"][0], atol=1e-4)
-        positions = like.get("slice_positions")
-        shifts = None
-        if offsets is not None and positions is not None and len(positions) == len(offsets) == shape[0]:
-            shifts = grid_shifts(slice_shifts(like["origin"], direction, offsets, positions))
-        return (
-            shape,
-            tuple(like["origin"]),
-            tuple(direction),
-            tuple(like["spacing"]),
-            None if uniform else np.asarray(offsets, dtype=np.float64),
-            shifts,
-        )
-    raise TypeError("like must be a petct.Volume or a paired meta dict (shape, origin, direction, spacing)")
 
 
 class _Opened:

@@ -11,29 +11,10 @@ from typing import Any
 import numpy as np
 
 from . import _native
+from ._shear import grid_shifts, slice_shifts
 from .dataset import Dataset, dcmread
 from .errors import DicomError, GeometryError, GeometryWarning, NonUniformSpacingWarning, PetctWarning, SUVError
 from .series import SUV_KINDS, SeriesInfo, SuvKind, _attribute, _display, _from_core, _list_files, log, scan
-
-# In-plane drift of the slice positions from the normal (mm) above which a stack counts as sheared
-# (the loader's gantry-tilt warning uses the same 0.01 mm).
-SHEAR_THRESHOLD_MM = 0.01
-
-
-def slice_shifts(origin: Any, direction: Any, offsets: Any, positions: Any) -> np.ndarray:
-    """``(slices, 3)``: ``positions[k] - origin - offsets[k] * n`` (n = first column of ``direction``)."""
-    n = np.asarray(direction, dtype=np.float64).reshape(3, 3)[:, 0]
-    pos = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
-    off = np.asarray(offsets, dtype=np.float64).reshape(-1)
-    return pos - np.asarray(origin, dtype=np.float64)[None, :] - off[:, None] * n[None, :]
-
-
-def grid_shifts(shifts: np.ndarray) -> np.ndarray | None:
-    """The shifts for a native grid: contiguous float64 when some slice drifts more than
-    SHEAR_THRESHOLD_MM, else None (a stack along the normal takes the resampler's ordinary paths)."""
-    if shifts.size == 0 or float(np.sqrt((shifts**2).sum(axis=1)).max()) <= SHEAR_THRESHOLD_MM:
-        return None
-    return np.ascontiguousarray(shifts, dtype=np.float64)
 
 
 class Volume:
@@ -381,13 +362,20 @@ class Volume:
         volume itself keeps the true positions in ``slice_offsets``); turn it into an error with
         ``warnings.simplefilter("error", petct.NonUniformSpacingWarning)``.
 
+        A sheared volume (gantry-tilted CT, :attr:`sheared`): an ITK image cannot describe shear, so the
+        values are resampled onto the unsheared grid of the same slice planes (each slice moved in its
+        own plane by its drift, as dcm2niix's tilt correction) with a :class:`petct.GeometryWarning`.
+
         A 4D volume (dynamic or gated, ``(T, C, H, W)``) gives a 4D image ``(x, y, z, t)`` (the
         frames joined as ``sitk.JoinSeries`` would): t in seconds at each frame's Frame Reference
         Time (dynamic) or Trigger Time (gated) when those are evenly spaced; otherwise origin 0 and
         spacing 1 (the frame index), with the metadata ``petct_time_axis`` saying so and
         ``petct_frame_times_s`` listing the times."""
+        from ._shear import unsheared
         from ._sitk import image
 
+        if self.sheared:
+            array = unsheared(self.array if array is None else np.asarray(array), self, f"{self.label}: to_sitk")
         img, message = image(self, array)
         if message is not None:
             _warn(message, NonUniformSpacingWarning)
