@@ -1,5 +1,7 @@
-/// Resampling when either grid is sheared (slice shifts, e.g. gantry tilt): per voxel, never the
-/// separable or row-interval fast paths, which assume slices stacked along the normal.
+/// Resampling when either grid is sheared (slice shifts, e.g. gantry tilt): never the separable path,
+/// whose in-plane taps serve every slice. A sheared destination adds its shift per slice (runGeneric,
+/// row intervals included: along a row the source position stays linear); a sheared source needs the
+/// shift at each voxel's k, so every voxel is mapped on its own (runSheared).
 struct ShearedShifts {
     /// Per destination slice: its shift in source index units (t mm along n_s, rows, columns).
     let destination: [Double]?
@@ -47,7 +49,8 @@ extension Job {
         return trilinear(kc, y - sy, x - sx)
     }
 
-    /// The per-voxel path for sheared grids (linear, or area as supersampled trilinear).
+    /// The per-voxel path for a sheared source (linear, or area as supersampled trilinear); a sheared
+    /// destination alone goes through runGeneric with `destinationShift`.
     func runSheared(_ range: Range<Int>, _ shifts: ShearedShifts) {
         let plane = d.rows * d.columns
         var nsI = 1, nsJ = 1
@@ -62,7 +65,7 @@ extension Job {
         for k in range {
             let off = d.offset(k)
             var t0 = b[0] + l[0] * off, y0 = b[1] + l[3] * off, x0 = b[2] + l[6] * off
-            if let ds = shifts.destination {
+            if let ds = destinationShift {
                 t0 += ds[3 * k]; y0 += ds[3 * k + 1]; x0 += ds[3 * k + 2]
             }
             let out = dst + k * plane
