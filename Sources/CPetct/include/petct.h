@@ -286,7 +286,8 @@ const char *petct_masks_json(const petct_masks *masks); /* valid until petct_mas
  * bytes or floats, C order), which the caller zeroes first. SEG: nearest neighbour (the SEG pixel whose
  * cell holds the voxel centre, on the nearest SEG plane within half its slice spacing); fractional
  * values >= threshold become 1 in uint8 output. RTSTRUCT: voxel centre inside the nearest contour plane's
- * contours by the even-odd rule (centres on a left/top edge inside, right/bottom edge outside). */
+ * contours by the even-odd rule (centres on a left/top edge inside, right/bottom edge outside). A grid
+ * with slice_shifts places slice k's voxels at their real (shifted) positions. */
 int32_t petct_masks_fill(const petct_masks *masks, size_t index, const petct_grid *grid, uint32_t flags,
                          double threshold, int32_t threads, void *out, size_t out_nbytes, petct_error *err);
 void petct_masks_free(petct_masks *masks);
