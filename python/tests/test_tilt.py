@@ -339,3 +339,16 @@ def test_nifti_and_sitk_of_tilted_ct_are_resampled_onto_the_unsheared_grid(tilte
     assert meta["nifti_unsheared_from_drift_mm"] == pytest.approx(29 * 2 * np.sin(TILT), abs=1e-3)
     ct_nii = np.transpose(np.asarray(nib.load(str(tmp_path / "paired" / "CTres.nii.gz")).dataobj), (2, 1, 0))
     np.testing.assert_array_equal(ct_nii, values)
+
+
+def test_grid_shifts_are_checked_at_the_boundary():
+    g = ((2, 3, 4), (0.0, 0.0, 0.0), (0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0), (2.0, 1.0, 1.0), None)
+    src = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    with pytest.raises(ValueError, match="3 values per slice"):
+        _native.resample(src, g, g + (np.zeros(5),), 0, 0.0, False, 0)
+    with pytest.raises(ValueError, match="destination grid: non-finite slice shift"):
+        _native.resample(src, g, g + (np.array([0, 0, 0, np.nan, 0, 0.0]),), 0, 0.0, False, 0)
+    # one row along c per slice: slice k moved down k rows on the destination side
+    shifted = _native.resample(src, g, g + (np.array([[0, 0, 0], [0, 1.0, 0]]),), 0, -1.0, False, 0)
+    np.testing.assert_array_equal(shifted[0], src[0])
+    np.testing.assert_array_equal(shifted[1], np.vstack([src[1, 1:], np.full((1, 4), -1.0)]))
