@@ -352,3 +352,32 @@ def test_grid_shifts_are_checked_at_the_boundary():
     shifted = _native.resample(src, g, g + (np.array([[0, 0, 0], [0, 1.0, 0]]),), 0, -1.0, False, 0)
     np.testing.assert_array_equal(shifted[0], src[0])
     np.testing.assert_array_equal(shifted[1], np.vstack([src[1, 1:], np.full((1, 4), -1.0)]))
+
+
+def test_crop_of_a_tilted_ct_keeps_its_shifts(tilted):
+    _, study, _, _, _, _ = tilted
+    ct = study.ct
+    part = ct.crop(5, 17)
+    assert part.sheared
+    np.testing.assert_allclose(part.slice_shifts, ct.slice_shifts[5:17], atol=1e-9)
+    for a, b in zip(part.grid(), ct.grid(5, 17)):
+        np.testing.assert_allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float), atol=1e-9)
+    # the first slices alone drift less than 0.01 mm: no shifts, the ordinary paths
+    assert ct.grid(0, 1)[5] is None
+
+
+def test_mask_nifti_of_a_tilted_ct_moves_each_slice_by_its_drift(tilted, tmp_path):
+    nib = pytest.importorskip("nibabel")
+    _, study, _, _, _, _ = tilted
+    expected, boxes = _drawn_boxes()
+    with pytest.warns(petct.GeometryWarning, match="unsheared"):
+        path = petct.save_nifti(expected, str(tmp_path / "box.nii.gz"), like=study.ct)
+    got = np.transpose(np.asarray(nib.load(path).dataobj), (2, 1, 0)).astype(bool)
+    for k, (i0, i1, j0, j1) in boxes.items():
+        rows = np.nonzero(got[k].any(axis=1))[0]
+        cols = np.nonzero(got[k].any(axis=0))[0]
+        drift_rows = k * 2.0 * np.sin(TILT) / 1.2  # slice k's shift along the column direction, in rows
+        np.testing.assert_array_equal(cols, np.arange(j0, j1 + 1))
+        assert abs(rows.mean() - ((i0 + i1) / 2 + drift_rows)) <= 0.5 + 1e-9
+        assert abs(len(rows) - (i1 - i0 + 1)) <= 1
+    assert not got[[k for k in range(CT_SHAPE[0]) if k not in boxes]].any()
