@@ -15,6 +15,9 @@ Rules (also in the README):
   distance between contour planes; a voxel is inside when its centre is inside by the even-odd rule over
   all contours of that plane (holes and islands). A centre exactly on a contour edge is inside on the
   left / top edges (smaller column / row index) and outside on the right / bottom ones.
+- A sheared target (gantry-tilted CT, ``Volume.sheared``; a paired meta dict through its
+  ``slice_positions``): every target slice is where its ``slice_positions`` entry puts it, so a contour or
+  SEG frame drawn on slice k lands on slice k's pixels.
 """
 
 from __future__ import annotations

@@ -171,6 +171,9 @@ def save_nifti(obj: Any, path: Any, like: Any = None, time_step: float | None = 
     a 4D NIfTI ``(W, H, C, T)`` with ``time_step`` seconds in pixdim[4] (default: the median frame
     duration of a dynamic volume's ``frames``, else the median step of their reference or trigger
     times, else 0). Written under a temporary name in the same folder and renamed.
+    A sheared geometry (gantry-tilted CT), which no NIfTI affine describes, is resampled onto the
+    unsheared grid of the affine (each slice moved in its own plane by its drift, as dcm2niix's tilt
+    correction) with a :class:`petct.GeometryWarning`.
     Returns the path.
     """
     p = os.fspath(path)

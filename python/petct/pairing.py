@@ -155,6 +155,7 @@ def pair(
     pet ``(T, C, H, W)`` (every frame on the same grid; the mask is that of one frame); ``frame=t`` pairs
     frame ``t`` only, ``(C, H, W)``. ``masks=True`` adds ``{name: bool array}`` of the study's SEG /
     RTSTRUCT objects on the paired grid (see :func:`petct.load_masks` for the rules), after the mask.
+    A gantry-tilted (sheared) CT is paired at its slices' real positions (``Volume.slice_shifts``).
     The arrays are new: never views of ``study.ct.array`` / ``study.pet.array`` (copies where they are
     not resampled), so writing to them leaves the study alone.
     """
