@@ -244,6 +244,10 @@ def test_rtstruct_drawn_on_tilted_slices_lands_on_those_pixels(tilted, tmp_path)
     path = _rtstruct_3d(str(tmp_path / "rs.dcm"), ct_files, "box", contours)
     got = petct.load_masks(path, like=study.ct)["box"]
     np.testing.assert_array_equal(got, expected)
+    # the meta of a paired folder on the tilted CT carries the real positions too
+    petct.save_paired(study, str(tmp_path / "paired"), target="ct", pet="bqml", crop=None)
+    meta = petct.load_paired(str(tmp_path / "paired"))[2]
+    np.testing.assert_array_equal(petct.load_masks(path, like=meta)["box"], expected)
     old = petct.load_masks(path, like=_not_sheared(study.ct))["box"]
     assert (old != expected).sum() > 100
 
