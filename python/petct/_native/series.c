@@ -255,11 +255,12 @@ native_volume_suv(PyObject *module, PyObject *args)
     return Py_BuildValue("(Ns)", (PyObject *)arr, info != NULL ? info : "");
 }
 
-/* A contiguous float64 copy of `obj` with exactly `n` values, or NULL with ValueError naming `what`. */
+/* A contiguous float64 copy of `obj` (1 to max_dims dimensions) with exactly `n` values, or NULL with
+ * ValueError naming `what`. */
 static PyArrayObject *
-grid_doubles(PyObject *obj, unsigned long long n, const char *what)
+grid_doubles(PyObject *obj, unsigned long long n, int max_dims, const char *what)
 {
-    PyArrayObject *a = (PyArrayObject *)PyArray_FROMANY(obj, NPY_FLOAT64, 1, 2, NPY_ARRAY_IN_ARRAY);
+    PyArrayObject *a = (PyArrayObject *)PyArray_FROMANY(obj, NPY_FLOAT64, 1, max_dims, NPY_ARRAY_IN_ARRAY);
     if (a == NULL)
         return NULL;
     if ((unsigned long long)PyArray_SIZE(a) != n) {
@@ -296,7 +297,7 @@ parse_grid(PyObject *t, petct_grid *g, PyObject **keep)
     g->slice_offsets = NULL;
     g->slice_shifts = NULL;
     if (offsets != Py_None) {
-        PyArrayObject *a = grid_doubles(offsets, k, "slice offsets must have one value per slice");
+        PyArrayObject *a = grid_doubles(offsets, k, 1, "slice offsets must have one value per slice");
         if (a == NULL)
             return -1;
         g->slice_offsets = (const double *)PyArray_DATA(a);
@@ -308,7 +309,7 @@ parse_grid(PyObject *t, petct_grid *g, PyObject **keep)
             PyErr_SetString(PyExc_ValueError, "grid has too many slices");
             return -1;
         }
-        PyArrayObject *a = grid_doubles(shifts, 3 * k, "slice shifts must have 3 values per slice");
+        PyArrayObject *a = grid_doubles(shifts, 3 * k, 2, "slice shifts must have 3 values per slice");
         if (a == NULL) {
             Py_CLEAR(keep[0]);
             return -1;
