@@ -385,3 +385,23 @@ def test_mask_nifti_of_a_tilted_ct_moves_each_slice_by_its_drift(tilted, tmp_pat
         assert abs(rows.mean() - ((i0 + i1) / 2 + drift_rows)) <= 0.5 + 1e-9
         assert abs(len(rows) - (i1 - i0 + 1)) <= 1
     assert not got[[k for k in range(CT_SHAPE[0]) if k not in boxes]].any()
+
+
+def test_rtstruct_of_a_tilted_ct_onto_the_pet_grid_is_an_error_naming_the_contour(tmp_path):
+    # what remains (README Limits): contours tilted against the target slices are refused, not guessed
+    d = str(tmp_path / "study")
+    _, _, _, ct_files = _write_tilted_study(d)
+    _, boxes = _drawn_boxes()
+    ct_g = _ct_geometry()
+    k, (i0, i1, j0, j1) = next(iter(boxes.items()))
+    corners = [(i0 - 0.5, j0 - 0.5), (i0 - 0.5, j1 + 0.5), (i1 + 0.5, j1 + 0.5), (i1 + 0.5, j0 - 0.5)]
+    os.makedirs(os.path.join(d, "RS"))
+    rs = _rtstruct_3d(
+        os.path.join(d, "RS", "rs.dcm"), ct_files, "box", [np.array([ct_g.world(k, i, j) for i, j in corners])]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", petct.GeometryWarning)
+        study = petct.load_study(d)
+    with pytest.raises(petct.GeometryError, match="not in a plane parallel") as exc:
+        petct.pair(study, target="pet", pet="bqml", masks=True)
+    assert rs in str(exc.value) and "(3006,0050)" in str(exc.value)
