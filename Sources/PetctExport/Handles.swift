@@ -190,9 +190,10 @@ func grid(_ g: UnsafePointer<petct_grid>) -> Grid? {
     let direction = withUnsafeBytes(of: c.direction) { Array($0.bindMemory(to: Double.self)) }
     let spacing = withUnsafeBytes(of: c.spacing) { Array($0.bindMemory(to: Double.self)) }
     let offsets = c.slice_offsets.map { Array(UnsafeBufferPointer(start: $0, count: Int(c.slices))) }
+    let shifts = c.slice_shifts.map { Array(UnsafeBufferPointer(start: $0, count: 3 * Int(c.slices))) }
     return Grid(
         slices: Int(c.slices), rows: Int(c.rows), columns: Int(c.columns), origin: origin,
-        direction: direction, spacing: spacing, sliceOffsets: offsets)
+        direction: direction, spacing: spacing, sliceOffsets: offsets, sliceShifts: shifts)
 }
 
 final class MasksHandle {

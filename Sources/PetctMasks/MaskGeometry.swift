@@ -40,6 +40,8 @@ public struct TargetGrid: Sendable {
     let origin: Vec3, normal: Vec3, colDir: Vec3, rowDir: Vec3
     let sliceSpacing: Double, rowSpacing: Double, colSpacing: Double
     let offsets: [Double]
+    /// Per-slice in-plane shifts of a sheared grid (3 values per slice, mm), nil for a stack along n.
+    let shifts: [Double]?
 
     public init(_ g: Grid) throws(DicomError) {
         guard g.slices > 0, g.rows > 0, g.columns > 0, g.origin.count == 3, g.direction.count == 9,
@@ -65,11 +67,23 @@ public struct TargetGrid: Sendable {
         } else {
             offsets = (0..<g.slices).map { Double($0) * g.spacing[0] }
         }
+        if let sh = g.sliceShifts {
+            guard sh.count == 3 * g.slices, sh.allSatisfy({ $0.isFinite }) else {
+                throw DicomError(.argument, "mask grid: slice shifts need three finite values per slice")
+            }
+            shifts = sh
+        } else {
+            shifts = nil
+        }
     }
 
+    /// Centre of slice k's first voxel: origin + offset * n, plus the slice's shift when sheared (so a
+    /// sheared grid's voxels are where its slices really are).
     func sliceOrigin(_ k: Int) -> Vec3 {
         let t = offsets[k]
-        return (origin.0 + t * normal.0, origin.1 + t * normal.1, origin.2 + t * normal.2)
+        let o = (origin.0 + t * normal.0, origin.1 + t * normal.1, origin.2 + t * normal.2)
+        guard let sh = shifts else { return o }
+        return (o.0 + sh[3 * k], o.1 + sh[3 * k + 1], o.2 + sh[3 * k + 2])
     }
     @inline(__always) func point(_ o: Vec3, _ i: Double, _ j: Double) -> Vec3 {
         let y = i * rowSpacing, x = j * colSpacing

@@ -22,7 +22,7 @@
 extern "C" {
 #endif
 
-#define PETCT_ABI_VERSION 8
+#define PETCT_ABI_VERSION 9
 
 /* ---- status / error codes ---------------------------------------------------------------- */
 enum {
@@ -249,13 +249,19 @@ int32_t petct_volume_suv(const petct_volume *vol, const char *kind, double *fact
  *   origin + offset(k) * n + i * spacing[1] * c + j * spacing[2] * r
  * where the columns of `direction` (row-major 3x3) are n, c, r: n the slice normal, c the direction of
  * increasing row index, r of increasing column index. offset(k) = slice_offsets[k] when
- * slice_offsets != NULL (non-uniform slices), else k * spacing[0]. */
+ * slice_offsets != NULL (non-uniform slices), else k * spacing[0].
+ * slice_shifts (ABI 9; NULL for slices stacked along n): 3 doubles per slice (x, y, z, mm), slice k's
+ * in-plane displacement (perpendicular to n) from origin + offset(k) * n, i.e. slice_position[k] -
+ * origin - slice_offset[k] * n of a sheared stack (gantry-tilted CT). Index -> world then adds the shift
+ * interpolated along k (extrapolated with the end intervals, as the offsets are); world -> index takes
+ * k from the position along n first, then the in-plane indices after subtracting the shift at k. */
 typedef struct petct_grid {
     uint64_t slices, rows, columns;
     double origin[3];
     double direction[9];
     double spacing[3];
     const double *slice_offsets;
+    const double *slice_shifts;
 } petct_grid;
 
 #define PETCT_RESAMPLE_LINEAR 0 /* trilinear interpolation */
@@ -280,7 +286,8 @@ const char *petct_masks_json(const petct_masks *masks); /* valid until petct_mas
  * bytes or floats, C order), which the caller zeroes first. SEG: nearest neighbour (the SEG pixel whose
  * cell holds the voxel centre, on the nearest SEG plane within half its slice spacing); fractional
  * values >= threshold become 1 in uint8 output. RTSTRUCT: voxel centre inside the nearest contour plane's
- * contours by the even-odd rule (centres on a left/top edge inside, right/bottom edge outside). */
+ * contours by the even-odd rule (centres on a left/top edge inside, right/bottom edge outside). A grid
+ * with slice_shifts places slice k's voxels at their real (shifted) positions. */
 int32_t petct_masks_fill(const petct_masks *masks, size_t index, const petct_grid *grid, uint32_t flags,
                          double threshold, int32_t threads, void *out, size_t out_nbytes, petct_error *err);
 void petct_masks_free(petct_masks *masks);

@@ -255,19 +255,37 @@ native_volume_suv(PyObject *module, PyObject *args)
     return Py_BuildValue("(Ns)", (PyObject *)arr, info != NULL ? info : "");
 }
 
-/* Fills a petct_grid from (shape(3), origin(3), direction(9), spacing(3), offsets or None).
- * *offsets_keep holds the contiguous float64 offsets array while the grid is in use. */
-static int
-parse_grid(PyObject *t, petct_grid *g, PyObject **offsets_keep)
+/* A contiguous float64 copy of `obj` (1 to max_dims dimensions) with exactly `n` values, or NULL with
+ * ValueError naming `what`. */
+static PyArrayObject *
+grid_doubles(PyObject *obj, unsigned long long n, int max_dims, const char *what)
 {
-    PyObject *offsets;
+    PyArrayObject *a = (PyArrayObject *)PyArray_FROMANY(obj, NPY_FLOAT64, 1, max_dims, NPY_ARRAY_IN_ARRAY);
+    if (a == NULL)
+        return NULL;
+    if ((unsigned long long)PyArray_SIZE(a) != n) {
+        Py_DECREF(a);
+        PyErr_Format(PyExc_ValueError, "%s", what);
+        return NULL;
+    }
+    return a;
+}
+
+/* Fills a petct_grid from (shape(3), origin(3), direction(9), spacing(3), offsets or None[, shifts or None])
+ * (shifts: 3 values per slice, see petct_grid). keep[0] and keep[1] hold the contiguous float64 offsets
+ * and shifts while the grid is in use. */
+static int
+parse_grid(PyObject *t, petct_grid *g, PyObject **keep)
+{
+    PyObject *offsets, *shifts = Py_None;
     unsigned long long k, r, c;
     double o[3], d[9], s[3];
-    *offsets_keep = NULL;
-    if (!PyArg_ParseTuple(
-            t, "(KKK)(ddd)(ddddddddd)(ddd)O;grid must be (shape, origin, direction, spacing, offsets)", &k,
-            &r, &c, &o[0], &o[1], &o[2], &d[0], &d[1], &d[2], &d[3], &d[4], &d[5], &d[6], &d[7], &d[8], &s[0],
-            &s[1], &s[2], &offsets))
+    keep[0] = keep[1] = NULL;
+    if (!PyArg_ParseTuple(t,
+                          "(KKK)(ddd)(ddddddddd)(ddd)O|O;grid must be (shape, origin, direction, spacing, "
+                          "offsets[, shifts])",
+                          &k, &r, &c, &o[0], &o[1], &o[2], &d[0], &d[1], &d[2], &d[3], &d[4], &d[5], &d[6],
+                          &d[7], &d[8], &s[0], &s[1], &s[2], &offsets, &shifts))
         return -1;
     memset(g, 0, sizeof(*g));
     g->slices = k;
@@ -277,17 +295,27 @@ parse_grid(PyObject *t, petct_grid *g, PyObject **offsets_keep)
     memcpy(g->direction, d, sizeof(d));
     memcpy(g->spacing, s, sizeof(s));
     g->slice_offsets = NULL;
+    g->slice_shifts = NULL;
     if (offsets != Py_None) {
-        PyArrayObject *a = (PyArrayObject *)PyArray_FROMANY(offsets, NPY_FLOAT64, 1, 1, NPY_ARRAY_IN_ARRAY);
+        PyArrayObject *a = grid_doubles(offsets, k, 1, "slice offsets must have one value per slice");
         if (a == NULL)
             return -1;
-        if ((unsigned long long)PyArray_SIZE(a) != k) {
-            Py_DECREF(a);
-            PyErr_SetString(PyExc_ValueError, "slice offsets must have one value per slice");
+        g->slice_offsets = (const double *)PyArray_DATA(a);
+        keep[0] = (PyObject *)a;
+    }
+    if (shifts != Py_None) {
+        if (k > ((unsigned long long)1 << 40)) {
+            Py_CLEAR(keep[0]);
+            PyErr_SetString(PyExc_ValueError, "grid has too many slices");
             return -1;
         }
-        g->slice_offsets = (const double *)PyArray_DATA(a);
-        *offsets_keep = (PyObject *)a;
+        PyArrayObject *a = grid_doubles(shifts, 3 * k, 2, "slice shifts must have 3 values per slice");
+        if (a == NULL) {
+            Py_CLEAR(keep[0]);
+            return -1;
+        }
+        g->slice_shifts = (const double *)PyArray_DATA(a);
+        keep[1] = (PyObject *)a;
     }
     return 0;
 }
@@ -302,9 +330,9 @@ native_resample(PyObject *module, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOOifpi", &src_obj, &src_t, &dst_t, &method, &fill, &want_mask, &threads))
         return NULL;
     petct_grid sg, dg;
-    PyObject *skeep = NULL, *dkeep = NULL, *result = NULL;
+    PyObject *skeep[2] = {NULL, NULL}, *dkeep[2] = {NULL, NULL}, *result = NULL;
     PyArrayObject *src = NULL, *dst = NULL, *mask = NULL;
-    if (parse_grid(src_t, &sg, &skeep) < 0 || parse_grid(dst_t, &dg, &dkeep) < 0)
+    if (parse_grid(src_t, &sg, skeep) < 0 || parse_grid(dst_t, &dg, dkeep) < 0)
         goto done;
     src = (PyArrayObject *)PyArray_FROMANY(src_obj, NPY_FLOAT32, 3, 3, NPY_ARRAY_IN_ARRAY);
     if (src == NULL)
@@ -342,8 +370,10 @@ native_resample(PyObject *module, PyObject *args)
     else
         result = Py_NewRef((PyObject *)dst);
 done:
-    Py_XDECREF(skeep);
-    Py_XDECREF(dkeep);
+    for (int q = 0; q < 2; q++) {
+        Py_XDECREF(skeep[q]);
+        Py_XDECREF(dkeep[q]);
+    }
     Py_XDECREF(src);
     Py_XDECREF(dst);
     Py_XDECREF(mask);
@@ -398,13 +428,14 @@ native_masks_fill(PyObject *module, PyObject *args)
         return NULL;
     }
     petct_grid g;
-    PyObject *keep = NULL;
-    if (parse_grid(grid_t, &g, &keep) < 0)
+    PyObject *keep[2] = {NULL, NULL};
+    if (parse_grid(grid_t, &g, keep) < 0)
         return NULL;
     npy_intp dims[3] = {(npy_intp)g.slices, (npy_intp)g.rows, (npy_intp)g.columns};
     PyArrayObject *arr = (PyArrayObject *)PyArray_ZEROS(3, dims, fraction ? NPY_FLOAT32 : NPY_UINT8, 0);
     if (arr == NULL) {
-        Py_XDECREF(keep);
+        Py_XDECREF(keep[0]);
+        Py_XDECREF(keep[1]);
         return NULL;
     }
     petct_error err;
@@ -416,7 +447,8 @@ native_masks_fill(PyObject *module, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     rc = petct_masks_fill(m, (size_t)index, &g, flags, threshold, threads, data, nbytes, &err);
     Py_END_ALLOW_THREADS
-    Py_XDECREF(keep);
+    Py_XDECREF(keep[0]);
+    Py_XDECREF(keep[1]);
     if (rc != PETCT_OK) {
         Py_DECREF(arr);
         return raise_error(module, &err, name);
