@@ -36,7 +36,9 @@ let package = Package(
         .target(name: "DicomDictionary", dependencies: ["DicomBytes"]),
         .target(name: "DicomParser", dependencies: ["DicomBytes", "DicomDictionary"]),
         .target(name: "DicomCodecs", dependencies: ["DicomBytes", "CCharLS", "COpenJPEG"]),
-        .target(name: "DicomPixels", dependencies: ["PetctConcurrency", "DicomBytes", "DicomParser", "DicomCodecs"]),
+        .target(
+            name: "DicomPixels",
+            dependencies: ["PetctConcurrency", "DicomBytes", "DicomDictionary", "DicomParser", "DicomCodecs"]),
         .target(name: "PetctSeries", dependencies: ["PetctConcurrency", "DicomBytes", "DicomParser", "DicomPixels"]),
         .target(name: "PetctSUV", dependencies: ["DicomBytes", "DicomDictionary", "DicomParser"]),
         .target(name: "PetctPairing", dependencies: ["PetctConcurrency", "DicomBytes"]),
@@ -72,7 +74,9 @@ let package = Package(
             linkerSettings: [.linkedLibrary("charls"), .linkedLibrary("openjp2")]),
         .testTarget(
             name: "DicomCodecsTests",
-            dependencies: ["DicomBytes", "DicomCodecs", "CCharLS", "COpenJPEG", "CCodecTestEncoders"]),
+            dependencies: [
+                "DicomBytes", "DicomCodecs", "CCharLS", "COpenJPEG", "CCodecTestEncoders", "PetctTestSupport",
+            ]),
         .testTarget(
             name: "DicomPixelsTests", dependencies: ["DicomBytes", "DicomParser", "DicomPixels", "PetctTestSupport"]),
         .testTarget(

@@ -204,7 +204,9 @@ class BuildSwiftThenExt(build_ext):
 
 # The extension's C files (python/petct/_native/*.c share _native_private.h), relative paths as setuptools wants.
 NATIVE_DIR = "python/petct/_native"
-NATIVE_SOURCES = [f"{NATIVE_DIR}/{name}.c" for name in ("module", "errors", "call", "dataset", "series", "write")]
+NATIVE_SOURCES = [
+    f"{NATIVE_DIR}/{name}.c" for name in ("module", "errors", "call", "dataset", "pixels", "series", "write")
+]
 
 ext = Extension(
     "petct._native",

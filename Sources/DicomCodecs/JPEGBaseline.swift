@@ -45,11 +45,7 @@ public enum JPEGBaselineDecoder {
                         "JPEG: DCT precision \(f.precision) is not 8 (baseline) or 12 (extended)",
                         offset: mp + 2)
                 }
-                if f.rows != expected.rows || f.columns != expected.columns || f.components.count != expected.samples {
-                    throw .malformed(
-                        "JPEG: frame is \(f.rows)x\(f.columns)x\(f.components.count) but the data set says "
-                            + "\(expected.rows)x\(expected.columns)x\(expected.samples)", offset: mp)
-                }
+                try JPEGMarkers.checkFrameSize(f, expected, offset: mp)
                 state = try DCTFrameState(f, dataCount: n, offset: mp)
             case 0xC3:
                 // A lossless stream under a DCT transfer syntax: decode it anyway, as pydicom +
@@ -57,10 +53,8 @@ public enum JPEGBaselineDecoder {
                 if state == nil { return try JPEGLosslessDecoder.decode(data, expected) }
                 throw .malformed("JPEG: more than one frame header", offset: markerOffset)
             case 0xC2, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF:
-                throw DicomError(
-                    .unsupportedTransferSyntax,
-                    "JPEG: SOF marker FF\(jpegHexByte(marker)) is not a sequential DCT Huffman frame (SOF0/SOF1)",
-                    offset: markerOffset)
+                throw JPEGMarkers.unsupportedFrame(
+                    marker, wanted: "sequential DCT Huffman frame (SOF0/SOF1)", offset: markerOffset)
             case 0xCC:
                 throw DicomError(
                     .unsupportedTransferSyntax, "JPEG: arithmetic coding is not supported",

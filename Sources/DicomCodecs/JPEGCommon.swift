@@ -276,6 +276,22 @@ func jpegHexByte(_ b: UInt8) -> String {
 
 /// Marker-level reading shared by the decoders.
 enum JPEGMarkers {
+    /// Throws when the frame header's size differs from the data set's Rows, Columns and Samples per Pixel.
+    static func checkFrameSize(_ f: JPEGFrameHeader, _ expected: FrameExpectation, offset: Int) throws(DicomError) {
+        if f.rows != expected.rows || f.columns != expected.columns || f.components.count != expected.samples {
+            throw .malformed(
+                "JPEG: frame is \(f.rows)x\(f.columns)x\(f.components.count) but the data set says "
+                    + "\(expected.rows)x\(expected.columns)x\(expected.samples)", offset: offset)
+        }
+    }
+
+    /// The error for a start-of-frame marker of a process the decoder does not handle (`wanted` names
+    /// the one it does).
+    static func unsupportedFrame(_ marker: UInt8, wanted: String, offset: Int) -> DicomError {
+        DicomError(
+            .unsupportedTransferSyntax, "JPEG: SOF marker FF\(jpegHexByte(marker)) is not a \(wanted)", offset: offset)
+    }
+
     /// The restart interval of a DRI segment whose payload starts at `mp + 2` and ends at `segEnd`.
     static func restartInterval(_ data: UnsafeRawBufferPointer, _ mp: Int, segEnd: Int) throws(DicomError) -> Int {
         if segEnd - mp != 4 {

@@ -55,11 +55,7 @@ public enum JPEGLosslessDecoder {
                         .unsupportedTransferSyntax,
                         "JPEG lossless: sampling factors \(c.h)x\(c.v) are not supported", offset: mp + 8)
                 }
-                if f.rows != expected.rows || f.columns != expected.columns || f.components.count != expected.samples {
-                    throw .malformed(
-                        "JPEG: frame is \(f.rows)x\(f.columns)x\(f.components.count) but the data set says "
-                            + "\(expected.rows)x\(expected.columns)x\(expected.samples)", offset: mp)
-                }
+                try JPEGMarkers.checkFrameSize(f, expected, offset: mp)
                 let (total, o1) = f.rows.multipliedReportingOverflow(by: f.columns)
                 let (count, o2) = total.multipliedReportingOverflow(by: f.components.count)
                 // Each sample takes at least one bit of entropy-coded data.
@@ -78,10 +74,8 @@ public enum JPEGLosslessDecoder {
                 if frame == nil { return try JPEGBaselineDecoder.decode(data, expected) }
                 throw .malformed("JPEG: more than one frame header", offset: markerOffset)
             case 0xC2, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF:
-                throw DicomError(
-                    .unsupportedTransferSyntax,
-                    "JPEG: SOF marker FF\(jpegHexByte(marker)) is not a lossless Huffman frame (SOF3)",
-                    offset: markerOffset)
+                throw JPEGMarkers.unsupportedFrame(
+                    marker, wanted: "lossless Huffman frame (SOF3)", offset: markerOffset)
             case 0xC4:
                 try tables.parseDHT(data, start: mp + 2, end: segEnd)
             case 0xDD:

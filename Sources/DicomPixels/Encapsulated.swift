@@ -13,16 +13,13 @@ func readLE32(_ a: [UInt8], _ i: Int) -> UInt32 {
 
 /// Encapsulated pixel data (PS3.5 A.4): frame boundaries, as pydicom's `generate_frames` finds them.
 enum Encapsulation {
-    static let itemTag: UInt32 = 0xFFFE_E000
-    static let sequenceDelimiter: UInt32 = 0xFFFE_E0DD
-
     /// Splits the encapsulated value at `range` of `ds.source` into frames, each a list of fragment
     /// byte ranges (absolute in `ds.source`). `expectedFrames` is Number of Frames.
     static func frames(_ ds: Dataset, range: Range<Int>, expectedFrames: Int) throws(DicomError) -> [[Range<Int>]] {
         let src = ds.source
         let end = range.upperBound
         var pos = range.lowerBound
-        let tag = Tag.pixelData
+        let tag = Tags.pixelData
 
         // Basic Offset Table item.
         guard end - pos >= 8 else {
@@ -30,7 +27,7 @@ enum Encapsulation {
                 "encapsulated pixel data is too short for its Basic Offset Table item", offset: pos, tag: tag)
         }
         let botTag = readLE16(src, pos) << 16 | readLE16(src, pos + 2)
-        guard botTag == itemTag else {
+        guard botTag == Tags.item else {
             throw DicomError.malformed(
                 "found tag \(formatTag(botTag)) instead of the (FFFE,E000) Basic Offset Table item",
                 offset: pos, tag: tag)
@@ -53,11 +50,11 @@ enum Encapsulation {
         let fragmentsStart = pos
 
         // Extended Offset Table, preferred when present and consistent.
-        if let ie = ds.index(of: Tag.extendedOffsetTable) {
-            guard let il = ds.index(of: Tag.extendedOffsetTableLengths) else {
+        if let ie = ds.index(of: Tags.extendedOffsetTable) {
+            guard let il = ds.index(of: Tags.extendedOffsetTableLengths) else {
                 throw DicomError(
                     .malformed, "Extended Offset Table (7FE0,0001) without Extended Offset Table Lengths (7FE0,0002)",
-                    tag: Tag.extendedOffsetTableLengths)
+                    tag: Tags.extendedOffsetTableLengths)
             }
             let offsets = uint64Values(ds, ie), lengths = uint64Values(ds, il)
             if offsets.count == lengths.count {
@@ -67,13 +64,13 @@ enum Encapsulation {
                     guard o <= UInt64(end - fragmentsStart), l <= UInt64(end - fragmentsStart) else {
                         throw DicomError.malformed(
                             "an Extended Offset Table entry (offset \(o), length \(l)) lies outside the pixel data",
-                            offset: fragmentsStart, tag: Tag.extendedOffsetTable)
+                            offset: fragmentsStart, tag: Tags.extendedOffsetTable)
                     }
                     let start = fragmentsStart + Int(o) + 8
                     guard start <= end, Int(l) <= end - start else {
                         throw DicomError.malformed(
                             "an Extended Offset Table entry (offset \(o), length \(l)) lies outside the pixel data",
-                            offset: fragmentsStart, tag: Tag.extendedOffsetTable)
+                            offset: fragmentsStart, tag: Tags.extendedOffsetTable)
                     }
                     frames.append([start..<(start + Int(l))])
                 }
@@ -86,7 +83,7 @@ enum Encapsulation {
         var fragments: [Range<Int>] = []
         while end - pos >= 4 {
             let t = readLE16(src, pos) << 16 | readLE16(src, pos + 2)
-            if t == itemTag {
+            if t == Tags.item {
                 guard end - pos >= 8 else {
                     throw DicomError.malformed(
                         "the item at the end of the pixel data has no length", offset: pos, tag: tag)
@@ -105,7 +102,7 @@ enum Encapsulation {
                 }
                 fragments.append(pos..<(pos + length))
                 pos += length
-            } else if t == sequenceDelimiter {
+            } else if t == Tags.sequenceDelimitationItem {
                 break
             } else {
                 throw DicomError.malformed(
@@ -204,18 +201,18 @@ extension PixelLayout {
             throw DicomError(
                 .unsupportedTransferSyntax,
                 "unable to decode the pixel data: \(CodecRegistry.name(of: ts)) (\(ts)) is not supported",
-                tag: Tag.pixelData)
+                tag: Tags.pixelData)
         }
         let all = try Encapsulation.frames(ds, range: dataRange, expectedFrames: info.frames)
         guard all.count >= info.frames else {
             throw DicomError.malformed(
                 "found \(all.count) frame(s) in the encapsulated pixel data, Number of Frames is \(info.frames)",
-                offset: dataRange.lowerBound, tag: Tag.pixelData)
+                offset: dataRange.lowerBound, tag: Tags.pixelData)
         }
         for (k, f) in all.prefix(info.frames).enumerated() where f.isEmpty {
             throw DicomError.malformed(
                 "frame \(k + 1) of the encapsulated pixel data has no fragments",
-                offset: dataRange.lowerBound, tag: Tag.pixelData)
+                offset: dataRange.lowerBound, tag: Tags.pixelData)
         }
         let frames = Array(all.prefix(info.frames))
         var conformed = self
@@ -275,7 +272,7 @@ extension PixelLayout {
         } catch {
             var e = error
             e.message = "frame \(index + 1): " + e.message
-            if e.tag == nil { e.tag = Tag.pixelData }
+            if e.tag == nil { e.tag = Tags.pixelData }
             e.offset = e.offset >= 0 && fragments.count == 1 ? start + e.offset : start
             throw e
         }

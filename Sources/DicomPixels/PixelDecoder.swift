@@ -1,7 +1,13 @@
 import DicomBytes
 import DicomCodecs
+import DicomDictionary
 import DicomParser
 import PetctConcurrency
+
+/// "(GGGG,EEEE) 'Name'", an element as pydicom's pixel messages name it (the name from the data dictionary).
+func elementLabel(_ tag: UInt32) -> String {
+    "\(formatTag(tag)) '\(DataDictionary.entry(for: tag)?.name ?? "")'"
+}
 
 /// Layout of a data set's pixel_array, as pydicom shapes it.
 public struct PixelInfo: Sendable {
@@ -60,18 +66,9 @@ public enum PixelDecoder {
 
     /// Whether the data set has a pixel data element (7FE0,0010), (7FE0,0008) or (7FE0,0009).
     public static func hasPixelData(_ ds: Dataset) -> Bool {
-        ds.index(of: Tag.pixelData) != nil || ds.index(of: Tag.floatPixelData) != nil
-            || ds.index(of: Tag.doubleFloatPixelData) != nil
+        ds.index(of: Tags.pixelData) != nil || ds.index(of: Tags.floatPixelData) != nil
+            || ds.index(of: Tags.doubleFloatPixelData) != nil
     }
-}
-
-/// The generated tag constants (DicomBytes' Tags.swift), with the short names this target uses.
-typealias Tag = Tags
-extension Tags {
-    static var photometric: UInt32 { photometricInterpretation }
-    static var pixelValueTransformation: UInt32 { pixelValueTransformationSequence }
-    static var sharedFunctionalGroups: UInt32 { sharedFunctionalGroupsSequence }
-    static var perFrameFunctionalGroups: UInt32 { perFrameFunctionalGroupsSequence }
 }
 
 extension String {
@@ -83,9 +80,9 @@ enum PixelKeyword {
     case pixelData, floatPixelData, doubleFloatPixelData
     var tag: UInt32 {
         switch self {
-        case .pixelData: return Tag.pixelData
-        case .floatPixelData: return Tag.floatPixelData
-        case .doubleFloatPixelData: return Tag.doubleFloatPixelData
+        case .pixelData: return Tags.pixelData
+        case .floatPixelData: return Tags.floatPixelData
+        case .doubleFloatPixelData: return Tags.doubleFloatPixelData
         }
     }
 }
@@ -169,7 +166,7 @@ struct PixelLayout {
         let element = ds.elements[index]
         // pydicom decodes with the file meta's Transfer Syntax UID; without one, the syntax the data
         // set was read with.
-        var ts = ds.string(Tag.transferSyntaxUID)?.trimmingCharacters() ?? ""
+        var ts = ds.string(Tags.transferSyntaxUID)?.trimmingCharacters() ?? ""
         if ts.isEmpty { ts = ds.transferSyntax }
         info.transferSyntax = ts
         encapsulated = element.flags.contains(.encapsulated) || !TransferSyntaxes.isNative(ts)
@@ -178,98 +175,90 @@ struct PixelLayout {
         }
 
         // Image pixel module, validated as pydicom does.
-        func required(_ tag: UInt32, _ name: String) throws(DicomError) -> Int {
+        func required(_ tag: UInt32) throws(DicomError) -> Int {
             guard let v = ds.int(tag) else {
-                throw DicomError(.malformed, "missing required element \(formatTag(tag)) '\(name)'", tag: tag)
+                throw DicomError(.malformed, "missing required element \(elementLabel(tag))", tag: tag)
             }
             return v
         }
-        let ba = try required(Tag.bitsAllocated, "Bits Allocated")
+        func invalid(_ tag: UInt32, _ value: some Any, _ rule: String = "") -> DicomError {
+            DicomError(.malformed, "a \(elementLabel(tag)) value of '\(value)' is invalid" + rule, tag: tag)
+        }
+        let ba = try required(Tags.bitsAllocated)
         guard ba >= 1, ba <= 64, ba == 1 || ba % 8 == 0 else {
-            throw DicomError(
-                .malformed,
-                "a (0028,0100) 'Bits Allocated' value of '\(ba)' is invalid, it must be 1 or a "
-                    + "multiple of 8 and in the range (1, 64)", tag: Tag.bitsAllocated)
+            throw invalid(Tags.bitsAllocated, ba, ", it must be 1 or a multiple of 8 and in the range (1, 64)")
         }
         info.bitsAllocated = ba
         if keyword == .pixelData {
-            let bs = try required(Tag.bitsStored, "Bits Stored")
+            let bs = try required(Tags.bitsStored)
             guard bs >= 1, bs <= ba else {
-                throw DicomError(
-                    .malformed,
-                    "a (0028,0101) 'Bits Stored' value of '\(bs)' is invalid, it must be in the "
-                        + "range (1, 64) and no greater than the (0028,0100) 'Bits Allocated' value of '\(ba)'",
-                    tag: Tag.bitsStored)
+                throw invalid(
+                    Tags.bitsStored, bs,
+                    ", it must be in the range (1, 64) and no greater than the \(elementLabel(Tags.bitsAllocated)) value of '\(ba)'"
+                )
             }
             info.bitsStored = bs
         } else {
-            info.bitsStored = ds.int(Tag.bitsStored) ?? ba
+            info.bitsStored = ds.int(Tags.bitsStored) ?? ba
         }
-        let columns = try required(Tag.columns, "Columns")
+        let columns = try required(Tags.columns)
         guard columns > 0, columns <= 65535 else {
-            throw DicomError(.malformed, "a (0028,0011) 'Columns' value of '\(columns)' is invalid", tag: Tag.columns)
+            throw invalid(Tags.columns, columns)
         }
         var frames = 1
-        if let i = ds.index(of: Tag.numberOfFrames), ds.ints(at: i).isEmpty,
+        if let i = ds.index(of: Tags.numberOfFrames), ds.ints(at: i).isEmpty,
             let text = ds.text(at: i)?.trimmingCharacters(), !text.isEmpty
         {
             throw DicomError(
-                .malformed, "invalid (0028,0008) 'Number of Frames' value '\(text)'", tag: Tag.numberOfFrames)
+                .malformed, "invalid \(elementLabel(Tags.numberOfFrames)) value '\(text)'", tag: Tags.numberOfFrames)
         }
-        if let i = ds.index(of: Tag.numberOfFrames), let n = ds.ints(at: i).first {
+        if let i = ds.index(of: Tags.numberOfFrames), let n = ds.ints(at: i).first {
             guard n >= 0 else {
-                throw DicomError(
-                    .malformed, "a (0028,0008) 'Number of Frames' value of '\(n)' is invalid",
-                    tag: Tag.numberOfFrames)
+                throw invalid(Tags.numberOfFrames, n)
             }
             guard n <= Int64(Int32.max) else {
                 throw DicomError(
-                    .malformed, "a (0028,0008) 'Number of Frames' value of '\(n)' is too large",
-                    tag: Tag.numberOfFrames)
+                    .malformed, "a \(elementLabel(Tags.numberOfFrames)) value of '\(n)' is too large",
+                    tag: Tags.numberOfFrames)
             }
             frames = n == 0 ? 1 : Int(n)
         }
-        guard let pi = ds.string(Tag.photometric), !pi.isEmpty else {
+        guard let pi = ds.string(Tags.photometricInterpretation), !pi.isEmpty else {
             throw DicomError(
-                .malformed, "missing required element (0028,0004) 'Photometric Interpretation'",
-                tag: Tag.photometric)
+                .malformed, "missing required element \(elementLabel(Tags.photometricInterpretation))",
+                tag: Tags.photometricInterpretation)
         }
         guard knownPhotometric.contains(pi) else {
             throw DicomError(
-                .malformed, "unknown (0028,0004) 'Photometric Interpretation' value '\(pi)'", tag: Tag.photometric)
+                .malformed, "unknown \(elementLabel(Tags.photometricInterpretation)) value '\(pi)'",
+                tag: Tags.photometricInterpretation)
         }
         info.photometric = pi
         if keyword == .pixelData {
-            let pr = try required(Tag.pixelRepresentation, "Pixel Representation")
+            let pr = try required(Tags.pixelRepresentation)
             guard pr == 0 || pr == 1 else {
-                throw DicomError(
-                    .malformed, "a (0028,0103) 'Pixel Representation' value of '\(pr)' is invalid, it must be 0 or 1",
-                    tag: Tag.pixelRepresentation)
+                throw invalid(Tags.pixelRepresentation, pr, ", it must be 0 or 1")
             }
             info.pixelRepresentation = pr
         } else {
-            info.pixelRepresentation = ds.int(Tag.pixelRepresentation) ?? 0
+            info.pixelRepresentation = ds.int(Tags.pixelRepresentation) ?? 0
         }
-        let rows = try required(Tag.rows, "Rows")
+        let rows = try required(Tags.rows)
         guard rows > 0, rows <= 65535 else {
-            throw DicomError(.malformed, "a (0028,0010) 'Rows' value of '\(rows)' is invalid", tag: Tag.rows)
+            throw invalid(Tags.rows, rows)
         }
-        let samples = try required(Tag.samplesPerPixel, "Samples per Pixel")
+        let samples = try required(Tags.samplesPerPixel)
         guard samples == 1 || samples == 3 else {
-            throw DicomError(
-                .malformed, "a (0028,0002) 'Samples per Pixel' value of '\(samples)' is invalid, it must be 1 or 3",
-                tag: Tag.samplesPerPixel)
+            throw invalid(Tags.samplesPerPixel, samples, ", it must be 1 or 3")
         }
         var planar = 0
         if samples == 3 {
-            planar = try required(Tag.planarConfiguration, "Planar Configuration")
+            planar = try required(Tags.planarConfiguration)
             guard planar == 0 || planar == 1 else {
-                throw DicomError(
-                    .malformed, "a (0028,0006) 'Planar Configuration' value of '\(planar)' is invalid",
-                    tag: Tag.planarConfiguration)
+                throw invalid(Tags.planarConfiguration, planar)
             }
         } else {
-            planar = ds.int(Tag.planarConfiguration) ?? 0
+            planar = ds.int(Tags.planarConfiguration) ?? 0
         }
         info.rows = rows; info.columns = columns; info.samples = samples; info.planarConfiguration = planar
 
@@ -278,20 +267,20 @@ struct PixelLayout {
         case .floatPixelData:
             guard ba == 32 else {
                 throw DicomError(
-                    .malformed, "Float Pixel Data needs 32 bits allocated, not \(ba)", tag: Tag.bitsAllocated)
+                    .malformed, "Float Pixel Data needs 32 bits allocated, not \(ba)", tag: Tags.bitsAllocated)
             }
             info.dtypeKind = UInt8(ascii: "f"); info.itemsize = 4
         case .doubleFloatPixelData:
             guard ba == 64 else {
                 throw DicomError(
-                    .malformed, "Double Float Pixel Data needs 64 bits allocated, not \(ba)", tag: Tag.bitsAllocated)
+                    .malformed, "Double Float Pixel Data needs 64 bits allocated, not \(ba)", tag: Tags.bitsAllocated)
             }
             info.dtypeKind = UInt8(ascii: "f"); info.itemsize = 8
         case .pixelData:
             guard ba == 1 || ba == 8 || ba == 16 || ba == 32 || ba == 64 else {
                 throw DicomError(
                     .malformed, "no NumPy data type holds pixel data with \(ba) bits allocated",
-                    tag: Tag.bitsAllocated)
+                    tag: Tags.bitsAllocated)
             }
             info.dtypeKind = ba == 1 || info.pixelRepresentation == 0 ? UInt8(ascii: "u") : UInt8(ascii: "i")
             info.itemsize = ba == 1 ? 1 : ba / 8
@@ -323,7 +312,7 @@ struct PixelLayout {
         } else if pi == "YBR_FULL" || pi == "YBR_FULL_422" {
             guard samples == 3 else {
                 throw DicomError(
-                    .malformed, "photometric interpretation \(pi) needs 3 samples per pixel", tag: Tag.samplesPerPixel)
+                    .malformed, "photometric interpretation \(pi) needs 3 samples per pixel", tag: Tags.samplesPerPixel)
             }
             try checkConvertible(pi)
             toRGB = true
@@ -333,7 +322,7 @@ struct PixelLayout {
             guard ba != 1 else {
                 throw DicomError(
                     .unsupportedTransferSyntax, "encapsulated bit-packed (1 bit allocated) pixel data is not supported",
-                    tag: Tag.bitsAllocated)
+                    tag: Tags.bitsAllocated)
             }
             // pydicom's RLE decoders return planar frames and its JPEG-LS plugin declares interleaved
             // ones; for the other codecs pydicom reshapes the decoded frame with the data set's value.
@@ -380,7 +369,7 @@ struct PixelLayout {
             throw DicomError(
                 .malformed,
                 "cannot convert \(pi) pixel data with \(info.bitsAllocated) bits allocated to RGB "
-                    + "(only unsigned 8-bit data can be converted)", tag: Tag.bitsAllocated)
+                    + "(only unsigned 8-bit data can be converted)", tag: Tags.bitsAllocated)
         }
     }
 
@@ -396,7 +385,7 @@ struct PixelLayout {
         var frameBits = valuesPerFrame * info.bitsAllocated
         if ybr422 {
             guard info.bitsAllocated >= 8 else {
-                throw DicomError(.malformed, "YBR_FULL_422 pixel data cannot be bit-packed", tag: Tag.bitsAllocated)
+                throw DicomError(.malformed, "YBR_FULL_422 pixel data cannot be bit-packed", tag: Tags.bitsAllocated)
             }
             frameBits = (valuesPerFrame * (info.bitsAllocated / 8)) / 3 * 2 * 8
         }
@@ -427,7 +416,7 @@ struct PixelLayout {
                     throw DicomError.malformed(
                         "the pixel data is \(actual) bytes long, a third larger than expected (\(expected)): "
                             + "the photometric interpretation YBR_FULL_422 is probably wrong",
-                        offset: dataRange.lowerBound, tag: Tag.photometric)
+                        offset: dataRange.lowerBound, tag: Tags.photometricInterpretation)
                 }
             } else {
                 // pydicom keeps whole excess frames.
@@ -444,7 +433,9 @@ struct PixelLayout {
         }
         nativeBytes = try expectedBytes(frames)
         if ybr422 && (frames * info.rows * info.columns) % 2 != 0 {
-            throw DicomError(.malformed, "YBR_FULL_422 pixel data needs an even number of pixels", tag: Tag.photometric)
+            throw DicomError(
+                .malformed, "YBR_FULL_422 pixel data needs an even number of pixels",
+                tag: Tags.photometricInterpretation)
         }
         swapBytes = big && info.itemsize > 1 && info.bitsAllocated > 8
         swapPairs = big && info.bitsAllocated == 8 && keyword == .pixelData && element.vr == vrCode("OW")

@@ -1,4 +1,5 @@
 import DicomBytes
+import DicomDictionary
 import DicomParser
 
 /// Modality LUT rescale of one frame: value = stored * slope + intercept.
@@ -17,13 +18,13 @@ extension PixelDecoder {
     /// with a `.malformed` error naming the element: it is never replaced by 1 / 0.
     public static func rescale(_ ds: Dataset, frames: Int) throws(DicomError) -> [Rescale] {
         let top = Rescale(
-            slope: try finite(ds, Tag.rescaleSlope, nil) ?? 1,
-            intercept: try finite(ds, Tag.rescaleIntercept, nil) ?? 0)
+            slope: try finite(ds, Tags.rescaleSlope, nil) ?? 1,
+            intercept: try finite(ds, Tags.rescaleIntercept, nil) ?? 0)
         var shared = top
-        if let item = ds.items(Tag.sharedFunctionalGroups).first, let r = try transformation(ds, in: item) {
+        if let item = ds.items(Tags.sharedFunctionalGroupsSequence).first, let r = try transformation(ds, in: item) {
             shared = r
         }
-        let perFrame = ds.items(Tag.perFrameFunctionalGroups)
+        let perFrame = ds.items(Tags.perFrameFunctionalGroupsSequence)
         var out = [Rescale](repeating: shared, count: max(frames, 0))
         for k in 0..<min(frames, perFrame.count) {
             if let r = try transformation(ds, in: perFrame[k]) { out[k] = r }
@@ -33,9 +34,9 @@ extension PixelDecoder {
 
     /// Slope/intercept of the Pixel Value Transformation Sequence in a functional group item.
     private static func transformation(_ ds: Dataset, in item: Int) throws(DicomError) -> Rescale? {
-        guard let t = ds.items(Tag.pixelValueTransformation, in: item).first else { return nil }
-        let slope = try finite(ds, Tag.rescaleSlope, t)
-        let intercept = try finite(ds, Tag.rescaleIntercept, t)
+        guard let t = ds.items(Tags.pixelValueTransformationSequence, in: item).first else { return nil }
+        let slope = try finite(ds, Tags.rescaleSlope, t)
+        let intercept = try finite(ds, Tags.rescaleIntercept, t)
         if slope == nil && intercept == nil { return nil }
         return Rescale(slope: slope ?? 1, intercept: intercept ?? 0)
     }
@@ -49,7 +50,7 @@ extension PixelDecoder {
 
 /// The error for a RescaleSlope / RescaleIntercept that is NaN or infinite (shared with the volume code).
 public func nonFiniteRescale(_ tag: UInt32, _ value: Double) -> DicomError {
-    let name = tag == 0x0028_1053 ? "RescaleSlope" : "RescaleIntercept"
+    let name = DataDictionary.entry(for: tag)?.keyword ?? "Rescale"
     return DicomError(
         .malformed, "\(name) \(formatTag(tag)) is \(value), not a finite number: refusing to rescale",
         tag: tag)

@@ -15,123 +15,6 @@ import PetctPairing
 import PetctSUV
 import PetctSeries
 
-// MARK: - helpers
-
-let statusOK = Int32(PETCT_OK)
-
-/// Fills a C error record; message truncated to fit (on a UTF-8 boundary).
-func fill(_ err: UnsafeMutablePointer<petct_error>?, _ e: DicomError) -> Int32 {
-    guard let err else { return e.kind.rawValue }
-    err.pointee.code = e.kind.rawValue
-    err.pointee.tag = e.tag ?? PETCT_NO_TAG
-    err.pointee.offset = Int64(e.offset)
-    err.pointee.os_errno = e.osErrno
-    err.pointee.reserved = 0
-    err.pointee.item_index = Int64(e.itemIndex)
-    copyCString(FilePath.display(e.message), into: &err.pointee.message)
-    return e.kind.rawValue
-}
-
-func copyCString<T>(_ s: String, into tuple: inout T) {
-    withUnsafeMutableBytes(of: &tuple) { raw in
-        let cap = raw.count - 1
-        var utf8 = Array(s.utf8)
-        if utf8.count > cap {
-            var n = cap
-            while n > 0 && (utf8[n] & 0xC0) == 0x80 { n -= 1 }  // do not cut a code point
-            utf8 = Array(utf8[0..<n])
-        }
-        for (i, b) in utf8.enumerated() { raw[i] = b }
-        raw[utf8.count] = 0
-    }
-}
-
-func argumentError(_ err: UnsafeMutablePointer<petct_error>?, _ message: String) -> Int32 {
-    fill(err, DicomError(.argument, message))
-}
-
-/// True when Swift's `Element` has exactly the layout of `petct_element` (same size, field offsets and
-/// kind/flag bytes equal to the raw values), so the element table is handed to C as it is, without a
-/// second copy (an element-heavy file would otherwise hold two 40-byte records per element).
-let elementLayoutMatches: Bool = {
-    typealias E = Element
-    guard MemoryLayout<E>.size == MemoryLayout<petct_element>.size,
-        MemoryLayout<E>.stride == MemoryLayout<petct_element>.stride,
-        MemoryLayout<E>.alignment == MemoryLayout<petct_element>.alignment,
-        MemoryLayout<E>.offset(of: \E.tag) == 0, MemoryLayout<E>.offset(of: \E.vr) == 4,
-        MemoryLayout<E>.offset(of: \E.kind) == 6, MemoryLayout<E>.offset(of: \E.flags) == 7,
-        MemoryLayout<E>.offset(of: \E.count) == 8, MemoryLayout<E>.offset(of: \E.descendants) == 12,
-        MemoryLayout<E>.offset(of: \E.valueOffset) == 16, MemoryLayout<E>.offset(of: \E.valueLength) == 24,
-        MemoryLayout<E>.offset(of: \E.fileOffset) == 32
-    else { return false }
-    // Enum payload bytes must equal the raw values.
-    for raw in UInt8(0)...9 {
-        guard let k = ValueKind(rawValue: raw) else { return false }
-        let byte = withUnsafeBytes(of: k) { $0[0] }
-        if byte != raw { return false }
-    }
-    return true
-}()
-
-/// A stable copy of an array, owned by a handle: allocated and filled once, freed in `deinit`, so a
-/// pointer handed to C never escapes a `withUnsafeBufferPointer` closure.
-final class OwnedBuffer<T> {
-    let pointer: UnsafeMutablePointer<T>?
-    let count: Int
-    init(_ values: some Collection<T>) {
-        count = values.count
-        if count == 0 {
-            pointer = nil
-            return
-        }
-        let p = UnsafeMutablePointer<T>.allocate(capacity: count)
-        _ = UnsafeMutableBufferPointer(start: p, count: count).initialize(from: values)
-        pointer = p
-    }
-    deinit {
-        guard let pointer else { return }
-        pointer.deinitialize(count: count)
-        pointer.deallocate()
-    }
-}
-
-/// Owner of a Dataset handed to C. The element table (in the C layout) and the value heap are copied
-/// once into buffers the handle owns; the view points into them. The source bytes (which hold the
-/// pixel data) are not copied: the Dataset keeps them and `source` exposes them without a copy.
-final class DatasetHandle {
-    let dataset: Dataset
-    let cElements: OwnedBuffer<petct_element>
-    let heap: OwnedBuffer<UInt8>
-    init(_ ds: Dataset) {
-        dataset = ds
-        cElements = OwnedBuffer(
-            ds.elements.lazy.map { e in
-                petct_element(
-                    tag: e.tag, vr: e.vr, kind: e.kind.rawValue, flags: e.flags.rawValue, count: e.count,
-                    descendants: e.descendants, value_offset: UInt64(e.valueOffset),
-                    value_length: UInt64(e.valueLength), file_offset: Int64(e.fileOffset))
-            })
-        heap = OwnedBuffer(ds.heap)
-    }
-    static func from(_ p: OpaquePointer?) -> DatasetHandle? {
-        guard let p else { return nil }
-        return Unmanaged<DatasetHandle>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
-    }
-}
-
-func readOptions(_ flags: UInt32) -> ReadOptions {
-    ReadOptions(
-        stopBeforePixels: flags & PETCT_READ_STOP_BEFORE_PIXELS != 0,
-        force: flags & PETCT_READ_FORCE != 0,
-        decodeCharset: flags & PETCT_READ_NO_CHARSET == 0)
-}
-
-func publish(_ ds: Dataset, _ out: UnsafeMutablePointer<OpaquePointer?>) -> Int32 {
-    let handle = DatasetHandle(ds)
-    out.pointee = OpaquePointer(Unmanaged.passRetained(handle).toOpaque())
-    return statusOK
-}
-
 // MARK: - reading
 
 @_cdecl("petct_read_file")
@@ -313,53 +196,19 @@ public func petct_dict_lookup_keyword(_ keyword: UnsafePointer<CChar>?, _ tag: U
 
 // MARK: - series scan
 
-/// A Swift-owned, NUL-terminated UTF-8 copy of a JSON document, allocated and copied once, freed with
-/// its owner (`deinit`): the pointer handed to C stays valid as long as the owner lives.
-final class CText {
-    let storage: OwnedBuffer<CChar>
-    init(_ s: String) { storage = OwnedBuffer(s.utf8CString) }
-    var pointer: UnsafePointer<CChar> { UnsafePointer(storage.pointer!) }
-}
-
-func pathList(_ paths: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int) -> [String]? {
-    guard count >= 0, paths != nil || count == 0 else { return nil }
-    var out: [String] = []
-    out.reserveCapacity(count)
-    for i in 0..<count {
-        guard let p = paths![i] else { return nil }
-        out.append(FilePath.escaped(cString: p))  // lossless: bytes that are not UTF-8 survive
-    }
-    return out
-}
-
-func retain<T: AnyObject>(_ obj: T) -> OpaquePointer { OpaquePointer(Unmanaged.passRetained(obj).toOpaque()) }
-func borrow<T: AnyObject>(_ p: OpaquePointer?, as _: T.Type) -> T? {
-    guard let p else { return nil }
-    return Unmanaged<T>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
-}
-func release<T: AnyObject>(_ p: OpaquePointer?, as _: T.Type) {
-    guard let p else { return }
-    Unmanaged<T>.fromOpaque(UnsafeRawPointer(p)).release()
-}
-
-/// A scan: its JSON document and, with PETCT_SCAN_KEEP_HEADERS, the parsed header of every file it read.
-final class ScanHandle {
-    let json: CText
-    let headers: [String: Dataset]
-    init(json: String, headers: [String: Dataset]) { self.json = CText(json); self.headers = headers }
-}
-
 @_cdecl("petct_scan_files")
 public func petct_scan_files(
     _ paths: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int, _ threads: Int32,
-    _ flags: UInt32, _ cancel: UnsafePointer<Int32>?, _ out: UnsafeMutablePointer<OpaquePointer?>?,
-    _ err: UnsafeMutablePointer<petct_error>?
+    _ flags: UInt32, _ cancel: UnsafePointer<Int32>?, _ filesDone: UnsafeMutablePointer<Int64>?,
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ err: UnsafeMutablePointer<petct_error>?
 ) -> Int32 {
     guard let out, let list = pathList(paths, count) else { return argumentError(err, "bad path list") }
     out.pointee = nil
     let keep = flags & UInt32(PETCT_SCAN_KEEP_HEADERS) != 0
     let flag = CancelFlag(cancel)
-    let r = SeriesScanner.scanKeepingHeaders(paths: list, threads: Int(threads), keep: keep, cancel: flag)
+    let report: ((Int) -> Void)? = filesDone.map { p in { n in storeCounter(p, Int64(n)) } }
+    let r = SeriesScanner.scanKeepingHeaders(
+        paths: list, threads: Int(threads), keep: keep, cancel: flag, filesDone: report)
     if flag.isSet { return fill(err, DicomError(.cancelled, "interrupted")) }
     out.pointee = retain(ScanHandle(json: JSONEncoding.scan(r.result), headers: r.headers))
     return statusOK
@@ -374,33 +223,6 @@ public func petct_scan_json(_ scan: OpaquePointer?) -> UnsafePointer<CChar>? {
 public func petct_scan_free(_ scan: OpaquePointer?) { release(scan, as: ScanHandle.self) }
 
 // MARK: - volumes
-
-final class VolumeHandle {
-    let plan: VolumePlan
-    let json: CText
-    /// The SUV reports computed so far, one per kind, each kept until the volume is freed so the pointer
-    /// petct_volume_suv hands out stays valid. Guarded by `lock`: calls on one volume may run at once.
-    private var reports: [String: CText] = [:]
-    private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    init(_ plan: VolumePlan) {
-        self.plan = plan
-        json = CText(JSONEncoding.volume(plan.info))
-        pthread_mutex_init(lock, nil)
-    }
-    deinit {
-        pthread_mutex_destroy(lock)
-        lock.deallocate()
-    }
-    /// The report kept for `kind`: the first one stored (a later computation gives the same text).
-    func keepReport(_ text: String, kind: String) -> UnsafePointer<CChar> {
-        pthread_mutex_lock(lock)
-        defer { pthread_mutex_unlock(lock) }
-        if let kept = reports[kind] { return kept.pointer }
-        let owned = CText(text)
-        reports[kind] = owned
-        return owned.pointer
-    }
-}
 
 @_cdecl("petct_volume_open")
 public func petct_volume_open(
@@ -483,20 +305,6 @@ public func petct_volume_suv(
 
 // MARK: - resampling
 
-func grid(_ g: UnsafePointer<petct_grid>) -> Grid? {
-    let c = g.pointee
-    guard c.slices > 0, c.rows > 0, c.columns > 0, c.slices < 1 << 20, c.rows < 1 << 20, c.columns < 1 << 20 else {
-        return nil
-    }
-    let origin = withUnsafeBytes(of: c.origin) { Array($0.bindMemory(to: Double.self)) }
-    let direction = withUnsafeBytes(of: c.direction) { Array($0.bindMemory(to: Double.self)) }
-    let spacing = withUnsafeBytes(of: c.spacing) { Array($0.bindMemory(to: Double.self)) }
-    let offsets = c.slice_offsets.map { Array(UnsafeBufferPointer(start: $0, count: Int(c.slices))) }
-    return Grid(
-        slices: Int(c.slices), rows: Int(c.rows), columns: Int(c.columns), origin: origin,
-        direction: direction, spacing: spacing, sliceOffsets: offsets)
-}
-
 @_cdecl("petct_resample")
 public func petct_resample(
     _ src: UnsafePointer<Float>?, _ srcGrid: UnsafePointer<petct_grid>?,
@@ -521,12 +329,6 @@ public func petct_resample(
 }
 
 // MARK: - segmentations
-
-final class MasksHandle {
-    let set: MaskSet
-    let json: CText
-    init(_ set: MaskSet) { self.set = set; json = CText(JSONEncoding.masks(set.infos)) }
-}
 
 @_cdecl("petct_masks_open")
 public func petct_masks_open(
@@ -610,21 +412,6 @@ public func petct_core_version() -> UnsafePointer<CChar> {
     UnsafeRawPointer(coreVersion.utf8Start).assumingMemoryBound(to: CChar.self)
 }
 
-/// The lists of petct_list, each built once (a global `let`) and never freed or written again: static
-/// storage for C.
-nonisolated(unsafe) let coreLists: [UnsafePointer<CChar>] = {
-    func vrName(_ code: UInt16) -> String {
-        String(decoding: [UInt8(code & 0xFF), UInt8(code >> 8)], as: UTF8.self)
-    }
-    let lists = [TransferSyntax.native, SUVKind.allCases.map(\.rawValue), VRCode.singleValuedText.map(vrName)]
-    return lists.map { names in
-        let text = Array(names.joined(separator: "\\").utf8CString)
-        let p = UnsafeMutablePointer<CChar>.allocate(capacity: text.count)
-        p.initialize(from: text, count: text.count)
-        return UnsafePointer(p)
-    }
-}()
-
 @_cdecl("petct_list")
 public func petct_list(_ which: Int32) -> UnsafePointer<CChar>? {
     which >= 0 && Int(which) < coreLists.count ? coreLists[Int(which)] : nil
@@ -653,26 +440,6 @@ public func petct_codec_status(_ codec: Int32, _ buf: UnsafeMutablePointer<CChar
 }
 
 // MARK: - writing
-
-/// The writer's records from their C layout (`count` records at `elements`, checked non-NULL).
-func writeElements(_ elements: UnsafePointer<petct_write_element>?, _ count: Int) throws(DicomError) -> [WriteElement] {
-    var list: [WriteElement] = []
-    list.reserveCapacity(count)
-    for i in 0..<count {
-        let c = elements![i]
-        guard let kind = ValueKind(rawValue: c.kind), c.value_offset <= UInt64(Int.max),
-            c.value_length <= UInt64(Int.max)
-        else {
-            throw DicomError(.argument, "record \(i): bad value kind or range", tag: c.tag)
-        }
-        list.append(
-            WriteElement(
-                tag: c.tag, vr: c.vr, kind: kind, count: c.count, descendants: c.descendants,
-                valueOffset: Int(c.value_offset), valueLength: Int(c.value_length),
-                encapsulated: UInt32(c.flags) & PETCT_WRITE_ENCAPSULATED != 0))
-    }
-    return list
-}
 
 @_cdecl("petct_write_file")
 public func petct_write_file(
@@ -715,6 +482,9 @@ public func petct_encode_read(
         let list = try writeElements(elements, count)
         let bytes = try list.withUnsafeBufferPointer { (ep) throws(DicomError) -> [UInt8] in
             try DicomFileWriter.encode(elements: ep, heap: UnsafeRawBufferPointer(start: heap, count: heapLength))
+        }
+        if flags & PETCT_ENCODE_ONLY != 0 {  // the bytes themselves, read out with petct_dataset_copy_source
+            return publish(encodedBytes(bytes), out)
         }
         return publish(try DicomReader.read(bytes: bytes, options: readOptions(flags)), out)
     } catch {

@@ -4,516 +4,6 @@ import DicomPixels
 import PetctPairing
 import PetctSeries
 
-/// Tags of DICOM SEG and RTSTRUCT objects.
-enum MTag {
-    static let sopInstanceUID: UInt32 = 0x0008_0018
-    static let modality: UInt32 = 0x0008_0060
-    static let referencedSeriesSequence: UInt32 = 0x0008_1115
-    static let referencedInstanceSequence: UInt32 = 0x0008_114A
-    static let referencedSOPInstanceUID: UInt32 = 0x0008_1155
-    static let sliceThickness: UInt32 = 0x0018_0050
-    static let spacingBetweenSlices: UInt32 = 0x0018_0088
-    static let seriesInstanceUID: UInt32 = 0x0020_000E
-    static let imagePositionPatient: UInt32 = 0x0020_0032
-    static let imageOrientationPatient: UInt32 = 0x0020_0037
-    static let frameOfReferenceUID: UInt32 = 0x0020_0052
-    static let planePositionSequence: UInt32 = 0x0020_9113
-    static let planeOrientationSequence: UInt32 = 0x0020_9116
-    static let pixelSpacing: UInt32 = 0x0028_0030
-    static let pixelMeasuresSequence: UInt32 = 0x0028_9110
-    static let referencedFrameOfReferenceSequence: UInt32 = 0x3006_0010
-    static let rtReferencedStudySequence: UInt32 = 0x3006_0012
-    static let rtReferencedSeriesSequence: UInt32 = 0x3006_0014
-    static let contourImageSequence: UInt32 = 0x3006_0016
-    static let structureSetROISequence: UInt32 = 0x3006_0020
-    static let roiNumber: UInt32 = 0x3006_0022
-    static let referencedFrameOfReferenceUID: UInt32 = 0x3006_0024
-    static let roiName: UInt32 = 0x3006_0026
-    static let roiContourSequence: UInt32 = 0x3006_0039
-    static let contourSequence: UInt32 = 0x3006_0040
-    static let contourGeometricType: UInt32 = 0x3006_0042
-    static let contourData: UInt32 = 0x3006_0050
-    static let referencedROINumber: UInt32 = 0x3006_0084
-    static let segmentationType: UInt32 = 0x0062_0001
-    static let segmentSequence: UInt32 = 0x0062_0002
-    static let segmentNumber: UInt32 = 0x0062_0004
-    static let segmentLabel: UInt32 = 0x0062_0005
-    static let segmentIdentificationSequence: UInt32 = 0x0062_000A
-    static let referencedSegmentNumber: UInt32 = 0x0062_000B
-    static let maximumFractionalValue: UInt32 = 0x0062_000E
-    static let sharedFunctionalGroups: UInt32 = 0x5200_9229
-    static let perFrameFunctionalGroups: UInt32 = 0x5200_9230
-}
-
-typealias Vec3 = (Double, Double, Double)
-@inline(__always) func dot(_ a: Vec3, _ b: Vec3) -> Double { a.0 * b.0 + a.1 * b.1 + a.2 * b.2 }
-@inline(__always) func sub(_ a: Vec3, _ b: Vec3) -> Vec3 { (a.0 - b.0, a.1 - b.1, a.2 - b.2) }
-@inline(__always) func cross(_ a: Vec3, _ b: Vec3) -> Vec3 {
-    (a.1 * b.2 - a.2 * b.1, a.2 * b.0 - a.0 * b.2, a.0 * b.1 - a.1 * b.0)
-}
-func norm(_ a: Vec3) -> Double { dot(a, a).squareRoot() }
-
-/// One frame of a SEG: where it lies and which segment it belongs to.
-struct SegFrame {
-    var position: Vec3
-    var segment: Int
-    var offset: Double = 0  // position projected on the SEG normal
-}
-
-/// A parsed DICOM SEG: decoded frames (one byte per pixel) and their geometry.
-final class SegObject: @unchecked Sendable {
-    let path: String
-    let rows: Int, columns: Int
-    let fractional: Bool
-    let maxFractional: Double
-    let rowDir: Vec3, colDir: Vec3, normal: Vec3
-    let rowSpacing: Double, colSpacing: Double  // between rows, between columns
-    let halfThickness: Double?
-    var frames: [SegFrame]
-    let pixels: [UInt8]
-    var segments: [(number: Int, label: String)] = []
-
-    init(path: String, ds: Dataset) throws(DicomError) {
-        self.path = path
-        func fail(_ msg: String, _ tag: UInt32, at index: Int? = nil) -> DicomError {
-            let off = index.map { ds.elements[$0].fileOffset } ?? -1
-            return DicomError(.malformed, "\(path): SEG \(msg)", offset: off, tag: tag)
-        }
-        let type = (ds.string(MTag.segmentationType) ?? "").trimmingCharacters()
-        guard type == "BINARY" || type == "FRACTIONAL" else {
-            throw fail(
-                "SegmentationType is \(type.isEmpty ? "missing" : "'\(type)'"), not BINARY or FRACTIONAL",
-                MTag.segmentationType)
-        }
-        fractional = type == "FRACTIONAL"
-        maxFractional = fractional ? Double(ds.int(MTag.maximumFractionalValue) ?? 255) : 1
-        guard maxFractional > 0 else { throw fail("MaximumFractionalValue must be > 0", MTag.maximumFractionalValue) }
-        for item in ds.items(MTag.segmentSequence) {
-            guard let n = ds.int(MTag.segmentNumber, in: item) else {
-                throw fail("segment without SegmentNumber", MTag.segmentNumber, at: item)
-            }
-            let label = (ds.string(MTag.segmentLabel, in: item) ?? "").trimmingCharacters()
-            segments.append((n, label.isEmpty ? "segment \(n)" : label))
-        }
-        guard !segments.isEmpty else { throw fail("has no SegmentSequence items", MTag.segmentSequence) }
-
-        let info = try PixelDecoder.info(ds)
-        guard info.itemsize == 1, info.samples == 1, info.rows > 0, info.columns > 0 else {
-            throw fail(
-                "pixel data must be 1 or 8 bits, one sample (has \(info.bitsAllocated) bits, \(info.samples) samples)",
-                0x7FE0_0010)
-        }
-        rows = info.rows; columns = info.columns
-        var buf = [UInt8](repeating: 0, count: info.nbytes)
-        let decoded: Result<Void, DicomError> = buf.withUnsafeMutableBytes { raw in
-            do throws(DicomError) { try PixelDecoder.decode(ds, into: raw); return .success(()) } catch {
-                return .failure(error)
-            }
-        }
-        try decoded.get()
-        pixels = buf
-        let frameCount = info.frames
-
-        let shared = ds.items(MTag.sharedFunctionalGroups).first
-        let perFrame = ds.items(MTag.perFrameFunctionalGroups)
-        guard perFrame.count == frameCount else {
-            throw fail(
-                "has \(perFrame.count) PerFrameFunctionalGroupsSequence items for \(frameCount) frames",
-                MTag.perFrameFunctionalGroups)
-        }
-        /// The first item of `seq` in the frame's group, else in the shared group.
-        func group(_ seq: UInt32, _ frame: Int) -> Int? {
-            if let it = ds.items(seq, in: perFrame[frame]).first { return it }
-            if let shared, let it = ds.items(seq, in: shared).first { return it }
-            return nil
-        }
-        guard let orientItem = group(MTag.planeOrientationSequence, 0) else {
-            throw fail("frame 1 has no PlaneOrientationSequence (per-frame or shared)", MTag.planeOrientationSequence)
-        }
-        let iop = ds.doubles(MTag.imageOrientationPatient, in: orientItem)
-        guard iop.count == 6, iop.allSatisfy({ $0.isFinite }) else {
-            throw fail("ImageOrientationPatient needs 6 finite values", MTag.imageOrientationPatient, at: orientItem)
-        }
-        let rd = (iop[0], iop[1], iop[2]), cd = (iop[3], iop[4], iop[5])
-        guard abs(norm(rd) - 1) < 1e-3, abs(norm(cd) - 1) < 1e-3, abs(dot(rd, cd)) < 1e-3 else {
-            throw fail(
-                "ImageOrientationPatient is not two orthonormal vectors", MTag.imageOrientationPatient, at: orientItem)
-        }
-        rowDir = rd; colDir = cd; normal = cross(rd, cd)
-        guard let measures = group(MTag.pixelMeasuresSequence, 0) else {
-            throw fail("has no PixelMeasuresSequence (per-frame or shared)", MTag.pixelMeasuresSequence)
-        }
-        let ps = ds.doubles(MTag.pixelSpacing, in: measures)
-        guard ps.count == 2, ps.allSatisfy({ $0.isFinite && $0 > 0 }) else {
-            throw fail("PixelSpacing needs 2 positive values", MTag.pixelSpacing, at: measures)
-        }
-        rowSpacing = ps[0]; colSpacing = ps[1]
-        let between = ds.double(MTag.spacingBetweenSlices, in: measures)
-        let thickness = ds.double(MTag.sliceThickness, in: measures)
-
-        var fr: [SegFrame] = []
-        fr.reserveCapacity(frameCount)
-        let known = Set(segments.map { $0.number })
-        for f in 0..<frameCount {
-            guard let pos = group(MTag.planePositionSequence, f) else {
-                throw DicomError(
-                    .malformed, "\(path): SEG frame \(f + 1) has no PlanePositionSequence: its position is unknown",
-                    offset: ds.elements[perFrame[f]].fileOffset, tag: MTag.planePositionSequence)
-            }
-            let ipp = ds.doubles(MTag.imagePositionPatient, in: pos)
-            guard ipp.count == 3, ipp.allSatisfy({ $0.isFinite }) else {
-                throw fail(
-                    "frame \(f + 1): ImagePositionPatient needs 3 finite values", MTag.imagePositionPatient, at: pos)
-            }
-            if let o = ds.items(MTag.planeOrientationSequence, in: perFrame[f]).first {
-                let v = ds.doubles(MTag.imageOrientationPatient, in: o)
-                guard v.count == 6, zip(v, iop).allSatisfy({ abs($0 - $1) < 1e-4 }) else {
-                    throw DicomError(
-                        .geometry,
-                        "\(path): SEG frame \(f + 1) has another orientation than frame 1; "
-                            + "frames of one SEG must share their orientation", offset: ds.elements[o].fileOffset,
-                        tag: MTag.imageOrientationPatient)
-                }
-            }
-            guard let idItem = group(MTag.segmentIdentificationSequence, f),
-                let seg = ds.int(MTag.referencedSegmentNumber, in: idItem)
-            else {
-                throw fail(
-                    "frame \(f + 1) has no SegmentIdentificationSequence / ReferencedSegmentNumber",
-                    MTag.referencedSegmentNumber, at: perFrame[f])
-            }
-            guard known.contains(seg) else {
-                throw fail(
-                    "frame \(f + 1) refers to segment \(seg), which SegmentSequence does not define",
-                    MTag.referencedSegmentNumber, at: idItem)
-            }
-            let p = (ipp[0], ipp[1], ipp[2])
-            fr.append(SegFrame(position: p, segment: seg, offset: dot(p, normal)))
-        }
-        frames = fr
-        // Half the distance between SEG planes: SpacingBetweenSlices, else the smallest distance between
-        // distinct frame planes, else SliceThickness; nil when none is known (one plane, no thickness).
-        if let between, between > 0 {
-            halfThickness = between / 2
-        } else if let d = smallestStep(fr.map { $0.offset }) {
-            halfThickness = d / 2
-        } else if let thickness, thickness > 0 {
-            halfThickness = thickness / 2
-        } else {
-            halfThickness = nil
-        }
-    }
-
-    /// Nearest-neighbour sampling of segment `number` on `grid`: each target voxel centre takes the
-    /// value of the SEG pixel whose cell contains it, on the SEG plane nearest to it if that plane
-    /// is within half the SEG's slice spacing; elsewhere 0.
-    func fill(number: Int, grid g: TargetGrid, sink: MaskSink, threads: Int) {
-        let mine = frames.enumerated().filter { $0.element.segment == number }
-            .sorted { $0.element.offset < $1.element.offset }
-        guard !mine.isEmpty else { return }
-        let offs = mine.map { $0.element.offset }
-        let h = (halfThickness ?? g.halfSliceSpacing) + 1e-4
-        let plane = rows * columns
-        let rowsD = Double(rows), colsD = Double(columns)
-        Parallel.chunks(count: g.slices, threads: threads, granularity: 4) { _, range in
-            for k in range {
-                let o = g.sliceOrigin(k)
-                // skip slices whose corners are all farther than h from every SEG plane
-                var lo = Double.infinity, hi = -Double.infinity
-                for (ci, cj) in [
-                    (0.0, 0.0), (Double(g.rows - 1), 0.0), (0.0, Double(g.columns - 1)),
-                    (Double(g.rows - 1), Double(g.columns - 1)),
-                ] {
-                    let u = dot(g.point(o, ci, cj), normal)
-                    lo = min(lo, u); hi = max(hi, u)
-                }
-                if hi < offs[0] - h || lo > offs[offs.count - 1] + h { continue }
-                let step = (g.rowDir.0 * g.colSpacing, g.rowDir.1 * g.colSpacing, g.rowDir.2 * g.colSpacing)
-                let du = dot(step, normal), dr = dot(step, colDir) / rowSpacing, dc = dot(step, rowDir) / colSpacing
-                for i in 0..<g.rows {
-                    let p0 = g.point(o, Double(i), 0)
-                    let u0 = dot(p0, normal)
-                    if abs(du) * Double(g.columns) < 1e-6 {
-                        // the row lies in one plane parallel to the SEG's: one frame for the whole row,
-                        // row / column indices linear in j
-                        let n = nearest(offs, u0)
-                        guard abs(offs[n] - u0) <= h else { continue }
-                        let f = mine[n]
-                        let q = sub(p0, f.element.position)
-                        let r0 = dot(q, colDir) / rowSpacing + 0.5, c0 = dot(q, rowDir) / colSpacing + 0.5
-                        let base = f.offset * plane
-                        for j in 0..<g.columns {
-                            let r = (r0 + Double(j) * dr).rounded(.down)
-                            let c = (c0 + Double(j) * dc).rounded(.down)
-                            guard r >= 0, r < rowsD, c >= 0, c < colsD else { continue }
-                            let v = pixels[base + Int(r) * columns + Int(c)]
-                            if v != 0 { sink.set(k, i, j, Double(v) / maxFractional) }
-                        }
-                        continue
-                    }
-                    for j in 0..<g.columns {
-                        let p = g.point(o, Double(i), Double(j))
-                        let u = dot(p, normal)
-                        let n = nearest(offs, u)
-                        guard abs(offs[n] - u) <= h else { continue }
-                        let f = mine[n]
-                        let q = sub(p, f.element.position)
-                        let r = (dot(q, colDir) / rowSpacing + 0.5).rounded(.down)
-                        let c = (dot(q, rowDir) / colSpacing + 0.5).rounded(.down)
-                        guard r >= 0, r < rowsD, c >= 0, c < colsD else { continue }
-                        let v = pixels[f.offset * plane + Int(r) * columns + Int(c)]
-                        if v != 0 { sink.set(k, i, j, Double(v) / maxFractional) }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Index of the value in sorted `a` nearest to `x`.
-func nearest(_ a: [Double], _ x: Double) -> Int {
-    var lo = 0, hi = a.count
-    while lo < hi {
-        let m = (lo + hi) / 2
-        if a[m] < x { lo = m + 1 } else { hi = m }
-    }
-    if lo == a.count { return a.count - 1 }
-    if lo > 0 && x - a[lo - 1] <= a[lo] - x { return lo - 1 }
-    return lo
-}
-
-/// Smallest distance between distinct values (closer than 1e-3 counts as the same), nil for < 2.
-func smallestStep(_ values: [Double]) -> Double? {
-    let s = values.sorted()
-    var best: Double? = nil
-    for i in 1..<max(1, s.count) {
-        let d = s[i] - s[i - 1]
-        if d > 1e-3 { best = min(best ?? d, d) }
-    }
-    return best
-}
-
-/// One closed planar contour of an RTSTRUCT ROI.
-struct Contour {
-    var points: [Vec3]
-    var fileOffset: Int
-    var index: Int  // 1-based within its ROI, for messages
-}
-
-final class StructObject: @unchecked Sendable {
-    let path: String
-    var rois: [(number: Int, name: String, contours: [Contour])] = []
-    /// Every contour's plane along the normal of the ROI's first contour: filled per grid in fill.
-    init(path: String, ds: Dataset) throws(DicomError) {
-        self.path = path
-        func fail(_ msg: String, _ tag: UInt32, at index: Int? = nil) -> DicomError {
-            let off = index.map { ds.elements[$0].fileOffset } ?? -1
-            return DicomError(.malformed, "\(path): RTSTRUCT \(msg)", offset: off, tag: tag)
-        }
-        var names: [Int: String] = [:]
-        var order: [Int] = []
-        for item in ds.items(MTag.structureSetROISequence) {
-            guard let n = ds.int(MTag.roiNumber, in: item) else {
-                throw fail("ROI without ROINumber", MTag.roiNumber, at: item)
-            }
-            let name = (ds.string(MTag.roiName, in: item) ?? "").trimmingCharacters()
-            names[n] = name.isEmpty ? "ROI \(n)" : name
-            order.append(n)
-        }
-        guard !order.isEmpty else { throw fail("has no StructureSetROISequence items", MTag.structureSetROISequence) }
-        var contours: [Int: [Contour]] = [:]
-        for item in ds.items(MTag.roiContourSequence) {
-            guard let n = ds.int(MTag.referencedROINumber, in: item) else {
-                throw fail("ROIContourSequence item without ReferencedROINumber", MTag.referencedROINumber, at: item)
-            }
-            guard names[n] != nil else {
-                throw fail(
-                    "ROIContourSequence refers to ROI \(n), which StructureSetROISequence does not define",
-                    MTag.referencedROINumber, at: item)
-            }
-            var list: [Contour] = []
-            for (ci, c) in ds.items(MTag.contourSequence, in: item).enumerated() {
-                let type = (ds.string(MTag.contourGeometricType, in: c) ?? "").trimmingCharacters()
-                guard type == "CLOSED_PLANAR" else { continue }  // POINT and open contours enclose nothing
-                guard let di = ds.index(of: MTag.contourData, in: c) else {
-                    throw fail("ROI \(n) contour \(ci + 1) has no ContourData", MTag.contourData, at: c)
-                }
-                let v = ds.doubles(at: di)
-                guard v.count % 3 == 0, v.count >= 9, v.allSatisfy({ $0.isFinite }) else {
-                    throw fail(
-                        "ROI \(n) contour \(ci + 1): ContourData needs 3 or more finite (x, y, z) points, has \(v.count) values",
-                        MTag.contourData, at: di)
-                }
-                let pts = stride(from: 0, to: v.count, by: 3).map { (v[$0], v[$0 + 1], v[$0 + 2]) }
-                list.append(Contour(points: pts, fileOffset: ds.elements[di].fileOffset, index: ci + 1))
-            }
-            contours[n, default: []].append(contentsOf: list)
-        }
-        rois = order.map { ($0, names[$0]!, contours[$0] ?? []) }
-    }
-
-    /// Rasterises ROI `number` on `grid`: each target slice takes the contours of the contour plane
-    /// nearest to it, if within half the distance between the ROI's contour planes (an ROI on one plane:
-    /// the structure set's smallest plane distance, else the grid's slice spacing),
-    /// and a voxel is set when its centre is inside by the even-odd rule over that plane's contours.
-    /// With `strict`, a contour lying off every slice of the grid is an error.
-    func fill(number: Int, grid g: TargetGrid, sink: MaskSink, strict: Bool, threads: Int) throws(DicomError) {
-        guard let roi = rois.first(where: { $0.number == number }) else { return }
-        let n = g.normal
-        // the ROI's plane spacing; for a single-plane ROI the whole structure set's
-        let own = roi.contours.map { dot($0.points[0], n) }
-        var all: [Double] = []
-        for r in rois { for c in r.contours { all.append(dot(c.points[0], n)) } }
-        let h = ((smallestStep(own) ?? smallestStep(all)).map { $0 / 2 } ?? g.halfSliceSpacing) + 1e-4
-        let (lo, hi) = g.normalExtent
-        // group this ROI's contours by plane
-        var planes: [(offset: Double, contours: [Int])] = []
-        for (ci, c) in roi.contours.enumerated() {
-            var mn = Double.infinity, mx = -Double.infinity
-            for p in c.points { let d = dot(p, n); mn = min(mn, d); mx = max(mx, d) }
-            guard mx - mn < 1e-2 else {
-                throw DicomError(
-                    .geometry,
-                    "\(path): ROI '\(roi.name)' contour \(c.index) is not in a plane parallel to "
-                        + "the slices of the grid (spans \(mx - mn) mm along the slice normal)",
-                    offset: c.fileOffset, tag: MTag.contourData)
-            }
-            let d = (mn + mx) / 2
-            if d < lo - g.halfSliceSpacing - 1e-3 || d > hi + g.halfSliceSpacing + 1e-3 {
-                if strict {
-                    throw DicomError(
-                        .geometry,
-                        "\(path): ROI '\(roi.name)' contour \(c.index) lies at \(d) mm along the "
-                            + "slice normal, off every slice of the grid (\(lo) to \(hi) mm)",
-                        offset: c.fileOffset, tag: MTag.contourData)
-                }
-                continue
-            }
-            if let pi = planes.firstIndex(where: { abs($0.offset - d) < 1e-3 }) {
-                planes[pi].contours.append(ci)
-            } else {
-                planes.append((d, [ci]))
-            }
-        }
-        guard !planes.isEmpty else { return }
-        planes.sort { $0.offset < $1.offset }
-        let offs = planes.map { $0.offset }
-        let contours = roi.contours
-        Parallel.chunks(count: g.slices, threads: threads, granularity: 4) { _, range in
-            for k in range {
-                let o = g.sliceOrigin(k)
-                let t = dot(o, n)
-                let pi = nearest(offs, t)
-                guard abs(offs[pi] - t) <= h else { continue }
-                var polys: [[(Double, Double)]] = []
-                for ci in planes[pi].contours {
-                    polys.append(
-                        contours[ci].points.map { p in
-                            let q = sub(p, o)
-                            return (snap(dot(q, g.rowDir) / g.colSpacing), snap(dot(q, g.colDir) / g.rowSpacing))
-                        })
-                }
-                scanFill(polys, rows: g.rows, columns: g.columns) { i, j0, j1 in
-                    for j in j0..<j1 { sink.set(k, i, j, 1) }
-                }
-            }
-        }
-    }
-}
-
-/// Rounds to 1e-6 voxel so that points meant to be on a voxel centre are exactly on it.
-@inline(__always) func snap(_ x: Double) -> Double { abs(x) < 1e12 ? (x * 1e6).rounded() / 1e6 : x }
-
-/// Even-odd scanline fill of polygons given as (x = column index, y = row index) points. A voxel
-/// centre (j, i) is inside when a ray from it towards +x crosses the polygon edges an odd number of
-/// times; an edge counts for rows y0 <= i < y1 (half-open), so a centre exactly on the boundary is
-/// inside on the left and top edges (smaller column / row index) and outside on the right and bottom
-/// ones. `span(i, j0, j1)` gets each run of inside voxels j0..<j1 of row i.
-public func scanFill(_ polys: [[(Double, Double)]], rows: Int, columns: Int, _ span: (Int, Int, Int) -> Void) {
-    var ymin = Double.infinity, ymax = -Double.infinity
-    for p in polys { for (_, y) in p { ymin = min(ymin, y); ymax = max(ymax, y) } }
-    guard ymin.isFinite, ymax.isFinite else { return }
-    let i0 = max(0, Int(max(-1, ymin).rounded(.up)))
-    let i1 = min(rows - 1, Int(min(Double(rows), ymax).rounded(.down)))
-    guard i0 <= i1 else { return }
-    var xs: [Double] = []
-    for i in i0...i1 {
-        let y = Double(i)
-        xs.removeAll(keepingCapacity: true)
-        for p in polys {
-            let m = p.count
-            for e in 0..<m {
-                let (x0, y0) = p[e], (x1, y1) = p[(e + 1) % m]
-                if (y0 <= y && y < y1) || (y1 <= y && y < y0) {
-                    let x = snap(x0 + (y - y0) * (x1 - x0) / (y1 - y0))
-                    if x.isFinite { xs.append(x) }  // absurd coordinates: the crossing is dropped
-                }
-            }
-        }
-        guard xs.count >= 2 else { continue }
-        xs.sort()
-        var a = 0
-        while a + 1 < xs.count {
-            let j0 = max(0, Int(max(-1, xs[a]).rounded(.up)))
-            let j1 = min(columns, Int(min(Double(columns), xs[a + 1]).rounded(.up)))
-            if j0 < j1 { span(i, j0, j1) }
-            a += 2
-        }
-    }
-}
-
-/// The target grid with its axes as vectors.
-public struct TargetGrid: Sendable {
-    let slices: Int, rows: Int, columns: Int
-    let origin: Vec3, normal: Vec3, colDir: Vec3, rowDir: Vec3
-    let sliceSpacing: Double, rowSpacing: Double, colSpacing: Double
-    let offsets: [Double]
-
-    public init(_ g: Grid) throws(DicomError) {
-        guard g.slices > 0, g.rows > 0, g.columns > 0, g.origin.count == 3, g.direction.count == 9,
-            g.spacing.count == 3, g.spacing.allSatisfy({ $0.isFinite && $0 > 0 }),
-            g.origin.allSatisfy({ $0.isFinite }), g.direction.allSatisfy({ $0.isFinite })
-        else {
-            throw DicomError(.argument, "mask grid: bad size, origin, direction or spacing")
-        }
-        let (rc, o1) = g.rows.multipliedReportingOverflow(by: g.columns)
-        let (_, o2) = rc.multipliedReportingOverflow(by: g.slices)
-        guard !o1, !o2 else { throw DicomError(.argument, "mask grid: size too large") }
-        slices = g.slices; rows = g.rows; columns = g.columns
-        origin = (g.origin[0], g.origin[1], g.origin[2])
-        let d = g.direction
-        // columns of direction: n (slice normal), c (increasing row index), r (increasing column index)
-        normal = (d[0], d[3], d[6]); colDir = (d[1], d[4], d[7]); rowDir = (d[2], d[5], d[8])
-        sliceSpacing = g.spacing[0]; rowSpacing = g.spacing[1]; colSpacing = g.spacing[2]
-        if let o = g.sliceOffsets {
-            guard o.count == g.slices, o.allSatisfy({ $0.isFinite }) else {
-                throw DicomError(.argument, "mask grid: slice offsets need one finite value per slice")
-            }
-            offsets = o
-        } else {
-            offsets = (0..<g.slices).map { Double($0) * g.spacing[0] }
-        }
-    }
-
-    func sliceOrigin(_ k: Int) -> Vec3 {
-        let t = offsets[k]
-        return (origin.0 + t * normal.0, origin.1 + t * normal.1, origin.2 + t * normal.2)
-    }
-    @inline(__always) func point(_ o: Vec3, _ i: Double, _ j: Double) -> Vec3 {
-        let y = i * rowSpacing, x = j * colSpacing
-        return (o.0 + y * colDir.0 + x * rowDir.0, o.1 + y * colDir.1 + x * rowDir.1, o.2 + y * colDir.2 + x * rowDir.2)
-    }
-    var halfSliceSpacing: Double {
-        (smallestStep(offsets) ?? sliceSpacing) / 2
-    }
-    /// Min / max of the slice planes along the normal (patient coordinates projected on it).
-    var normalExtent: (Double, Double) {
-        let base = dot(origin, normal)
-        let ts = offsets.map { base + $0 }
-        return (ts.min()!, ts.max()!)
-    }
-}
-
 /// Where mask values go: one byte per voxel (value >= threshold -> 1) or one float per voxel.
 public final class MaskSink: @unchecked Sendable {
     let bytes: UnsafeMutablePointer<UInt8>?
@@ -589,31 +79,31 @@ public final class MaskSet: @unchecked Sendable {
         var ents: [(Int, Int)] = []
         var infos: [MaskObjectInfo] = []
         for (path, ds) in datasets {
-            let modality = (ds.string(MTag.modality) ?? "").trimmingCharacters()
+            let modality = (ds.string(Tags.modality) ?? "").trimmingCharacters()
             let oi = objs.count
             var info = MaskObjectInfo(
-                path: path, modality: modality, sopInstanceUID: ds.string(MTag.sopInstanceUID)?.trimmingCharacters(),
-                seriesUID: ds.string(MTag.seriesInstanceUID)?.trimmingCharacters())
+                path: path, modality: modality, sopInstanceUID: ds.string(Tags.sopInstanceUID)?.trimmingCharacters(),
+                seriesUID: ds.string(Tags.seriesInstanceUID)?.trimmingCharacters())
             var refSeries: [String] = [], refInstances: [String] = [], forUIDs: [String] = []
             switch modality {
             case "SEG":
                 let seg = try SegObject(path: path, ds: ds)
                 objs.append(.seg(seg))
-                let refs = ds.items(MTag.referencedSeriesSequence)
+                let refs = ds.items(Tags.referencedSeriesSequence)
                 guard !refs.isEmpty else {
                     throw DicomError(
                         .malformed, "\(path): SEG has no ReferencedSeriesSequence: the series it segments is unknown",
-                        tag: MTag.referencedSeriesSequence)
+                        tag: Tags.referencedSeriesSequence)
                 }
                 for r in refs {
-                    if let s = ds.string(MTag.seriesInstanceUID, in: r)?.trimmingCharacters() { refSeries.append(s) }
-                    for inst in ds.items(MTag.referencedInstanceSequence, in: r) {
-                        if let u = ds.string(MTag.referencedSOPInstanceUID, in: inst)?.trimmingCharacters() {
+                    if let s = ds.string(Tags.seriesInstanceUID, in: r)?.trimmingCharacters() { refSeries.append(s) }
+                    for inst in ds.items(Tags.referencedInstanceSequence, in: r) {
+                        if let u = ds.string(Tags.referencedSOPInstanceUID, in: inst)?.trimmingCharacters() {
                             refInstances.append(u)
                         }
                     }
                 }
-                if let f = ds.string(MTag.frameOfReferenceUID)?.trimmingCharacters(), !f.isEmpty { forUIDs.append(f) }
+                if let f = ds.string(Tags.frameOfReferenceUID)?.trimmingCharacters(), !f.isEmpty { forUIDs.append(f) }
                 info.segmentationType = seg.fractional ? "FRACTIONAL" : "BINARY"
                 for s in seg.segments {
                     ents.append((oi, s.number))
@@ -625,18 +115,18 @@ public final class MaskSet: @unchecked Sendable {
             case "RTSTRUCT":
                 let rt = try StructObject(path: path, ds: ds)
                 objs.append(.rt(rt))
-                let refs = ds.items(MTag.referencedFrameOfReferenceSequence)
+                let refs = ds.items(Tags.referencedFrameOfReferenceSequence)
                 for r in refs {
-                    if let f = ds.string(MTag.frameOfReferenceUID, in: r)?.trimmingCharacters(), !f.isEmpty {
+                    if let f = ds.string(Tags.frameOfReferenceUID, in: r)?.trimmingCharacters(), !f.isEmpty {
                         forUIDs.append(f)
                     }
-                    for st in ds.items(MTag.rtReferencedStudySequence, in: r) {
-                        for se in ds.items(MTag.rtReferencedSeriesSequence, in: st) {
-                            if let s = ds.string(MTag.seriesInstanceUID, in: se)?.trimmingCharacters() {
+                    for st in ds.items(Tags.rtReferencedStudySequence, in: r) {
+                        for se in ds.items(Tags.rtReferencedSeriesSequence, in: st) {
+                            if let s = ds.string(Tags.seriesInstanceUID, in: se)?.trimmingCharacters() {
                                 refSeries.append(s)
                             }
-                            for ci in ds.items(MTag.contourImageSequence, in: se) {
-                                if let u = ds.string(MTag.referencedSOPInstanceUID, in: ci)?.trimmingCharacters() {
+                            for ci in ds.items(Tags.contourImageSequence, in: se) {
+                                if let u = ds.string(Tags.referencedSOPInstanceUID, in: ci)?.trimmingCharacters() {
                                     refInstances.append(u)
                                 }
                             }
@@ -648,7 +138,7 @@ public final class MaskSet: @unchecked Sendable {
                         .malformed,
                         "\(path): RTSTRUCT has no ReferencedFrameOfReferenceSequence > "
                             + "RTReferencedStudySequence > RTReferencedSeriesSequence: the series it contours is unknown",
-                        tag: refs.isEmpty ? MTag.referencedFrameOfReferenceSequence : MTag.rtReferencedSeriesSequence)
+                        tag: refs.isEmpty ? Tags.referencedFrameOfReferenceSequence : Tags.rtReferencedSeriesSequence)
                 }
                 for r in rt.rois {
                     ents.append((oi, r.number))
@@ -657,7 +147,7 @@ public final class MaskSet: @unchecked Sendable {
                 }
             default:
                 throw DicomError(
-                    .invalidDicom, "\(path): Modality is '\(modality)', not SEG or RTSTRUCT", tag: MTag.modality)
+                    .invalidDicom, "\(path): Modality is '\(modality)', not SEG or RTSTRUCT", tag: Tags.modality)
             }
             info.referencedSeries = refSeries
             info.referencedInstances = refInstances

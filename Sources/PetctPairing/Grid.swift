@@ -7,12 +7,16 @@ public struct Grid: Sendable {
     public var direction: [Double]  // 9, row-major; columns are n, c, r
     public var spacing: [Double]  // slice, row, column
     public var sliceOffsets: [Double]?  // per slice along n, relative to origin
+    /// Per slice (x, y, z) in mm: the slice origin's in-plane displacement from origin + offset * n
+    /// (a sheared stack, e.g. gantry tilt); nil when the slices stack along n.
+    public var sliceShifts: [Double]?
     public init(
         slices: Int, rows: Int, columns: Int, origin: [Double], direction: [Double], spacing: [Double],
-        sliceOffsets: [Double]? = nil
+        sliceOffsets: [Double]? = nil, sliceShifts: [Double]? = nil
     ) {
         self.slices = slices; self.rows = rows; self.columns = columns; self.origin = origin
         self.direction = direction; self.spacing = spacing; self.sliceOffsets = sliceOffsets
+        self.sliceShifts = sliceShifts
     }
 
     /// Patient position of the continuous index (k, i, j); k is interpolated between slice offsets
@@ -29,12 +33,24 @@ public struct Grid: Sendable {
         }
         let d = direction
         let y = i * spacing[1], x = j * spacing[2]
+        var sh = (0.0, 0.0, 0.0)
+        if let s = sliceShifts, s.count == 3 * slices { sh = interpolatedShift(s, k, slices) }
         return (
-            origin[0] + t * d[0] + y * d[1] + x * d[2],
-            origin[1] + t * d[3] + y * d[4] + x * d[5],
-            origin[2] + t * d[6] + y * d[7] + x * d[8]
+            origin[0] + t * d[0] + y * d[1] + x * d[2] + sh.0,
+            origin[1] + t * d[3] + y * d[4] + x * d[5] + sh.1,
+            origin[2] + t * d[6] + y * d[7] + x * d[8] + sh.2
         )
     }
+}
+
+/// The shift (3 values per slice in `s`) at continuous slice index k: linear between slices,
+/// extrapolated with the end intervals (as slice offsets are).
+@inline(__always) func interpolatedShift(_ s: [Double], _ k: Double, _ slices: Int) -> (Double, Double, Double) {
+    if slices == 1 { return (s[0], s[1], s[2]) }
+    let a = min(max(Int(k.rounded(.down)), 0), slices - 2)
+    let w = k - Double(a)
+    let p = 3 * a, q = p + 3
+    return (s[p] + w * (s[q] - s[p]), s[p + 1] + w * (s[q + 1] - s[p + 1]), s[p + 2] + w * (s[q + 2] - s[p + 2]))
 }
 
 public enum ResampleMethod: Int32, Sendable {
@@ -54,6 +70,8 @@ struct GridGeometry {
     /// Slice offsets multiplied by `sign` so they increase; nil for uniform slices.
     let offsets: [Double]?
     let sign: Double
+    /// Per-slice shifts (3 values per slice, mm), nil for a stack along n.
+    let shifts: [Double]?
 
     init(_ g: Grid, _ name: String) throws(DicomError) {
         func bad(_ s: String) -> DicomError { DicomError(.argument, "\(name) grid: \(s)") }
@@ -111,6 +129,22 @@ struct GridGeometry {
         } else {
             offsets = nil; sign = 1
         }
+        if let sh = g.sliceShifts {
+            guard sh.count == 3 * g.slices else {
+                throw bad("slice_shifts has \(sh.count) values for \(g.slices) slices (3 per slice)")
+            }
+            guard sh.allSatisfy({ $0.isFinite }) else { throw bad("non-finite slice shift") }
+            shifts = sh
+        } else {
+            shifts = nil
+        }
+    }
+
+    /// The shift of slice k multiplied by the matrix `a` (row-major 3x3).
+    func shift(_ k: Int, times a: [Double]) -> (Double, Double, Double) {
+        guard let sh = shifts else { return (0, 0, 0) }
+        let x = sh[3 * k], y = sh[3 * k + 1], z = sh[3 * k + 2]
+        return (a[0] * x + a[1] * y + a[2] * z, a[3] * x + a[4] * y + a[5] * z, a[6] * x + a[7] * y + a[8] * z)
     }
 
     /// Offset along n of slice k (relative to the origin).

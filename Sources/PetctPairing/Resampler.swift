@@ -47,7 +47,20 @@ public enum Resampler {
         let job = Job(
             s: s, d: d, l: l, b: b, src: srcBase, dst: dstBase, mask: mask?.baseAddress,
             method: method, fill: fill)
-        if allowSeparable, let fast = job.separable() {
+        if s.shifts != nil || d.shifts != nil {
+            // Sheared grids never take the separable path (its in-plane taps are shared by all slices).
+            let shifts = ShearedShifts(s, d)
+            var withShift = job
+            withShift.destinationShift = shifts.destination
+            let sheared = withShift
+            Parallel.chunks(count: d.slices, threads: threads) { _, range in
+                if shifts.source != nil {
+                    sheared.runSheared(range, shifts)
+                } else {
+                    sheared.runGeneric(range)
+                }
+            }
+        } else if allowSeparable, let fast = job.separable() {
             Parallel.chunks(count: d.slices, threads: threads) { _, range in
                 fast.run(range)
             }
@@ -68,6 +81,8 @@ struct Job: @unchecked Sendable {
     let mask: UnsafeMutablePointer<UInt8>?
     let method: ResampleMethod
     let fill: Float
+    /// A sheared destination: each slice's shift in source index units (3 per slice), else nil.
+    var destinationShift: [Double]? = nil
 
     /// The separable plan when the grids share the slice normal (up to sign) and their in-plane axes
     /// are aligned (possibly swapped).
@@ -159,7 +174,10 @@ struct Job: @unchecked Sendable {
         let rowwise = s.offsets == nil && nsI == 1 && nsJ == 1
         for k in range {
             let off = d.offset(k)
-            let t0 = b[0] + l[0] * off, y0 = b[1] + l[3] * off, x0 = b[2] + l[6] * off
+            var t0 = b[0] + l[0] * off, y0 = b[1] + l[3] * off, x0 = b[2] + l[6] * off
+            if let ds = destinationShift {
+                t0 += ds[3 * k]; y0 += ds[3 * k + 1]; x0 += ds[3 * k + 2]
+            }
             let out = dst + k * plane
             let mk = mask.map { $0 + k * plane }
             for i in 0..<d.rows {

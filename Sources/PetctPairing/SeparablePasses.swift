@@ -27,6 +27,8 @@ struct Separable: @unchecked Sendable {
         defer { bIndex.deallocate(); bWeight.deallocate(); rowMask.deallocate(); buf.deallocate() }
         bIndex.initialize(repeating: 0, count: taps * cols)
         bWeight.initialize(repeating: 0, count: taps * cols)
+        let columns = ColumnTaps(
+            index: bIndex, weight: bWeight, taps: taps, columns: cols, rowMask: rowMask, fill: job.fill)
         var outside: [Int] = []
         for j in 0..<cols {
             rowMask[j] = b.inside[j] ? 1 : 0
@@ -36,7 +38,6 @@ struct Separable: @unchecked Sendable {
                 bWeight[n * cols + j] = b.weight[t]
             }
         }
-        let fill = job.fill
         // Order of the two in-plane passes: rows first (below) suits downsampling; columns first suits
         // upsampling (PET onto CT: each source row is interpolated along the columns once per slice and
         // the output rows become contiguous weighted sums of those, which vectorise).
@@ -52,25 +53,22 @@ struct Separable: @unchecked Sendable {
             Double(nA) * (Double(width) + gather * Double(cols) * Double(taps))
             + Double(d.rows) * Double(cols) * Double(tapsA)
         if nA <= d.rows && colsFirstCost < rowsFirstCost {
-            runColumnsFirst(
-                range, bIndex: bIndex, bWeight: bWeight, taps: taps, rowMask: rowMask, buf: buf,
-                width: width, outside: outside)
+            runColumnsFirst(range, columns: columns, buf: buf, width: width, outside: outside)
             return
         }
         a.withPointers(outside: outside) { p in
             let aIdx = p.index, aW = p.weight, aStart = p.start, aInside = p.inside, outsideJ = p.outside
             for k in range {
-                guard let (z0, z1, wz) = job.sliceTaps(k) else { job.fillSlice(k); continue }
-                let two = z1 != z0 && wz != 0
-                let p0 = job.src + z0 * srcPlane + bLo * strideB
-                let p1 = job.src + z1 * srcPlane + bLo * strideB
+                guard let (p0, p1, wz, two) = sources(k, srcPlane: srcPlane, bLo: bLo) else {
+                    job.fillSlice(k)
+                    continue
+                }
                 let out = job.dst + k * plane
                 let mk = job.mask.map { $0 + k * plane }
                 for i in 0..<d.rows {
                     let row = out + i * cols
                     guard aInside[i] else {
-                        row.update(repeating: fill, count: cols)
-                        mk?.advanced(by: i * cols).update(repeating: 0, count: cols)
+                        columns.fillRow(row, mask: mk.map { $0 + i * cols })
                         continue
                     }
                     // buf[x] = sum_a w_a * ((1-wz) src[z0][a][x] + wz src[z1][a][x])
@@ -96,15 +94,8 @@ struct Separable: @unchecked Sendable {
                         }
                     }
                     // row[j] = sum_n w[n][j] * buf[idx[n][j]]
-                    for j in 0..<cols { row[j] = bWeight[j] * buf[Int(bIndex[j])] }
-                    var n = 1
-                    while n < taps {
-                        let wn = bWeight + n * cols, xn = bIndex + n * cols
-                        for j in 0..<cols { row[j] += wn[j] * buf[Int(xn[j])] }
-                        n += 1
-                    }
-                    for j in outsideJ { row[j] = fill }
-                    if let mk { (mk + i * cols).update(from: rowMask, count: cols) }
+                    columns.apply(row, from: UnsafePointer(buf))
+                    columns.finish(row, mask: mk.map { $0 + i * cols }, outside: outsideJ)
                 }
             }
         }
@@ -116,9 +107,7 @@ extension Separable {
     /// source slices (into `buf`) and interpolated along the columns into `tmp`; each destination row
     /// is then a weighted sum of whole `tmp` rows.
     func runColumnsFirst(
-        _ range: Range<Int>, bIndex: UnsafeMutablePointer<Int32>, bWeight: UnsafeMutablePointer<Float>,
-        taps: Int, rowMask: UnsafeMutablePointer<UInt8>, buf: UnsafeMutablePointer<Float>,
-        width: Int, outside: [Int]
+        _ range: Range<Int>, columns: ColumnTaps, buf: UnsafeMutablePointer<Float>, width: Int, outside: [Int]
     ) {
         let d = job.d, s = job.s
         let plane = d.rows * d.columns
@@ -128,14 +117,13 @@ extension Separable {
         let nA = a.maxIndex - aLo + 1
         let tmp = UnsafeMutablePointer<Float>.allocate(capacity: nA * cols)
         defer { tmp.deallocate() }
-        let fill = job.fill
         a.withPointers(outside: outside) { p in
             let aIdx = p.index, aW = p.weight, aStart = p.start, aInside = p.inside, outsideJ = p.outside
             for k in range {
-                guard let (z0, z1, wz) = job.sliceTaps(k) else { job.fillSlice(k); continue }
-                let two = z1 != z0 && wz != 0
-                let p0 = job.src + z0 * srcPlane + bLo * strideB
-                let p1 = job.src + z1 * srcPlane + bLo * strideB
+                guard let (p0, p1, wz, two) = sources(k, srcPlane: srcPlane, bLo: bLo) else {
+                    job.fillSlice(k)
+                    continue
+                }
                 for r in 0..<nA {
                     let off = (aLo + r) &* strideA
                     let q0 = p0 + off
@@ -155,22 +143,14 @@ extension Separable {
                         for x in 0..<width { buf[x] = q0[x &* strideB] }
                         zr = UnsafePointer(buf)
                     }
-                    let t = tmp + r * cols
-                    for j in 0..<cols { t[j] = bWeight[j] * zr[Int(bIndex[j])] }
-                    var n = 1
-                    while n < taps {
-                        let wn = bWeight + n * cols, xn = bIndex + n * cols
-                        for j in 0..<cols { t[j] += wn[j] * zr[Int(xn[j])] }
-                        n += 1
-                    }
+                    columns.apply(tmp + r * cols, from: zr)
                 }
                 let out = job.dst + k * plane
                 let mk = job.mask.map { $0 + k * plane }
                 for i in 0..<d.rows {
                     let row = out + i * cols
                     guard aInside[i] else {
-                        row.update(repeating: fill, count: cols)
-                        mk?.advanced(by: i * cols).update(repeating: 0, count: cols)
+                        columns.fillRow(row, mask: mk.map { $0 + i * cols })
                         continue
                     }
                     let first = aStart[i], end = aStart[i + 1]
@@ -187,11 +167,61 @@ extension Separable {
                             t += 1
                         }
                     }
-                    for j in outsideJ { row[j] = fill }
-                    if let mk { (mk + i * cols).update(from: rowMask, count: cols) }
+                    columns.finish(row, mask: mk.map { $0 + i * cols }, outside: outsideJ)
                 }
             }
         }
+    }
+}
+
+extension Separable {
+    /// The source slices bracketing destination slice `k` (pointers at column `bLo`), the weight of the
+    /// second and whether it counts; nil when `k` lies outside the source.
+    @inline(__always) func sources(_ k: Int, srcPlane: Int, bLo: Int) -> (
+        p0: UnsafePointer<Float>, p1: UnsafePointer<Float>, wz: Float, two: Bool
+    )? {
+        guard let (z0, z1, wz) = job.sliceTaps(k) else { return nil }
+        return (
+            job.src + z0 * srcPlane + bLo * strideB, job.src + z1 * srcPlane + bLo * strideB, wz,
+            z1 != z0 && wz != 0
+        )
+    }
+}
+
+/// The column (axis B) taps as `taps` planes of (index into the source row, weight) per destination
+/// column, and what a destination row gets outside the source.
+struct ColumnTaps {
+    let index: UnsafeMutablePointer<Int32>
+    let weight: UnsafeMutablePointer<Float>
+    let taps: Int, columns: Int
+    /// 1 for the columns inside the source, 0 outside: the mask of a computed row.
+    let rowMask: UnsafeMutablePointer<UInt8>
+    let fill: Float
+
+    /// dst[j] = sum over n of weight[n][j] * src[index[n][j]].
+    @inline(__always) func apply(_ dst: UnsafeMutablePointer<Float>, from src: UnsafePointer<Float>) {
+        let cols = columns
+        for j in 0..<cols { dst[j] = weight[j] * src[Int(index[j])] }
+        var n = 1
+        while n < taps {
+            let wn = weight + n * cols, xn = index + n * cols
+            for j in 0..<cols { dst[j] += wn[j] * src[Int(xn[j])] }
+            n += 1
+        }
+    }
+
+    /// A row outside the source: the fill value, mask 0.
+    @inline(__always) func fillRow(_ row: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<UInt8>?) {
+        row.update(repeating: fill, count: columns)
+        mask?.update(repeating: 0, count: columns)
+    }
+
+    /// After `apply`: the columns `outside` the source get the fill value; the mask row is copied.
+    @inline(__always) func finish(
+        _ row: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<UInt8>?, outside: UnsafeBufferPointer<Int>
+    ) {
+        for j in outside { row[j] = fill }
+        if let mask { mask.update(from: rowMask, count: columns) }
     }
 }
 

@@ -29,7 +29,7 @@ public enum SUVCalculator {
         if let frameStarts {
             inputs.applyFrameTimes(
                 starts: frameStarts, durationsMs: frameDurationsMs ?? [],
-                timezoneOffset: slices[0].string(SUVTag.timezoneOffset))
+                timezoneOffset: slices[0].string(Tags.timezoneOffsetFromUTC))
         }
         let r = try SUVComputation.compute(inputs, kind: k)
         return (r.factors, r.info)

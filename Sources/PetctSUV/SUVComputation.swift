@@ -91,12 +91,24 @@ public enum SUVComputation {
             DicomError(.suv, message, tag: tag)
         }
 
+        /// `value` of header element `tag` when it is a finite positive number; otherwise the error saying
+        /// it is missing (and what it is `neededFor`, when given) or invalid.
+        static func positive(_ value: Double?, _ tag: UInt32, neededFor: String? = nil) throws(DicomError) -> Double {
+            guard let v = value else {
+                throw fail("SUV: missing \(describeTag(tag))" + (neededFor.map { ", needed for \($0)" } ?? ""), tag)
+            }
+            guard v.isFinite, v > 0 else {
+                throw fail("SUV: invalid \(describeTag(tag)) \(v): not a finite positive number", tag)
+            }
+            return v
+        }
+
         mutating func run() throws(DicomError) -> [Double] {
             guard inp.sliceCount > 0 else { throw Self.fail("SUV: the series has no slices", nil) }
             if let bad = inp.inconsistency { throw Self.fail(bad.message, bad.tag) }
             if let h = inp.heightM, h.isFinite, h > 0 { info.heightCm = h > 3 ? h : h * 100 }
             guard let units = inp.units, !units.isEmpty else {
-                throw Self.fail("SUV: missing Units (0054,1001)", SUVTag.units)
+                throw Self.fail("SUV: missing Units (0054,1001)", Tags.units)
             }
             let factors: [Double]
             switch units {
@@ -115,7 +127,7 @@ public enum SUVComputation {
             default:
                 throw Self.fail(
                     "SUV: Units (0054,1001) '\(units)' cannot be converted to SUV "
-                        + "(supported: BQML, CNTS with Philips factors, GML, CM2ML)", SUVTag.units)
+                        + "(supported: BQML, CNTS with Philips factors, GML, CM2ML)", Tags.units)
             }
             guard factors.count == inp.sliceCount else {
                 throw DicomError(.internalError, "SUV: \(factors.count) factors for \(inp.sliceCount) slices")
@@ -179,13 +191,7 @@ public enum SUVComputation {
         }
 
         mutating func weight() throws(DicomError) -> Double {
-            guard let w = inp.weightKg else {
-                throw Self.fail("SUV: missing PatientWeight (0010,1030)", SUVTag.patientWeight)
-            }
-            guard w.isFinite, w > 0 else {
-                throw Self.fail(
-                    "SUV: invalid PatientWeight (0010,1030) \(w): not a finite positive number", SUVTag.patientWeight)
-            }
+            let w = try Self.positive(inp.weightKg, Tags.patientWeight)
             if w > 400 || w < 1 {
                 appendOnce("PatientWeight (0010,1030) \(w) kg is implausible")
             }
@@ -193,14 +199,7 @@ public enum SUVComputation {
         }
 
         mutating func heightCm() throws(DicomError) -> Double {
-            guard let h = inp.heightM else {
-                throw Self.fail(
-                    "SUV: missing PatientSize (0010,1020), needed for SUV\(kind.rawValue)", SUVTag.patientSize)
-            }
-            guard h.isFinite, h > 0 else {
-                throw Self.fail(
-                    "SUV: invalid PatientSize (0010,1020) \(h): not a finite positive number", SUVTag.patientSize)
-            }
+            let h = try Self.positive(inp.heightM, Tags.patientSize, neededFor: "SUV\(kind.rawValue)")
             if h > 3 {
                 appendOnce("PatientSize (0010,1020) \(h) is not in metres: taken as cm")
                 return h
@@ -227,7 +226,7 @@ public enum SUVComputation {
             guard x.isFinite, x > 0 else {
                 throw Self.fail(
                     "SUV: the \(k.rawValue) normaliser is \(x) for weight \(w) kg, height \(h) cm "
-                        + "(formula out of range)", k == .bw ? SUVTag.patientWeight : SUVTag.patientSize)
+                        + "(formula out of range)", k == .bw ? Tags.patientWeight : Tags.patientSize)
             }
             if k == .lbm, w > 1.10 * h * h / 256 {
                 appendOnce(
@@ -253,14 +252,7 @@ public enum SUVComputation {
         // MARK: dose, times
 
         mutating func dose() throws(DicomError) -> Double {
-            guard let raw = inp.dose else {
-                throw Self.fail("SUV: missing RadionuclideTotalDose (0018,1074)", SUVTag.radionuclideTotalDose)
-            }
-            guard raw.isFinite, raw > 0 else {
-                throw Self.fail(
-                    "SUV: invalid RadionuclideTotalDose (0018,1074) \(raw): not a finite positive number",
-                    SUVTag.radionuclideTotalDose)
-            }
+            let raw = try Self.positive(inp.dose, Tags.radionuclideTotalDose)
             var d = raw
             if raw < SUVComputation.mbqThreshold {
                 d = raw * 1e6
@@ -274,15 +266,7 @@ public enum SUVComputation {
         }
 
         func halfLife() throws(DicomError) -> Double {
-            guard let t = inp.halfLife else {
-                throw Self.fail("SUV: missing RadionuclideHalfLife (0018,1075)", SUVTag.radionuclideHalfLife)
-            }
-            guard t.isFinite, t > 0 else {
-                throw Self.fail(
-                    "SUV: invalid RadionuclideHalfLife (0018,1075) \(t): not a finite positive number",
-                    SUVTag.radionuclideHalfLife)
-            }
-            return t
+            try Self.positive(inp.halfLife, Tags.radionuclideHalfLife)
         }
 
         /// Earliest acquisition instant and its slice index.
@@ -326,7 +310,8 @@ public enum SUVComputation {
             if let g = inp.geScanDateTime {
                 if inp.geCreatorAssumed {
                     appendOnce(
-                        "private creator '\(SUVTag.geCreator)' absent in group 0009: (0009,100D) assumed to be GE's")
+                        "private creator '\(PrivateTag.gePETScanDateTime.creator)' absent in group 0009: (0009,100D) assumed to be GE's"
+                    )
                 }
                 info.scanStartSource = "GE private scan date-time (0009,100D)"
                 info.scanStart = g
@@ -349,7 +334,7 @@ public enum SUVComputation {
                 return e.time
             }
             throw Self.fail(
-                "SUV: missing SeriesTime (0008,0031) and AcquisitionTime (0008,0032): no scan start", SUVTag.seriesTime)
+                "SUV: missing SeriesTime (0008,0031) and AcquisitionTime (0008,0032): no scan start", Tags.seriesTime)
         }
 
         /// Injection instant; `reference` is the scan start, used to place a time-of-day on a date.
@@ -363,7 +348,7 @@ public enum SUVComputation {
             guard let tod = inp.injectionTimeOfDay else {
                 throw Self.fail(
                     "SUV: missing RadiopharmaceuticalStartTime (0018,1072) and RadiopharmaceuticalStartDateTime (0018,1078)",
-                    SUVTag.radiopharmaceuticalStartTime)
+                    Tags.radiopharmaceuticalStartTime)
             }
             let day: Double
             if let d = inp.seriesDate {
@@ -391,11 +376,11 @@ public enum SUVComputation {
             let hasDECY = inp.correctedImage.contains("DECY")
             guard let dc = inp.decayCorrection, !dc.isEmpty else {
                 if hasDECY { return "START" }
-                throw Self.fail("SUV: missing DecayCorrection (0054,1102)", SUVTag.decayCorrection)
+                throw Self.fail("SUV: missing DecayCorrection (0054,1102)", Tags.decayCorrection)
             }
             guard dc == "START" || dc == "ADMIN" || dc == "NONE" else {
                 throw Self.fail(
-                    "SUV: DecayCorrection (0054,1102) '\(dc)' is not START, ADMIN or NONE", SUVTag.decayCorrection)
+                    "SUV: DecayCorrection (0054,1102) '\(dc)' is not START, ADMIN or NONE", Tags.decayCorrection)
             }
             return dc
         }
@@ -451,7 +436,7 @@ public enum SUVComputation {
                 guard let e = earliestAcquisition() else {
                     throw Self.fail(
                         "SUV: missing AcquisitionTime (0008,0032), needed per slice for DecayCorrection NONE",
-                        SUVTag.acquisitionTime)
+                        Tags.acquisitionTime)
                 }
                 let inj = try injection(reference: info.scanStart ?? e.time)
                 var missingDuration = false
@@ -459,7 +444,7 @@ public enum SUVComputation {
                     guard let acq = inp.acquisitionTimes[k] else {
                         throw Self.fail(
                             "SUV: missing AcquisitionTime (0008,0032) in slice \(k), needed for DecayCorrection NONE",
-                            SUVTag.acquisitionTime)
+                            Tags.acquisitionTime)
                     }
                     let decay = SUVMath.decayFactor(elapsed: acq - inj, halfLife: t)
                     var frame = 1.0
@@ -487,7 +472,7 @@ public enum SUVComputation {
         mutating func notePhilipsCreator() {
             if inp.philipsCreatorAssumed {
                 appendOnce(
-                    "private creator '\(SUVTag.philipsCreator)' absent in group 7053: (7053,10xx) assumed to be Philips'"
+                    "private creator '\(PrivateTag.philipsSUVScaleFactor.creator)' absent in group 7053: (7053,10xx) assumed to be Philips'"
                 )
             }
         }
@@ -527,7 +512,7 @@ public enum SUVComputation {
             }
             throw Self.fail(
                 "SUV: Units CNTS need the Philips SUV scale factor (7053,1000) or activity concentration "
-                    + "scale factor (7053,1009) in every slice", SUVTag.philipsSUVFactor)
+                    + "scale factor (7053,1009) in every slice", PrivateTag.philipsSUVScaleFactor.tag)
         }
 
         /// Units GML / CM2ML: values are already an SUV of the type SUV Type (0054,1006) names.

@@ -2,53 +2,16 @@ import DicomBytes
 import DicomDictionary
 import DicomParser
 
-/// Tags read for SUV: the generated constants (DicomBytes' Tags.swift) under the names this target
-/// uses, and the private ones.
-public enum SUVTag {
-    public static var studyDate: UInt32 { Tags.studyDate }
-    public static var seriesDate: UInt32 { Tags.seriesDate }
-    public static var acquisitionDate: UInt32 { Tags.acquisitionDate }
-    public static var acquisitionDateTime: UInt32 { Tags.acquisitionDateTime }
-    public static var studyTime: UInt32 { Tags.studyTime }
-    public static var seriesTime: UInt32 { Tags.seriesTime }
-    public static var acquisitionTime: UInt32 { Tags.acquisitionTime }
-    public static var manufacturer: UInt32 { Tags.manufacturer }
-    public static var timezoneOffset: UInt32 { Tags.timezoneOffsetFromUTC }
-    public static var patientSex: UInt32 { Tags.patientSex }
-    public static var patientSize: UInt32 { Tags.patientSize }
-    public static var patientWeight: UInt32 { Tags.patientWeight }
-    public static var radiopharmaceuticalStartTime: UInt32 { Tags.radiopharmaceuticalStartTime }
-    public static var radionuclideTotalDose: UInt32 { Tags.radionuclideTotalDose }
-    public static var radionuclideHalfLife: UInt32 { Tags.radionuclideHalfLife }
-    public static var radiopharmaceuticalStartDateTime: UInt32 { Tags.radiopharmaceuticalStartDateTime }
-    public static var actualFrameDuration: UInt32 { Tags.actualFrameDuration }
-    public static var correctedImage: UInt32 { Tags.correctedImage }
-    public static var radiopharmaceuticalInformationSequence: UInt32 { Tags.radiopharmaceuticalInformationSequence }
-    public static var units: UInt32 { Tags.units }
-    public static var suvType: UInt32 { Tags.suvType }
-    public static var decayCorrection: UInt32 { Tags.decayCorrection }
-    public static var frameReferenceTime: UInt32 { Tags.frameReferenceTime }
-    /// Philips "Philips PET Private Group" (7053,xx00): SUV scale factor.
-    public static let philipsSUVFactor: UInt32 = 0x7053_1000
-    /// Philips "Philips PET Private Group" (7053,xx09): activity concentration scale factor.
-    public static let philipsActivityFactor: UInt32 = 0x7053_1009
-    public static let philipsCreator = "Philips PET Private Group"
-    /// GE "GEMS_PETD_01" (0009,xx0D): scan date-time.
-    public static let geScanDateTime: UInt32 = 0x0009_100D
-    public static let geCreator = "GEMS_PETD_01"
-
-    /// "Keyword (GGGG,EEEE)" for messages: the keyword from the generated data dictionary; the
-    /// vendors' private tags by what they hold.
-    public static func describe(_ tag: UInt32) -> String {
-        let name: String
-        switch tag {
-        case philipsSUVFactor: name = "Philips SUV scale factor"
-        case philipsActivityFactor: name = "Philips activity concentration scale factor"
-        case geScanDateTime: name = "GE private scan date-time"
-        default: name = DataDictionary.entry(for: tag)?.keyword ?? "tag"
-        }
-        return name + " " + formatTag(tag)
+/// "Keyword (GGGG,EEEE)" for messages: the keyword from the generated data dictionary; a private
+/// element the core reads (generated `PrivateTag`, block 0x10 form) by its creator and name.
+public func describeTag(_ tag: UInt32) -> String {
+    let name: String
+    if let p = PrivateTag.all.first(where: { $0.tag == tag }) {
+        name = p.creator + " " + p.name
+    } else {
+        name = DataDictionary.entry(for: tag)?.keyword ?? "tag"
     }
+    return name + " " + formatTag(tag)
 }
 
 /// Everything the SUV computation needs, extracted from the slice headers. Times are seconds since
@@ -126,26 +89,26 @@ public struct SUVInputs: Sendable {
         guard let first = slices.first else { return }
         let h = HeaderReader(first)
 
-        units = h.text(SUVTag.units).map(Self.code)
-        decayCorrection = h.text(SUVTag.decayCorrection).map(Self.code)
-        suvType = h.text(SUVTag.suvType).map(Self.code)
-        correctedImage = (h.text(SUVTag.correctedImage) ?? "").split(separator: "\\").map { Self.code(String($0)) }
-        manufacturer = h.text(SUVTag.manufacturer)
-        sex = h.text(SUVTag.patientSex)
-        weightKg = h.number(SUVTag.patientWeight, keepNonFinite: true, notes: &notes)
-        heightM = h.number(SUVTag.patientSize, keepNonFinite: true, notes: &notes)
-        let localOffset = h.text(SUVTag.timezoneOffset).flatMap(DicomDateTime.parseUTCOffset)
+        units = h.text(Tags.units).map(Self.code)
+        decayCorrection = h.text(Tags.decayCorrection).map(Self.code)
+        suvType = h.text(Tags.suvType).map(Self.code)
+        correctedImage = (h.text(Tags.correctedImage) ?? "").split(separator: "\\").map { Self.code(String($0)) }
+        manufacturer = h.text(Tags.manufacturer)
+        sex = h.text(Tags.patientSex)
+        weightKg = h.number(Tags.patientWeight, keepNonFinite: true, notes: &notes)
+        heightM = h.number(Tags.patientSize, keepNonFinite: true, notes: &notes)
+        let localOffset = h.text(Tags.timezoneOffsetFromUTC).flatMap(DicomDateTime.parseUTCOffset)
 
-        seriesDate = h.date(SUVTag.seriesDate, notes: &notes)
-        if seriesDate == nil, let study = h.date(SUVTag.studyDate, notes: &notes) {
+        seriesDate = h.date(Tags.seriesDate, notes: &notes)
+        if seriesDate == nil, let study = h.date(Tags.studyDate, notes: &notes) {
             seriesDate = study
             notes.append("SeriesDate (0008,0021) missing: StudyDate (0008,0020) used")
         }
-        seriesTime = h.time(SUVTag.seriesTime, notes: &notes)
+        seriesTime = h.time(Tags.seriesTime, notes: &notes)
 
         // Radiopharmaceutical information: the first item.
-        if let item = first.items(SUVTag.radiopharmaceuticalInformationSequence).first {
-            if let s = h.text(SUVTag.radiopharmaceuticalStartDateTime, in: item) {
+        if let item = first.items(Tags.radiopharmaceuticalInformationSequence).first {
+            if let s = h.text(Tags.radiopharmaceuticalStartDateTime, in: item) {
                 if let v = DicomDateTime.parseDateTime(s), v.secondsOfDay != nil {
                     injectionDateTime = Self.localClock(v, localOffset: localOffset)
                     if v.utcOffsetSeconds != nil && localOffset == nil {
@@ -157,9 +120,9 @@ public struct SUVInputs: Sendable {
                     notes.append("RadiopharmaceuticalStartDateTime (0018,1078) '\(s)' has no usable time; ignored")
                 }
             }
-            injectionTimeOfDay = h.time(SUVTag.radiopharmaceuticalStartTime, in: item, notes: &notes)
-            dose = h.number(SUVTag.radionuclideTotalDose, in: item, keepNonFinite: true, notes: &notes)
-            halfLife = h.number(SUVTag.radionuclideHalfLife, in: item, keepNonFinite: true, notes: &notes)
+            injectionTimeOfDay = h.time(Tags.radiopharmaceuticalStartTime, in: item, notes: &notes)
+            dose = h.number(Tags.radionuclideTotalDose, in: item, keepNonFinite: true, notes: &notes)
+            halfLife = h.number(Tags.radionuclideHalfLife, in: item, keepNonFinite: true, notes: &notes)
         }
 
         // Per slice.
@@ -168,26 +131,25 @@ public struct SUVInputs: Sendable {
         for (k, ds) in slices.enumerated() {
             let r = HeaderReader(ds)
             var scratch: [String] = []
-            if let s = r.text(SUVTag.acquisitionDateTime), let v = DicomDateTime.parseDateTime(s), v.secondsOfDay != nil
-            {
+            if let s = r.text(Tags.acquisitionDateTime), let v = DicomDateTime.parseDateTime(s), v.secondsOfDay != nil {
                 acquisitionTimes[k] = Self.localClock(v, localOffset: localOffset)
-            } else if let t = r.time(SUVTag.acquisitionTime, notes: &scratch) {
-                var day = r.date(SUVTag.acquisitionDate, notes: &scratch)
+            } else if let t = r.time(Tags.acquisitionTime, notes: &scratch) {
+                var day = r.date(Tags.acquisitionDate, notes: &scratch)
                 if day == nil {
-                    day = r.date(SUVTag.seriesDate, notes: &scratch) ?? seriesDate
+                    day = r.date(Tags.seriesDate, notes: &scratch) ?? seriesDate
                     noteAcquisitionDate = true
                 }
                 if let day { acquisitionTimes[k] = Double(day) * DicomDateTime.secondsPerDay + t }
             }
-            frameReferenceTimesMs[k] = r.number(SUVTag.frameReferenceTime, notes: &scratch)
-            frameDurationsMs[k] = r.number(SUVTag.actualFrameDuration, notes: &scratch)
-            let philips = r.privateTag(SUVTag.philipsSUVFactor, creator: SUVTag.philipsCreator)
-            let activity = r.privateTag(SUVTag.philipsActivityFactor, creator: SUVTag.philipsCreator)
+            frameReferenceTimesMs[k] = r.number(Tags.frameReferenceTime, notes: &scratch)
+            frameDurationsMs[k] = r.number(Tags.actualFrameDuration, notes: &scratch)
+            let philips = r.privateTag(.philipsSUVScaleFactor)
+            let activity = r.privateTag(.philipsActivityConcentrationScaleFactor)
             if philips.assumed || activity.assumed { notePhilipsCreator = true }
             if let tag = philips.tag { philipsSUVFactors[k] = r.number(tag, notes: &scratch) }
             if let tag = activity.tag { philipsActivityFactors[k] = r.number(tag, notes: &scratch) }
             if geScanDateTime == nil {
-                let ge = r.privateTag(SUVTag.geScanDateTime, creator: SUVTag.geCreator)
+                let ge = r.privateTag(.gePETScanDateTime)
                 if let tag = ge.tag, let s = r.text(tag), let v = DicomDateTime.parseDateTime(s), v.secondsOfDay != nil
                 {
                     geScanDateTime = Self.localClock(v, localOffset: localOffset)
@@ -204,21 +166,21 @@ public struct SUVInputs: Sendable {
         geCreatorAssumed = noteGECreator
     }
 
-    /// Series-level elements SUV reads from the first slice: (name, tag, in the radiopharmaceutical item,
+    /// Series-level elements SUV reads from the first slice: (tag, in the radiopharmaceutical item,
     /// compared as a number).
-    static let seriesLevel: [(name: String, tag: UInt32, inItem: Bool, numeric: Bool)] = [
-        ("Units", SUVTag.units, false, false),
-        ("DecayCorrection", SUVTag.decayCorrection, false, false),
-        ("SUVType", SUVTag.suvType, false, false),
-        ("PatientWeight", SUVTag.patientWeight, false, true),
-        ("PatientSize", SUVTag.patientSize, false, true),
-        ("PatientSex", SUVTag.patientSex, false, false),
-        ("SeriesDate", SUVTag.seriesDate, false, false),
-        ("SeriesTime", SUVTag.seriesTime, false, true),
-        ("RadionuclideTotalDose", SUVTag.radionuclideTotalDose, true, true),
-        ("RadionuclideHalfLife", SUVTag.radionuclideHalfLife, true, true),
-        ("RadiopharmaceuticalStartTime", SUVTag.radiopharmaceuticalStartTime, true, true),
-        ("RadiopharmaceuticalStartDateTime", SUVTag.radiopharmaceuticalStartDateTime, true, false),
+    static let seriesLevel: [(tag: UInt32, inItem: Bool, numeric: Bool)] = [
+        (Tags.units, false, false),
+        (Tags.decayCorrection, false, false),
+        (Tags.suvType, false, false),
+        (Tags.patientWeight, false, true),
+        (Tags.patientSize, false, true),
+        (Tags.patientSex, false, false),
+        (Tags.seriesDate, false, false),
+        (Tags.seriesTime, false, true),
+        (Tags.radionuclideTotalDose, true, true),
+        (Tags.radionuclideHalfLife, true, true),
+        (Tags.radiopharmaceuticalStartTime, true, true),
+        (Tags.radiopharmaceuticalStartDateTime, true, false),
     ]
 
     /// The first series-level value that differs between slice 0 and a later slice (numbers compared
@@ -226,7 +188,7 @@ public struct SUVInputs: Sendable {
     static func firstInconsistency(_ slices: [Dataset]) -> (tag: UInt32, message: String)? {
         func values(_ ds: Dataset) -> [String?] {
             let h = HeaderReader(ds)
-            let item = ds.items(SUVTag.radiopharmaceuticalInformationSequence).first
+            let item = ds.items(Tags.radiopharmaceuticalInformationSequence).first
             var scratch: [String] = []
             return seriesLevel.map { f -> String? in
                 if f.inItem && item == nil { return nil }
@@ -242,13 +204,13 @@ public struct SUVInputs: Sendable {
             for (j, f) in seriesLevel.enumerated() where these[j] != first[j] {
                 let raw = { (ds: Dataset) -> String in
                     let h = HeaderReader(ds)
-                    let at = f.inItem ? ds.items(SUVTag.radiopharmaceuticalInformationSequence).first : nil
+                    let at = f.inItem ? ds.items(Tags.radiopharmaceuticalInformationSequence).first : nil
                     if f.inItem && at == nil { return "absent" }
                     return h.text(f.tag, in: at).map { "'\($0)'" } ?? "absent"
                 }
                 return (
                     f.tag,
-                    "SUV: \(f.name) \(formatTag(f.tag)) differs between the slices of the series: "
+                    "SUV: \(describeTag(f.tag)) differs between the slices of the series: "
                         + "\(raw(slices[0])) in slice 0, \(raw(slices[k])) in slice \(k); refusing to pick one"
                 )
             }
@@ -315,7 +277,7 @@ struct HeaderReader {
             guard let s = text(tag, in: item), !s.isEmpty else { return nil }
             let firstValue = Self.trim(String(s.split(separator: "\\", omittingEmptySubsequences: false).first ?? ""))
             if let v = Double(firstValue), v.isFinite || keepNonFinite { return v }
-            notes.append("\(SUVTag.describe(tag)) '\(s)' is not a number; ignored")
+            notes.append("\(describeTag(tag)) '\(s)' is not a number; ignored")
             return nil
         }
     }
@@ -323,20 +285,22 @@ struct HeaderReader {
     func date(_ tag: UInt32, in item: Int? = nil, notes: inout [String]) -> Int? {
         guard let s = text(tag, in: item), !s.isEmpty else { return nil }
         if let d = DicomDateTime.parseDate(s) { return d }
-        notes.append("\(SUVTag.describe(tag)) '\(s)' is not a valid DA; ignored")
+        notes.append("\(describeTag(tag)) '\(s)' is not a valid DA; ignored")
         return nil
     }
 
     func time(_ tag: UInt32, in item: Int? = nil, notes: inout [String]) -> Double? {
         guard let s = text(tag, in: item), !s.isEmpty else { return nil }
         if let t = DicomDateTime.parseTime(s) { return t }
-        notes.append("\(SUVTag.describe(tag)) '\(s)' is not a valid TM; ignored")
+        notes.append("\(describeTag(tag)) '\(s)' is not a valid TM; ignored")
         return nil
     }
 
-    /// Locates private element `tag` (given in block 0x10 form, gggg,10xx) of `creator`. When the
+    /// Locates private element `p` (its tag in block 0x10 form, gggg,10xx) of its creator. When the
     /// group has no private creator at all (stripped headers), block 0x10 is assumed (`assumed`).
-    func privateTag(_ tag: UInt32, creator: String) -> (tag: UInt32?, assumed: Bool) {
+    func privateTag(_ p: PrivateTag) -> (tag: UInt32?, assumed: Bool) {
+        let tag = p.tag
+        let creator = p.creator
         let group = tag & 0xFFFF_0000
         var sawCreator = false
         for i in ds.children() {

@@ -218,7 +218,8 @@ public enum Stacking {
             } else {
                 g.warnings += spacingWarnings
             }
-            // Slices that do not stack along n (e.g. gantry tilt): the affine cannot describe them.
+            // Slices that do not stack along n (e.g. gantry tilt): the affine cannot describe them; the
+            // slice positions can (pairing and masks use them through petct_grid's slice_shifts).
             var shear = 0.0
             for k in 1..<g.order.count {
                 shear = max(shear, (g.positions[k] - g.origin - g.offsets[k] * n).norm)
@@ -226,7 +227,9 @@ public enum Stacking {
             if shear > 0.01 {
                 g.warnings.append(
                     "slice positions drift up to \(formatMM(shear)) mm in-plane from the slice normal "
-                        + "(gantry tilt?); slice_positions hold the real positions")
+                        + "(gantry tilt?): a sheared stack; pair() and load_masks() use each slice's real "
+                        + "position (slice_positions), NIfTI and SimpleITK exports resample it onto the "
+                        + "unsheared grid of the affine")
             }
         } else {
             g.sliceSpacing = fallback ?? 1

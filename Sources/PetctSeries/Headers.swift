@@ -1,14 +1,6 @@
 import DicomBytes
 import DicomParser
 
-/// Tags read by the scan and the volumes: the generated constants (DicomBytes' Tags.swift), under the
-/// name this target has always used, plus two short names.
-public typealias Tag = Tags
-extension Tags {
-    public static var sharedFunctionalGroups: UInt32 { sharedFunctionalGroupsSequence }
-    public static var perFrameFunctionalGroups: UInt32 { perFrameFunctionalGroupsSequence }
-}
-
 /// Reads headers (stop before pixels) of many files in parallel.
 public enum HeaderReader {
     /// Only regular files are read (a FIFO, socket or device fails without being opened). Once

@@ -24,14 +24,23 @@ public struct ScanEntry: Equatable {
     init(path: String) { self.path = path }
 
     /// One pass over the top level picks the ~20 wanted elements; values are decoded only for those.
+    /// Elements and fields both ascend, so the fields are walked along with the elements; an element
+    /// out of order (a malformed file) is looked up.
     init(path: String, ds: Dataset) {
         self.path = path
-        var slots = [Int](repeating: -1, count: Field.count)
+        let fieldTags = Field.tags, last = Field.last
+        var slots = [Int](repeating: -1, count: fieldTags.count)
         let elements = ds.elements
+        var next = 0  // the first field whose tag is not below the current element's
         for i in ds.children() {
             let tag = elements[i].tag
-            if tag > Field.last && tag >> 16 != 0x0002 { break }
-            if let f = Field(rawValue: tag) { slots[f.slot] = i }
+            if tag > last && tag >> 16 != 0x0002 { break }
+            while next < fieldTags.count && fieldTags[next] < tag { next += 1 }
+            if next < fieldTags.count && fieldTags[next] == tag {
+                slots[next] = i
+            } else if next > 0 && tag <= fieldTags[next - 1], let f = Field(tag: tag) {
+                slots[f.slot] = i
+            }
         }
         func text(_ f: Field) -> String? {
             let i = slots[f.slot]
@@ -75,83 +84,79 @@ public struct ScanEntry: Equatable {
         timeSlots = int(.timeSlots).flatMap { $0 > 0 && $0 < 1 << 20 ? $0 : nil }
         if orientation == nil || position == nil, frames > 1 {
             // Enhanced multi-frame: orientation from the shared functional groups, first frame's position.
-            if let shared = ds.firstItem(Tag.sharedFunctionalGroups),
-                let po = ds.firstItem(Tag.planeOrientationSequence, in: shared)
+            if let shared = ds.firstItem(Tags.sharedFunctionalGroupsSequence),
+                let po = ds.firstItem(Tags.planeOrientationSequence, in: shared)
             {
-                let v = ds.doubles(Tag.imageOrientationPatient, in: po)
+                let v = ds.doubles(Tags.imageOrientationPatient, in: po)
                 if v.count >= 6 { orientation = Array(v.prefix(6)) }
             }
-            if let first = ds.items(Tag.perFrameFunctionalGroups).first {
-                if orientation == nil, let po = ds.firstItem(Tag.planeOrientationSequence, in: first) {
-                    let v = ds.doubles(Tag.imageOrientationPatient, in: po)
+            if let first = ds.items(Tags.perFrameFunctionalGroupsSequence).first {
+                if orientation == nil, let po = ds.firstItem(Tags.planeOrientationSequence, in: first) {
+                    let v = ds.doubles(Tags.imageOrientationPatient, in: po)
                     if v.count >= 6 { orientation = Array(v.prefix(6)) }
                 }
-                if position == nil, let pp = ds.firstItem(Tag.planePositionSequence, in: first) {
-                    let v = ds.doubles(Tag.imagePositionPatient, in: pp)
+                if position == nil, let pp = ds.firstItem(Tags.planePositionSequence, in: first) {
+                    let v = ds.doubles(Tags.imagePositionPatient, in: pp)
                     if v.count >= 3 { position = Array(v.prefix(3)) }
                 }
             }
         }
     }
 
-    /// The wanted top-level tags (ascending); `slot` indexes the per-file lookup table.
-    enum Field: UInt32, CaseIterable {
-        case imageType = 0x0008_0008
-        case sop = 0x0008_0018
-        case studyDate = 0x0008_0020
-        case seriesDate = 0x0008_0021
-        case seriesTime = 0x0008_0031
-        case modality = 0x0008_0060
-        case studyDescription = 0x0008_1030
-        case description = 0x0008_103E
-        case patientName = 0x0010_0010
-        case patientID = 0x0010_0020
-        case study = 0x0020_000D
-        case series = 0x0020_000E
-        case seriesNumber = 0x0020_0011
-        case instance = 0x0020_0013
-        case position = 0x0020_0032
-        case orientation = 0x0020_0037
-        case frameOfReference = 0x0020_0052
-        case frames = 0x0028_0008
-        case rows = 0x0028_0010
-        case columns = 0x0028_0011
-        case correctedImage = 0x0028_0051
-        case timeSlots = 0x0054_0071
-        case timeSlices = 0x0054_0101
-        case seriesType = 0x0054_1000
-        case units = 0x0054_1001
-        static let last: UInt32 = 0x0054_1001
-        static let count = 25
-        /// Index of the field in `slots` (declaration order).
-        var slot: Int {
+    /// The wanted top-level tags, in ascending tag order; the case's raw value indexes the per-file
+    /// lookup table.
+    enum Field: Int, CaseIterable {
+        case imageType, sop, studyDate, seriesDate, seriesTime, modality
+        case studyDescription, description, patientName, patientID, study, series, seriesNumber
+        case instance, position, orientation, frameOfReference, frames, rows, columns
+        case correctedImage, timeSlots, timeSlices, seriesType, units
+
+        var tag: UInt32 {
             switch self {
-            case .imageType: 0
-            case .sop: 1
-            case .studyDate: 2
-            case .seriesDate: 3
-            case .seriesTime: 4
-            case .modality: 5
-            case .studyDescription: 6
-            case .description: 7
-            case .patientName: 8
-            case .patientID: 9
-            case .study: 10
-            case .series: 11
-            case .seriesNumber: 12
-            case .instance: 13
-            case .position: 14
-            case .orientation: 15
-            case .frameOfReference: 16
-            case .frames: 17
-            case .rows: 18
-            case .columns: 19
-            case .correctedImage: 20
-            case .timeSlots: 21
-            case .timeSlices: 22
-            case .seriesType: 23
-            case .units: 24
+            case .imageType: Tags.imageType
+            case .sop: Tags.sopInstanceUID
+            case .studyDate: Tags.studyDate
+            case .seriesDate: Tags.seriesDate
+            case .seriesTime: Tags.seriesTime
+            case .modality: Tags.modality
+            case .studyDescription: Tags.studyDescription
+            case .description: Tags.seriesDescription
+            case .patientName: Tags.patientName
+            case .patientID: Tags.patientID
+            case .study: Tags.studyInstanceUID
+            case .series: Tags.seriesInstanceUID
+            case .seriesNumber: Tags.seriesNumber
+            case .instance: Tags.instanceNumber
+            case .position: Tags.imagePositionPatient
+            case .orientation: Tags.imageOrientationPatient
+            case .frameOfReference: Tags.frameOfReferenceUID
+            case .frames: Tags.numberOfFrames
+            case .rows: Tags.rows
+            case .columns: Tags.columns
+            case .correctedImage: Tags.correctedImage
+            case .timeSlots: Tags.numberOfTimeSlots
+            case .timeSlices: Tags.numberOfTimeSlices
+            case .seriesType: Tags.seriesType
+            case .units: Tags.units
             }
+        }
+        static let count = allCases.count
+        /// The fields' tags by raw value (ascending, checked by a test).
+        static let tags: [UInt32] = allCases.map(\.tag)
+        static let last = tags[tags.count - 1]
+        /// Index of the field in `slots`.
+        var slot: Int { rawValue }
+
+        /// The field of `tag`, nil when the scan does not keep it.
+        init?(tag: UInt32) {
+            var lo = 0
+            var hi = Self.tags.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if Self.tags[mid] < tag { lo = mid + 1 } else { hi = mid }
+            }
+            guard lo < Self.tags.count, Self.tags[lo] == tag else { return nil }
+            self.init(rawValue: lo)
         }
     }
 }
@@ -221,6 +226,9 @@ public struct ScanResult: Equatable {
 
 /// Header-only pass over many files, grouped into series. See petct_scan_files in petct.h.
 public enum SeriesScanner {
+    /// Files read between two `filesDone` reports of `scanKeepingHeaders`.
+    public static let progressBlock = 64
+
     /// Never throws for a bad file: those are listed in `skipped`.
     public static func scan(paths: [String], threads: Int) -> ScanResult {
         scanKeepingHeaders(paths: paths, threads: threads, keep: false).result
@@ -228,11 +236,19 @@ public enum SeriesScanner {
 
     /// `scan`, and with `keep` the parsed header of every file that was read, by path, so that opening a
     /// volume of the scanned files need not read and parse them again (`VolumePlan.open(paths:threads:known:)`).
+    /// `filesDone`, when given, is called (on the calling thread) with the number of files read so far
+    /// after every block of `progressBlock` files: the headers are read block by block.
     public static func scanKeepingHeaders(
         paths: [String], threads: Int, keep: Bool,
-        cancel: CancelFlag = .none
+        cancel: CancelFlag = .none, filesDone: ((Int) -> Void)? = nil
     ) -> (result: ScanResult, headers: [String: Dataset]) {
-        let results = HeaderReader.readAll(paths, threads: threads, cancel: cancel)
+        var results: [Result<Dataset, DicomError>] = []
+        let block = filesDone == nil ? max(paths.count, 1) : progressBlock
+        for lo in stride(from: 0, to: paths.count, by: block) {
+            let hi = min(paths.count, lo + block)
+            results += HeaderReader.readAll(Array(paths[lo..<hi]), threads: threads, cancel: cancel)
+            filesDone?(hi)
+        }
         var headers: [String: Dataset] = [:]
         if keep {
             headers.reserveCapacity(paths.count)
@@ -272,21 +288,23 @@ public enum SeriesScanner {
         let total = ds.flags.contains(.deflated) ? ds.source.count : ds.fileSize
         guard total >= 0 else { return nil }
         let held = max(0, total - ds.pixelDataOffset - 8)
-        var samples = max(1, ds.int(Tag.samplesPerPixel) ?? 1)
+        var samples = max(1, ds.int(Tags.samplesPerPixel) ?? 1)
         // Native YBR_FULL_422 holds 4 values per 2 pixels: 2 per pixel, not 3.
-        if samples == 3, let pi = ds.nonEmptyString(Tag.photometricInterpretation), pi.hasSuffix("_422") { samples = 2 }
-        let bits = max(1, ds.int(Tag.bitsAllocated) ?? 8)
-        let frames = max(1, ds.int(Tag.numberOfFrames) ?? 1)
+        if samples == 3, let pi = ds.nonEmptyString(Tags.photometricInterpretation), pi.hasSuffix("_422") {
+            samples = 2
+        }
+        let bits = max(1, ds.int(Tags.bitsAllocated) ?? 8)
+        let frames = max(1, ds.int(Tags.numberOfFrames) ?? 1)
         var declared = 1
         var overflow = false
-        for f in [frames, max(0, ds.int(Tag.rows) ?? 0), max(0, ds.int(Tag.columns) ?? 0), samples, bits] {
+        for f in [frames, max(0, ds.int(Tags.rows) ?? 0), max(0, ds.int(Tags.columns) ?? 0), samples, bits] {
             let (p, o) = declared.multipliedReportingOverflow(by: f)
             declared = p
             overflow = overflow || o
         }
         let declaredBytes = overflow ? Int.max : declared / 8 + (declared % 8 == 0 ? 0 : 1)
         let shape =
-            "\(frames) frame(s) of \(ds.int(Tag.rows) ?? 0)x\(ds.int(Tag.columns) ?? 0)x\(samples) at \(bits) bits"
+            "\(frames) frame(s) of \(ds.int(Tags.rows) ?? 0)x\(ds.int(Tags.columns) ?? 0)x\(samples) at \(bits) bits"
         let ts = ds.transferSyntax
         let native =
             ts == "1.2.840.10008.1.2" || ts == "1.2.840.10008.1.2.1" || ts == "1.2.840.10008.1.2.2"
@@ -297,14 +315,14 @@ public enum SeriesScanner {
                     .malformed,
                     "declares \(shape) (\(overflow ? "more than \(Int.max)" : "\(declaredBytes)") bytes of pixel data) "
                         + "but holds \(held) bytes after the pixel data tag", offset: ds.pixelDataOffset,
-                    tag: 0x7FE0_0010)
+                    tag: Tags.pixelData)
             }
         } else {
             if frames > held / 8 {
                 return DicomError(
                     .malformed,
                     "declares \(shape) but \(held) bytes of encapsulated pixel data cannot hold "
-                        + "\(frames) frames", offset: ds.pixelDataOffset, tag: 0x7FE0_0010)
+                        + "\(frames) frames", offset: ds.pixelDataOffset, tag: Tags.pixelData)
             }
             let allowed = Limits.decodedAllowance(compressed: held)
             if declaredBytes > allowed {
@@ -313,7 +331,7 @@ public enum SeriesScanner {
                     "declares \(shape) (\(overflow ? "more than \(Int.max)" : "\(declaredBytes)") bytes) "
                         + "from \(held) compressed bytes, above the decode limit max(max_decoded_bytes, decode_ratio x compressed) "
                         + "= \(allowed) bytes; raise petct.config.max_decoded_bytes or petct.config.decode_ratio to read it",
-                    offset: ds.pixelDataOffset, tag: 0x7FE0_0010)
+                    offset: ds.pixelDataOffset, tag: Tags.pixelData)
             }
         }
         return nil

@@ -1,21 +1,6 @@
 import DicomBytes
 import DicomParser
 
-/// Tags of the PET timing / gating elements read per slice.
-enum TimingTag {
-    static let triggerTime: UInt32 = 0x0018_1060
-    static let actualFrameDuration: UInt32 = 0x0018_1242
-    static let frameAcquisitionDuration: UInt32 = 0x0018_9220
-    static let temporalPositionIndex: UInt32 = 0x0020_9128
-    static let numberOfTimeSlots: UInt32 = 0x0054_0071
-    static let numberOfSlices: UInt32 = 0x0054_0081
-    static let numberOfTimeSlices: UInt32 = 0x0054_0101
-    static let seriesType: UInt32 = 0x0054_1000
-    static let frameReferenceTime: UInt32 = 0x0054_1300
-    static let decayFactor: UInt32 = 0x0054_1321
-    static let imageIndex: UInt32 = 0x0054_1330
-}
-
 /// What tells the frames (time points or gates) of one slice apart.
 struct SliceTiming {
     var sop: String? = nil
@@ -39,16 +24,16 @@ struct SliceTiming {
     init(_ ds: Dataset, start: String) {
         func positive(_ tag: UInt32) -> Int? { ds.int(tag).flatMap { $0 > 0 && $0 < 1 << 30 ? $0 : nil } }
         func finite(_ tag: UInt32) -> Double? { ds.double(tag).flatMap { $0.isFinite ? $0 : nil } }
-        sop = ds.nonEmptyString(Tag.sopInstanceUID)
-        seriesType = ds.strings(TimingTag.seriesType).first.map { trimmed($0).uppercased() }
-        numberOfSlices = positive(TimingTag.numberOfSlices)
-        numberOfTimeSlices = positive(TimingTag.numberOfTimeSlices)
-        numberOfTimeSlots = positive(TimingTag.numberOfTimeSlots)
-        imageIndex = positive(TimingTag.imageIndex)
-        frameReferenceMs = finite(TimingTag.frameReferenceTime)
-        durationMs = finite(TimingTag.actualFrameDuration)
-        triggerMs = finite(TimingTag.triggerTime)
-        decayFactor = finite(TimingTag.decayFactor)
+        sop = ds.nonEmptyString(Tags.sopInstanceUID)
+        seriesType = ds.strings(Tags.seriesType).first.map { trimmed($0).uppercased() }
+        numberOfSlices = positive(Tags.numberOfSlices)
+        numberOfTimeSlices = positive(Tags.numberOfTimeSlices)
+        numberOfTimeSlots = positive(Tags.numberOfTimeSlots)
+        imageIndex = positive(Tags.imageIndex)
+        frameReferenceMs = finite(Tags.frameReferenceTime)
+        durationMs = finite(Tags.actualFrameDuration)
+        triggerMs = finite(Tags.triggerTime)
+        decayFactor = finite(Tags.decayFactor)
         self.start = start
     }
 

@@ -2,146 +2,6 @@ import DicomBytes
 import DicomParser
 import DicomPixels
 
-/// What a volume needs from one slice: a single-frame file, or one frame of a multi-frame file.
-struct SliceRecord {
-    var placement: SlicePlacement
-    var fileIndex: Int
-    /// Frame in the file (0 for single-frame files).
-    var frame: Int
-    var rows: Int?
-    var columns: Int?
-    var pixelSpacing: [Double]?
-    var thickness: Double?
-    var spacingBetween: Double?
-    var slope: Double
-    var intercept: Double
-    var acquisitionTime: String
-    var timing = SliceTiming()
-    /// A frame of a multi-frame object (its timing may come from the per-frame Frame Content).
-    var fromMultiFrame = false
-    /// FrameAcquisitionDateTime of the frame's own Frame Content, when present.
-    var ownFrameStart: String? = nil
-}
-
-/// Upper bound on NumberOfFrames accepted from a header (records are allocated per frame).
-let maximumFrames = 1 << 16
-
-extension SliceRecord {
-    /// The slices of one data set: one record, or one per frame for multi-frame objects (positions and
-    /// orientations from the per-frame / shared functional groups). Adds warnings for guessed values.
-    static func records(of ds: Dataset, path: String, fileIndex: Int, warnings: inout [String]) throws(DicomError)
-        -> [SliceRecord]
-    {
-        let rows = ds.int(Tag.rows), columns = ds.int(Tag.columns)
-        let instance = ds.int(Tag.instanceNumber)
-        let topSpacing = ds.doubles(Tag.pixelSpacing)
-        let topThickness = ds.double(Tag.sliceThickness)
-        let between = ds.double(Tag.spacingBetweenSlices)
-        // NaN / inf rescale values are refused, naming the file and the element (never used as 1 / 0)
-        func finite(_ v: Double?, _ tag: UInt32) throws(DicomError) -> Double? {
-            guard let v, !v.isFinite else { return v }
-            let e = nonFiniteRescale(tag, v)
-            throw DicomError(e.kind, "\(path): " + e.message, tag: tag)
-        }
-        let topSlope = try finite(ds.double(Tag.rescaleSlope), Tag.rescaleSlope) ?? 1
-        let topIntercept = try finite(ds.double(Tag.rescaleIntercept), Tag.rescaleIntercept) ?? 0
-        let topIPP = ds.doubles(Tag.imagePositionPatient)
-        let topIOP = ds.doubles(Tag.imageOrientationPatient)
-        var topTime = ds.nonEmptyString(Tag.acquisitionDateTime) ?? ""
-        if topTime.isEmpty {
-            topTime = (ds.nonEmptyString(Tag.acquisitionDate) ?? "") + (ds.nonEmptyString(Tag.acquisitionTime) ?? "")
-        }
-        let frames = max(1, ds.int(Tag.numberOfFrames) ?? 1)
-        guard frames <= maximumFrames else {
-            throw DicomError(
-                .geometry, "\(path): NumberOfFrames \(frames) exceeds \(maximumFrames)", tag: Tag.numberOfFrames)
-        }
-        let topTiming = SliceTiming(ds, start: topTime)
-        if frames == 1 {
-            return [
-                SliceRecord(
-                    placement: SlicePlacement(
-                        position: topIPP.count >= 3 ? topIPP : nil,
-                        orientation: topIOP.count >= 6 ? topIOP : nil,
-                        instanceNumber: instance, name: path),
-                    fileIndex: fileIndex, frame: 0, rows: rows, columns: columns,
-                    pixelSpacing: topSpacing.count >= 2 ? topSpacing : nil, thickness: topThickness,
-                    spacingBetween: between, slope: topSlope, intercept: topIntercept, acquisitionTime: topTime,
-                    timing: topTiming)
-            ]
-        }
-        // Multi-frame: functional groups (enhanced objects) or a legacy stack with one position.
-        let shared = ds.firstItem(Tag.sharedFunctionalGroups)
-        let perFrame = ds.items(Tag.perFrameFunctionalGroups)
-        let pf = perFrame.count == frames ? perFrame : []
-        func macro(_ seq: UInt32, _ f: Int) -> [Int] {
-            var found: [Int] = []
-            if !pf.isEmpty, let it = ds.firstItem(seq, in: pf[f]) { found.append(it) }
-            if let shared, let it = ds.firstItem(seq, in: shared) { found.append(it) }
-            return found
-        }
-        func firstDoubles(_ tag: UInt32, _ items: [Int], min count: Int) -> [Double]? {
-            for it in items {
-                let v = ds.doubles(tag, in: it)
-                if v.count >= count { return v }
-            }
-            return nil
-        }
-        var out: [SliceRecord] = []
-        out.reserveCapacity(frames)
-        var legacy = false
-        let gridOffsets = ds.doubles(Tag.gridFrameOffsetVector)
-        for f in 0..<frames {
-            let posItems = macro(Tag.planePositionSequence, f)
-            let oriItems = macro(Tag.planeOrientationSequence, f)
-            let measures = macro(Tag.pixelMeasuresSequence, f)
-            let transform = macro(Tag.pixelValueTransformationSequence, f)
-            let orientation =
-                firstDoubles(Tag.imageOrientationPatient, oriItems, min: 6) ?? (topIOP.count >= 6 ? topIOP : nil)
-            var position = firstDoubles(Tag.imagePositionPatient, posItems, min: 3)
-            if position == nil, topIPP.count >= 3, let o = orientation, let r = Vec3(o), let c = Vec3(o, from: 3),
-                let p0 = Vec3(topIPP)
-            {
-                // Legacy multi-frame: frames stacked along the normal from the one position.
-                legacy = true
-                let step = between ?? topThickness ?? 1
-                let off = gridOffsets.count == frames ? gridOffsets[f] : Double(f) * step
-                position = (p0 + off * r.normalized.cross(c.normalized).normalized).array
-            }
-            let spacing = firstDoubles(Tag.pixelSpacing, measures, min: 2) ?? (topSpacing.count >= 2 ? topSpacing : nil)
-            let thickness = firstDoubles(Tag.sliceThickness, measures, min: 1)?.first ?? topThickness
-            let slope =
-                try finite(firstDoubles(Tag.rescaleSlope, transform, min: 1)?.first, Tag.rescaleSlope) ?? topSlope
-            let intercept =
-                try finite(firstDoubles(Tag.rescaleIntercept, transform, min: 1)?.first, Tag.rescaleIntercept)
-                ?? topIntercept
-            var time = topTime
-            var timing = topTiming
-            var ownStart: String? = nil
-            if !pf.isEmpty, let fc = ds.firstItem(Tag.frameContentSequence, in: pf[f]) {
-                if let t = ds.nonEmptyString(Tag.frameAcquisitionDateTime, in: fc) { time = t; ownStart = t }
-                timing.start = time
-                if let i = ds.int(TimingTag.temporalPositionIndex, in: fc), i > 0 { timing.temporalIndex = i }
-                if let d = ds.double(TimingTag.frameAcquisitionDuration, in: fc), d.isFinite { timing.durationMs = d }
-            }
-            out.append(
-                SliceRecord(
-                    placement: SlicePlacement(
-                        position: position, orientation: orientation,
-                        instanceNumber: instance, name: "\(path) frame \(f + 1)"),
-                    fileIndex: fileIndex, frame: f, rows: rows, columns: columns, pixelSpacing: spacing,
-                    thickness: thickness, spacingBetween: between, slope: slope, intercept: intercept,
-                    acquisitionTime: time, timing: timing, fromMultiFrame: true, ownFrameStart: ownStart))
-        }
-        if legacy && gridOffsets.count != frames {
-            warnings.append(
-                "\(path): \(frames) frames without per-frame positions: stacked along the normal every "
-                    + "\(formatMM(between ?? topThickness ?? 1)) mm")
-        }
-        return out
-    }
-}
-
 /// The facts of an opened volume that cross the C ABI (encoded as the volume JSON by PetctExport; fields
 /// as in petct.h, in the same order).
 public struct VolumeInfo: Equatable, Sendable {
@@ -278,13 +138,13 @@ public final class VolumePlan: @unchecked Sendable {
         guard let rows = records[0].rows, let columns = records[0].columns, rows > 0, columns > 0,
             rows <= 65535, columns <= 65535
         else {
-            throw DicomError(.geometry, "\(paths[0]): no valid Rows/Columns (not an image)", tag: Tag.rows)
+            throw DicomError(.geometry, "\(paths[0]): no valid Rows/Columns (not an image)", tag: Tags.rows)
         }
         for r in records where r.rows != rows || r.columns != columns {
             throw DicomError(
                 .geometry,
                 "\(r.placement.name): image size \(r.rows ?? 0)x\(r.columns ?? 0) differs from "
-                    + "\(rows)x\(columns) of \(paths[0])", tag: Tag.rows)
+                    + "\(rows)x\(columns) of \(paths[0])", tag: Tags.rows)
         }
         records = try dropDuplicateInstances(records, paths: paths, warnings: &warnings)
         let proj = normalProjections(records)
@@ -338,20 +198,20 @@ public final class VolumePlan: @unchecked Sendable {
             sliceOffsets: geometry.offsets, slicePositions: geometry.positions.map { $0.array },
             uniform: geometry.uniform, warnings: geometry.warnings, files: kept.map { paths[$0.fileIndex] })
         if kept.contains(where: { $0.frame != 0 })
-            || datasets.contains(where: { ($0.int(Tag.numberOfFrames) ?? 1) > 1 })
+            || datasets.contains(where: { ($0.int(Tags.numberOfFrames) ?? 1) > 1 })
         {
             info.frames = kept.map { $0.frame }
         }
-        info.modality = ds0.nonEmptyString(Tag.modality) ?? ""
-        info.seriesUID = ds0.nonEmptyString(Tag.seriesInstanceUID) ?? ""
-        info.seriesNumber = ds0.int(Tag.seriesNumber)
-        info.seriesDescription = ds0.nonEmptyString(Tag.seriesDescription) ?? ""
-        info.studyUID = ds0.nonEmptyString(Tag.studyInstanceUID) ?? ""
-        info.frameOfReferenceUID = ds0.nonEmptyString(Tag.frameOfReferenceUID)
+        info.modality = ds0.nonEmptyString(Tags.modality) ?? ""
+        info.seriesUID = ds0.nonEmptyString(Tags.seriesInstanceUID) ?? ""
+        info.seriesNumber = ds0.int(Tags.seriesNumber)
+        info.seriesDescription = ds0.nonEmptyString(Tags.seriesDescription) ?? ""
+        info.studyUID = ds0.nonEmptyString(Tags.studyInstanceUID) ?? ""
+        info.frameOfReferenceUID = ds0.nonEmptyString(Tags.frameOfReferenceUID)
         info.rescale = kept.map { [$0.slope, $0.intercept] }
         info.instanceNumbers = kept.map { $0.placement.instanceNumber }
         info.acquisitionTimes = kept.map { $0.acquisitionTime }
-        info.units = ds0.nonEmptyString(Tag.units)
+        info.units = ds0.nonEmptyString(Tags.units)
         if timeFrames > 1 {
             info.timeFrames = VolumeInfo.TimeFrames(
                 kind: grouping.kind?.rawValue, groupedBy: grouping.groupedBy,
@@ -437,9 +297,9 @@ public final class VolumePlan: @unchecked Sendable {
     /// Elements of a slice's header that its place in the volume and its values rest on: a file whose
     /// copies of these differ from the header the plan was built from changed after that header was read.
     static let placementTags: [(tag: UInt32, name: String)] = [
-        (Tag.sopInstanceUID, "SOPInstanceUID"), (Tag.imagePositionPatient, "ImagePositionPatient"),
-        (Tag.imageOrientationPatient, "ImageOrientationPatient"), (Tag.rescaleSlope, "RescaleSlope"),
-        (Tag.rescaleIntercept, "RescaleIntercept"), (Tag.numberOfFrames, "NumberOfFrames"),
+        (Tags.sopInstanceUID, "SOPInstanceUID"), (Tags.imagePositionPatient, "ImagePositionPatient"),
+        (Tags.imageOrientationPatient, "ImageOrientationPatient"), (Tags.rescaleSlope, "RescaleSlope"),
+        (Tags.rescaleIntercept, "RescaleIntercept"), (Tags.numberOfFrames, "NumberOfFrames"),
     ]
 
     static func decode(
@@ -509,7 +369,7 @@ extension VolumePlan {
                     throw DicomError(
                         .geometry,
                         "\(paths[r.fileIndex]) and \(paths[k]) share SOPInstanceUID \(sop) but not "
-                            + "their ImagePositionPatient: not copies of one instance", tag: Tag.sopInstanceUID)
+                            + "their ImagePositionPatient: not copies of one instance", tag: Tags.sopInstanceUID)
                 }
                 if paths[k] != paths[r.fileIndex] { dropped.append((paths[r.fileIndex], paths[k], sop)) }
                 continue
@@ -580,7 +440,7 @@ extension VolumePlan {
                         + "(\(formatMM(proj[keep])) mm along the slice normal)\(inFrame) with the same timing, "
                         + "and are neither the same instance nor identical files: remove one, or give them "
                         + "their own FrameReferenceTime / TriggerTime if they are frames",
-                    tag: Tag.imagePositionPatient)
+                    tag: Tags.imagePositionPatient)
             }
             start = end
         }
@@ -605,7 +465,7 @@ extension VolumePlan {
                 .geometry,
                 "frame \(t + 1) of \(total) has \(frameOrder.count) slices, frame 1 has "
                     + "\(firstOrder.count) (first file of frame \(t + 1): \(name(frameOrder[0]))): every "
-                    + "frame must cover the same positions", tag: Tag.imagePositionPatient)
+                    + "frame must cover the same positions", tag: Tags.imagePositionPatient)
         }
         let tol = max(0.01, 1e-3 * geometry.sliceSpacing)
         for k in firstOrder.indices {
@@ -615,7 +475,7 @@ extension VolumePlan {
                     .geometry,
                     "frame \(t + 1) of \(total): slice \(k) \(name(frameOrder[k])) is "
                         + "\(formatMM(d)) mm away from slice \(k) of frame 1 (\(name(firstOrder[k]))): every "
-                        + "frame must cover the same positions", tag: Tag.imagePositionPatient)
+                        + "frame must cover the same positions", tag: Tags.imagePositionPatient)
             }
         }
     }

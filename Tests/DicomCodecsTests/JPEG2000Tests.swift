@@ -16,16 +16,7 @@ func encodeJ2K(
     let p = test_j2k_encode(
         v, Int32(rows), Int32(cols), Int32(nf), Int32(bits), signed ? 1 : 0, jp2 ? 1 : 0,
         lossy ? 1 : 0, mct ? 1 : 0, &size)!
-    defer { test_encoded_free(p) }
-    return Array(UnsafeBufferPointer(start: p, count: size))
-}
-
-private func j2kExpectation(_ rows: Int, _ cols: Int, _ nf: Int, _ bits: Int, ba: Int? = nil, signed: Bool = false)
-    -> FrameExpectation
-{
-    FrameExpectation(
-        rows: rows, columns: cols, samples: nf, bitsAllocated: ba ?? (bits <= 8 ? 8 : 16), bitsStored: bits,
-        pixelRepresentation: signed ? 1 : 0)
+    return takeEncoded(p, size)
 }
 
 private func signed16(_ f: DecodedFrame) -> [Int] { samples(f).map { Int(Int16(truncatingIfNeeded: $0)) } }
@@ -38,7 +29,7 @@ private func signed16(_ f: DecodedFrame) -> [Int] { samples(f).map { Int(Int16(t
         let values = randomImage(rows: 19, cols: 26, nf: nf, bits: bits, seed: UInt64(nf * 100 + bits), smooth: true)
         let stream = encodeJ2K(values, rows: 19, cols: 26, nf: nf, bits: bits, jp2: jp2)
         #expect(jp2 ? stream[4] == 0x6A : stream[0] == 0xFF && stream[1] == 0x4F)
-        let f = try decodeWith(JPEG2000Decoder.decode, stream, j2kExpectation(19, 26, nf, bits))
+        let f = try decodeWith(JPEG2000Decoder.decode, stream, expectation(19, 26, nf, bits))
         #expect(f.rows == 19 && f.columns == 26 && f.samples == nf && f.precision == bits)
         #expect(f.bytesPerSample == (bits <= 8 ? 1 : 2))
         #expect(samples(f) == values)
@@ -47,13 +38,13 @@ private func signed16(_ f: DecodedFrame) -> [Int] { samples(f).map { Int(Int16(t
     @Test func colourWithoutMCTRoundTrips() throws {
         let values = randomImage(rows: 8, cols: 8, nf: 3, bits: 8, seed: 5)
         let stream = encodeJ2K(values, rows: 8, cols: 8, nf: 3, bits: 8, mct: false)
-        #expect(samples(try decodeWith(JPEG2000Decoder.decode, stream, j2kExpectation(8, 8, 3, 8))) == values)
+        #expect(samples(try decodeWith(JPEG2000Decoder.decode, stream, expectation(8, 8, 3, 8))) == values)
     }
 
     @Test func lossyIsClose() throws {
         let values = randomImage(rows: 32, cols: 32, nf: 1, bits: 12, seed: 21, smooth: true)
         let stream = encodeJ2K(values, rows: 32, cols: 32, nf: 1, bits: 12, lossy: true)
-        let got = samples(try decodeWith(JPEG2000Decoder.decode, stream, j2kExpectation(32, 32, 1, 12)))
+        let got = samples(try decodeWith(JPEG2000Decoder.decode, stream, expectation(32, 32, 1, 12)))
         #expect(got.count == values.count)
         let meanError = Double(zip(got, values).map { abs($0 - $1) }.reduce(0, +)) / Double(values.count)
         #expect(meanError > 0 && meanError < 128)
@@ -62,12 +53,12 @@ private func signed16(_ f: DecodedFrame) -> [Int] { samples(f).map { Int(Int16(t
     @Test func signedCodestreamIsSignExtended() throws {
         let values = [-2048, -1, 0, 1, 2047, -300]
         let stream = encodeJ2K(values, rows: 2, cols: 3, nf: 1, bits: 12, signed: true)
-        let f = try decodeWith(JPEG2000Decoder.decode, stream, j2kExpectation(2, 3, 1, 12, signed: true))
+        let f = try decodeWith(JPEG2000Decoder.decode, stream, expectation(2, 3, 1, 12, signed: true))
         #expect(f.bytesPerSample == 2)
         #expect(signed16(f) == values)
         // 8-bit signed in 16 bits allocated: written in the 16-bit container, sign intact.
         let s8 = encodeJ2K([-128, -1, 0, 127], rows: 2, cols: 2, nf: 1, bits: 8, signed: true)
-        let f8 = try decodeWith(JPEG2000Decoder.decode, s8, j2kExpectation(2, 2, 1, 8, ba: 16, signed: true))
+        let f8 = try decodeWith(JPEG2000Decoder.decode, s8, expectation(2, 2, 1, 8, ba: 16, signed: true))
         #expect(f8.bytesPerSample == 2)
         #expect(signed16(f8) == [-128, -1, 0, 127])
     }
@@ -75,23 +66,23 @@ private func signed16(_ f: DecodedFrame) -> [Int] { samples(f).map { Int(Int16(t
     @Test func signednessMismatchFollowsPydicom() throws {
         // Unsigned codestream, Pixel Representation 1: sign-extended from the precision.
         let u = encodeJ2K([0, 1, 4095, 2048], rows: 2, cols: 2, nf: 1, bits: 12)
-        let fu = try decodeWith(JPEG2000Decoder.decode, u, j2kExpectation(2, 2, 1, 12, signed: true))
+        let fu = try decodeWith(JPEG2000Decoder.decode, u, expectation(2, 2, 1, 12, signed: true))
         #expect(signed16(fu) == [0, 1, -1, -2048])
         // Signed codestream, Pixel Representation 0: masked to the precision.
         let s = encodeJ2K([-1, 0, -2048, 5], rows: 2, cols: 2, nf: 1, bits: 12, signed: true)
-        let fs = try decodeWith(JPEG2000Decoder.decode, s, j2kExpectation(2, 2, 1, 12))
+        let fs = try decodeWith(JPEG2000Decoder.decode, s, expectation(2, 2, 1, 12))
         #expect(samples(fs) == [4095, 0, 2048, 5])
         // Signed 8-bit codestream, unsigned data set with 16 bits allocated: pydicom keeps the 8-bit
         // pattern (no unused bits in the 1-byte container, nothing to correct), zero-extended.
         let s8 = encodeJ2K([-128, -1, 0, 127], rows: 2, cols: 2, nf: 1, bits: 8, signed: true)
-        let f8 = try decodeWith(JPEG2000Decoder.decode, s8, j2kExpectation(2, 2, 1, 8, ba: 16))
+        let f8 = try decodeWith(JPEG2000Decoder.decode, s8, expectation(2, 2, 1, 8, ba: 16))
         #expect(f8.bytesPerSample == 1)
         #expect(samples(f8) == [128, 255, 0, 127])
     }
 
     @Test func geometryMismatchIsMalformed() throws {
         let stream = encodeJ2K([Int](repeating: 3, count: 12), rows: 3, cols: 4, nf: 1, bits: 8)
-        for e in [j2kExpectation(4, 3, 1, 8), j2kExpectation(3, 4, 3, 8), j2kExpectation(3, 5, 1, 8)] {
+        for e in [expectation(4, 3, 1, 8), expectation(3, 4, 3, 8), expectation(3, 5, 1, 8)] {
             do {
                 _ = try decodeWith(JPEG2000Decoder.decode, stream, e)
                 Issue.record("geometry mismatch did not throw")
@@ -104,7 +95,7 @@ private func signed16(_ f: DecodedFrame) -> [Int] { samples(f).map { Int(Int16(t
     @Test func truncatedAndCorruptStreamsThrow() throws {
         let values = randomImage(rows: 40, cols: 40, nf: 1, bits: 12, seed: 17)
         let stream = encodeJ2K(values, rows: 40, cols: 40, nf: 1, bits: 12)
-        let e = j2kExpectation(40, 40, 1, 12)
+        let e = expectation(40, 40, 1, 12)
         for cut in [0, 2, 11, 40, stream.count / 2, stream.count - 10] {
             do {
                 _ = try decodeWith(JPEG2000Decoder.decode, Array(stream.prefix(cut)), e)
@@ -117,11 +108,7 @@ private func signed16(_ f: DecodedFrame) -> [Int] { samples(f).map { Int(Int16(t
         #expect(throws: DicomError.self) {
             try decodeWith(JPEG2000Decoder.decode, [UInt8](repeating: 0x42, count: 64), e)
         }
-        var rng = SplitMix64(5)
-        for _ in 0..<200 {
-            var s = stream
-            let k = rng.below(s.count)
-            s[k] = UInt8(truncatingIfNeeded: rng.below(256))
+        corruptedCopies(of: stream, seed: 5, count: 200, multi: false) { s in
             if let f = try? decodeWith(JPEG2000Decoder.decode, s, e) { #expect(f.data.count == 40 * 40 * 2) }
         }
     }
@@ -185,7 +172,7 @@ private let htj2k_g8lossy_pylibjpeg: [Int] = [
         #expect(htj2k_g12[0] == 0xFF && htj2k_g12[1] == 0x4F && htj2k_g12[0x2D] == 0xFF && htj2k_g12[0x2E] == 0x50)
         var source: [Int] = []
         for y in 0..<12 { for x in 0..<16 { source.append((x * 37 + y * 91 + x * y * 5) % 4096) } }
-        let f = try decodeWith(JPEG2000Decoder.decode, htj2k_g12, j2kExpectation(12, 16, 1, 12))
+        let f = try decodeWith(JPEG2000Decoder.decode, htj2k_g12, expectation(12, 16, 1, 12))
         #expect(f.precision == 12 && f.bytesPerSample == 2)
         #expect(samples(f) == source)
     }
@@ -195,20 +182,20 @@ private let htj2k_g8lossy_pylibjpeg: [Int] = [
         for y in 0..<8 {
             for x in 0..<8 { source += [(x * 13 + y * 7) % 256, (x * x + y * 3) % 256, (255 - x * 9 - y * 11) & 0xFF] }
         }
-        let f = try decodeWith(JPEG2000Decoder.decode, htj2k_rgb8, j2kExpectation(8, 8, 3, 8))
+        let f = try decodeWith(JPEG2000Decoder.decode, htj2k_rgb8, expectation(8, 8, 3, 8))
         #expect(f.samples == 3 && f.bytesPerSample == 1)
         #expect(samples(f) == source)
     }
 
     @Test func lossyMatchesPylibjpeg() throws {
-        let f = try decodeWith(JPEG2000Decoder.decode, htj2k_g8lossy, j2kExpectation(8, 8, 1, 8))
+        let f = try decodeWith(JPEG2000Decoder.decode, htj2k_g8lossy, expectation(8, 8, 1, 8))
         #expect(samples(f) == htj2k_g8lossy_pylibjpeg)
     }
 
     @Test func truncatedThrows() throws {
         for cut in [20, htj2k_g12.count / 2] {
             #expect(throws: DicomError.self) {
-                try decodeWith(JPEG2000Decoder.decode, Array(htj2k_g12.prefix(cut)), j2kExpectation(12, 16, 1, 12))
+                try decodeWith(JPEG2000Decoder.decode, Array(htj2k_g12.prefix(cut)), expectation(12, 16, 1, 12))
             }
         }
     }

@@ -190,33 +190,19 @@ func encodeDCOnly(
         pixelRepresentation: 0)
 
     func failure(_ s: [UInt8], _ e: FrameExpectation = JPEGBaselineErrors.expect) -> DicomError? {
-        do {
-            _ = try decodeBaseline(s, e)
-            return nil
-        } catch {
-            return error
-        }
+        decodeError(JPEGBaselineDecoder.decode, s, e)
     }
 
     @Test func everyTruncationThrows() {
         let s = Self.fixture.bytes
         #expect(failure(s) == nil)
-        for n in 0..<(s.count - 2) {
-            let err = failure(Array(s[0..<n]))
-            #expect(err?.kind == .malformed, "cut at \(n)")
-            if let err { #expect(err.offset >= 0 && err.offset <= n, "offset \(err.offset) for cut at \(n)") }
-        }
+        expectEveryTruncationThrows(s) { failure($0) }
     }
 
     @Test func corruptedStreamsNeverCrash() {
         let s = Self.fixture.bytes
-        var rng = SplitMix64(7)
         var failures = 0
-        for _ in 0..<2000 {
-            var c = s
-            for _ in 0..<(1 + rng.below(3)) {
-                c[rng.below(c.count)] = UInt8(truncatingIfNeeded: rng.next())
-            }
+        corruptedCopies(of: s, seed: 7, count: 2000, multi: true) { c in
             if let err = failure(c) {
                 failures += 1
                 #expect(err.kind == .malformed || err.kind == .unsupportedTransferSyntax)

@@ -27,27 +27,6 @@ func randomImage(rows: Int, cols: Int, nf: Int, bits: Int, seed: UInt64, smooth:
     return v
 }
 
-func expectation(_ rows: Int, _ cols: Int, _ nf: Int, _ p: Int) -> FrameExpectation {
-    FrameExpectation(
-        rows: rows, columns: cols, samples: nf, bitsAllocated: p <= 8 ? 8 : 16, bitsStored: p,
-        pixelRepresentation: 0)
-}
-
-func decodeLossless(_ stream: [UInt8], _ e: FrameExpectation) throws(DicomError) -> DecodedFrame {
-    try decodeWith(JPEGLosslessDecoder.decode, stream, e)
-}
-
-func decodeWith(_ dec: FrameDecoder, _ stream: [UInt8], _ e: FrameExpectation) throws(DicomError) -> DecodedFrame {
-    let r = stream.withUnsafeBytes { b in Result { () throws(DicomError) in try dec(b, e) } }
-    return try r.get()
-}
-
-/// Samples of a decoded frame as Ints.
-func samples(_ f: DecodedFrame) -> [Int] {
-    if f.bytesPerSample == 1 { return f.data.map { Int($0) } }
-    return (0..<(f.data.count / 2)).map { Int(f.data[2 * $0]) | Int(f.data[2 * $0 + 1]) << 8 }
-}
-
 /// Encodes, decodes and compares; returns false on any mismatch.
 func roundTrip(rows: Int, cols: Int, nf: Int, _ o: LosslessEncodeOptions, seed: UInt64, smooth: Bool = false) throws
     -> Bool
@@ -191,12 +170,7 @@ func roundTrip(rows: Int, cols: Int, nf: Int, _ o: LosslessEncodeOptions, seed: 
     }
 
     func malformed(_ s: [UInt8], _ e: FrameExpectation) -> DicomError? {
-        do {
-            _ = try decodeLossless(s, e)
-            return nil
-        } catch {
-            return error
-        }
+        decodeError(JPEGLosslessDecoder.decode, s, e)
     }
 
     @Test func everyTruncationThrows() {
@@ -208,11 +182,7 @@ func roundTrip(rows: Int, cols: Int, nf: Int, _ o: LosslessEncodeOptions, seed: 
         let e = expectation(8, 10, 2, 12)
         #expect(malformed(s, e) == nil)
         // Dropping only the EOI is tolerated; any shorter stream must fail cleanly.
-        for n in 0..<(s.count - 2) {
-            let err = malformed(Array(s[0..<n]), e)
-            #expect(err?.kind == .malformed, "cut at \(n)")
-            if let err { #expect(err.offset >= 0 && err.offset <= n, "offset \(err.offset) for cut at \(n)") }
-        }
+        expectEveryTruncationThrows(s) { malformed($0, e) }
     }
 
     @Test func corruptedStreamsNeverCrash() {
@@ -222,13 +192,8 @@ func roundTrip(rows: Int, cols: Int, nf: Int, _ o: LosslessEncodeOptions, seed: 
         o.restartInterval = 7
         let s = Self.sample(o, rows: 6, cols: 7, nf: 3)
         let e = expectation(6, 7, 3, 16)
-        var rng = SplitMix64(42)
         var failures = 0
-        for _ in 0..<3000 {
-            var c = s
-            for _ in 0..<(1 + rng.below(3)) {
-                c[rng.below(c.count)] = UInt8(truncatingIfNeeded: rng.next())
-            }
+        corruptedCopies(of: s, seed: 42, count: 3000, multi: true) { c in
             if let err = malformed(c, e) {
                 failures += 1
                 #expect(err.kind == .malformed || err.kind == .unsupportedTransferSyntax)

@@ -1,73 +1,15 @@
 import DicomBytes
+import PetctTestSupport
 import Testing
 
 @testable import DicomCodecs
 
-// A small PackBits/RLE writer, to produce test streams.
-private func packBits(_ data: [UInt8]) -> [UInt8] {
-    var out: [UInt8] = []
-    var literal: [UInt8] = []
-    func flush() {
-        var k = 0
-        while k < literal.count {
-            let n = min(128, literal.count - k)
-            out.append(UInt8(n - 1))
-            out += literal[k..<(k + n)]
-            k += n
-        }
-        literal.removeAll()
-    }
-    var i = 0
-    while i < data.count {
-        var run = 1
-        while i + run < data.count && data[i + run] == data[i] && run < 128 { run += 1 }
-        if run >= 2 {
-            flush()
-            out += [UInt8(257 - run), data[i]]
-            i += run
-        } else {
-            literal.append(data[i])
-            i += 1
-        }
-    }
-    flush()
-    return out
-}
-
-private func le32(_ v: [UInt32]) -> [UInt8] { v.flatMap { x in (0..<4).map { UInt8((x >> (8 * UInt32($0))) & 0xFF) } } }
-
-/// RLE frame from interleaved values; segments MSB first per sample.
-private func rleFrame(_ values: [UInt64], samples: Int, bytes: Int) -> [UInt8] {
-    let pixels = values.count / samples
-    var segments: [[UInt8]] = []
-    for s in 0..<samples {
-        for b in stride(from: bytes - 1, through: 0, by: -1) {
-            segments.append(packBits((0..<pixels).map { UInt8((values[$0 * samples + s] >> (8 * UInt64(b))) & 0xFF) }))
-        }
-    }
-    var header = [UInt32](repeating: 0, count: 16)
-    header[0] = UInt32(segments.count)
-    var offset = 64
-    for (k, s) in segments.enumerated() { header[k + 1] = UInt32(offset); offset += s.count }
-    return le32(header) + segments.flatMap { $0 }
-}
-
-private func expectation(_ rows: Int, _ columns: Int, samples: Int = 1, bits: Int) -> FrameExpectation {
-    FrameExpectation(
-        rows: rows, columns: columns, samples: samples, bitsAllocated: bits, bitsStored: bits,
-        pixelRepresentation: 0)
-}
-
 private func decode(_ data: [UInt8], _ e: FrameExpectation) throws(DicomError) -> DecodedFrame {
-    let r: Result<DecodedFrame, DicomError> = data.withUnsafeBytes { raw in
-        do throws(DicomError) { return .success(try RLEDecoder.decode(raw, e)) } catch { return .failure(error) }
-    }
-    return try r.get()
+    try decodeWith(RLEDecoder.decode, data, e)
 }
 
 private func error(_ data: [UInt8], _ e: FrameExpectation) -> DicomError? {
-    do { _ = try decode(data, e) } catch { return error }
-    return nil
+    decodeError(RLEDecoder.decode, data, e)
 }
 
 @Test func packBitsRunsLiteralsAndNoOp() {
@@ -90,25 +32,25 @@ private func error(_ data: [UInt8], _ e: FrameExpectation) -> DicomError? {
 
 @Test func rle8BitOneSample() throws {
     let values: [UInt64] = (0..<300).map { UInt64($0 < 150 ? 7 : $0 % 256) }
-    let f = try decode(rleFrame(values, samples: 1, bytes: 1), expectation(15, 20, bits: 8))
+    let f = try decode(rleFrame(values, samples: 1, bytes: 1), expectation(15, 20, 1, 8))
     #expect(f.rows == 15 && f.columns == 20 && f.samples == 1 && f.bytesPerSample == 1)
     #expect(f.data == values.map { UInt8($0) })
 }
 
 @Test func rle16BitIsLittleEndianInterleaved() throws {
     let values: [UInt64] = [0x0102, 0xFFFE, 0x8000, 0x00FF]
-    let f = try decode(rleFrame(values, samples: 1, bytes: 2), expectation(2, 2, bits: 16))
+    let f = try decode(rleFrame(values, samples: 1, bytes: 2), expectation(2, 2, 1, 16))
     #expect(f.bytesPerSample == 2)
     #expect(f.data == [0x02, 0x01, 0xFE, 0xFF, 0x00, 0x80, 0xFF, 0x00])
 }
 
 @Test func rleThreeSamplesInterleaved() throws {
     let values: [UInt64] = [10, 20, 30, 11, 21, 31, 12, 22, 32, 13, 23, 33]
-    let f = try decode(rleFrame(values, samples: 3, bytes: 1), expectation(2, 2, samples: 3, bits: 8))
+    let f = try decode(rleFrame(values, samples: 3, bytes: 1), expectation(2, 2, 3, 8))
     #expect(f.data == values.map { UInt8($0) })
     // 16-bit RGB: 6 segments.
     let wide: [UInt64] = [0x1234, 0x5678, 0x9ABC, 1, 2, 3]
-    let g = try decode(rleFrame(wide, samples: 3, bytes: 2), expectation(1, 2, samples: 3, bits: 16))
+    let g = try decode(rleFrame(wide, samples: 3, bytes: 2), expectation(1, 2, 3, 16))
     #expect(g.data == [0x34, 0x12, 0x78, 0x56, 0xBC, 0x9A, 1, 0, 2, 0, 3, 0])
 }
 
@@ -116,17 +58,17 @@ private func error(_ data: [UInt8], _ e: FrameExpectation) -> DicomError? {
     // Segment decodes to 6 bytes for a 2x2 frame: pydicom keeps the first 4.
     var data = le32([1, 64] + [UInt32](repeating: 0, count: 14))
     data += [5, 1, 2, 3, 4, 5, 6]
-    let f = try decode(data, expectation(2, 2, bits: 8))
+    let f = try decode(data, expectation(2, 2, 1, 8))
     #expect(f.data == [1, 2, 3, 4])
 }
 
 @Test func rleMalformedStreamsThrow() {
-    let e = expectation(2, 2, bits: 8)
+    let e = expectation(2, 2, 1, 8)
     let good = rleFrame([1, 2, 3, 4], samples: 1, bytes: 1)
     // Header too short.
     #expect(error(Array(good[0..<40]), e)?.kind == .malformed)
     // Wrong segment count.
-    #expect(error(rleFrame([1, 2, 3, 4], samples: 1, bytes: 1), expectation(2, 2, bits: 16))?.kind == .malformed)
+    #expect(error(rleFrame([1, 2, 3, 4], samples: 1, bytes: 1), expectation(2, 2, 1, 16))?.kind == .malformed)
     // Too many segments.
     var many = good
     many[0] = 16
@@ -142,5 +84,5 @@ private func error(_ data: [UInt8], _ e: FrameExpectation) -> DicomError? {
     cut += [100, 1, 2]
     #expect(error(cut, e)?.kind == .malformed)
     // Bits allocated that RLE cannot hold.
-    #expect(error(good, expectation(2, 2, bits: 12))?.kind == .malformed)
+    #expect(error(good, expectation(2, 2, 1, 12, ba: 12))?.kind == .malformed)
 }

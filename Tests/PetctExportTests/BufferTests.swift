@@ -65,3 +65,44 @@ func textRecords(_ values: [(UInt32, String, String)]) -> ([petct_write_element]
     #expect(petct_encode_read(records, records.count, heap, heap.count, 0, &ds, &err) == Int32(PETCT_E_ARGUMENT))
     #expect(ds == nil)
 }
+
+/// The whole source of `ds`, copied through petct_dataset_copy_source.
+func sourceBytes(_ ds: OpaquePointer) -> [UInt8] {
+    var v = petct_dataset_view()
+    guard petct_dataset_get_view(ds, &v) == 0 else { return [] }
+    var bytes = [UInt8](repeating: 0, count: v.source_length)
+    guard petct_dataset_copy_source(ds, 0, bytes.count, &bytes) == 0 else { return [] }
+    return bytes
+}
+
+@Test func encodeOnlyHoldsTheBytesThatEncodeReadParses() {
+    let (records, heap) = textRecords([
+        (0x0008_0016, "UI", "1.2.840.10008.5.1.4.1.1.7"), (0x0008_0018, "UI", "2.25.7"),
+        (0x0010_0010, "PN", "Doe^Jane"),
+    ])
+    var parsed: OpaquePointer?
+    var encoded: OpaquePointer?
+    var err = petct_error()
+    #expect(petct_encode_read(records, records.count, heap, heap.count, 0, &parsed, &err) == 0)
+    #expect(petct_encode_read(records, records.count, heap, heap.count, PETCT_ENCODE_ONLY, &encoded, &err) == 0)
+    guard let parsed, let encoded else { return }
+    defer {
+        petct_dataset_free(parsed)
+        petct_dataset_free(encoded)
+    }
+    var v = petct_dataset_view()
+    #expect(petct_dataset_get_view(encoded, &v) == 0)
+    #expect(v.element_count == 0 && v.heap_length == 0 && v.flags == 0)  // not parsed
+    let bytes = sourceBytes(encoded)
+    #expect(bytes.count > 132 && Array(bytes[128..<132]) == Array("DICM".utf8))
+    #expect(bytes == sourceBytes(parsed))  // the same Part 10 bytes the parse read
+}
+
+@Test func encodeOnlyReportsABadRecord() {
+    var (records, heap) = textRecords([(0x0010_0010, "PN", "Doe^Jane")])
+    records[0].kind = 200
+    var ds: OpaquePointer?
+    var err = petct_error()
+    let rc = petct_encode_read(records, records.count, heap, heap.count, PETCT_ENCODE_ONLY, &ds, &err)
+    #expect(rc == Int32(PETCT_E_ARGUMENT) && ds == nil)
+}

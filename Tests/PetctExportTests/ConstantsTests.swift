@@ -54,6 +54,8 @@ import Testing
     let none = readOptions(0)
     #expect(!none.stopBeforePixels && !none.force && none.decodeCharset)
     #expect(readOptions(PETCT_READ_FORCE).force && !readOptions(PETCT_READ_FORCE).stopBeforePixels)
+    // petct_encode_read takes the read flags and PETCT_ENCODE_ONLY in one word: no bit is shared
+    #expect(PETCT_ENCODE_ONLY & (PETCT_READ_STOP_BEFORE_PIXELS | PETCT_READ_FORCE | PETCT_READ_NO_CHARSET) == 0)
 }
 
 @Test func abiVersionAndNoTag() {

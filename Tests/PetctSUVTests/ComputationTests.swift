@@ -72,7 +72,7 @@ import Testing
         var i = baseInputs()
         i.decayCorrection = "NONE"
         i.acquisitionTimes = [at(11), nil, at(11)]
-        #expect(suvErrorTag { _ = try run(i) } == SUVTag.acquisitionTime)
+        #expect(suvErrorTag { _ = try run(i) } == Tags.acquisitionTime)
     }
 
     @Test func nonF18Nuclide() throws {
@@ -116,7 +116,7 @@ import Testing
         var i = baseInputs()
         i.units = "CNTS"
         i.philipsSUVFactors = [0.0005, nil, 0.0005]  // not in every slice
-        #expect(suvErrorTag { _ = try run(i) } == SUVTag.philipsSUVFactor)
+        #expect(suvErrorTag { _ = try run(i) } == PrivateTag.philipsSUVScaleFactor.tag)
     }
 
     @Test func philipsFactorIgnoredUnderBQML() throws {
@@ -232,7 +232,7 @@ import Testing
         var i = baseInputs()
         i.seriesTime = nil
         i.acquisitionTimes = [nil, nil, nil]
-        #expect(suvErrorTag { _ = try run(i) } == SUVTag.seriesTime)
+        #expect(suvErrorTag { _ = try run(i) } == Tags.seriesTime)
     }
 
     // MARK: injection
@@ -309,29 +309,29 @@ import Testing
 
     @Test func missingTagsAreNamed() {
         var i = baseInputs(); i.weightKg = nil
-        #expect(suvErrorTag { _ = try run(i) } == SUVTag.patientWeight)
+        #expect(suvErrorTag { _ = try run(i) } == Tags.patientWeight)
         #expect(suvErrorMessage { _ = try run(i) }!.contains("PatientWeight (0010,1030)"))
         i = baseInputs(); i.weightKg = 0
-        #expect(suvErrorTag { _ = try run(i) } == SUVTag.patientWeight)
+        #expect(suvErrorTag { _ = try run(i) } == Tags.patientWeight)
         i = baseInputs(); i.dose = nil
-        #expect(suvErrorTag { _ = try run(i) } == SUVTag.radionuclideTotalDose)
+        #expect(suvErrorTag { _ = try run(i) } == Tags.radionuclideTotalDose)
         i = baseInputs(); i.halfLife = nil
-        #expect(suvErrorTag { _ = try run(i) } == SUVTag.radionuclideHalfLife)
+        #expect(suvErrorTag { _ = try run(i) } == Tags.radionuclideHalfLife)
         i = baseInputs(); i.injectionTimeOfDay = nil
-        #expect(suvErrorTag { _ = try run(i) } == SUVTag.radiopharmaceuticalStartTime)
+        #expect(suvErrorTag { _ = try run(i) } == Tags.radiopharmaceuticalStartTime)
         i = baseInputs(); i.units = nil
-        #expect(suvErrorTag { _ = try run(i) } == SUVTag.units)
+        #expect(suvErrorTag { _ = try run(i) } == Tags.units)
         i = baseInputs(); i.units = "PROPCNTS"
-        #expect(suvErrorTag { _ = try run(i) } == SUVTag.units)
+        #expect(suvErrorTag { _ = try run(i) } == Tags.units)
         i = baseInputs(); i.decayCorrection = nil; i.correctedImage = ["ATTN"]
-        #expect(suvErrorTag { _ = try run(i) } == SUVTag.decayCorrection)
+        #expect(suvErrorTag { _ = try run(i) } == Tags.decayCorrection)
         i = baseInputs(); i.decayCorrection = "FOO"
-        #expect(suvErrorTag { _ = try run(i) } == SUVTag.decayCorrection)
+        #expect(suvErrorTag { _ = try run(i) } == Tags.decayCorrection)
         // Height only when the kind needs it.
         i = baseInputs(); i.heightM = nil
         #expect(suvErrorTag { _ = try run(i, .bw) } == nil)
         for k in [SUVKind.lbm, .lbmJanma, .bsa, .ibw] {
-            #expect(suvErrorTag { _ = try run(i, k) } == SUVTag.patientSize, "\(k)")
+            #expect(suvErrorTag { _ = try run(i, k) } == Tags.patientSize, "\(k)")
             #expect(suvErrorMessage { _ = try run(i, k) }!.contains("PatientSize (0010,1020)"))
         }
     }
@@ -347,7 +347,7 @@ import Testing
     @Test func jamesOutOfRangeIsAnErrorNotNaN() {
         var i = baseInputs()
         i.weightKg = 300  // 1.10*300 - 128*(300/175)^2 < 0
-        #expect(suvErrorTag { _ = try run(i, .lbm) } == SUVTag.patientSize)
+        #expect(suvErrorTag { _ = try run(i, .lbm) } == Tags.patientSize)
         #expect(suvErrorTag { _ = try run(i, .lbmJanma) } == nil)
     }
 

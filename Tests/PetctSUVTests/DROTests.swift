@@ -191,7 +191,7 @@ struct NiftiMask {
             _ = try SUVCalculator.compute(slices: [ds], kind: "lbm")
             Issue.record("no error")
         } catch {
-            #expect(error.tag == SUVTag.patientSize)
+            #expect(error.tag == Tags.patientSize)
         }
     }
 

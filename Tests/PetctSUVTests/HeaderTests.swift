@@ -15,35 +15,35 @@ import Testing
     ) -> [Node] {
         let rp =
             radiopharmaceutical ?? [
-                .text(SUVTag.radiopharmaceuticalStartTime, "100000.000000"),
-                .text(SUVTag.radionuclideTotalDose, "368080000.0"),
-                .text(SUVTag.radionuclideHalfLife, "6586.2"),
+                .text(Tags.radiopharmaceuticalStartTime, "100000.000000"),
+                .text(Tags.radionuclideTotalDose, "368080000.0"),
+                .text(Tags.radionuclideHalfLife, "6586.2"),
                 .sequence(0x0054_0300, [[.text(0x0008_0100, "C-111A1")]]),
             ]
         return [
-            .text(SUVTag.studyDate, "20250101"),
-            .text(SUVTag.seriesDate, "20250101"),
-            .text(SUVTag.acquisitionDate, "20250101"),
-            .text(SUVTag.seriesTime, "110000.000000"),
-            .text(SUVTag.acquisitionTime, acquisitionTime),
-            .text(SUVTag.manufacturer, "Synthetic"),
-            .text(SUVTag.patientSex, "O"),
-            .text(SUVTag.patientSize, "1.75"),
-            .text(SUVTag.patientWeight, "70.0"),
-            .text(SUVTag.actualFrameDuration, "300000"),
-            .text(SUVTag.correctedImage, "NORM\\DTIM\\ATTN\\SCAT\\DECY\\RAN"),
+            .text(Tags.studyDate, "20250101"),
+            .text(Tags.seriesDate, "20250101"),
+            .text(Tags.acquisitionDate, "20250101"),
+            .text(Tags.seriesTime, "110000.000000"),
+            .text(Tags.acquisitionTime, acquisitionTime),
+            .text(Tags.manufacturer, "Synthetic"),
+            .text(Tags.patientSex, "O"),
+            .text(Tags.patientSize, "1.75"),
+            .text(Tags.patientWeight, "70.0"),
+            .text(Tags.actualFrameDuration, "300000"),
+            .text(Tags.correctedImage, "NORM\\DTIM\\ATTN\\SCAT\\DECY\\RAN"),
             .text(0x0028_1053, "1.0"),
-            .sequence(SUVTag.radiopharmaceuticalInformationSequence, [rp]),
-            .text(SUVTag.units, units),
-            .text(SUVTag.decayCorrection, "START"),
-            .text(SUVTag.frameReferenceTime, "150000.0"),
+            .sequence(Tags.radiopharmaceuticalInformationSequence, [rp]),
+            .text(Tags.units, units),
+            .text(Tags.decayCorrection, "START"),
+            .text(Tags.frameReferenceTime, "150000.0"),
         ] + extra
     }
 
     let droDecay = pow(2, -3600 / 6586.2)
 
     @Test func extractsEverything() {
-        let ds = makeDataset(slice(extra: [.text(SUVTag.suvType, "bw ")]))
+        let ds = makeDataset(slice(extra: [.text(Tags.suvType, "bw ")]))
         let i = SUVInputs(slices: [ds, ds])
         #expect(i.sliceCount == 2)
         #expect(i.units == "BQML")
@@ -97,15 +97,15 @@ import Testing
         // Same values written differently agree: numbers as numbers, codes without case or padding.
         let reformatted = makeDataset(
             replacing(
-                SUVTag.units, with: .text(SUVTag.units, "bqml "),
-                in: replacing(SUVTag.patientWeight, with: .text(SUVTag.patientWeight, "70"), in: slice())))
+                Tags.units, with: .text(Tags.units, "bqml "),
+                in: replacing(Tags.patientWeight, with: .text(Tags.patientWeight, "70"), in: slice())))
         #expect((try? SUVCalculator.compute(slices: [good, reformatted, good], kind: "bw")) != nil)
 
         let heavier = makeDataset(
-            replacing(SUVTag.patientWeight, with: .text(SUVTag.patientWeight, "80.0"), in: slice()))
+            replacing(Tags.patientWeight, with: .text(Tags.patientWeight, "80.0"), in: slice()))
         #expect(
             suvErrorTag { _ = try SUVCalculator.compute(slices: [good, good, heavier], kind: "bw") }
-                == SUVTag.patientWeight)
+                == Tags.patientWeight)
         let message =
             suvErrorMessage { _ = try SUVCalculator.compute(slices: [good, good, heavier], kind: "bw") } ?? ""
         #expect(
@@ -114,23 +114,23 @@ import Testing
 
         let otherDose = makeDataset(
             slice(radiopharmaceutical: [
-                .text(SUVTag.radiopharmaceuticalStartTime, "100000.000000"),
-                .text(SUVTag.radionuclideTotalDose, "185040000.0"),
-                .text(SUVTag.radionuclideHalfLife, "6586.2"),
+                .text(Tags.radiopharmaceuticalStartTime, "100000.000000"),
+                .text(Tags.radionuclideTotalDose, "185040000.0"),
+                .text(Tags.radionuclideHalfLife, "6586.2"),
             ]))
         #expect(
             suvErrorTag { _ = try SUVCalculator.compute(slices: [good, otherDose], kind: "bw") }
-                == SUVTag.radionuclideTotalDose)
-        let noWeight = makeDataset(replacing(SUVTag.patientWeight, with: nil, in: slice()))
+                == Tags.radionuclideTotalDose)
+        let noWeight = makeDataset(replacing(Tags.patientWeight, with: nil, in: slice()))
         #expect(
             suvErrorMessage { _ = try SUVCalculator.compute(slices: [good, noWeight], kind: "bw") }?
                 .contains("absent in slice 1") == true)
         let otherUnits = makeDataset(slice(units: "CNTS"))
-        #expect(suvErrorTag { _ = try SUVCalculator.compute(slices: [good, otherUnits], kind: "bw") } == SUVTag.units)
+        #expect(suvErrorTag { _ = try SUVCalculator.compute(slices: [good, otherUnits], kind: "bw") } == Tags.units)
     }
 
     @Test func missingWeightNamesTheTag() {
-        let nodes = slice().filter { $0.tag != SUVTag.patientWeight }
+        let nodes = slice().filter { $0.tag != Tags.patientWeight }
         let ds = makeDataset(nodes)
         do {
             _ = try SUVCalculator.compute(slices: [ds], kind: "bw")
@@ -144,21 +144,21 @@ import Testing
 
     @Test func nonFiniteOrNonPositiveWeightIsInvalidNotMissing() {
         for text in ["inf", "NaN", "-70", "0"] {
-            let nodes = slice().filter { $0.tag != SUVTag.patientWeight } + [.text(SUVTag.patientWeight, text)]
+            let nodes = slice().filter { $0.tag != Tags.patientWeight } + [.text(Tags.patientWeight, text)]
             let message = suvErrorMessage { _ = try SUVCalculator.compute(slices: [makeDataset(nodes)], kind: "bw") }
             #expect(message?.contains("invalid PatientWeight (0010,1030)") == true, "\(text): \(message ?? "no error")")
         }
     }
 
     @Test func unparseableValuesAreNoted() {
-        let nodes = slice().filter { $0.tag != SUVTag.patientWeight } + [.text(SUVTag.patientWeight, "seventy")]
+        let nodes = slice().filter { $0.tag != Tags.patientWeight } + [.text(Tags.patientWeight, "seventy")]
         let i = SUVInputs(slices: [makeDataset(nodes)])
         #expect(i.weightKg == nil)
         #expect(i.notes.contains { $0.contains("PatientWeight (0010,1030) 'seventy'") })
     }
 
     @Test func binaryNumbersAreRead() {
-        let nodes = slice().filter { $0.tag != SUVTag.patientWeight } + [.number(SUVTag.patientWeight, 81.5)]
+        let nodes = slice().filter { $0.tag != Tags.patientWeight } + [.number(Tags.patientWeight, 81.5)]
         #expect(SUVInputs(slices: [makeDataset(nodes)]).weightKg == 81.5)
     }
 
@@ -193,7 +193,9 @@ import Testing
     @Test func philipsFactorOfAnotherCreatorIsNotUsed() {
         let ds = makeDataset(slice(units: "CNTS", extra: [.text(0x7053_0010, "OTHER"), .text(0x7053_1000, "0.0005")]))
         #expect(SUVInputs(slices: [ds]).philipsSUVFactors == [nil])
-        #expect(suvErrorTag { _ = try SUVCalculator.compute(slices: [ds], kind: "bw") } == SUVTag.philipsSUVFactor)
+        #expect(
+            suvErrorTag { _ = try SUVCalculator.compute(slices: [ds], kind: "bw") }
+                == PrivateTag.philipsSUVScaleFactor.tag)
     }
 
     @Test func gePrivateScanDateTimeAsRawBytes() throws {
@@ -201,7 +203,7 @@ import Testing
         var nodes = slice(extra: [
             .text(0x0009_0010, "GEMS_PETD_01"), .raw(0x0009_100D, Array("20250101105500.00 ".utf8)),
         ])
-        nodes = nodes.filter { $0.tag != SUVTag.seriesTime } + [.text(SUVTag.seriesTime, "113000")]
+        nodes = nodes.filter { $0.tag != Tags.seriesTime } + [.text(Tags.seriesTime, "113000")]
         let ds = makeDataset(nodes)
         #expect(SUVInputs(slices: [ds]).geScanDateTime == at(10, 55))
         let r = try SUVCalculator.compute(slices: [ds], kind: "bw")
@@ -222,14 +224,14 @@ import Testing
     @Test func acquisitionDateTimeAndTimezones() {
         // Injection stamped in UTC (+0000), the scanner's clock is at +0100.
         let rp: [Node] = [
-            .text(SUVTag.radiopharmaceuticalStartDateTime, "20250101090000+0000"),
-            .text(SUVTag.radionuclideTotalDose, "3.7E8"),
-            .text(SUVTag.radionuclideHalfLife, "6586.2"),
+            .text(Tags.radiopharmaceuticalStartDateTime, "20250101090000+0000"),
+            .text(Tags.radionuclideTotalDose, "3.7E8"),
+            .text(Tags.radionuclideHalfLife, "6586.2"),
         ]
         let nodes = slice(
             extra: [
-                .text(SUVTag.acquisitionDateTime, "20250101110500.5"),
-                .text(SUVTag.timezoneOffset, "+0100"),
+                .text(Tags.acquisitionDateTime, "20250101110500.5"),
+                .text(Tags.timezoneOffsetFromUTC, "+0100"),
             ], radiopharmaceutical: rp)
         let i = SUVInputs(slices: [makeDataset(nodes)])
         #expect(i.injectionDateTime == at(10))  // 09:00 UTC is 10:00 local
@@ -239,8 +241,8 @@ import Testing
 
     @Test func startDateTimeWithoutTimeIsIgnored() {
         let rp: [Node] = [
-            .text(SUVTag.radiopharmaceuticalStartDateTime, "20250101"),
-            .text(SUVTag.radiopharmaceuticalStartTime, "10:00:00"),
+            .text(Tags.radiopharmaceuticalStartDateTime, "20250101"),
+            .text(Tags.radiopharmaceuticalStartTime, "10:00:00"),
         ]
         let i = SUVInputs(slices: [makeDataset(slice(radiopharmaceutical: rp))])
         #expect(i.injectionDateTime == nil)
@@ -257,18 +259,30 @@ import Testing
     }
 
     @Test func missingAcquisitionDateUsesSeriesDate() {
-        let nodes = slice().filter { $0.tag != SUVTag.acquisitionDate }
+        let nodes = slice().filter { $0.tag != Tags.acquisitionDate }
         let i = SUVInputs(slices: [makeDataset(nodes)])
         #expect(i.acquisitionTimes == [at(11)])
         #expect(i.notes.contains { $0.contains("AcquisitionDate (0008,0022) missing") })
     }
 
     @Test func describeNamesTagsFromTheDataDictionary() {
-        #expect(SUVTag.describe(SUVTag.radionuclideTotalDose) == "RadionuclideTotalDose (0018,1074)")
-        #expect(SUVTag.describe(SUVTag.suvType) == "SUVType (0054,1006)")
+        #expect(describeTag(Tags.radionuclideTotalDose) == "RadionuclideTotalDose (0018,1074)")
+        #expect(describeTag(Tags.suvType) == "SUVType (0054,1006)")
         // a tag the SUV code never had its own name for: still named by the dictionary
-        #expect(SUVTag.describe(Tags.timezoneOffsetFromUTC) == "TimezoneOffsetFromUTC (0008,0201)")
-        #expect(SUVTag.describe(SUVTag.philipsSUVFactor) == "Philips SUV scale factor (7053,1000)")
-        #expect(SUVTag.describe(0x0009_0010) == "tag (0009,0010)")
+        #expect(describeTag(Tags.timezoneOffsetFromUTC) == "TimezoneOffsetFromUTC (0008,0201)")
+        #expect(
+            describeTag(PrivateTag.philipsSUVScaleFactor.tag)
+                == "Philips PET Private Group SUV Scale Factor (7053,1000)")
+        #expect(PrivateTag.all.map(\.tag) == [0x7053_1000, 0x7053_1009, 0x0009_100D])
+        // The series-level elements are named in messages by their dictionary keywords.
+        #expect(
+            SUVInputs.seriesLevel.map { describeTag($0.tag).split(separator: " ")[0] } == [
+                "Units", "DecayCorrection", "SUVType", "PatientWeight", "PatientSize", "PatientSex", "SeriesDate",
+                "SeriesTime", "RadionuclideTotalDose", "RadionuclideHalfLife", "RadiopharmaceuticalStartTime",
+                "RadiopharmaceuticalStartDateTime",
+            ])
+        #expect(
+            PrivateTag.all.map(\.creator) == ["Philips PET Private Group", "Philips PET Private Group", "GEMS_PETD_01"])
+        #expect(describeTag(0x0009_0010) == "tag (0009,0010)")
     }
 }

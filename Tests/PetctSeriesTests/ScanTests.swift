@@ -138,5 +138,29 @@ func entry(
     let all = ScanEntry.Field.allCases
     #expect(ScanEntry.Field.count == all.count)
     #expect(all.map(\.slot) == Array(0..<all.count))
-    #expect(all.map(\.rawValue) == all.map(\.rawValue).sorted() && all.last!.rawValue == ScanEntry.Field.last)
+    #expect(all.map(\.tag) == all.map(\.tag).sorted() && all.last!.tag == ScanEntry.Field.last)
+    #expect(Set(all.map(\.tag)).count == all.count)
+    #expect(all.allSatisfy { ScanEntry.Field(tag: $0.tag) == $0 })
+    #expect(ScanEntry.Field(tag: 0x0008_0016) == nil && ScanEntry.Field(tag: 0x0054_1002) == nil)
+    #expect(ScanEntry.Field.sop.tag == 0x0008_0018 && ScanEntry.Field.units.tag == 0x0054_1001)
+}
+
+@Test func scanEntryPicksFieldsOutOfOrder() throws {
+    // Elements in file order, not ascending (a malformed file): every wanted field is still found, as in
+    // ascending order; unwanted tags between fields are skipped.
+    func entry(_ order: [Int]) throws -> ScanEntry {
+        let fields: [(UInt32, String, String)] = [
+            (0x0008_0060, "CS", "PT"), (0x0008_0016, "UI", "1.2.3"), (0x0020_000E, "UI", "1.2.9"),
+            (0x0020_0013, "IS", "7"), (0x0010_0020, "LO", "P1"), (0x0054_1001, "CS", "BQML"),
+        ]
+        var body = DicomStream()
+        for k in order { body.text(fields[k].0, fields[k].1, fields[k].2) }
+        let bytes = part10(ts: TransferSyntax.explicitVRLittleEndian, body: body.bytes)
+        return ScanEntry(path: "x", ds: try DicomReader.read(bytes: bytes))
+    }
+    for order in [[0, 1, 2, 3, 4, 5], [5, 2, 0, 3, 1, 4], [2, 0, 5, 4, 3, 1]] {
+        let e = try entry(order)
+        #expect(e.modality == "PT" && e.series == "1.2.9" && e.instance == 7, "order \(order)")
+        #expect(e.patientID == "P1" && e.units == "BQML", "order \(order)")
+    }
 }

@@ -6,19 +6,8 @@ PET with CT slice by slice.
 
 from __future__ import annotations
 
-from .errors import (
-    DecodeLimitError,
-    DicomError,
-    GeometryError,
-    GeometryWarning,
-    InvalidDicomError,
-    MalformedDicomError,
-    NoPixelDataError,
-    PairedFolderError,
-    PetctWarning,
-    SUVError,
-    UnsupportedTransferSyntaxError,
-)
+from . import errors
+from .errors import *  # noqa: F403  (the exception classes: errors.__all__, listed once there)
 
 try:
     from . import _native
@@ -56,17 +45,9 @@ __all__ = [
     "PersonName",
     "dictionary_entry",
     "tag_for_keyword",
-    "DicomError",
-    "InvalidDicomError",
-    "MalformedDicomError",
-    "UnsupportedTransferSyntaxError",
-    "NoPixelDataError",
-    "SUVError",
-    "GeometryError",
-    "GeometryWarning",
-    "PetctWarning",
-    "PairedFolderError",
-    "DecodeLimitError",
+]
+__all__ += errors.__all__  # the exception classes, listed once in petct.errors
+__all__ += [
     "config",
     "scan",
     "load_series",
@@ -82,8 +63,8 @@ __all__ = [
     "Volume",
     "Study",
     "SUV_KINDS",
-    "data",
-    "batch",
+    "data",  # noqa: F405  (data and batch: made on first use by __getattr__ below)
+    "batch",  # noqa: F405
     "load_masks",
     "save_nifti",
     "nifti",

@@ -55,18 +55,7 @@ def series_html(series: Iterable[Any], skipped: list | None = None) -> str:
     head = ["#", "modality", "number", "slices", "size", "units", "AC", "description", "note"]
     rows = []
     for i, s in enumerate(series):
-        ac = "yes" if s.attenuation_corrected else ("no" if s.modality == "PT" else "")
-        cells = [
-            str(i),
-            s.modality,
-            "" if s.series_number is None else str(s.series_number),
-            str(s.slice_count),
-            f"{s.rows}x{s.columns}",
-            s.units or "",
-            ac,
-            s.description,
-            f"ignored: {s.reason}" if s.ignore else "",
-        ]
+        cells = [str(i), *s._table_cells(), s.description, f"ignored: {s.reason}" if s.ignore else ""]
         rows.append("<tr>" + "".join(f"<td style='text-align:left'>{escape(c)}</td>" for c in cells) + "</tr>")
     th = "".join(f"<th style='text-align:left'>{h}</th>" for h in head)
     out = f"<table><tr>{th}</tr>{''.join(rows)}</table>"

@@ -127,17 +127,24 @@ def _grid(rows: int, spacing: float, z: np.ndarray):
     return x0, coords[None, None, :], coords[None, :, None], z[:, None, None]
 
 
-def _common(
-    ds: Dataset,
+def _image(
+    name: str,
+    index: int,
     *,
     modality: str,
     sop_class: str,
     series_uid: str,
     series_number: int,
     description: str,
-    instance: int,
-    sop_uid: str,
-) -> None:
+    image_type: list[str] | None = None,
+) -> tuple[Dataset, str]:
+    """A new data set with what every object of the sample shares, and its SOP Instance UID (from
+    ``name`` and ``index``; InstanceNumber ``index + 1``)."""
+    ds = Dataset()
+    sop_uid = _uid(f"{name}-{index}")
+    instance = index + 1
+    if image_type is not None:
+        ds.ImageType = image_type
     ds.SpecificCharacterSet = "ISO_IR 100"
     ds.SOPClassUID = sop_class
     ds.SOPInstanceUID = sop_uid
@@ -176,6 +183,7 @@ def _common(
     ds.BitsAllocated = 16
     ds.BitsStored = 16
     ds.HighBit = 15
+    return ds, sop_uid
 
 
 def _axial(ds: Dataset, x0: float, z: float, rows: int, spacing: float, thickness: float) -> None:
@@ -241,19 +249,16 @@ def sample_study(out_dir: str | os.PathLike = "petct-sample", paired: bool = Tru
     jobs: list[tuple[str, Dataset, str]] = []  # (kind, dataset, uid)
     ct_series, pet_series, loc_series = _uid("series-ct"), _uid("series-pet"), _uid("series-localizer")
     for k, z in enumerate(ct_z):
-        ds = Dataset()
-        uid = _uid(f"ct-{k}")
-        _common(
-            ds,
+        ds, uid = _image(
+            "ct",
+            k,
             modality="CT",
             sop_class=CT_IMAGE_STORAGE,
             series_uid=ct_series,
             series_number=2,
             description="CT WB 3.0 B30f",
-            instance=k + 1,
-            sop_uid=uid,
+            image_type=["ORIGINAL", "PRIMARY", "AXIAL"],
         )
-        ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
         ds.KVP = 120.0
         ds.DataCollectionDiameter = 500.0
         ds.ReconstructionDiameter = 500.0
@@ -272,19 +277,16 @@ def sample_study(out_dir: str | os.PathLike = "petct-sample", paired: bool = Tru
 
     pet_max = 32000.0
     for k, z in enumerate(pet_z):
-        ds = Dataset()
-        uid = _uid(f"pet-{k}")
-        _common(
-            ds,
+        ds, uid = _image(
+            "pet",
+            k,
             modality="PT",
             sop_class=PET_IMAGE_STORAGE,
             series_uid=pet_series,
             series_number=3,
             description="PET WB AC",
-            instance=k + 1,
-            sop_uid=uid,
+            image_type=["ORIGINAL", "PRIMARY"],
         )
-        ds.ImageType = ["ORIGINAL", "PRIMARY"]
         ds.SeriesType = ["WHOLE BODY", "IMAGE"]
         ds.Units = "BQML"
         ds.CountsSource = "EMISSION"
@@ -311,19 +313,16 @@ def sample_study(out_dir: str | os.PathLike = "petct-sample", paired: bool = Tru
         jobs.append(("pet", ds, uid))
 
     # a coronal localizer (a CT series of one image) that pairing must ignore
-    ds = Dataset()
-    uid = _uid("localizer-0")
-    _common(
-        ds,
+    ds, uid = _image(
+        "localizer",
+        0,
         modality="CT",
         sop_class=CT_IMAGE_STORAGE,
         series_uid=loc_series,
         series_number=1,
         description="Topogram 0.6 T20s",
-        instance=1,
-        sop_uid=uid,
+        image_type=["ORIGINAL", "PRIMARY", "LOCALIZER"],
     )
-    ds.ImageType = ["ORIGINAL", "PRIMARY", "LOCALIZER"]
     ds.KVP = 120.0
     ds.ImagePositionPatient = [-250.0, 0.0, 150.0]
     ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 0.0, -1.0]
@@ -385,16 +384,14 @@ def sample_rtstruct(sample: SampleStudy, path: str | os.PathLike | None = None, 
     cts = sorted(
         (dcmread(f, stop_before_pixels=True) for f in sample.ct_files), key=lambda d: float(d.ImagePositionPatient[2])
     )
-    ds = Dataset()
-    _common(
-        ds,
+    ds, _ = _image(
+        "rtstruct",
+        0,
         modality="RTSTRUCT",
         sop_class="1.2.840.10008.5.1.4.1.1.481.3",
         series_uid=_uid("series-rtstruct"),
         series_number=90,
         description="lesions (ground truth)",
-        instance=1,
-        sop_uid=_uid("rtstruct-0"),
     )
     for kw in (
         "SamplesPerPixel",

@@ -15,6 +15,7 @@ __all__ = [
     "SUVError",
     "GeometryError",
     "GeometryWarning",
+    "NonUniformSpacingWarning",
     "PetctWarning",
     "PairedFolderError",
     "DecodeLimitError",
@@ -90,3 +91,8 @@ class PetctWarning(UserWarning):
 
 class GeometryWarning(PetctWarning):
     """A volume has gaps, duplicate or non-uniform slice positions (see ``Volume.warnings``)."""
+
+
+class NonUniformSpacingWarning(GeometryWarning):
+    """An image for another library (``Volume.to_sitk``) can hold one slice spacing only, and the slices
+    are not evenly spaced: the message names the largest deviation (mm) and where it is."""

@@ -2,15 +2,19 @@
 
 The data set is flattened here into the core's element records (pre-order, like the reader's table)
 plus one heap of values; the Swift core encodes every value for its VR, builds the file meta and
-writes an Explicit VR Little Endian Part 10 file atomically (temporary name, then rename). Data sets
+writes an Explicit VR Little Endian Part 10 file atomically (temporary name, then rename; in place,
+not atomically, when only the file and not its folder is writable), or returns those bytes for a file
+object (encoded in memory: no temporary file). Data sets
 are used through their mapping interface; callers pass the file meta data set.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
+import stat
 import struct
-import tempfile
 from typing import Any
 
 import numpy as np
@@ -21,7 +25,9 @@ from .dataelem import DataElement
 from .tag import Tag, tag_for_keyword
 from .valuerep import IS, DSfloat
 
-__all__ = ["write", "encode_for_decoding", "NATIVE_TS"]
+__all__ = ["write", "encode", "encode_for_decoding", "NATIVE_TS"]
+
+log = logging.getLogger("petct")
 
 # value kinds (petct.h PETCT_KIND_*, exported by _native)
 _EMPTY, _TEXT, _INT, _UINT, _FLOAT = (
@@ -258,29 +264,89 @@ def encode_for_decoding(ds: Any, meta: Any) -> object:
     return _native.encode_read(records, heap, 0, getattr(ds, "_name", None))[0]
 
 
-def _encode(records: bytes, heap: bytes) -> bytes:
-    """The Part 10 bytes the core writes for ``records`` / ``heap`` (through a temporary file: the core
-    writes files atomically)."""
-    fd, tmp = tempfile.mkstemp(suffix=".dcm")
-    os.close(fd)
-    try:
-        _native.write_file(tmp, records, heap)
-        with open(tmp, "rb") as f:
-            return f.read()
-    finally:
-        os.unlink(tmp)
+def encode(ds: Any, meta: Any, name: Any = None) -> bytes:
+    """The Part 10 bytes the core writes for ``ds`` (file meta data set ``meta``, or None), encoded in
+    memory (no temporary file); ``name`` names errors."""
+    records, heap = _flatten(ds, meta)
+    return _native.encode(records, heap, name)
 
 
 def write(ds: Any, meta: Any, path: Any) -> None:
     """Write ``ds`` (file meta data set ``meta``, or None) to ``path`` or a binary file object: the
-    body of :func:`petct.dcmwrite` and ``Dataset.save_as``."""
-    records, heap = _flatten(ds, meta)
+    body of :func:`petct.dcmwrite` and ``Dataset.save_as``.
+
+    A path is written atomically by the core (a temporary file in the same folder, renamed over
+    ``path``). When the folder refuses that (no write permission on it, a sticky folder where the
+    file is another user's, a read-only mount) but ``path`` is an existing regular file the caller may
+    write, the bytes are written into that file instead, as ``open(path, "r+b")`` would: same inode,
+    mode and owner, but not atomic (a crash or a full disk mid-write leaves a damaged file)."""
     if hasattr(path, "write"):
-        path.write(_encode(records, heap))
+        path.write(encode(ds, meta, getattr(path, "name", None)))
         return
+    records, heap = _flatten(ds, meta)
     target = os.fspath(path)
     if len(target) == 0:
-        import errno
-
         raise FileNotFoundError(errno.ENOENT, "an empty path is not a file name", target)
-    _native.write_file(target, records, heap)
+    try:
+        _native.write_file(target, records, heap)
+    except OSError as exc:
+        real = os.path.realpath(target)  # the core writes through symbolic links too
+        if not (_writable_file(real) and _folder_refuses(real)):
+            raise
+        data = _native.encode(records, heap, target)
+        try:
+            _write_in_place(real, data)
+        except OSError as in_place:
+            raise exc from in_place
+        log.info("%s: its folder refuses a new file (%s); written in place (not atomic)", target, exc)
+
+
+def _access(path: Any, mode: int) -> bool:
+    """os.access with the effective user and groups (what open() and rename() check)."""
+    if os.access in os.supports_effective_ids:
+        return os.access(path, mode, effective_ids=True)
+    return os.access(path, mode)  # pragma: no cover - Linux supports effective_ids
+
+
+def _writable_file(real: Any) -> bool:
+    try:
+        st = os.stat(real)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and _access(real, os.W_OK)
+
+
+def _folder_refuses(real: Any) -> bool:
+    """True when the folder of ``real`` refuses the core's temporary file or its rename: no write or
+    search permission (EACCES), a read-only mount (EROFS), or a sticky folder where only the file's
+    owner, the folder's owner or root may replace the file (EPERM)."""
+    folder = os.path.dirname(real) or (b"." if isinstance(real, bytes) else ".")
+    if not _access(folder, os.W_OK | os.X_OK):
+        return True
+    try:
+        st_dir, st = os.stat(folder), os.stat(real)
+    except OSError:
+        return False
+    euid = os.geteuid()
+    return bool(st_dir.st_mode & stat.S_ISVTX) and euid not in (0, st.st_uid, st_dir.st_uid)
+
+
+def _write_in_place(real: Any, data: bytes) -> None:
+    """``data`` written over the regular file ``real`` (opened without O_CREAT or O_TRUNC: nothing is
+    created, the inode, mode and owner stay), then cut to its length and synced."""
+    fd = os.open(real, os.O_WRONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", real)
+        view = memoryview(data)
+        done = 0
+        while done < len(view):
+            done += os.pwrite(fd, view[done:], done)
+        os.ftruncate(fd, len(view))
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            if exc.errno not in (errno.EINVAL, errno.EROFS):
+                raise
+    finally:
+        os.close(fd)

@@ -15,6 +15,9 @@ Rules (also in the README):
   distance between contour planes; a voxel is inside when its centre is inside by the even-odd rule over
   all contours of that plane (holes and islands). A centre exactly on a contour edge is inside on the
   left / top edges (smaller column / row index) and outside on the right / bottom ones.
+- A sheared target (gantry-tilted CT, ``Volume.sheared``; a paired meta dict through its
+  ``slice_positions``): every target slice is where its ``slice_positions`` entry puts it, so a contour or
+  SEG frame drawn on slice k lands on slice k's pixels.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from . import _native
+from ._shear import grid_of as _grid_of
 from .errors import GeometryError
 
 __all__ = ["load_masks", "MaskSource", "mask_files"]
@@ -50,25 +54,6 @@ def mask_files(path: Any) -> list[str]:
     from .series import scan
 
     return [f for s in scan(p) if s.modality in MASK_MODALITIES for f in s.files]
-
-
-def _grid_of(like: Any) -> tuple:
-    """The native grid tuple of a Volume, or of a paired meta dict (meta.json of save_paired)."""
-    if hasattr(like, "grid"):
-        return like.grid()
-    if isinstance(like, Mapping) and {"shape", "origin", "direction", "spacing"} <= set(like):
-        shape = tuple(int(v) for v in like["shape"])
-        offsets = like.get("slice_offsets")
-        direction = np.asarray(like["direction"], dtype=np.float64).reshape(-1)
-        uniform = offsets is None or np.allclose(np.diff(offsets), like["spacing"][0], atol=1e-4)
-        return (
-            shape,
-            tuple(like["origin"]),
-            tuple(direction),
-            tuple(like["spacing"]),
-            None if uniform else np.asarray(offsets, dtype=np.float64),
-        )
-    raise TypeError("like must be a petct.Volume or a paired meta dict (shape, origin, direction, spacing)")
 
 
 class _Opened:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ._shear import max_drift, unsheared
 from .errors import PetctWarning
 
 __all__ = ["save_nifti", "nifti_affine", "save_paired_nifti"]
@@ -170,6 +171,9 @@ def save_nifti(obj: Any, path: Any, like: Any = None, time_step: float | None = 
     a 4D NIfTI ``(W, H, C, T)`` with ``time_step`` seconds in pixdim[4] (default: the median frame
     duration of a dynamic volume's ``frames``, else the median step of their reference or trigger
     times, else 0). Written under a temporary name in the same folder and renamed.
+    A sheared geometry (gantry-tilted CT), which no NIfTI affine describes, is resampled onto the
+    unsheared grid of the affine (each slice moved in its own plane by its drift, as dcm2niix's tilt
+    correction) with a :class:`petct.GeometryWarning`.
     Returns the path.
     """
     p = os.fspath(path)
@@ -194,6 +198,7 @@ def nifti_parts(obj: Any, like: Any = None, time_step: float | None = None) -> l
     grid_shape = tuple(_geometry_shape(like))
     if grid_shape and tuple(arr.shape[-3:]) != grid_shape:
         raise ValueError(f"array shape {arr.shape} does not match the geometry's {grid_shape}")
+    arr = unsheared(arr, like, "NIfTI export")
     dtype = np.dtype(np.uint8) if arr.dtype in (np.bool_, np.uint8) else np.dtype(np.float32)
     data = np.ascontiguousarray(arr, dtype=dtype)
     if time_step is None:
@@ -276,6 +281,11 @@ def save_paired_nifti(
         meta["seg_labels"] = labels
         meta["seg_overlap_voxels"] = overlap
     meta["nifti_affine"] = nifti_affine(meta).tolist()
+    drift = max_drift(meta)
+    if drift > 0:
+        # a sheared (gantry-tilted) target: the NIfTI values are resampled onto the unsheared grid the
+        # affine describes; the .npy layout and slice_positions keep the real positions
+        meta["nifti_unsheared_from_drift_mm"] = drift
     with OutputFolder(out_dir) as w:
         for name, parts in jobs:
             w.add(name, _gz_writer(parts))

@@ -42,8 +42,8 @@ def _filled_slices(target: Volume, other: Volume) -> tuple[int, int]:
     rows, cols = target.array.shape[-2:]
     c_t, r_t = target.direction[:, 1] * target.spacing[1], target.direction[:, 2] * target.spacing[2]
     tilt = (abs(c_t @ n_s) * (rows - 1) + abs(r_t @ n_s) * (cols - 1)) / other.spacing[0]
-    if tilt >= 1e-4:
-        # oblique to the other scan: ask the resampler itself (same rule by construction)
+    if tilt >= 1e-4 or target.sheared or other.sheared:
+        # oblique to the other scan or sheared: ask the resampler itself (same rule by construction)
         dummy = np.zeros(other.array.shape[-3:], np.float32)
         _, mask = _native.resample(dummy, other.grid(), target.grid(), 0, 0.0, True, 0)
         filled = np.nonzero(mask.reshape(mask.shape[0], -1).any(axis=1))[0]
@@ -126,32 +126,6 @@ def pair(
     pet: PetValues = ...,
     suv_kind: SuvKind = ...,
     crop: Crop = ...,
-    return_mask: Literal[False] = ...,
-    threads: int = ...,
-    frame: int | None = ...,
-    *,
-    masks: Literal[True],
-) -> tuple[np.ndarray, np.ndarray, Masks]: ...
-@overload
-def pair(
-    study: Study,
-    target: Target = ...,
-    pet: PetValues = ...,
-    suv_kind: SuvKind = ...,
-    crop: Crop = ...,
-    *,
-    return_mask: Literal[True],
-    threads: int = ...,
-    frame: int | None = ...,
-    masks: Literal[True],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, Masks]: ...
-@overload
-def pair(
-    study: Study,
-    target: Target = ...,
-    pet: PetValues = ...,
-    suv_kind: SuvKind = ...,
-    crop: Crop = ...,
     return_mask: bool = ...,
     threads: int = ...,
     frame: int | None = ...,
@@ -181,6 +155,7 @@ def pair(
     pet ``(T, C, H, W)`` (every frame on the same grid; the mask is that of one frame); ``frame=t`` pairs
     frame ``t`` only, ``(C, H, W)``. ``masks=True`` adds ``{name: bool array}`` of the study's SEG /
     RTSTRUCT objects on the paired grid (see :func:`petct.load_masks` for the rules), after the mask.
+    A gantry-tilted (sheared) CT is paired at its slices' real positions (``Volume.slice_shifts``).
     The arrays are new: never views of ``study.ct.array`` / ``study.pet.array`` (copies where they are
     not resampled), so writing to them leaves the study alone.
     """

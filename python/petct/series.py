@@ -70,6 +70,12 @@ class SeriesInfo:
     def attenuation_corrected(self) -> bool:
         return "ATTN" in self.corrected_image
 
+    def _table_cells(self) -> tuple[str, ...]:
+        """Modality, number, slices, size, units and AC as the series tables show them (text and HTML)."""
+        ac = "yes" if self.attenuation_corrected else ("no" if self.modality == "PT" else "")
+        number = "" if self.series_number is None else str(self.series_number)
+        return (self.modality, number, str(self.slice_count), f"{self.rows}x{self.columns}", self.units or "", ac)
+
     def _repr_html_(self) -> str:
         from ._repr import series_html
 
@@ -119,24 +125,11 @@ class ScanResult(list):
         studies = self.studies()
         rows = []
         for i, s in enumerate(self):
-            ac = "yes" if s.attenuation_corrected else ("no" if s.modality == "PT" else "")
             frames = f"{s.time_frames or '?'} {s.frame_kind}" if s.frame_kind else ""
             note = f"  [ignored: {s.reason}]" if s.ignore else ""
             if s.duplicate_files:
                 note += f"  [{len(s.duplicate_files)} duplicate file(s)]"
-            rows.append(
-                (
-                    str(i),
-                    s.modality,
-                    "" if s.series_number is None else str(s.series_number),
-                    str(s.slice_count),
-                    f"{s.rows}x{s.columns}",
-                    s.units or "",
-                    ac,
-                    frames,
-                    s.description + note,
-                )
-            )
+            rows.append((str(i), *s._table_cells(), frames, s.description + note))
         head = ("#", "mod", "num", "slices", "size", "units", "AC", "frames", "description")
         right = (True, False, True, True, True, False, False, False, False)
         widths = [max([len(h)] + [len(r[c]) for r in rows]) for c, h in enumerate(head)]
@@ -251,18 +244,14 @@ def scan(folder: Any, recursive: bool = True, threads: int = 0, progress: Progre
 
     Non-DICOM and unreadable files are skipped and listed in ``result.skipped`` (never fatal). A series
     that mixes orientations or image sizes is split; localizers and minor pieces are marked ``ignore``.
-    ``progress``: True for a tqdm bar, or a callable receiving ``(files done, files)``. The scan is one
-    native call that cannot report; with progress and more than 256 files the headers are first read in
-    chunks of 256 for the counts, then grouped in one more pass (which finds them in the page cache):
-    progress costs a second header parse.
+    ``progress``: True for a tqdm bar, or a callable receiving ``(files done, files)``. The headers are
+    read once, in one native call: the core counts the files it has read and the waiting thread (which
+    also watches for Ctrl-C) passes that count on every 50 ms, and once more at the end.
     """
     from ._progress import Reporter
 
     with Reporter(progress, 0, "scan") as rep:
         return _scan(folder, recursive, threads, keep_headers=False, reporter=rep)[0]
-
-
-_SCAN_CHUNK = 256
 
 
 def _scan(
@@ -272,17 +261,16 @@ def _scan(
     _open_volume reuses instead of reading the files' headers again (release it when done)."""
     files = _list_files(folder, recursive)
     headers: object | None = None
-    if reporter is not None and reporter.wants_counts and len(files) > _SCAN_CHUNK:
-        # progress wanted: a header-only read of each chunk for the counts, then the one grouping scan
-        # (a second parse, from the page cache)
+    report: Callable[[int], None] | None = None
+    if reporter is not None:
         reporter.grow(len(files))
-        for a in range(0, len(files), _SCAN_CHUNK):
-            chunk = files[a : a + _SCAN_CHUNK]
-            _native.scan(chunk, threads)
-            reporter.update(len(chunk))
-    elif reporter is not None:
-        reporter.grow(len(files))
-    res = _native.scan(files, threads, keep_headers)
+        if reporter.wants_counts:
+            base = reporter.done
+
+            def report(n: int) -> None:
+                reporter.update(base + n - reporter.done)
+
+    res = _native.scan(files, threads, keep_headers, report)
     if isinstance(res, tuple):
         text, headers = res
     else:

@@ -24,7 +24,6 @@ from .selection import (
     load_study,
 )
 from .series import (
-    _SCAN_CHUNK,
     SUV_KINDS,
     Crop,
     PetValues,
@@ -83,7 +82,6 @@ _PRIVATE = (
     _pick,
     _study_from_scan,
     _unique_label,
-    _SCAN_CHUNK,
     Progress,
     _attribute,
     _display,

@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 
 from . import _native
+from ._shear import grid_shifts, slice_shifts
 from .dataset import Dataset, dcmread
-from .errors import DicomError, GeometryError, GeometryWarning, PetctWarning, SUVError
+from .errors import DicomError, GeometryError, GeometryWarning, NonUniformSpacingWarning, PetctWarning, SUVError
 from .series import SUV_KINDS, SeriesInfo, SuvKind, _attribute, _display, _from_core, _list_files, log, scan
 
 
@@ -294,7 +295,21 @@ class Volume:
             tuple(self.direction.reshape(-1)),
             tuple(self.spacing),
             None if self.uniform else np.ascontiguousarray(offsets),
+            grid_shifts(self.slice_shifts[k0:k1]),
         )
+
+    @property
+    def slice_shifts(self) -> np.ndarray:
+        """``(slices, 3)`` mm: each slice's in-plane displacement from ``origin + slice_offsets[k] * n``
+        (``slice_positions[k] - origin - slice_offsets[k] * n``; perpendicular to the normal). Zero for
+        slices stacked along the normal; non-zero for a sheared stack (gantry-tilted CT)."""
+        return slice_shifts(self.origin, self.direction, self.slice_offsets, self.slice_positions)
+
+    @property
+    def sheared(self) -> bool:
+        """Whether the slices drift in-plane from the normal by more than 0.01 mm (the loader's
+        gantry-tilt rule): pairing and masks then use each slice's real position."""
+        return grid_shifts(self.slice_shifts) is not None
 
     def crop(self, k0: int, k1: int | None = None) -> Volume:
         """Slices ``k0:k1`` as a new :class:`Volume`: ``array[..., k0:k1, :, :]`` (a view), with the origin,
@@ -336,24 +351,34 @@ class Volume:
     def to_sitk(self, array: np.ndarray | None = None):
         """A SimpleITK image of this volume (or of ``array`` on its grid): SimpleITK's (x, y, z) =
         (column, row, slice), origin at the first slice's centre, direction columns (row direction,
-        column direction, slice normal), LPS like DICOM. Needs SimpleITK (optional). Slices that are
-        not evenly spaced get their mean spacing."""
-        try:
-            import SimpleITK as sitk
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError("Volume.to_sitk() needs SimpleITK: pip install SimpleITK") from exc
-        data = self.array if array is None else np.asarray(array)
-        if data.dtype == np.bool_:
-            data = data.view(np.uint8)
-        if data.ndim != 3:
-            raise ValueError(f"to_sitk takes a (C, H, W) array, not {data.shape}; pass one frame: array[t]")
-        img = sitk.GetImageFromArray(data, isVector=False)
-        n, c, r = self.direction[:, 0], self.direction[:, 1], self.direction[:, 2]
-        d = np.diff(self.slice_offsets)
-        step = float(d.mean()) if d.size else float(self.spacing[0])
-        img.SetOrigin(tuple(float(v) for v in self.origin + n * self.slice_offsets[0]))
-        img.SetSpacing((float(self.spacing[2]), float(self.spacing[1]), step))
-        img.SetDirection(tuple(float(v) for v in np.stack([r, c, n], axis=1).ravel()))
+        column direction, slice normal), LPS like DICOM. Needs SimpleITK (optional).
+
+        Slices that are not evenly spaced: an ITK image holds one spacing, so the image gets their mean
+        spacing -- the geometry SimpleITK's own ``ImageSeriesReader`` gives the same files -- and a
+        :class:`petct.NonUniformSpacingWarning` names the largest deviation (mm) and the slices (when
+        it exceeds 1 % of the spacing and 0.01 mm, the loader's own rule); the image's metadata gets
+        ``ITK_non_uniform_sampling_deviation`` as from ImageSeriesReader. A warning rather than an
+        error because that is what a SimpleITK user gets from SimpleITK for the same series (and the
+        volume itself keeps the true positions in ``slice_offsets``); turn it into an error with
+        ``warnings.simplefilter("error", petct.NonUniformSpacingWarning)``.
+
+        A sheared volume (gantry-tilted CT, :attr:`sheared`): an ITK image cannot describe shear, so the
+        values are resampled onto the unsheared grid of the same slice planes (each slice moved in its
+        own plane by its drift, as dcm2niix's tilt correction) with a :class:`petct.GeometryWarning`.
+
+        A 4D volume (dynamic or gated, ``(T, C, H, W)``) gives a 4D image ``(x, y, z, t)`` (the
+        frames joined as ``sitk.JoinSeries`` would): t in seconds at each frame's Frame Reference
+        Time (dynamic) or Trigger Time (gated) when those are evenly spaced; otherwise origin 0 and
+        spacing 1 (the frame index), with the metadata ``petct_time_axis`` saying so and
+        ``petct_frame_times_s`` listing the times."""
+        from ._shear import unsheared
+        from ._sitk import image
+
+        if self.sheared:
+            array = unsheared(self.array if array is None else np.asarray(array), self, f"{self.label}: to_sitk")
+        img, message = image(self, array)
+        if message is not None:
+            _warn(message, NonUniformSpacingWarning)
         return img
 
     def __repr__(self) -> str:

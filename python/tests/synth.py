@@ -27,20 +27,27 @@ class Geometry:
     origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
     row_dir: tuple[float, float, float] = (1.0, 0.0, 0.0)
     col_dir: tuple[float, float, float] = (0.0, 1.0, 0.0)
+    # Direction the slice positions move along (unit; default the normal). Another direction makes a
+    # sheared stack: gantry-tilted CT has a tilted column direction and positions moving along z.
+    stack_dir: tuple[float, float, float] | None = None
 
     @property
     def normal(self) -> np.ndarray:
         return np.cross(self.row_dir, self.col_dir)
 
+    @property
+    def step(self) -> np.ndarray:
+        return self.normal if self.stack_dir is None else np.asarray(self.stack_dir, float)
+
     def ipp(self, k: int) -> np.ndarray:
-        return np.asarray(self.origin) + self.offsets[k] * self.normal
+        return np.asarray(self.origin) + self.offsets[k] * self.step
 
     def world(self, k: float, i: float, j: float) -> np.ndarray:
         """Patient coordinates of voxel (k, i, j) (k may be fractional: offsets are interpolated)."""
         off = float(np.interp(k, np.arange(len(self.offsets)), self.offsets))
         return (
             np.asarray(self.origin)
-            + off * self.normal
+            + off * self.step
             + i * self.pixel_spacing[0] * np.asarray(self.col_dir)
             + j * self.pixel_spacing[1] * np.asarray(self.row_dir)
         )

@@ -156,15 +156,46 @@ def test_mypy_passes_on_the_package():
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-def test_scan_progress_in_chunks_gives_the_same_result(tmp_path):
+def test_scan_progress_comes_from_the_one_header_parse(tmp_path, monkeypatch):
+    """More than 256 files with progress: one native scan reads every header once (no counting pass
+    before it); the counts the poller passes on rise in blocks of the core's files-done counter and
+    end at the file count; a raising progress callable stops the scan with its exception."""
     from synth import StudyIds, axial, write_series
 
-    write_series(str(tmp_path), "CT", axial(4, 4, (1.0, 1.0), 300, 1.0), np.zeros((300, 4, 4), np.int16), StudyIds())
-    calls = []
-    with_counts = petct.scan(str(tmp_path), progress=lambda d, t: calls.append((d, t)))
-    assert calls == [(256, 300), (300, 300)]
+    from petct import _native
+
+    n = 700
+    write_series(str(tmp_path), "CT", axial(4, 4, (1.0, 1.0), n, 1.0), np.zeros((n, 4, 4), np.int16), StudyIds())
+    native_scan = _native.scan
+    calls: list[int] = []
+
+    def counting_scan(files, *args):
+        calls.append(len(files))
+        return native_scan(files, *args)
+
+    monkeypatch.setattr(_native, "scan", counting_scan)
+    seen = []
+    with_counts = petct.scan(str(tmp_path), threads=1, progress=lambda d, t: seen.append((d, t)))
+    assert calls == [n]  # every header parsed in one call, once
+    assert seen[-1] == (n, n) and all(t == n for _, t in seen)
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and len(set(done)) == len(done)
+    assert all(d % 64 == 0 for d in done[:-1])  # the core's counter moves once per block of 64 files
     plain = petct.scan(str(tmp_path))
-    assert with_counts == plain and with_counts[0].slice_count == 300
+    assert with_counts == plain and with_counts[0].slice_count == n
+    calls.clear()
+
+    class Stop(Exception):
+        pass
+
+    def stop(d, t):
+        raise Stop
+
+    with pytest.raises(Stop):
+        petct.scan(str(tmp_path), progress=stop)
+    assert calls == [n]
+    with pytest.raises(TypeError, match="callable"):
+        native_scan([], 0, False, "not callable")
 
 
 def test_load_studies_progress_counts_studies(tmp_path):

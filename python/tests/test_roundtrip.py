@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import oracle_files
-from test_mutation import seed_files
+from mutation_cases import seed_files
 
 import petct
 from petct.flatten import NATIVE_TS

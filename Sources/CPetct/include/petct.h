@@ -22,7 +22,7 @@
 extern "C" {
 #endif
 
-#define PETCT_ABI_VERSION 6
+#define PETCT_ABI_VERSION 9
 
 /* ---- status / error codes ---------------------------------------------------------------- */
 enum {
@@ -208,11 +208,14 @@ int32_t petct_dict_lookup_keyword(const char *keyword, uint32_t *tag);
  * file whose declared pixel bytes (frames x rows x columns x samples x bits) exceed what it holds.
  * The result is a JSON document owned by the scan (fields: "the JSON documents" below). With
  * PETCT_SCAN_KEEP_HEADERS in `flags` the scan also keeps the parsed header of every file it read, for
- * petct_volume_open to reuse, until petct_scan_free. */
+ * petct_volume_open to reuse, until petct_scan_free. `files_done` (nullable, 8-byte aligned) is a
+ * progress counter beside the cancel flag: the core stores into it the number of files whose header
+ * has been read (after every block of 64, rising to `count`) while the caller polls it from another
+ * thread with an atomic load (only the core writes it during the call). */
 typedef struct petct_scan petct_scan;
 #define PETCT_SCAN_KEEP_HEADERS 1u
 int32_t petct_scan_files(const char *const *paths, size_t count, int32_t threads, uint32_t flags,
-                         const int32_t *cancel, petct_scan **out, petct_error *err);
+                         const int32_t *cancel, int64_t *files_done, petct_scan **out, petct_error *err);
 const char *petct_scan_json(const petct_scan *scan); /* valid until petct_scan_free */
 void petct_scan_free(petct_scan *scan);
 
@@ -246,13 +249,19 @@ int32_t petct_volume_suv(const petct_volume *vol, const char *kind, double *fact
  *   origin + offset(k) * n + i * spacing[1] * c + j * spacing[2] * r
  * where the columns of `direction` (row-major 3x3) are n, c, r: n the slice normal, c the direction of
  * increasing row index, r of increasing column index. offset(k) = slice_offsets[k] when
- * slice_offsets != NULL (non-uniform slices), else k * spacing[0]. */
+ * slice_offsets != NULL (non-uniform slices), else k * spacing[0].
+ * slice_shifts (ABI 9; NULL for slices stacked along n): 3 doubles per slice (x, y, z, mm), slice k's
+ * in-plane displacement (perpendicular to n) from origin + offset(k) * n, i.e. slice_position[k] -
+ * origin - slice_offset[k] * n of a sheared stack (gantry-tilted CT). Index -> world then adds the shift
+ * interpolated along k (extrapolated with the end intervals, as the offsets are); world -> index takes
+ * k from the position along n first, then the in-plane indices after subtracting the shift at k. */
 typedef struct petct_grid {
     uint64_t slices, rows, columns;
     double origin[3];
     double direction[9];
     double spacing[3];
     const double *slice_offsets;
+    const double *slice_shifts;
 } petct_grid;
 
 #define PETCT_RESAMPLE_LINEAR 0 /* trilinear interpolation */
@@ -277,7 +286,8 @@ const char *petct_masks_json(const petct_masks *masks); /* valid until petct_mas
  * bytes or floats, C order), which the caller zeroes first. SEG: nearest neighbour (the SEG pixel whose
  * cell holds the voxel centre, on the nearest SEG plane within half its slice spacing); fractional
  * values >= threshold become 1 in uint8 output. RTSTRUCT: voxel centre inside the nearest contour plane's
- * contours by the even-odd rule (centres on a left/top edge inside, right/bottom edge outside). */
+ * contours by the even-odd rule (centres on a left/top edge inside, right/bottom edge outside). A grid
+ * with slice_shifts places slice k's voxels at their real (shifted) positions. */
 int32_t petct_masks_fill(const petct_masks *masks, size_t index, const petct_grid *grid, uint32_t flags,
                          double threshold, int32_t threads, void *out, size_t out_nbytes, petct_error *err);
 void petct_masks_free(petct_masks *masks);
@@ -336,7 +346,11 @@ typedef struct petct_write_element {
 int32_t petct_write_file(const char *path, const petct_write_element *elements, size_t count,
                          const uint8_t *heap, size_t heap_length, petct_error *err);
 /* The same records encoded in memory, as petct_write_file would write them, then parsed with
- * petct_read_buffer's `flags` (PETCT_READ_*): no file is created. *out as from petct_read_buffer. */
+ * petct_read_buffer's `flags` (PETCT_READ_*): no file is created. *out as from petct_read_buffer.
+ * With PETCT_ENCODE_ONLY in `flags` the bytes are not parsed: *out holds them as its source and
+ * nothing else (no elements, flags 0, empty transfer syntax): source_length is the size of the Part 10
+ * bytes petct_write_file would write, copied out with petct_dataset_copy_source (ABI 7). */
+#define PETCT_ENCODE_ONLY 0x100u
 int32_t petct_encode_read(const petct_write_element *elements, size_t count, const uint8_t *heap,
                           size_t heap_length, uint32_t flags, petct_dataset **out, petct_error *err);
 

@@ -1,6 +1,6 @@
 /*
  * petct._native - private declarations shared by the extension's files (module.c, errors.c, call.c,
- * dataset.c, series.c, write.c). Not installed, not part of the ABI (that is petct.h).
+ * dataset.c, pixels.c, series.c, write.c). Not installed, not part of the ABI (that is petct.h).
  */
 #ifndef PETCT_NATIVE_PRIVATE_H
 #define PETCT_NATIVE_PRIVATE_H
@@ -69,7 +69,7 @@ get_state(PyObject *module)
 /* Work this small runs on the calling thread (GIL released): a thread would cost more than it saves. */
 #define INLINE_WORK_BYTES ((size_t)16 << 20)
 
-typedef int32_t (*work_fn)(void *ctx, const int32_t *cancel);
+typedef int32_t (*work_fn)(void *ctx, const int32_t *cancel, int64_t *progress);
 
 /* Size of the table of single-valued text VRs (dataset.c), filled by module.c at import. */
 #define SINGLE_VALUED_TEXT_VRS_MAX 16
@@ -87,15 +87,23 @@ PyObject *raise_error(PyObject *module, const petct_error *err, PyObject *source
  * status, or -1 with a Python exception set when a signal handler raised (the call's own status is then
  * in *rc, so the caller can free what it made). */
 int run_interruptible(work_fn fn, void *ctx, int32_t *rc);
+/* run_interruptible that also passes the progress counter the core bumps to `report(count)` (callable,
+ * or NULL) from the waiting thread whenever it changed, and once more at the end. */
+int run_reporting(work_fn fn, void *ctx, int32_t *rc, PyObject *report);
 
-/* dataset.c */
+/* dataset.c; dataset_from_capsule: NULL with an exception set when not a data set capsule; source_bytes:
+ * a new bytes object with the source bytes [offset, offset + length) (range checked by the caller) */
 extern uint16_t single_valued_text_vrs[SINGLE_VALUED_TEXT_VRS_MAX];
 extern size_t single_valued_text_vr_count;
+petct_dataset *dataset_from_capsule(PyObject *capsule);
+PyObject *source_bytes(const petct_dataset *ds, uint64_t offset, uint64_t length);
 PyObject *native_read(PyObject *module, PyObject *args);
 PyObject *native_element_bytes(PyObject *module, PyObject *args);
 PyObject *native_level(PyObject *module, PyObject *args);
 PyObject *native_element(PyObject *module, PyObject *args);
 PyObject *native_encoded_value(PyObject *module, PyObject *args);
+
+/* pixels.c */
 PyObject *native_pixel_info(PyObject *module, PyObject *args);
 PyObject *native_pixel_array(PyObject *module, PyObject *args);
 PyObject *native_dict_tag(PyObject *module, PyObject *arg);
@@ -113,6 +121,7 @@ PyObject *native_masks_fill(PyObject *module, PyObject *args);
 /* write.c */
 PyObject *native_write_file(PyObject *module, PyObject *args);
 PyObject *native_encode_read(PyObject *module, PyObject *args);
+PyObject *native_encode(PyObject *module, PyObject *args);
 PyObject *dataset_result(PyObject *module, int32_t rc, petct_dataset *ds, petct_error *err, PyObject *name);
 
 #pragma GCC visibility pop

@@ -3,7 +3,7 @@
 
 CAPSULE_DESTRUCTOR(dataset_capsule_destructor, petct_dataset, DATASET_CAPSULE, petct_dataset_free)
 
-static petct_dataset *
+petct_dataset *
 dataset_from_capsule(PyObject *capsule)
 {
     return (petct_dataset *)PyCapsule_GetPointer(capsule, DATASET_CAPSULE);
@@ -100,10 +100,9 @@ is_bulk_tag(uint32_t tag)
     return (tag >> 16) == 0x7FE0 || ((tag >> 16) & 0xFF01) == 0x6000;
 }
 
-/* Builds the value of element e (not SQ/ITEM). Bulk pixel data is left lazy (Py_None + flag). */
 /* Bytes [offset, offset + length) of the data set's source, copied by the core straight into a new
  * bytes object (the caller checked the range against the view's source_length). */
-static PyObject *
+PyObject *
 source_bytes(const petct_dataset *ds, uint64_t offset, uint64_t length)
 {
     PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)length);
@@ -120,6 +119,7 @@ source_bytes(const petct_dataset *ds, uint64_t offset, uint64_t length)
     return out;
 }
 
+/* Builds the value of element e (not SQ/ITEM). Bulk pixel data is left lazy (Py_None + flag). */
 static PyObject *
 element_value(const petct_dataset *ds, const petct_element *e, const petct_dataset_view *v, int *lazy)
 {
@@ -240,9 +240,10 @@ typedef struct {
 } read_job;
 
 static int32_t
-read_work(void *ctx, const int32_t *cancel)
+read_work(void *ctx, const int32_t *cancel, int64_t *progress)
 {
     read_job *j = (read_job *)ctx;
+    (void)progress;
     return petct_read_file(j->path, j->flags, cancel, j->out, j->err);
 }
 
@@ -274,7 +275,7 @@ native_read(PyObject *module, PyObject *args)
         Py_END_ALLOW_THREADS
         int interrupted = 0;
         if (small_file) /* a short read of a regular file: no worker thread */
-            NOGIL(rc = read_work(&job, NULL));
+            NOGIL(rc = read_work(&job, NULL, NULL));
         else /* a stream (may wait on its writer) or a large file: interruptible */
             interrupted = run_interruptible(read_work, &job, &rc) < 0;
         Py_DECREF(encoded);
@@ -333,25 +334,6 @@ dataset_result(PyObject *module, int32_t rc, petct_dataset *ds, petct_error *err
     return Py_BuildValue("(NNN)", capsule, elements, info);
 }
 
-/* Parses (capsule, index) and fills the data set's view; NULL with an exception set on failure. */
-static petct_dataset *
-dataset_view_and_index(PyObject *args, petct_dataset_view *v, Py_ssize_t *index)
-{
-    PyObject *capsule;
-    if (!PyArg_ParseTuple(args, "On", &capsule, index))
-        return NULL;
-    petct_dataset *ds = dataset_from_capsule(capsule);
-    if (ds == NULL)
-        return NULL;
-    int32_t vrc;
-    NOGIL(vrc = petct_dataset_get_view(ds, v));
-    if (vrc != PETCT_OK) {
-        PyErr_SetString(PyExc_RuntimeError, "petct core refused a dataset view");
-        return NULL;
-    }
-    return ds;
-}
-
 /* The data set of `capsule` and its view, or NULL with an exception set. */
 static petct_dataset *
 capsule_view(PyObject *capsule, petct_dataset_view *v)
@@ -366,6 +348,28 @@ capsule_view(PyObject *capsule, petct_dataset_view *v)
         return NULL;
     }
     return ds;
+}
+
+/* capsule_view, and a check that `index` names one of the view's records (IndexError otherwise). */
+static petct_dataset *
+capsule_view_at(PyObject *capsule, petct_dataset_view *v, Py_ssize_t index)
+{
+    petct_dataset *ds = capsule_view(capsule, v);
+    if (ds != NULL && (index < 0 || (size_t)index >= v->element_count)) {
+        PyErr_SetString(PyExc_IndexError, "element index out of range");
+        return NULL;
+    }
+    return ds;
+}
+
+/* Parses (capsule, index) and fills the data set's view; `checked`: index must name a record. */
+static petct_dataset *
+parsed_view(PyObject *args, petct_dataset_view *v, Py_ssize_t *index, int checked)
+{
+    PyObject *capsule;
+    if (!PyArg_ParseTuple(args, "On", &capsule, index))
+        return NULL;
+    return checked ? capsule_view_at(capsule, v, *index) : capsule_view(capsule, v);
 }
 
 /* level(handle, start, end) -> (tags, indices): the direct children of records [start, end) as a
@@ -415,13 +419,9 @@ native_element(PyObject *module, PyObject *args)
     if (!PyArg_ParseTuple(args, "Oni", &capsule, &index, &depth))
         return NULL;
     petct_dataset_view v;
-    petct_dataset *ds = capsule_view(capsule, &v);
+    petct_dataset *ds = capsule_view_at(capsule, &v, index);
     if (ds == NULL)
         return NULL;
-    if (index < 0 || (size_t)index >= v.element_count) {
-        PyErr_SetString(PyExc_IndexError, "element index out of range");
-        return NULL;
-    }
     size_t pos = (size_t)index;
     return build_element(ds, &v, &pos, depth);
 }
@@ -431,13 +431,9 @@ native_element_bytes(PyObject *module, PyObject *args)
 {
     petct_dataset_view v;
     Py_ssize_t index;
-    petct_dataset *ds = dataset_view_and_index(args, &v, &index);
+    petct_dataset *ds = parsed_view(args, &v, &index, 1);
     if (ds == NULL)
         return NULL;
-    if (index < 0 || (size_t)index >= v.element_count) {
-        PyErr_SetString(PyExc_IndexError, "element index out of range");
-        return NULL;
-    }
     const petct_element *e = &v.elements[index];
     if (e->kind != PETCT_KIND_BYTES || e->value_offset > v.source_length ||
         e->value_length > v.source_length - e->value_offset) {
@@ -453,7 +449,7 @@ native_encoded_value(PyObject *module, PyObject *args)
 {
     petct_dataset_view v;
     Py_ssize_t index;
-    petct_dataset *ds = dataset_view_and_index(args, &v, &index);
+    petct_dataset *ds = parsed_view(args, &v, &index, 0);
     if (ds == NULL)
         return NULL;
     size_t offset = 0, length = 0;
@@ -463,170 +459,4 @@ native_encoded_value(PyObject *module, PyObject *args)
     if (!found || offset > v.source_length || length > v.source_length - offset)
         Py_RETURN_NONE;
     return source_bytes(ds, offset, length);
-}
-
-/* pixel_info(capsule) -> dict */
-static int
-get_pixel_info(PyObject *module, petct_dataset *ds, petct_pixel_info *info, PyObject *name)
-{
-    petct_error err;
-    int32_t rc;
-    memset(&err, 0, sizeof(err));
-    Py_BEGIN_ALLOW_THREADS
-    rc = petct_pixel_info_get(ds, info, &err);
-    Py_END_ALLOW_THREADS
-    if (rc != PETCT_OK) {
-        raise_error(module, &err, name);
-        return -1;
-    }
-    if (info->ndim < 1 || info->ndim > 4) {
-        PyErr_SetString(PyExc_RuntimeError, "petct core returned a bad pixel shape");
-        return -1;
-    }
-    return 0;
-}
-
-PyObject *
-native_pixel_info(PyObject *module, PyObject *args)
-{
-    PyObject *capsule, *name;
-    if (!PyArg_ParseTuple(args, "OO", &capsule, &name))
-        return NULL;
-    petct_dataset *ds = dataset_from_capsule(capsule);
-    if (ds == NULL)
-        return NULL;
-    petct_pixel_info info;
-    if (get_pixel_info(module, ds, &info, name) < 0)
-        return NULL;
-    PyObject *shape = PyTuple_New(info.ndim);
-    if (shape == NULL)
-        return NULL;
-    for (int i = 0; i < info.ndim; i++)
-        PyTuple_SET_ITEM(shape, i, PyLong_FromUnsignedLongLong(info.shape[i]));
-    return Py_BuildValue("{sNsIsIsIsIsIsIsIsIsC sisKssss}", "shape", shape, "frames", info.frames, "rows",
-                         info.rows, "columns", info.columns, "samples", info.samples, "bits_allocated",
-                         info.bits_allocated, "bits_stored", info.bits_stored, "pixel_representation",
-                         info.pixel_representation, "planar_configuration", info.planar_configuration,
-                         "dtype_kind", (int)info.dtype_kind, "itemsize", (int)info.itemsize, "nbytes",
-                         (unsigned long long)info.nbytes, "photometric", info.photometric, "transfer_syntax",
-                         info.transfer_syntax);
-}
-
-static int
-numpy_type(char kind, int itemsize)
-{
-    switch (kind) {
-    case 'u':
-        return itemsize == 1   ? NPY_UINT8
-               : itemsize == 2 ? NPY_UINT16
-               : itemsize == 4 ? NPY_UINT32
-               : itemsize == 8 ? NPY_UINT64
-                               : -1;
-    case 'i':
-        return itemsize == 1   ? NPY_INT8
-               : itemsize == 2 ? NPY_INT16
-               : itemsize == 4 ? NPY_INT32
-               : itemsize == 8 ? NPY_INT64
-                               : -1;
-    case 'f': return itemsize == 4 ? NPY_FLOAT32 : itemsize == 8 ? NPY_FLOAT64 : -1;
-    default: return -1;
-    }
-}
-
-typedef struct {
-    petct_dataset *ds;
-    void *data;
-    size_t nbytes, count;
-    int rescaled;
-    petct_error *err;
-    int threads;
-} pixel_job;
-
-static int32_t
-pixel_work(void *ctx, const int32_t *cancel)
-{
-    pixel_job *j = (pixel_job *)ctx;
-    if (j->rescaled)
-        return petct_pixel_decode_rescaled(j->ds, (float *)j->data, j->count, j->threads, cancel, j->err);
-    return petct_pixel_decode(j->ds, j->data, j->nbytes, j->threads, cancel, j->err);
-}
-
-/* pixel_array(capsule, name, rescaled) -> ndarray, decoded straight into a NumPy-owned buffer. */
-PyObject *
-native_pixel_array(PyObject *module, PyObject *args)
-{
-    PyObject *capsule, *name;
-    int rescaled, threads = 0;
-    if (!PyArg_ParseTuple(args, "OOp|i", &capsule, &name, &rescaled, &threads))
-        return NULL;
-    petct_dataset *ds = dataset_from_capsule(capsule);
-    if (ds == NULL)
-        return NULL;
-    petct_pixel_info info;
-    if (get_pixel_info(module, ds, &info, name) < 0)
-        return NULL;
-    npy_intp dims[4];
-    for (int i = 0; i < info.ndim; i++)
-        dims[i] = (npy_intp)info.shape[i];
-    int type = rescaled ? NPY_FLOAT32 : numpy_type(info.dtype_kind, info.itemsize);
-    if (type < 0) {
-        PyErr_Format(PyExc_RuntimeError, "petct core returned an unknown dtype %c%d", info.dtype_kind,
-                     info.itemsize);
-        return NULL;
-    }
-    PyArrayObject *arr = (PyArrayObject *)PyArray_SimpleNew(info.ndim, dims, type);
-    if (arr == NULL)
-        return NULL;
-    petct_error err;
-    int32_t rc;
-    memset(&err, 0, sizeof(err));
-    pixel_job job = {
-        ds,     PyArray_DATA(arr), (size_t)PyArray_NBYTES(arr), (size_t)PyArray_SIZE(arr), rescaled, &err,
-        threads};
-    if (info.frames <= 1 && (size_t)PyArray_NBYTES(arr) < INLINE_WORK_BYTES) {
-        NOGIL(rc = pixel_work(&job, NULL)); /* one small frame: no worker thread */
-    } else if (run_interruptible(pixel_work, &job, &rc) < 0) {
-        Py_DECREF(arr);
-        return NULL;
-    }
-    if (rc != PETCT_OK) {
-        Py_DECREF(arr);
-        return raise_error(module, &err, name);
-    }
-    return (PyObject *)arr;
-}
-
-/* ---------------------------------------------------------------------------------------------- */
-/* dictionary                                                                                      */
-
-PyObject *
-native_dict_tag(PyObject *module, PyObject *arg)
-{
-    unsigned long tag = PyLong_AsUnsignedLong(arg);
-    if (tag == (unsigned long)-1 && PyErr_Occurred())
-        return NULL;
-    petct_dict_entry e;
-    int32_t found;
-    Py_BEGIN_ALLOW_THREADS
-    found = petct_dict_lookup_tag((uint32_t)tag, &e);
-    Py_END_ALLOW_THREADS
-    if (!found)
-        Py_RETURN_NONE;
-    return Py_BuildValue("(ssssO)", e.vr, e.vm, e.keyword, e.name, e.retired ? Py_True : Py_False);
-}
-
-PyObject *
-native_dict_keyword(PyObject *module, PyObject *arg)
-{
-    const char *kw = PyUnicode_AsUTF8(arg);
-    if (kw == NULL)
-        return NULL;
-    uint32_t tag = 0;
-    int32_t found;
-    Py_BEGIN_ALLOW_THREADS
-    found = petct_dict_lookup_keyword(kw, &tag);
-    Py_END_ALLOW_THREADS
-    if (!found)
-        Py_RETURN_NONE;
-    return PyLong_FromUnsignedLong(tag);
 }

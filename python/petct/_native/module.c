@@ -89,7 +89,7 @@ static PyMethodDef native_methods[] = {
     {"dict_tag", native_dict_tag, METH_O, "dict_tag(tag) -> (VR, VM, keyword, name, retired) or None"},
     {"dict_keyword", native_dict_keyword, METH_O, "dict_keyword(keyword) -> tag or None"},
     {"scan", native_scan, METH_VARARGS,
-     "scan(paths, threads, keep_headers=False) -> JSON text | (JSON text, handle)"},
+     "scan(paths, threads, keep_headers=False, progress=None) -> JSON text | (JSON text, handle)"},
     {"volume_open", native_volume_open, METH_VARARGS,
      "volume_open(paths, threads, scan=None) -> (handle, JSON text)"},
     {"volume_fill", native_volume_fill, METH_VARARGS,
@@ -114,6 +114,8 @@ static PyMethodDef native_methods[] = {
     {"encode_read", native_encode_read, METH_VARARGS,
      "encode_read(records, heap, flags, name) -> (handle, elements, info): write_file's bytes, parsed in "
      "memory"},
+    {"encode", native_encode, METH_VARARGS,
+     "encode(records, heap, name) -> bytes: write_file's bytes, encoded in memory (no file)"},
     {NULL, NULL, 0, NULL}};
 
 /* The core's constants as module attributes (KIND_*, DS_*, WRITE_*, and the lists of petct_list:

@@ -38,22 +38,23 @@ fail:
 }
 
 /* The core's functions that take a list of paths and create an object; `extra` is the scan flags
- * or the scan whose headers a volume reuses. */
+ * or the scan whose headers a volume reuses; `progress` the counter the scan bumps per file read. */
 typedef int32_t (*path_opener)(const char *const *paths, size_t count, int32_t threads, void *extra,
-                               const int32_t *cancel, void **out, petct_error *err);
+                               const int32_t *cancel, int64_t *progress, void **out, petct_error *err);
 
 static int32_t
 open_scan(const char *const *paths, size_t count, int32_t threads, void *extra, const int32_t *cancel,
-          void **out, petct_error *err)
+          int64_t *progress, void **out, petct_error *err)
 {
     uint32_t flags = *(const uint32_t *)extra;
-    return petct_scan_files(paths, count, threads, flags, cancel, (petct_scan **)out, err);
+    return petct_scan_files(paths, count, threads, flags, cancel, progress, (petct_scan **)out, err);
 }
 
 static int32_t
 open_volume(const char *const *paths, size_t count, int32_t threads, void *extra, const int32_t *cancel,
-            void **out, petct_error *err)
+            int64_t *progress, void **out, petct_error *err)
 {
+    (void)progress;
     return petct_volume_open(paths, count, threads, (const petct_scan *)extra, cancel, (petct_volume **)out,
                              err);
 }
@@ -69,15 +70,17 @@ typedef struct {
 } open_job;
 
 static int32_t
-open_work(void *ctx, const int32_t *cancel)
+open_work(void *ctx, const int32_t *cancel, int64_t *progress)
 {
     open_job *j = (open_job *)ctx;
-    return j->opener(j->paths, j->count, j->threads, j->extra, cancel, j->out, j->err);
+    return j->opener(j->paths, j->count, j->threads, j->extra, cancel, progress, j->out, j->err);
 }
 
-/* Calls `opener` on the paths with the GIL released; returns the object or NULL with an exception set. */
+/* Calls `opener` on the paths with the GIL released (`report`: NULL or the callable that gets the
+ * progress count, see run_reporting); returns the object or NULL with an exception set. */
 static void *
-open_with_paths(PyObject *module, PyObject *paths, int threads, path_opener opener, void *extra)
+open_with_paths(PyObject *module, PyObject *paths, int threads, path_opener opener, void *extra,
+                PyObject *report)
 {
     PyObject *keep = NULL;
     Py_ssize_t n;
@@ -89,7 +92,7 @@ open_with_paths(PyObject *module, PyObject *paths, int threads, path_opener open
     int32_t rc;
     memset(&err, 0, sizeof(err));
     open_job job = {opener, arr, (size_t)n, threads, extra, &obj, &err};
-    int interrupted = run_interruptible(open_work, &job, &rc) < 0;
+    int interrupted = run_reporting(open_work, &job, &rc, report) < 0;
     PyMem_Free(arr);
     Py_DECREF(keep);
     if (interrupted) {
@@ -108,17 +111,24 @@ open_with_paths(PyObject *module, PyObject *paths, int threads, path_opener open
     return obj;
 }
 
-/* scan(paths, threads, keep_headers=False) -> JSON text, or (JSON text, capsule) with keep_headers:
- * the capsule holds the parsed headers for volume_open until it is released. */
+/* scan(paths, threads, keep_headers=False, progress=None) -> JSON text, or (JSON text, capsule) with
+ * keep_headers: the capsule holds the parsed headers for volume_open until it is released. `progress`:
+ * None or a callable called with the number of files read so far while the scan runs (from the
+ * waiting thread's 50 ms polls) and with the file count at the end; what it raises stops the scan. */
 PyObject *
 native_scan(PyObject *module, PyObject *args)
 {
-    PyObject *paths;
+    PyObject *paths, *report = Py_None;
     int threads, keep_headers = 0;
-    if (!PyArg_ParseTuple(args, "Oi|p", &paths, &threads, &keep_headers))
+    if (!PyArg_ParseTuple(args, "Oi|pO", &paths, &threads, &keep_headers, &report))
         return NULL;
+    if (report != Py_None && !PyCallable_Check(report)) {
+        PyErr_SetString(PyExc_TypeError, "progress must be None or a callable");
+        return NULL;
+    }
     uint32_t flags = keep_headers ? PETCT_SCAN_KEEP_HEADERS : 0u;
-    petct_scan *scan = open_with_paths(module, paths, threads, open_scan, &flags);
+    petct_scan *scan =
+        open_with_paths(module, paths, threads, open_scan, &flags, report == Py_None ? NULL : report);
     if (scan == NULL)
         return NULL;
     const char *text;
@@ -153,7 +163,7 @@ native_volume_open(PyObject *module, PyObject *args)
             return NULL;
     }
     /* scan_obj is borrowed from args, which outlive the call: the scan stays alive while Swift reads it. */
-    petct_volume *vol = open_with_paths(module, paths, threads, open_volume, scan);
+    petct_volume *vol = open_with_paths(module, paths, threads, open_volume, scan, NULL);
     if (vol == NULL)
         return NULL;
     PyObject *capsule = PyCapsule_New(vol, VOLUME_CAPSULE, volume_capsule_destructor);
@@ -175,9 +185,10 @@ typedef struct {
 } fill_job;
 
 static int32_t
-fill_work(void *ctx, const int32_t *cancel)
+fill_work(void *ctx, const int32_t *cancel, int64_t *progress)
 {
     fill_job *j = (fill_job *)ctx;
+    (void)progress;
     return petct_volume_fill(j->vol, j->data, j->count, j->threads, cancel, j->err);
 }
 
@@ -244,19 +255,37 @@ native_volume_suv(PyObject *module, PyObject *args)
     return Py_BuildValue("(Ns)", (PyObject *)arr, info != NULL ? info : "");
 }
 
-/* Fills a petct_grid from (shape(3), origin(3), direction(9), spacing(3), offsets or None).
- * *offsets_keep holds the contiguous float64 offsets array while the grid is in use. */
-static int
-parse_grid(PyObject *t, petct_grid *g, PyObject **offsets_keep)
+/* A contiguous float64 copy of `obj` (1 to max_dims dimensions) with exactly `n` values, or NULL with
+ * ValueError naming `what`. */
+static PyArrayObject *
+grid_doubles(PyObject *obj, unsigned long long n, int max_dims, const char *what)
 {
-    PyObject *offsets;
+    PyArrayObject *a = (PyArrayObject *)PyArray_FROMANY(obj, NPY_FLOAT64, 1, max_dims, NPY_ARRAY_IN_ARRAY);
+    if (a == NULL)
+        return NULL;
+    if ((unsigned long long)PyArray_SIZE(a) != n) {
+        Py_DECREF(a);
+        PyErr_Format(PyExc_ValueError, "%s", what);
+        return NULL;
+    }
+    return a;
+}
+
+/* Fills a petct_grid from (shape(3), origin(3), direction(9), spacing(3), offsets or None[, shifts or None])
+ * (shifts: 3 values per slice, see petct_grid). keep[0] and keep[1] hold the contiguous float64 offsets
+ * and shifts while the grid is in use. */
+static int
+parse_grid(PyObject *t, petct_grid *g, PyObject **keep)
+{
+    PyObject *offsets, *shifts = Py_None;
     unsigned long long k, r, c;
     double o[3], d[9], s[3];
-    *offsets_keep = NULL;
-    if (!PyArg_ParseTuple(
-            t, "(KKK)(ddd)(ddddddddd)(ddd)O;grid must be (shape, origin, direction, spacing, offsets)", &k,
-            &r, &c, &o[0], &o[1], &o[2], &d[0], &d[1], &d[2], &d[3], &d[4], &d[5], &d[6], &d[7], &d[8], &s[0],
-            &s[1], &s[2], &offsets))
+    keep[0] = keep[1] = NULL;
+    if (!PyArg_ParseTuple(t,
+                          "(KKK)(ddd)(ddddddddd)(ddd)O|O;grid must be (shape, origin, direction, spacing, "
+                          "offsets[, shifts])",
+                          &k, &r, &c, &o[0], &o[1], &o[2], &d[0], &d[1], &d[2], &d[3], &d[4], &d[5], &d[6],
+                          &d[7], &d[8], &s[0], &s[1], &s[2], &offsets, &shifts))
         return -1;
     memset(g, 0, sizeof(*g));
     g->slices = k;
@@ -266,17 +295,27 @@ parse_grid(PyObject *t, petct_grid *g, PyObject **offsets_keep)
     memcpy(g->direction, d, sizeof(d));
     memcpy(g->spacing, s, sizeof(s));
     g->slice_offsets = NULL;
+    g->slice_shifts = NULL;
     if (offsets != Py_None) {
-        PyArrayObject *a = (PyArrayObject *)PyArray_FROMANY(offsets, NPY_FLOAT64, 1, 1, NPY_ARRAY_IN_ARRAY);
+        PyArrayObject *a = grid_doubles(offsets, k, 1, "slice offsets must have one value per slice");
         if (a == NULL)
             return -1;
-        if ((unsigned long long)PyArray_SIZE(a) != k) {
-            Py_DECREF(a);
-            PyErr_SetString(PyExc_ValueError, "slice offsets must have one value per slice");
+        g->slice_offsets = (const double *)PyArray_DATA(a);
+        keep[0] = (PyObject *)a;
+    }
+    if (shifts != Py_None) {
+        if (k > ((unsigned long long)1 << 40)) {
+            Py_CLEAR(keep[0]);
+            PyErr_SetString(PyExc_ValueError, "grid has too many slices");
             return -1;
         }
-        g->slice_offsets = (const double *)PyArray_DATA(a);
-        *offsets_keep = (PyObject *)a;
+        PyArrayObject *a = grid_doubles(shifts, 3 * k, 2, "slice shifts must have 3 values per slice");
+        if (a == NULL) {
+            Py_CLEAR(keep[0]);
+            return -1;
+        }
+        g->slice_shifts = (const double *)PyArray_DATA(a);
+        keep[1] = (PyObject *)a;
     }
     return 0;
 }
@@ -291,9 +330,9 @@ native_resample(PyObject *module, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOOifpi", &src_obj, &src_t, &dst_t, &method, &fill, &want_mask, &threads))
         return NULL;
     petct_grid sg, dg;
-    PyObject *skeep = NULL, *dkeep = NULL, *result = NULL;
+    PyObject *skeep[2] = {NULL, NULL}, *dkeep[2] = {NULL, NULL}, *result = NULL;
     PyArrayObject *src = NULL, *dst = NULL, *mask = NULL;
-    if (parse_grid(src_t, &sg, &skeep) < 0 || parse_grid(dst_t, &dg, &dkeep) < 0)
+    if (parse_grid(src_t, &sg, skeep) < 0 || parse_grid(dst_t, &dg, dkeep) < 0)
         goto done;
     src = (PyArrayObject *)PyArray_FROMANY(src_obj, NPY_FLOAT32, 3, 3, NPY_ARRAY_IN_ARRAY);
     if (src == NULL)
@@ -331,8 +370,10 @@ native_resample(PyObject *module, PyObject *args)
     else
         result = Py_NewRef((PyObject *)dst);
 done:
-    Py_XDECREF(skeep);
-    Py_XDECREF(dkeep);
+    for (int q = 0; q < 2; q++) {
+        Py_XDECREF(skeep[q]);
+        Py_XDECREF(dkeep[q]);
+    }
     Py_XDECREF(src);
     Py_XDECREF(dst);
     Py_XDECREF(mask);
@@ -341,11 +382,12 @@ done:
 
 static int32_t
 open_masks(const char *const *paths, size_t count, int32_t threads, void *extra, const int32_t *cancel,
-           void **out, petct_error *err)
+           int64_t *progress, void **out, petct_error *err)
 {
     (void)threads;
     (void)extra;
     (void)cancel;
+    (void)progress;
     return petct_masks_open(paths, count, (petct_masks **)out, err);
 }
 
@@ -353,7 +395,7 @@ open_masks(const char *const *paths, size_t count, int32_t threads, void *extra,
 PyObject *
 native_masks_open(PyObject *module, PyObject *paths)
 {
-    petct_masks *m = open_with_paths(module, paths, 0, open_masks, NULL);
+    petct_masks *m = open_with_paths(module, paths, 0, open_masks, NULL, NULL);
     if (m == NULL)
         return NULL;
     PyObject *capsule = PyCapsule_New(m, MASKS_CAPSULE, masks_capsule_destructor);
@@ -386,13 +428,14 @@ native_masks_fill(PyObject *module, PyObject *args)
         return NULL;
     }
     petct_grid g;
-    PyObject *keep = NULL;
-    if (parse_grid(grid_t, &g, &keep) < 0)
+    PyObject *keep[2] = {NULL, NULL};
+    if (parse_grid(grid_t, &g, keep) < 0)
         return NULL;
     npy_intp dims[3] = {(npy_intp)g.slices, (npy_intp)g.rows, (npy_intp)g.columns};
     PyArrayObject *arr = (PyArrayObject *)PyArray_ZEROS(3, dims, fraction ? NPY_FLOAT32 : NPY_UINT8, 0);
     if (arr == NULL) {
-        Py_XDECREF(keep);
+        Py_XDECREF(keep[0]);
+        Py_XDECREF(keep[1]);
         return NULL;
     }
     petct_error err;
@@ -404,7 +447,8 @@ native_masks_fill(PyObject *module, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     rc = petct_masks_fill(m, (size_t)index, &g, flags, threshold, threads, data, nbytes, &err);
     Py_END_ALLOW_THREADS
-    Py_XDECREF(keep);
+    Py_XDECREF(keep[0]);
+    Py_XDECREF(keep[1]);
     if (rc != PETCT_OK) {
         Py_DECREF(arr);
         return raise_error(module, &err, name);
