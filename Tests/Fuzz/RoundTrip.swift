@@ -5,7 +5,8 @@
 // The harness flattens a data set the way python/petct/flatten.py does (the writer's only other
 // caller), then compares. Documented exceptions, each one what the writer legitimately changes (the
 // README's fuzzing paragraph lists the same):
-//  1. the file meta group (0002,xxxx) at the top level: the writer builds its own;
+//  1. the file meta group (0002,xxxx) at the top level: the writer builds its own (a data set without
+//     SOP UIDs gets placeholder Media Storage SOP UIDs there, its fallback, as encode_for_decoding);
 //  2. group lengths (gggg,0000) are not compared, and the command group (0000,xxxx) at the top level
 //     is not written (a Part 10 file holds no command set; flatten.py drops it too);
 //  3. ambiguous-VR tags (US or SS, OB or OW...): the writer resolves the VR from the value, Pixel
@@ -35,8 +36,8 @@
 //     16-character spelling holds comes back exactly).
 // Not an exception but part of the flattening (5, `charsetPlan`): text is written back in the
 // character set it will be read again with, which depends on its place in the sorted output.
-// A data set the writer refuses (no SOP UIDs, unknown VR letters, a value of the wrong kind for its
-// VR, duplicate tags in one data set...) is skipped: that is the writer's documented argument check.
+// A data set the writer refuses (unknown VR letters, a value of the wrong kind for its VR, duplicate
+// tags in one data set, a native pixel data record under an encapsulated syntax...) is skipped: that is the writer's documented argument check.
 // A file the writer produced that the reader refuses, or any other difference, is a finding.
 import DicomBytes
 import DicomDictionary

@@ -200,7 +200,7 @@ def test_fuzz_round_trip_regressions_keep_every_element():
     """The inputs the fuzz round trip found (Tests/Fuzz/regressions/roundtrip-*) keep every element
     through petct.dcmwrite too, or are refused at the first read (the UN sequence cut short: its bytes
     are no item stream, a MalformedDicomError as for any malformed sequence)."""
-    from test_mutation import REGRESSIONS
+    from mutation_cases import REGRESSIONS
 
     paths = sorted(REGRESSIONS.glob("roundtrip-*"))
     compared = 0
