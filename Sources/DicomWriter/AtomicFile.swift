@@ -63,7 +63,10 @@ extension DicomFileWriter {
             fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
             if fd >= 0 || errno != EEXIST { break }
         }
-        if fd < 0 { throw DicomError(.io, "cannot create \(tmp): \(errnoText(errno))") }
+        if fd < 0 {
+            let e = errno
+            throw DicomError.io("cannot create a temporary file \(tmp) to write \(path): \(errnoText(e))", errno: e)
+        }
         if replacing {
             // owner first (chown clears set-id bits), then the mode; a non-root user keeps the group
             // where they may (a group they belong to)
@@ -88,12 +91,12 @@ extension DicomFileWriter {
         if close(fd) != 0 && failure == 0 { failure = errno }
         if failure != 0 {
             unlink(tmp)
-            throw DicomError(.io, "cannot write \(path): \(errnoText(failure))")
+            throw DicomError.io("cannot write \(path): \(errnoText(failure))", errno: failure)
         }
         if rename(tmp, path) != 0 {
             let e = errno
             unlink(tmp)
-            throw DicomError(.io, "cannot rename \(tmp) to \(path): \(errnoText(e))")
+            throw DicomError.io("cannot rename \(tmp) to \(path): \(errnoText(e))", errno: e)
         }
     }
 }
