@@ -157,18 +157,21 @@ struct Job: @unchecked Sendable {
         return Float(v0 + wz * (v1 - v0))
     }
 
+    /// Supersampling factors (rows, columns) for area averaging: source voxels crossed per destination
+    /// step, 1 to 8; (1, 1) for linear.
+    func areaSupersampling() -> (Int, Int) {
+        guard method == .area else { return (1, 1) }
+        func steps(_ c: Int) -> Int {
+            let v = max(abs(l[c]) / s.sliceSpacing, abs(l[3 + c]), abs(l[6 + c]))
+            return min(8, max(1, Int(v.rounded(.up))))
+        }
+        return (steps(1), steps(2))
+    }
+
     /// Any orientation: per voxel mapping; area = supersampled trilinear over the voxel footprint.
     func runGeneric(_ range: Range<Int>) {
         let plane = d.rows * d.columns
-        // Supersampling factors for area averaging: source voxels crossed per destination step.
-        var nsI = 1, nsJ = 1
-        if method == .area {
-            func steps(_ c: Int) -> Int {
-                let v = max(abs(l[c]) / s.sliceSpacing, abs(l[3 + c]), abs(l[6 + c]))
-                return min(8, max(1, Int(v.rounded(.up))))
-            }
-            nsI = steps(1); nsJ = steps(2)
-        }
+        let (nsI, nsJ) = areaSupersampling()
         // Uniform source slices and plain trilinear: along a destination row every source coordinate
         // is linear in j, so the inside part is one interval found up front.
         let rowwise = s.offsets == nil && nsI == 1 && nsJ == 1

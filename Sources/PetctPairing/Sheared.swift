@@ -53,14 +53,7 @@ extension Job {
     /// destination alone goes through runGeneric with `destinationShift`.
     func runSheared(_ range: Range<Int>, _ shifts: ShearedShifts) {
         let plane = d.rows * d.columns
-        var nsI = 1, nsJ = 1
-        if method == .area {
-            func steps(_ c: Int) -> Int {
-                let v = max(abs(l[c]) / s.sliceSpacing, abs(l[3 + c]), abs(l[6 + c]))
-                return min(8, max(1, Int(v.rounded(.up))))
-            }
-            nsI = steps(1); nsJ = steps(2)
-        }
+        let (nsI, nsJ) = areaSupersampling()
         let src = shifts.source
         for k in range {
             let off = d.offset(k)
