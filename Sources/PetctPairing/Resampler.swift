@@ -54,10 +54,10 @@ public enum Resampler {
             withShift.destinationShift = shifts.destination
             let sheared = withShift
             Parallel.chunks(count: d.slices, threads: threads) { _, range in
-                if shifts.source != nil {
-                    sheared.runSheared(range, shifts)
+                if let source = shifts.source {
+                    sheared.runGeneric(range, ShearedSource(shift: source))
                 } else {
-                    sheared.runGeneric(range)
+                    sheared.runGeneric(range, PlainSource())
                 }
             }
         } else if allowSeparable, let fast = job.separable() {
@@ -66,7 +66,7 @@ public enum Resampler {
             }
         } else {
             Parallel.chunks(count: d.slices, threads: threads) { _, range in
-                job.runGeneric(range)
+                job.runGeneric(range, PlainSource())
             }
         }
     }
@@ -169,12 +169,14 @@ struct Job: @unchecked Sendable {
     }
 
     /// Any orientation: per voxel mapping; area = supersampled trilinear over the voxel footprint.
-    func runGeneric(_ range: Range<Int>) {
+    /// `source` samples the source (specialised per kind: the plain path has no shift test).
+    func runGeneric<Source: SourceSampling>(_ range: Range<Int>, _ source: Source) {
         let plane = d.rows * d.columns
         let (nsI, nsJ) = areaSupersampling()
         // Uniform source slices and plain trilinear: along a destination row every source coordinate
         // is linear in j, so the inside part is one interval found up front.
-        let rowwise = s.offsets == nil && nsI == 1 && nsJ == 1
+        // (A sheared source moves the in-plane position with k: each voxel is mapped on its own.)
+        let rowwise = s.offsets == nil && nsI == 1 && nsJ == 1 && Source.linearAlongRows
         for k in range {
             let off = d.offset(k)
             var t0 = b[0] + l[0] * off, y0 = b[1] + l[3] * off, x0 = b[2] + l[6] * off
@@ -193,17 +195,16 @@ struct Job: @unchecked Sendable {
                 for j in 0..<d.columns {
                     let dj = Double(j)
                     let t = ti + l[2] * dj, y = yi + l[5] * dj, x = xi + l[8] * dj
-                    let kc = s.continuousK(t)
-                    var value: Float? = trilinear(kc, y, x)
+                    var value = source.sample(self, t, y, x)
                     if value != nil && (nsI > 1 || nsJ > 1) {
                         var sum = 0.0, n = 0
                         for u in 0..<nsI {
                             let fi = (Double(u) + 0.5) / Double(nsI) - 0.5
                             for v in 0..<nsJ {
                                 let fj = (Double(v) + 0.5) / Double(nsJ) - 0.5
-                                let tt = t + l[1] * fi + l[2] * fj
-                                if let w = trilinear(
-                                    s.continuousK(tt), y + l[4] * fi + l[5] * fj, x + l[7] * fi + l[8] * fj)
+                                if let w = source.sample(
+                                    self, t + l[1] * fi + l[2] * fj, y + l[4] * fi + l[5] * fj,
+                                    x + l[7] * fi + l[8] * fj)
                                 {
                                     sum += Double(w); n += 1
                                 }
