@@ -1,7 +1,7 @@
 /// Resampling when either grid is sheared (slice shifts, e.g. gantry tilt): never the separable path,
 /// whose in-plane taps serve every slice. Both go through runGeneric: a sheared destination adds its shift
 /// per slice (row intervals included: along a row the source position stays linear); a sheared source
-/// needs the shift at each voxel's k (`sample`), so every voxel is mapped on its own.
+/// needs the shift at each voxel's k (`ShearedSource`), so every voxel is mapped on its own.
 struct ShearedShifts {
     /// Per destination slice: its shift in source index units (t mm along n_s, rows, columns).
     let destination: [Double]?

@@ -253,36 +253,12 @@ def test_rtstruct_drawn_on_tilted_slices_lands_on_those_pixels(tilted, tmp_path)
 
 
 def test_seg_drawn_on_tilted_slices_lands_on_those_pixels(tilted, tmp_path):
-    hd = pytest.importorskip("highdicom")
-    pydicom = pytest.importorskip("pydicom")
-    from pydicom.sr.codedict import codes
+    pytest.importorskip("highdicom")
+    from test_masks import _seg, _sources  # the highdicom SEG writer of the mask tests
 
     _, study, _, _, ct_files, _ = tilted
     expected, _ = _drawn_boxes()
-    sources = [pydicom.dcmread(f) for f in ct_files]
-    desc = hd.seg.SegmentDescription(
-        segment_number=1,
-        segment_label="box",
-        segmented_property_category=codes.SCT.MorphologicallyAbnormalStructure,
-        segmented_property_type=codes.SCT.Neoplasm,
-        algorithm_type="MANUAL",
-    )
-    seg = hd.seg.Segmentation(
-        source_images=sources,
-        pixel_array=expected[..., None].astype(np.uint8),
-        segmentation_type="BINARY",
-        segment_descriptions=[desc],
-        series_instance_uid=hd.UID(),
-        series_number=50,
-        sop_instance_uid=hd.UID(),
-        instance_number=1,
-        manufacturer="test",
-        manufacturer_model_name="test",
-        software_versions="1",
-        device_serial_number="1",
-    )
-    path = str(tmp_path / "seg.dcm")
-    seg.save_as(path)
+    path = _seg(_sources(ct_files), expected[..., None].astype(np.uint8), ["box"], str(tmp_path / "seg.dcm"))
     np.testing.assert_array_equal(petct.load_masks(path, like=study.ct)["box"], expected)
     old = petct.load_masks(path, like=_not_sheared(study.ct))["box"]
     assert (old != expected).sum() > 100
