@@ -183,43 +183,48 @@ def slow_multiframe(tmp_path_factory):
     return path, frame
 
 
-@pytest.mark.parametrize("call", ["pixel_array", "load_series"])
-def test_ctrl_c_interrupts_long_native_work(slow_multiframe, call):
-    path, _ = slow_multiframe
-    code = {"pixel_array": "petct.dcmread(sys.argv[1]).pixel_array", "load_series": "petct.load_series([sys.argv[1]])"}[
-        call
-    ]
-    proc = subprocess.Popen(
+def _ctrl_c(call: str, arg: str, wait: float, timeout: float, setup: str = "") -> tuple[str, float]:
+    """Runs ``call`` (petct imported, the path in ``sys.argv[1]``, after ``setup``) in a child Python,
+    sends SIGINT ``wait`` s after it started, and returns what the child printed after the call
+    ("interrupted" on KeyboardInterrupt, else "finished") and the seconds from the signal to that."""
+    script = "\n".join(
         [
-            sys.executable,
-            "-c",
-            textwrap.dedent(f"""
-        import sys, time, warnings, petct
-        warnings.simplefilter("ignore")
-        print("start", flush=True)
-        t0 = time.monotonic()
-        try:
-            {code}
-            print("finished", time.monotonic() - t0, flush=True)
-        except KeyboardInterrupt:
-            print("interrupted", time.monotonic(), flush=True)
-    """),
-            str(path),
-        ],
+            "import os, sys, threading, time, warnings, petct",
+            'warnings.simplefilter("ignore")',
+            textwrap.dedent(setup),
+            'print("start", flush=True)',
+            "try:",
+            f"    {call}",
+            '    print("finished", time.monotonic(), flush=True)',
+            "except KeyboardInterrupt:",
+            '    print("interrupted", time.monotonic(), flush=True)',
+        ]
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, arg],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=ENV,
     )
     assert proc.stdout.readline().strip() == "start"
-    time.sleep(1.0)
+    time.sleep(wait)
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=timeout)
     assert proc.returncode == 0, err[-2000:]
     word, stamp = out.split()[:2]
-    assert word == "interrupted", f"the call finished before the signal ({out.strip()}); make the file larger"
-    latency = float(stamp) - sent
+    return word, float(stamp) - sent
+
+
+@pytest.mark.parametrize("call", ["pixel_array", "load_series"])
+def test_ctrl_c_interrupts_long_native_work(slow_multiframe, call):
+    path, _ = slow_multiframe
+    code = {"pixel_array": "petct.dcmread(sys.argv[1]).pixel_array", "load_series": "petct.load_series([sys.argv[1]])"}[
+        call
+    ]
+    word, latency = _ctrl_c(code, str(path), 1.0, 60)
+    assert word == "interrupted", f"the call finished before the signal ({word}); make the file larger"
     assert latency < 10, f"KeyboardInterrupt {latency:.2f} s after SIGINT"  # generous: shared 2-core host
     print(f"Ctrl-C during {call}: KeyboardInterrupt after {latency:.3f} s")
 
@@ -233,12 +238,7 @@ def test_uninterrupted_multiframe_decodes_correctly(slow_multiframe):
 def test_ctrl_c_leaves_a_fifo_whose_writer_stalls(tmp_path):
     fifo = tmp_path / "stalled"
     os.mkfifo(fifo)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent("""
-        import os, sys, threading, time, petct
+    setup = """
         connected = threading.Event()
         def writer():
             # O_RDWR opens a FIFO at once and counts as a writer: the reader must never see end of
@@ -249,28 +249,9 @@ def test_ctrl_c_leaves_a_fifo_whose_writer_stalls(tmp_path):
             time.sleep(600)
         threading.Thread(target=writer, daemon=True).start()
         connected.wait()
-        print("start", flush=True)
-        try:
-            petct.dcmread(sys.argv[1])
-            print("returned", flush=True)
-        except KeyboardInterrupt:
-            print("interrupted", time.monotonic(), flush=True)
-    """),
-            str(fifo),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=ENV,
-    )
-    assert proc.stdout.readline().strip() == "start"
-    time.sleep(1.0)
-    sent = time.monotonic()
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err[-2000:]
-    word, stamp = out.split()[:2]
-    assert word == "interrupted" and float(stamp) - sent < 10
+    """
+    word, latency = _ctrl_c("petct.dcmread(sys.argv[1])", str(fifo), 1.0, 60, setup)
+    assert word == "interrupted" and latency < 10
 
 
 def test_ctrl_c_interrupts_a_scan_between_files(tmp_path):
@@ -278,33 +259,7 @@ def test_ctrl_c_interrupts_a_scan_between_files(tmp_path):
     data = deflate_bomb(60 << 20)
     for k in range(40):
         (tmp_path / f"f{k:02d}.dcm").write_bytes(data)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent("""
-        import sys, time, petct
-        print("start", flush=True)
-        try:
-            found = petct.scan(sys.argv[1], threads=1)
-            print("finished", len(found.skipped), flush=True)
-        except KeyboardInterrupt:
-            print("interrupted", time.monotonic(), flush=True)
-    """),
-            str(tmp_path),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=ENV,
-    )
-    assert proc.stdout.readline().strip() == "start"
-    time.sleep(1.5)
-    sent = time.monotonic()
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err[-2000:]
-    word, stamp = out.split()[:2]
-    assert word == "interrupted", f"the scan finished before the signal ({out.strip()})"
-    assert float(stamp) - sent < 10
-    print(f"Ctrl-C during scan: KeyboardInterrupt after {float(stamp) - sent:.3f} s")
+    word, latency = _ctrl_c("petct.scan(sys.argv[1], threads=1)", str(tmp_path), 1.5, 120)
+    assert word == "interrupted", f"the scan finished before the signal ({word})"
+    assert latency < 10
+    print(f"Ctrl-C during scan: KeyboardInterrupt after {latency:.3f} s")
