@@ -232,3 +232,30 @@ def make_study(
         extra=lambda ds, k: pet_header(ds, k),
     )
     return ct_g, pet_g, ids
+
+
+def tiny_study(folder, seed=0, **kw):
+    """make_study at its smallest useful size (CT 8x16x16, PET 6x8x8, overlapping): for tests about
+    files and folders rather than values. ``kw`` overrides any make_study argument."""
+    args = dict(
+        ct_shape=(8, 16, 16),
+        pet_shape=(6, 8, 8),
+        ct_spacing=(2.0, 2.0, 3.0),
+        pet_spacing=(4.0, 4.0, 4.0),
+        ct_z0=0.0,
+        pet_z0=-2.0,
+        seed=seed,
+    )
+    args.update(kw)
+    return make_study(str(folder), **args)
+
+
+def quiet_load(folder):
+    """petct.load_study with its warnings silenced."""
+    import warnings
+
+    import petct
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return petct.load_study(folder)

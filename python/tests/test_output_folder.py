@@ -16,38 +16,17 @@ import sys
 import tempfile
 import textwrap
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
-from synth import make_study
+from synth import quiet_load, tiny_study
 
 import petct
 
 HERE = Path(__file__).resolve().parent
 TEMP_NAME = re.compile(r"^\.(ct\.npy|pet\.npy|meta\.json)\.petct-tmp-[0-9a-f]{24}$")
 ENV = dict(os.environ, PYTHONPATH=str(HERE.parent) + os.pathsep + str(HERE))
-
-
-def tiny_study(folder, seed=0, **kw):
-    args = dict(
-        ct_shape=(8, 16, 16),
-        pet_shape=(6, 8, 8),
-        ct_spacing=(2.0, 2.0, 3.0),
-        pet_spacing=(4.0, 4.0, 4.0),
-        ct_z0=0.0,
-        pet_z0=-2.0,
-        seed=seed,
-    )
-    args.update(kw)
-    return make_study(str(folder), **args)
-
-
-def quiet_load(folder):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return petct.load_study(folder)
 
 
 def snapshot(folder: Path, skip=("ct.npy", "pet.npy", "meta.json")) -> dict:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from synth import make_study
+from synth import quiet_load, tiny_study
 
 import petct
 
@@ -26,26 +26,6 @@ HERE = Path(__file__).resolve().parent
 THREADS = 8
 LOADS_PER_THREAD = int(os.environ.get("PETCT_STRESS_LOADS", "100"))
 LEAK_CYCLES = int(os.environ.get("PETCT_LEAK_CYCLES", "1000"))
-
-
-def tiny_study(folder, seed=0, **kw):
-    args = dict(
-        ct_shape=(8, 16, 16),
-        pet_shape=(6, 8, 8),
-        ct_spacing=(2.0, 2.0, 3.0),
-        pet_spacing=(4.0, 4.0, 4.0),
-        ct_z0=0.0,
-        pet_z0=-2.0,
-        seed=seed,
-    )
-    args.update(kw)
-    return make_study(str(folder), **args)
-
-
-def quiet_load(folder):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return petct.load_study(folder)
 
 
 # -- bad files in a folder ----------------------------------------------------------------------

@@ -8,18 +8,9 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from synth import StudyIds, axial, make_study, pet_header, write_series
+from synth import StudyIds, axial, pet_header, tiny_study, write_series
 
 import petct
-
-SMALL = dict(
-    ct_shape=(8, 16, 16),
-    pet_shape=(6, 8, 8),
-    ct_spacing=(2.0, 2.0, 3.0),
-    pet_spacing=(4.0, 4.0, 4.0),
-    ct_z0=0.0,
-    pet_z0=-2.0,
-)
 
 
 def quiet(fn, *args, **kw):
@@ -98,7 +89,7 @@ def test_non_finite_rescale_set_in_python_is_refused(tmp_path):
 
 
 def test_load_study_leaves_out_a_slice_with_nan_slope(tmp_path):
-    make_study(str(tmp_path), **SMALL)
+    tiny_study(tmp_path)
     good = quiet(petct.load_study, tmp_path).ct.array
     victim = sorted((tmp_path / "CT").iterdir())[3]
     ds = pydicom.dcmread(victim)
@@ -170,7 +161,7 @@ def test_injection_two_minutes_after_scan_start_is_refused_naming_both_times(tmp
 
 
 def test_pair_and_save_paired_refuse_and_follow_the_volume_override(tmp_path):
-    make_study(str(tmp_path / "s"), **SMALL)
+    tiny_study(tmp_path / "s")
     for f in (tmp_path / "s" / "PT").iterdir():
         ds = pydicom.dcmread(f)
         ds.RadiopharmaceuticalInformationSequence[0].RadiopharmaceuticalStartTime = "110200"
@@ -248,7 +239,7 @@ def test_patient_weight_invalid_or_missing(tmp_path, weight, word):
 @pytest.fixture(scope="module")
 def study_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp("study")
-    make_study(str(d), **SMALL)
+    tiny_study(d)
     return d
 
 
