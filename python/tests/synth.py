@@ -259,3 +259,42 @@ def quiet_load(folder):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return petct.load_study(folder)
+
+
+def write_rtstruct(path, ct_files, rois) -> str:
+    """A minimal RTSTRUCT on the CT series of ``ct_files`` (same study, patient and frame of reference):
+    ``rois`` = {name: [contour, ...]}, each contour an (n, 3) array of LPS points (a closed polygon)."""
+    import pydicom
+
+    ct = pydicom.dcmread(ct_files[0], stop_before_pixels=True)
+    rs = Dataset()
+    rs.file_meta = FileMetaDataset()
+    rs.SOPClassUID = rs.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.481.3"
+    rs.SOPInstanceUID = rs.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    rs.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    rs.Modality, rs.StudyInstanceUID, rs.SeriesInstanceUID = "RTSTRUCT", ct.StudyInstanceUID, generate_uid()
+    rs.PatientID = ct.PatientID
+    series = Dataset()
+    series.SeriesInstanceUID = ct.SeriesInstanceUID
+    study = Dataset()
+    study.RTReferencedSeriesSequence = [series]
+    frame = Dataset()
+    frame.FrameOfReferenceUID = ct.FrameOfReferenceUID
+    frame.RTReferencedStudySequence = [study]
+    rs.ReferencedFrameOfReferenceSequence = [frame]
+    rs.StructureSetROISequence, rs.ROIContourSequence = [], []
+    for n, (name, contours) in enumerate(rois.items(), start=1):
+        roi = Dataset()
+        roi.ROINumber, roi.ROIName = n, name
+        rs.StructureSetROISequence.append(roi)
+        rc = Dataset()
+        rc.ReferencedROINumber = n
+        rc.ContourSequence = []
+        for pts in contours:
+            c = Dataset()
+            c.ContourGeometricType, c.NumberOfContourPoints = "CLOSED_PLANAR", len(pts)
+            c.ContourData = [float(v) for v in np.asarray(pts, dtype=float).reshape(-1)]
+            rc.ContourSequence.append(c)
+        rs.ROIContourSequence.append(rc)
+    rs.save_as(str(path), enforce_file_format=True)
+    return str(path)

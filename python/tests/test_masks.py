@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 import pytest
-from synth import StudyIds, axial, make_study, write_series
+from synth import StudyIds, axial, make_study, write_rtstruct, write_series
 
 import petct
 
@@ -398,39 +398,9 @@ def test_seg_onto_an_oblique_grid_is_nearest_neighbour(odd_ct, tmp_path):
 
 def _rtstruct(path, ct_files, rois):
     """A minimal RTSTRUCT on the CT of `ct_files`: rois = {name: [(z, [(x, y), ...]), ...]}."""
-    from pydicom.dataset import Dataset, FileMetaDataset
-
-    ct = pydicom.dcmread(ct_files[0], stop_before_pixels=True)
-    rs = Dataset()
-    rs.file_meta = FileMetaDataset()
-    rs.SOPClassUID = rs.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.481.3"
-    rs.SOPInstanceUID = rs.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.generate_uid()
-    rs.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
-    rs.Modality, rs.StudyInstanceUID, rs.SeriesInstanceUID = "RTSTRUCT", ct.StudyInstanceUID, pydicom.uid.generate_uid()
-    series = Dataset()
-    series.SeriesInstanceUID = ct.SeriesInstanceUID
-    study = Dataset()
-    study.RTReferencedSeriesSequence = [series]
-    frame = Dataset()
-    frame.FrameOfReferenceUID = ct.FrameOfReferenceUID
-    frame.RTReferencedStudySequence = [study]
-    rs.ReferencedFrameOfReferenceSequence = [frame]
-    rs.StructureSetROISequence, rs.ROIContourSequence = [], []
-    for n, (name, planes) in enumerate(rois.items(), start=1):
-        roi = Dataset()
-        roi.ROINumber, roi.ROIName = n, name
-        rs.StructureSetROISequence.append(roi)
-        rc = Dataset()
-        rc.ReferencedROINumber = n
-        rc.ContourSequence = []
-        for z, pts in planes:
-            c = Dataset()
-            c.ContourGeometricType, c.NumberOfContourPoints = "CLOSED_PLANAR", len(pts)
-            c.ContourData = [float(v) for x, y in pts for v in (x, y, z)]
-            rc.ContourSequence.append(c)
-        rs.ROIContourSequence.append(rc)
-    rs.save_as(str(path), enforce_file_format=True)
-    return str(path)
+    return write_rtstruct(
+        path, ct_files, {name: [[(x, y, z) for x, y in pts] for z, pts in planes] for name, planes in rois.items()}
+    )
 
 
 def test_rtstruct_each_roi_uses_its_own_plane_spacing(tmp_path):

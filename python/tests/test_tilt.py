@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from synth import Geometry, StudyIds, make_study, pet_header, write_series
+from synth import Geometry, StudyIds, make_study, pet_header, write_rtstruct, write_series
 
 import petct
 from petct import _native
@@ -178,39 +178,7 @@ def test_untilted_study_passes_no_shifts_and_pairs_as_before(tmp_path):
 
 def _rtstruct_3d(path: str, ct_files: list[str], name: str, contours: list[np.ndarray]) -> str:
     """A minimal RTSTRUCT on the CT of ``ct_files`` with one ROI: each contour an (n, 3) LPS point array."""
-    pydicom = pytest.importorskip("pydicom")
-    from pydicom.dataset import Dataset, FileMetaDataset
-
-    ct = pydicom.dcmread(ct_files[0], stop_before_pixels=True)
-    rs = Dataset()
-    rs.file_meta = FileMetaDataset()
-    rs.SOPClassUID = rs.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.481.3"
-    rs.SOPInstanceUID = rs.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.generate_uid()
-    rs.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
-    rs.Modality, rs.StudyInstanceUID, rs.SeriesInstanceUID = "RTSTRUCT", ct.StudyInstanceUID, pydicom.uid.generate_uid()
-    rs.PatientID = ct.PatientID
-    series = Dataset()
-    series.SeriesInstanceUID = ct.SeriesInstanceUID
-    study = Dataset()
-    study.RTReferencedSeriesSequence = [series]
-    frame = Dataset()
-    frame.FrameOfReferenceUID = ct.FrameOfReferenceUID
-    frame.RTReferencedStudySequence = [study]
-    rs.ReferencedFrameOfReferenceSequence = [frame]
-    roi = Dataset()
-    roi.ROINumber, roi.ROIName = 1, name
-    rs.StructureSetROISequence = [roi]
-    rc = Dataset()
-    rc.ReferencedROINumber = 1
-    rc.ContourSequence = []
-    for pts in contours:
-        c = Dataset()
-        c.ContourGeometricType, c.NumberOfContourPoints = "CLOSED_PLANAR", len(pts)
-        c.ContourData = [float(v) for v in np.asarray(pts).reshape(-1)]
-        rc.ContourSequence.append(c)
-    rs.ROIContourSequence = [rc]
-    rs.save_as(path, enforce_file_format=True)
-    return path
+    return write_rtstruct(path, ct_files, {name: contours})
 
 
 def _drawn_boxes() -> tuple[np.ndarray, dict[int, tuple[int, int, int, int]]]:
